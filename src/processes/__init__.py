@@ -1,0 +1,29 @@
+"""Run a graph of Python callables in dependency order, then report what happened, once."""
+
+from processes.channels.base import ReportChannel
+from processes.content import ReportContent
+from processes.errors import (
+    CircularDependencyError,
+    DependencyNotFoundError,
+    ProcessesError,
+    ProcessFailedError,
+    TaskNotFoundError,
+)
+from processes.outcome import ErrorData, TaskResult, TaskStatus
+from processes.report import Delivery, ProcessExecutionReport, TaskReportEntry
+
+__all__ = [
+    "CircularDependencyError",
+    "Delivery",
+    "DependencyNotFoundError",
+    "ErrorData",
+    "ProcessExecutionReport",
+    "ProcessFailedError",
+    "ProcessesError",
+    "ReportChannel",
+    "ReportContent",
+    "TaskNotFoundError",
+    "TaskReportEntry",
+    "TaskResult",
+    "TaskStatus",
+]

@@ -1,0 +1,1 @@
+"""Channels deliver a report somewhere: email, webhooks, chat services, files."""

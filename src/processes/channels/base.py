@@ -1,0 +1,22 @@
+"""The interface every channel implements; user-written channels subclass it too."""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from processes.report import ProcessExecutionReport
+
+
+class ReportChannel(abc.ABC):
+    """A destination for a run's report: implement ``send_report`` and raise on failure.
+
+    ``notify()`` calls ``send_report`` once per channel; with ``errors_only`` the channel
+    restricts what it sends to the errored entries. Raising is how a channel says it
+    failed: ``notify()`` turns that into a warning and a failed ``Delivery``.
+    """
+
+    @abc.abstractmethod
+    def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
+        """Deliver ``report``; raise if it could not be delivered."""

@@ -1,0 +1,28 @@
+"""How much detail a rendering shows for each failure. A plain value; imports nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ReportContent:
+    """Which failure details a channel shows: the traceback, the traced variables, both."""
+
+    show_traceback: bool = True
+    show_traced_vars: bool = True
+
+    @classmethod
+    def full(cls) -> ReportContent:
+        """Traceback and captured local variables."""
+        return cls(show_traceback=True, show_traced_vars=True)
+
+    @classmethod
+    def trace(cls) -> ReportContent:
+        """Traceback only."""
+        return cls(show_traceback=True, show_traced_vars=False)
+
+    @classmethod
+    def min(cls) -> ReportContent:
+        """Task name, status and error message only."""
+        return cls(show_traceback=False, show_traced_vars=False)

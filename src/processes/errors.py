@@ -1,0 +1,65 @@
+"""The exceptions this library raises on purpose.
+
+ProcessesError
+ ├── CircularDependencyError (ValueError)
+ ├── DependencyNotFoundError (KeyError)
+ ├── TaskNotFoundError (KeyError)
+ └── ProcessFailedError (RuntimeError)   raised by ``report.raise_for_errors()``
+
+Imports nothing from the package: every other module may import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ProcessesError(Exception):
+    """Base of every error this library raises on purpose."""
+
+
+class CircularDependencyError(ProcessesError, ValueError):
+    """The tasks' dependencies form a cycle; ``.cycle`` holds one, closed (a -> b -> a)."""
+
+    def __init__(self, message: str, cycle: Sequence[str] = ()) -> None:
+        self.cycle = tuple(cycle)
+        super().__init__(message)
+
+    @classmethod
+    def from_cycle(cls, cycle: Sequence[str]) -> CircularDependencyError:
+        return cls(f"Circular dependency detected. {' -> '.join(cycle)}", cycle)
+
+
+class DependencyNotFoundError(ProcessesError, KeyError):
+    """A task depends on a name that is not in the process."""
+
+    def __init__(self, task_name: str, missing_dep: str) -> None:
+        self.task_name = task_name
+        self.missing_dep = missing_dep
+        super().__init__(
+            f"Task {task_name!r} depends on {missing_dep!r}, which is not in the process. "
+            "Add that task, or fix the name in its TaskDependency."
+        )
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class TaskNotFoundError(ProcessesError, KeyError):
+    """No task of that name is in the process."""
+
+    def __init__(self, task_name: str) -> None:
+        self.task_name = task_name
+        super().__init__(f"No task named {task_name!r} in the process.")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ProcessFailedError(ProcessesError, RuntimeError):
+    """Some tasks of a run errored; ``.failed`` names them and ``.report`` holds the run."""
+
+    def __init__(self, message: str, failed: Sequence[str], report: object) -> None:
+        self.failed = tuple(failed)
+        self.report = report
+        super().__init__(message)

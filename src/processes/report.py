@@ -1,0 +1,306 @@
+"""The report of one run: an entry per task, in topological order, and its JSON form.
+
+``notify()`` hands the report to channels; channels and renderings import this module,
+never the other way round (renderings are reached through ``processes.rendering``,
+which imports this module only for type checking).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from processes.errors import ProcessFailedError
+from processes.outcome import ErrorData, TaskStatus
+from processes.saferepr import safe_repr
+
+if TYPE_CHECKING:
+    from processes.content import ReportContent
+
+__all__ = ["Delivery", "ProcessExecutionReport", "TaskReportEntry"]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskReportEntry:
+    """One task's line in the report.
+
+    ``args``/``kwargs`` are what the function was called with (upstream results
+    included); ``attempt_errors`` holds the message of every failed attempt, oldest first.
+    """
+
+    name: str
+    function: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    status: TaskStatus
+    elapsed_seconds: float
+    attempts: int
+    result: Any = None
+    error: ErrorData | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    dependencies: tuple[str, ...] = ()
+    attempt_errors: tuple[str, ...] = ()
+
+
+class _Channel(Protocol):
+    def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What became of one channel in ``notify()``: ``ok`` or the ``error`` it raised.
+
+    ``sent`` is False when there was nothing to send (``only_errors`` and no error).
+    """
+
+    channel: Any
+    ok: bool
+    error: BaseException | None = None
+    sent: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessExecutionReport:
+    """Everything a run did, task by task; ``entries`` is in topological order."""
+
+    entries: dict[str, TaskReportEntry] = field(default_factory=dict)
+    process_name: str = ""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    # -- triage ---------------------------------------------------------------------------
+
+    def _with_status(self, status: TaskStatus) -> dict[str, TaskReportEntry]:
+        return {name: e for name, e in self.entries.items() if e.status is status}
+
+    @property
+    def successes(self) -> dict[str, TaskReportEntry]:
+        return self._with_status(TaskStatus.SUCCESS)
+
+    @property
+    def errored(self) -> dict[str, TaskReportEntry]:
+        """The tasks that raised (after their retries): the root failures."""
+        return self._with_status(TaskStatus.ERRORED)
+
+    @property
+    def skipped(self) -> dict[str, TaskReportEntry]:
+        """The tasks that never ran because an upstream task errored or was skipped."""
+        return self._with_status(TaskStatus.SKIPPED)
+
+    @property
+    def ok(self) -> bool:
+        """True when no task errored or was skipped."""
+        return all(e.status is TaskStatus.SUCCESS for e in self.entries.values())
+
+    @property
+    def elapsed_seconds(self) -> float:
+        """Wall-clock duration of the run (0.0 for a report that never ran)."""
+        if self.started_at is None or self.finished_at is None:
+            return 0.0
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def only(self, names: Iterable[str]) -> ProcessExecutionReport:
+        """Return a copy holding only the named tasks (case-insensitive), in report order."""
+        wanted = {name.lower() for name in names}
+        return replace(self, entries={n: e for n, e in self.entries.items() if n in wanted})
+
+    def raise_for_errors(self) -> ProcessExecutionReport:
+        """Raise ``ProcessFailedError`` naming every errored task; return self when none did.
+
+        The exception is chained to the first task's original exception where this
+        interpreter still holds it, so a cron job's traceback shows the real cause.
+        """
+        errored = self.errored
+        if not errored:
+            return self
+        lines = [f"{len(errored)} task(s) failed in {self.process_name or 'the process'}:"]
+        for name, entry in errored.items():
+            message = entry.error.exception if entry.error else "unknown error"
+            lines.append(f"  {name}: {message}")
+        if skipped := self.skipped:
+            lines.append(f"  ({len(skipped)} skipped because of them: {', '.join(skipped)})")
+        error = ProcessFailedError("\n".join(lines), list(errored), self)
+        first = next(iter(errored.values())).error
+        raise error from (first.cause if first else None)
+
+    # -- delivery -------------------------------------------------------------------------
+
+    def notify(
+        self,
+        *channels: _Channel,
+        only_errors: bool = False,
+        tasks: Iterable[str] | None = None,
+        show_warnings: bool = True,
+    ) -> list[Delivery]:
+        """Send this report through each channel, in order; never raise for a delivery.
+
+        ``tasks`` restricts the report to those names (case-insensitive); with
+        ``only_errors`` each channel sends only the errored entries, and nothing at all
+        when no task errored. A channel that fails gives one ``UserWarning``.
+        """
+        report = self if tasks is None else self.only(tasks)
+        if only_errors and not report.errored:
+            return [Delivery(channel, ok=True, sent=False) for channel in channels]
+        deliveries = []
+        for channel in channels:
+            try:
+                outcome = channel.send_report(report, errors_only=only_errors)
+                if outcome is False:  # channels in the apprise style report by returning False
+                    raise RuntimeError("the channel reported that it could not deliver")
+            except Exception as exc:
+                if show_warnings:
+                    warnings.warn(
+                        f"{type(channel).__name__} failed to deliver the report: "
+                        f"{type(exc).__name__}: {exc}",
+                        UserWarning,
+                        stacklevel=2,
+                    )
+                deliveries.append(Delivery(channel, ok=False, error=exc))
+            else:
+                deliveries.append(Delivery(channel, ok=True))
+        return deliveries
+
+    # -- renderings -----------------------------------------------------------------------
+
+    def to_json(self, indent: int | None = None, **json_dumps_kwargs: Any) -> str:
+        """Serialise every field; values JSON cannot hold are written as their ``repr``."""
+        return json.dumps(report_to_dict(self), indent=indent, **json_dumps_kwargs)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ProcessExecutionReport:
+        """Rebuild a report from ``to_json()``; equal wherever the values were JSON-native."""
+        return report_from_dict(json.loads(text))
+
+    def to_text(self, *, color: bool | None = None, content: ReportContent | None = None) -> str:
+        """Return a compact, aligned summary for a terminal."""
+        from processes.rendering.text import render_text
+
+        return render_text(self, color=color, content=content)
+
+    def __str__(self) -> str:
+        return self.to_text(color=False)
+
+
+# -- JSON ---------------------------------------------------------------------------------
+
+
+def jsonable(value: Any, _seen: frozenset[int] = frozenset()) -> Any:
+    """Return ``value`` as JSON-native data; anything else becomes its safe ``repr``."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
+    if id(value) in _seen:
+        return safe_repr(value)
+    if isinstance(value, list | tuple):
+        seen = _seen | {id(value)}
+        return [jsonable(item, seen) for item in value]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        seen = _seen | {id(value)}
+        return {key: jsonable(item, seen) for key, item in value.items()}
+    return safe_repr(value)
+
+
+def _time(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def error_to_dict(error: ErrorData) -> dict[str, Any]:
+    return {
+        "task_name": error.task_name,
+        "function": error.function,
+        "args": jsonable(error.args),
+        "kwargs": jsonable(error.kwargs),
+        "downstream_impact": list(error.downstream_impact),
+        "exception": error.exception,
+        "exception_type": error.exception_type,
+        "traceback_str": error.traceback_str,
+        "traced_vars": dict(error.traced_vars),
+        "traced_vars_location": error.traced_vars_location,
+    }
+
+
+def entry_to_dict(entry: TaskReportEntry) -> dict[str, Any]:
+    return {
+        "name": entry.name,
+        "function": entry.function,
+        "args": jsonable(entry.args),
+        "kwargs": jsonable(entry.kwargs),
+        "status": entry.status.value,
+        "elapsed_seconds": entry.elapsed_seconds,
+        "attempts": entry.attempts,
+        "result": jsonable(entry.result),
+        "error": error_to_dict(entry.error) if entry.error else None,
+        "started_at": _time(entry.started_at),
+        "finished_at": _time(entry.finished_at),
+        "dependencies": list(entry.dependencies),
+        "attempt_errors": list(entry.attempt_errors),
+    }
+
+
+def report_to_dict(report: ProcessExecutionReport) -> dict[str, Any]:
+    return {
+        "process_name": report.process_name,
+        "started_at": _time(report.started_at),
+        "finished_at": _time(report.finished_at),
+        "elapsed_seconds": report.elapsed_seconds,
+        "summary": {
+            status.value: sum(e.status is status for e in report.entries.values())
+            for status in (TaskStatus.SUCCESS, TaskStatus.ERRORED, TaskStatus.SKIPPED)
+        },
+        "entries": {name: entry_to_dict(entry) for name, entry in report.entries.items()},
+    }
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _error_from_dict(data: Mapping[str, Any]) -> ErrorData:
+    return ErrorData(
+        task_name=data["task_name"],
+        function=data["function"],
+        args=tuple(data["args"]),
+        kwargs=dict(data["kwargs"]),
+        downstream_impact=tuple(data["downstream_impact"]),
+        exception=data["exception"],
+        traceback_str=data["traceback_str"],
+        traced_vars=dict(data["traced_vars"]),
+        traced_vars_location=data["traced_vars_location"],
+        exception_type=data.get("exception_type", ""),
+    )
+
+
+def _entry_from_dict(data: Mapping[str, Any]) -> TaskReportEntry:
+    return TaskReportEntry(
+        name=data["name"],
+        function=data["function"],
+        args=tuple(data["args"]),
+        kwargs=dict(data["kwargs"]),
+        status=TaskStatus(data["status"]),
+        elapsed_seconds=float(data["elapsed_seconds"]),
+        attempts=int(data["attempts"]),
+        result=data.get("result"),
+        error=_error_from_dict(data["error"]) if data.get("error") else None,
+        started_at=_parse_time(data.get("started_at")),
+        finished_at=_parse_time(data.get("finished_at")),
+        dependencies=tuple(data.get("dependencies", ())),
+        attempt_errors=tuple(data.get("attempt_errors", ())),
+    )
+
+
+def report_from_dict(data: Mapping[str, Any]) -> ProcessExecutionReport:
+    """Rebuild a report from the dict form of ``to_json()``."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("entries"), Mapping):
+        raise ValueError("not a processes report: expected an object with an 'entries' object")
+    return ProcessExecutionReport(
+        entries={name: _entry_from_dict(entry) for name, entry in data["entries"].items()},
+        process_name=data.get("process_name", ""),
+        started_at=_parse_time(data.get("started_at")),
+        finished_at=_parse_time(data.get("finished_at")),
+    )

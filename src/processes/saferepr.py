@@ -1,0 +1,44 @@
+"""``repr`` that never raises and never runs away: failure capture and JSON rely on it.
+
+Imports nothing from the package.
+"""
+
+from __future__ import annotations
+
+import reprlib
+
+#: Longest ``repr`` kept for one value; longer ones are cut and marked.
+MAX_REPR_CHARS = 2_000
+
+_TRUNCATED = "... [truncated {} chars]"
+
+
+def safe_repr(value: object, limit: int = MAX_REPR_CHARS) -> str:
+    """Return ``repr(value)``, a placeholder if that raises, cut to ``limit`` characters."""
+    try:
+        text = _limited_repr(value, limit)
+    except BaseException as exc:  # a broken __repr__ must never break capture
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        return f"<unrepresentable {type(value).__qualname__}: repr raised {type(exc).__name__}>"
+    if not isinstance(text, str):
+        return f"<unrepresentable {type(value).__qualname__}>"
+    if len(text) > limit:
+        cut = len(text) - limit
+        return text[:limit] + _TRUNCATED.format(cut)
+    return text
+
+
+_SHALLOW = reprlib.Repr()
+_SHALLOW.maxstring = MAX_REPR_CHARS
+_SHALLOW.maxother = MAX_REPR_CHARS
+_SHALLOW.maxlist = _SHALLOW.maxtuple = _SHALLOW.maxset = _SHALLOW.maxdict = 200
+_SHALLOW.maxlevel = 6
+
+
+def _limited_repr(value: object, limit: int) -> str:
+    # Containers go through reprlib so a list of ten million rows is not rendered in full
+    # before being cut; everything else uses its own __repr__.
+    if isinstance(value, list | tuple | set | frozenset | dict) and len(value) > 200:
+        return _SHALLOW.repr(value)
+    return repr(value)
