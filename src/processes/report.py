@@ -182,6 +182,18 @@ class ProcessExecutionReport:
 
         return render_text(self, color=color, content=content)
 
+    def to_html(self, *, content: ReportContent | None = None) -> str:
+        """Return a standalone HTML page: summary, timeline, task graph, failure details."""
+        from processes.rendering.html import render_html
+
+        return render_html(self, content=content)
+
+    def to_mermaid(self) -> str:
+        """Return the task graph as a Mermaid ``flowchart``, a class per status."""
+        from processes.rendering.mermaid import render_mermaid
+
+        return render_mermaid(self)
+
     def __str__(self) -> str:
         return self.to_text(color=False)
 
