@@ -1,0 +1,432 @@
+"""POST the report as signed JSON: the config, the HTTP transport and the channel.
+
+The chat channels (``channels.chat``) reuse the transport, so every HTTP channel shares
+its URL rules, retries and secrecy. Imports ``processes.report`` only for type checking.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import random
+import re
+import ssl
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from processes.channels.base import ReportChannel
+from processes.content import ReportContent
+from processes.errors import ProcessesError
+from processes.rendering.webhook import (
+    REDACTED,
+    mask_secrets,
+    render_webhook_payload,
+    serialise_payload,
+)
+from processes.signing import HMAC_SHA256, SCHEMES, STANDARD_WEBHOOKS, sign_payload
+from processes.signing import standard_webhooks_key as _standard_webhooks_key
+
+if TYPE_CHECKING:
+    from processes.report import ProcessExecutionReport
+
+__all__ = [
+    "HttpTransport",
+    "WebhookChannel",
+    "WebhookConfig",
+    "WebhookDeliveryError",
+    "redact_url",
+]
+
+#: A server's ``Retry-After`` is honoured up to this many seconds, never longer.
+MAX_RETRY_AFTER_SECONDS = 60.0
+#: Backoff before retry n (from 1) is BACKOFF_BASE * 2**(n-1), capped, with jitter.
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_MAX_SECONDS = 30.0
+
+_ALLOWED_SCHEMES = ("http", "https")
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+_EXCERPT_BYTES = 2048
+# Header values masked wherever they could surface; other headers ("X-Team: data") are not.
+_SENSITIVE_HEADER = re.compile(r"auth|token|key|secret|cookie|signature|pass|session", re.I)
+_EXCERPT_CHARS = 200
+
+
+class WebhookDeliveryError(ProcessesError):
+    """An HTTP endpoint did not accept a report.
+
+    The message names the host only, never the URL's path or query nor any secret.
+    ``status`` is the last HTTP status (None when no response came), ``attempts`` how many
+    requests were made.
+    """
+
+    def __init__(self, message: str, *, status: int | None, attempts: int) -> None:
+        self.status = status
+        self.attempts = attempts
+        super().__init__(message)
+
+
+# -- URLs ---------------------------------------------------------------------------------
+
+
+def redact_url(url: str) -> str:
+    """Return ``scheme://host[:port]/…``: webhook URLs carry their token in the path."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "<unparseable URL>"
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port is not None else host
+    scheme = parts.scheme.lower() or "?"
+    return f"{scheme}://{netloc}/…"
+
+
+def check_url(url: object, *, what: str = "webhook URL") -> str:
+    """Return ``url`` if an HTTP channel may POST to it.
+
+    Raises:
+        TypeError: not a str.
+        ValueError: not ``http``/``https`` with a host, or credentials or control
+            characters in it. The message shows at most the scheme and host.
+    """
+    if not isinstance(url, str):
+        raise TypeError(f"{what} must be a str, got {type(url).__name__}")
+    if _CONTROL.search(url):
+        raise ValueError(f"{what} must not contain spaces or control characters")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018  (parsing the port is what validates it)
+    except ValueError:
+        raise ValueError(f"{what} is not a valid URL") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _ALLOWED_SCHEMES:
+        raise ValueError(f"{what} must use http or https, got scheme {scheme or '(none)'!r}")
+    if not parts.hostname:
+        raise ValueError(f"{what} must name a host, e.g. https://hooks.example.com/…")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            f"{what} must not hold credentials ({redact_url(url)}); send them in headers"
+        )
+    return url
+
+
+def _url_secrets(url: str) -> list[str]:
+    """The parts of a URL that must never appear in a message: the whole, path, query."""
+    parts = urllib.parse.urlsplit(url)
+    found = [url, parts.query, parts.fragment]
+    if parts.path not in ("", "/"):
+        found.append(parts.path)
+    return [item for item in found if item]
+
+
+# -- transport ----------------------------------------------------------------------------
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    # Not build_opener(): its defaults add file:, ftp: and data: handlers and follow
+    # redirects (turning a POST into a GET that "succeeds"). Without HTTPErrorProcessor
+    # every response comes back as it is, redirects included, and is judged here.
+    opener = urllib.request.OpenerDirector()
+    opener.add_handler(urllib.request.HTTPHandler())
+    opener.add_handler(urllib.request.HTTPSHandler(context=ssl.create_default_context()))
+    return opener
+
+
+def _is_retryable_status(status: int) -> bool:
+    return status in (408, 429) or 500 <= status <= 599
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """Parse ``Retry-After`` (delay in seconds or an HTTP-date); None when absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
+
+
+def _describe(exc: BaseException, timeout_seconds: float) -> str:
+    reason: object = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, TimeoutError):
+        return f"no answer within {timeout_seconds:g} s"
+    if isinstance(reason, BaseException):
+        detail = str(reason)
+        return f"{type(reason).__name__}: {detail}" if detail else type(reason).__name__
+    return str(reason)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    reason: object = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, ssl.SSLError | ssl.CertificateError):
+        return False  # a certificate that fails once fails every time
+    return isinstance(reason, OSError | http.client.HTTPException)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpTransport:
+    """POST bytes with a timeout and bounded retries; sleep, clock and jitter are injected.
+
+    Retries follow connection errors, timeouts, 408, 429 and 5xx, after exponential
+    backoff with jitter or the server's ``Retry-After`` (capped). Any other non-2xx fails
+    at once, and a redirect is a failure that is never followed.
+    """
+
+    timeout_seconds: float = 5
+    retries: int = 3
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    jitter: Callable[[], float] = random.random
+
+    def backoff_seconds(self, retry: int) -> float:
+        """Return the pause before retry number ``retry`` (1 for the first)."""
+        delay = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** (retry - 1))
+        return delay * (0.5 + self.jitter() / 2)
+
+    def post(
+        self,
+        url: str,
+        body: bytes,
+        headers_for: Callable[[int], Mapping[str, str]],
+        *,
+        secrets: Iterable[str] = (),
+    ) -> int:
+        """POST ``body`` to ``url``; return the 2xx status.
+
+        ``headers_for(timestamp)`` gives each attempt's headers, so a signature can carry
+        a fresh timestamp while the body stays the same bytes.
+
+        Raises:
+            WebhookDeliveryError: the endpoint never accepted the body.
+        """
+        where = redact_url(url)
+        hidden = [*_url_secrets(url), *secrets]
+        attempts = self.retries + 1
+        opener = _opener()
+        for attempt in range(1, attempts + 1):
+            headers = {"Content-Type": "application/json", "User-Agent": "processes"}
+            headers.update(headers_for(int(self.clock())))
+            request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+            try:
+                with opener.open(request, timeout=self.timeout_seconds) as response:
+                    status: int = response.status
+                    reason: str = response.reason or ""
+                    retry_after = response.headers.get("Retry-After")
+                    location = response.headers.get("Location")
+                    excerpt = response.read(_EXCERPT_BYTES)
+            except Exception as exc:  # any failure must leave here with a clean message
+                problem = mask_secrets(_describe(exc, self.timeout_seconds), hidden)
+                if not _is_transient(exc) or attempt == attempts:
+                    raise WebhookDeliveryError(
+                        f"POST {where} failed after {attempt} attempt(s): {problem}",
+                        status=None,
+                        attempts=attempt,
+                    ) from None
+                self.sleep(self.backoff_seconds(attempt))
+                continue
+            if 200 <= status <= 299:
+                return status
+            answer = f"HTTP {status} {reason}".strip()
+            if 300 <= status <= 399:
+                target = redact_url(urllib.parse.urljoin(url, location)) if location else "nowhere"
+                raise WebhookDeliveryError(
+                    f"POST {where} answered {answer}, a redirect to {target} that was not "
+                    "followed: configure the final URL",
+                    status=status,
+                    attempts=attempt,
+                )
+            if _is_retryable_status(status) and attempt < attempts:
+                wait = retry_after_seconds(retry_after, self.clock())
+                if wait is None:
+                    wait = self.backoff_seconds(attempt)
+                self.sleep(min(wait, MAX_RETRY_AFTER_SECONDS))
+                continue
+            said = " ".join(excerpt.decode("utf-8", "replace").split())[:_EXCERPT_CHARS]
+            detail = mask_secrets(f": {said}" if said else "", hidden)
+            raise WebhookDeliveryError(
+                f"POST {where} failed after {attempt} attempt(s): {answer}{detail}",
+                status=status,
+                attempts=attempt,
+            )
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+# -- the webhook channel ------------------------------------------------------------------
+
+
+def _copy_headers(headers: object) -> dict[str, str]:
+    if not isinstance(headers, Mapping):
+        raise TypeError(f"headers must be a mapping of str to str, got {type(headers).__name__}")
+    copied: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError("headers must be a mapping of str to str")
+        if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name):
+            raise ValueError(f"header name {name!r} is not a valid HTTP token")
+        if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", value):
+            raise ValueError(f"header {name!r} must not contain CR, LF or control characters")
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(f"header {name!r} must be latin-1 text") from None
+        copied[name] = value
+    return copied
+
+
+@dataclass(frozen=True, init=False, eq=True)
+class WebhookConfig:
+    """Where and how a ``WebhookChannel`` POSTs the report.
+
+    ``secret`` signs each request: by default an ``X-Signature-SHA256`` header holding the
+    hex HMAC-SHA256 of the body (what v7 receivers check); with
+    ``signing="standard-webhooks"`` the secret is ``whsec_<base64>`` and the request
+    carries ``webhook-id``/``webhook-timestamp``/``webhook-signature``. ``nest_under="k"``
+    moves the report's fields under ``"k"``; ``extra_payload`` keys stay top-level and win
+    on a collision. ``retries`` bounds the retries after the first attempt.
+
+    Example::
+
+        WebhookConfig("https://hooks.example.com/ci", secret="s3cr3t", nest_under="report")
+
+    The repr shows neither the URL's path nor the secret nor header values.
+    """
+
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 5
+    secret: str | None = None
+    extra_payload: Mapping[str, Any] = field(default_factory=dict)
+    nest_under: str | None = None
+    signing: str = HMAC_SHA256
+    retries: int = 3
+
+    def __init__(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 5,
+        secret: str | None = None,
+        extra_payload: Mapping[str, Any] | None = None,
+        nest_under: str | None = None,
+        *,
+        signing: str = HMAC_SHA256,
+        retries: int = 3,
+    ) -> None:
+        check_url(url)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise TypeError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if secret is not None and (not isinstance(secret, str) or not secret):
+            raise TypeError("secret must be a non-empty str or None")
+        extra = {} if extra_payload is None else extra_payload
+        if not isinstance(extra, Mapping) or not all(isinstance(k, str) for k in extra):
+            raise TypeError("extra_payload must be a mapping with str keys")
+        if nest_under is not None and not isinstance(nest_under, str):
+            raise TypeError(f"nest_under must be a str or None, got {type(nest_under).__name__}")
+        if signing not in SCHEMES:
+            raise ValueError(f"signing must be one of {', '.join(SCHEMES)}, got {signing!r}")
+        if signing == STANDARD_WEBHOOKS and secret is not None:
+            _standard_webhooks_key(secret)
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise TypeError(f"retries must be a non-negative int, got {retries!r}")
+        set_ = object.__setattr__
+        set_(self, "url", url)
+        set_(self, "headers", _copy_headers({} if headers is None else headers))
+        set_(self, "timeout", timeout)
+        set_(self, "secret", secret)
+        set_(self, "extra_payload", dict(extra))
+        set_(self, "nest_under", nest_under)
+        set_(self, "signing", signing)
+        set_(self, "retries", retries)
+
+    def __repr__(self) -> str:
+        headers = {name: REDACTED for name in self.headers}
+        secret = REDACTED if self.secret is not None else None
+        return (
+            f"WebhookConfig(url={redact_url(self.url)!r}, headers={headers!r}, "
+            f"timeout={self.timeout!r}, secret={secret!r}, "
+            f"extra_payload={self.extra_payload!r}, nest_under={self.nest_under!r}, "
+            f"signing={self.signing!r}, retries={self.retries!r})"
+        )
+
+    def hidden_values(self) -> list[str]:
+        """Everything this config holds that must never reach a message or a payload."""
+        hidden = _url_secrets(self.url)
+        hidden += [v for k, v in self.headers.items() if _SENSITIVE_HEADER.search(k)]
+        return hidden + ([self.secret] if self.secret else [])
+
+
+class WebhookChannel(ReportChannel):
+    """POST the report as JSON (SPEC §8), signed when the config holds a secret.
+
+    Every request carries a ``webhook-id`` that stays the same across retries, so a
+    receiver can drop duplicates. ``sleep`` and ``clock`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        webhook_config: WebhookConfig,
+        content: ReportContent | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not isinstance(webhook_config, WebhookConfig):
+            raise TypeError(
+                f"webhook_config must be a WebhookConfig, got {type(webhook_config).__name__}"
+            )
+        if content is not None and not isinstance(content, ReportContent):
+            raise TypeError(f"content must be a ReportContent, got {type(content).__name__}")
+        self.config = webhook_config
+        self.content = content or ReportContent()
+        self._transport = HttpTransport(
+            timeout_seconds=webhook_config.timeout,
+            retries=webhook_config.retries,
+            sleep=sleep,
+            clock=clock,
+        )
+
+    def __repr__(self) -> str:
+        return f"WebhookChannel({self.config!r}, content={self.content!r})"
+
+    def render(self, report: ProcessExecutionReport, *, errors_only: bool = False) -> bytes:
+        """Return the exact body ``send_report`` would POST (useful to preview offline)."""
+        payload = render_webhook_payload(
+            report,
+            content=self.content,
+            errors_only=errors_only,
+            nest_under=self.config.nest_under,
+            extra_payload=self.config.extra_payload,
+        )
+        return serialise_payload(mask_secrets(payload, self.config.hidden_values()))
+
+    def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
+        body = self.render(report, errors_only=errors_only)
+        config = self.config
+        webhook_id = f"msg_{uuid.uuid4().hex}"
+
+        def headers_for(timestamp: int) -> dict[str, str]:
+            headers = dict(config.headers)
+            headers["webhook-id"] = webhook_id
+            headers["webhook-timestamp"] = str(timestamp)
+            if config.secret is not None:
+                headers.update(
+                    sign_payload(body, config.secret, webhook_id, timestamp, scheme=config.signing)
+                )
+            return headers
+
+        self._transport.post(config.url, body, headers_for, secrets=config.hidden_values())

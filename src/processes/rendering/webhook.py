@@ -1,0 +1,132 @@
+"""The report as a webhook's JSON payload (the v7 shape plus a summary and timestamps).
+
+Pure: no I/O. Imports ``processes.report`` only for type checking.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from processes.content import ReportContent
+from processes.outcome import TaskStatus
+from processes.saferepr import safe_repr
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from processes.outcome import ErrorData
+    from processes.report import ProcessExecutionReport, TaskReportEntry
+
+__all__ = ["REDACTED", "mask_secrets", "render_webhook_payload", "serialise_payload"]
+
+#: What a masked secret reads as wherever it appears in a payload.
+REDACTED = "[redacted]"
+
+# Shorter "secrets" would mask ordinary words all over the payload.
+_MIN_MASKED_CHARS = 4
+
+
+def _time(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _error(error: ErrorData, content: ReportContent) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "exception": error.exception,
+        "exception_type": error.exception_type,
+        "downstream_impact": list(error.downstream_impact),
+    }
+    if content.show_traceback:
+        data["traceback"] = error.traceback_str
+    if content.show_traced_vars:
+        data["traced_vars"] = dict(error.traced_vars)
+        data["traced_vars_location"] = error.traced_vars_location
+    return data
+
+
+def _entry(entry: TaskReportEntry, content: ReportContent) -> dict[str, Any]:
+    succeeded = entry.status is TaskStatus.SUCCESS
+    return {
+        "status": entry.status.value,
+        "function": entry.function,
+        "elapsed_seconds": entry.elapsed_seconds,
+        "attempts": entry.attempts,
+        "result": safe_repr(entry.result) if succeeded else None,
+        "error": _error(entry.error, content) if entry.error else None,
+        "started_at": _time(entry.started_at),
+        "finished_at": _time(entry.finished_at),
+    }
+
+
+def summarise(report: ProcessExecutionReport) -> dict[str, Any]:
+    """Count the report's tasks by status; ``ok`` is True when none errored or skipped."""
+    counts = {
+        status.value: sum(e.status is status for e in report.entries.values())
+        for status in (TaskStatus.SUCCESS, TaskStatus.ERRORED, TaskStatus.SKIPPED)
+    }
+    return {"total": len(report.entries), **counts, "ok": report.ok}
+
+
+def render_webhook_payload(
+    report: ProcessExecutionReport,
+    *,
+    content: ReportContent | None = None,
+    errors_only: bool = False,
+    nest_under: str | None = None,
+    extra_payload: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return the payload as a dict: the v7 fields, optionally nested, then ``extra_payload``.
+
+    The summary counts every task of ``report`` even when ``errors_only`` keeps only the
+    errored entries, so an alert still says "3 of 5,000 failed".
+    """
+    content = content or ReportContent()
+    entries = report.errored if errors_only else report.entries
+    fields: dict[str, Any] = {
+        "process_name": report.process_name,
+        "entries": {name: _entry(entry, content) for name, entry in entries.items()},
+        "summary": summarise(report),
+        "started_at": _time(report.started_at),
+        "finished_at": _time(report.finished_at),
+        "elapsed_seconds": report.elapsed_seconds,
+        "errors_only": errors_only,
+    }
+    payload = {nest_under: fields} if nest_under is not None else fields
+    payload.update(extra_payload or {})  # extra keys stay top-level and win on collision
+    return payload
+
+
+def mask_secrets(value: Any, secrets: Iterable[str]) -> Any:
+    """Return ``value`` with every occurrence of each secret replaced, in keys and strings.
+
+    Secrets shorter than four characters are left alone: masking them would shred the
+    payload without protecting anything.
+    """
+    masked = sorted({s for s in secrets if len(s) >= _MIN_MASKED_CHARS}, key=len, reverse=True)
+    if not masked:
+        return value
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            for secret in masked:
+                if secret in item:
+                    item = item.replace(secret, REDACTED)
+            return item
+        if isinstance(item, Mapping):
+            return {walk(key): walk(val) for key, val in item.items()}
+        if isinstance(item, list | tuple):
+            return [walk(val) for val in item]
+        return item
+
+    return walk(value)
+
+
+def serialise_payload(payload: Any) -> bytes:
+    """Serialise once, compactly, as UTF-8; the bytes signed are the bytes sent.
+
+    Values JSON cannot hold (from ``extra_payload``) are written as their ``repr``.
+    """
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=safe_repr)
+    return text.encode("utf-8")
