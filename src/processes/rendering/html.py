@@ -1,18 +1,597 @@
-"""The report as one standalone HTML page (placeholder until the HTML view lands)."""
+"""The report as one standalone HTML page: summary, failures, timeline, task graph.
+
+A pure function of the report. The page is package data (``templates/page.html``) filled
+with ``string.Template``; every value taken from the report passes through
+``html.escape``. Imports ``processes.report`` only for type checking.
+"""
 
 from __future__ import annotations
 
 import html
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from string import Template
 from typing import TYPE_CHECKING
 
+from processes.content import ReportContent
+from processes.outcome import TaskStatus
+
 if TYPE_CHECKING:
-    from processes.content import ReportContent
-    from processes.report import ProcessExecutionReport
+    from collections.abc import Iterable, Mapping
+    from datetime import datetime
+
+    from processes.report import ProcessExecutionReport, TaskReportEntry
+
+__all__ = ["GraphLayout", "layout_graph", "render_html"]
+
+#: Above these sizes the SVG graph is replaced by a note: drawn, it would cost megabytes
+#: and nobody could read it anyway.
+MAX_GRAPH_TASKS = 2_500
+MAX_GRAPH_EDGES = 7_500
+#: Runs at least this large open with successful tasks hidden from the timeline.
+COLLAPSE_SUCCESSES_FROM = 500
+#: Budget for the failure details, so that 5,000 tracebacks cannot make a 50 MB page.
+MAX_FAILURE_DETAIL_CHARS = 1_500_000
+MAX_TRACEBACK_CHARS = 20_000
+MAX_NAMES_LISTED = 25
+MAX_RETRIED_LISTED = 100
+#: Failures shown unfolded; the rest keep their one-line summary in view, folded.
+OPEN_FAILURES = 3
+
+_WORD = {
+    TaskStatus.SUCCESS: "success",
+    TaskStatus.ERRORED: "errored",
+    TaskStatus.SKIPPED: "skipped",
+    TaskStatus.PENDING: "pending",
+}
+_GLYPH = {
+    TaskStatus.SUCCESS: "\u2713",  # check mark
+    TaskStatus.ERRORED: "\u2717",  # ballot x
+    TaskStatus.SKIPPED: "\u2298",  # circled slash
+    TaskStatus.PENDING: "\u2026",  # ellipsis
+}
+_COUNT_WORD = {
+    TaskStatus.SUCCESS: "succeeded",
+    TaskStatus.ERRORED: "errored",
+    TaskStatus.SKIPPED: "skipped",
+    TaskStatus.PENDING: "pending",
+}
+
+# Graph geometry, in SVG user units (CSS pixels).
+_NODE_W = 190
+_NODE_H = 38
+_ROW_H = 50
+_SUBCOLUMN_GAP = 24
+_LAYER_GAP = 70
+_MARGIN = 16
+_NAME_CHARS = 26
+
+
+class Markup(str):
+    """HTML that is already safe: ``_fill`` inserts it as is instead of escaping it."""
+
+    __slots__ = ()
+
+
+def _fill(template: Template, **values: object) -> Markup:
+    """Substitute ``values`` into ``template``, escaping each one that is not ``Markup``."""
+    return Markup(
+        template.substitute(
+            {
+                key: value if isinstance(value, Markup) else html.escape(str(value))
+                for key, value in values.items()
+            }
+        )
+    )
+
+
+def _join(parts: Iterable[str]) -> Markup:
+    return Markup("".join(parts))
+
+
+@cache
+def _page() -> Template:
+    source = resources.files("processes.rendering").joinpath("templates", "page.html")
+    return Template(source.read_text(encoding="utf-8"))
+
+
+# -- fragments ---------------------------------------------------------------------------
+
+_BADGE = Template('<span class="badge $status">$glyph $word</span>')
+_COUNT = Template('<li class="$status"><strong>$count</strong> $word</li>')
+_SUMMARY = Template(
+    '<p class="verdict $verdict_class" role="status">$verdict</p>\n'
+    '<ul class="counts" aria-label="Task counts">$counts</ul>\n'
+    '<p class="times">$times</p>'
+)
+_FAILURE = Template(
+    '<details class="failure" id="$anchor"$open><summary>$badge <span class="mono">$name'
+    "</span>: $message</summary><div><dl>$facts</dl>$extra</div></details>\n"
+)
+_FACT = Template("<dt>$term</dt><dd>$value</dd>")
+_SHORT_FAILURE = Template(
+    '<li id="$anchor">$badge <span class="mono">$name</span>: $message</li>\n'
+)
+_TRACEBACK = Template('<h4>Traceback</h4><pre class="traceback">$traceback</pre>')
+_VARS = Template(
+    '<h4>Traced variables <span class="note">at $location</span></h4>'
+    '<table class="vars"><thead><tr><th scope="col">Name</th><th scope="col">Value</th>'
+    "</tr></thead><tbody>$rows</tbody></table>"
+)
+_VAR_ROW = Template('<tr><td class="mono">$name</td><td><code>$value</code></td></tr>')
+_TIMELINE = Template(
+    '<p class="legend">Bars show when each task ran, in order of start time; '
+    '$retry_note</p>\n<input type="checkbox" id="show-ok" class="toggle"$checked> '
+    '<label for="show-ok">Show the $ok_count successful tasks</label>\n'
+    '<div class="scroll"><table class="tasks"><caption class="note">$caption</caption>'
+    '<thead><tr><th scope="col">Task</th><th scope="col">Status</th>'
+    '<th scope="col">Attempts</th><th scope="col">Started</th><th scope="col">Duration</th>'
+    '<th scope="col"><div class="axis" aria-label="Time axis">$axis</div></th></tr></thead>'
+    "<tbody>\n$rows</tbody></table></div>"
+)
+_ROW = Template(
+    '<tr class="$classes"><th scope="row">$name</th><td>$glyph $status$why</td>'
+    '<td class="n">$attempts</td><td class="n">$offset</td><td class="n">$duration</td>'
+    '<td class="tl">$bar</td></tr>\n'
+)
+_BAR = Template('<span style="left:$left%;width:$width%" title="$title"></span>')
+_GRAPH = Template(
+    '<div class="legend">$legend <span>\u2192 runs before (upstream to downstream)</span> '
+    '<span style="color:var(--err-line)">\u21e2 dashed red: skipped because of</span></div>\n'
+    '<div class="scroll"><svg class="graph" xmlns="http://www.w3.org/2000/svg" '
+    'width="$width" height="$height" viewBox="0 0 $width $height" role="img" '
+    'aria-labelledby="graph-title"><title id="graph-title">$title</title>'
+    '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+    'markerHeight="7" orient="auto"><path d="M0 0L10 5L0 10z"/></marker>'
+    '<marker id="arrow-skip" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+    'markerHeight="7" orient="auto"><path d="M0 0L10 5L0 10z"/></marker></defs>\n'
+    '<g class="edges">$edges</g>\n<g class="nodes">$nodes</g></svg></div>'
+)
+_EDGE = Template(
+    '<path class="$classes" data-from="$source" data-to="$target" '
+    'd="M$x1 ${y1}C$cx1 $y1 $cx2 $y2 $x2 $y2"/>\n'
+)
+_NODE = Template(
+    '<g class="node $status" data-task="$name" data-status="$status" '
+    'transform="translate($x $y)"><title>$tooltip</title>'
+    f'<rect width="{_NODE_W}" height="{_NODE_H}" rx="6"/>'
+    '<text x="10" y="16">$label</text><text class="st" x="10" y="31">$glyph $status$more</text>'
+    "</g>\n"
+)
+_LINK = Template('<a href="#$anchor">$inner</a>')
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _badge(status: TaskStatus) -> Markup:
+    return _fill(_BADGE, status=status.value, glyph=_GLYPH[status], word=_WORD[status])
+
+
+def _seconds(value: float) -> str:
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    if value < 120:
+        return f"{value:.2f} s"
+    minutes, seconds = divmod(value, 60)
+    if minutes < 60:
+        return f"{minutes:.0f} min {seconds:.0f} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours:.0f} h {minutes:.0f} min"
+
+
+def _moment(value: datetime | None) -> str:
+    return value.isoformat(sep=" ", timespec="milliseconds") if value else "unknown"
+
+
+def _listed(names: Iterable[str], count: int) -> str:
+    shown = [name for name, _ in zip(names, range(MAX_NAMES_LISTED), strict=False)]
+    text = ", ".join(shown)
+    return text + (f" \u2026 and {count - len(shown)} more" if count > len(shown) else "")
+
+
+def _anchors(report: ProcessExecutionReport) -> dict[str, str]:
+    """Give every errored task a fragment id built from its position, never its name."""
+    return {name: f"failure-{i}" for i, name in enumerate(report.errored)}
+
+
+def _blockers(entry: TaskReportEntry, entries: Mapping[str, TaskReportEntry]) -> list[str]:
+    """Return the upstream tasks that failed or were skipped: why ``entry`` was skipped."""
+    bad = (TaskStatus.ERRORED, TaskStatus.SKIPPED)
+    return [d for d in entry.dependencies if d in entries and entries[d].status in bad]
+
+
+# -- sections ----------------------------------------------------------------------------
+
+
+def _summary(report: ProcessExecutionReport) -> Markup:
+    total = len(report.entries)
+    counts = dict.fromkeys(TaskStatus, 0)
+    for entry in report.entries.values():
+        counts[entry.status] += 1
+    if total == 0:
+        verdict, verdict_class = "No tasks in this report.", "ok"
+    elif report.ok:
+        verdict, verdict_class = f"\u2713 Succeeded: all {total} tasks succeeded.", "ok"
+    else:
+        parts = [f"{counts[s]} {_COUNT_WORD[s]}" for s in _WORD if s is not TaskStatus.SUCCESS]
+        verdict = f"\u2717 Failed: {', '.join(p for p in parts if not p.startswith('0 '))}"
+        verdict += f" of {total} tasks."
+        verdict_class = "failed"
+    shown = [s for s in _WORD if counts[s] or s is not TaskStatus.PENDING]
+    count_items = _join(
+        _fill(_COUNT, status=s.value, count=counts[s], word=_COUNT_WORD[s]) for s in shown
+    )
+    times = (
+        f"Started {_moment(report.started_at)} \u00b7 finished {_moment(report.finished_at)}"
+        f" \u00b7 took {_seconds(report.elapsed_seconds)}"
+    )
+    return _fill(
+        _SUMMARY, verdict=verdict, verdict_class=verdict_class, counts=count_items, times=times
+    )
+
+
+def _failure_detail(
+    name: str,
+    entry: TaskReportEntry,
+    anchor: str,
+    content: ReportContent,
+    budget: int,
+    *,
+    is_open: bool,
+) -> Markup:
+    error = entry.error
+    message = error.exception if error else "failed (no error recorded)"
+    facts = [
+        _fill(_FACT, term="Function", value=Markup(f"<code>{html.escape(entry.function)}</code>"))
+    ]
+    facts.append(_fill(_FACT, term="Attempts", value=entry.attempts))
+    if entry.attempt_errors:
+        items = _join(f"<li>{html.escape(text)}</li>" for text in entry.attempt_errors)
+        facts.append(_fill(_FACT, term="Failed attempts", value=Markup(f"<ol>{items}</ol>")))
+    impact = error.downstream_impact if error else ()
+    if impact:
+        text = f"{len(impact)}: {_listed(impact, len(impact))}"
+        facts.append(_fill(_FACT, term="Skipped because of it", value=text))
+    facts.append(_fill(_FACT, term="Duration", value=_seconds(entry.elapsed_seconds)))
+    extra: list[str] = []
+    if error and content.show_traceback and error.traceback_str:
+        traceback = error.traceback_str
+        if len(traceback) > min(MAX_TRACEBACK_CHARS, budget):
+            keep = max(min(MAX_TRACEBACK_CHARS, budget), 500)
+            traceback = f"[\u2026 {len(traceback) - keep} characters cut]\n" + traceback[-keep:]
+        extra.append(_fill(_TRACEBACK, traceback=traceback))
+    if error and content.show_traced_vars and error.traced_vars:
+        rows = _join(
+            _fill(_VAR_ROW, name=key, value=value) for key, value in error.traced_vars.items()
+        )
+        extra.append(
+            _fill(_VARS, location=error.traced_vars_location or "unknown location", rows=rows)
+        )
+    return _fill(
+        _FAILURE,
+        anchor=anchor,
+        open=Markup(" open" if is_open else ""),
+        badge=_badge(entry.status),
+        name=name,
+        message=message,
+        facts=_join(facts),
+        extra=_join(extra),
+    )
+
+
+def _failures(report: ProcessExecutionReport, content: ReportContent) -> Markup:
+    errored = report.errored
+    anchors = _anchors(report)
+    parts: list[str] = []
+    if not errored:
+        parts.append('<p class="note">No task failed.</p>')
+    budget = MAX_FAILURE_DETAIL_CHARS
+    short: list[str] = []
+    if len(errored) > OPEN_FAILURES:
+        parts.append(
+            f'<p class="note">{len(errored)} tasks failed; the first {OPEN_FAILURES} are '
+            "unfolded, open the others for their details.</p>"
+        )
+    for index, (name, entry) in enumerate(errored.items()):
+        if budget > 0:
+            is_open = index < OPEN_FAILURES
+            detail = _failure_detail(name, entry, anchors[name], content, budget, is_open=is_open)
+            budget -= len(detail)
+            parts.append(detail)
+        else:
+            message = entry.error.exception if entry.error else "failed"
+            short.append(
+                _fill(
+                    _SHORT_FAILURE,
+                    anchor=anchors[name],
+                    badge=_badge(entry.status),
+                    name=name,
+                    message=message,
+                )
+            )
+    if short:
+        parts.append(
+            f'<p class="note">{len(short)} more failures, listed without details to keep '
+            "this page small; the JSON report has them all.</p>"
+            f"<ul>{''.join(short)}</ul>"
+        )
+    skipped = report.skipped
+    if skipped:
+        parts.append(
+            f"<p>{len(skipped)} task(s) skipped because of these failures; the timeline "
+            "says which upstream task stopped each one.</p>"
+        )
+    retried = [
+        (name, e)
+        for name, e in report.entries.items()
+        if e.attempt_errors and e.status is not TaskStatus.ERRORED
+    ]
+    if retried:
+        items = _join(
+            f'<li><span class="mono">{html.escape(name)}</span> succeeded after '
+            f"{e.attempts} attempts: " + html.escape("; ".join(e.attempt_errors)) + "</li>"
+            for name, e in retried[:MAX_RETRIED_LISTED]
+        )
+        more = len(retried) - MAX_RETRIED_LISTED
+        tail = f'<p class="note">\u2026 and {more} more.</p>' if more > 0 else ""
+        parts.append(f"<h3>Recovered by a retry ({len(retried)})</h3><ul>{items}</ul>{tail}")
+    return _join(parts)
+
+
+def _timeline(report: ProcessExecutionReport) -> Markup:
+    entries = report.entries
+    starts = [e.started_at for e in entries.values() if e.started_at]
+    ends = [e.finished_at for e in entries.values() if e.finished_at]
+    origin = min([*starts, *([report.started_at] if report.started_at else [])], default=None)
+    last = max([*ends, *([report.finished_at] if report.finished_at else [])], default=None)
+    span = (last - origin).total_seconds() if origin and last else 0.0
+    timed = sorted(
+        (e.started_at, i, name) for i, (name, e) in enumerate(entries.items()) if e.started_at
+    )
+    untimed = [name for name, e in entries.items() if not e.started_at]
+    rows: list[str] = []
+    for name in [*(name for _, _, name in timed), *untimed]:
+        entry = entries[name]
+        classes = entry.status.value + (" retried" if entry.attempts > 1 else "")
+        why = ""
+        if entry.status is TaskStatus.SKIPPED:
+            blockers = _blockers(entry, entries)
+            if blockers:
+                why = f" (after {_listed(blockers, len(blockers))})"
+        offset, bar = "", Markup("")
+        if entry.started_at and origin:
+            start_seconds = (entry.started_at - origin).total_seconds()
+            offset = f"+{_seconds(start_seconds)}"
+            if span > 0:
+                end = entry.finished_at or entry.started_at
+                width = (end - entry.started_at).total_seconds() / span * 100
+                left = start_seconds / span * 100
+                title = f"{name}: {_WORD[entry.status]}, {_seconds(entry.elapsed_seconds)}"
+                if entry.attempts > 1:
+                    title += f", {entry.attempts} attempts"
+                bar = _fill(_BAR, left=f"{left:.3f}", width=f"{width:.3f}", title=title)
+        ran = entry.status in (TaskStatus.SUCCESS, TaskStatus.ERRORED)
+        rows.append(
+            _fill(
+                _ROW,
+                classes=classes,
+                name=name,
+                glyph=_GLYPH[entry.status],
+                status=_WORD[entry.status],
+                why=why,
+                attempts=entry.attempts if entry.attempts > 1 or ran else "",
+                offset=offset,
+                duration=_seconds(entry.elapsed_seconds) if ran else "",
+                bar=bar,
+            )
+        )
+    ok_count = len(report.successes)
+    collapse = len(entries) >= COLLAPSE_SUCCESSES_FROM and ok_count < len(entries)
+    if not starts:
+        caption = "No start times were recorded, so there are no bars; tasks in report order."
+    elif collapse:
+        caption = (
+            f"{len(entries)} tasks: successful ones are hidden to keep failures in view; "
+            "tick the box above to show them."
+        )
+    else:
+        caption = f"{len(entries)} tasks over {_seconds(span)}."
+    axis = _join(f'<span style="left:{q * 25}%">+{_seconds(span * q / 4)}</span>' for q in range(5))
+    return _fill(
+        _TIMELINE,
+        retry_note="a dashed outline marks a task that needed more than one attempt.",
+        checked=Markup("" if collapse else " checked"),
+        ok_count=ok_count,
+        caption=caption,
+        axis=axis if span else Markup(""),
+        rows=_join(rows),
+    )
+
+
+# -- graph -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GraphLayout:
+    """Where each task sits: its layer (longest path from a root) and its (x, y) corner."""
+
+    layers: dict[str, int]
+    positions: dict[str, tuple[int, int]]
+    width: int
+    height: int
+
+
+def layout_graph(report: ProcessExecutionReport) -> GraphLayout:
+    """Lay the tasks out left to right in layers by longest path from a root.
+
+    Linear in tasks + edges (plus a sort per layer). Within a layer tasks are ordered by
+    the mean row of their upstream tasks, so edges cross less; a layer taller than the
+    page wraps into several sub-columns. Dependencies missing from the report (a filtered
+    report) are ignored; tasks caught in a cycle go in one extra layer at the end.
+    """
+    entries = report.entries
+    upstream = {
+        name: list(dict.fromkeys(d for d in e.dependencies if d in entries and d != name))
+        for name, e in entries.items()
+    }
+    downstream: dict[str, list[str]] = {name: [] for name in entries}
+    waiting = {name: len(deps) for name, deps in upstream.items()}
+    for name, deps in upstream.items():
+        for dep in deps:
+            downstream[dep].append(name)
+    layers: dict[str, int] = {}
+    ready = [name for name, count in waiting.items() if count == 0]
+    for name in ready:  # ready grows while we walk it: Kahn's algorithm
+        layers[name] = max((layers[d] + 1 for d in upstream[name]), default=0)
+        for child in downstream[name]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    if len(layers) < len(entries):
+        extra = max(layers.values(), default=-1) + 1
+        layers.update({name: extra for name in entries if name not in layers})
+
+    by_layer: list[list[str]] = [[] for _ in range(max(layers.values(), default=-1) + 1)]
+    for name in entries:
+        by_layer[layers[name]].append(name)
+    rows_cap = max(10, math.ceil(math.sqrt(len(entries) * 2)))
+    row_of: dict[str, float] = {}
+    positions: dict[str, tuple[int, int]] = {}
+    x = _MARGIN
+    tallest = 1
+    for index, names in enumerate(by_layer):
+        if index:
+
+            def barycentre(name: str) -> float:
+                rows = [row_of[d] for d in upstream[name] if d in row_of]
+                return sum(rows) / len(rows) if rows else math.inf
+
+            names.sort(key=barycentre)
+        columns = max(1, math.ceil(len(names) / rows_cap))
+        rows_used = math.ceil(len(names) / columns)
+        tallest = max(tallest, rows_used)
+        for i, name in enumerate(names):
+            # Row-major wrapping keeps neighbours in the sorted order at similar heights.
+            row, column = divmod(i, columns)
+            row_of[name] = row
+            positions[name] = (x + column * (_NODE_W + _SUBCOLUMN_GAP), row)
+        x += columns * (_NODE_W + _SUBCOLUMN_GAP) - _SUBCOLUMN_GAP + _LAYER_GAP
+    # Centre each layer vertically now that the tallest one is known.
+    column_rows: dict[int, int] = {}
+    for column_x, row in positions.values():
+        column_rows[column_x] = max(column_rows.get(column_x, 0), row + 1)
+    for name, (column_x, row) in positions.items():
+        offset = (tallest - column_rows[column_x]) * _ROW_H // 2
+        positions[name] = (column_x, _MARGIN + offset + row * _ROW_H)
+    width = max(x - _LAYER_GAP + _MARGIN, _NODE_W + 2 * _MARGIN)
+    height = tallest * _ROW_H - (_ROW_H - _NODE_H) + 2 * _MARGIN
+    return GraphLayout(layers=layers, positions=positions, width=width, height=height)
+
+
+def _graph(report: ProcessExecutionReport) -> Markup:
+    entries = report.entries
+    edge_count = sum(len(e.dependencies) for e in entries.values())
+    if not entries:
+        return Markup('<p class="note">No tasks, so no graph.</p>')
+    if len(entries) > MAX_GRAPH_TASKS or edge_count > MAX_GRAPH_EDGES:
+        return Markup(
+            '<p class="note" id="graph-omitted">The task graph is not drawn for runs of more '
+            f"than {MAX_GRAPH_TASKS:,} tasks or {MAX_GRAPH_EDGES:,} dependencies (this one has "
+            f"{len(entries):,} tasks and {edge_count:,} dependencies): it would make this page "
+            "too large to open. The failures above name what each one skipped; "
+            "<code>report.to_mermaid()</code> gives the graph as text.</p>"
+        )
+    layout = layout_graph(report)
+    anchors = _anchors(report)
+    failed = (TaskStatus.ERRORED, TaskStatus.SKIPPED)
+    edges: list[str] = []
+    skip_edges: list[str] = []  # drawn last, so grey edges never hide what skipped what
+    for name, entry in entries.items():
+        x2, top2 = layout.positions[name]
+        y2 = top2 + _NODE_H // 2
+        for dep in dict.fromkeys(entry.dependencies):
+            if dep not in layout.positions or dep == name:
+                continue
+            x1, top1 = layout.positions[dep]
+            x1 += _NODE_W
+            y1 = top1 + _NODE_H // 2
+            bend = max((x2 - x1) // 2, 20)
+            skip = entry.status is TaskStatus.SKIPPED and entries[dep].status in failed
+            (skip_edges if skip else edges).append(
+                _fill(
+                    _EDGE,
+                    classes="edge skip" if skip else "edge",
+                    source=dep,
+                    target=name,
+                    x1=x1,
+                    y1=y1,
+                    cx1=x1 + bend,
+                    cx2=x2 - bend,
+                    x2=x2,
+                    y2=y2,
+                )
+            )
+    nodes: list[str] = []
+    for name, entry in entries.items():
+        x, y = layout.positions[name]
+        label = name if len(name) <= _NAME_CHARS else name[: _NAME_CHARS - 1] + "\u2026"
+        retried = entry.attempts > 1
+        more = f" \u00b7 {entry.attempts} attempts" if retried else ""
+        tooltip = f"{name}: {_WORD[entry.status]}"
+        tooltip += f", {entry.attempts} attempts" if retried else ""
+        if entry.status is TaskStatus.SKIPPED and (blockers := _blockers(entry, entries)):
+            tooltip += f", skipped because of {_listed(blockers, len(blockers))}"
+        node = _fill(
+            _NODE,
+            status=entry.status.value,
+            name=name,
+            x=x,
+            y=y,
+            tooltip=tooltip,
+            label=label,
+            glyph=_GLYPH[entry.status],
+            more=more,
+        )
+        if name in anchors:
+            node = _fill(_LINK, anchor=anchors[name], inner=node)
+        nodes.append(node)
+    counts = f"{len(entries)} tasks and {len(edges) + len(skip_edges)} dependencies"
+    legend = _join(_badge(status) for status in _WORD)
+    return _fill(
+        _GRAPH,
+        legend=legend,
+        width=layout.width,
+        height=layout.height,
+        title=f"Task graph of {report.process_name or 'the process'}: {counts}, "
+        "coloured by status, upstream tasks on the left.",
+        edges=_join([*edges, *skip_edges]),
+        nodes=_join(nodes),
+    )
+
+
+# -- page --------------------------------------------------------------------------------
 
 
 def render_html(report: ProcessExecutionReport, *, content: ReportContent | None = None) -> str:
-    """Return a standalone HTML page of the report."""
-    rows = "".join(
-        f"<li>{html.escape(name)}: {entry.status.value}</li>" for name, entry in report.entries.items()
+    """Return the report as one self-contained HTML page (no scripts, nothing fetched).
+
+    ``content`` chooses the failure details shown (traceback, traced variables); by
+    default both. Large runs stay one file of a few MB: successes start collapsed in the
+    timeline, failure details have a size budget and the graph gives way to a note.
+    """
+    content = content or ReportContent()
+    name = report.process_name or "Process"
+    verdict = "ok" if report.ok else "failed"
+    return _fill(
+        _page(),
+        title=f"{name}: {verdict} \u2014 processes report",
+        heading=f"{name} \u2014 run report",
+        failure_count=len(report.errored),
+        summary=_summary(report),
+        failures=_failures(report, content),
+        timeline=_timeline(report),
+        graph=_graph(report),
     )
-    return f"<!doctype html><title>{html.escape(report.process_name)}</title><ul>{rows}</ul>"
