@@ -10,18 +10,23 @@ from processes.errors import (
     TaskNotFoundError,
 )
 from processes.outcome import ErrorData, TaskResult, TaskStatus
+from processes.process import Process
 from processes.report import Delivery, ProcessExecutionReport, TaskReportEntry
+from processes.task import Task, TaskDependency
 
 __all__ = [
     "CircularDependencyError",
     "Delivery",
     "DependencyNotFoundError",
     "ErrorData",
+    "Process",
     "ProcessExecutionReport",
     "ProcessFailedError",
     "ProcessesError",
     "ReportChannel",
     "ReportContent",
+    "Task",
+    "TaskDependency",
     "TaskNotFoundError",
     "TaskReportEntry",
     "TaskResult",

@@ -11,7 +11,10 @@ Imports nothing from the package: every other module may import it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class ProcessesError(Exception):

@@ -8,6 +8,7 @@ which imports this module only for type checking).
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -206,7 +207,7 @@ def jsonable(value: Any, _seen: frozenset[int] = frozenset()) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
+        return value if math.isfinite(value) else repr(value)
     if id(value) in _seen:
         return safe_repr(value)
     if isinstance(value, list | tuple):

@@ -1,0 +1,145 @@
+"""Turn an exception into a picklable failure record, where the task ran.
+
+Chooses the frame whose locals are traced, ``repr``s them safely and redacts secrets,
+so nothing that leaves this module can leak a secret value.
+"""
+
+from __future__ import annotations
+
+import os
+import site
+import sysconfig
+import traceback
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from processes.redaction import REDACTED, Redactor, mask, remember_secret
+from processes.saferepr import safe_repr
+
+if TYPE_CHECKING:
+    from types import FrameType, TracebackType
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """What a failed attempt sends back: text only, plus the exception where it is local."""
+
+    exception: str
+    exception_type: str
+    traceback_str: str
+    traced_vars: dict[str, str]
+    traced_vars_location: str
+    cause: BaseException | None = field(default=None, compare=False, repr=False)
+
+    def without_cause(self) -> Failure:
+        """Return a copy safe to pickle: the exception object may not survive it."""
+        return Failure(
+            self.exception,
+            self.exception_type,
+            self.traceback_str,
+            self.traced_vars,
+            self.traced_vars_location,
+        )
+
+
+def _library_dir() -> str:
+    return os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _foreign_dirs() -> tuple[str, ...]:
+    """Directories whose frames are never the user's: the stdlib and installed packages."""
+    paths = sysconfig.get_paths()
+    dirs = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    dirs.update(getattr(site, "getsitepackages", list)())
+    dirs.add(os.path.dirname(os.__file__))
+    return tuple(os.path.abspath(d) + os.sep for d in dirs if d)
+
+
+_LIBRARY_DIR = _library_dir()
+_FOREIGN_DIRS = _foreign_dirs()
+
+
+def is_user_file(filename: str) -> bool:
+    """True for files the user wrote: not this library, the stdlib or site-packages."""
+    if filename.startswith("<"):  # <string>, <stdin>, <frozen ...>: not a file of theirs
+        return filename in ("<string>", "<stdin>") or filename.startswith("<ipython")
+    path = os.path.abspath(filename)
+    if path.startswith(_LIBRARY_DIR) or path.startswith(_FOREIGN_DIRS):
+        return False
+    return "site-packages" not in path and "dist-packages" not in path
+
+
+def _frames(tb: TracebackType | None) -> list[FrameType]:
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    return frames
+
+
+def select_frame(exc: BaseException, frame_filter: str | None) -> FrameType | None:
+    """Pick the innermost frame to trace: matching ``frame_filter``, else user code."""
+    for frame in reversed(_frames(exc.__traceback__)):
+        filename = frame.f_code.co_filename
+        if frame_filter is not None:
+            if frame_filter in filename:
+                return frame
+        elif is_user_file(filename):
+            return frame
+    return None
+
+
+def _user_traceback(exc: BaseException) -> TracebackType | None:
+    """The traceback without this library's own leading frames (the attempt's call)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        if not os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_LIBRARY_DIR):
+            break
+        tb = tb.tb_next
+    return tb
+
+
+def qualified_name(cls: type) -> str:
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def capture_failure(
+    exc: BaseException,
+    *,
+    frame_filter: str | None = None,
+    redactor: Redactor,
+    extra_secrets: tuple[Any, ...] = (),
+) -> Failure:
+    """Record ``exc``: its message, traceback and one frame's locals, redacted."""
+    secrets: list[str] = []
+    for value in extra_secrets:
+        remember_secret(value, secrets)
+    traced_vars: dict[str, str] = {}
+    location = ""
+    frame = select_frame(exc, frame_filter)
+    if frame is not None:
+        location = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        for name, value in frame.f_locals.items():
+            if redactor.is_secret(name):
+                remember_secret(value, secrets)
+                traced_vars[name] = REDACTED
+            else:
+                traced_vars[name] = safe_repr(redactor.scrub(value, secrets))
+    message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    try:
+        tb_text = "".join(traceback.format_exception(type(exc), exc, _user_traceback(exc)))
+    except Exception:  # a broken __str__ on the exception must not break capture
+        tb_text = f"{qualified_name(type(exc))}: <traceback unavailable>"
+    if secrets:
+        message = mask(message, secrets)
+        tb_text = mask(tb_text, secrets)
+        traced_vars = {name: mask(text, secrets) for name, text in traced_vars.items()}
+    return Failure(
+        exception=message,
+        exception_type=qualified_name(type(exc)),
+        traceback_str=tb_text,
+        traced_vars=traced_vars,
+        traced_vars_location=location,
+        cause=exc,
+    )

@@ -1,0 +1,397 @@
+"""The run loop: start what is ready, collect what finished, skip what cannot run.
+
+A ready queue over the graph: every edge is touched once when its upstream task
+finishes, nothing rescans the task list. Attempts go to any
+``concurrent.futures.Executor`` as ``run_attempt`` calls; retries wait on a timer
+without holding a worker, and attempts past their timeout are abandoned.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import queue
+import time
+from collections import deque
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from processes.attempt import AttemptOutcome, run_attempt, timed_out
+from processes.capture import Failure, capture_failure
+from processes.outcome import TaskStatus
+from processes.report import ProcessExecutionReport, TaskReportEntry
+from processes.task import call_with_timeout, error_data, utcnow
+from processes.tasklog import failure_message
+from processes.workers import DaemonThreadPool
+
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable
+    from concurrent.futures import Executor, Future
+    from datetime import datetime
+
+    from processes.graph import TaskGraph
+    from processes.task import Task
+    from processes.tasklog import LogFiles
+
+
+class _TaskState:
+    """What the loop knows of one task during a run."""
+
+    __slots__ = (
+        "args",
+        "attempt_errors",
+        "attempts",
+        "blocked",
+        "failure",
+        "handler",
+        "kwargs",
+        "logger",
+        "started_at",
+        "started_perf",
+        "waiting",
+    )
+
+    def __init__(self, waiting: int) -> None:
+        self.waiting = waiting  # upstream tasks not finished yet
+        self.blocked = False  # an upstream task errored or was skipped
+        self.attempts = 0
+        self.attempt_errors: list[str] = []
+        self.args: tuple[Any, ...] = ()
+        self.kwargs: dict[str, Any] = {}
+        self.logger: logging.Logger | None = None
+        self.handler: logging.Handler | None = None  # the task's log file, while it runs
+        self.failure: Failure | None = None  # the last failed attempt's record
+        self.started_at: datetime | None = None
+        self.started_perf = 0.0
+
+
+class Run:
+    """One execution of a process's tasks; ``execute()`` returns its report."""
+
+    def __init__(
+        self,
+        tasks: list[Task],
+        graph: TaskGraph,
+        logs: LogFiles,
+        process_name: str,
+        *,
+        fail_fast: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.tasks = tasks
+        self.graph = graph
+        self.logs = logs
+        self.process_name = process_name
+        self.fail_fast = fail_fast
+        self.sleep = sleep
+        self.index = {task.name: i for i, task in enumerate(tasks)}
+        self.down = [[self.index[child] for child in graph.dependants[t.name]] for t in tasks]
+        self.states = [_TaskState(len(t.dependencies)) for t in tasks]
+        self.results: list[Any] = [None] * len(tasks)
+        self.entries: list[TaskReportEntry | None] = [None] * len(tasks)
+        self.stopping = False
+        self.ready: list[int] | None = None  # the parallel loop's ready heap
+
+    # -- the two loops --------------------------------------------------------------------
+
+    def execute_sequentially(self) -> ProcessExecutionReport:
+        """Run the tasks one by one, in topological order, in the calling thread."""
+        started_at = utcnow()
+        try:
+            for i, task in enumerate(self.tasks):
+                if self.states[i].blocked or self.stopping:
+                    self._skip(i)
+                    continue
+                self._begin(i)
+                while True:
+                    outcome = call_with_timeout(task, self.states[i].args, self.states[i].kwargs)
+                    delay = self._settle(i, outcome)
+                    if delay is None:
+                        break
+                    self.sleep(delay)
+        except KeyboardInterrupt as interrupt:
+            raise self._interrupted(interrupt, started_at) from None
+        return self._report(started_at)
+
+    def execute_in_parallel(
+        self, workers: int, executor: Executor | None = None
+    ) -> ProcessExecutionReport:
+        """Run up to ``workers`` attempts at once on ``executor`` (a pool of ours if None)."""
+        started_at = utcnow()
+        pool = executor if executor is not None else DaemonThreadPool(workers)
+        try:
+            return self._loop(pool, workers, started_at)
+        finally:
+            if executor is None:
+                pool.shutdown(wait=False)
+
+    def _loop(self, pool: Executor, workers: int, started_at: datetime) -> ProcessExecutionReport:
+        finished: queue.SimpleQueue[Future[AttemptOutcome]] = queue.SimpleQueue()
+        running: dict[Future[AttemptOutcome], tuple[int, float]] = {}
+        deadlines: list[tuple[float, int, Future[AttemptOutcome]]] = []
+        retry_timers: list[tuple[float, int, int]] = []
+        retry_ready: deque[int] = deque()
+        ready = [i for i, state in enumerate(self.states) if state.waiting == 0]
+        self.ready = ready  # _release pushes here
+        sequence = itertools.count()
+
+        def start(i: int) -> None:
+            task = self.tasks[i]
+            state = self.states[i]
+            try:
+                future = pool.submit(
+                    run_attempt, task.func, state.args, state.kwargs, task.capture_settings
+                )
+            except Exception as exc:  # e.g. a foreign executor that was shut down
+                self._settle(i, _executor_failure(task, exc, 0.0))
+                return
+            now = time.perf_counter()
+            running[future] = (i, now)
+            if task.timeout is not None:
+                heapq.heappush(deadlines, (now + task.timeout, next(sequence), future))
+            future.add_done_callback(finished.put)
+
+        def settle(i: int, outcome: AttemptOutcome) -> None:
+            delay = self._settle(i, outcome)
+            if delay is None:
+                return
+            if delay > 0:
+                heapq.heappush(retry_timers, (time.perf_counter() + delay, next(sequence), i))
+            else:
+                retry_ready.append(i)
+
+        try:
+            while True:
+                while len(running) < workers and (retry_ready or ready):
+                    i = retry_ready.popleft() if retry_ready else heapq.heappop(ready)
+                    if self.states[i].attempts == 0:
+                        if self.states[i].blocked or self.stopping:
+                            self._skip(i)
+                            continue
+                        self._begin(i)
+                    start(i)
+                if not running and not retry_timers:
+                    break
+                wake = min(
+                    deadlines[0][0] if deadlines else float("inf"),
+                    retry_timers[0][0] if retry_timers else float("inf"),
+                )
+                try:
+                    timeout = None if wake == float("inf") else max(wake - time.perf_counter(), 0)
+                    done: Future[AttemptOutcome] | None = finished.get(timeout=timeout)
+                except queue.Empty:
+                    done = None
+                if done is not None and done in running:
+                    i, begun = running.pop(done)
+                    settle(i, _outcome_of(self.tasks[i], done, begun))
+                now = time.perf_counter()
+                while deadlines and deadlines[0][0] <= now:
+                    _, _, future = heapq.heappop(deadlines)
+                    if future in running:
+                        i, begun = running.pop(future)
+                        if isinstance(pool, DaemonThreadPool):
+                            pool.abandon(future)
+                        else:
+                            future.cancel()
+                        settle(i, timed_out(self.tasks[i].capture_settings, now - begun))
+                while retry_timers and retry_timers[0][0] <= now:
+                    retry_ready.append(heapq.heappop(retry_timers)[2])
+                if self.stopping:  # fail-fast: waiting retries end with their last failure
+                    waiting = [*retry_ready, *(timer[2] for timer in retry_timers)]
+                    retry_ready.clear()
+                    retry_timers.clear()
+                    for i in waiting:
+                        failure = self.states[i].failure
+                        assert failure is not None
+                        self._fail(i, failure)
+        except KeyboardInterrupt as interrupt:
+            for future in running:
+                if isinstance(pool, DaemonThreadPool):
+                    pool.abandon(future)
+                else:
+                    future.cancel()
+            raise self._interrupted(interrupt, started_at) from None
+        return self._report(started_at)
+
+    # -- one task's life ------------------------------------------------------------------
+
+    def _begin(self, i: int) -> None:
+        """Resolve the task's inputs from its upstream results and log its start."""
+        task = self.tasks[i]
+        state = self.states[i]
+        args = task.args
+        kwargs = task.kwargs
+        if task.dependencies:
+            extra: list[Any] = []
+            kwargs = dict(kwargs)
+            for dependency in task.dependencies:
+                if (
+                    dependency.use_result_as_additional_args
+                    or dependency.use_result_as_additional_kwargs
+                ):
+                    result = self.results[self.index[dependency.task_name]]
+                    if dependency.use_result_as_additional_args:
+                        extra.append(result)
+                    if dependency.use_result_as_additional_kwargs:
+                        kwargs[dependency.additional_kwarg_name] = result
+            if extra:
+                args = (*args, *extra)
+        state.args = args
+        state.kwargs = kwargs
+        state.started_at = utcnow()
+        state.started_perf = time.perf_counter()
+        if task.has_log_output():
+            logger = state.logger = task.logger
+            if task.log_path is not None:
+                state.handler = self.logs.acquire(task.log_path)
+                logger.addHandler(state.handler)
+            logger.info("Starting %s.", task.name)
+
+    def _settle(self, i: int, outcome: AttemptOutcome) -> float | None:
+        """Record an attempt; return the delay before a retry, or None when the task is done."""
+        state = self.states[i]
+        state.attempts += 1
+        failure = outcome.failure
+        if failure is None:
+            self.results[i] = outcome.value
+            self._finish(i, TaskStatus.SUCCESS, outcome.value)
+            return None
+        state.attempt_errors.append(failure.exception)
+        state.failure = failure
+        task = self.tasks[i]
+        policy = task.retry_policy
+        if outcome.retryable and state.attempts < policy.max_attempts and not self.stopping:
+            if state.logger is not None:
+                state.logger.warning(
+                    "Attempt %d/%d failed: %s. Retrying...",
+                    state.attempts,
+                    policy.max_attempts,
+                    failure.exception,
+                )
+            return policy.delay_before(state.attempts)
+        self._fail(i, failure)
+        return None
+
+    def _fail(self, i: int, failure: Failure) -> None:
+        task = self.tasks[i]
+        state = self.states[i]
+        impact = self.graph.dependants_of(task.name)
+        error = error_data(task, state.args, state.kwargs, impact, failure)
+        if state.logger is not None:
+            state.logger.error(
+                failure_message(
+                    task.name, error.function, error.args, error.kwargs, impact, failure
+                )
+            )
+        self._finish(i, TaskStatus.ERRORED, None, error)
+        if self.fail_fast:
+            self.stopping = True
+
+    def _finish(self, i: int, status: TaskStatus, result: Any, error: Any = None) -> None:
+        task = self.tasks[i]
+        state = self.states[i]
+        if state.logger is not None:
+            if status is TaskStatus.SUCCESS:
+                state.logger.info("Finished %s.", task.name)
+            if state.handler is not None and task.log_path is not None:
+                state.logger.removeHandler(state.handler)
+                self.logs.release(task.log_path)
+                state.handler = None
+            state.logger = None
+        self.entries[i] = TaskReportEntry(
+            task.name,
+            task.function_label,
+            state.args,
+            task.redactor.scrub_kwargs(state.kwargs),
+            status,
+            time.perf_counter() - state.started_perf,
+            state.attempts,
+            result,
+            error,
+            state.started_at,
+            utcnow(),
+            tuple(d.task_name for d in task.dependencies),
+            tuple(state.attempt_errors),
+        )
+        self._release(i, blocked=status is not TaskStatus.SUCCESS)
+
+    def _skip(self, i: int) -> None:
+        task = self.tasks[i]
+        self.entries[i] = TaskReportEntry(
+            task.name,
+            task.function_label,
+            task.args,
+            task.redactor.scrub_kwargs(task.kwargs),
+            TaskStatus.SKIPPED,
+            0.0,
+            0,
+            dependencies=tuple(d.task_name for d in task.dependencies),
+        )
+        self._release(i, blocked=True)
+
+    def _release(self, i: int, *, blocked: bool) -> None:
+        """Tell the dependants of task ``i`` that it is done; queue those now ready."""
+        states = self.states
+        ready = self.ready
+        for child in self.down[i]:
+            state = states[child]
+            if blocked:
+                state.blocked = True
+            state.waiting -= 1
+            if state.waiting == 0 and ready is not None:
+                heapq.heappush(ready, child)
+
+    # -- the report -----------------------------------------------------------------------
+
+    def _report(self, started_at: datetime) -> ProcessExecutionReport:
+        entries = {}
+        for task, entry in zip(self.tasks, self.entries, strict=True):
+            if entry is None:  # never reached: only after an interruption
+                i = self.index[task.name]
+                self._skip(i)
+                entry = self.entries[i]
+                assert entry is not None
+            entries[task.name] = entry
+        return ProcessExecutionReport(entries, self.process_name, started_at, utcnow())
+
+    def _interrupted(self, interrupt: KeyboardInterrupt, started_at: datetime) -> KeyboardInterrupt:
+        """A KeyboardInterrupt carrying the partial report: unfinished tasks are skipped."""
+        for i, entry in enumerate(self.entries):
+            if entry is None and self.states[i].started_at is not None:
+                self._fail(i, _interrupted_failure())
+        error = KeyboardInterrupt(*interrupt.args)
+        error.report = self._report(started_at)  # type: ignore[attr-defined]
+        return error
+
+
+def _outcome_of(task: Task, future: Future[AttemptOutcome], begun: float) -> AttemptOutcome:
+    try:
+        return future.result()
+    except BaseException as exc:  # the executor failed to run the attempt at all
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return _executor_failure(task, exc, time.perf_counter() - begun)
+
+
+def _executor_failure(task: Task, exc: BaseException, elapsed: float) -> AttemptOutcome:
+    failure = capture_failure(exc, redactor=task.redactor)
+    text = failure.exception
+    if "pickl" in text.lower() or "serializ" in text.lower():
+        text = (
+            f"{text} (the function, its arguments and its result must be picklable to "
+            "run on this executor: use a module-level function instead of a lambda or a "
+            "nested function, or run on threads)"
+        )
+        failure = replace(failure, exception=text)
+    return AttemptOutcome(None, failure, False, elapsed)
+
+
+def _interrupted_failure() -> Failure:
+    return Failure(
+        exception="KeyboardInterrupt: the run was interrupted while this task ran",
+        exception_type="KeyboardInterrupt",
+        traceback_str="KeyboardInterrupt\n",
+        traced_vars={},
+        traced_vars_location="",
+    )

@@ -1,0 +1,153 @@
+"""A process: a validated graph of tasks that runs and returns a report.
+
+Mutations rebuild the graph first and change nothing when it would be invalid.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from processes.errors import TaskNotFoundError
+from processes.execution import Run
+from processes.graph import TaskGraph
+from processes.task import Task, TaskDependency
+from processes.tasklog import LogFiles
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from concurrent.futures import Executor
+    from types import TracebackType
+
+    from processes.report import ProcessExecutionReport
+
+#: With ``parallel=None``, a process of at least this many tasks runs in parallel.
+PARALLEL_THRESHOLD = 10
+
+
+class Process:
+    """Tasks with their dependencies, run in dependency order; a context manager.
+
+    >>> with Process([fetch, load], name="nightly") as process:
+    ...     report = process.run()
+
+    Leaving the ``with`` block (or ``close_loggers()``) closes every log file.
+    """
+
+    def __init__(self, tasks: list[Task], name: str = "") -> None:
+        if not isinstance(tasks, list) or not all(isinstance(t, Task) for t in tasks):
+            raise TypeError("tasks must be a list of Task objects")
+        if not isinstance(name, str):
+            raise TypeError(f"Process name must be a str, got {name!r}")
+        self.name = name
+        self._logs = LogFiles()
+        self._set_tasks(tasks)
+
+    def _set_tasks(self, tasks: list[Task]) -> None:
+        """Validate and order ``tasks``; on error, raise and leave the process untouched."""
+        upstreams: dict[str, list[str]] = {}
+        for task in tasks:
+            if task.name in upstreams:
+                raise ValueError(f"Duplicate task name: {task.name}")
+            upstreams[task.name] = [d.task_name for d in task.dependencies]
+        graph = TaskGraph(upstreams)
+        by_name = {task.name: task for task in tasks}
+        self._graph = graph
+        self._by_name = by_name
+        self.tasks = [by_name[name] for name in graph.order]
+
+    # -- lookups --------------------------------------------------------------------------
+
+    def get_task(self, name: str) -> Task:
+        """Return the task called ``name`` (case-insensitive)."""
+        try:
+            return self._by_name[name.lower()]
+        except KeyError:
+            raise TaskNotFoundError(name) from None
+
+    def get_dependant_tasks(self, name: str) -> list[Task]:
+        """Return every task downstream of ``name``, transitively, in topological order."""
+        task = self.get_task(name)
+        return [self._by_name[n] for n in self._graph.dependants_of(task.name)]
+
+    # -- mutations ------------------------------------------------------------------------
+
+    def add_task(self, task: Task) -> None:
+        """Add a task whose upstream tasks are already in the process."""
+        if not isinstance(task, Task):
+            raise TypeError(f"add_task takes a Task, got {task!r}")
+        self._set_tasks([*self.tasks, task])
+
+    def remove_task(self, name: str) -> None:
+        """Remove a task that no other task depends on."""
+        task = self.get_task(name)
+        if dependants := self._graph.dependants[task.name]:
+            raise ValueError(
+                f"Cannot remove task {task.name!r}: {', '.join(dependants)} depend(s) on it. "
+                "Remove those tasks or their dependency first."
+            )
+        self._set_tasks([t for t in self.tasks if t is not task])
+
+    def add_task_dependency(self, name: str, dependency: TaskDependency) -> None:
+        """Make task ``name`` depend on another task already in the process."""
+        task = self.get_task(name)
+        task.add_dependency(dependency)
+        try:
+            self._set_tasks(self.tasks)
+        except BaseException:
+            task.dependencies.remove(dependency)
+            raise
+
+    # -- running --------------------------------------------------------------------------
+
+    def run(
+        self,
+        parallel: bool | None = None,
+        max_workers: int = 4,
+        *,
+        executor: Executor | None = None,
+        fail_fast: bool = False,
+        sleep: Callable[[float], None] | None = None,
+    ) -> ProcessExecutionReport:
+        """Run every task whose dependencies succeed; return what happened to each.
+
+        ``parallel=None`` runs in parallel from 10 tasks on; ``max_workers`` of 1 (or
+        less) means one task at a time. With ``executor`` the attempts go to that
+        ``concurrent.futures.Executor``, which is left running afterwards.
+        A ``KeyboardInterrupt`` that stops the run carries the partial report as
+        ``.report``.
+        """
+        workers = max(int(max_workers), 1)
+        if parallel is None:
+            parallel = len(self.tasks) >= PARALLEL_THRESHOLD
+        run = Run(
+            self.tasks,
+            self._graph,
+            self._logs,
+            self.name,
+            fail_fast=fail_fast,
+            sleep=sleep or time.sleep,
+        )
+        if executor is not None:
+            return run.execute_in_parallel(workers, executor)
+        if not parallel or workers == 1:
+            return run.execute_sequentially()
+        return run.execute_in_parallel(workers)
+
+    def close_loggers(self) -> None:
+        """Close every log file this process opened."""
+        self._logs.close()
+
+    def __enter__(self) -> Process:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close_loggers()
+
+    def __repr__(self) -> str:
+        return f"Process(name={self.name!r}, tasks={len(self.tasks)})"

@@ -1,0 +1,94 @@
+"""Which names look secret, and how their values are kept out of every report.
+
+Imports nothing from the package; capture applies it where a failure happens, so logs,
+reports, JSON, emails and webhooks never hold the value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+#: Substrings (case-insensitive) of variable and key names whose values are hidden.
+DEFAULT_REDACT: tuple[str, ...] = (
+    "pass",  # password, passwd, passphrase
+    "pwd",
+    "secret",
+    "token",
+    "api_key",
+    "api-key",
+    "apikey",
+    "auth",  # auth, authorization, oauth (and "author": a safe false positive)
+    "credential",
+    "private_key",
+    "private-key",
+    "privatekey",
+    "cookie",
+    "session",
+    "csrf",
+    "xsrf",
+    "signature",
+    "bearer",
+)
+
+REDACTED = "[redacted]"
+
+_MAX_DEPTH = 5
+_SHORTEST_MASKED_VALUE = 4  # masking "ab" inside every traceback would garble it
+
+
+class Redactor:
+    """Hide the values of secret-looking names, and those values wherever they reappear."""
+
+    __slots__ = ("_pattern",)
+
+    def __init__(self, patterns: Iterable[str] = DEFAULT_REDACT) -> None:
+        words = [re.escape(p.lower()) for p in patterns if p]
+        self._pattern = re.compile("|".join(words), re.IGNORECASE) if words else None
+
+    def is_secret(self, name: str) -> bool:
+        return self._pattern is not None and self._pattern.search(name) is not None
+
+    def scrub(self, value: Any, secrets: list[str], depth: int = 0) -> Any:
+        """Return ``value`` with secret-named keys of nested dicts masked (copies, not edits).
+
+        The hidden values are appended to ``secrets`` so that they can be masked in text.
+        """
+        if self._pattern is None or depth > _MAX_DEPTH:
+            return value
+        if isinstance(value, Mapping):
+            clean: dict[Any, Any] = {}
+            for key, item in value.items():
+                if isinstance(key, str) and self.is_secret(key):
+                    remember_secret(item, secrets)
+                    clean[key] = REDACTED
+                else:
+                    clean[key] = self.scrub(item, secrets, depth + 1)
+            return clean
+        if isinstance(value, list | tuple):
+            items = [self.scrub(item, secrets, depth + 1) for item in value]
+            return items if isinstance(value, list) else tuple(items)
+        return value
+
+    def scrub_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Return ``kwargs`` unchanged when nothing in it looks secret, else a masked copy."""
+        if self._pattern is None or not kwargs:
+            return kwargs
+        return dict(self.scrub(kwargs, []))
+
+
+def remember_secret(value: Any, secrets: list[str]) -> None:
+    """Keep ``value``'s text for masking when it is long enough to be told apart."""
+    if isinstance(value, str | bytes) and len(value) >= _SHORTEST_MASKED_VALUE:
+        secrets.append(value.decode(errors="replace") if isinstance(value, bytes) else value)
+
+
+def mask(text: str, secrets: list[str]) -> str:
+    """Replace every occurrence of a secret value in ``text``."""
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+DEFAULT_REDACTOR = Redactor()

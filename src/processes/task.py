@@ -1,0 +1,368 @@
+"""A task: a name, a callable, its inputs, its upstream tasks and how to retry it.
+
+Validated when built, so that an invalid ``Task`` cannot exist. Running many tasks is
+the scheduler's job (``execution``); ``Task.run()`` runs one alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from processes.attempt import AttemptOutcome, CaptureSettings, run_attempt, timed_out
+from processes.errors import CircularDependencyError
+from processes.outcome import ErrorData, TaskResult, TaskStatus
+from processes.redaction import DEFAULT_REDACTOR, Redactor
+from processes.retry import DEFAULT_RETRY_ON, RetryPolicy
+from processes.tasklog import LogFiles, failure_message, new_task_logger
+
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable, Iterable, Sequence
+
+    from processes.capture import Failure
+
+
+class TaskDependency:
+    """An upstream task, and whether its result is passed on as an argument.
+
+    With ``use_result_as_additional_args`` the upstream result is appended after the
+    task's own ``args``; with ``use_result_as_additional_kwargs`` it is passed as
+    ``additional_kwarg_name=result``. Neither: the dependency only orders the tasks.
+    """
+
+    __slots__ = (
+        "additional_kwarg_name",
+        "task_name",
+        "use_result_as_additional_args",
+        "use_result_as_additional_kwargs",
+    )
+
+    def __init__(
+        self,
+        task_name: str,
+        use_result_as_additional_args: bool = False,
+        use_result_as_additional_kwargs: bool = False,
+        additional_kwarg_name: str = "",
+    ) -> None:
+        if not isinstance(task_name, str):
+            raise TypeError(f"TaskDependency task_name must be a str, got {task_name!r}")
+        for flag, value in (
+            ("use_result_as_additional_args", use_result_as_additional_args),
+            ("use_result_as_additional_kwargs", use_result_as_additional_kwargs),
+        ):
+            if not isinstance(value, bool):
+                raise TypeError(f"{flag} must be a bool, got {value!r} (dependency {task_name!r})")
+        if use_result_as_additional_kwargs and (
+            not isinstance(additional_kwarg_name, str) or not additional_kwarg_name
+        ):
+            raise TypeError(
+                f"Dependency {task_name!r} passes its result as a keyword argument: "
+                "give it a non-empty additional_kwarg_name"
+            )
+        self.task_name = task_name.lower()
+        self.use_result_as_additional_args = use_result_as_additional_args
+        self.use_result_as_additional_kwargs = use_result_as_additional_kwargs
+        self.additional_kwarg_name = additional_kwarg_name
+
+    def __repr__(self) -> str:
+        return (
+            f"TaskDependency({self.task_name!r}, "
+            f"use_result_as_additional_args={self.use_result_as_additional_args}, "
+            f"use_result_as_additional_kwargs={self.use_result_as_additional_kwargs}, "
+            f"additional_kwarg_name={self.additional_kwarg_name!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TaskDependency):
+            return NotImplemented
+        return (
+            self.task_name,
+            self.use_result_as_additional_args,
+            self.use_result_as_additional_kwargs,
+            self.additional_kwarg_name,
+        ) == (
+            other.task_name,
+            other.use_result_as_additional_args,
+            other.use_result_as_additional_kwargs,
+            other.additional_kwarg_name,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable peers compare by value
+
+
+def function_label(func: Callable[..., Any]) -> str:
+    """A readable name for any callable: a partial shows the function it wraps."""
+    if isinstance(func, functools.partial):
+        return f"partial({function_label(func.func)})"
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    if isinstance(name, str):
+        return name
+    return f"{type(func).__qualname__} instance"
+
+
+def _is_positive_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _check_number(name: str, value: object, task: str, *, allow_zero: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise TypeError(f"{name} must be a non-negative number, got {value!r} (task {task!r})")
+    if not allow_zero and value == 0:
+        raise ValueError(f"{name} must be greater than 0, got {value!r} (task {task!r})")
+    return float(value)
+
+
+class Task:
+    """A named callable with its arguments, upstream tasks, log file and retry policy.
+
+    >>> Task("load", load_rows, "logs/load.log",
+    ...      dependencies=[TaskDependency("fetch", use_result_as_additional_args=True)],
+    ...      retries=2, retry_on=(ConnectionError,), retry_delay=1, retry_backoff=2)
+    """
+
+    def __init__(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        log_path: str | os.PathLike[str] | None = None,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        dependencies: list[TaskDependency] | None = None,
+        traced_vars_frame_filter: str | None = None,
+        timeout: float | None = None,
+        retries: int | None = 0,
+        retry_on: tuple[type[Exception], ...] | None = None,
+        *,
+        retry_delay: float = 0,
+        retry_backoff: float = 1,
+        retry_max_delay: float | None = None,
+        retry_jitter: float = 0,
+        redact: Iterable[str] | None = None,
+    ) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"Task name must be a str, got {name!r}")
+        if not name or any(char.isspace() for char in name):
+            raise ValueError(f"Task name must be non-empty with no whitespace, got {name!r}")
+        name = name.lower()
+        if not callable(func):
+            raise TypeError(f"Task {name!r}: func must be callable, got {func!r}")
+        if inspect.isasyncgenfunction(func):
+            raise TypeError(
+                f"Task {name!r}: func is an async generator function; "
+                "tasks must return a value (use an async def function instead)"
+            )
+        if log_path is not None and not isinstance(log_path, str | os.PathLike):
+            raise TypeError(f"Task {name!r}: log_path must be a str, a path or None")
+        if not isinstance(args, tuple):
+            raise TypeError(f"Task {name!r}: args must be a tuple, got {type(args).__name__}")
+        if kwargs is not None and not isinstance(kwargs, dict):
+            raise TypeError(f"Task {name!r}: kwargs must be a dict or None")
+        if traced_vars_frame_filter is not None and not isinstance(traced_vars_frame_filter, str):
+            raise TypeError(
+                "traced_vars_frame_filter must be a str or None, "
+                f"got {traced_vars_frame_filter!r} (task {name!r})"
+            )
+        if timeout is not None and not _is_positive_number(timeout):
+            raise TypeError(f"timeout must be a positive number or None, got {timeout!r}")
+        if retries is None:
+            retries = 0
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise TypeError(f"retries must be a non-negative int, got {retries!r}")
+        if retry_on is not None and not (
+            isinstance(retry_on, tuple)
+            and all(isinstance(cls, type) and issubclass(cls, Exception) for cls in retry_on)
+        ):
+            raise TypeError("retry_on must be None or a tuple of Exception subclasses")
+        if retry_max_delay is not None:
+            retry_max_delay = _check_number("retry_max_delay", retry_max_delay, name)
+        jitter = _check_number("retry_jitter", retry_jitter, name)
+        if jitter > 1:
+            raise ValueError(f"retry_jitter must be between 0 and 1, got {retry_jitter!r}")
+        if isinstance(redact, str):
+            raise TypeError(f"Task {name!r}: redact must be a list of name fragments, not a str")
+
+        self.name = name
+        self.func = func
+        self.log_path = log_path
+        self.args = args
+        self.kwargs = {} if kwargs is None else kwargs
+        self.dependencies: list[TaskDependency] = []
+        self.traced_vars_frame_filter = traced_vars_frame_filter
+        self.timeout = timeout
+        self.retries = retries
+        self.retry_on = retry_on
+        self.retry_policy = RetryPolicy(
+            retries=retries,
+            retry_on=DEFAULT_RETRY_ON if retry_on is None else retry_on,
+            delay=_check_number("retry_delay", retry_delay, name),
+            backoff=_check_number("retry_backoff", retry_backoff, name),
+            max_delay=retry_max_delay,
+            jitter=jitter,
+        )
+        self.redactor = DEFAULT_REDACTOR if redact is None else Redactor(redact)
+        self._settings: CaptureSettings | None = None
+        self._logger: logging.Logger | None = None
+        for dependency in dependencies or ():
+            self.add_dependency(dependency)
+
+    def add_dependency(self, dependency: TaskDependency) -> None:
+        """Add an upstream task; the same one twice or the task itself is refused."""
+        if not isinstance(dependency, TaskDependency):
+            raise TypeError(
+                f"Task {self.name!r}: dependencies must be TaskDependency objects, "
+                f"got {dependency!r}"
+            )
+        if dependency.task_name == self.name:
+            raise CircularDependencyError(
+                f"Task '{self.name}' lists itself as a dependency.", (self.name, self.name)
+            )
+        if any(d.task_name == dependency.task_name for d in self.dependencies):
+            raise ValueError(f"Duplicate dependency name: {dependency.task_name}")
+        self.dependencies.append(dependency)
+
+    @property
+    def logger(self) -> logging.Logger:
+        """This task's own logger: add handlers to receive its records."""
+        if self._logger is None:
+            self._logger = new_task_logger(self.name)
+        return self._logger
+
+    @property
+    def function_label(self) -> str:
+        return function_label(self.func)
+
+    @property
+    def capture_settings(self) -> CaptureSettings:
+        if self._settings is None:
+            self._settings = CaptureSettings(
+                self.traced_vars_frame_filter,
+                self.redactor,
+                self.retry_policy.retry_on,
+                self.timeout,
+            )
+        return self._settings
+
+    def has_log_output(self) -> bool:
+        """True when a log line of this task would reach a file or a user's handler."""
+        return self.log_path is not None or bool(self._logger and self._logger.handlers)
+
+    def __repr__(self) -> str:
+        deps = [d.task_name for d in self.dependencies]
+        return f"Task({self.name!r}, {self.function_label}, dependencies={deps})"
+
+    def run(self, executing_process: object = None) -> TaskResult:
+        """Run this task alone, with its retries and timeout; never raise for its failure.
+
+        No upstream results are passed: the task gets its own ``args`` and ``kwargs``.
+        """
+        logs = LogFiles()
+        try:
+            return _run_alone(self, logs)
+        finally:
+            logs.close()
+
+
+def call_with_timeout(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> AttemptOutcome:
+    """Run one attempt in this thread, or in a daemon thread abandoned at the timeout."""
+    settings = task.capture_settings
+    if task.timeout is None or inspect.iscoroutinefunction(task.func):
+        return run_attempt(task.func, args, kwargs, settings)
+    box: list[AttemptOutcome] = []
+    started = time.perf_counter()
+    worker = threading.Thread(
+        target=lambda: box.append(run_attempt(task.func, args, kwargs, settings)),
+        name=f"processes-{task.name}",
+        daemon=True,  # abandoned at its deadline; must never hold the interpreter open
+    )
+    worker.start()
+    worker.join(task.timeout)
+    return box[0] if box else timed_out(settings, time.perf_counter() - started)
+
+
+def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
+    logger = task.logger if task.has_log_output() else None
+    handler = logs.acquire(task.log_path) if task.log_path is not None else None
+    if logger is not None and handler is not None:
+        logger.addHandler(handler)
+    try:
+        if logger:
+            logger.info("Starting %s.", task.name)
+        policy = task.retry_policy
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = call_with_timeout(task, task.args, task.kwargs)
+            failure = outcome.failure
+            if failure is None:
+                if logger:
+                    logger.info("Finished %s.", task.name)
+                return TaskResult(
+                    TaskStatus.SUCCESS,
+                    outcome.value,
+                    None,
+                    None,
+                    time.perf_counter() - started,
+                    attempt,
+                )
+            if outcome.retryable and attempt < policy.max_attempts:
+                if logger:
+                    logger.warning(
+                        "Attempt %d/%d failed: %s. Retrying...",
+                        attempt,
+                        policy.max_attempts,
+                        failure.exception,
+                    )
+                time.sleep(policy.delay_before(attempt))
+                continue
+            error = error_data(task, task.args, task.kwargs, (), failure)
+            if logger:
+                logger.error(
+                    failure_message(task.name, error.function, task.args, error.kwargs, (), failure)
+                )
+            return TaskResult(
+                TaskStatus.ERRORED,
+                None,
+                failure.cause,
+                error,
+                time.perf_counter() - started,
+                attempt,
+            )
+    finally:
+        if logger is not None and handler is not None:
+            logger.removeHandler(handler)
+        if handler is not None and task.log_path is not None:
+            logs.release(task.log_path)
+
+
+def error_data(
+    task: Task,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    downstream_impact: Sequence[str],
+    failure: Failure,
+) -> ErrorData:
+    """Combine a failure record with what the scheduler knows about the call."""
+    return ErrorData(
+        task_name=task.name,
+        function=task.function_label,
+        args=args,
+        kwargs=task.redactor.scrub_kwargs(kwargs),
+        downstream_impact=tuple(downstream_impact),
+        exception=failure.exception,
+        traceback_str=failure.traceback_str,
+        traced_vars=failure.traced_vars,
+        traced_vars_location=failure.traced_vars_location,
+        exception_type=failure.exception_type,
+        cause=failure.cause,
+    )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

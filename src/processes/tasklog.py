@@ -1,0 +1,107 @@
+"""Per-task log files: opened when a task starts, shared per path, closed when idle.
+
+A process of 100,000 tasks with their own files holds only the files of the tasks
+running at that moment. Loggers are plain ``logging.Logger`` objects that are never
+registered in the global ``logging`` registry, so building many tasks costs nothing there.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from processes.saferepr import safe_repr
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from processes.capture import Failure
+
+LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
+_FORMATTER = logging.Formatter(LOG_FORMAT)
+
+
+def new_task_logger(name: str) -> logging.Logger:
+    """A logger outside the registry: ``logging.getLogger`` would keep it forever."""
+    return logging.Logger(name, logging.INFO)
+
+
+class _LazyFileHandler(logging.FileHandler):
+    """A file handler that creates the file's folder on first write."""
+
+    def _open(self) -> Any:
+        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        return super()._open()
+
+
+class LogFiles:
+    """The log files of one process: one handler per path, open only while in use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._handlers: dict[str, logging.FileHandler] = {}
+        self._users: dict[str, int] = {}
+
+    def acquire(self, path: str | os.PathLike[str]) -> logging.Handler:
+        """Return the shared handler of ``path``; the caller must ``release`` it."""
+        key = os.path.abspath(os.fspath(path))
+        with self._lock:
+            handler = self._handlers.get(key)
+            if handler is None:
+                handler = _LazyFileHandler(key, encoding="utf-8", delay=True)
+                handler.setFormatter(_FORMATTER)
+                handler.setLevel(logging.INFO)
+                self._handlers[key] = handler
+            self._users[key] = self._users.get(key, 0) + 1
+            return handler
+
+    def release(self, path: str | os.PathLike[str]) -> None:
+        """Close the file of ``path`` once no running task writes to it."""
+        key = os.path.abspath(os.fspath(path))
+        with self._lock:
+            users = self._users[key] - 1
+            if users:
+                self._users[key] = users
+                return
+            del self._users[key]
+            handler = self._handlers.pop(key)
+        handler.close()
+
+    def close(self) -> None:
+        """Close every file, even those of tasks abandoned while running."""
+        with self._lock:
+            handlers = list(self._handlers.values())
+            self._handlers.clear()
+            self._users.clear()
+        for handler in handlers:
+            handler.close()
+
+    @property
+    def open_count(self) -> int:
+        return len(self._handlers)
+
+
+def failure_message(
+    name: str,
+    function: str,
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    downstream_impact: Sequence[str],
+    failure: Failure,
+) -> str:
+    """The ERROR record of a failed task: the error, then its context for whoever reads it."""
+    lines = [
+        f"Task {name} failed: {failure.exception}",
+        f"  function: {function}",
+        f"  args: {safe_repr(tuple(args))}",
+        f"  kwargs: {safe_repr(dict(kwargs))}",
+        f"  downstream impact: {', '.join(downstream_impact) or 'none'}",
+    ]
+    if failure.traced_vars:
+        lines.append(f"  traced variables at {failure.traced_vars_location}:")
+        lines.extend(f"    {var} = {text}" for var, text in failure.traced_vars.items())
+    lines.append(failure.traceback_str.rstrip())
+    return "\n".join(lines)
