@@ -1,12 +1,98 @@
-"""The report as plain text for a terminal (placeholder until the text view lands)."""
+"""The report as compact, aligned text: for a terminal, and as the email's plain-text part.
+
+Pure: no I/O except asking whether stdout is a colour terminal when ``color`` is None.
+Imports ``processes.report`` only for type checking.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from processes.content import ReportContent
+from processes.outcome import TaskStatus
+from processes.rendering.locales import Locale, format_duration, get_locale
+
 if TYPE_CHECKING:
-    from processes.content import ReportContent
-    from processes.report import ProcessExecutionReport
+    from processes.outcome import ErrorData
+    from processes.report import ProcessExecutionReport, TaskReportEntry
+
+__all__ = ["render_text", "skip_causes", "supports_color"]
+
+_RESET = "\033[0m"
+_BOLD = "\033[1m"
+_DIM = "\033[2m"
+_STATUS_COLOR = {
+    TaskStatus.SUCCESS: "\033[32m",
+    TaskStatus.ERRORED: "\033[1;31m",
+    TaskStatus.SKIPPED: "\033[33m",
+    TaskStatus.PENDING: "\033[2m",
+}
+#: Names longer than this do not widen the name column for everyone else.
+_MAX_NAME_COLUMN = 40
+# C0 controls (except tab and newline), DEL and C1 controls: a task's message must not be
+# able to move the cursor or recolour the terminal it is printed on.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def supports_color(stream: object = None) -> bool:
+    """Tell whether ``stream`` (stdout by default) is a terminal that wants colour.
+
+    Honours ``NO_COLOR`` (https://no-color.org) and ``TERM=dumb``.
+    """
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("TERM") == "dumb":
+        return False
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (OSError, ValueError):  # a closed or detached stream
+        return False
+
+
+def skip_causes(report: ProcessExecutionReport) -> dict[str, list[str]]:
+    """Map each skipped task to the errored tasks that caused it, in report order.
+
+    A skipped task that no failure claims (``fail_fast``, or a report that was filtered)
+    falls back to its upstream tasks that did not succeed.
+    """
+    causes: dict[str, list[str]] = {}
+    for name, entry in report.entries.items():
+        if entry.status is TaskStatus.ERRORED and entry.error is not None:
+            for skipped in entry.error.downstream_impact:
+                causes.setdefault(skipped, []).append(name)
+    result: dict[str, list[str]] = {}
+    for name, entry in report.skipped.items():
+        found = causes.get(name)
+        if not found:
+            found = [
+                dep
+                for dep in entry.dependencies
+                if dep in report.entries and report.entries[dep].status is not TaskStatus.SUCCESS
+            ]
+        result[name] = found
+    return result
+
+
+def clean(text: str) -> str:
+    """Replace control characters with visible escapes (``\\x1b``)."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+class _Style:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def paint(self, text: str, code: str) -> str:
+        return f"{code}{text}{_RESET}" if self.color else text
+
+    def status(self, status: TaskStatus, word: str) -> str:
+        return self.paint(word, _STATUS_COLOR[status])
 
 
 def render_text(
@@ -14,9 +100,124 @@ def render_text(
     *,
     color: bool | None = None,
     content: ReportContent | None = None,
+    language: str = "en",
 ) -> str:
-    """Return one line per task: status, name, attempts and duration."""
-    lines = [f"{report.process_name or 'process'}: {len(report.entries)} tasks"]
+    """Return the report as aligned text: totals, one line per task, then each failure.
+
+    ``color=None`` colours only when stdout is a terminal that supports it.
+    """
+    words = get_locale(language)
+    content = ReportContent() if content is None else content
+    style = _Style(supports_color() if color is None else color)
+    lines = _header(report, words, style)
+    if not report.entries:
+        return "\n".join([*lines, "", words.no_tasks]) + "\n"
+    lines.append("")
+    lines.extend(_task_lines(report, words, style))
+    for name, entry in report.errored.items():
+        lines.append("")
+        lines.extend(_failure_lines(name, entry, words, style, content))
+    return "\n".join(lines) + "\n"
+
+
+def _header(report: ProcessExecutionReport, words: Locale, style: _Style) -> list[str]:
+    overall = TaskStatus.SUCCESS if report.ok else TaskStatus.ERRORED
+    name = clean(report.process_name) or words.unnamed
+    counts = [
+        (words.label_tasks, len(report.entries)),
+        (words.label_succeeded, len(report.successes)),
+        (words.label_failed, len(report.errored)),
+        (words.label_skipped, len(report.skipped)),
+    ]
+    totals = " | ".join(f"{label} {count}" for label, count in counts)
+    lines = [
+        f"{style.paint(name, _BOLD)}  {style.status(overall, words.status[overall])}",
+        f"{totals} | {words.label_duration} {format_duration(report.elapsed_seconds, words)}",
+    ]
+    if report.started_at is not None:
+        lines.append(f"{words.label_started} {format_time(report.started_at)}")
+    return lines
+
+
+def format_time(moment: datetime) -> str:
+    """Return ``moment`` in UTC, to the second: ``2024-03-15 10:00:00 UTC``."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _task_lines(report: ProcessExecutionReport, words: Locale, style: _Style) -> list[str]:
+    status_width = max(len(words.status[e.status]) for e in report.entries.values())
+    name_width = min(_MAX_NAME_COLUMN, max(len(name) for name in report.entries))
+    causes = skip_causes(report)
+    rows: list[tuple[TaskReportEntry, str, str, str]] = []
     for name, entry in report.entries.items():
-        lines.append(f"{entry.status.value:8} {name} {entry.attempts} {entry.elapsed_seconds:.3f}s")
-    return "\n".join(lines)
+        if entry.status is TaskStatus.SKIPPED:
+            attempts, duration = "-", "-"
+            because = causes.get(name)
+            note = f"({words.label_caused_by} {', '.join(because)})" if because else ""
+        else:
+            attempts = words.attempts(entry.attempts)
+            duration = format_duration(entry.elapsed_seconds, words)
+            note = ""
+        rows.append((entry, attempts, duration, note))
+    attempts_width = max(len(row[1]) for row in rows)
+    duration_width = max(len(row[2]) for row in rows)
+    lines = []
+    for entry, attempts, duration, note in rows:
+        word = words.status[entry.status]
+        line = (
+            f"  {style.status(entry.status, word)}{' ' * (status_width - len(word))}"
+            f"  {clean(entry.name):<{name_width}}"
+            f"  {attempts:<{attempts_width}}  {duration:>{duration_width}}"
+        )
+        if note:
+            line += "  " + style.paint(note, _DIM)
+        lines.append(line.rstrip())
+    return lines
+
+
+def _failure_lines(
+    name: str, entry: TaskReportEntry, words: Locale, style: _Style, content: ReportContent
+) -> list[str]:
+    word = style.status(TaskStatus.ERRORED, words.status[TaskStatus.ERRORED])
+    error = entry.error
+    title = f"{word} {style.paint(clean(name), _BOLD)}"
+    if entry.function and entry.function != name:
+        title += f"  ({words.label_function} {clean(entry.function)})"
+    lines = [title]
+    if error is None:
+        return lines
+    lines.extend(_indent(clean(error.exception), "  "))
+    lines.extend(_error_details(entry, error, words, content))
+    return lines
+
+
+def _error_details(
+    entry: TaskReportEntry, error: ErrorData, words: Locale, content: ReportContent
+) -> list[str]:
+    lines = []
+    if len(entry.attempt_errors) <= 1:
+        lines.append(f"  {words.label_attempts}: {entry.attempts}")
+    else:
+        lines.append(f"  {words.label_failed_attempts}:")
+        for number, message in enumerate(entry.attempt_errors, start=1):
+            lines.extend(_indent(clean(message), f"    {number}. ", "       "))
+    if error.downstream_impact:
+        lines.append(f"  {words.label_skipped_because}: {', '.join(error.downstream_impact)}")
+    if content.show_traced_vars and error.traced_vars:
+        where = (
+            f" {words.at} {clean(error.traced_vars_location)}" if error.traced_vars_location else ""
+        )
+        lines.append(f"  {words.label_traced_vars}{where}:")
+        for var, value in error.traced_vars.items():
+            lines.extend(_indent(clean(value), f"    {clean(var)} = ", "      "))
+    if content.show_traceback and error.traceback_str.strip():
+        lines.append(f"  {words.label_traceback}:")
+        lines.extend(_indent(clean(error.traceback_str.rstrip()), "    "))
+    return lines
+
+
+def _indent(text: str, first: str, rest: str | None = None) -> list[str]:
+    rest = first if rest is None else rest
+    return [(first if i == 0 else rest) + line for i, line in enumerate(text.splitlines() or [""])]

@@ -1,0 +1,630 @@
+"""The report as an HTML email body that survives real mail clients.
+
+Built for Gmail, Outlook and Apple Mail (NOTIFY.md A): nested presentation tables, inline
+styles with literal colours, no CSS variables, ``<details>`` or SVG, and a size budget
+that keeps the body under Gmail's clipping limit. Templates are package data filled with
+``string.Template``; every value that comes from a task is escaped. Pure: no I/O beyond
+reading the templates. Imports ``processes.report`` only for type checking.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from string import Template
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from processes.content import ReportContent
+from processes.outcome import TaskStatus
+from processes.rendering.locales import LANGUAGES, Locale, format_duration, get_locale
+from processes.rendering.text import format_time, skip_causes
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from processes.outcome import ErrorData
+    from processes.report import ProcessExecutionReport, TaskReportEntry
+
+__all__ = ["MAX_HTML_BYTES", "PALETTES", "HTMLEmailStyle", "Palette", "render_email_html"]
+
+#: Size the HTML part is kept under; Gmail clips a message body at about 102 KB.
+MAX_HTML_BYTES = 95_000
+# How much of the budget failures may use while other sections still wait their turn,
+# and the most that the skipped list and the timeline take before successes.
+_FAILURES_SHARE = 65_000
+_SKIPPED_MAX = 16_000
+_TIMELINE_MAX = 14_000
+_TIMELINE_ROWS = 20
+
+_FONT = "-apple-system,BlinkMacSystemFont,Segoe UI,Roboto,Helvetica,Arial,sans-serif"
+_MONO = "Menlo,Consolas,DejaVu Sans Mono,Liberation Mono,monospace"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusColors:
+    """A status's badge (``solid`` behind ``on_solid``) and its tinted panel (``soft``/``ink``)."""
+
+    solid: str
+    on_solid: str
+    soft: str
+    ink: str
+
+
+@dataclass(frozen=True, slots=True)
+class Palette:
+    """Literal colours for one look; mail clients drop CSS variables, so none are used."""
+
+    name: str
+    page_bg: str
+    card_bg: str
+    header_bg: str
+    header_text: str
+    text: str
+    muted: str
+    border: str
+    code_bg: str
+    code_text: str
+    track: str
+    success: StatusColors
+    errored: StatusColors
+    skipped: StatusColors
+    pending: StatusColors
+
+    def of(self, status: TaskStatus) -> StatusColors:
+        return {
+            TaskStatus.SUCCESS: self.success,
+            TaskStatus.ERRORED: self.errored,
+            TaskStatus.SKIPPED: self.skipped,
+            TaskStatus.PENDING: self.pending,
+        }[status]
+
+
+_NEUTRAL = Palette(
+    name="neutral",
+    page_bg="#f3f4f6",
+    card_bg="#ffffff",
+    header_bg="#1f2937",
+    header_text="#ffffff",
+    text="#111827",
+    muted="#4b5563",
+    border="#e5e7eb",
+    code_bg="#f9fafb",
+    code_text="#1f2937",
+    track="#eef0f3",
+    success=StatusColors("#15803d", "#ffffff", "#f0fdf4", "#166534"),
+    errored=StatusColors("#b91c1c", "#ffffff", "#fef2f2", "#991b1b"),
+    skipped=StatusColors("#a16207", "#ffffff", "#fefce8", "#854d0e"),
+    pending=StatusColors("#6b7280", "#ffffff", "#f9fafb", "#374151"),
+)
+
+# Catppuccin Mocha (https://catppuccin.com/palette): base, mantle, crust and accents.
+_CATPPUCCIN = Palette(
+    name="catppuccin",
+    page_bg="#11111b",
+    card_bg="#1e1e2e",
+    header_bg="#181825",
+    header_text="#cdd6f4",
+    text="#cdd6f4",
+    muted="#a6adc8",
+    border="#313244",
+    code_bg="#181825",
+    code_text="#cdd6f4",
+    track="#313244",
+    success=StatusColors("#a6e3a1", "#11111b", "#25332f", "#a6e3a1"),
+    errored=StatusColors("#f38ba8", "#11111b", "#3a2535", "#f38ba8"),
+    skipped=StatusColors("#f9e2af", "#11111b", "#36322f", "#f9e2af"),
+    pending=StatusColors("#9399b2", "#11111b", "#313244", "#bac2de"),
+)
+
+# Neobones light, from the zenbones family: paper green background, muted inks.
+_NEOBONES = Palette(
+    name="neobones",
+    page_bg="#d5dfd6",
+    card_bg="#e5ede6",
+    header_bg="#202e18",
+    header_text="#e5ede6",
+    text="#202e18",
+    muted="#54624d",
+    border="#c2cfc3",
+    code_bg="#dbe5dc",
+    code_text="#202e18",
+    track="#d3ddd4",
+    success=StatusColors("#567a30", "#f3f7f3", "#d6e4cc", "#3e5a21"),
+    errored=StatusColors("#a8334c", "#f3f7f3", "#efd7da", "#8a2a3f"),
+    skipped=StatusColors("#944927", "#f3f7f3", "#ecdfcd", "#7a3b1f"),
+    pending=StatusColors("#88507d", "#f3f7f3", "#e4d8e1", "#6d4064"),
+)
+
+_SLATE = Palette(
+    name="slate",
+    page_bg="#e2e8f0",
+    card_bg="#ffffff",
+    header_bg="#0f172a",
+    header_text="#f8fafc",
+    text="#0f172a",
+    muted="#475569",
+    border="#cbd5e1",
+    code_bg="#f1f5f9",
+    code_text="#0f172a",
+    track="#f1f5f9",
+    success=StatusColors("#047857", "#ffffff", "#ecfdf5", "#065f46"),
+    errored=StatusColors("#be123c", "#ffffff", "#fff1f2", "#9f1239"),
+    skipped=StatusColors("#b45309", "#ffffff", "#fffbeb", "#92400e"),
+    pending=StatusColors("#64748b", "#ffffff", "#f8fafc", "#334155"),
+)
+
+PALETTES: Mapping[str, Palette] = MappingProxyType(
+    {palette.name: palette for palette in (_NEUTRAL, _CATPPUCCIN, _NEOBONES, _SLATE)}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HTMLEmailStyle:
+    """How the email looks: a colour ``palette`` and the ``language`` of every word.
+
+    Palettes: ``neutral``, ``catppuccin``, ``neobones``, ``slate``; languages: ``en``,
+    ``es``, ``pt``, ``fr``, ``de``, ``it``.
+    """
+
+    palette: str = "neutral"
+    language: str = "en"
+
+    def __post_init__(self) -> None:
+        if self.palette not in PALETTES:
+            raise ValueError(f"palette must be one of {', '.join(PALETTES)}; got {self.palette!r}")
+        if self.language not in LANGUAGES:
+            raise ValueError(
+                f"language must be one of {', '.join(LANGUAGES)}; got {self.language!r}"
+            )
+
+
+class _Markup(str):
+    """HTML that is already safe: built from a template, never from raw task text."""
+
+    __slots__ = ()
+
+
+@cache
+def _template(name: str) -> Template:
+    text = resources.files("processes.rendering").joinpath(f"templates/email/{name}.html")
+    # The templates are indented for people; the whitespace between tags is dropped so
+    # that it does not eat into the size budget. Substituted values are untouched.
+    return Template(re.sub(r">\s+<", "><", text.read_text(encoding="utf-8").strip()))
+
+
+def _size(markup: str) -> int:
+    return len(markup.encode("utf-8"))
+
+
+def _cut(text: str, limit: int, words: Locale) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + " " + words.more_chars.format(n=len(text) - limit)
+
+
+def _cut_lines(text: str, head: int, tail: int, words: Locale) -> str:
+    """Keep the first ``head`` and last ``tail`` lines: a traceback's end says the most."""
+    lines = text.rstrip().splitlines()
+    if len(lines) <= head + tail:
+        return "\n".join(lines)
+    hidden = len(lines) - head - tail
+    return "\n".join([*lines[:head], words.more_lines.format(n=hidden), *lines[-tail:]])
+
+
+def _names(names: Sequence[str], limit: int, words: Locale) -> str:
+    shown = ", ".join(names[:limit])
+    if len(names) > limit:
+        shown += " " + words.and_more.format(n=len(names) - limit)
+    return shown
+
+
+@dataclass(frozen=True, slots=True)
+class _Detail:
+    """How much of one failure to show; the renderer steps down until it fits."""
+
+    message_chars: int
+    traceback_head: int
+    traceback_tail: int
+    traced_vars: int
+    value_chars: int
+    skipped_names: int
+    arguments: bool
+    attempt_list: bool
+
+
+_DETAIL_LEVELS = (
+    _Detail(2_000, 5, 45, 40, 300, 50, arguments=True, attempt_list=True),
+    _Detail(800, 3, 17, 12, 160, 20, arguments=True, attempt_list=True),
+    _Detail(300, 0, 6, 0, 0, 10, arguments=False, attempt_list=False),
+    _Detail(200, 0, 0, 0, 0, 0, arguments=False, attempt_list=False),
+)
+
+
+class _Renderer:
+    def __init__(
+        self,
+        report: ProcessExecutionReport,
+        content: ReportContent,
+        palette: Palette,
+        words: Locale,
+    ) -> None:
+        self.report = report
+        self.content = content
+        self.palette = palette
+        self.words = words
+        colors = {
+            name: getattr(palette, name)
+            for name in (
+                "page_bg",
+                "card_bg",
+                "header_bg",
+                "header_text",
+                "text",
+                "muted",
+                "border",
+                "code_bg",
+                "code_text",
+                "track",
+            )
+        }
+        self.colors: dict[str, str] = {**colors, "font": _FONT, "mono": _MONO}
+
+    def fill(self, template: str, /, **values: object) -> _Markup:
+        mapping = dict(self.colors)
+        for key, value in values.items():
+            mapping[key] = value if isinstance(value, _Markup) else html.escape(str(value))
+        return _Markup(_template(template).substitute(mapping))
+
+    def join(self, parts: Iterable[str]) -> _Markup:
+        return _Markup("".join(parts))
+
+    def badge(self, status: TaskStatus) -> _Markup:
+        colors = self.palette.of(status)
+        return self.fill(
+            "badge",
+            status=status.value,
+            word=self.words.status[status],
+            badge_bg=_Markup(colors.solid),
+            badge_ink=_Markup(colors.on_solid),
+        )
+
+    # -- the frame ------------------------------------------------------------------------
+
+    def header(self) -> _Markup:
+        report, words = self.report, self.words
+        overall = TaskStatus.SUCCESS if report.ok else TaskStatus.ERRORED
+        meta = [f"{words.label_duration} {format_duration(report.elapsed_seconds, words)}"]
+        if report.started_at is not None:
+            meta.insert(0, f"{words.label_started} {format_time(report.started_at)}")
+        return self.fill(
+            "header",
+            process_name=report.process_name or words.unnamed,
+            badge=self.badge(overall),
+            meta=" \u00b7 ".join(meta),
+        )
+
+    def summary(self, errors_only: bool) -> _Markup:
+        report, words = self.report, self.words
+        cells = [
+            self.fill(
+                "stat_cell",
+                number=len(report.entries),
+                label=words.label_tasks,
+                cell_bg=_Markup(self.palette.code_bg),
+                cell_ink=_Markup(self.palette.text),
+            )
+        ]
+        for status, label, count in (
+            (TaskStatus.SUCCESS, words.label_succeeded, len(report.successes)),
+            (TaskStatus.ERRORED, words.label_failed, len(report.errored)),
+            (TaskStatus.SKIPPED, words.label_skipped, len(report.skipped)),
+        ):
+            colors = self.palette.of(status)
+            cells.append(
+                self.fill(
+                    "stat_cell",
+                    number=count,
+                    label=label,
+                    cell_bg=_Markup(colors.soft),
+                    cell_ink=_Markup(colors.ink),
+                )
+            )
+        if not report.entries:
+            verdict = words.no_tasks
+        elif errors_only:
+            verdict = words.errors_only
+        elif report.ok:
+            verdict = words.all_ok
+        else:
+            verdict = words.some_failed.format(
+                failed=len(report.errored), skipped=len(report.skipped)
+            )
+        return self.fill("summary", cells=self.join(cells), verdict=verdict)
+
+    def section(self, heading: str, rows: str) -> _Markup:
+        return self.fill("section", heading=heading, rows=_Markup(rows))
+
+    def note(self, text: str) -> _Markup:
+        return self.fill("note", text=text)
+
+    # -- failures -------------------------------------------------------------------------
+
+    def failure(self, name: str, entry: TaskReportEntry, level: _Detail) -> _Markup:
+        colors = self.palette.of(TaskStatus.ERRORED)
+        error = entry.error
+        message = error.exception if error and error.exception else self.words.status[entry.status]
+        details = self.failure_details(entry, error, level, colors) if error else _Markup("")
+        return self.fill(
+            "failure",
+            badge=self.badge(TaskStatus.ERRORED),
+            name=name,
+            message=_cut(message, level.message_chars, self.words),
+            details=details,
+            soft=_Markup(colors.soft),
+            solid=_Markup(colors.solid),
+            ink=_Markup(colors.ink),
+        )
+
+    def failure_details(
+        self, entry: TaskReportEntry, error: ErrorData, level: _Detail, colors: StatusColors
+    ) -> _Markup:
+        words = self.words
+        soft = _Markup(colors.soft)
+        rows: list[_Markup] = []
+
+        def detail(label: str, value: str) -> None:
+            rows.append(self.fill("detail", label=label, value=value, soft=soft))
+
+        def block(label: str, text: str) -> None:
+            rows.append(self.fill("block", label=label, text=text, soft=soft))
+
+        if entry.function and entry.function != entry.name:
+            detail(words.label_function, entry.function)
+        if level.arguments and (error.args or error.kwargs):
+            arguments = ", ".join(
+                [repr(a) for a in error.args] + [f"{k}={v!r}" for k, v in error.kwargs.items()]
+            )
+            detail(words.label_arguments, _cut(arguments, level.value_chars, words))
+        detail(
+            words.label_attempts,
+            f"{entry.attempts} \u00b7 {format_duration(entry.elapsed_seconds, words)}",
+        )
+        if level.attempt_list and len(entry.attempt_errors) > 1:
+            lines = [
+                f"{number}. {_cut(message, level.value_chars, words)}"
+                for number, message in enumerate(entry.attempt_errors, start=1)
+            ]
+            block(words.label_failed_attempts, _cut_lines("\n".join(lines), 3, 7, words))
+        if error.downstream_impact:
+            skipped = list(error.downstream_impact)
+            shown = (
+                _names(skipped, level.skipped_names, words)
+                if level.skipped_names
+                else str(len(skipped))
+            )
+            detail(words.label_skipped_because, shown)
+        if self.content.show_traced_vars and error.traced_vars and level.traced_vars:
+            items = list(error.traced_vars.items())
+            lines = [
+                f"{var} = {_cut(value, level.value_chars, words)}"
+                for var, value in items[: level.traced_vars]
+            ]
+            if len(items) > level.traced_vars:
+                lines.append(words.more_vars.format(n=len(items) - level.traced_vars))
+            label = words.label_traced_vars
+            if error.traced_vars_location:
+                label += f" {words.at} {error.traced_vars_location}"
+            block(label, "\n".join(lines))
+        if self.content.show_traceback and error.traceback_str.strip() and level.traceback_tail:
+            text = _cut_lines(
+                error.traceback_str, level.traceback_head, level.traceback_tail, words
+            )
+            block(words.label_traceback, _cut(text, 12_000, words))
+        return self.join(rows)
+
+    def failures(self, budget: int) -> tuple[_Markup, int]:
+        """Render every failure, stepping each down to a smaller form until all fit."""
+        errored = list(self.report.errored.items())
+        parts: list[_Markup] = []
+        left = budget
+        for index, (name, entry) in enumerate(errored):
+            share = left // (len(errored) - index)
+            chosen = None
+            for level in _DETAIL_LEVELS:
+                card = self.failure(name, entry, level)
+                if _size(card) <= share:
+                    chosen = card
+                    break
+            if chosen is None and _size(card) <= left:
+                chosen = card  # the smallest form, even past its share: it still fits
+            if chosen is None:
+                rest = [n for n, _ in errored[index:]]
+                note = self.note(
+                    f"{self.words.more_failures.format(n=len(rest))} "
+                    + _names(rest, self._fit_names(rest, left - 600), self.words)
+                )
+                parts.append(note)
+                left -= _size(note)
+                break
+            parts.append(chosen)
+            left -= _size(chosen)
+        return self.join(parts), budget - left
+
+    def _fit_names(self, names: Sequence[str], budget: int) -> int:
+        """Return how many of ``names`` fit, comma-separated and escaped, in ``budget`` bytes."""
+        used = 0
+        for count, name in enumerate(names):
+            used += len(html.escape(name).encode("utf-8")) + 2
+            if used > budget:
+                return count
+        return len(names)
+
+    # -- skipped --------------------------------------------------------------------------
+
+    def skipped(self, budget: int) -> _Markup:
+        words = self.words
+        causes = skip_causes(self.report)
+        rows: list[_Markup] = []
+        left = budget - 1_200  # room for the list frame and the overflow note
+        names = list(self.report.skipped)
+        shown = 0
+        for name in names:
+            because = causes.get(name, [])
+            note = f"{words.label_caused_by} {_names(because, 5, words)}" if because else ""
+            row = self.fill(
+                "task_row",
+                badge=self.badge(TaskStatus.SKIPPED),
+                name=name,
+                note=note,
+                duration=words.not_run,
+            )
+            if _size(row) > left:
+                break
+            rows.append(row)
+            left -= _size(row)
+            shown += 1
+        parts = [self.fill("list", rows=self.join(rows))] if rows else []
+        if shown < len(names):
+            counts: dict[str, int] = {}
+            for name in names[shown:]:
+                for cause in causes.get(name, [])[:1]:
+                    counts[cause] = counts.get(cause, 0) + 1
+            groups = "; ".join(f"{cause}: {count}" for cause, count in list(counts.items())[:10])
+            text = words.and_more.format(n=len(names) - shown)
+            if groups:
+                text += f" ({words.label_caused_by} {groups})"
+            parts.append(self.note(text))
+        return self.join(parts)
+
+    # -- timeline -------------------------------------------------------------------------
+
+    def timeline(self, budget: int) -> _Markup:
+        timed = [
+            e
+            for e in self.report.entries.values()
+            if e.started_at is not None and e.finished_at is not None
+        ]
+        if not timed:
+            return _Markup("")
+        if len(timed) <= _TIMELINE_ROWS:
+            chosen = timed
+        else:
+            failed = [e for e in timed if e.status is TaskStatus.ERRORED][:_TIMELINE_ROWS]
+            longest = sorted(
+                (e for e in timed if e.status is not TaskStatus.ERRORED),
+                key=lambda e: e.elapsed_seconds,
+                reverse=True,
+            )
+            chosen = failed + longest[: _TIMELINE_ROWS - len(failed)]
+        chosen.sort(key=lambda e: e.started_at or datetime.min)
+        start = min(e.started_at for e in timed if e.started_at is not None)
+        end = max(e.finished_at for e in timed if e.finished_at is not None)
+        span = max((end - start).total_seconds(), 1e-9)
+        rows: list[_Markup] = []
+        left = budget - 1_200
+        for entry in chosen:
+            assert entry.started_at is not None
+            assert entry.finished_at is not None
+            offset = (entry.started_at - start).total_seconds() / span
+            length = (entry.finished_at - entry.started_at).total_seconds() / span
+            row = self.timeline_row(entry, offset, length)
+            if _size(row) > left:
+                break
+            rows.append(row)
+            left -= _size(row)
+        parts = [self.fill("list", rows=self.join(rows))]
+        if len(rows) < len(timed):
+            parts.insert(
+                0,
+                self.note(self.words.timeline_partial.format(shown=len(rows), total=len(timed))),
+            )
+        return self.join(parts)
+
+    def timeline_row(self, entry: TaskReportEntry, offset: float, length: float) -> _Markup:
+        # Whole percentages, so that every client lays the bar out the same way; a task
+        # too short to see still gets 1%.
+        before = min(99, max(0, int(offset * 100)))
+        width = min(100 - before, max(1, round(length * 100)))
+        after = 100 - before - width
+        track = _Markup(self.palette.track)
+        bar = _Markup(self.palette.of(entry.status).solid)
+        segments = [
+            self.fill("segment", width=size, color=color)
+            for size, color in ((before, track), (width, bar), (after, track))
+            if size > 0
+        ]
+        return self.fill(
+            "timeline_row",
+            name=entry.name,
+            segments=self.join(segments),
+            duration=format_duration(entry.elapsed_seconds, self.words),
+        )
+
+    # -- successes ------------------------------------------------------------------------
+
+    def successes(self, budget: int) -> _Markup:
+        names = list(self.report.successes)
+        count = self._fit_names(names, budget - 800)
+        return self.note(_names(names, count, self.words)) if names else _Markup("")
+
+
+def render_email_html(
+    report: ProcessExecutionReport,
+    content: ReportContent | None = None,
+    style: HTMLEmailStyle | None = None,
+    *,
+    errors_only: bool = False,
+) -> str:
+    """Return the email's HTML body: failures first and in full, then skipped, timeline, successes.
+
+    The body stays under ``MAX_HTML_BYTES``: when a run is large, failures lose detail
+    before any of them is dropped, and successes shrink to a count first. With
+    ``errors_only`` only the errored entries are shown.
+    """
+    style = HTMLEmailStyle() if style is None else style
+    if errors_only:
+        report = report.only(report.errored)
+    words = get_locale(style.language)
+    palette = PALETTES[style.palette]
+    renderer = _Renderer(report, ReportContent() if content is None else content, palette, words)
+
+    frame = [renderer.header(), renderer.summary(errors_only)]
+    footer = renderer.fill("footer", footer=words.footer)
+    headings = {
+        TaskStatus.ERRORED: words.heading_failures,
+        TaskStatus.SKIPPED: words.heading_skipped,
+        TaskStatus.SUCCESS: words.heading_successes,
+    }
+    page_overhead = _size(renderer.fill("page", lang="", title="", body=""))
+    left = MAX_HTML_BYTES - page_overhead - sum(map(_size, frame)) - _size(footer) - 3_000
+    left -= _size(report.process_name) * 2
+
+    sections: list[_Markup] = []
+    later = bool(report.skipped or report.successes)
+    if report.errored:
+        body, used = renderer.failures(min(_FAILURES_SHARE, left) if later else left)
+        sections.append(renderer.section(headings[TaskStatus.ERRORED], body))
+        left -= used
+    if report.skipped:
+        body = renderer.skipped(min(_SKIPPED_MAX, left - 3_000))
+        sections.append(renderer.section(headings[TaskStatus.SKIPPED], body))
+        left -= _size(body)
+    if timeline := renderer.timeline(min(_TIMELINE_MAX, left - 2_000)):
+        sections.append(renderer.section(words.heading_timeline, timeline))
+        left -= _size(timeline)
+    if report.successes:
+        body = renderer.successes(left)
+        sections.append(renderer.section(headings[TaskStatus.SUCCESS], body))
+
+    title = f"{words.subject_errors if errors_only else words.subject_report} {report.process_name}"
+    return renderer.fill(
+        "page",
+        lang=words.code,
+        title=title.strip(),
+        body=renderer.join([*frame, *sections, footer]),
+    )

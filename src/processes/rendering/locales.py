@@ -1,0 +1,398 @@
+"""Every word a reader sees in a rendered report, in each supported language.
+
+Renderings look words up here instead of writing them inline, so a language is added in
+one place. Imports only ``processes.outcome``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from processes.outcome import TaskStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["LANGUAGES", "Locale", "format_duration", "get_locale"]
+
+
+@dataclass(frozen=True, slots=True)
+class Locale:
+    """The words of one language; ``{n}``-style fields are filled with ``str.format``."""
+
+    code: str
+    status: Mapping[TaskStatus, str]
+    subject_report: str
+    subject_errors: str
+    heading_failures: str
+    heading_skipped: str
+    heading_successes: str
+    heading_timeline: str
+    label_tasks: str
+    label_succeeded: str
+    label_failed: str
+    label_skipped: str
+    label_duration: str
+    label_started: str
+    label_function: str
+    label_arguments: str
+    label_error: str
+    label_attempts: str
+    label_failed_attempts: str
+    label_skipped_because: str
+    label_caused_by: str
+    label_traced_vars: str
+    label_traceback: str
+    at: str
+    attempt_one: str
+    attempt_many: str
+    and_more: str
+    more_lines: str
+    more_chars: str
+    more_vars: str
+    more_failures: str
+    timeline_partial: str
+    all_ok: str
+    some_failed: str
+    errors_only: str
+    no_tasks: str
+    not_run: str
+    unnamed: str
+    footer: str
+    decimal: str
+    unit_ms: str
+    unit_s: str
+    unit_min: str
+    unit_h: str
+
+    def attempts(self, count: int) -> str:
+        return (self.attempt_one if count == 1 else self.attempt_many).format(n=count)
+
+
+def _status(success: str, errored: str, skipped: str, pending: str) -> Mapping[TaskStatus, str]:
+    return MappingProxyType(
+        {
+            TaskStatus.SUCCESS: success,
+            TaskStatus.ERRORED: errored,
+            TaskStatus.SKIPPED: skipped,
+            TaskStatus.PENDING: pending,
+        }
+    )
+
+
+_EN = Locale(
+    code="en",
+    status=_status("OK", "FAILED", "SKIPPED", "PENDING"),
+    subject_report="Process report",
+    subject_errors="Process errors",
+    heading_failures="Failures",
+    heading_skipped="Skipped tasks",
+    heading_successes="Successful tasks",
+    heading_timeline="Timeline",
+    label_tasks="Tasks",
+    label_succeeded="Succeeded",
+    label_failed="Failed",
+    label_skipped="Skipped",
+    label_duration="Duration",
+    label_started="Started",
+    label_function="Function",
+    label_arguments="Arguments",
+    label_error="Error",
+    label_attempts="Attempts",
+    label_failed_attempts="Failed attempts",
+    label_skipped_because="Skipped because of it",
+    label_caused_by="because of",
+    label_traced_vars="Traced variables",
+    label_traceback="Traceback",
+    at="at",
+    attempt_one="{n} attempt",
+    attempt_many="{n} attempts",
+    and_more="and {n} more",
+    more_lines="... {n} more lines",
+    more_chars="... {n} more characters",
+    more_vars="... {n} more variables",
+    more_failures="{n} more failed tasks, shown by name only to keep this message small:",
+    timeline_partial="Showing {shown} of {total} tasks: the failures and the longest runs.",
+    all_ok="Every task succeeded.",
+    some_failed="{failed} failed, {skipped} skipped because of them.",
+    errors_only="Only the failed tasks are shown.",
+    no_tasks="No tasks to report.",
+    not_run="not run",
+    unnamed="(unnamed process)",
+    footer="Sent by processes",
+    decimal=".",
+    unit_ms="ms",
+    unit_s="s",
+    unit_min="min",
+    unit_h="h",
+)
+
+_ES = Locale(
+    code="es",
+    status=_status("CORRECTO", "FALLÓ", "OMITIDA", "PENDIENTE"),
+    subject_report="Informe del proceso",
+    subject_errors="Errores del proceso",
+    heading_failures="Fallos",
+    heading_skipped="Tareas omitidas",
+    heading_successes="Tareas correctas",
+    heading_timeline="Cronología",
+    label_tasks="Tareas",
+    label_succeeded="Correctas",
+    label_failed="Fallidas",
+    label_skipped="Omitidas",
+    label_duration="Duración",
+    label_started="Inicio",
+    label_function="Función",
+    label_arguments="Argumentos",
+    label_error="Error",
+    label_attempts="Intentos",
+    label_failed_attempts="Intentos fallidos",
+    label_skipped_because="Omitidas por su causa",
+    label_caused_by="a causa de",
+    label_traced_vars="Variables rastreadas",
+    label_traceback="Traza",
+    at="en",
+    attempt_one="{n} intento",
+    attempt_many="{n} intentos",
+    and_more="y {n} más",
+    more_lines="... {n} líneas más",
+    more_chars="... {n} caracteres más",
+    more_vars="... {n} variables más",
+    more_failures="{n} tareas fallidas más, solo por nombre para que el mensaje sea breve:",
+    timeline_partial="Se muestran {shown} de {total} tareas: los fallos y las más largas.",
+    all_ok="Todas las tareas terminaron correctamente.",
+    some_failed="{failed} fallidas, {skipped} omitidas por su causa.",
+    errors_only="Solo se muestran las tareas fallidas.",
+    no_tasks="No hay tareas que informar.",
+    not_run="no ejecutada",
+    unnamed="(proceso sin nombre)",
+    footer="Enviado por processes",
+    decimal=",",
+    unit_ms="ms",
+    unit_s="s",
+    unit_min="min",
+    unit_h="h",
+)
+
+_PT = Locale(
+    code="pt",
+    status=_status("SUCESSO", "FALHOU", "IGNORADA", "PENDENTE"),
+    subject_report="Relatório do processo",
+    subject_errors="Erros do processo",
+    heading_failures="Falhas",
+    heading_skipped="Tarefas ignoradas",
+    heading_successes="Tarefas concluídas",
+    heading_timeline="Linha do tempo",
+    label_tasks="Tarefas",
+    label_succeeded="Concluídas",
+    label_failed="Com falha",
+    label_skipped="Ignoradas",
+    label_duration="Duração",
+    label_started="Início",
+    label_function="Função",
+    label_arguments="Argumentos",
+    label_error="Erro",
+    label_attempts="Tentativas",
+    label_failed_attempts="Tentativas falhadas",
+    label_skipped_because="Ignoradas por causa dela",
+    label_caused_by="por causa de",
+    label_traced_vars="Variáveis rastreadas",
+    label_traceback="Rastreamento",
+    at="em",
+    attempt_one="{n} tentativa",
+    attempt_many="{n} tentativas",
+    and_more="e mais {n}",
+    more_lines="... mais {n} linhas",
+    more_chars="... mais {n} caracteres",
+    more_vars="... mais {n} variáveis",
+    more_failures="Mais {n} tarefas com falha, só pelo nome para manter a mensagem pequena:",
+    timeline_partial="Mostrando {shown} de {total} tarefas: as falhas e as mais longas.",
+    all_ok="Todas as tarefas foram concluídas.",
+    some_failed="{failed} com falha, {skipped} ignoradas por causa delas.",
+    errors_only="Apenas as tarefas com falha são mostradas.",
+    no_tasks="Nenhuma tarefa a relatar.",
+    not_run="não executada",
+    unnamed="(processo sem nome)",
+    footer="Enviado por processes",
+    decimal=",",
+    unit_ms="ms",
+    unit_s="s",
+    unit_min="min",
+    unit_h="h",
+)
+
+_FR = Locale(
+    code="fr",
+    status=_status("RÉUSSI", "ÉCHEC", "IGNORÉE", "EN ATTENTE"),
+    subject_report="Rapport du processus",
+    subject_errors="Erreurs du processus",
+    heading_failures="Échecs",
+    heading_skipped="Tâches ignorées",
+    heading_successes="Tâches réussies",
+    heading_timeline="Chronologie",
+    label_tasks="Tâches",
+    label_succeeded="Réussies",
+    label_failed="En échec",
+    label_skipped="Ignorées",
+    label_duration="Durée",
+    label_started="Début",
+    label_function="Fonction",
+    label_arguments="Arguments",
+    label_error="Erreur",
+    label_attempts="Tentatives",
+    label_failed_attempts="Tentatives échouées",
+    label_skipped_because="Ignorées à cause d'elle",
+    label_caused_by="à cause de",
+    label_traced_vars="Variables tracées",
+    label_traceback="Pile d'appels",
+    at="à",
+    attempt_one="{n} tentative",
+    attempt_many="{n} tentatives",
+    and_more="et {n} de plus",
+    more_lines="... {n} lignes de plus",
+    more_chars="... {n} caractères de plus",
+    more_vars="... {n} variables de plus",
+    more_failures="{n} autres tâches en échec, nommées seulement pour garder ce message court :",
+    timeline_partial="{shown} tâches sur {total} : les échecs et les plus longues.",
+    all_ok="Toutes les tâches ont réussi.",
+    some_failed="{failed} en échec, {skipped} ignorées à cause d'elles.",
+    errors_only="Seules les tâches en échec sont affichées.",
+    no_tasks="Aucune tâche à signaler.",
+    not_run="non exécutée",
+    unnamed="(processus sans nom)",
+    footer="Envoyé par processes",
+    decimal=",",
+    unit_ms="ms",
+    unit_s="s",
+    unit_min="min",
+    unit_h="h",
+)
+
+_DE = Locale(
+    code="de",
+    status=_status("ERFOLGREICH", "FEHLGESCHLAGEN", "ÜBERSPRUNGEN", "AUSSTEHEND"),
+    subject_report="Prozessbericht",
+    subject_errors="Prozessfehler",
+    heading_failures="Fehler",
+    heading_skipped="Übersprungene Aufgaben",
+    heading_successes="Erfolgreiche Aufgaben",
+    heading_timeline="Zeitverlauf",
+    label_tasks="Aufgaben",
+    label_succeeded="Erfolgreich",
+    label_failed="Fehlgeschlagen",
+    label_skipped="Übersprungen",
+    label_duration="Dauer",
+    label_started="Beginn",
+    label_function="Funktion",
+    label_arguments="Argumente",
+    label_error="Fehlermeldung",
+    label_attempts="Versuche",
+    label_failed_attempts="Fehlgeschlagene Versuche",
+    label_skipped_because="Deshalb übersprungen",
+    label_caused_by="wegen",
+    label_traced_vars="Erfasste Variablen",
+    label_traceback="Stacktrace",
+    at="in",
+    attempt_one="{n} Versuch",
+    attempt_many="{n} Versuche",
+    and_more="und {n} weitere",
+    more_lines="... {n} weitere Zeilen",
+    more_chars="... {n} weitere Zeichen",
+    more_vars="... {n} weitere Variablen",
+    more_failures=(
+        "{n} weitere fehlgeschlagene Aufgaben, nur mit Namen, damit die Nachricht klein bleibt:"
+    ),
+    timeline_partial="{shown} von {total} Aufgaben: die Fehler und die längsten.",
+    all_ok="Alle Aufgaben waren erfolgreich.",
+    some_failed="{failed} fehlgeschlagen, {skipped} deshalb übersprungen.",
+    errors_only="Es werden nur die fehlgeschlagenen Aufgaben gezeigt.",
+    no_tasks="Keine Aufgaben zu melden.",
+    not_run="nicht ausgeführt",
+    unnamed="(unbenannter Prozess)",
+    footer="Gesendet von processes",
+    decimal=",",
+    unit_ms="ms",
+    unit_s="s",
+    unit_min="min",
+    unit_h="h",
+)
+
+_IT = Locale(
+    code="it",
+    status=_status("RIUSCITA", "FALLITA", "SALTATA", "IN ATTESA"),
+    subject_report="Rapporto del processo",
+    subject_errors="Errori del processo",
+    heading_failures="Errori",
+    heading_skipped="Attività saltate",
+    heading_successes="Attività riuscite",
+    heading_timeline="Cronologia",
+    label_tasks="Attività",
+    label_succeeded="Riuscite",
+    label_failed="Fallite",
+    label_skipped="Saltate",
+    label_duration="Durata",
+    label_started="Inizio",
+    label_function="Funzione",
+    label_arguments="Argomenti",
+    label_error="Errore",
+    label_attempts="Tentativi",
+    label_failed_attempts="Tentativi falliti",
+    label_skipped_because="Saltate a causa sua",
+    label_caused_by="a causa di",
+    label_traced_vars="Variabili tracciate",
+    label_traceback="Traccia dello stack",
+    at="in",
+    attempt_one="{n} tentativo",
+    attempt_many="{n} tentativi",
+    and_more="e altre {n}",
+    more_lines="... altre {n} righe",
+    more_chars="... altri {n} caratteri",
+    more_vars="... altre {n} variabili",
+    more_failures="Altre {n} attività fallite, solo per nome per tenere breve il messaggio:",
+    timeline_partial="{shown} attività su {total}: gli errori e le più lunghe.",
+    all_ok="Tutte le attività sono riuscite.",
+    some_failed="{failed} fallite, {skipped} saltate a causa loro.",
+    errors_only="Sono mostrate solo le attività fallite.",
+    no_tasks="Nessuna attività da segnalare.",
+    not_run="non eseguita",
+    unnamed="(processo senza nome)",
+    footer="Inviato da processes",
+    decimal=",",
+    unit_ms="ms",
+    unit_s="s",
+    unit_min="min",
+    unit_h="h",
+)
+
+_LOCALES: Mapping[str, Locale] = MappingProxyType(
+    {locale.code: locale for locale in (_EN, _ES, _PT, _FR, _DE, _IT)}
+)
+
+#: Language codes a rendering accepts, in the order the docs list them.
+LANGUAGES: tuple[str, ...] = tuple(_LOCALES)
+
+
+def get_locale(language: str) -> Locale:
+    """Return the words for ``language``; raise ``ValueError`` for one we do not have."""
+    try:
+        return _LOCALES[language]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"language must be one of {', '.join(LANGUAGES)}; got {language!r}"
+        ) from None
+
+
+def format_duration(seconds: float, locale: Locale) -> str:
+    """Return a short human duration: ``850 ms``, ``1.25 s``, ``2 min 05 s``, ``1 h 02 min``."""
+    seconds = max(0.0, seconds)
+    if seconds < 1:
+        return f"{round(seconds * 1000)} {locale.unit_ms}"
+    if seconds < 60:
+        number = f"{seconds:.2f}" if seconds < 10 else f"{seconds:.1f}"
+        return f"{number.replace('.', locale.decimal)} {locale.unit_s}"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60} {locale.unit_min} {whole % 60:02d} {locale.unit_s}"
+    return f"{whole // 3600} {locale.unit_h} {whole % 3600 // 60:02d} {locale.unit_min}"
