@@ -1,13 +1,72 @@
-"""The task graph as a Mermaid flowchart (placeholder until the Mermaid view lands)."""
+"""The task graph as a Mermaid ``flowchart``, for Markdown pages (GitHub, GitLab, docs).
+
+A pure function of the report. Imports ``processes.report`` only for type checking.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from processes.outcome import TaskStatus
+
 if TYPE_CHECKING:
     from processes.report import ProcessExecutionReport
 
+__all__ = ["escape_label", "render_mermaid"]
+
+_CLASS_DEF = {
+    TaskStatus.SUCCESS: "fill:#dcfce7,stroke:#15803d,color:#14532d",
+    TaskStatus.ERRORED: "fill:#fee2e2,stroke:#b91c1c,color:#7f1d1d,stroke-width:3px",
+    TaskStatus.SKIPPED: "fill:#eef2f6,stroke:#64748b,color:#334155,stroke-dasharray:5 3",
+    TaskStatus.PENDING: "fill:#ffffff,stroke:#9aa5b1,color:#52606d,stroke-dasharray:2 3",
+}
+_GLYPH = {
+    TaskStatus.SUCCESS: "\u2713",
+    TaskStatus.ERRORED: "\u2717",
+    TaskStatus.SKIPPED: "\u2298",
+    TaskStatus.PENDING: "\u2026",
+}
+# Mermaid decodes ``#name;`` / ``#123;`` entity codes inside labels, so ``#`` itself must be
+# encoded first, then whatever would end the quoted label or be read as HTML or Markdown.
+_ENTITIES = {
+    "#": "#35;",
+    '"': "#quot;",
+    "<": "#lt;",
+    ">": "#gt;",
+    "&": "#amp;",
+    "`": "#96;",
+    "%": "#37;",  # ``%%{...}%%`` is a directive even inside a quoted label
+}
+_TABLE = str.maketrans({**_ENTITIES, "\n": " ", "\r": " ", "\t": " "})
+
+
+def escape_label(text: str) -> str:
+    """Return ``text`` safe inside a quoted Mermaid label: shown as written, never parsed."""
+    return text.translate(_TABLE)
+
 
 def render_mermaid(report: ProcessExecutionReport) -> str:
-    """Return a Mermaid ``flowchart`` of the report's tasks."""
-    return "flowchart LR\n" + "\n".join(f"  {name}" for name in report.entries)
+    """Return the task graph as a Mermaid ``flowchart LR``, one ``classDef`` per status.
+
+    Node ids are positional (``t0``, ``t1``...), so no task name can collide with Mermaid
+    syntax or keywords such as ``end``; the name appears only in the escaped, quoted label,
+    with its status in words. A dotted arrow is a dependency that caused a skip.
+    """
+    ids = {name: f"t{i}" for i, name in enumerate(report.entries)}
+    lines = ["flowchart LR"]
+    if report.process_name:  # a comment, not a YAML title: no name can break the parse
+        lines.append(f"  %% process {report.process_name.translate(_TABLE)}")
+    lines.extend(f"  classDef {status.value} {style}" for status, style in _CLASS_DEF.items())
+    for name, entry in report.entries.items():
+        status = entry.status
+        label = f"{escape_label(name)}<br/>{_GLYPH[status]} {status.value}"
+        lines.append(f'  {ids[name]}["{label}"]:::{status.value}')
+    failed = (TaskStatus.ERRORED, TaskStatus.SKIPPED)
+    for name, entry in report.entries.items():
+        for dep in dict.fromkeys(entry.dependencies):
+            if dep not in ids or dep == name:
+                continue  # a filtered report: the upstream task is not in it
+            skip = entry.status is TaskStatus.SKIPPED and report.entries[dep].status in failed
+            arrow = "-. skipped .->" if skip else "-->"
+            lines.append(f"  {ids[dep]} {arrow} {ids[name]}")
+    return "\n".join(lines) + "\n"
