@@ -1,6 +1,7 @@
 """Run a graph of Python callables in dependency order, then report what happened, once."""
 
 from processes.channels.base import ReportChannel
+from processes.channels.file import FileChannel
 from processes.content import ReportContent
 from processes.errors import (
     CircularDependencyError,
@@ -19,6 +20,7 @@ __all__ = [
     "Delivery",
     "DependencyNotFoundError",
     "ErrorData",
+    "FileChannel",
     "Process",
     "ProcessExecutionReport",
     "ProcessFailedError",

@@ -1,0 +1,93 @@
+"""A channel that writes the report to a file: a CI artifact, a page to open, a JSON log.
+
+Rendering comes from the report's own views; this module only writes, atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from processes.channels.base import ReportChannel
+
+if TYPE_CHECKING:
+    from processes.content import ReportContent
+    from processes.report import ProcessExecutionReport
+
+__all__ = ["FileChannel"]
+
+FORMATS = ("html", "json", "text")
+#: Mode of a new report file (a replaced file keeps its own): readable by the CI job
+#: that uploads it, unlike the private 0o600 of the temporary file it starts as.
+NEW_FILE_MODE = 0o644
+
+
+class FileChannel(ReportChannel):
+    """Write the report to ``path`` as ``"html"``, ``"json"`` or ``"text"``.
+
+    The file is written whole or not at all (a temporary file in the same folder, then
+    ``os.replace``), so a reader or an artifact upload never sees half a report. Missing
+    parent folders are created. ``content`` chooses the failure details of the HTML and
+    text views.
+
+    Example::
+
+        report.notify(FileChannel("artifacts/run.html"), FileChannel("run.json", "json"))
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        format: Literal["html", "json", "text"] = "html",
+        *,
+        content: ReportContent | None = None,
+    ) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+        if format not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {format!r}")
+        self.path = Path(path)
+        self.format = format
+        self.content = content
+
+    def __repr__(self) -> str:
+        return f"FileChannel({str(self.path)!r}, format={self.format!r})"
+
+    def render(self, report: ProcessExecutionReport) -> str:
+        """Return the text this channel would write for ``report``."""
+        if self.format == "json":
+            return report.to_json(indent=2) + "\n"
+        if self.format == "text":
+            return report.to_text(color=False, content=self.content) + "\n"
+        return report.to_html(content=self.content)
+
+    def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
+        """Write ``report`` (only its errored entries with ``errors_only``) to the file."""
+        if errors_only:
+            report = report.only(report.errored)
+        write_atomically(self.path, self.render(report).encode("utf-8"))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` in one step: readers see the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = NEW_FILE_MODE
+    # Same folder as the target: os.replace is only atomic within one file system.
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as temp:
+            temp.write(data)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.chmod(temp_name, mode)
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
