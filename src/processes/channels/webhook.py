@@ -42,6 +42,7 @@ __all__ = [
     "WebhookConfig",
     "WebhookDeliveryError",
     "redact_url",
+    "url_secrets",
 ]
 
 #: A server's ``Retry-After`` is honoured up to this many seconds, never longer.
@@ -119,7 +120,7 @@ def check_url(url: object, *, what: str = "webhook URL") -> str:
     return url
 
 
-def _url_secrets(url: str) -> list[str]:
+def url_secrets(url: str) -> list[str]:
     """The parts of a URL that must never appear in a message: the whole, path, query."""
     parts = urllib.parse.urlsplit(url)
     found = [url, parts.query, parts.fragment]
@@ -215,7 +216,7 @@ class HttpTransport:
             WebhookDeliveryError: the endpoint never accepted the body.
         """
         where = redact_url(url)
-        hidden = [*_url_secrets(url), *secrets]
+        hidden = [*url_secrets(url), *secrets]
         attempts = self.retries + 1
         opener = _opener()
         for attempt in range(1, attempts + 1):
@@ -365,7 +366,7 @@ class WebhookConfig:
 
     def hidden_values(self) -> list[str]:
         """Everything this config holds that must never reach a message or a payload."""
-        hidden = _url_secrets(self.url)
+        hidden = url_secrets(self.url)
         hidden += [v for k, v in self.headers.items() if _SENSITIVE_HEADER.search(k)]
         return hidden + ([self.secret] if self.secret else [])
 

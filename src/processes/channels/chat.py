@@ -1,0 +1,99 @@
+"""Slack, Discord and Teams channels: a chat renderer on the webhook transport.
+
+They share ``channels.webhook``'s URL rules, timeouts, retries and secrecy: the incoming
+webhook URL is the credential, so only its scheme and host ever appear in a message.
+Imports ``processes.report`` only for type checking.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from processes.channels.base import ReportChannel
+from processes.channels.webhook import HttpTransport, check_url, redact_url, url_secrets
+from processes.content import ReportContent
+from processes.rendering.chat import render_discord, render_slack, render_teams
+from processes.rendering.webhook import mask_secrets, serialise_payload
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from processes.report import ProcessExecutionReport
+
+__all__ = ["DiscordChannel", "SlackChannel", "TeamsChannel"]
+
+
+class _ChatChannel(ReportChannel):
+    """An incoming-webhook URL and a renderer; ``timeout`` and ``retries`` as for webhooks."""
+
+    _render: ClassVar[Callable[..., dict[str, Any]]]
+
+    def __init__(
+        self,
+        url: str,
+        content: ReportContent | None = None,
+        *,
+        timeout: float = 5,
+        retries: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        name = type(self).__name__
+        self.url = self._prepare_url(check_url(url, what=f"{name} url"))
+        if content is not None and not isinstance(content, ReportContent):
+            raise TypeError(f"content must be a ReportContent, got {type(content).__name__}")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise TypeError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise TypeError(f"retries must be a non-negative int, got {retries!r}")
+        self.content = content or ReportContent()
+        self._transport = HttpTransport(
+            timeout_seconds=timeout, retries=retries, sleep=sleep, clock=clock
+        )
+
+    @staticmethod
+    def _prepare_url(url: str) -> str:
+        return url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(url={redact_url(self.url)!r}, content={self.content!r})"
+
+    def render(self, report: ProcessExecutionReport, *, errors_only: bool = False) -> bytes:
+        """Return the exact body ``send_report`` would POST."""
+        payload = type(self)._render(report, content=self.content, errors_only=errors_only)
+        return serialise_payload(mask_secrets(payload, url_secrets(self.url)))
+
+    def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
+        body = self.render(report, errors_only=errors_only)
+        self._transport.post(self.url, body, lambda _timestamp: {})
+
+
+class SlackChannel(_ChatChannel):
+    """Post the report to a Slack incoming webhook as Block Kit, with a text fallback."""
+
+    _render = staticmethod(render_slack)
+
+
+class DiscordChannel(_ChatChannel):
+    """Post the report to a Discord webhook as embeds that cannot ping anyone.
+
+    ``?wait=true`` is added to the URL so that Discord reports a message it refused
+    instead of answering 204 and dropping it.
+    """
+
+    _render = staticmethod(render_discord)
+
+    @staticmethod
+    def _prepare_url(url: str) -> str:
+        parts = urllib.parse.urlsplit(url)
+        query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "wait"]
+        query.append(("wait", "true"))
+        return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+class TeamsChannel(_ChatChannel):
+    """Post the report to a Teams Workflows webhook as one Adaptive Card (under 28 KB)."""
+
+    _render = staticmethod(render_teams)
