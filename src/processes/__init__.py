@@ -1,6 +1,7 @@
 """Run a graph of Python callables in dependency order, then report what happened, once."""
 
 from processes.channels.base import ReportChannel
+from processes.channels.email import EmailChannel, HTMLEmailStyle, SMTPConfig
 from processes.channels.file import FileChannel
 from processes.content import ReportContent
 from processes.errors import (
@@ -19,14 +20,17 @@ __all__ = [
     "CircularDependencyError",
     "Delivery",
     "DependencyNotFoundError",
+    "EmailChannel",
     "ErrorData",
     "FileChannel",
+    "HTMLEmailStyle",
     "Process",
     "ProcessExecutionReport",
     "ProcessFailedError",
     "ProcessesError",
     "ReportChannel",
     "ReportContent",
+    "SMTPConfig",
     "Task",
     "TaskDependency",
     "TaskNotFoundError",
