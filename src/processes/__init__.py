@@ -1,8 +1,10 @@
 """Run a graph of Python callables in dependency order, then report what happened, once."""
 
 from processes.channels.base import ReportChannel
+from processes.channels.chat import DiscordChannel, SlackChannel, TeamsChannel
 from processes.channels.email import EmailChannel, HTMLEmailStyle, SMTPConfig
 from processes.channels.file import FileChannel
+from processes.channels.webhook import WebhookChannel, WebhookConfig
 from processes.content import ReportContent
 from processes.errors import (
     CircularDependencyError,
@@ -14,12 +16,14 @@ from processes.errors import (
 from processes.outcome import ErrorData, TaskResult, TaskStatus
 from processes.process import Process
 from processes.report import Delivery, ProcessExecutionReport, TaskReportEntry
+from processes.signing import verify
 from processes.task import Task, TaskDependency
 
 __all__ = [
     "CircularDependencyError",
     "Delivery",
     "DependencyNotFoundError",
+    "DiscordChannel",
     "EmailChannel",
     "ErrorData",
     "FileChannel",
@@ -31,10 +35,15 @@ __all__ = [
     "ReportChannel",
     "ReportContent",
     "SMTPConfig",
+    "SlackChannel",
     "Task",
     "TaskDependency",
     "TaskNotFoundError",
     "TaskReportEntry",
     "TaskResult",
     "TaskStatus",
+    "TeamsChannel",
+    "WebhookChannel",
+    "WebhookConfig",
+    "verify",
 ]
