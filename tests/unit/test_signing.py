@@ -53,11 +53,13 @@ def test_secret_without_prefix_is_the_same_key() -> None:
     assert len(standard_webhooks_key(SW_SECRET)) == 24
 
 
-@pytest.mark.parametrize("secret", ["whsec_not base64!!", "whsec_", "s3cr3t-plain-text"])
+@pytest.mark.parametrize("secret", ["whsec_not base64!!", "s3cr3t-plain-text", "whsec_"])
 def test_malformed_standard_secret_is_refused_without_showing_it(secret: str) -> None:
     with pytest.raises(ValueError, match="whsec_") as caught:
         sign_payload(b"{}", secret, "msg_1", 1, scheme="standard-webhooks")
-    assert secret.removeprefix("whsec_") not in str(caught.value)
+    assert "base64" in str(caught.value)
+    assert "not base64!!" not in str(caught.value)
+    assert "s3cr3t" not in str(caught.value)
 
 
 def test_msg_id_with_a_dot_is_refused() -> None:
