@@ -13,6 +13,7 @@ from processes.errors import (
     ProcessFailedError,
     TaskNotFoundError,
 )
+from processes.events import EventKind, TaskEvent
 from processes.outcome import ErrorData, TaskResult, TaskStatus
 from processes.process import Process
 from processes.report import Delivery, ProcessExecutionReport, TaskReportEntry
@@ -26,6 +27,7 @@ __all__ = [
     "DiscordChannel",
     "EmailChannel",
     "ErrorData",
+    "EventKind",
     "FileChannel",
     "HTMLEmailStyle",
     "Process",
@@ -38,6 +40,7 @@ __all__ = [
     "SlackChannel",
     "Task",
     "TaskDependency",
+    "TaskEvent",
     "TaskNotFoundError",
     "TaskReportEntry",
     "TaskResult",

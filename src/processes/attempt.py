@@ -8,6 +8,7 @@ raises for the task's own failure.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 import time
 from dataclasses import dataclass
@@ -65,6 +66,24 @@ def run_attempt(
     return AttemptOutcome(value, None, False, time.perf_counter() - started)
 
 
+def run_remote_attempt(
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    settings: CaptureSettings,
+) -> AttemptOutcome:
+    """``run_attempt`` for executors in other processes: the exception object stays behind.
+
+    Custom exceptions often cannot be rebuilt from a pickle; the failure's text can.
+    """
+    outcome = run_attempt(func, args, kwargs, settings)
+    if outcome.failure is None:
+        return outcome
+    return AttemptOutcome(
+        None, outcome.failure.without_cause(), outcome.retryable, outcome.elapsed_seconds
+    )
+
+
 def _await(awaitable: Any, timeout_seconds: float | None) -> Any:
     """Run an ``async def`` task's coroutine to its end on a loop of its own.
 
@@ -75,6 +94,13 @@ def _await(awaitable: Any, timeout_seconds: float | None) -> Any:
     async def main() -> Any:
         return await asyncio.wait_for(awaitable, timeout_seconds)
 
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no loop in this thread: the usual case
+        pass
+    else:  # called from async code (a sequential run inside a coroutine): use a thread
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(_await, awaitable, timeout_seconds).result()
     try:
         return asyncio.run(main())
     except TimeoutError as exc:

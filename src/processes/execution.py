@@ -1,38 +1,48 @@
 """The run loop: start what is ready, collect what finished, skip what cannot run.
 
-A ready queue over the graph: every edge is touched once when its upstream task
-finishes, nothing rescans the task list. Attempts go to any
-``concurrent.futures.Executor`` as ``run_attempt`` calls; retries wait on a timer
-without holding a worker, and attempts past their timeout are abandoned.
+A ready queue over the graph: every edge is touched once, when its upstream task
+finishes; nothing rescans the task list. Attempts go to any
+``concurrent.futures.Executor`` as small picklable ``run_attempt`` calls; retries wait
+on a timer without holding a worker, and attempts past their timeout are abandoned.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
+import inspect
 import itertools
 import queue
 import time
 from collections import deque
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from processes.attempt import AttemptOutcome, run_attempt, timed_out
+from processes.attempt import AttemptOutcome, run_attempt, run_remote_attempt, timed_out
 from processes.capture import Failure, capture_failure
+from processes.events import EventKind, TaskEvent
 from processes.outcome import TaskStatus
 from processes.report import ProcessExecutionReport, TaskReportEntry
 from processes.task import call_with_timeout, error_data, utcnow
-from processes.tasklog import failure_message
+from processes.tasklog import failure_message, routing_task_records, run_routed
 from processes.workers import DaemonThreadPool
 
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Callable
-    from concurrent.futures import Executor, Future
+    from collections.abc import Callable, Iterator
     from datetime import datetime
 
+    from processes.events import Listener
     from processes.graph import TaskGraph
     from processes.task import Task
     from processes.tasklog import LogFiles
+
+#: Extra time a timed-out ``async def`` task gets to be cancelled inside its own loop
+#: before its thread is abandoned.
+ASYNC_CANCEL_GRACE_SECONDS = 1.0
+
+_NEVER = float("inf")
 
 
 class _TaskState:
@@ -67,7 +77,7 @@ class _TaskState:
 
 
 class Run:
-    """One execution of a process's tasks; ``execute()`` returns its report."""
+    """One execution of a process's tasks; ``execute_*()`` returns its report."""
 
     def __init__(
         self,
@@ -77,6 +87,7 @@ class Run:
         process_name: str,
         *,
         fail_fast: bool = False,
+        on_event: Listener | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.tasks = tasks
@@ -84,6 +95,7 @@ class Run:
         self.logs = logs
         self.process_name = process_name
         self.fail_fast = fail_fast
+        self.on_event = on_event
         self.sleep = sleep
         self.index = {task.name: i for i, task in enumerate(tasks)}
         self.down = [[self.index[child] for child in graph.dependants[t.name]] for t in tasks]
@@ -92,26 +104,33 @@ class Run:
         self.entries: list[TaskReportEntry | None] = [None] * len(tasks)
         self.stopping = False
         self.ready: list[int] | None = None  # the parallel loop's ready heap
+        self.has_log_files = any(task.log_path is not None for task in tasks)
 
     # -- the two loops --------------------------------------------------------------------
 
     def execute_sequentially(self) -> ProcessExecutionReport:
         """Run the tasks one by one, in topological order, in the calling thread."""
         started_at = utcnow()
-        try:
-            for i, task in enumerate(self.tasks):
-                if self.states[i].blocked or self.stopping:
-                    self._skip(i)
-                    continue
-                self._begin(i)
-                while True:
-                    outcome = call_with_timeout(task, self.states[i].args, self.states[i].kwargs)
-                    delay = self._settle(i, outcome)
-                    if delay is None:
-                        break
-                    self.sleep(delay)
-        except KeyboardInterrupt as interrupt:
-            raise self._interrupted(interrupt, started_at) from None
+        with self._routing(in_this_process=True):
+            try:
+                for i, task in enumerate(self.tasks):
+                    state = self.states[i]
+                    if state.blocked or self.stopping:
+                        self._skip(i)
+                        continue
+                    self._begin(i)
+                    while True:
+                        self._attempt_started(i)
+                        if state.handler is not None and self.has_log_files:
+                            outcome = self._call_routed(task, state)
+                        else:
+                            outcome = call_with_timeout(task, state.args, state.kwargs)
+                        delay = self._settle(i, outcome)
+                        if delay is None:
+                            break
+                        self.sleep(delay)
+            except KeyboardInterrupt as interrupt:
+                raise self._interrupted(interrupt, started_at) from None
         return self._report(started_at)
 
     def execute_in_parallel(
@@ -120,36 +139,55 @@ class Run:
         """Run up to ``workers`` attempts at once on ``executor`` (a pool of ours if None)."""
         started_at = utcnow()
         pool = executor if executor is not None else DaemonThreadPool(workers)
+        in_this_process = isinstance(pool, DaemonThreadPool | ThreadPoolExecutor)
         try:
-            return self._loop(pool, workers, started_at)
+            with self._routing(in_this_process):
+                return self._loop(pool, workers, started_at, in_this_process)
         finally:
             if executor is None:
                 pool.shutdown(wait=False)
 
-    def _loop(self, pool: Executor, workers: int, started_at: datetime) -> ProcessExecutionReport:
+    def _loop(
+        self, pool: Executor, workers: int, started_at: datetime, in_this_process: bool
+    ) -> ProcessExecutionReport:
         finished: queue.SimpleQueue[Future[AttemptOutcome]] = queue.SimpleQueue()
         running: dict[Future[AttemptOutcome], tuple[int, float]] = {}
         deadlines: list[tuple[float, int, Future[AttemptOutcome]]] = []
         retry_timers: list[tuple[float, int, int]] = []
         retry_ready: deque[int] = deque()
-        ready = [i for i, state in enumerate(self.states) if state.waiting == 0]
-        self.ready = ready  # _release pushes here
+        self.ready = ready = [i for i, state in enumerate(self.states) if state.waiting == 0]
         sequence = itertools.count()
+        route = self.has_log_files and in_this_process
+        attempt_call = run_attempt if in_this_process else run_remote_attempt
 
         def start(i: int) -> None:
             task = self.tasks[i]
             state = self.states[i]
+            self._attempt_started(i)
             try:
-                future = pool.submit(
-                    run_attempt, task.func, state.args, state.kwargs, task.capture_settings
-                )
+                if route and state.handler is not None:
+                    future = pool.submit(
+                        run_routed,
+                        state.handler,
+                        task.func,
+                        state.args,
+                        state.kwargs,
+                        task.capture_settings,
+                    )
+                else:
+                    future = pool.submit(
+                        attempt_call, task.func, state.args, state.kwargs, task.capture_settings
+                    )
             except Exception as exc:  # e.g. a foreign executor that was shut down
-                self._settle(i, _executor_failure(task, exc, 0.0))
+                settle(i, _executor_failure(task, exc, 0.0))
                 return
             now = time.perf_counter()
             running[future] = (i, now)
             if task.timeout is not None:
-                heapq.heappush(deadlines, (now + task.timeout, next(sequence), future))
+                deadline = now + task.timeout
+                if inspect.iscoroutinefunction(task.func):
+                    deadline += ASYNC_CANCEL_GRACE_SECONDS
+                heapq.heappush(deadlines, (deadline, next(sequence), future))
             future.add_done_callback(finished.put)
 
         def settle(i: int, outcome: AttemptOutcome) -> None:
@@ -160,6 +198,12 @@ class Run:
                 heapq.heappush(retry_timers, (time.perf_counter() + delay, next(sequence), i))
             else:
                 retry_ready.append(i)
+
+        def abandon(future: Future[AttemptOutcome]) -> None:
+            if isinstance(pool, DaemonThreadPool):
+                pool.abandon(future)
+            else:  # a foreign executor's worker cannot be reclaimed; stop waiting for it
+                future.cancel()
 
         try:
             while True:
@@ -174,11 +218,11 @@ class Run:
                 if not running and not retry_timers:
                     break
                 wake = min(
-                    deadlines[0][0] if deadlines else float("inf"),
-                    retry_timers[0][0] if retry_timers else float("inf"),
+                    deadlines[0][0] if deadlines else _NEVER,
+                    retry_timers[0][0] if retry_timers else _NEVER,
                 )
+                timeout = None if wake == _NEVER else max(wake - time.perf_counter(), 0.0)
                 try:
-                    timeout = None if wake == float("inf") else max(wake - time.perf_counter(), 0)
                     done: Future[AttemptOutcome] | None = finished.get(timeout=timeout)
                 except queue.Empty:
                     done = None
@@ -190,27 +234,20 @@ class Run:
                     _, _, future = heapq.heappop(deadlines)
                     if future in running:
                         i, begun = running.pop(future)
-                        if isinstance(pool, DaemonThreadPool):
-                            pool.abandon(future)
-                        else:
-                            future.cancel()
+                        abandon(future)
                         settle(i, timed_out(self.tasks[i].capture_settings, now - begun))
                 while retry_timers and retry_timers[0][0] <= now:
                     retry_ready.append(heapq.heappop(retry_timers)[2])
-                if self.stopping:  # fail-fast: waiting retries end with their last failure
+                if self.stopping and (retry_ready or retry_timers):
+                    # fail-fast: retries that were waiting end with their last failure
                     waiting = [*retry_ready, *(timer[2] for timer in retry_timers)]
                     retry_ready.clear()
                     retry_timers.clear()
                     for i in waiting:
-                        failure = self.states[i].failure
-                        assert failure is not None
-                        self._fail(i, failure)
+                        self._fail(i, self._last_failure(i))
         except KeyboardInterrupt as interrupt:
             for future in running:
-                if isinstance(pool, DaemonThreadPool):
-                    pool.abandon(future)
-                else:
-                    future.cancel()
+                abandon(future)
             raise self._interrupted(interrupt, started_at) from None
         return self._report(started_at)
 
@@ -224,17 +261,13 @@ class Run:
         kwargs = task.kwargs
         if task.dependencies:
             extra: list[Any] = []
-            kwargs = dict(kwargs)
-            for dependency in task.dependencies:
-                if (
-                    dependency.use_result_as_additional_args
-                    or dependency.use_result_as_additional_kwargs
-                ):
-                    result = self.results[self.index[dependency.task_name]]
-                    if dependency.use_result_as_additional_args:
-                        extra.append(result)
-                    if dependency.use_result_as_additional_kwargs:
-                        kwargs[dependency.additional_kwarg_name] = result
+            for dep in task.dependencies:
+                if dep.use_result_as_additional_args:
+                    extra.append(self.results[self.index[dep.task_name]])
+                if dep.use_result_as_additional_kwargs:
+                    if kwargs is task.kwargs:
+                        kwargs = dict(kwargs)
+                    kwargs[dep.additional_kwarg_name] = self.results[self.index[dep.task_name]]
             if extra:
                 args = (*args, *extra)
         state.args = args
@@ -247,6 +280,18 @@ class Run:
                 state.handler = self.logs.acquire(task.log_path)
                 logger.addHandler(state.handler)
             logger.info("Starting %s.", task.name)
+
+    def _attempt_started(self, i: int) -> None:
+        if self.on_event is not None:
+            self._emit(EventKind.STARTED, i, self.states[i].attempts + 1)
+
+    def _call_routed(self, task: Task, state: _TaskState) -> AttemptOutcome:
+        assert state.handler is not None
+        if task.timeout is None:
+            return run_routed(
+                state.handler, task.func, state.args, state.kwargs, task.capture_settings
+            )
+        return call_with_timeout(task, state.args, state.kwargs, route_to=state.handler)
 
     def _settle(self, i: int, outcome: AttemptOutcome) -> float | None:
         """Record an attempt; return the delay before a retry, or None when the task is done."""
@@ -262,6 +307,7 @@ class Run:
         task = self.tasks[i]
         policy = task.retry_policy
         if outcome.retryable and state.attempts < policy.max_attempts and not self.stopping:
+            delay = policy.delay_before(state.attempts)
             if state.logger is not None:
                 state.logger.warning(
                     "Attempt %d/%d failed: %s. Retrying...",
@@ -269,9 +315,22 @@ class Run:
                     policy.max_attempts,
                     failure.exception,
                 )
-            return policy.delay_before(state.attempts)
+            if self.on_event is not None:
+                self._emit(
+                    EventKind.RETRYING,
+                    i,
+                    state.attempts,
+                    delay_seconds=delay,
+                    error=failure.exception,
+                )
+            return delay
         self._fail(i, failure)
         return None
+
+    def _last_failure(self, i: int) -> Failure:
+        failure = self.states[i].failure
+        assert failure is not None, "a task waits for a retry only after a failure"
+        return failure
 
     def _fail(self, i: int, failure: Failure) -> None:
         task = self.tasks[i]
@@ -279,11 +338,10 @@ class Run:
         impact = self.graph.dependants_of(task.name)
         error = error_data(task, state.args, state.kwargs, impact, failure)
         if state.logger is not None:
-            state.logger.error(
-                failure_message(
-                    task.name, error.function, error.args, error.kwargs, impact, failure
-                )
+            message = failure_message(
+                task.name, error.function, error.args, error.kwargs, impact, failure
             )
+            state.logger.error(message)
         self._finish(i, TaskStatus.ERRORED, None, error)
         if self.fail_fast:
             self.stopping = True
@@ -314,6 +372,14 @@ class Run:
             tuple(d.task_name for d in task.dependencies),
             tuple(state.attempt_errors),
         )
+        if self.on_event is not None:
+            self._emit(
+                EventKind.FINISHED,
+                i,
+                state.attempts,
+                status=status,
+                error=error.exception if error is not None else None,
+            )
         self._release(i, blocked=status is not TaskStatus.SUCCESS)
 
     def _skip(self, i: int) -> None:
@@ -328,6 +394,8 @@ class Run:
             0,
             dependencies=tuple(d.task_name for d in task.dependencies),
         )
+        if self.on_event is not None:
+            self._emit(EventKind.FINISHED, i, 0, status=TaskStatus.SKIPPED)
         self._release(i, blocked=True)
 
     def _release(self, i: int, *, blocked: bool) -> None:
@@ -342,13 +410,27 @@ class Run:
             if state.waiting == 0 and ready is not None:
                 heapq.heappush(ready, child)
 
+    def _emit(self, kind: EventKind, i: int, attempt: int, **details: Any) -> None:
+        assert self.on_event is not None
+        task = self.tasks[i]
+        total = task.retry_policy.max_attempts
+        self.on_event(TaskEvent(kind, task.name, utcnow(), attempt, total, **details))
+
+    @contextlib.contextmanager
+    def _routing(self, in_this_process: bool) -> Iterator[None]:
+        if self.has_log_files and in_this_process:
+            with routing_task_records():
+                yield
+        else:
+            yield
+
     # -- the report -----------------------------------------------------------------------
 
     def _report(self, started_at: datetime) -> ProcessExecutionReport:
         entries = {}
-        for task, entry in zip(self.tasks, self.entries, strict=True):
+        for i, task in enumerate(self.tasks):
+            entry = self.entries[i]
             if entry is None:  # never reached: only after an interruption
-                i = self.index[task.name]
                 self._skip(i)
                 entry = self.entries[i]
                 assert entry is not None
@@ -356,7 +438,11 @@ class Run:
         return ProcessExecutionReport(entries, self.process_name, started_at, utcnow())
 
     def _interrupted(self, interrupt: KeyboardInterrupt, started_at: datetime) -> KeyboardInterrupt:
-        """A KeyboardInterrupt carrying the partial report: unfinished tasks are skipped."""
+        """A KeyboardInterrupt carrying the partial report.
+
+        Tasks cut off while running are ERRORED; tasks that never started are SKIPPED.
+        """
+        self.stopping = True
         for i, entry in enumerate(self.entries):
             if entry is None and self.states[i].started_at is not None:
                 self._fail(i, _interrupted_failure())
@@ -368,9 +454,9 @@ class Run:
 def _outcome_of(task: Task, future: Future[AttemptOutcome], begun: float) -> AttemptOutcome:
     try:
         return future.result()
+    except KeyboardInterrupt:
+        raise
     except BaseException as exc:  # the executor failed to run the attempt at all
-        if isinstance(exc, KeyboardInterrupt):
-            raise
         return _executor_failure(task, exc, time.perf_counter() - begun)
 
 

@@ -9,8 +9,10 @@ import time
 from typing import TYPE_CHECKING
 
 from processes.errors import TaskNotFoundError
+from processes.events import Listener, SafeListener, TaskEvent
 from processes.execution import Run
 from processes.graph import TaskGraph
+from processes.progress import ProgressLine
 from processes.task import Task, TaskDependency
 from processes.tasklog import LogFiles
 
@@ -107,6 +109,8 @@ class Process:
         *,
         executor: Executor | None = None,
         fail_fast: bool = False,
+        on_event: Listener | None = None,
+        progress: bool = False,
         sleep: Callable[[float], None] | None = None,
     ) -> ProcessExecutionReport:
         """Run every task whose dependencies succeed; return what happened to each.
@@ -114,25 +118,38 @@ class Process:
         ``parallel=None`` runs in parallel from 10 tasks on; ``max_workers`` of 1 (or
         less) means one task at a time. With ``executor`` the attempts go to that
         ``concurrent.futures.Executor``, which is left running afterwards.
-        A ``KeyboardInterrupt`` that stops the run carries the partial report as
-        ``.report``.
+        ``fail_fast`` stops new starts after the first error; ``on_event`` receives a
+        ``TaskEvent`` per start, retry and finish; ``progress`` draws a live line on
+        stderr when it is a terminal. A ``KeyboardInterrupt`` that stops the run carries
+        the partial report as ``.report``.
         """
         workers = max(int(max_workers), 1)
         if parallel is None:
             parallel = len(self.tasks) >= PARALLEL_THRESHOLD
+        listeners: list[Listener] = []
+        if on_event is not None:
+            listeners.append(SafeListener(on_event))
+        progress_line = ProgressLine(len(self.tasks)) if progress else None
+        if progress_line is not None and progress_line.enabled:
+            listeners.append(progress_line)
         run = Run(
             self.tasks,
             self._graph,
             self._logs,
             self.name,
             fail_fast=fail_fast,
+            on_event=_fan_out(listeners),
             sleep=sleep or time.sleep,
         )
-        if executor is not None:
-            return run.execute_in_parallel(workers, executor)
-        if not parallel or workers == 1:
-            return run.execute_sequentially()
-        return run.execute_in_parallel(workers)
+        try:
+            if executor is not None:
+                return run.execute_in_parallel(workers, executor)
+            if not parallel or workers == 1:
+                return run.execute_sequentially()
+            return run.execute_in_parallel(workers)
+        finally:
+            if progress_line is not None:
+                progress_line.close()
 
     def close_loggers(self) -> None:
         """Close every log file this process opened."""
@@ -151,3 +168,17 @@ class Process:
 
     def __repr__(self) -> str:
         return f"Process(name={self.name!r}, tasks={len(self.tasks)})"
+
+
+def _fan_out(listeners: list[Listener]) -> Listener | None:
+    """One listener for the run: None when nobody listens, so events cost nothing."""
+    if not listeners:
+        return None
+    if len(listeners) == 1:
+        return listeners[0]
+
+    def every(event: TaskEvent) -> None:
+        for listener in listeners:
+            listener(event)
+
+    return every

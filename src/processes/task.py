@@ -19,7 +19,7 @@ from processes.errors import CircularDependencyError
 from processes.outcome import ErrorData, TaskResult, TaskStatus
 from processes.redaction import DEFAULT_REDACTOR, Redactor
 from processes.retry import DEFAULT_RETRY_ON, RetryPolicy
-from processes.tasklog import LogFiles, failure_message, new_task_logger
+from processes.tasklog import LogFiles, failure_message, new_task_logger, run_routed
 
 if TYPE_CHECKING:
     import logging
@@ -268,15 +268,29 @@ class Task:
             logs.close()
 
 
-def call_with_timeout(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> AttemptOutcome:
-    """Run one attempt in this thread, or in a daemon thread abandoned at the timeout."""
+def call_with_timeout(
+    task: Task,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    route_to: logging.Handler | None = None,
+) -> AttemptOutcome:
+    """Run one attempt in this thread, or in a daemon thread abandoned at the timeout.
+
+    With ``route_to``, records the task's code logs in that thread also reach that handler.
+    """
     settings = task.capture_settings
+
+    def attempt() -> AttemptOutcome:
+        if route_to is None:
+            return run_attempt(task.func, args, kwargs, settings)
+        return run_routed(route_to, task.func, args, kwargs, settings)
+
     if task.timeout is None or inspect.iscoroutinefunction(task.func):
-        return run_attempt(task.func, args, kwargs, settings)
+        return attempt()
     box: list[AttemptOutcome] = []
     started = time.perf_counter()
     worker = threading.Thread(
-        target=lambda: box.append(run_attempt(task.func, args, kwargs, settings)),
+        target=lambda: box.append(attempt()),
         name=f"processes-{task.name}",
         daemon=True,  # abandoned at its deadline; must never hold the interpreter open
     )
@@ -298,7 +312,7 @@ def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
         attempt = 0
         while True:
             attempt += 1
-            outcome = call_with_timeout(task, task.args, task.kwargs)
+            outcome = call_with_timeout(task, task.args, task.kwargs, handler)
             failure = outcome.failure
             if failure is None:
                 if logger:

@@ -7,16 +7,18 @@ registered in the global ``logging`` registry, so building many tasks costs noth
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from processes.attempt import AttemptOutcome, CaptureSettings, run_attempt
 from processes.saferepr import safe_repr
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from processes.capture import Failure
 
@@ -105,3 +107,73 @@ def failure_message(
         lines.extend(f"    {var} = {text}" for var, text in failure.traced_vars.items())
     lines.append(failure.traceback_str.rstrip())
     return "\n".join(lines)
+
+
+# -- records from the task's own code -------------------------------------------------------
+
+_current = threading.local()  # .handler: the log file of the task running in this thread
+
+
+class _TaskRouter(logging.Handler):
+    """On the root logger during runs: copies records to the running task's file."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        handler: logging.Handler | None = getattr(_current, "handler", None)
+        if handler is not None and record.levelno >= handler.level:
+            handler.handle(record)
+        # Being on the root logger hides logging's last resort (warnings to stderr when
+        # nothing is configured); do its job so that records still go where they would.
+        last_resort = logging.lastResort
+        if (
+            last_resort is not None
+            and record.levelno >= last_resort.level
+            and not _has_other_handlers(logging.getLogger(record.name))
+        ):
+            last_resort.handle(record)
+
+
+def _has_other_handlers(logger: logging.Logger | None) -> bool:
+    while logger is not None:
+        if any(h is not _router for h in logger.handlers):
+            return True
+        if not logger.propagate:
+            return False
+        logger = logger.parent
+    return False
+
+
+_router = _TaskRouter()
+_router_users = 0
+_router_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def routing_task_records() -> Iterator[None]:
+    """While inside, records logged in a task's thread also reach that task's file."""
+    global _router_users
+    with _router_lock:
+        _router_users += 1
+        if _router_users == 1:
+            logging.getLogger().addHandler(_router)
+    try:
+        yield
+    finally:
+        with _router_lock:
+            _router_users -= 1
+            if _router_users == 0:
+                logging.getLogger().removeHandler(_router)
+
+
+def run_routed(
+    handler: logging.Handler,
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    settings: CaptureSettings,
+) -> AttemptOutcome:
+    """Run an attempt in this thread with its records routed to ``handler``."""
+    _current.handler = handler
+    try:
+        return run_attempt(func, args, kwargs, settings)
+    finally:
+        _current.handler = None
