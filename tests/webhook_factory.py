@@ -125,7 +125,10 @@ def large_report(tasks: int = 5000, failures: int = 300) -> ProcessExecutionRepo
 
 def hostile_report() -> ProcessExecutionReport:
     """A failing task whose text tries to ping a channel and inject markup."""
-    text = "ValueError: @everyone @here <!channel> <b>bold</b> <script>alert(1)</script> [x](https://evil.test) & more"
+    text = (
+        "ValueError: @everyone @here <!channel> <b>bold</b> <script>alert(1)</script> "
+        "[x](https://evil.test) & more"
+    )
     return make_report(
         make_entry("ok_task", result="<i>fine</i> @everyone"),
         make_entry(

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import pytest
-from webhook_factory import make_entry, make_error, make_report, orders_report
 
 from processes import ReportContent, TaskStatus, WebhookChannel, WebhookConfig
 from processes.channels.webhook import HttpTransport, redact_url, retry_after_seconds
 from processes.rendering.webhook import mask_secrets, render_webhook_payload, serialise_payload
+from webhook_factory import make_entry, make_error, make_report, orders_report
 
 V7_ENTRY_KEYS = {"status", "function", "elapsed_seconds", "attempts", "result", "error"}
 V7_ERROR_KEYS = {"exception", "downstream_impact", "traceback", "traced_vars"}
@@ -28,7 +28,7 @@ def test_v7_fields_are_all_there() -> None:
         "archive_logs",
     ]
     for entry in payload["entries"].values():
-        assert V7_ENTRY_KEYS <= entry.keys()
+        assert entry.keys() >= V7_ENTRY_KEYS
     charge = payload["entries"]["charge_payments"]
     assert charge["status"] == "errored"
     assert charge["attempts"] == 3
@@ -176,10 +176,10 @@ def test_config_defaults_and_copies_of_mutable_arguments() -> None:
     ],
 )
 def test_only_http_and_https_urls_with_a_host_are_accepted(url: str) -> None:
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match="webhook URL") as caught:
         WebhookConfig(url)
-    assert "/in" not in str(caught.value) and "passwd" not in str(caught.value)
-    assert "pw" not in str(caught.value).replace("(", " ").split()
+    for hidden in ("/in", "passwd", "pw@", "X-Evil"):
+        assert hidden not in str(caught.value)
 
 
 def test_http_and_https_are_accepted_in_any_case() -> None:
