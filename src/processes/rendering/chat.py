@@ -252,6 +252,9 @@ def render_slack(
     for index, entry in enumerate(run.failures):
         detailed = index < detailed_failures
         text = _slack_failure(entry, content, detailed)
+        if detailed and len(text) + 1 > chars_left:  # the one-line form may still fit
+            detailed = False
+            text = _slack_failure(entry, content, detailed)
         if len(text) + 1 > chars_left:
             break
         if detailed:
@@ -368,6 +371,8 @@ def render_discord(
     for index, entry in enumerate(run.failures):
         name = _fit_md(_discord_md(entry.name), limits["field_name"])
         value = _discord_failure(entry, content, index < detailed_failures)
+        if len(name) + len(value) > budget:  # the one-line form may still fit
+            value = _discord_failure(entry, content, False)
         size = len(name) + len(value)
         if size > budget:
             break
@@ -428,14 +433,18 @@ def _teams_failure(
         names = _names(impact, 400, str)
         items.append(_rich(_run(f"Skipped because of it: {names}", isSubtle=True)))
     if content.show_traceback and entry.error and entry.error.traceback_str:
-        trace = _tail(entry.error.traceback_str, 1500)
+        trace = _tail(entry.error.traceback_str, 1000)
         items.append(_rich(_run(trace, fontType="Monospace", size="Small")))
-    if content.show_traced_vars and (traced := _vars_lines(entry, 120)):
+    if content.show_traced_vars and (traced := _vars_lines(entry, 80)):
         where = entry.error.traced_vars_location if entry.error else ""
         label = f"Variables at {where}:" if where else "Variables:"
         items.append(_rich(_run(label, isSubtle=True)))
-        items.append(_rich(_run("\n".join(traced[:20]), fontType="Monospace", size="Small")))
+        items.append(_rich(_run("\n".join(traced[:10]), fontType="Monospace", size="Small")))
     return {"type": "Container", "separator": True, "items": items}
+
+
+def _teams_note(hidden: int) -> dict[str, Any]:
+    return _rich(_run(f"{_ELLIPSIS} {hidden:,} more failed tasks", isSubtle=True))
 
 
 def render_teams(
@@ -461,11 +470,12 @@ def render_teams(
         _rich(_run(run.summary, isSubtle=True)),
     ]
     tail: list[dict[str, Any]] = []
+    names_chars = min(2000, max_bytes // 10)
     if run.skipped:
         tail.append(
             _rich(
                 _run(f"Skipped ({len(run.skipped):,}): ", weight="Bolder"),
-                _run(_names(run.skipped, 2000, str)),
+                _run(_names(run.skipped, names_chars, str)),
                 separator=True,
             )
         )
@@ -473,7 +483,7 @@ def render_teams(
         tail.append(
             _rich(
                 _run(f"Succeeded ({len(run.successes):,}): ", weight="Bolder"),
-                _run(_names(run.successes, 2000, str)),
+                _run(_names(run.successes, names_chars, str)),
                 separator=True,
             )
         )
@@ -493,9 +503,7 @@ def render_teams(
             }
         ],
     }
-    note_reserve = _compact_size(
-        _rich(_run(f"{_ELLIPSIS} {len(run.failures):,} more failed tasks"))
-    )
+    note_reserve = _compact_size(_teams_note(len(run.failures)))
     # The body list grows by one serialised item plus a comma per element.
     size = _compact_size(message) + sum(_compact_size(item) + 1 for item in tail)
     budget = max_bytes - size - note_reserve - 1
@@ -503,12 +511,15 @@ def render_teams(
     for index, entry in enumerate(run.failures):
         item = _teams_failure(entry, content, index < detailed_failures)
         cost = _compact_size(item) + 1
+        if cost > budget:  # the one-line form may still fit
+            item = _teams_failure(entry, content, False)
+            cost = _compact_size(item) + 1
         if cost > budget:
             break
         body.append(item)
         budget -= cost
         shown += 1
     if hidden := len(run.failures) - shown:
-        body.append(_rich(_run(f"{_ELLIPSIS} {hidden:,} more failed tasks", isSubtle=True)))
+        body.append(_teams_note(hidden))
     body.extend(tail)
     return message
