@@ -162,7 +162,7 @@ def test_slack_escapes_mentions_and_markup() -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "&amp; more" in text
     # The traceback's own ``` cannot close the code block early.
-    code = [t for t in strings(payload) if "Traceback" in t][0]
+    code = next(t for t in strings(payload) if "Traceback" in t)
     assert code.count("```") % 2 == 0
 
 
