@@ -1,0 +1,361 @@
+"""EmailChannel against real SMTP servers (aiosmtpd) on 127.0.0.1, plain and with TLS.
+
+Certificates come from a private CA made at test time (trustme). Every assertion is on
+what the server received.
+"""
+
+from __future__ import annotations
+
+import email
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from processes import EmailChannel, HTMLEmailStyle, SMTPConfig
+from processes.channels.email import EmailDeliveryError
+from report_factory import orders_report
+
+pytestmark = pytest.mark.integration
+
+HOST = "127.0.0.1"
+USER, PASSWORD = "pipeline-bot", "correct-horse-battery-staple"
+FROM, TO = "pipeline@example.test", "oncall@example.test"
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+    tls: bool
+    peer_cert: Any
+    authenticated: bool | None
+
+
+class Recorder:
+    """An aiosmtpd handler that keeps what it was sent and refuses chosen recipients."""
+
+    def __init__(self, refuse: tuple[str, ...] = ()) -> None:
+        self.received: list[Received] = []
+        self.refuse = set(refuse)
+        self.quits = 0
+        self.logins: list[tuple[bytes, bytes]] = []
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.original_content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.received.append(
+            Received(
+                mail_from=envelope.mail_from,
+                rcpt_tos=list(envelope.rcpt_tos),
+                message=message,
+                tls=session.ssl is not None,
+                peer_cert=(session.ssl or {}).get("peercert"),
+                authenticated=session.authenticated,
+            )
+        )
+        return "250 Message accepted for delivery"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        self.quits += 1
+        return "221 Bye"
+
+    def authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        self.logins.append((auth_data.login, auth_data.password))
+        ok = auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode()
+        return AuthResult(success=ok)
+
+
+class LoopbackController(Controller):
+    """aiosmtpd on 127.0.0.1 and a port the kernel picks, so tests never collide."""
+
+    def __init__(self, handler: Recorder, **kwargs: Any) -> None:
+        super().__init__(handler, hostname=HOST, port=0, server_hostname="smtp.test", **kwargs)
+
+    def _trigger_server(self) -> None:
+        assert self.server is not None
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def server_tls(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(HOST, "localhost").configure_cert(context)
+    return context
+
+
+@pytest.fixture(scope="module")
+def client_tls(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
+
+
+StartServer = Callable[..., tuple[Recorder, int]]
+
+
+@pytest.fixture
+def start_server() -> Iterator[StartServer]:
+    controllers: list[LoopbackController] = []
+
+    def start(refuse: tuple[str, ...] = (), **kwargs: Any) -> tuple[Recorder, int]:
+        recorder = Recorder(refuse)
+        kwargs.setdefault("authenticator", recorder.authenticate)
+        controller = LoopbackController(recorder, **kwargs)
+        controller.start()
+        controllers.append(controller)
+        return recorder, controller.port
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+def config(port: int, **kwargs: Any) -> SMTPConfig:
+    kwargs.setdefault("toaddrs", [TO])
+    return SMTPConfig((HOST, port), FROM, **kwargs)
+
+
+def assert_is_the_orders_report(received: Received) -> None:
+    message = received.message
+    assert message["Subject"].startswith("Process report orders-pipeline | ")
+    assert message["From"] == FROM
+    assert message.get_content_type() == "multipart/alternative"
+    plain, html = message.iter_parts()
+    assert plain.get_content_type() == "text/plain"
+    assert html.get_content_type() == "text/html"
+    assert "FAILED   charge_payments" in plain.get_content()
+    assert "ship_orders" in html.get_content()
+
+
+# -- delivered ------------------------------------------------------------------------------
+
+
+def test_plain_smtp_delivers_the_report(start_server: StartServer) -> None:
+    recorder, port = start_server()
+    deliveries = orders_report().notify(
+        EmailChannel(config(port, toaddrs=[TO, "lead@example.test"]))
+    )
+    assert [d.ok for d in deliveries] == [True]
+    (received,) = recorder.received
+    assert received.mail_from == FROM
+    assert received.rcpt_tos == [TO, "lead@example.test"]
+    assert received.tls is False
+    assert_is_the_orders_report(received)
+    assert recorder.quits == 1
+
+
+def test_starttls_with_auth_required_after_tls(
+    start_server: StartServer, server_tls: ssl.SSLContext, client_tls: ssl.SSLContext
+) -> None:
+    recorder, port = start_server(
+        tls_context=server_tls, require_starttls=True, auth_required=True, auth_require_tls=True
+    )
+    channel = EmailChannel(
+        config(port, credentials=(USER, PASSWORD), secure=(), ssl_context=client_tls),
+        HTMLEmailStyle("slate", "de"),
+    )
+    channel.send_report(orders_report(), errors_only=False)
+    (received,) = recorder.received
+    assert received.tls is True
+    assert received.authenticated is True
+    assert recorder.logins == [(USER.encode(), PASSWORD.encode())]
+    assert received.message["Subject"].startswith("Prozessbericht orders-pipeline | ")
+    assert "FEHLGESCHLAGEN" in received.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert recorder.quits == 1
+
+
+def test_starttls_without_credentials_still_encrypts(
+    start_server: StartServer, server_tls: ssl.SSLContext, client_tls: ssl.SSLContext
+) -> None:
+    recorder, port = start_server(tls_context=server_tls, require_starttls=True)
+    EmailChannel(config(port, secure=(), ssl_context=client_tls)).send_report(
+        orders_report(), errors_only=False
+    )
+    (received,) = recorder.received
+    assert received.tls is True
+    assert received.authenticated is None
+
+
+def test_implicit_tls(
+    start_server: StartServer, server_tls: ssl.SSLContext, client_tls: ssl.SSLContext
+) -> None:
+    recorder, port = start_server(ssl_context=server_tls)
+    channel = EmailChannel(config(port, implicit_tls=True, ssl_context=client_tls))
+    channel.send_report(orders_report(), errors_only=False)
+    (received,) = recorder.received
+    assert_is_the_orders_report(received)
+    assert recorder.quits == 1
+
+
+@pytest.mark.parametrize("one_file", [False, True])
+def test_client_certificate_from_secure(
+    start_server: StartServer,
+    ca: trustme.CA,
+    client_tls: ssl.SSLContext,
+    tmp_path: Path,
+    one_file: bool,
+) -> None:
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(HOST).configure_cert(server)
+    server.verify_mode = ssl.CERT_OPTIONAL
+    ca.configure_trust(server)
+    recorder, port = start_server(tls_context=server, require_starttls=True)
+
+    client_cert = ca.issue_cert("pipeline@example.test")
+    key, cert = tmp_path / "client.key", tmp_path / "client.pem"
+    client_cert.private_key_pem.write_to_path(key)
+    client_cert.cert_chain_pems[0].write_to_path(cert)
+    if one_file:
+        both = tmp_path / "both.pem"
+        both.write_bytes(key.read_bytes() + cert.read_bytes())
+        secure: tuple[str] | tuple[str, str] = (str(both),)
+    else:
+        secure = (str(key), str(cert))
+    channel = EmailChannel(config(port, secure=secure, ssl_context=client_tls))
+    channel.send_report(orders_report(), errors_only=False)
+    (received,) = recorder.received
+    assert received.tls is True
+    assert received.peer_cert, "the server saw no client certificate"
+    names = [value for rdn in received.peer_cert["subjectAltName"] for value in rdn]
+    assert "pipeline@example.test" in names
+
+
+def test_errors_only_sends_only_the_failures(start_server: StartServer) -> None:
+    recorder, port = start_server()
+    deliveries = orders_report().notify(EmailChannel(config(port)), only_errors=True)
+    assert deliveries[0].ok
+    (received,) = recorder.received
+    assert received.message["Subject"].startswith("Process errors orders-pipeline | ")
+    plain = received.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "charge_payments" in plain
+    assert "fetch_inventory" not in plain
+
+
+# -- refused ------------------------------------------------------------------------------
+
+
+def test_a_server_without_starttls_is_a_failure_not_a_downgrade(start_server: StartServer) -> None:
+    recorder, port = start_server()
+    channel = EmailChannel(config(port, secure=()))
+    with pytest.raises(EmailDeliveryError, match="does not offer STARTTLS"):
+        channel.send_report(orders_report(), errors_only=False)
+    assert recorder.received == []
+    assert recorder.quits == 1
+
+
+@pytest.mark.parametrize("implicit", [False, True])
+def test_an_untrusted_certificate_is_refused_and_nothing_is_sent(
+    start_server: StartServer, implicit: bool
+) -> None:
+    stranger = trustme.CA()  # not in the system's store, and the client trusts nothing else
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    stranger.issue_cert(HOST).configure_cert(server)
+    if implicit:
+        recorder, port = start_server(ssl_context=server)
+        smtp = config(port, implicit_tls=True, credentials=(USER, PASSWORD))
+    else:
+        recorder, port = start_server(tls_context=server, auth_required=True)
+        smtp = config(port, secure=(), credentials=(USER, PASSWORD))
+    with pytest.warns(UserWarning, match="EmailChannel failed") as warned:
+        deliveries = orders_report().notify(EmailChannel(smtp))
+    assert deliveries[0].ok is False
+    assert isinstance(deliveries[0].error, EmailDeliveryError)
+    assert "could not be verified" in str(deliveries[0].error)
+    assert recorder.received == []
+    assert recorder.logins == []
+    (warning,) = warned
+    text = str(warning.message)
+    assert "EmailChannel" in text
+    assert PASSWORD not in text
+    assert PASSWORD not in repr(deliveries[0])
+
+
+def test_no_cleartext_login_to_another_host() -> None:
+    # Refused before any connection is opened: nothing leaves this machine.
+    smtp = SMTPConfig(("mail.example.test", 25), FROM, [TO], credentials=(USER, PASSWORD))
+    with pytest.raises(EmailDeliveryError, match="refusing to send SMTP credentials unencrypted"):
+        EmailChannel(smtp).send_report(orders_report(), errors_only=False)
+
+
+def test_cleartext_login_on_loopback_is_allowed(start_server: StartServer) -> None:
+    recorder, port = start_server(auth_require_tls=False)
+    EmailChannel(config(port, credentials=(USER, PASSWORD))).send_report(
+        orders_report(), errors_only=False
+    )
+    (received,) = recorder.received
+    assert received.tls is False
+    assert received.authenticated is True
+
+
+def test_a_refused_recipient_is_a_failure(start_server: StartServer) -> None:
+    recorder, port = start_server(refuse=("nobody@example.test",))
+    channel = EmailChannel(config(port, toaddrs=[TO, "nobody@example.test"]))
+    with pytest.raises(
+        EmailDeliveryError, match=r"refused some recipients: nobody@example\.test \(550"
+    ):
+        channel.send_report(orders_report(), errors_only=False)
+    (received,) = recorder.received
+    assert received.rcpt_tos == [TO]
+    assert recorder.quits == 1
+
+
+def test_every_recipient_refused(start_server: StartServer) -> None:
+    recorder, port = start_server(refuse=(TO,))
+    with pytest.warns(UserWarning, match="refused every recipient"):
+        deliveries = orders_report().notify(EmailChannel(config(port)))
+    assert deliveries[0].ok is False
+    assert recorder.received == []
+    assert recorder.quits == 1
+
+
+def test_a_server_that_is_down() -> None:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port = probe.getsockname()[1]
+    # The port is closed again: connecting is refused at once.
+    with pytest.raises(EmailDeliveryError, match=rf"127\.0\.0\.1:{port}.*(Refused|refused)"):
+        EmailChannel(config(port)).send_report(orders_report(), errors_only=False)
+
+
+def test_a_server_slower_than_the_timeout() -> None:
+    # A listening socket that nobody accepts from: the kernel completes the handshake,
+    # then the greeting never comes.
+    with socket.socket() as silent:
+        silent.bind((HOST, 0))
+        silent.listen(1)
+        port = silent.getsockname()[1]
+        channel = EmailChannel(config(port, timeout=0.5))
+        started = time.monotonic()
+        with pytest.raises(EmailDeliveryError, match=r"(timed out|Timeout)"):
+            channel.send_report(orders_report(), errors_only=False)
+        elapsed = time.monotonic() - started
+    assert 0.4 <= elapsed < 5
