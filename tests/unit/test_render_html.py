@@ -344,7 +344,7 @@ def test_failure_details_follow_report_content() -> None:
     assert [r.find_all("td")[0].text() for r in variables.find_all("tr")[1:]] == ["row", "limit"]
     assert "jobs.py:12" in full.text()
     assert "Skipped because of it" in full.text()
-    assert "2: load, publish" in full.text()
+    assert "2 tasks: load, publish" in full.text()
 
     trace = parse(report.to_html(content=ReportContent.trace())).by_id("failure-0")
     assert trace.find_all("pre", "traceback")

@@ -108,17 +108,18 @@ _SUMMARY = Template(
 )
 _FAILURE = Template(
     '<details class="failure" id="$anchor"$open><summary>$badge <span class="mono">$name'
-    "</span>: $message</summary><div><dl>$facts</dl>$extra</div></details>\n"
+    '</span>: $message</summary><div><dl>$facts</dl><div class="extra">$extra</div></div>'
+    "</details>\n"
 )
 _FACT = Template("<dt>$term</dt><dd>$value</dd>")
 _SHORT_FAILURE = Template(
     '<li id="$anchor">$badge <span class="mono">$name</span>: $message</li>\n'
 )
-_TRACEBACK = Template('<h4>Traceback</h4><pre class="traceback">$traceback</pre>')
+_TRACEBACK = Template('<div><h4>Traceback</h4><pre class="traceback">$traceback</pre></div>')
 _VARS = Template(
-    '<h4>Traced variables <span class="note">at $location</span></h4>'
+    '<div><h4>Traced variables <span class="note">at $location</span></h4>'
     '<table class="vars"><thead><tr><th scope="col">Name</th><th scope="col">Value</th>'
-    "</tr></thead><tbody>$rows</tbody></table>"
+    "</tr></thead><tbody>$rows</tbody></table></div>"
 )
 _VAR_ROW = Template('<tr><td class="mono">$name</td><td><code>$value</code></td></tr>')
 _TIMELINE = Template(
@@ -253,7 +254,8 @@ def _failure_detail(
         facts.append(_fill(_FACT, term="Failed attempts", value=Markup(f"<ol>{items}</ol>")))
     impact = error.downstream_impact if error else ()
     if impact:
-        text = f"{len(impact)}: {_listed(impact, len(impact))}"
+        noun = "task" if len(impact) == 1 else "tasks"
+        text = f"{len(impact)} {noun}: {_listed(impact, len(impact))}"
         facts.append(_fill(_FACT, term="Skipped because of it", value=text))
     facts.append(_fill(_FACT, term="Duration", value=_seconds(entry.elapsed_seconds)))
     extra: list[str] = []
