@@ -14,6 +14,7 @@ from email.utils import format_datetime
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Response
 
 from processes import ReportContent, TaskStatus, WebhookChannel, WebhookConfig, verify
 from processes.channels.webhook import MAX_RETRY_AFTER_SECONDS, WebhookDeliveryError
@@ -332,3 +333,15 @@ def test_secret_and_url_path_never_reach_a_warning(
         assert hidden not in repr(channel)
         assert hidden not in repr(delivery)
     assert received(server)[0][1]["Authorization"] == "Bearer HDR-TOKEN"
+
+
+def test_a_reason_phrase_echoing_the_path_is_masked(server: HTTPServer, fake: FakeTime) -> None:
+    url = server.url_for(TOKEN_PATH)
+    server.expect_request(TOKEN_PATH).respond_with_response(
+        Response("", status=f"418 Teapot at {TOKEN_PATH}")
+    )
+    channel = WebhookChannel(WebhookConfig(url), sleep=fake.sleep, clock=fake.clock)
+    with pytest.warns(UserWarning, match="HTTP 418 Teapot at") as caught:
+        orders_report().notify(channel)
+    assert "T0K3N" not in str(caught[0].message)
+    assert "[redacted]" in str(caught[0].message)

@@ -242,7 +242,8 @@ class HttpTransport:
                 continue
             if 200 <= status <= 299:
                 return status
-            answer = f"HTTP {status} {reason}".strip()
+            # The reason phrase and body come from the server and may echo the URL.
+            answer = mask_secrets(f"HTTP {status} {reason}".strip(), hidden)
             if 300 <= status <= 399:
                 target = redact_url(urllib.parse.urljoin(url, location)) if location else "nowhere"
                 raise WebhookDeliveryError(
