@@ -462,3 +462,18 @@ def test_durations_and_times_read_naturally() -> None:
 def test_render_html_is_what_to_html_returns() -> None:
     report = small_report()
     assert render_html(report) == report.to_html()
+
+
+def test_huge_runs_leave_successes_out_of_the_timeline_never_failures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(html_view, "MAX_TIMELINE_ROWS", 200)
+    report = big_report(300, failures=10)
+    assert len(report.errored) + len(report.skipped) < 200 < len(report.entries)
+    root = parse(report.to_html())
+    rows = timeline_rows(root)
+    assert len(rows) == 200
+    listed = {row_name(r) for r in rows}
+    assert set(report.errored) | set(report.skipped) <= listed
+    left_out = len(report.entries) - 200
+    assert f"{left_out:,} successful tasks are not listed" in root.by_id("timeline").text()

@@ -32,6 +32,8 @@ MAX_GRAPH_TASKS = 2_500
 MAX_GRAPH_EDGES = 7_500
 #: Runs at least this large open with successful tasks hidden from the timeline.
 COLLAPSE_SUCCESSES_FROM = 500
+#: Timeline rows beyond which successful tasks are left out (failures always stay).
+MAX_TIMELINE_ROWS = 20_000
 #: Budget for the failure details, so that 5,000 tracebacks cannot make a 50 MB page.
 MAX_FAILURE_DETAIL_CHARS = 1_500_000
 MAX_TRACEBACK_CHARS = 20_000
@@ -354,9 +356,17 @@ def _timeline(report: ProcessExecutionReport) -> Markup:
         (e.started_at, i, name) for i, (name, e) in enumerate(entries.items()) if e.started_at
     )
     untimed = [name for name, e in entries.items() if not e.started_at]
+    # Past the cap, leave out successes: they are the least interesting rows.
+    room_for_successes = MAX_TIMELINE_ROWS - (len(entries) - len(report.successes))
+    left_out = 0
     rows: list[str] = []
     for name in [*(name for _, _, name in timed), *untimed]:
         entry = entries[name]
+        if entry.status is TaskStatus.SUCCESS:
+            if room_for_successes <= 0:
+                left_out += 1
+                continue
+            room_for_successes -= 1
         classes = entry.status.value + (" retried" if entry.attempts > 1 else "")
         why = ""
         if entry.status is TaskStatus.SKIPPED:
@@ -401,6 +411,11 @@ def _timeline(report: ProcessExecutionReport) -> Markup:
         )
     else:
         caption = f"{len(entries)} tasks over {_seconds(span)}."
+    if left_out:
+        caption += (
+            f" {left_out:,} successful tasks are not listed, to keep this page small; "
+            "the JSON report has them all."
+        )
     axis = _join(f'<span style="left:{q * 25}%">+{_seconds(span * q / 4)}</span>' for q in range(5))
     return _fill(
         _TIMELINE,
