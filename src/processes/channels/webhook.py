@@ -258,8 +258,9 @@ class HttpTransport:
                     wait = self.backoff_seconds(attempt)
                 self.sleep(min(wait, MAX_RETRY_AFTER_SECONDS))
                 continue
-            said = " ".join(excerpt.decode("utf-8", "replace").split())[:_EXCERPT_CHARS]
-            detail = mask_secrets(f": {said}" if said else "", hidden)
+            # Mask before cutting, so that no cut can leave part of a secret unmasked.
+            said = mask_secrets(" ".join(excerpt.decode("utf-8", "replace").split()), hidden)
+            detail = f": {said[:_EXCERPT_CHARS]}" if said else ""
             raise WebhookDeliveryError(
                 f"POST {where} failed after {attempt} attempt(s): {answer}{detail}",
                 status=status,
