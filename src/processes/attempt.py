@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import inspect
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from processes.capture import Failure, capture_failure
 
@@ -32,8 +31,7 @@ class CaptureSettings:
     timeout_seconds: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptOutcome:
+class AttemptOutcome(NamedTuple):
     """The value of a successful attempt, or the failure of an unsuccessful one."""
 
     value: Any
@@ -52,7 +50,7 @@ def run_attempt(
     started = time.perf_counter()
     try:
         value = func(*args, **kwargs)
-        if inspect.isawaitable(value):
+        if hasattr(type(value), "__await__"):  # an async def task: run it to its end
             value = _await(value, settings.timeout_seconds)
     except KeyboardInterrupt:
         raise

@@ -52,19 +52,15 @@ class _TaskState:
         "args",
         "attempt_errors",
         "attempts",
-        "blocked",
         "failure",
         "handler",
         "kwargs",
         "logger",
         "started_at",
         "started_perf",
-        "waiting",
     )
 
-    def __init__(self, waiting: int) -> None:
-        self.waiting = waiting  # upstream tasks not finished yet
-        self.blocked = False  # an upstream task errored or was skipped
+    def __init__(self) -> None:
         self.attempts = 0
         self.attempt_errors: list[str] = []
         self.args: tuple[Any, ...] = ()
@@ -99,7 +95,9 @@ class Run:
         self.sleep = sleep
         self.index = {task.name: i for i, task in enumerate(tasks)}
         self.down = [[self.index[child] for child in graph.dependants[t.name]] for t in tasks]
-        self.states = [_TaskState(len(t.dependencies)) for t in tasks]
+        self.waiting = [len(task.dependencies) for task in tasks]  # upstreams not finished
+        self.blocked = bytearray(len(tasks))  # 1: an upstream task errored or was skipped
+        self.states: list[_TaskState | None] = [None] * len(tasks)  # set when a task starts
         self.results: list[Any] = [None] * len(tasks)
         self.entries: list[TaskReportEntry | None] = [None] * len(tasks)
         self.stopping = False
@@ -114,11 +112,10 @@ class Run:
         with self._routing(in_this_process=True):
             try:
                 for i, task in enumerate(self.tasks):
-                    state = self.states[i]
-                    if state.blocked or self.stopping:
+                    if self.blocked[i] or self.stopping:
                         self._skip(i)
                         continue
-                    self._begin(i)
+                    state = self._begin(i)
                     while True:
                         self._attempt_started(i)
                         if state.handler is not None and self.has_log_files:
@@ -155,14 +152,14 @@ class Run:
         deadlines: list[tuple[float, int, Future[AttemptOutcome]]] = []
         retry_timers: list[tuple[float, int, int]] = []
         retry_ready: deque[int] = deque()
-        self.ready = ready = [i for i, state in enumerate(self.states) if state.waiting == 0]
+        self.ready = ready = [i for i, waiting in enumerate(self.waiting) if waiting == 0]
         sequence = itertools.count()
         route = self.has_log_files and in_this_process
         attempt_call = run_attempt if in_this_process else run_remote_attempt
 
         def start(i: int) -> None:
             task = self.tasks[i]
-            state = self.states[i]
+            state = self._state(i)
             self._attempt_started(i)
             try:
                 if route and state.handler is not None:
@@ -209,8 +206,8 @@ class Run:
             while True:
                 while len(running) < workers and (retry_ready or ready):
                     i = retry_ready.popleft() if retry_ready else heapq.heappop(ready)
-                    if self.states[i].attempts == 0:
-                        if self.states[i].blocked or self.stopping:
+                    if self.states[i] is None:
+                        if self.blocked[i] or self.stopping:
                             self._skip(i)
                             continue
                         self._begin(i)
@@ -253,10 +250,15 @@ class Run:
 
     # -- one task's life ------------------------------------------------------------------
 
-    def _begin(self, i: int) -> None:
+    def _state(self, i: int) -> _TaskState:
+        state = self.states[i]
+        assert state is not None, "a task has a state from its start on"
+        return state
+
+    def _begin(self, i: int) -> _TaskState:
         """Resolve the task's inputs from its upstream results and log its start."""
         task = self.tasks[i]
-        state = self.states[i]
+        state = self.states[i] = _TaskState()
         args = task.args
         kwargs = task.kwargs
         if task.dependencies:
@@ -280,10 +282,11 @@ class Run:
                 state.handler = self.logs.acquire(task.log_path)
                 logger.addHandler(state.handler)
             logger.info("Starting %s.", task.name)
+        return state
 
     def _attempt_started(self, i: int) -> None:
         if self.on_event is not None:
-            self._emit(EventKind.STARTED, i, self.states[i].attempts + 1)
+            self._emit(EventKind.STARTED, i, self._state(i).attempts + 1)
 
     def _call_routed(self, task: Task, state: _TaskState) -> AttemptOutcome:
         assert state.handler is not None
@@ -295,7 +298,7 @@ class Run:
 
     def _settle(self, i: int, outcome: AttemptOutcome) -> float | None:
         """Record an attempt; return the delay before a retry, or None when the task is done."""
-        state = self.states[i]
+        state = self._state(i)
         state.attempts += 1
         failure = outcome.failure
         if failure is None:
@@ -328,13 +331,13 @@ class Run:
         return None
 
     def _last_failure(self, i: int) -> Failure:
-        failure = self.states[i].failure
+        failure = self._state(i).failure
         assert failure is not None, "a task waits for a retry only after a failure"
         return failure
 
     def _fail(self, i: int, failure: Failure) -> None:
         task = self.tasks[i]
-        state = self.states[i]
+        state = self._state(i)
         impact = self.graph.dependants_of(task.name)
         error = error_data(task, state.args, state.kwargs, impact, failure)
         if state.logger is not None:
@@ -348,7 +351,7 @@ class Run:
 
     def _finish(self, i: int, status: TaskStatus, result: Any, error: Any = None) -> None:
         task = self.tasks[i]
-        state = self.states[i]
+        state = self._state(i)
         if state.logger is not None:
             if status is TaskStatus.SUCCESS:
                 state.logger.info("Finished %s.", task.name)
@@ -400,14 +403,13 @@ class Run:
 
     def _release(self, i: int, *, blocked: bool) -> None:
         """Tell the dependants of task ``i`` that it is done; queue those now ready."""
-        states = self.states
+        waiting = self.waiting
         ready = self.ready
         for child in self.down[i]:
-            state = states[child]
             if blocked:
-                state.blocked = True
-            state.waiting -= 1
-            if state.waiting == 0 and ready is not None:
+                self.blocked[child] = 1
+            waiting[child] -= 1
+            if waiting[child] == 0 and ready is not None:
                 heapq.heappush(ready, child)
 
     def _emit(self, kind: EventKind, i: int, attempt: int, **details: Any) -> None:
@@ -444,7 +446,7 @@ class Run:
         """
         self.stopping = True
         for i, entry in enumerate(self.entries):
-            if entry is None and self.states[i].started_at is not None:
+            if entry is None and self.states[i] is not None:
                 self._fail(i, _interrupted_failure())
         error = KeyboardInterrupt(*interrupt.args)
         error.report = self._report(started_at)  # type: ignore[attr-defined]

@@ -9,8 +9,10 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import re
 import threading
 import time
+import types
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +108,28 @@ def function_label(func: Callable[..., Any]) -> str:
     return f"{type(func).__qualname__} instance"
 
 
+_WHITESPACE = re.compile(r"\s")
+
+
+@functools.lru_cache(maxsize=256)
+def _policy(
+    retries: int,
+    retry_on: tuple[type[BaseException], ...],
+    delay: float,
+    backoff: float,
+    max_delay: float | None,
+    jitter: float,
+) -> RetryPolicy:
+    """Policies are values: tasks built alike share one."""
+    return RetryPolicy(retries, retry_on, float(delay), float(backoff), max_delay, float(jitter))
+
+
+def _is_async_generator_function(func: object) -> bool:
+    if type(func) is types.FunctionType:  # the common case, without inspect's unwrapping
+        return bool(func.__code__.co_flags & inspect.CO_ASYNC_GENERATOR)
+    return inspect.isasyncgenfunction(func)
+
+
 def _is_positive_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
@@ -147,12 +171,12 @@ class Task:
     ) -> None:
         if not isinstance(name, str):
             raise TypeError(f"Task name must be a str, got {name!r}")
-        if not name or any(char.isspace() for char in name):
+        if not name or _WHITESPACE.search(name):
             raise ValueError(f"Task name must be non-empty with no whitespace, got {name!r}")
         name = name.lower()
         if not callable(func):
             raise TypeError(f"Task {name!r}: func must be callable, got {func!r}")
-        if inspect.isasyncgenfunction(func):
+        if _is_async_generator_function(func):
             raise TypeError(
                 f"Task {name!r}: func is an async generator function; "
                 "tasks must return a value (use an async def function instead)"
@@ -181,9 +205,14 @@ class Task:
             raise TypeError("retry_on must be None or a tuple of Exception subclasses")
         if retry_max_delay is not None:
             retry_max_delay = _check_number("retry_max_delay", retry_max_delay, name)
-        jitter = _check_number("retry_jitter", retry_jitter, name)
-        if jitter > 1:
-            raise ValueError(f"retry_jitter must be between 0 and 1, got {retry_jitter!r}")
+        if retry_jitter:
+            retry_jitter = _check_number("retry_jitter", retry_jitter, name)
+            if retry_jitter > 1:
+                raise ValueError(f"retry_jitter must be between 0 and 1, got {retry_jitter!r}")
+        if retry_delay:
+            retry_delay = _check_number("retry_delay", retry_delay, name)
+        if retry_backoff != 1:
+            retry_backoff = _check_number("retry_backoff", retry_backoff, name)
         if isinstance(redact, str):
             raise TypeError(f"Task {name!r}: redact must be a list of name fragments, not a str")
 
@@ -197,34 +226,41 @@ class Task:
         self.timeout = timeout
         self.retries = retries
         self.retry_on = retry_on
-        self.retry_policy = RetryPolicy(
-            retries=retries,
-            retry_on=DEFAULT_RETRY_ON if retry_on is None else retry_on,
-            delay=_check_number("retry_delay", retry_delay, name),
-            backoff=_check_number("retry_backoff", retry_backoff, name),
-            max_delay=retry_max_delay,
-            jitter=jitter,
+        self.retry_policy = _policy(
+            retries,
+            DEFAULT_RETRY_ON if retry_on is None else retry_on,
+            retry_delay,
+            retry_backoff,
+            retry_max_delay,
+            retry_jitter,
         )
         self.redactor = DEFAULT_REDACTOR if redact is None else Redactor(redact)
         self._settings: CaptureSettings | None = None
         self._logger: logging.Logger | None = None
-        for dependency in dependencies or ():
-            self.add_dependency(dependency)
+        if dependencies:
+            self._add_dependencies(dependencies)
+
+    def _add_dependencies(self, dependencies: Iterable[TaskDependency]) -> None:
+        seen = {d.task_name for d in self.dependencies}
+        for dependency in dependencies:
+            if not isinstance(dependency, TaskDependency):
+                raise TypeError(
+                    f"Task {self.name!r}: dependencies must be TaskDependency objects, "
+                    f"got {dependency!r}"
+                )
+            upstream = dependency.task_name
+            if upstream == self.name:
+                raise CircularDependencyError(
+                    f"Task '{self.name}' lists itself as a dependency.", (self.name, self.name)
+                )
+            if upstream in seen:
+                raise ValueError(f"Duplicate dependency name: {upstream}")
+            seen.add(upstream)
+            self.dependencies.append(dependency)
 
     def add_dependency(self, dependency: TaskDependency) -> None:
         """Add an upstream task; the same one twice or the task itself is refused."""
-        if not isinstance(dependency, TaskDependency):
-            raise TypeError(
-                f"Task {self.name!r}: dependencies must be TaskDependency objects, "
-                f"got {dependency!r}"
-            )
-        if dependency.task_name == self.name:
-            raise CircularDependencyError(
-                f"Task '{self.name}' lists itself as a dependency.", (self.name, self.name)
-            )
-        if any(d.task_name == dependency.task_name for d in self.dependencies):
-            raise ValueError(f"Duplicate dependency name: {dependency.task_name}")
-        self.dependencies.append(dependency)
+        self._add_dependencies((dependency,))
 
     @property
     def logger(self) -> logging.Logger:
