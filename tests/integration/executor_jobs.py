@@ -1,0 +1,51 @@
+"""Task functions for the executor tests: module-level, so other processes can import them."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+
+def numbers(count: int) -> list[int]:
+    return list(range(count))
+
+
+def square_all(values: list[int]) -> list[int]:
+    return [value * value for value in values]
+
+
+def total(*parts: int | list[int]) -> int:
+    return sum(sum(part) if isinstance(part, list) else part for part in parts)
+
+
+def square_sum(start: int, stop: int) -> int:
+    return sum(value * value for value in range(start, stop))
+
+
+def label(value: int, *, prefix: str) -> str:
+    return f"{prefix}{value}"
+
+
+def worker_pid() -> int:
+    return os.getpid()
+
+
+def fail_with_locals(order_id: int) -> None:
+    api_token = "tok-do-not-leak-4242"
+    rows_seen = [order_id, order_id + 1]
+    raise ValueError(f"order {order_id} is malformed ({len(rows_seen)} rows, {len(api_token)})")
+
+
+def flaky(counter_path: str, failures: int) -> int:
+    """Fail with ConnectionError on the first ``failures`` calls; count calls in a file."""
+    path = Path(counter_path)
+    calls = int(path.read_text()) + 1 if path.exists() else 1
+    path.write_text(str(calls))
+    if calls <= failures:
+        raise ConnectionError(f"call {calls} refused")
+    return calls
+
+
+def unpicklable_result() -> threading.Lock:
+    return threading.Lock()
