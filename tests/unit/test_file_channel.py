@@ -88,7 +88,7 @@ def test_a_failed_write_leaves_the_old_file_whole(
     def refuse(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(file_module.os, "replace", refuse)
+    monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(OSError, match="No space left"):
         FileChannel(path, "json").send_report(small_report(), errors_only=False)
     assert path.read_text() == "previous report"

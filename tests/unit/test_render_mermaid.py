@@ -41,7 +41,8 @@ def parse(text: str) -> tuple[dict[str, tuple[str, str]], list[tuple[str, str, s
             nodes[ident] = (decode(name), cls)
             assert status_line.endswith(cls)  # the status in words, not only by colour
         elif edge := EDGE.match(line):
-            edges.append(edge.groups())
+            source, arrow, target = edge.groups()
+            edges.append((source, arrow, target))
         else:
             pytest.fail(f"unexpected line {line!r}")
     return nodes, edges, class_defs
