@@ -49,8 +49,7 @@ def standard_webhooks_key(secret: str) -> bytes:
         key = b""
     if not key:
         raise ValueError(
-            "a Standard Webhooks secret must be 'whsec_' followed by base64 "
-            "(24 to 64 random bytes)"
+            "a Standard Webhooks secret must be 'whsec_' followed by base64 (24 to 64 random bytes)"
         )
     return key
 
