@@ -51,17 +51,20 @@ def run_attempt(
     try:
         value = func(*args, **kwargs)
         if hasattr(type(value), "__await__"):  # an async def task: run it to its end
-            value = _await(value, settings.timeout_seconds)
+            value = await_result(value, settings.timeout_seconds)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # SystemExit from a task ends the task, not the run
-        failure = capture_failure(
-            exc, frame_filter=settings.frame_filter, redactor=settings.redactor
-        )
-        return AttemptOutcome(
-            None, failure, isinstance(exc, settings.retry_on), time.perf_counter() - started
-        )
+        return failed_attempt(exc, settings, time.perf_counter() - started)
     return AttemptOutcome(value, None, False, time.perf_counter() - started)
+
+
+def failed_attempt(
+    exc: BaseException, settings: CaptureSettings, elapsed_seconds: float
+) -> AttemptOutcome:
+    """The outcome of an attempt that raised ``exc``, captured here and now."""
+    failure = capture_failure(exc, frame_filter=settings.frame_filter, redactor=settings.redactor)
+    return AttemptOutcome(None, failure, isinstance(exc, settings.retry_on), elapsed_seconds)
 
 
 def run_remote_attempt(
@@ -82,7 +85,7 @@ def run_remote_attempt(
     )
 
 
-def _await(awaitable: Any, timeout_seconds: float | None) -> Any:
+def await_result(awaitable: Any, timeout_seconds: float | None) -> Any:
     """Run an ``async def`` task's coroutine to its end on a loop of its own.
 
     The timeout is enforced inside the loop so that a timed-out coroutine is really
@@ -98,7 +101,7 @@ def _await(awaitable: Any, timeout_seconds: float | None) -> Any:
         pass
     else:  # called from async code (a sequential run inside a coroutine): use a thread
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(_await, awaitable, timeout_seconds).result()
+            return pool.submit(await_result, awaitable, timeout_seconds).result()
     try:
         return asyncio.run(main())
     except TimeoutError as exc:

@@ -19,7 +19,14 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from processes.attempt import AttemptOutcome, run_attempt, run_remote_attempt, timed_out
+from processes.attempt import (
+    AttemptOutcome,
+    await_result,
+    failed_attempt,
+    run_attempt,
+    run_remote_attempt,
+    timed_out,
+)
 from processes.capture import Failure, capture_failure
 from processes.events import EventKind, TaskEvent
 from processes.outcome import TaskStatus
@@ -35,6 +42,7 @@ if TYPE_CHECKING:
 
     from processes.events import Listener
     from processes.graph import TaskGraph
+    from processes.outcome import ErrorData
     from processes.task import Task
     from processes.tasklog import LogFiles
 
@@ -93,8 +101,7 @@ class Run:
         self.fail_fast = fail_fast
         self.on_event = on_event
         self.sleep = sleep
-        self.index = {task.name: i for i, task in enumerate(tasks)}
-        self.down = [[self.index[child] for child in graph.dependants[t.name]] for t in tasks]
+        self.index = graph.position  # task name -> its place in ``tasks``
         self.waiting = [len(task.dependencies) for task in tasks]  # upstreams not finished
         self.blocked = bytearray(len(tasks))  # 1: an upstream task errored or was skipped
         self.states: list[_TaskState | None] = [None] * len(tasks)  # set when a task starts
@@ -109,13 +116,19 @@ class Run:
     def execute_sequentially(self) -> ProcessExecutionReport:
         """Run the tasks one by one, in topological order, in the calling thread."""
         started_at = utcnow()
+        quiet = self.on_event is None
         with self._routing(in_this_process=True):
             try:
                 for i, task in enumerate(self.tasks):
                     if self.blocked[i] or self.stopping:
                         self._skip(i)
                         continue
-                    state = self._begin(i)
+                    if quiet and task.timeout is None and not task.has_log_output():
+                        delay = self._run_quietly(i, task)
+                        if delay is None:
+                            continue
+                        self.sleep(delay)
+                    state = self.states[i] or self._begin(i)
                     while True:
                         self._attempt_started(i)
                         if state.handler is not None and self.has_log_files:
@@ -255,10 +268,8 @@ class Run:
         assert state is not None, "a task has a state from its start on"
         return state
 
-    def _begin(self, i: int) -> _TaskState:
-        """Resolve the task's inputs from its upstream results and log its start."""
-        task = self.tasks[i]
-        state = self.states[i] = _TaskState()
+    def _inputs(self, task: Task) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The task's own arguments, plus the upstream results it asked for."""
         args = task.args
         kwargs = task.kwargs
         if task.dependencies:
@@ -272,8 +283,50 @@ class Run:
                     kwargs[dep.additional_kwarg_name] = self.results[self.index[dep.task_name]]
             if extra:
                 args = (*args, *extra)
-        state.args = args
-        state.kwargs = kwargs
+        return args, kwargs
+
+    def _run_quietly(self, i: int, task: Task) -> float | None:
+        """Run a first attempt with nobody watching: no timeout, log output or listener.
+
+        The common case of a sequential run, kept to the few steps it needs; a failure
+        continues on the general path (the returned retry delay, or None when done).
+        """
+        args, kwargs = self._inputs(task)
+        started_at = utcnow()
+        began = time.perf_counter()
+        try:
+            value = task.func(*args, **kwargs)
+            if hasattr(type(value), "__await__"):
+                value = await_result(value, None)
+        except BaseException as exc:
+            state = self.states[i] = _TaskState()
+            state.args, state.kwargs = args, kwargs
+            state.started_at, state.started_perf = started_at, began
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            elapsed = time.perf_counter() - began
+            return self._settle(i, failed_attempt(exc, task.capture_settings, elapsed))
+        self.results[i] = value
+        self.entries[i] = _entry(
+            task,
+            TaskStatus.SUCCESS,
+            args,
+            kwargs,
+            time.perf_counter() - began,
+            1,
+            value,
+            None,
+            started_at,
+            (),
+        )
+        self._release(i, blocked=False)
+        return None
+
+    def _begin(self, i: int) -> _TaskState:
+        """Resolve the task's inputs from its upstream results and log its start."""
+        task = self.tasks[i]
+        state = self.states[i] = _TaskState()
+        state.args, state.kwargs = self._inputs(task)
         state.started_at = utcnow()
         state.started_perf = time.perf_counter()
         if task.has_log_output():
@@ -349,7 +402,9 @@ class Run:
         if self.fail_fast:
             self.stopping = True
 
-    def _finish(self, i: int, status: TaskStatus, result: Any, error: Any = None) -> None:
+    def _finish(
+        self, i: int, status: TaskStatus, result: Any, error: ErrorData | None = None
+    ) -> None:
         task = self.tasks[i]
         state = self._state(i)
         if state.logger is not None:
@@ -360,19 +415,16 @@ class Run:
                 self.logs.release(task.log_path)
                 state.handler = None
             state.logger = None
-        self.entries[i] = TaskReportEntry(
-            task.name,
-            task.function_label,
-            state.args,
-            task.redactor.scrub_kwargs(state.kwargs),
+        self.entries[i] = _entry(
+            task,
             status,
+            state.args,
+            state.kwargs,
             time.perf_counter() - state.started_perf,
             state.attempts,
             result,
             error,
             state.started_at,
-            utcnow(),
-            tuple(d.task_name for d in task.dependencies),
             tuple(state.attempt_errors),
         )
         if self.on_event is not None:
@@ -395,7 +447,7 @@ class Run:
             TaskStatus.SKIPPED,
             0.0,
             0,
-            dependencies=tuple(d.task_name for d in task.dependencies),
+            dependencies=task.dependency_names,
         )
         if self.on_event is not None:
             self._emit(EventKind.FINISHED, i, 0, status=TaskStatus.SKIPPED)
@@ -405,7 +457,9 @@ class Run:
         """Tell the dependants of task ``i`` that it is done; queue those now ready."""
         waiting = self.waiting
         ready = self.ready
-        for child in self.down[i]:
+        index = self.index
+        for name in self.graph.dependants[self.tasks[i].name]:
+            child = index[name]
             if blocked:
                 self.blocked[child] = 1
             waiting[child] -= 1
@@ -451,6 +505,35 @@ class Run:
         error = KeyboardInterrupt(*interrupt.args)
         error.report = self._report(started_at)  # type: ignore[attr-defined]
         return error
+
+
+def _entry(
+    task: Task,
+    status: TaskStatus,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    elapsed_seconds: float,
+    attempts: int,
+    result: Any,
+    error: ErrorData | None,
+    started_at: datetime | None,
+    attempt_errors: tuple[str, ...],
+) -> TaskReportEntry:
+    return TaskReportEntry(
+        task.name,
+        task.function_label,
+        args,
+        task.redactor.scrub_kwargs(kwargs) if kwargs else kwargs,
+        status,
+        elapsed_seconds,
+        attempts,
+        result,
+        error,
+        started_at,
+        utcnow(),
+        task.dependency_names,
+        attempt_errors,
+    )
 
 
 def _outcome_of(task: Task, future: Future[AttemptOutcome], begun: float) -> AttemptOutcome:

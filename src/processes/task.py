@@ -237,6 +237,8 @@ class Task:
         self.redactor = DEFAULT_REDACTOR if redact is None else Redactor(redact)
         self._settings: CaptureSettings | None = None
         self._logger: logging.Logger | None = None
+        self._label = ""
+        self._label_of: object = None
         if dependencies:
             self._add_dependencies(dependencies)
 
@@ -271,7 +273,15 @@ class Task:
 
     @property
     def function_label(self) -> str:
-        return function_label(self.func)
+        func = self.func
+        if self._label_of is not func:  # computed once per function, not per run
+            self._label = function_label(func)
+            self._label_of = func
+        return self._label
+
+    @property
+    def dependency_names(self) -> tuple[str, ...]:
+        return tuple(d.task_name for d in self.dependencies) if self.dependencies else ()
 
     @property
     def capture_settings(self) -> CaptureSettings:
