@@ -1,0 +1,163 @@
+"""notify(): order, filters, warnings, and one Delivery per channel (SPEC §7)."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, datetime
+
+import pytest
+
+from processes import (
+    Delivery,
+    ErrorData,
+    ProcessExecutionReport,
+    ReportChannel,
+    ReportContent,
+    TaskReportEntry,
+    TaskStatus,
+)
+
+
+def entry(name: str, status: TaskStatus) -> TaskReportEntry:
+    error = None
+    if status is TaskStatus.ERRORED:
+        error = ErrorData(name, "f", (), {}, ("after",), "ValueError: boom", "Traceback...", {}, "")
+    return TaskReportEntry(name, "f", (), {}, status, 0.1, 1, error=error)
+
+
+def report(*statuses: tuple[str, TaskStatus]) -> ProcessExecutionReport:
+    now = datetime.now(UTC)
+    return ProcessExecutionReport({n: entry(n, s) for n, s in statuses}, "nightly", now, now)
+
+
+MIXED = report(
+    ("fetch", TaskStatus.SUCCESS),
+    ("charge", TaskStatus.ERRORED),
+    ("ship", TaskStatus.SKIPPED),
+)
+
+
+class Recorder(ReportChannel):
+    def __init__(self, log: list[tuple[str, ProcessExecutionReport, bool]], name: str) -> None:
+        self.log = log
+        self.name = name
+
+    def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
+        self.log.append((self.name, report, errors_only))
+
+
+class Broken(ReportChannel):
+    def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
+        raise ConnectionError("relay refused us")
+
+
+def test_channels_get_the_report_itself_in_the_order_given() -> None:
+    log: list[tuple[str, ProcessExecutionReport, bool]] = []
+    deliveries = MIXED.notify(Recorder(log, "a"), Recorder(log, "b"))
+
+    assert [name for name, _, _ in log] == ["a", "b"]
+    assert all(sent is MIXED for _, sent, _ in log)
+    assert [d.ok for d in deliveries] == [True, True]
+    assert all(d.sent and d.error is None for d in deliveries)
+
+
+def test_tasks_filter_is_case_insensitive_and_keeps_report_order() -> None:
+    log: list[tuple[str, ProcessExecutionReport, bool]] = []
+    MIXED.notify(Recorder(log, "a"), tasks=["SHIP", "Fetch", "unknown"])
+
+    ((_, sent, _),) = log
+    assert list(sent.entries) == ["fetch", "ship"]
+    assert sent.process_name == "nightly"
+
+
+def test_empty_tasks_list_sends_an_empty_report() -> None:
+    log: list[tuple[str, ProcessExecutionReport, bool]] = []
+    MIXED.notify(Recorder(log, "a"), tasks=[])
+
+    ((_, sent, _),) = log
+    assert sent.entries == {}
+
+
+def test_only_errors_is_passed_to_each_channel() -> None:
+    log: list[tuple[str, ProcessExecutionReport, bool]] = []
+    MIXED.notify(Recorder(log, "a"), only_errors=True)
+
+    assert log[0][2] is True
+
+
+def test_only_errors_with_no_error_sends_nothing() -> None:
+    log: list[tuple[str, ProcessExecutionReport, bool]] = []
+    clean = report(("fetch", TaskStatus.SUCCESS))
+    deliveries = clean.notify(Recorder(log, "a"), only_errors=True)
+
+    assert log == []
+    assert [(d.ok, d.sent) for d in deliveries] == [(True, False)]
+
+
+def test_only_errors_combines_with_tasks() -> None:
+    log: list[tuple[str, ProcessExecutionReport, bool]] = []
+    MIXED.notify(Recorder(log, "a"), only_errors=True, tasks=["fetch"])
+
+    assert log == []  # the only named task did not error
+
+
+def test_a_failing_channel_warns_once_and_the_next_still_runs() -> None:
+    log: list[tuple[str, ProcessExecutionReport, bool]] = []
+    with pytest.warns(UserWarning, match="Broken") as caught:
+        deliveries = MIXED.notify(Broken(), Recorder(log, "after"))
+
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "Broken" in message
+    assert "relay refused us" in message
+    assert [name for name, _, _ in log] == ["after"]
+    assert isinstance(deliveries[0], Delivery)
+    assert not deliveries[0].ok
+    assert isinstance(deliveries[0].error, ConnectionError)
+    assert deliveries[1].ok
+
+
+def test_show_warnings_false_is_silent_but_still_reports_the_failure() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (delivery,) = MIXED.notify(Broken(), show_warnings=False)
+
+    assert not delivery.ok
+
+
+def test_a_channel_returning_false_counts_as_a_failure() -> None:
+    class Refuses(ReportChannel):
+        def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
+            return False  # type: ignore[return-value]
+
+    with pytest.warns(UserWarning, match="Refuses"):
+        (delivery,) = MIXED.notify(Refuses())
+
+    assert not delivery.ok
+
+
+def test_report_channel_cannot_be_used_without_send_report() -> None:
+    class Incomplete(ReportChannel):
+        pass
+
+    with pytest.raises(TypeError):
+        Incomplete()  # type: ignore[abstract]
+
+
+@pytest.mark.parametrize(
+    ("preset", "traceback", "traced_vars"),
+    [
+        (ReportContent.full(), True, True),
+        (ReportContent.trace(), True, False),
+        (ReportContent.min(), False, False),
+        (ReportContent(), True, True),
+    ],
+)
+def test_content_presets(preset: ReportContent, traceback: bool, traced_vars: bool) -> None:
+    assert (preset.show_traceback, preset.show_traced_vars) == (traceback, traced_vars)
+
+
+def test_content_is_frozen() -> None:
+    content = ReportContent()
+    with pytest.raises(AttributeError):
+        content.show_traceback = False  # type: ignore[misc]
