@@ -1,8 +1,8 @@
 """Headless Chromium for tests that look at rendered HTML (email bodies, report pages).
 
 Uses the system's Chromium (Debian's ``chromium``, which CI installs with apt) through the
-``playwright`` package; never ``playwright install``. Import the fixture into a test
-module with ``from browser import chromium  # noqa: F401`` and call ``load_html``.
+``playwright`` package; never ``playwright install``. A test module wraps
+``launch_chromium()`` in a fixture and calls ``load_html(browser, html)``.
 """
 
 from __future__ import annotations
@@ -11,10 +11,15 @@ import base64
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -47,9 +52,17 @@ class RenderedPage:
     distinct_colors: int
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    """A launched browser for the module; skipped locally without Chromium, fails in CI."""
+@contextmanager
+def launch_chromium() -> Iterator[Browser]:
+    """Launch headless Chromium; skip the test without it locally, fail in CI.
+
+    Use it in a module-scoped fixture of the test module::
+
+        @pytest.fixture(scope="module")
+        def chromium() -> Iterator[Browser]:
+            with launch_chromium() as browser:
+                yield browser
+    """
     executable = chromium_path()
     if executable is None:
         if os.environ.get("CI"):
@@ -65,7 +78,7 @@ def chromium() -> Iterator[object]:
 
 
 def load_html(
-    browser: object,
+    browser: Browser,
     html: str,
     *,
     width: int = 600,
@@ -74,7 +87,7 @@ def load_html(
     screenshot_path: str | Path | None = None,
 ) -> RenderedPage:
     """Render ``html`` at ``width`` CSS pixels and measure it; nothing is fetched."""
-    context = browser.new_context(  # type: ignore[attr-defined]
+    context = browser.new_context(
         viewport={"width": width, "height": height}, java_script_enabled=True
     )
     try:
@@ -110,8 +123,8 @@ _COUNT_COLORS = """async (data) => {
 }"""
 
 
-def _distinct_colors(page: object, png: bytes) -> int:
+def _distinct_colors(page: Page, png: bytes) -> int:
     # The browser decodes its own screenshot, so no imaging library is needed.
-    page.set_content("<!doctype html><title>decode</title>")  # type: ignore[attr-defined]
-    count = page.evaluate(_COUNT_COLORS, base64.b64encode(png).decode("ascii"))  # type: ignore[attr-defined]
+    page.set_content("<!doctype html><title>decode</title>")
+    count = page.evaluate(_COUNT_COLORS, base64.b64encode(png).decode("ascii"))
     return int(count)

@@ -111,10 +111,14 @@ def large_report(
     for f in range(failures):
         root = f"load_partition_{f:04d}"
         downstream = tuple(f"transform_{f:04d}_{i:02d}" for i in range(skipped_each))
-        trace = TRACEBACK.replace("charge_payments", root) + "".join(
+        head, _, tail = TRACEBACK.replace("charge_payments", root).partition(
+            '  File "/srv/pipeline/gateway.py"'
+        )
+        frames = "".join(
             f'  File "/srv/pipeline/lib/step{i}.py", line {i + 10}, in step{i}\n    helper_{i}()\n'
             for i in range(15)
         )
+        trace = head + frames + '  File "/srv/pipeline/gateway.py"' + tail
         entries.append(
             entry(
                 root,

@@ -216,7 +216,7 @@ def test_a_long_name_without_spaces_may_wrap() -> None:
     name = "x" * 300
     markup = render_email_html(report(entry(name, TaskStatus.ERRORED, err=error(name))))
     parsed = parse(markup)
-    holders = [td for td in parsed.tags("td") if "word-break:break-all" in td.attrs["style"]]
+    holders = [td for td in parsed.tags("td") if "overflow-wrap:anywhere" in td.attrs["style"]]
     assert holders
 
 
@@ -241,6 +241,15 @@ def test_a_large_run_stays_under_100_kb_with_every_failure() -> None:
     # Successes shrink to names while they fit, then a count.
     assert re.search(r"and \d+ more", text)
     assert "3000" in text
+
+
+def test_many_skipped_tasks_are_grouped_under_the_failure_that_caused_them() -> None:
+    text = parse(render_email_html(large_report(tasks=3000, failures=20, skipped_each=10))).text
+    skipped = text[text.index("Skipped tasks") : text.index("Timeline")]
+    for f in range(20):
+        assert f"because of load_partition_{f:04d} (10)" in skipped
+    assert "transform_0000_00" in skipped
+    assert "transform_0019_00" in skipped
 
 
 def test_a_run_of_failures_only_still_fits_and_names_them() -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 from importlib import resources
 from string import Template
@@ -26,6 +25,7 @@ from processes.rendering.text import format_time, skip_causes
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
+    from datetime import datetime
 
     from processes.outcome import ErrorData
     from processes.report import ProcessExecutionReport, TaskReportEntry
@@ -36,9 +36,9 @@ __all__ = ["MAX_HTML_BYTES", "PALETTES", "HTMLEmailStyle", "Palette", "render_em
 MAX_HTML_BYTES = 95_000
 # How much of the budget failures may use while other sections still wait their turn,
 # and the most that the skipped list and the timeline take before successes.
-_FAILURES_SHARE = 65_000
-_SKIPPED_MAX = 16_000
-_TIMELINE_MAX = 14_000
+_FAILURES_SHARE = 72_000
+_SKIPPED_MAX = 10_000
+_TIMELINE_MAX = 10_000
 _TIMELINE_ROWS = 20
 
 _FONT = "-apple-system,BlinkMacSystemFont,Segoe UI,Roboto,Helvetica,Arial,sans-serif"
@@ -467,82 +467,87 @@ class _Renderer:
     # -- skipped --------------------------------------------------------------------------
 
     def skipped(self, budget: int) -> _Markup:
+        """One row per skipped task while they all fit, else one row per causing failure."""
         words = self.words
         causes = skip_causes(self.report)
+        badge = self.badge(TaskStatus.SKIPPED)
         rows: list[_Markup] = []
-        left = budget - 1_200  # room for the list frame and the overflow note
-        names = list(self.report.skipped)
-        shown = 0
-        for name in names:
+        for name in self.report.skipped:
             because = causes.get(name, [])
             note = f"{words.label_caused_by} {_names(because, 5, words)}" if because else ""
-            row = self.fill(
-                "task_row",
-                badge=self.badge(TaskStatus.SKIPPED),
-                name=name,
-                note=note,
-                duration=words.not_run,
+            rows.append(
+                self.fill("task_row", badge=badge, name=name, note=note, duration=words.not_run)
             )
-            if _size(row) > left:
+        listing = self.fill("list", rows=self.join(rows))
+        if _size(listing) <= budget:
+            return listing
+        return self.skipped_by_cause(causes, budget)
+
+    def skipped_by_cause(self, causes: Mapping[str, Sequence[str]], budget: int) -> _Markup:
+        words = self.words
+        groups: dict[str, list[str]] = {}
+        for name, because in causes.items():
+            groups.setdefault(because[0] if because else "", []).append(name)
+        parts: list[_Markup] = []
+        left = budget - 1_000  # the frame around the groups and the overflow note
+        for index, (cause, names) in enumerate(groups.items()):
+            title = f"{words.label_caused_by} {cause}" if cause else words.label_skipped
+            empty = self.fill("skipped_group", title=title, count=len(names), names="")
+            share = left // (len(groups) - index) - _size(empty)
+            if share < 40:
                 break
-            rows.append(row)
-            left -= _size(row)
-            shown += 1
-        parts = [self.fill("list", rows=self.join(rows))] if rows else []
-        if shown < len(names):
-            counts: dict[str, int] = {}
-            for name in names[shown:]:
-                for cause in causes.get(name, [])[:1]:
-                    counts[cause] = counts.get(cause, 0) + 1
-            groups = "; ".join(f"{cause}: {count}" for cause, count in list(counts.items())[:10])
-            text = words.and_more.format(n=len(names) - shown)
-            if groups:
-                text += f" ({words.label_caused_by} {groups})"
-            parts.append(self.note(text))
-        return self.join(parts)
+            shown = _names(names, max(1, self._fit_names(names, share - 40)), words)
+            group = self.fill("skipped_group", title=title, count=len(names), names=shown)
+            parts.append(group)
+            left -= _size(group)
+        body = [
+            self.fill(
+                "skipped_groups", badge=self.badge(TaskStatus.SKIPPED), groups=self.join(parts)
+            )
+        ]
+        if len(parts) < len(groups):
+            hidden = sum(len(names) for names in list(groups.values())[len(parts) :])
+            body.append(self.note(words.and_more.format(n=hidden)))
+        return self.join(body)
 
     # -- timeline -------------------------------------------------------------------------
 
     def timeline(self, budget: int) -> _Markup:
-        timed = [
-            e
+        timed: list[tuple[TaskReportEntry, datetime, datetime]] = [
+            (e, e.started_at, e.finished_at)
             for e in self.report.entries.values()
             if e.started_at is not None and e.finished_at is not None
         ]
         if not timed:
             return _Markup("")
-        if len(timed) <= _TIMELINE_ROWS:
+        start = min(started for _, started, _ in timed)
+        span = max((max(finished for _, _, finished in timed) - start).total_seconds(), 1e-9)
+
+        def row(item: tuple[TaskReportEntry, datetime, datetime]) -> _Markup:
+            entry, started, finished = item
+            offset = (started - start).total_seconds() / span
+            return self.timeline_row(entry, offset, (finished - started).total_seconds() / span)
+
+        widest = max(_size(row(item)) for item in timed[:50]) + 64  # a longer name may follow
+        count = min(_TIMELINE_ROWS, len(timed), max(0, (budget - 1_500) // widest))
+        if count == 0:
+            return _Markup("")
+        if count == len(timed):
             chosen = timed
         else:
-            failed = [e for e in timed if e.status is TaskStatus.ERRORED][:_TIMELINE_ROWS]
+            # Half the rows for failures, the rest for the longest runs: where time went.
+            failed = [t for t in timed if t[0].status is TaskStatus.ERRORED][: (count + 1) // 2]
             longest = sorted(
-                (e for e in timed if e.status is not TaskStatus.ERRORED),
-                key=lambda e: e.elapsed_seconds,
+                (t for t in timed if t[0].status is not TaskStatus.ERRORED),
+                key=lambda t: t[0].elapsed_seconds,
                 reverse=True,
             )
-            chosen = failed + longest[: _TIMELINE_ROWS - len(failed)]
-        chosen.sort(key=lambda e: e.started_at or datetime.min)
-        start = min(e.started_at for e in timed if e.started_at is not None)
-        end = max(e.finished_at for e in timed if e.finished_at is not None)
-        span = max((end - start).total_seconds(), 1e-9)
-        rows: list[_Markup] = []
-        left = budget - 1_200
-        for entry in chosen:
-            assert entry.started_at is not None
-            assert entry.finished_at is not None
-            offset = (entry.started_at - start).total_seconds() / span
-            length = (entry.finished_at - entry.started_at).total_seconds() / span
-            row = self.timeline_row(entry, offset, length)
-            if _size(row) > left:
-                break
-            rows.append(row)
-            left -= _size(row)
-        parts = [self.fill("list", rows=self.join(rows))]
-        if len(rows) < len(timed):
-            parts.insert(
-                0,
-                self.note(self.words.timeline_partial.format(shown=len(rows), total=len(timed))),
-            )
+            chosen = failed + longest[: count - len(failed)]
+        chosen.sort(key=lambda t: (t[1], t[0].name))
+        parts = [self.fill("list", rows=self.join(row(item) for item in chosen))]
+        if len(chosen) < len(timed):
+            note = self.words.timeline_partial.format(shown=len(chosen), total=len(timed))
+            parts.insert(0, self.note(note))
         return self.join(parts)
 
     def timeline_row(self, entry: TaskReportEntry, offset: float, length: float) -> _Markup:
@@ -611,7 +616,7 @@ def render_email_html(
         sections.append(renderer.section(headings[TaskStatus.ERRORED], body))
         left -= used
     if report.skipped:
-        body = renderer.skipped(min(_SKIPPED_MAX, left - 3_000))
+        body = renderer.skipped(min(left - 4_000, max(_SKIPPED_MAX, left // 2)))
         sections.append(renderer.section(headings[TaskStatus.SKIPPED], body))
         left -= _size(body)
     if timeline := renderer.timeline(min(_TIMELINE_MAX, left - 2_000)):
