@@ -1,0 +1,103 @@
+"""A secret held by a failing task never leaves it: not in logs, JSON, email or webhooks."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from processes import (
+    EmailChannel,
+    FileChannel,
+    Process,
+    SMTPConfig,
+    Task,
+    WebhookChannel,
+    WebhookConfig,
+)
+
+if TYPE_CHECKING:
+    from pytest_httpserver import HTTPServer
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "correct-horse-battery-staple"
+TOKEN = "tok_9f8e7d6c5b4a"
+
+
+def connect_to_billing(account: str) -> None:
+    password = PASSWORD
+    api_token = TOKEN
+    settings = {"host": "billing.internal", "auth": {"token": api_token}}
+    raise PermissionError(f"login as {account} with {password} refused ({settings})")
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.raw: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.raw.append(envelope.content)
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_secret_locals_never_reach_any_output(tmp_path: Path, httpserver: HTTPServer) -> None:
+    log_file = tmp_path / "billing.log"
+    with Process([Task("billing", connect_to_billing, log_file, args=("ops",))]) as process:
+        report = process.run()
+
+    error = report.errored["billing"].error
+    assert error is not None
+    assert error.traced_vars["password"] == "[redacted]"
+    assert error.traced_vars["api_token"] == "[redacted]"
+    assert "billing.internal" in error.traced_vars["settings"]  # the rest stays useful
+
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    try:
+        deliveries = report.notify(
+            EmailChannel(SMTPConfig(("127.0.0.1", port), "ci@example.test", ["ops@example.test"])),
+            WebhookChannel(WebhookConfig(httpserver.url_for("/hook"), secret="whk")),
+            FileChannel(tmp_path / "report.html"),
+            FileChannel(tmp_path / "report.json", format="json"),
+            FileChannel(tmp_path / "report.txt", format="text"),
+        )
+    finally:
+        controller.stop()
+
+    assert [d.ok for d in deliveries] == [True] * 5
+    (mail,) = inbox.raw
+    decoded = email.message_from_bytes(mail, policy=email.policy.default)
+    parts = [part.get_content() for part in decoded.walk() if not part.is_multipart()]
+    ((request, _),) = httpserver.log
+    outputs = {
+        "log": log_file.read_text(),
+        "json": report.to_json(),
+        "text": report.to_text(),
+        "html": report.to_html(),
+        "mermaid": report.to_mermaid(),
+        "email": "".join(parts),
+        "webhook": request.get_data(as_text=True),
+        "files": "".join(
+            (tmp_path / n).read_text() for n in ("report.html", "report.json", "report.txt")
+        ),
+    }
+    for where, text in outputs.items():
+        assert PASSWORD not in text, where
+        assert TOKEN not in text, where
+    assert "PermissionError" in outputs["log"]
+    assert "billing" in outputs["email"]
