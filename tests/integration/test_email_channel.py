@@ -22,7 +22,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from processes import EmailChannel, HTMLEmailStyle, SMTPConfig
+from processes import EmailChannel, HTMLEmailStyle, Process, SMTPConfig, Task
 from processes.channels.email import EmailDeliveryError
 from report_factory import orders_report
 
@@ -359,3 +359,24 @@ def test_a_server_slower_than_the_timeout() -> None:
             channel.send_report(orders_report(), errors_only=False)
         elapsed = time.monotonic() - started
     assert 0.4 <= elapsed < 5
+
+
+def test_a_secret_local_of_a_failing_task_never_reaches_the_mailbox(
+    start_server: StartServer,
+) -> None:
+    def charge() -> None:
+        password = "hunter2-very-secret"
+        api_token = "tok-abcdef-123456"
+        raise ConnectionError(f"gateway refused {len(password) + len(api_token)} bytes")
+
+    with Process([Task("charge", charge)], name="secrets") as process:
+        run = process.run()
+    recorder, port = start_server()
+    assert run.notify(EmailChannel(config(port)))[0].ok
+    (received,) = recorder.received
+    for part in received.message.iter_parts():
+        body = part.get_content()
+        assert "gateway refused" in body
+        assert "password" in body  # the variable is listed...
+        assert "hunter2-very-secret" not in body  # ...its value is not
+        assert "tok-abcdef-123456" not in body

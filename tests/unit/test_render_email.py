@@ -473,3 +473,12 @@ def test_channel_checks_its_arguments() -> None:
         EmailChannel(("127.0.0.1", 25))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="style must be an HTMLEmailStyle"):
         EmailChannel(CONFIG, "slate")  # type: ignore[arg-type]
+
+
+def test_an_empty_report_still_makes_a_valid_email() -> None:
+    markup = render_email_html(report(name=""))
+    text = parse(markup).text
+    assert "(unnamed process)" in text
+    assert "No tasks to report." in text
+    message = received(build_message(report(name=""), CONFIG, now=NOW))
+    assert re.fullmatch(r"Process report \| \d{8}", message["Subject"])
