@@ -6,6 +6,7 @@ what the server received.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import ssl
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import trustme
@@ -95,9 +96,9 @@ class LoopbackController(Controller):
         super().__init__(handler, hostname=HOST, port=0, server_hostname="smtp.test", **kwargs)
 
     def _trigger_server(self) -> None:
-        assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        server = cast("asyncio.Server", self.server)
+        self.port = server.sockets[0].getsockname()[1]
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture(scope="module")

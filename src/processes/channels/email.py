@@ -35,7 +35,14 @@ from processes.rendering.text import render_text
 if TYPE_CHECKING:
     from processes.report import ProcessExecutionReport
 
-__all__ = ["EmailChannel", "EmailDeliveryError", "HTMLEmailStyle", "SMTPConfig", "build_message"]
+__all__ = [
+    "EmailChannel",
+    "EmailDeliveryError",
+    "HTMLEmailStyle",
+    "SMTPConfig",
+    "build_message",
+    "send_message",
+]
 
 logger = logging.getLogger(__name__)
 
