@@ -72,10 +72,14 @@ def run_remote_attempt(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     settings: CaptureSettings,
+    submission: str,
 ) -> AttemptOutcome:
     """``run_attempt`` for executors in other processes: the exception object stays behind.
 
     Custom exceptions often cannot be rebuilt from a pickle; the failure's text can.
+    ``submission`` is unique per call and otherwise unused: engines that cache calls by
+    their arguments (Dask treats submissions as pure) would hand a retry the result of
+    the attempt it retries.
     """
     outcome = run_attempt(func, args, kwargs, settings)
     if outcome.failure is None:

@@ -14,6 +14,7 @@ import inspect
 import itertools
 import queue
 import time
+import uuid
 from collections import deque
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -168,7 +169,6 @@ class Run:
         self.ready = ready = [i for i, waiting in enumerate(self.waiting) if waiting == 0]
         sequence = itertools.count()
         route = self.has_log_files and in_this_process
-        attempt_call = run_attempt if in_this_process else run_remote_attempt
 
         def start(i: int) -> None:
             task = self.tasks[i]
@@ -184,9 +184,18 @@ class Run:
                         state.kwargs,
                         task.capture_settings,
                     )
+                elif in_this_process:
+                    future = pool.submit(
+                        run_attempt, task.func, state.args, state.kwargs, task.capture_settings
+                    )
                 else:
                     future = pool.submit(
-                        attempt_call, task.func, state.args, state.kwargs, task.capture_settings
+                        run_remote_attempt,
+                        task.func,
+                        state.args,
+                        state.kwargs,
+                        task.capture_settings,
+                        uuid.uuid4().hex,
                     )
             except Exception as exc:  # e.g. a foreign executor that was shut down
                 settle(i, _executor_failure(task, exc, 0.0))
