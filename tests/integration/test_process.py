@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ import pytest
 from processes import (
     CircularDependencyError,
     DependencyNotFoundError,
+    ErrorData,
     Process,
     ProcessesError,
     ProcessExecutionReport,
@@ -26,6 +28,7 @@ from processes import (
     TaskDependency,
     TaskNotFoundError,
     TaskReportEntry,
+    TaskResult,
     TaskStatus,
 )
 
@@ -988,3 +991,87 @@ def test_task_logger_receives_records_during_a_process_run() -> None:
     task.logger.addHandler(Keep())
     Process([task, Task("other", noop)]).run(parallel=True, max_workers=2)
     assert records == ["Starting watched.", "Finished watched."]
+
+
+# -- the model -------------------------------------------------------------------------------
+
+
+def test_task_status_values() -> None:
+    assert {s.name: s.value for s in TaskStatus} == {
+        "PENDING": "pending",
+        "SUCCESS": "success",
+        "ERRORED": "errored",
+        "SKIPPED": "skipped",
+    }
+
+
+def test_task_result_defaults_and_worked() -> None:
+    ok = TaskResult(TaskStatus.SUCCESS, 1, None)
+    assert (ok.error_data, ok.elapsed_seconds, ok.attempts) == (None, 0.0, 0)
+    assert ok.worked
+    assert not TaskResult(TaskStatus.ERRORED, None, ValueError()).worked
+    assert not TaskResult(TaskStatus.SKIPPED, None, None).worked
+
+
+def test_error_data_is_frozen_and_positional_with_exception_type_last() -> None:
+    error = ErrorData("t", "f", (1,), {"k": 2}, ("down",), "ValueError: x", "tb", {"v": "1"}, "f:1")
+    assert error.exception_type == ""
+    assert ErrorData(*astuple_fields(error), "ValueError").exception_type == "ValueError"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        error.exception = "changed"  # type: ignore[misc]
+
+
+def astuple_fields(error: ErrorData) -> tuple[object, ...]:
+    return (
+        error.task_name,
+        error.function,
+        error.args,
+        error.kwargs,
+        error.downstream_impact,
+        error.exception,
+        error.traceback_str,
+        error.traced_vars,
+        error.traced_vars_location,
+    )
+
+
+def test_report_entry_is_frozen_with_new_fields_defaulted() -> None:
+    entry = TaskReportEntry("t", "f", (), {}, TaskStatus.SUCCESS, 0.5, 1)
+    assert (entry.result, entry.error, entry.started_at, entry.finished_at) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert entry.dependencies == ()
+    assert entry.attempt_errors == ()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        entry.status = TaskStatus.ERRORED  # type: ignore[misc]
+
+
+def test_empty_report_defaults() -> None:
+    report = ProcessExecutionReport()
+    assert report.entries == {}
+    assert report.process_name == ""
+    assert report.ok
+    assert report.elapsed_seconds == 0.0
+    assert ProcessExecutionReport.from_json(report.to_json()) == report
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        report.process_name = "x"  # type: ignore[misc]
+
+
+def test_to_json_holds_every_field() -> None:
+    tasks = [Task("bad", boom("why"), args=(1,), kwargs={"k": 2}), Task("ok", const(3))]
+    report = Process(tasks, name="fields").run()
+    data = json.loads(report.to_json())
+    assert data["process_name"] == "fields"
+    for key in ("started_at", "finished_at", "elapsed_seconds"):
+        assert data[key] is not None, key
+    entry_fields = {f.name for f in dataclasses.fields(TaskReportEntry)}
+    error_fields = {f.name for f in dataclasses.fields(ErrorData) if f.compare}
+    for name, entry in data["entries"].items():
+        assert entry_fields <= set(entry), name
+    assert error_fields <= set(data["entries"]["bad"]["error"])
+    assert data["entries"]["bad"]["error"]["exception_type"].endswith("ValueError")
+    assert data["entries"]["bad"]["status"] == "errored"
+    assert data["entries"]["ok"]["result"] == 3

@@ -385,3 +385,29 @@ def test_harmless_names_are_kept(name: str) -> None:
     error = fail(task)
     assert "plain-value" in error.traced_vars["row"]
     assert "plain-value" in error.exception
+
+
+def test_site_packages_frames_are_not_user_code(tmp_path: Path) -> None:
+    installed = tmp_path / "lib" / "site-packages"
+    installed.mkdir(parents=True)
+    helper = load_helper(installed, HELPER)
+    lines: list[int] = []
+
+    def caller() -> None:
+        caller_local = 21
+        lines.append(sys._getframe().f_lineno + 1)
+        helper.explode(caller_local)
+
+    error = fail(caller)
+    assert location(error) == (THIS_FILE, lines[0])
+    assert error.traced_vars["caller_local"] == "21"
+
+
+def test_installed_package_frames_are_not_user_code() -> None:
+    def caller() -> None:
+        reason = "checked by an installed package"
+        pytest.fail(reason)
+
+    error = fail(caller)
+    assert location(error)[0] == THIS_FILE
+    assert error.traced_vars["reason"] == repr("checked by an installed package")
