@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +18,9 @@ from processes import (
     TaskResult,
     TaskStatus,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def noop() -> None:
@@ -498,3 +503,23 @@ def test_logger_handlers_receive_retry_warning_and_error() -> None:
     assert handler.messages[1][1].startswith("Attempt 1/2 failed: ")
     assert handler.messages[1][1].endswith("Retrying...")
     assert "down" in handler.messages[2][1]
+
+
+def test_run_alone_writes_its_log_file(tmp_path: Path) -> None:
+    log = tmp_path / "alone.log"
+    func, _ = flaky(ConnectionError("reset"), failures=1)
+    Task("Alone", func, log, retries=1).run()
+    lines = log.read_text(encoding="utf-8").splitlines()
+    messages = [line.split(" - ", 1)[1] for line in lines]
+    assert len(messages) == 3
+    assert messages[0] == "alone - INFO - Starting alone."
+    assert re.fullmatch(
+        r"alone - WARNING - Attempt 1/2 failed: (ConnectionError: )?reset\. Retrying\.\.\.",
+        messages[1],
+    )
+    assert messages[2] == "alone - INFO - Finished alone."
+
+
+def test_run_accepts_an_executing_process() -> None:
+    task = Task("t", double, args=(1,))
+    assert task.run(Process([task])).result == 2
