@@ -12,6 +12,12 @@ class ReportContent:
     show_traceback: bool = True
     show_traced_vars: bool = True
 
+    def __post_init__(self) -> None:
+        for name in ("show_traceback", "show_traced_vars"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise TypeError(f"ReportContent {name} must be a bool, got {value!r}")
+
     @classmethod
     def full(cls) -> ReportContent:
         """Traceback and captured local variables."""

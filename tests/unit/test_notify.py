@@ -161,3 +161,8 @@ def test_content_is_frozen() -> None:
     content = ReportContent()
     with pytest.raises(AttributeError):
         content.show_traceback = False  # type: ignore[misc]
+
+
+def test_content_flags_must_be_bools() -> None:
+    with pytest.raises(TypeError, match="show_traceback must be a bool"):
+        ReportContent(show_traceback="yes")  # type: ignore[arg-type]
