@@ -220,14 +220,17 @@ def test_dask_client_and_executor_are_still_usable_after_run(dask_client: Client
     assert dask_client.submit(jobs.total, 4, [5]).result(timeout=60) == 9
 
 
-def test_dask_retries_run_again_on_an_impure_executor(dask_client: Client, tmp_path: Path) -> None:
-    # pure=False makes every submit a new Dask key; see test_found_bugs_34 for the default.
+@pytest.mark.parametrize("pure", [None, False])
+def test_dask_retries_run_again(dask_client: Client, tmp_path: Path, pure: bool | None) -> None:
+    # Dask treats submissions as pure by default: a retry must not get the cached failure.
     counter = tmp_path / "calls"
     task = Task("flaky", jobs.flaky, args=(str(counter), 2), retries=3)
+    executor = dask_client.get_executor() if pure is None else dask_client.get_executor(pure=pure)
     with Process([task]) as process:
-        report = process.run(executor=dask_client.get_executor(pure=False))
+        report = process.run(executor=executor)
 
     entry = report.entries["flaky"]
+    assert counter.read_text() == "3"
     assert entry.status is TaskStatus.SUCCESS
     assert entry.attempts == 3
     assert entry.result == 3
@@ -235,3 +238,13 @@ def test_dask_retries_run_again_on_an_impure_executor(dask_client: Client, tmp_p
         "ConnectionError: call 1 refused",
         "ConnectionError: call 2 refused",
     )
+
+
+def test_dask_runs_the_same_process_twice_for_real(dask_client: Client, tmp_path: Path) -> None:
+    counter = tmp_path / "calls"
+    with Process([Task("count", jobs.flaky, args=(str(counter), 0))]) as process:
+        first = process.run(executor=dask_client.get_executor())
+        second = process.run(executor=dask_client.get_executor())
+
+    assert first.entries["count"].result == 1
+    assert second.entries["count"].result == 2
