@@ -1076,3 +1076,21 @@ def test_to_json_holds_every_field() -> None:
     assert data["entries"]["bad"]["error"]["exception_type"].endswith("ValueError")
     assert data["entries"]["bad"]["status"] == "errored"
     assert data["entries"]["ok"]["result"] == 3
+
+
+def test_parallel_run_never_exceeds_max_workers() -> None:
+    lock = threading.Lock()
+    active = [0, 0]  # now, most
+    barrier = threading.Barrier(2, timeout=30)
+
+    def work() -> None:
+        with lock:
+            active[0] += 1
+            active[1] = max(active[1], active[0])
+        barrier.wait()  # two at a time meet here: concurrency really reaches 2
+        with lock:
+            active[0] -= 1
+
+    report = Process([Task(f"t{i}", work) for i in range(8)]).run(parallel=True, max_workers=2)
+    assert report.ok, report.errored
+    assert active[1] == 2

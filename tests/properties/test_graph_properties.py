@@ -76,6 +76,8 @@ class Journal:
         self.events: list[tuple[str, str]] = []  # ("start" | "finish", name)
         self.calls: Counter[str] = Counter()
         self.received: dict[str, list[tuple[tuple[Any, ...], dict[str, Any]]]] = defaultdict(list)
+        self.active = 0
+        self.max_active = 0
 
 
 class Probe:
@@ -90,6 +92,8 @@ class Probe:
         journal = self.journal
         with journal.lock:
             journal.events.append(("start", self.task_name))
+            journal.active += 1
+            journal.max_active = max(journal.max_active, journal.active)
             journal.calls[self.task_name] += 1
             call = journal.calls[self.task_name]
             journal.received[self.task_name].append((args, dict(kwargs)))
@@ -102,6 +106,7 @@ class Probe:
         finally:
             with journal.lock:
                 journal.events.append(("finish", self.task_name))
+                journal.active -= 1
 
 
 def build(scenario: Scenario, journal: Journal) -> list[Task]:
@@ -191,6 +196,10 @@ def test_runs_over_random_graphs(scenario: Scenario) -> None:
     given_position = {task: p for p, task in enumerate(given)}
     if all(given_position[up] < given_position[t] for t, ups in upstreams.items() for up in ups):
         assert order == given
+
+    # Never more attempts at once than workers.
+    limit = 1 if scenario.mode == "sequential" else scenario.workers
+    assert journal.max_active <= limit
 
     # Statuses and attempts follow from the graph and the behaviours alone.
     expected = expected_outcomes(specs)
