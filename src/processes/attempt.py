@@ -55,15 +55,28 @@ def run_attempt(
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # SystemExit from a task ends the task, not the run
-        return failed_attempt(exc, settings, time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        return failed_attempt(exc, settings, elapsed, func, args, kwargs)
     return AttemptOutcome(value, None, False, time.perf_counter() - started)
 
 
 def failed_attempt(
-    exc: BaseException, settings: CaptureSettings, elapsed_seconds: float
+    exc: BaseException,
+    settings: CaptureSettings,
+    elapsed_seconds: float,
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
 ) -> AttemptOutcome:
-    """The outcome of an attempt that raised ``exc``, captured here and now."""
-    failure = capture_failure(exc, frame_filter=settings.frame_filter, redactor=settings.redactor)
+    """The outcome of the call ``func(*args, **kwargs)`` that raised ``exc``, captured now."""
+    failure = capture_failure(
+        exc,
+        frame_filter=settings.frame_filter,
+        redactor=settings.redactor,
+        func=func,
+        args=args,
+        kwargs=kwargs,
+    )
     return AttemptOutcome(None, failure, isinstance(exc, settings.retry_on), elapsed_seconds)
 
 

@@ -6,17 +6,19 @@ so nothing that leaves this module can leak a secret value.
 
 from __future__ import annotations
 
+import inspect
 import os
 import site
 import sysconfig
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from processes.redaction import REDACTED, Redactor, mask, remember_secret
 from processes.saferepr import safe_repr
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import FrameType, TracebackType
 
 
@@ -29,17 +31,25 @@ class Failure:
     traceback_str: str
     traced_vars: dict[str, str]
     traced_vars_location: str
+    #: Positions and names of the call's arguments that hold secrets: reports show
+    #: ``[redacted]`` there instead.
+    hidden_args: tuple[int, ...] = ()
+    hidden_kwargs: tuple[str, ...] = ()
     cause: BaseException | None = field(default=None, compare=False, repr=False)
 
     def without_cause(self) -> Failure:
         """Return a copy safe to pickle: the exception object may not survive it."""
-        return Failure(
-            self.exception,
-            self.exception_type,
-            self.traceback_str,
-            self.traced_vars,
-            self.traced_vars_location,
-        )
+        return replace(self, cause=None)
+
+    def hide_arguments(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Return the call's arguments with those that hold secrets replaced."""
+        if self.hidden_args:
+            args = tuple(REDACTED if i in self.hidden_args else a for i, a in enumerate(args))
+        if self.hidden_kwargs:
+            kwargs = {k: REDACTED if k in self.hidden_kwargs else v for k, v in kwargs.items()}
+        return args, kwargs
 
 
 def _library_dir() -> str:
@@ -104,17 +114,54 @@ def qualified_name(cls: type) -> str:
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
 
 
+def _secret_arguments(
+    func: Callable[..., Any] | None,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    redactor: Redactor,
+    secrets: list[str],
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """Find the arguments that hold secrets: by their parameter's name, or by their value."""
+    hidden_args = set()
+    hidden_kwargs = {name for name in kwargs if redactor.is_secret(name)}
+    try:
+        parameters = list(inspect.signature(func).parameters.values()) if func else []
+    except (TypeError, ValueError):  # builtins and odd callables may have no signature
+        parameters = []
+    for position, parameter in enumerate(parameters[: len(args)]):
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            break
+        if redactor.is_secret(parameter.name):
+            hidden_args.add(position)
+    for position in hidden_args:
+        remember_secret(args[position], secrets)
+    for name in hidden_kwargs:
+        remember_secret(kwargs[name], secrets)
+    known = set(secrets)
+    for position, value in enumerate(args):  # a secret passed on under an innocent name
+        if isinstance(value, str) and value in known:
+            hidden_args.add(position)
+    for name, value in kwargs.items():
+        if isinstance(value, str) and value in known:
+            hidden_kwargs.add(name)
+    return tuple(sorted(hidden_args)), tuple(sorted(hidden_kwargs))
+
+
 def capture_failure(
     exc: BaseException,
     *,
     frame_filter: str | None = None,
     redactor: Redactor,
-    extra_secrets: tuple[Any, ...] = (),
+    func: Callable[..., Any] | None = None,
+    args: tuple[Any, ...] = (),
+    kwargs: dict[str, Any] | None = None,
 ) -> Failure:
-    """Record ``exc``: its message, traceback and one frame's locals, redacted."""
+    """Record ``exc``: its message, traceback and one frame's locals, redacted.
+
+    With the call (``func``, ``args``, ``kwargs``), the arguments that hold secrets are
+    found too, so that reports and logs can hide them.
+    """
     secrets: list[str] = []
-    for value in extra_secrets:
-        remember_secret(value, secrets)
     traced_vars: dict[str, str] = {}
     location = ""
     frame = select_frame(exc, frame_filter)
@@ -126,6 +173,7 @@ def capture_failure(
                 traced_vars[name] = REDACTED
             else:
                 traced_vars[name] = safe_repr(redactor.scrub(value, secrets))
+    hidden_args, hidden_kwargs = _secret_arguments(func, args, kwargs or {}, redactor, secrets)
     message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     try:
         tb_text = "".join(traceback.format_exception(type(exc), exc, _user_traceback(exc)))
@@ -141,5 +189,7 @@ def capture_failure(
         traceback_str=tb_text,
         traced_vars=traced_vars,
         traced_vars_location=location,
+        hidden_args=hidden_args,
+        hidden_kwargs=hidden_kwargs,
         cause=exc,
     )

@@ -115,34 +115,61 @@ class Run:
     # -- the two loops --------------------------------------------------------------------
 
     def execute_sequentially(self) -> ProcessExecutionReport:
-        """Run the tasks one by one, in topological order, in the calling thread."""
+        """Run one attempt at a time, in topological order, in the calling thread.
+
+        A retry waits on a timer while the tasks that are ready run, as in a parallel run.
+        The loop keeps time by what it did (attempts and sleeps), so a retry waits what
+        is left of its delay after the attempts that ran meanwhile, and exactly its delay
+        when none did.
+        """
         started_at = utcnow()
         quiet = self.on_event is None
+        self.ready = ready = [i for i, waiting in enumerate(self.waiting) if waiting == 0]
+        retries: list[tuple[float, int, int, float, float]] = []  # due, seq, i, delay, since
+        clock = 0.0  # seconds spent in attempts and sleeps
+        sequence = itertools.count()
         with self._routing(in_this_process=True):
             try:
-                for i, task in enumerate(self.tasks):
-                    if self.blocked[i] or self.stopping:
-                        self._skip(i)
-                        continue
-                    if quiet and task.timeout is None and not task.has_log_output():
-                        delay = self._run_quietly(i, task)
-                        if delay is None:
+                while ready or retries:
+                    if ready and not (retries and retries[0][0] <= clock):
+                        i = heapq.heappop(ready)
+                        if self.blocked[i] or self.stopping:
+                            self._skip(i)
                             continue
-                        self.sleep(delay)
-                    state = self.states[i] or self._begin(i)
-                    while True:
-                        self._attempt_started(i)
-                        if state.handler is not None and self.has_log_files:
-                            outcome = self._call_routed(task, state)
+                        task = self.tasks[i]
+                        began = time.perf_counter()
+                        if quiet and task.timeout is None and not task.has_log_output():
+                            delay = self._run_quietly(i, task)
                         else:
-                            outcome = call_with_timeout(task, state.args, state.kwargs)
-                        delay = self._settle(i, outcome)
-                        if delay is None:
-                            break
-                        self.sleep(delay)
+                            delay = self._attempt_here(i)
+                    else:
+                        _, _, i, delay, since = heapq.heappop(retries)
+                        left = delay - (clock - since)
+                        if left > 0:
+                            self.sleep(left)
+                            clock += left
+                        if self.stopping:  # fail-fast: the retry ends with its last failure
+                            self._fail(i, self._last_failure(i))
+                            continue
+                        began = time.perf_counter()
+                        delay = self._attempt_here(i)
+                    clock += time.perf_counter() - began
+                    if delay is not None:
+                        heapq.heappush(retries, (clock + delay, next(sequence), i, delay, clock))
             except KeyboardInterrupt as interrupt:
                 raise self._interrupted(interrupt, started_at) from None
         return self._report(started_at)
+
+    def _attempt_here(self, i: int) -> float | None:
+        """One attempt in this thread; return the retry delay, or None when the task is done."""
+        task = self.tasks[i]
+        state = self.states[i] or self._begin(i)
+        self._attempt_started(i)
+        if state.handler is not None:
+            outcome = call_with_timeout(task, state.args, state.kwargs, route_to=state.handler)
+        else:
+            outcome = call_with_timeout(task, state.args, state.kwargs)
+        return self._settle(i, outcome)
 
     def execute_in_parallel(
         self, workers: int, executor: Executor | None = None
@@ -314,7 +341,8 @@ class Run:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             elapsed = time.perf_counter() - began
-            return self._settle(i, failed_attempt(exc, task.capture_settings, elapsed))
+            outcome = failed_attempt(exc, task.capture_settings, elapsed, task.func, args, kwargs)
+            return self._settle(i, outcome)
         self.results[i] = value
         self.entries[i] = _entry(
             task,
@@ -349,14 +377,6 @@ class Run:
     def _attempt_started(self, i: int) -> None:
         if self.on_event is not None:
             self._emit(EventKind.STARTED, i, self._state(i).attempts + 1)
-
-    def _call_routed(self, task: Task, state: _TaskState) -> AttemptOutcome:
-        assert state.handler is not None
-        if task.timeout is None:
-            return run_routed(
-                state.handler, task.func, state.args, state.kwargs, task.capture_settings
-            )
-        return call_with_timeout(task, state.args, state.kwargs, route_to=state.handler)
 
     def _settle(self, i: int, outcome: AttemptOutcome) -> float | None:
         """Record an attempt; return the delay before a retry, or None when the task is done."""
@@ -400,6 +420,7 @@ class Run:
     def _fail(self, i: int, failure: Failure) -> None:
         task = self.tasks[i]
         state = self._state(i)
+        state.args, state.kwargs = failure.hide_arguments(state.args, state.kwargs)
         impact = self.graph.dependants_of(task.name)
         error = error_data(task, state.args, state.kwargs, impact, failure)
         if state.logger is not None:

@@ -36,6 +36,8 @@ REDACTED = "[redacted]"
 
 _MAX_DEPTH = 5
 _SHORTEST_MASKED_VALUE = 4  # masking "ab" inside every traceback would garble it
+_SMALLEST_MASKED_INT = 100_000  # line numbers and counts are smaller
+_LONGEST_MASKED_INT_BITS = 10_000  # str() of longer ints is refused by Python
 
 
 class Redactor:
@@ -78,10 +80,24 @@ class Redactor:
         return dict(self.scrub(kwargs, []))
 
 
-def remember_secret(value: Any, secrets: list[str]) -> None:
-    """Keep ``value``'s text for masking when it is long enough to be told apart."""
-    if isinstance(value, str | bytes) and len(value) >= _SHORTEST_MASKED_VALUE:
-        secrets.append(value.decode(errors="replace") if isinstance(value, bytes) else value)
+def remember_secret(value: Any, secrets: list[str], depth: int = 0) -> None:
+    """Keep the text of ``value`` (or of what it holds) for masking wherever it reappears.
+
+    Strings and bytes long enough to be told apart, integers of six digits or more (a
+    PIN-like token), and the values inside dicts, lists, tuples and sets.
+    """
+    if isinstance(value, str | bytes):
+        if len(value) >= _SHORTEST_MASKED_VALUE:
+            secrets.append(value.decode(errors="replace") if isinstance(value, bytes) else value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= _SMALLEST_MASKED_INT and value.bit_length() < _LONGEST_MASKED_INT_BITS:
+            secrets.append(str(value))
+    elif depth < _MAX_DEPTH:
+        if isinstance(value, Mapping):
+            value = value.values()
+        if isinstance(value, list | tuple | set | frozenset | type({}.values())):
+            for item in value:
+                remember_secret(item, secrets, depth + 1)
 
 
 def mask(text: str, secrets: list[str]) -> str:

@@ -202,13 +202,21 @@ class ProcessExecutionReport:
 # -- JSON ---------------------------------------------------------------------------------
 
 
+#: Containers nested deeper than this are written as their ``repr``.
+MAX_JSON_DEPTH = 50
+# Python refuses str() of ints longer than 4300 digits (about 14,000 bits) by default.
+_LONGEST_JSON_INT_BITS = 14_000
+
+
 def jsonable(value: Any, _seen: frozenset[int] = frozenset()) -> Any:
     """Return ``value`` as JSON-native data; anything else becomes its safe ``repr``."""
-    if value is None or isinstance(value, bool | int | str):
+    if value is None or isinstance(value, bool | str):
         return value
+    if isinstance(value, int):
+        return value if value.bit_length() <= _LONGEST_JSON_INT_BITS else safe_repr(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
-    if id(value) in _seen:
+    if id(value) in _seen or len(_seen) >= MAX_JSON_DEPTH:
         return safe_repr(value)
     if isinstance(value, list | tuple):
         seen = _seen | {id(value)}

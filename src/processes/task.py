@@ -381,10 +381,11 @@ def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
                     )
                 time.sleep(policy.delay_before(attempt))
                 continue
-            error = error_data(task, task.args, task.kwargs, (), failure)
+            args, kwargs = failure.hide_arguments(task.args, task.kwargs)
+            error = error_data(task, args, kwargs, (), failure)
             if logger:
                 logger.error(
-                    failure_message(task.name, error.function, task.args, error.kwargs, (), failure)
+                    failure_message(task.name, error.function, args, error.kwargs, (), failure)
                 )
             return TaskResult(
                 TaskStatus.ERRORED,
