@@ -1,4 +1,4 @@
-"""Edge cases once found broken: exotic values in JSON, secrets passed as arguments or held in containers."""
+"""Edge cases: exotic values in JSON; secrets passed as arguments or held in containers."""
 
 from __future__ import annotations
 
