@@ -1,0 +1,58 @@
+"""A sequential run does not idle on a waiting retry: ready tasks run meanwhile."""
+
+from __future__ import annotations
+
+from processes import Process, Task, TaskDependency, TaskStatus
+
+
+def test_ready_tasks_run_while_a_retry_waits_and_dependants_wait_for_it() -> None:
+    order: list[str] = []
+    slept: list[float] = []
+    calls = {"flaky": 0}
+
+    def flaky() -> str:
+        order.append("flaky")
+        calls["flaky"] += 1
+        if calls["flaky"] == 1:
+            raise ConnectionError("service warming up")
+        return "ready"
+
+    def step(name: str) -> None:
+        order.append(name)
+
+    tasks = [
+        Task("flaky", flaky, retries=1, retry_delay=30),
+        Task("after_flaky", step, args=("after_flaky",), dependencies=[TaskDependency("flaky")]),
+        Task("independent_1", step, args=("independent_1",)),
+        Task("independent_2", step, args=("independent_2",)),
+    ]
+    with Process(tasks) as process:
+        report = process.run(parallel=False, sleep=slept.append)
+
+    assert order == ["flaky", "independent_1", "independent_2", "flaky", "after_flaky"]
+    assert report.ok
+    assert report.entries["flaky"].attempts == 2
+    # The loop slept only what was left of the 30 s after the independent tasks ran.
+    (waited,) = slept
+    assert 29 < waited <= 30
+
+
+def test_fail_fast_ends_a_waiting_retry_with_its_last_failure() -> None:
+    def down() -> None:
+        raise ConnectionError("still down")
+
+    def broken() -> None:
+        raise ValueError("bad input")
+
+    tasks = [
+        Task("down", down, retries=3, retry_delay=10),
+        Task("broken", broken),
+        Task("never", lambda: None),
+    ]
+    with Process(tasks) as process:
+        report = process.run(parallel=False, fail_fast=True, sleep=lambda _: None)
+
+    assert report.entries["broken"].status is TaskStatus.ERRORED
+    assert report.entries["down"].status is TaskStatus.ERRORED
+    assert report.entries["down"].attempts == 1
+    assert report.entries["never"].status is TaskStatus.SKIPPED
