@@ -109,7 +109,8 @@ class Run:
         self.results: list[Any] = [None] * len(tasks)
         self.entries: list[TaskReportEntry | None] = [None] * len(tasks)
         self.stopping = False
-        self.ready: list[int] | None = None  # the parallel loop's ready heap
+        # Tasks whose upstream tasks all finished, by topological position: a heap.
+        self.ready = [i for i, waiting in enumerate(self.waiting) if waiting == 0]
         self.has_log_files = any(task.log_path is not None for task in tasks)
 
     # -- the two loops --------------------------------------------------------------------
@@ -124,7 +125,7 @@ class Run:
         """
         started_at = utcnow()
         quiet = self.on_event is None
-        self.ready = ready = [i for i, waiting in enumerate(self.waiting) if waiting == 0]
+        ready = self.ready
         retries: list[tuple[float, int, int, float, float]] = []  # due, seq, i, delay, since
         clock = 0.0  # seconds spent in attempts and sleeps
         sequence = itertools.count()
@@ -165,10 +166,7 @@ class Run:
         task = self.tasks[i]
         state = self.states[i] or self._begin(i)
         self._attempt_started(i)
-        if state.handler is not None:
-            outcome = call_with_timeout(task, state.args, state.kwargs, route_to=state.handler)
-        else:
-            outcome = call_with_timeout(task, state.args, state.kwargs)
+        outcome = call_with_timeout(task, state.args, state.kwargs, route_to=state.handler)
         return self._settle(i, outcome)
 
     def execute_in_parallel(
@@ -193,7 +191,7 @@ class Run:
         deadlines: list[tuple[float, int, Future[AttemptOutcome]]] = []
         retry_timers: list[tuple[float, int, int]] = []
         retry_ready: deque[int] = deque()
-        self.ready = ready = [i for i, waiting in enumerate(self.waiting) if waiting == 0]
+        ready = self.ready
         sequence = itertools.count()
         route = self.has_log_files and in_this_process
 
@@ -493,7 +491,7 @@ class Run:
             if blocked:
                 self.blocked[child] = 1
             waiting[child] -= 1
-            if waiting[child] == 0 and ready is not None:
+            if waiting[child] == 0:
                 heapq.heappush(ready, child)
 
     def _emit(self, kind: EventKind, i: int, attempt: int, **details: Any) -> None:
