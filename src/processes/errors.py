@@ -30,6 +30,7 @@ class CircularDependencyError(ProcessesError, ValueError):
 
     @classmethod
     def from_cycle(cls, cycle: Sequence[str]) -> CircularDependencyError:
+        """Build the error whose message names ``cycle``, given closed (a, b, a)."""
         return cls(f"Circular dependency detected. {' -> '.join(cycle)}", cycle)
 
 

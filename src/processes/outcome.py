@@ -56,4 +56,5 @@ class TaskResult:
 
     @property
     def worked(self) -> bool:
+        """True when the task succeeded, possibly after retries."""
         return self.status is TaskStatus.SUCCESS

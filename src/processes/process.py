@@ -30,8 +30,9 @@ PARALLEL_THRESHOLD = 10
 class Process:
     """Tasks with their dependencies, run in dependency order; a context manager.
 
-    >>> with Process([fetch, load], name="nightly") as process:
-    ...     report = process.run()
+    Examples:
+        >>> with Process([fetch, load], name="nightly") as process:
+        ...     report = process.run()
 
     Leaving the ``with`` block (or ``close_loggers()``) closes every log file.
     """

@@ -81,6 +81,7 @@ class ProcessExecutionReport:
 
     @property
     def successes(self) -> dict[str, TaskReportEntry]:
+        """The tasks that succeeded, possibly after retries."""
         return self._with_status(TaskStatus.SUCCESS)
 
     @property

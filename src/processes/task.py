@@ -145,9 +145,10 @@ def _check_number(name: str, value: object, task: str, *, allow_zero: bool = Tru
 class Task:
     """A named callable with its arguments, upstream tasks, log file and retry policy.
 
-    >>> Task("load", load_rows, "logs/load.log",
-    ...      dependencies=[TaskDependency("fetch", use_result_as_additional_args=True)],
-    ...      retries=2, retry_on=(ConnectionError,), retry_delay=1, retry_backoff=2)
+    Examples:
+        >>> Task("load", load_rows, "logs/load.log",
+        ...      dependencies=[TaskDependency("fetch", use_result_as_additional_args=True)],
+        ...      retries=2, retry_on=(ConnectionError,), retry_delay=1, retry_backoff=2)
     """
 
     def __init__(

@@ -374,7 +374,7 @@ class WebhookConfig:
 
 
 class WebhookChannel(ReportChannel):
-    """POST the report as JSON (SPEC §8), signed when the config holds a secret.
+    """POST the report as JSON, signed when the config holds a secret.
 
     Every request carries a ``webhook-id`` that stays the same across retries, so a
     receiver can drop duplicates. ``sleep`` and ``clock`` are injectable for tests.
