@@ -1,14 +1,16 @@
 """One attempt at a task: the small picklable call that crosses to an executor.
 
-``run_attempt`` is a module-level function of plain values so that a thread pool, a
-process pool or a Dask cluster can run it; what it returns is plain values too. It never
-raises for the task's own failure.
+``run_attempt`` and ``run_guarded_attempt`` are module-level functions of plain values so
+that a thread pool, a process pool or a Dask cluster can run them; what they return is
+plain values too. They never raise for the task's own failure.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import inspect
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -16,9 +18,18 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from processes.capture import Failure, capture_failure
 
 if TYPE_CHECKING:
+    import logging
     from collections.abc import Callable
 
     from processes.redaction import Redactor
+
+
+#: Extra time a timed-out ``async def`` task gets to be cancelled inside its own loop
+#: before its thread is abandoned.
+ASYNC_CANCEL_GRACE_SECONDS = 1.0
+
+#: Longest a blocking wait lasts before the waiting thread checks for Ctrl-C.
+WAKE_UP_SECONDS = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,14 +51,30 @@ class AttemptOutcome(NamedTuple):
     elapsed_seconds: float
 
 
+_current = threading.local()  # .log_handler: the log file of the attempt in this thread
+
+
+def current_log_handler() -> logging.Handler | None:
+    """The log file of the task whose attempt runs in this thread, if it has one."""
+    handler: logging.Handler | None = getattr(_current, "log_handler", None)
+    return handler
+
+
 def run_attempt(
     func: Callable[..., Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     settings: CaptureSettings,
+    log_handler: logging.Handler | None = None,
 ) -> AttemptOutcome:
-    """Call ``func(*args, **kwargs)`` once and record how it went."""
+    """Call ``func(*args, **kwargs)`` once and record how it went.
+
+    With ``log_handler``, records that the task's code logs meanwhile in this thread are
+    also written there (see ``tasklog.routing_task_records``).
+    """
     started = time.perf_counter()
+    if log_handler is not None:
+        _current.log_handler = log_handler
     try:
         value = func(*args, **kwargs)
         if hasattr(type(value), "__await__"):  # an async def task: run it to its end
@@ -57,7 +84,86 @@ def run_attempt(
     except BaseException as exc:  # SystemExit from a task ends the task, not the run
         elapsed = time.perf_counter() - started
         return failed_attempt(exc, settings, elapsed, func, args, kwargs)
+    finally:
+        if log_handler is not None:
+            _current.log_handler = None
     return AttemptOutcome(value, None, False, time.perf_counter() - started)
+
+
+def run_within_timeout(
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    settings: CaptureSettings,
+    log_handler: logging.Handler | None = None,
+) -> AttemptOutcome:
+    """``run_attempt``, given up on at the task's timeout: the call is left to a daemon thread.
+
+    The abandoned thread runs on until the function returns (Python cannot stop a
+    thread), but it never keeps the interpreter from exiting. An ``async def`` task is
+    cancelled inside its own loop first; its thread is abandoned only if it does not
+    yield to the cancellation within ``ASYNC_CANCEL_GRACE_SECONDS``.
+    """
+    timeout_seconds = settings.timeout_seconds
+    if timeout_seconds is None:
+        return run_attempt(func, args, kwargs, settings, log_handler)
+    box: list[AttemptOutcome] = []
+    started = time.perf_counter()
+    worker = threading.Thread(
+        target=lambda: box.append(run_attempt(func, args, kwargs, settings, log_handler)),
+        name=f"processes-attempt-{getattr(func, '__name__', 'task')}",
+        daemon=True,
+    )
+    worker.start()
+    if inspect.iscoroutinefunction(func):
+        timeout_seconds += ASYNC_CANCEL_GRACE_SECONDS
+    wait_for_thread(worker, timeout_seconds)
+    return box[0] if box else timed_out(settings, time.perf_counter() - started)
+
+
+def run_guarded_attempt(
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    settings: CaptureSettings,
+    submission: str,
+    keep_cause: bool,
+    log_handler: logging.Handler | None = None,
+) -> AttemptOutcome:
+    """The attempt sent to an executor the run does not own: it keeps its own timeout.
+
+    The timeout is enforced where the attempt runs, so time spent queued in the executor
+    does not count. Without ``keep_cause`` the exception object stays behind (custom
+    exceptions often cannot be rebuilt from a pickle; the failure's text can).
+    ``submission`` is unique per call and otherwise unused: engines that cache calls by
+    their arguments (Dask treats submissions as pure) would hand a retry the result of
+    the attempt it retries.
+    """
+    outcome = run_within_timeout(func, args, kwargs, settings, log_handler)
+    if keep_cause or outcome.failure is None:
+        return outcome
+    return outcome._replace(failure=outcome.failure.without_cause())
+
+
+def wait_for_thread(thread: threading.Thread, timeout_seconds: float) -> None:
+    """``thread.join(timeout)`` in short slices, so that Ctrl-C is not held up meanwhile.
+
+    A signal delivered to another thread does not wake a thread blocked in ``join``; the
+    main thread sees the KeyboardInterrupt only when it next wakes.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    while thread.is_alive():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        thread.join(min(left, WAKE_UP_SECONDS))
+
+
+def sleep(seconds: float) -> None:
+    """``time.sleep`` in short slices, for the same reason as ``wait_for_thread``."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, WAKE_UP_SECONDS))
 
 
 def failed_attempt(
@@ -78,28 +184,6 @@ def failed_attempt(
         kwargs=kwargs,
     )
     return AttemptOutcome(None, failure, isinstance(exc, settings.retry_on), elapsed_seconds)
-
-
-def run_remote_attempt(
-    func: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    settings: CaptureSettings,
-    submission: str,
-) -> AttemptOutcome:
-    """``run_attempt`` for executors in other processes: the exception object stays behind.
-
-    Custom exceptions often cannot be rebuilt from a pickle; the failure's text can.
-    ``submission`` is unique per call and otherwise unused: engines that cache calls by
-    their arguments (Dask treats submissions as pure) would hand a retry the result of
-    the attempt it retries.
-    """
-    outcome = run_attempt(func, args, kwargs, settings)
-    if outcome.failure is None:
-        return outcome
-    return AttemptOutcome(
-        None, outcome.failure.without_cause(), outcome.retryable, outcome.elapsed_seconds
-    )
 
 
 def await_result(awaitable: Any, timeout_seconds: float | None) -> Any:

@@ -21,19 +21,23 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from processes.attempt import (
+    ASYNC_CANCEL_GRACE_SECONDS,
+    WAKE_UP_SECONDS,
     AttemptOutcome,
     await_result,
     failed_attempt,
     run_attempt,
-    run_remote_attempt,
+    run_guarded_attempt,
+    run_within_timeout,
+    sleep,
     timed_out,
 )
 from processes.capture import Failure, capture_failure
 from processes.events import EventKind, TaskEvent
 from processes.outcome import TaskStatus
 from processes.report import ProcessExecutionReport, TaskReportEntry
-from processes.task import call_with_timeout, error_data, utcnow
-from processes.tasklog import failure_message, routing_task_records, run_routed
+from processes.task import error_data, utcnow
+from processes.tasklog import failure_message, routing_task_records
 from processes.workers import DaemonThreadPool
 
 if TYPE_CHECKING:
@@ -46,10 +50,6 @@ if TYPE_CHECKING:
     from processes.outcome import ErrorData
     from processes.task import Task
     from processes.tasklog import LogFiles
-
-#: Extra time a timed-out ``async def`` task gets to be cancelled inside its own loop
-#: before its thread is abandoned.
-ASYNC_CANCEL_GRACE_SECONDS = 1.0
 
 _NEVER = float("inf")
 
@@ -93,7 +93,7 @@ class Run:
         *,
         fail_fast: bool = False,
         on_event: Listener | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = sleep,
     ) -> None:
         self.tasks = tasks
         self.graph = graph
@@ -166,7 +166,9 @@ class Run:
         task = self.tasks[i]
         state = self.states[i] or self._begin(i)
         self._attempt_started(i)
-        outcome = call_with_timeout(task, state.args, state.kwargs, route_to=state.handler)
+        outcome = run_within_timeout(
+            task.func, state.args, state.kwargs, task.capture_settings, state.handler
+        )
         return self._settle(i, outcome)
 
     def execute_in_parallel(
@@ -194,40 +196,43 @@ class Run:
         ready = self.ready
         sequence = itertools.count()
         route = self.has_log_files and in_this_process
+        owned = isinstance(pool, DaemonThreadPool)
 
         def start(i: int) -> None:
             task = self.tasks[i]
             state = self._state(i)
             self._attempt_started(i)
+            handler = state.handler if route else None
             try:
-                if route and state.handler is not None:
+                if owned:
                     future = pool.submit(
-                        run_routed,
-                        state.handler,
+                        run_attempt,
                         task.func,
                         state.args,
                         state.kwargs,
                         task.capture_settings,
-                    )
-                elif in_this_process:
-                    future = pool.submit(
-                        run_attempt, task.func, state.args, state.kwargs, task.capture_settings
+                        handler,
                     )
                 else:
                     future = pool.submit(
-                        run_remote_attempt,
+                        run_guarded_attempt,
                         task.func,
                         state.args,
                         state.kwargs,
                         task.capture_settings,
                         uuid.uuid4().hex,
+                        in_this_process,
+                        handler,
                     )
             except Exception as exc:  # e.g. a foreign executor that was shut down
                 settle(i, _executor_failure(task, exc, 0.0))
                 return
             now = time.perf_counter()
             running[future] = (i, now)
-            if task.timeout is not None:
+            if owned and task.timeout is not None:
+                # Our pool starts an attempt as soon as it is submitted (never more
+                # attempts than workers), so its deadline counts from now. Foreign
+                # executors may queue it: the attempt keeps its own time there.
                 deadline = now + task.timeout
                 if inspect.iscoroutinefunction(task.func):
                     deadline += ASYNC_CANCEL_GRACE_SECONDS
@@ -265,7 +270,8 @@ class Run:
                     deadlines[0][0] if deadlines else _NEVER,
                     retry_timers[0][0] if retry_timers else _NEVER,
                 )
-                timeout = None if wake == _NEVER else max(wake - time.perf_counter(), 0.0)
+                # Never wait long: Ctrl-C delivered to another thread waits for this one.
+                timeout = min(max(wake - time.perf_counter(), 0.0), WAKE_UP_SECONDS)
                 try:
                     done: Future[AttemptOutcome] | None = finished.get(timeout=timeout)
                 except queue.Empty:

@@ -5,9 +5,9 @@ Mutations rebuild the graph first and change nothing when it would be invalid.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
+from processes.attempt import sleep as interruptible_sleep
 from processes.errors import TaskNotFoundError
 from processes.events import Listener, SafeListener, TaskEvent
 from processes.execution import Run
@@ -140,7 +140,7 @@ class Process:
             self.name,
             fail_fast=fail_fast,
             on_event=_fan_out(listeners),
-            sleep=sleep or time.sleep,
+            sleep=sleep or interruptible_sleep,
         )
         try:
             if executor is not None:

@@ -10,18 +10,17 @@ import functools
 import inspect
 import os
 import re
-import threading
 import time
 import types
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from processes.attempt import AttemptOutcome, CaptureSettings, run_attempt, timed_out
+from processes.attempt import CaptureSettings, run_within_timeout, sleep
 from processes.errors import CircularDependencyError
 from processes.outcome import ErrorData, TaskResult, TaskStatus
 from processes.redaction import DEFAULT_REDACTOR, Redactor
 from processes.retry import DEFAULT_RETRY_ON, RetryPolicy
-from processes.tasklog import LogFiles, failure_message, new_task_logger, run_routed
+from processes.tasklog import LogFiles, failure_message, new_task_logger, routing_task_records
 
 if TYPE_CHECKING:
     import logging
@@ -310,40 +309,12 @@ class Task:
         """
         logs = LogFiles()
         try:
-            return _run_alone(self, logs)
+            if self.log_path is None:
+                return _run_alone(self, logs)
+            with routing_task_records():
+                return _run_alone(self, logs)
         finally:
             logs.close()
-
-
-def call_with_timeout(
-    task: Task,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    route_to: logging.Handler | None = None,
-) -> AttemptOutcome:
-    """Run one attempt in this thread, or in a daemon thread abandoned at the timeout.
-
-    With ``route_to``, records the task's code logs in that thread also reach that handler.
-    """
-    settings = task.capture_settings
-
-    def attempt() -> AttemptOutcome:
-        if route_to is None:
-            return run_attempt(task.func, args, kwargs, settings)
-        return run_routed(route_to, task.func, args, kwargs, settings)
-
-    if task.timeout is None or inspect.iscoroutinefunction(task.func):
-        return attempt()
-    box: list[AttemptOutcome] = []
-    started = time.perf_counter()
-    worker = threading.Thread(
-        target=lambda: box.append(attempt()),
-        name=f"processes-{task.name}",
-        daemon=True,  # abandoned at its deadline; must never hold the interpreter open
-    )
-    worker.start()
-    worker.join(task.timeout)
-    return box[0] if box else timed_out(settings, time.perf_counter() - started)
 
 
 def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
@@ -359,7 +330,9 @@ def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
         attempt = 0
         while True:
             attempt += 1
-            outcome = call_with_timeout(task, task.args, task.kwargs, handler)
+            outcome = run_within_timeout(
+                task.func, task.args, task.kwargs, task.capture_settings, handler
+            )
             failure = outcome.failure
             if failure is None:
                 if logger:
@@ -380,7 +353,7 @@ def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
                         policy.max_attempts,
                         failure.exception,
                     )
-                time.sleep(policy.delay_before(attempt))
+                sleep(policy.delay_before(attempt))
                 continue
             args, kwargs = failure.hide_arguments(task.args, task.kwargs)
             error = error_data(task, args, kwargs, (), failure)

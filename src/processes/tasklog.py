@@ -14,11 +14,11 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from processes.attempt import AttemptOutcome, CaptureSettings, run_attempt
+from processes.attempt import current_log_handler
 from processes.saferepr import safe_repr
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from processes.capture import Failure
 
@@ -111,14 +111,12 @@ def failure_message(
 
 # -- records from the task's own code -------------------------------------------------------
 
-_current = threading.local()  # .handler: the log file of the task running in this thread
-
 
 class _TaskRouter(logging.Handler):
     """On the root logger during runs: copies records to the running task's file."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        handler: logging.Handler | None = getattr(_current, "handler", None)
+        handler = current_log_handler()
         if handler is not None and record.levelno >= handler.level:
             handler.handle(record)
         # Being on the root logger hides logging's last resort (warnings to stderr when
@@ -162,18 +160,3 @@ def routing_task_records() -> Iterator[None]:
             _router_users -= 1
             if _router_users == 0:
                 logging.getLogger().removeHandler(_router)
-
-
-def run_routed(
-    handler: logging.Handler,
-    func: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    settings: CaptureSettings,
-) -> AttemptOutcome:
-    """Run an attempt in this thread with its records routed to ``handler``."""
-    _current.handler = handler
-    try:
-        return run_attempt(func, args, kwargs, settings)
-    finally:
-        _current.handler = None
