@@ -53,12 +53,14 @@ class TaskDependency:
     ) -> None:
         if not isinstance(task_name, str):
             raise TypeError(f"TaskDependency task_name must be a str, got {task_name!r}")
-        for flag, value in (
-            ("use_result_as_additional_args", use_result_as_additional_args),
-            ("use_result_as_additional_kwargs", use_result_as_additional_kwargs),
-        ):
-            if not isinstance(value, bool):
-                raise TypeError(f"{flag} must be a bool, got {value!r} (dependency {task_name!r})")
+        if use_result_as_additional_args.__class__ is not bool:
+            raise _not_a_flag(
+                "use_result_as_additional_args", use_result_as_additional_args, task_name
+            )
+        if use_result_as_additional_kwargs.__class__ is not bool:
+            raise _not_a_flag(
+                "use_result_as_additional_kwargs", use_result_as_additional_kwargs, task_name
+            )
         if use_result_as_additional_kwargs and (
             not isinstance(additional_kwarg_name, str) or not additional_kwarg_name
         ):
@@ -95,6 +97,10 @@ class TaskDependency:
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable peers compare by value
+
+
+def _not_a_flag(flag: str, value: object, task_name: str) -> TypeError:
+    return TypeError(f"{flag} must be a bool, got {value!r} (dependency {task_name!r})")
 
 
 def function_label(func: Callable[..., Any]) -> str:
@@ -149,6 +155,26 @@ class Task:
         ...      dependencies=[TaskDependency("fetch", use_result_as_additional_args=True)],
         ...      retries=2, retry_on=(ConnectionError,), retry_delay=1, retry_backoff=2)
     """
+
+    # Slots: a process of 100,000 tasks holds 100,000 of these.
+    __slots__ = (
+        "_label",
+        "_label_of",
+        "_logger",
+        "_settings",
+        "args",
+        "dependencies",
+        "func",
+        "kwargs",
+        "log_path",
+        "name",
+        "redactor",
+        "retries",
+        "retry_on",
+        "retry_policy",
+        "timeout",
+        "traced_vars_frame_filter",
+    )
 
     def __init__(
         self,
