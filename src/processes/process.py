@@ -122,7 +122,8 @@ class Process:
         ``fail_fast`` stops new starts after the first error; ``on_event`` receives a
         ``TaskEvent`` per start, retry and finish; ``progress`` draws a live line on
         stderr when it is a terminal. A ``KeyboardInterrupt`` that stops the run carries
-        the partial report as ``.report``.
+        the partial report as ``.report``. ``sleep`` replaces how a sequential run waits
+        before a retry (tests pass ``list.append`` to record the delays instead).
         """
         workers = max(int(max_workers), 1)
         if parallel is None:

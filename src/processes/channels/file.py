@@ -33,9 +33,8 @@ class FileChannel(ReportChannel):
     parent folders are created. ``content`` chooses the failure details of the HTML and
     text views.
 
-    Example::
-
-        report.notify(FileChannel("artifacts/run.html"), FileChannel("run.json", "json"))
+    Examples:
+        >>> report.notify(FileChannel("artifacts/run.html"), FileChannel("run.json", "json"))
     """
 
     def __init__(

@@ -302,9 +302,8 @@ class WebhookConfig:
     moves the report's fields under ``"k"``; ``extra_payload`` keys stay top-level and win
     on a collision. ``retries`` bounds the retries after the first attempt.
 
-    Example::
-
-        WebhookConfig("https://hooks.example.com/ci", secret="s3cr3t", nest_under="report")
+    Examples:
+        >>> WebhookConfig("https://hooks.example.com/ci", secret="s3cr3t", nest_under="report")
 
     The repr shows neither the URL's path nor the secret nor header values.
     """
