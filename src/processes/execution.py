@@ -9,6 +9,7 @@ on a timer without holding a worker, and attempts past their timeout are abandon
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import inspect
 import itertools
@@ -38,7 +39,7 @@ from processes.outcome import TaskStatus
 from processes.report import ProcessExecutionReport, TaskReportEntry
 from processes.task import error_data, utcnow
 from processes.tasklog import failure_message, routing_task_records
-from processes.workers import DaemonThreadPool
+from processes.workers import DaemonThreadPool, Result
 
 if TYPE_CHECKING:
     import logging
@@ -176,36 +177,46 @@ class Run:
     ) -> ProcessExecutionReport:
         """Run up to ``workers`` attempts at once on ``executor`` (a pool of ours if None)."""
         started_at = utcnow()
-        pool = executor if executor is not None else DaemonThreadPool(workers)
-        in_this_process = isinstance(pool, DaemonThreadPool | ThreadPoolExecutor)
+        finished: queue.SimpleQueue[Result] = queue.SimpleQueue()
+        own = DaemonThreadPool(workers, finished) if executor is None else None
+        in_this_process = executor is None or isinstance(executor, ThreadPoolExecutor)
         try:
             with self._routing(in_this_process):
-                return self._loop(pool, workers, started_at, in_this_process)
+                return self._loop(own, executor, finished, workers, started_at, in_this_process)
         finally:
-            if executor is None:
-                pool.shutdown(wait=False)
+            if own is not None:
+                own.shutdown()
 
     def _loop(
-        self, pool: Executor, workers: int, started_at: datetime, in_this_process: bool
+        self,
+        own: DaemonThreadPool | None,
+        executor: Executor | None,
+        finished: queue.SimpleQueue[Result],
+        workers: int,
+        started_at: datetime,
+        in_this_process: bool,
     ) -> ProcessExecutionReport:
-        finished: queue.SimpleQueue[Future[AttemptOutcome]] = queue.SimpleQueue()
-        running: dict[Future[AttemptOutcome], tuple[int, float]] = {}
-        deadlines: list[tuple[float, int, Future[AttemptOutcome]]] = []
+        running: dict[int, tuple[int, float]] = {}  # attempt token -> task, start time
+        futures: dict[int, Future[AttemptOutcome]] = {}  # a foreign executor's, by token
+        deadlines: list[tuple[float, int]] = []  # (deadline, token), our pool only
         retry_timers: list[tuple[float, int, int]] = []
         retry_ready: deque[int] = deque()
         ready = self.ready
-        sequence = itertools.count()
+        tokens = itertools.count()
         route = self.has_log_files and in_this_process
-        owned = isinstance(pool, DaemonThreadPool)
 
         def start(i: int) -> None:
             task = self.tasks[i]
             state = self._state(i)
             self._attempt_started(i)
             handler = state.handler if route else None
+            token = next(tokens)
+            now = time.perf_counter()
+            running[token] = (i, now)  # before submitting: the result may come at once
             try:
-                if owned:
-                    future = pool.submit(
+                if own is not None:
+                    own.submit(
+                        token,
                         run_attempt,
                         task.func,
                         state.args,
@@ -214,7 +225,8 @@ class Run:
                         handler,
                     )
                 else:
-                    future = pool.submit(
+                    assert executor is not None
+                    future = executor.submit(
                         run_guarded_attempt,
                         task.func,
                         state.args,
@@ -224,35 +236,35 @@ class Run:
                         in_this_process,
                         handler,
                     )
+                    futures[token] = future
+                    future.add_done_callback(functools.partial(_deliver, finished, token))
             except Exception as exc:  # e.g. a foreign executor that was shut down
+                del running[token]
                 settle(i, _executor_failure(task, exc, 0.0))
                 return
-            now = time.perf_counter()
-            running[future] = (i, now)
-            if owned and task.timeout is not None:
+            if own is not None and task.timeout is not None:
                 # Our pool starts an attempt as soon as it is submitted (never more
                 # attempts than workers), so its deadline counts from now. Foreign
                 # executors may queue it: the attempt keeps its own time there.
                 deadline = now + task.timeout
                 if inspect.iscoroutinefunction(task.func):
                     deadline += ASYNC_CANCEL_GRACE_SECONDS
-                heapq.heappush(deadlines, (deadline, next(sequence), future))
-            future.add_done_callback(finished.put)
+                heapq.heappush(deadlines, (deadline, token))
 
         def settle(i: int, outcome: AttemptOutcome) -> None:
             delay = self._settle(i, outcome)
             if delay is None:
                 return
             if delay > 0:
-                heapq.heappush(retry_timers, (time.perf_counter() + delay, next(sequence), i))
+                heapq.heappush(retry_timers, (time.perf_counter() + delay, next(tokens), i))
             else:
                 retry_ready.append(i)
 
-        def abandon(future: Future[AttemptOutcome]) -> None:
-            if isinstance(pool, DaemonThreadPool):
-                pool.abandon(future)
+        def abandon(token: int) -> None:
+            if own is not None:
+                own.abandon(token)
             else:  # a foreign executor's worker cannot be reclaimed; stop waiting for it
-                future.cancel()
+                futures.pop(token).cancel()
 
         try:
             while True:
@@ -273,18 +285,20 @@ class Run:
                 # Never wait long: Ctrl-C delivered to another thread waits for this one.
                 timeout = min(max(wake - time.perf_counter(), 0.0), WAKE_UP_SECONDS)
                 try:
-                    done: Future[AttemptOutcome] | None = finished.get(timeout=timeout)
+                    token, payload = finished.get(timeout=timeout)
                 except queue.Empty:
-                    done = None
-                if done is not None and done in running:
-                    i, begun = running.pop(done)
-                    settle(i, _outcome_of(self.tasks[i], done, begun))
+                    pass
+                else:
+                    if token in running:
+                        i, begun = running.pop(token)
+                        futures.pop(token, None)
+                        settle(i, _outcome_of(self.tasks[i], payload, begun))
                 now = time.perf_counter()
                 while deadlines and deadlines[0][0] <= now:
-                    _, _, future = heapq.heappop(deadlines)
-                    if future in running:
-                        i, begun = running.pop(future)
-                        abandon(future)
+                    token = heapq.heappop(deadlines)[1]
+                    if token in running:
+                        i, begun = running.pop(token)
+                        abandon(token)
                         settle(i, timed_out(self.tasks[i].capture_settings, now - begun))
                 while retry_timers and retry_timers[0][0] <= now:
                     retry_ready.append(heapq.heappop(retry_timers)[2])
@@ -296,8 +310,8 @@ class Run:
                     for i in waiting:
                         self._fail(i, self._last_failure(i))
         except KeyboardInterrupt as interrupt:
-            for future in running:
-                abandon(future)
+            for token in list(running):
+                abandon(token)
             raise self._interrupted(interrupt, started_at) from None
         return self._report(started_at)
 
@@ -570,9 +584,21 @@ def _entry(
     )
 
 
-def _outcome_of(task: Task, future: Future[AttemptOutcome], begun: float) -> AttemptOutcome:
+def _deliver(
+    finished: queue.SimpleQueue[Result], token: int, future: Future[AttemptOutcome]
+) -> None:
+    finished.put((token, future))
+
+
+def _outcome_of(task: Task, payload: Any, begun: float) -> AttemptOutcome:
+    """The outcome in what came back: itself, or a foreign executor's future."""
+    if isinstance(payload, AttemptOutcome):
+        return payload
     try:
-        return future.result()
+        if isinstance(payload, Future):
+            outcome: AttemptOutcome = payload.result()
+            return outcome
+        raise payload  # our pool hands back what the call raised
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # the executor failed to run the attempt at all

@@ -2,89 +2,88 @@
 
 Unlike ``ThreadPoolExecutor`` its threads are daemons, so a task stuck past its timeout
 never keeps the interpreter from exiting, and ``abandon()`` hands the stuck thread's
-place to a fresh one, so an abandoned attempt never holds a worker the run needs.
+place to a fresh one, so an abandoned call never holds a worker the run needs. Calls
+carry a token and their results go straight to the run's queue, without the
+``Future`` machinery (a condition variable and callbacks per call) the run does not need.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
-from concurrent.futures import Executor, Future
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
-P = ParamSpec("P")
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-_Work = tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+#: What a worker puts on the results queue: the call's token, and what the call
+#: returned, or the exception it raised.
+Result = tuple[int, Any]
+
+_Call = tuple[int, "Callable[..., Any]", tuple[Any, ...]]
 
 
-class DaemonThreadPool(Executor):
-    """A fixed number of daemon worker threads; an abandoned worker is replaced."""
+class DaemonThreadPool:
+    """``max_workers`` daemon threads running calls; an abandoned worker is replaced."""
 
-    def __init__(self, max_workers: int, name: str = "processes") -> None:
+    def __init__(self, max_workers: int, results: queue.SimpleQueue[Result]) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
-        self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
-        self._name = name
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._results = results
         self._lock = threading.Lock()
-        self._owner: dict[Future[Any], int] = {}  # running call -> its thread's ident
-        self._abandoned: set[int] = set()  # threads whose place a replacement took
-        self._shutdown = False
+        # Each worker's current call token, by thread ident. A worker writes its own key
+        # without the lock (a dict store is atomic); only abandon() reads the others.
+        self._running: dict[int, int | None] = {}
+        self._abandoned: set[int] = set()  # workers whose place a replacement took
+        self._cancelled: set[int] = set()  # tokens given up on before they started
         self._count = 0
         for _ in range(max_workers):
             self._start_worker()
 
     def _start_worker(self) -> None:
         self._count += 1
-        thread = threading.Thread(
-            target=self._work, name=f"{self._name}-{self._count}", daemon=True
-        )
-        thread.start()
+        threading.Thread(target=self._work, name=f"processes-{self._count}", daemon=True).start()
 
     def _work(self) -> None:
         me = threading.get_ident()
+        running = self._running
         while True:
-            item = self._queue.get()
-            if item is None:
+            call = self._calls.get()
+            if call is None:
                 return
-            future, fn, args, kwargs = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            with self._lock:
-                self._owner[future] = me
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:
-                future.set_exception(exc)
+            token, fn, args = call
+            running[me] = token  # before the call starts, so that abandon() finds it
+            if token in self._cancelled:
+                self._cancelled.discard(token)
             else:
-                future.set_result(result)
-            with self._lock:
-                del self._owner[future]
-                if me in self._abandoned:  # a replacement took this place: retire
+                try:
+                    outcome: Any = fn(*args)
+                except BaseException as exc:  # reported, never raised in a worker
+                    outcome = exc
+                self._results.put((token, outcome))
+            running[me] = None
+            if me in self._abandoned:  # a replacement took this place: retire
+                with self._lock:
                     self._abandoned.discard(me)
-                    return
+                    del running[me]
+                return
 
-    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        if self._shutdown:
-            raise RuntimeError("cannot submit to a pool that was shut down")
-        future: Future[T] = Future()
-        self._queue.put((future, fn, args, kwargs))
-        return future
+    def submit(self, token: int, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)``; its result arrives on the results queue as ``(token, result)``."""
+        self._calls.put((token, fn, args))
 
-    def abandon(self, future: Future[Any]) -> None:
-        """Give up on a call: a queued one is cancelled, a running one's thread replaced."""
-        if future.cancel():
-            return
+    def abandon(self, token: int) -> None:
+        """Give up on a call: if it runs, a new worker takes its thread's place."""
         with self._lock:
-            owner = self._owner.get(future)
-            if owner is not None and owner not in self._abandoned:
-                self._abandoned.add(owner)
-                self._start_worker()
+            for ident, running in list(self._running.items()):
+                if running == token and ident not in self._abandoned:
+                    self._abandoned.add(ident)
+                    self._start_worker()
+                    return
+            self._cancelled.add(token)  # not started yet: it never will
 
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        # Workers are daemons: they are told to stop, never waited for, since one may be
-        # stuck in an abandoned task forever.
-        self._shutdown = True
+    def shutdown(self) -> None:
+        """Tell the workers to stop; never wait for them (one may be stuck forever)."""
         for _ in range(self._count):
-            self._queue.put(None)
+            self._calls.put(None)
