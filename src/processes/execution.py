@@ -72,7 +72,7 @@ class _TaskState:
 
     def __init__(self) -> None:
         self.attempts = 0
-        self.attempt_errors: list[str] = []
+        self.attempt_errors: tuple[str, ...] = ()  # grows only on failures
         self.args: tuple[Any, ...] = ()
         self.kwargs: dict[str, Any] = {}
         self.logger: logging.Logger | None = None
@@ -80,6 +80,9 @@ class _TaskState:
         self.failure: Failure | None = None  # the last failed attempt's record
         self.started_at: datetime | None = None
         self.started_perf = 0.0
+
+
+_FINISHED = _TaskState()  # the state of every task that has its report entry
 
 
 class Run:
@@ -405,7 +408,7 @@ class Run:
             self.results[i] = outcome.value
             self._finish(i, TaskStatus.SUCCESS, outcome.value)
             return None
-        state.attempt_errors.append(failure.exception)
+        state.attempt_errors += (failure.exception,)
         state.failure = failure
         task = self.tasks[i]
         policy = task.retry_policy
@@ -473,7 +476,7 @@ class Run:
             result,
             error,
             state.started_at,
-            tuple(state.attempt_errors),
+            state.attempt_errors,
         )
         if self.on_event is not None:
             self._emit(
@@ -483,6 +486,7 @@ class Run:
                 status=status,
                 error=error.exception if error is not None else None,
             )
+        self.states[i] = _FINISHED  # what the run needed of it is in the entry now
         self._release(i, blocked=status is not TaskStatus.SUCCESS)
 
     def _skip(self, i: int) -> None:
