@@ -376,6 +376,7 @@ class Run:
             None,
             started_at,
             (),
+            self.graph.upstreams[task.name],
         )
         self._release(i, blocked=False)
         return None
@@ -477,6 +478,7 @@ class Run:
             error,
             state.started_at,
             state.attempt_errors,
+            self.graph.upstreams[task.name],
         )
         if self.on_event is not None:
             self._emit(
@@ -499,7 +501,7 @@ class Run:
             TaskStatus.SKIPPED,
             0.0,
             0,
-            dependencies=task.dependency_names,
+            dependencies=self.graph.upstreams[task.name],
         )
         if self.on_event is not None:
             self._emit(EventKind.FINISHED, i, 0, status=TaskStatus.SKIPPED)
@@ -570,6 +572,7 @@ def _entry(
     error: ErrorData | None,
     started_at: datetime | None,
     attempt_errors: tuple[str, ...],
+    dependencies: tuple[str, ...],
 ) -> TaskReportEntry:
     return TaskReportEntry(
         task.name,
@@ -583,7 +586,7 @@ def _entry(
         error,
         started_at,
         utcnow(),
-        task.dependency_names,
+        dependencies,
         attempt_errors,
     )
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from processes.errors import CircularDependencyError, DependencyNotFoundError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping
 
 
 class TaskGraph:
@@ -23,7 +23,7 @@ class TaskGraph:
 
     __slots__ = ("dependants", "order", "position", "upstreams")
 
-    def __init__(self, upstreams: Mapping[str, Sequence[str]]) -> None:
+    def __init__(self, upstreams: Mapping[str, tuple[str, ...]]) -> None:
         self.upstreams = upstreams
         dependants: dict[str, list[str]] = {name: [] for name in upstreams}
         for name, ups in upstreams.items():
@@ -48,7 +48,9 @@ class TaskGraph:
         return sorted(seen, key=self.position.__getitem__)
 
 
-def _ordered(upstreams: Mapping[str, Sequence[str]], dependants: dict[str, list[str]]) -> list[str]:
+def _ordered(
+    upstreams: Mapping[str, tuple[str, ...]], dependants: dict[str, list[str]]
+) -> list[str]:
     """Kahn's algorithm, taking the earliest-given ready task first."""
     position = {name: i for i, name in enumerate(upstreams)}
     waiting = {name: len(ups) for name, ups in upstreams.items()}
@@ -67,7 +69,7 @@ def _ordered(upstreams: Mapping[str, Sequence[str]], dependants: dict[str, list[
     return order
 
 
-def _find_cycle(upstreams: Mapping[str, Sequence[str]], ordered: Iterable[str]) -> list[str]:
+def _find_cycle(upstreams: Mapping[str, tuple[str, ...]], ordered: Iterable[str]) -> list[str]:
     """Return one cycle among the tasks Kahn's algorithm could not order, closed."""
     done = set(ordered)
     # Every unordered task has an unordered upstream: walking upstream must loop.

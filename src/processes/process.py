@@ -48,11 +48,11 @@ class Process:
 
     def _set_tasks(self, tasks: list[Task]) -> None:
         """Validate and order ``tasks``; on error, raise and leave the process untouched."""
-        upstreams: dict[str, list[str]] = {}
+        upstreams: dict[str, tuple[str, ...]] = {}
         for task in tasks:
             if task.name in upstreams:
                 raise ValueError(f"Duplicate task name: {task.name}")
-            upstreams[task.name] = [d.task_name for d in task.dependencies]
+            upstreams[task.name] = tuple([d.task_name for d in task.dependencies])
         graph = TaskGraph(upstreams)
         by_name = {task.name: task for task in tasks}
         self._graph = graph

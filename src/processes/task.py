@@ -129,6 +129,17 @@ def _policy(
     return RetryPolicy(retries, retry_on, float(delay), float(backoff), max_delay, float(jitter))
 
 
+@functools.lru_cache(maxsize=256)
+def _settings(
+    frame_filter: str | None,
+    redactor: Redactor,
+    retry_on: tuple[type[BaseException], ...],
+    timeout: float | None,
+) -> CaptureSettings:
+    """Settings are values: tasks built alike share one."""
+    return CaptureSettings(frame_filter, redactor, retry_on, timeout)
+
+
 def _is_async_generator_function(func: object) -> bool:
     if type(func) is types.FunctionType:  # the common case, without inspect's unwrapping
         return bool(func.__code__.co_flags & inspect.CO_ASYNC_GENERATOR)
@@ -306,13 +317,9 @@ class Task:
         return self._label
 
     @property
-    def dependency_names(self) -> tuple[str, ...]:
-        return tuple(d.task_name for d in self.dependencies) if self.dependencies else ()
-
-    @property
     def capture_settings(self) -> CaptureSettings:
         if self._settings is None:
-            self._settings = CaptureSettings(
+            self._settings = _settings(
                 self.traced_vars_frame_filter,
                 self.redactor,
                 self.retry_policy.retry_on,
