@@ -159,7 +159,7 @@ def wait_for_thread(thread: threading.Thread, timeout_seconds: float) -> None:
         thread.join(min(left, WAKE_UP_SECONDS))
 
 
-def sleep(seconds: float) -> None:
+def interruptible_sleep(seconds: float) -> None:
     """``time.sleep`` in short slices, for the same reason as ``wait_for_thread``."""
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:

@@ -35,6 +35,9 @@ class Failure:
     #: ``[redacted]`` there instead.
     hidden_args: tuple[int, ...] = ()
     hidden_kwargs: tuple[str, ...] = ()
+    #: True when a secret was masked out of the message or traceback: the exception
+    #: object (``cause``) still holds it, so it must not be shown as it is.
+    redacted: bool = False
     cause: BaseException | None = field(default=None, compare=False, repr=False)
 
     def without_cause(self) -> Failure:
@@ -114,6 +117,44 @@ def qualified_name(cls: type) -> str:
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
 
 
+_MAX_CHAINED = 10
+
+
+def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: list[str]) -> None:
+    """Remember the values of secret-named locals in every frame of the traceback.
+
+    Not only the traced frame: a key held one call up and passed on as ``k`` shows up
+    in the message of the exception raised further down.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending and len(seen) < _MAX_CHAINED:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        for frame in _frames(current.__traceback__):
+            for name, value in frame.f_locals.items():
+                if redactor.is_secret(name):
+                    remember_secret(value, secrets)
+        pending.extend((current.__cause__, current.__context__))
+
+
+def secret_positions(func: Callable[..., Any], redactor: Redactor, count: int) -> tuple[int, ...]:
+    """Positions, among ``count`` positional arguments, of parameters with secret names."""
+    try:
+        parameters = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):  # builtins and odd callables may have no signature
+        return ()
+    positions = []
+    for position, parameter in enumerate(parameters[:count]):
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            break
+        if redactor.is_secret(parameter.name):
+            positions.append(position)
+    return tuple(positions)
+
+
 def _secret_arguments(
     func: Callable[..., Any] | None,
     args: tuple[Any, ...],
@@ -122,17 +163,8 @@ def _secret_arguments(
     secrets: list[str],
 ) -> tuple[tuple[int, ...], tuple[str, ...]]:
     """Find the arguments that hold secrets: by their parameter's name, or by their value."""
-    hidden_args = set()
+    hidden_args = set(secret_positions(func, redactor, len(args))) if func else set()
     hidden_kwargs = {name for name in kwargs if redactor.is_secret(name)}
-    try:
-        parameters = list(inspect.signature(func).parameters.values()) if func else []
-    except (TypeError, ValueError):  # builtins and odd callables may have no signature
-        parameters = []
-    for position, parameter in enumerate(parameters[: len(args)]):
-        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
-            break
-        if redactor.is_secret(parameter.name):
-            hidden_args.add(position)
     for position in hidden_args:
         remember_secret(args[position], secrets)
     for name in hidden_kwargs:
@@ -162,6 +194,7 @@ def capture_failure(
     found too, so that reports and logs can hide them.
     """
     secrets: list[str] = []
+    _remember_secret_locals(exc, redactor, secrets)
     traced_vars: dict[str, str] = {}
     location = ""
     frame = select_frame(exc, frame_filter)
@@ -179,9 +212,11 @@ def capture_failure(
         tb_text = "".join(traceback.format_exception(type(exc), exc, _user_traceback(exc)))
     except Exception:  # a broken __str__ on the exception must not break capture
         tb_text = f"{qualified_name(type(exc))}: <traceback unavailable>"
+    redacted = False
     if secrets:
-        message = mask(message, secrets)
-        tb_text = mask(tb_text, secrets)
+        masked_message, masked_tb = mask(message, secrets), mask(tb_text, secrets)
+        redacted = masked_message != message or masked_tb != tb_text
+        message, tb_text = masked_message, masked_tb
         traced_vars = {name: mask(text, secrets) for name, text in traced_vars.items()}
     return Failure(
         exception=message,
@@ -191,5 +226,6 @@ def capture_failure(
         traced_vars_location=location,
         hidden_args=hidden_args,
         hidden_kwargs=hidden_kwargs,
+        redacted=redacted,
         cause=exc,
     )

@@ -38,7 +38,7 @@ class TaskEvent:
     task_name: str
     timestamp: datetime
     attempt: int
-    total: int
+    max_attempts: int
     status: TaskStatus | None = None
     delay_seconds: float | None = None
     error: str | None = None

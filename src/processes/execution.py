@@ -27,10 +27,10 @@ from processes.attempt import (
     AttemptOutcome,
     await_result,
     failed_attempt,
+    interruptible_sleep,
     run_attempt,
     run_guarded_attempt,
     run_within_timeout,
-    sleep,
     timed_out,
 )
 from processes.capture import Failure, capture_failure
@@ -97,7 +97,7 @@ class Run:
         *,
         fail_fast: bool = False,
         on_event: Listener | None = None,
-        sleep: Callable[[float], None] = sleep,
+        sleep: Callable[[float], None] = interruptible_sleep,
     ) -> None:
         self.tasks = tasks
         self.graph = graph
@@ -107,7 +107,8 @@ class Run:
         self.on_event = on_event
         self.sleep = sleep
         self.index = graph.position  # task name -> its place in ``tasks``
-        self.waiting = [len(task.dependencies) for task in tasks]  # upstreams not finished
+        # Upstream tasks not finished yet, counted on the graph the process validated.
+        self.waiting = [len(graph.upstreams[task.name]) for task in tasks]
         self.blocked = bytearray(len(tasks))  # 1: an upstream task errored or was skipped
         self.states: list[_TaskState | None] = [None] * len(tasks)  # set when a task starts
         self.results: list[Any] = [None] * len(tasks)
@@ -149,13 +150,13 @@ class Run:
                             delay = self._attempt_here(i)
                     else:
                         _, _, i, delay, since = heapq.heappop(retries)
+                        if self.stopping:  # fail-fast: the retry ends with its last failure
+                            self._fail(i, self._last_failure(i))
+                            continue
                         left = delay - (clock - since)
                         if left > 0:
                             self.sleep(left)
                             clock += left
-                        if self.stopping:  # fail-fast: the retry ends with its last failure
-                            self._fail(i, self._last_failure(i))
-                            continue
                         began = time.perf_counter()
                         delay = self._attempt_here(i)
                     clock += time.perf_counter() - began
@@ -496,7 +497,7 @@ class Run:
         self.entries[i] = TaskReportEntry(
             task.name,
             task.function_label,
-            task.args,
+            task.hide_secret_args(task.args),
             task.redactor.scrub_kwargs(task.kwargs),
             TaskStatus.SKIPPED,
             0.0,
@@ -523,8 +524,8 @@ class Run:
     def _emit(self, kind: EventKind, i: int, attempt: int, **details: Any) -> None:
         assert self.on_event is not None
         task = self.tasks[i]
-        total = task.retry_policy.max_attempts
-        self.on_event(TaskEvent(kind, task.name, utcnow(), attempt, total, **details))
+        max_attempts = task.retry_policy.max_attempts
+        self.on_event(TaskEvent(kind, task.name, utcnow(), attempt, max_attempts, **details))
 
     @contextlib.contextmanager
     def _routing(self, in_this_process: bool) -> Iterator[None]:
@@ -554,8 +555,9 @@ class Run:
         """
         self.stopping = True
         for i, entry in enumerate(self.entries):
-            if entry is None and self.states[i] is not None:
-                self._fail(i, _interrupted_failure())
+            state = self.states[i]
+            if entry is None and state is not None:  # cut off running, or waiting to retry
+                self._fail(i, state.failure or _interrupted_failure())
         error = KeyboardInterrupt(*interrupt.args)
         error.report = self._report(started_at)  # type: ignore[attr-defined]
         return error
@@ -577,7 +579,7 @@ def _entry(
     return TaskReportEntry(
         task.name,
         task.function_label,
-        args,
+        task.hide_secret_args(args),
         task.redactor.scrub_kwargs(kwargs) if kwargs else kwargs,
         status,
         elapsed_seconds,

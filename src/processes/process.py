@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from processes.attempt import sleep as interruptible_sleep
+from processes.attempt import interruptible_sleep
 from processes.errors import TaskNotFoundError
 from processes.events import Listener, SafeListener, TaskEvent
 from processes.execution import Run
@@ -101,6 +101,12 @@ class Process:
             task.dependencies.remove(dependency)
             raise
 
+    def _revalidate_if_changed(self) -> None:
+        """Validate again if a task gained dependencies since (``task.add_dependency``)."""
+        upstreams = self._graph.upstreams
+        if any(len(t.dependencies) != len(upstreams[t.name]) for t in self.tasks):
+            self._set_tasks(self.tasks)
+
     # -- running --------------------------------------------------------------------------
 
     def run(
@@ -125,6 +131,7 @@ class Process:
         the partial report as ``.report``. ``sleep`` replaces how a sequential run waits
         before a retry (tests pass ``list.append`` to record the delays instead).
         """
+        self._revalidate_if_changed()
         workers = max(int(max_workers), 1)
         if parallel is None:
             parallel = len(self.tasks) >= PARALLEL_THRESHOLD
@@ -133,7 +140,7 @@ class Process:
             listeners.append(SafeListener(on_event))
         progress_line = ProgressLine(len(self.tasks)) if progress else None
         if progress_line is not None and progress_line.enabled:
-            listeners.append(progress_line)
+            listeners.append(SafeListener(progress_line))  # a closed stderr must not stop a run
         run = Run(
             self.tasks,
             self._graph,

@@ -45,6 +45,8 @@ class ProgressLine:
     def __call__(self, event: TaskEvent) -> None:
         if event.kind is EventKind.STARTED:
             self.running += 1
+        elif event.kind is EventKind.RETRYING:  # the attempt ended; the next one starts later
+            self.running -= 1
         elif event.kind is EventKind.FINISHED:
             self.done += 1
             if event.attempt:
@@ -78,11 +80,14 @@ class ProgressLine:
         self.stream.flush()
 
     def close(self) -> None:
-        """Draw the final state and end the line."""
+        """Draw the final state and end the line; a stream that broke meanwhile is left."""
         if self.enabled:
-            self._draw(self.render(self.clock()))
-            self.stream.write("\n")
-            self.stream.flush()
+            try:
+                self._draw(self.render(self.clock()))
+                self.stream.write("\n")
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass
 
 
 def _is_terminal(stream: TextIO) -> bool:

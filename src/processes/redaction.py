@@ -6,6 +6,7 @@ reports, JSON, emails and webhooks never hold the value.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -88,7 +89,8 @@ def remember_secret(value: Any, secrets: list[str], depth: int = 0) -> None:
     """
     if isinstance(value, str | bytes):
         if len(value) >= _SHORTEST_MASKED_VALUE:
-            secrets.append(value.decode(errors="replace") if isinstance(value, bytes) else value)
+            text = value.decode(errors="replace") if isinstance(value, bytes) else value
+            secrets.extend(secret_forms(text))
     elif isinstance(value, int) and not isinstance(value, bool):
         if abs(value) >= _SMALLEST_MASKED_INT and value.bit_length() < _LONGEST_MASKED_INT_BITS:
             secrets.append(str(value))
@@ -98,6 +100,15 @@ def remember_secret(value: Any, secrets: list[str], depth: int = 0) -> None:
         if isinstance(value, list | tuple | set | frozenset | type({}.values())):
             for item in value:
                 remember_secret(item, secrets, depth + 1)
+
+
+def secret_forms(text: str) -> list[str]:
+    """The ways ``text`` can appear in other text: as is, and escaped by repr() or JSON."""
+    forms = [text]
+    for escaped in (repr(text)[1:-1], json.dumps(text)[1:-1]):
+        if escaped not in forms:
+            forms.append(escaped)
+    return forms
 
 
 def mask(text: str, secrets: list[str]) -> str:

@@ -1,8 +1,8 @@
 """The report of one run: an entry per task, in topological order, and its JSON form.
 
-``notify()`` hands the report to channels; channels and renderings import this module,
-never the other way round (renderings are reached through ``processes.rendering``,
-which imports this module only for type checking).
+``notify()`` hands the report to channels, which import this module. The ``to_text()``,
+``to_html()`` and ``to_mermaid()`` methods reach ``processes.rendering`` at call time;
+rendering modules import this one only for type checking, so there is no cycle.
 """
 
 from __future__ import annotations
@@ -46,6 +46,13 @@ class TaskReportEntry:
     finished_at: datetime | None = None
     dependencies: tuple[str, ...] = ()
     attempt_errors: tuple[str, ...] = ()
+
+
+class TaskTraceback(Exception):
+    """A task's traceback as captured, standing in for an exception that held a secret."""
+
+    def __str__(self) -> str:
+        return f"\n{self.args[0].rstrip()}" if self.args else ""
 
 
 class _Channel(Protocol):
@@ -106,8 +113,10 @@ class ProcessExecutionReport:
             return 0.0
         return (self.finished_at - self.started_at).total_seconds()
 
-    def only(self, names: Iterable[str]) -> ProcessExecutionReport:
+    def only(self, names: Iterable[str] | str) -> ProcessExecutionReport:
         """Return a copy holding only the named tasks (case-insensitive), in report order."""
+        if isinstance(names, str):  # one name, not a set of one-letter names
+            names = (names,)
         wanted = {name.lower() for name in names}
         return replace(self, entries={n: e for n, e in self.entries.items() if n in wanted})
 
@@ -128,7 +137,11 @@ class ProcessExecutionReport:
             lines.append(f"  ({len(skipped)} skipped because of them: {', '.join(skipped)})")
         error = ProcessFailedError("\n".join(lines), list(errored), self)
         first = next(iter(errored.values())).error
-        raise error from (first.cause if first else None)
+        if first is None:
+            raise error
+        # The original exception where it exists; where its text held a secret (the
+        # error data then keeps no cause), the traceback as captured, with it masked.
+        raise error from (first.cause or TaskTraceback(first.traceback_str))
 
     # -- delivery -------------------------------------------------------------------------
 
@@ -136,7 +149,7 @@ class ProcessExecutionReport:
         self,
         *channels: _Channel,
         only_errors: bool = False,
-        tasks: Iterable[str] | None = None,
+        tasks: Iterable[str] | str | None = None,
         show_warnings: bool = True,
     ) -> list[Delivery]:
         """Send this report through each channel, in order; never raise for a delivery.
@@ -155,16 +168,19 @@ class ProcessExecutionReport:
                 if outcome is False:  # channels in the apprise style report by returning False
                     raise RuntimeError("the channel reported that it could not deliver")
             except Exception as exc:
-                if show_warnings:
-                    warnings.warn(
-                        f"{type(channel).__name__} failed to deliver the report: "
-                        f"{type(exc).__name__}: {exc}",
-                        UserWarning,
-                        stacklevel=2,
-                    )
                 deliveries.append(Delivery(channel, ok=False, error=exc))
             else:
                 deliveries.append(Delivery(channel, ok=True))
+        # Warned only once every channel had its turn: warnings turned into errors
+        # (``-W error``) must not keep the later channels from delivering.
+        for delivery in deliveries:
+            if show_warnings and delivery.error is not None:
+                warnings.warn(
+                    f"{type(delivery.channel).__name__} failed to deliver the report: "
+                    f"{type(delivery.error).__name__}: {delivery.error}",
+                    UserWarning,
+                    stacklevel=2,
+                )
         return deliveries
 
     # -- renderings -----------------------------------------------------------------------
@@ -219,12 +235,15 @@ def jsonable(value: Any, _seen: frozenset[int] = frozenset()) -> Any:
         return value if math.isfinite(value) else repr(value)
     if id(value) in _seen or len(_seen) >= MAX_JSON_DEPTH:
         return safe_repr(value)
-    if isinstance(value, list | tuple):
-        seen = _seen | {id(value)}
-        return [jsonable(item, seen) for item in value]
-    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        seen = _seen | {id(value)}
-        return {key: jsonable(item, seen) for key, item in value.items()}
+    try:
+        if isinstance(value, list | tuple):
+            seen = _seen | {id(value)}
+            return [jsonable(item, seen) for item in value]
+        if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+            seen = _seen | {id(value)}
+            return {key: jsonable(item, seen) for key, item in value.items()}
+    except Exception:  # a container subclass whose iteration raises
+        pass
     return safe_repr(value)
 
 

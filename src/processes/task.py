@@ -15,10 +15,11 @@ import types
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from processes.attempt import CaptureSettings, run_within_timeout, sleep
+from processes.attempt import CaptureSettings, interruptible_sleep, run_within_timeout
+from processes.capture import secret_positions
 from processes.errors import CircularDependencyError
 from processes.outcome import ErrorData, TaskResult, TaskStatus
-from processes.redaction import DEFAULT_REDACTOR, Redactor
+from processes.redaction import DEFAULT_REDACTOR, REDACTED, Redactor
 from processes.retry import DEFAULT_RETRY_ON, RetryPolicy
 from processes.tasklog import LogFiles, failure_message, new_task_logger, routing_task_records
 
@@ -151,8 +152,10 @@ def _is_positive_number(value: object) -> bool:
 
 
 def _check_number(name: str, value: object, task: str, *, allow_zero: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise TypeError(f"{name} must be a non-negative number, got {value!r} (task {task!r})")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number, got {value!r} (task {task!r})")
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got {value!r} (task {task!r})")
     if not allow_zero and value == 0:
         raise ValueError(f"{name} must be greater than 0, got {value!r} (task {task!r})")
     return float(value)
@@ -169,10 +172,10 @@ class Task:
 
     # Slots: a process of 100,000 tasks holds 100,000 of these.
     __slots__ = (
+        "_hidden",
         "_label",
         "_label_of",
         "_logger",
-        "_settings",
         "args",
         "dependencies",
         "func",
@@ -181,8 +184,11 @@ class Task:
         "name",
         "redactor",
         "retries",
+        "retry_backoff",
+        "retry_delay",
+        "retry_jitter",
+        "retry_max_delay",
         "retry_on",
-        "retry_policy",
         "timeout",
         "traced_vars_frame_filter",
     )
@@ -263,19 +269,15 @@ class Task:
         self.timeout = timeout
         self.retries = retries
         self.retry_on = retry_on
-        self.retry_policy = _policy(
-            retries,
-            DEFAULT_RETRY_ON if retry_on is None else retry_on,
-            retry_delay,
-            retry_backoff,
-            retry_max_delay,
-            retry_jitter,
-        )
+        self.retry_delay = retry_delay
+        self.retry_backoff = retry_backoff
+        self.retry_max_delay = retry_max_delay
+        self.retry_jitter = retry_jitter
         self.redactor = DEFAULT_REDACTOR if redact is None else Redactor(redact)
-        self._settings: CaptureSettings | None = None
         self._logger: logging.Logger | None = None
         self._label = ""
         self._label_of: object = None
+        self._hidden: tuple[object, int, tuple[int, ...]] = (None, 0, ())
         if dependencies:
             self._add_dependencies(dependencies)
 
@@ -316,16 +318,42 @@ class Task:
             self._label_of = func
         return self._label
 
+    def hide_secret_args(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """``args`` with those passed to parameters named like secrets masked, for reports.
+
+        Known once per function: the signature is read on the first call only.
+        """
+        if not args:
+            return args
+        func, count, positions = self._hidden
+        if func is not self.func or count != len(args):
+            positions = secret_positions(self.func, self.redactor, len(args))
+            self._hidden = (self.func, len(args), positions)
+        if not positions:
+            return args
+        return tuple(REDACTED if i in positions else arg for i, arg in enumerate(args))
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """What is retried and how it is paced, from the task's current attributes."""
+        return _policy(
+            self.retries or 0,
+            DEFAULT_RETRY_ON if self.retry_on is None else self.retry_on,
+            self.retry_delay,
+            self.retry_backoff,
+            self.retry_max_delay,
+            self.retry_jitter,
+        )
+
     @property
     def capture_settings(self) -> CaptureSettings:
-        if self._settings is None:
-            self._settings = _settings(
-                self.traced_vars_frame_filter,
-                self.redactor,
-                self.retry_policy.retry_on,
-                self.timeout,
-            )
-        return self._settings
+        """How an attempt records a failure, from the task's current attributes."""
+        return _settings(
+            self.traced_vars_frame_filter,
+            self.redactor,
+            self.retry_policy.retry_on,
+            self.timeout,
+        )
 
     def has_log_output(self) -> bool:
         """True when a log line of this task would reach a file or a user's handler."""
@@ -386,7 +414,7 @@ def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
                         policy.max_attempts,
                         failure.exception,
                     )
-                sleep(policy.delay_before(attempt))
+                interruptible_sleep(policy.delay_before(attempt))
                 continue
             args, kwargs = failure.hide_arguments(task.args, task.kwargs)
             error = error_data(task, args, kwargs, (), failure)
@@ -428,7 +456,7 @@ def error_data(
         traced_vars=failure.traced_vars,
         traced_vars_location=failure.traced_vars_location,
         exception_type=failure.exception_type,
-        cause=failure.cause,
+        cause=None if failure.redacted else failure.cause,
     )
 
 

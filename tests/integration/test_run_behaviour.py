@@ -640,7 +640,7 @@ def test_events_arrive_in_causal_order_per_task(parallel: bool) -> None:
     retry = events_of(events, "twice")[1]
     assert retry.error == "ConnectionError: call 1 refused"
     assert retry.delay_seconds == 0
-    assert retry.total == 4
+    assert retry.max_attempts == 4
     with pytest.raises(FrozenInstanceError):
         retry.attempt = 5  # type: ignore[misc]
 
