@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from processes import (
     EmailChannel,
     FileChannel,
     Process,
+    ProcessFailedError,
     SMTPConfig,
     Task,
     WebhookChannel,
@@ -101,3 +103,38 @@ def test_secret_locals_never_reach_any_output(tmp_path: Path, httpserver: HTTPSe
         assert TOKEN not in text, where
     assert "PermissionError" in outputs["log"]
     assert "billing" in outputs["email"]
+
+
+def _post(url: str, k: str) -> None:
+    raise ConnectionError(f"POST {url} refused key {k}")
+
+
+def charge_through_a_helper() -> None:
+    api_key = r"sk_live_ab\cd_998877"
+    _post("https://pay.example.test", api_key)
+
+
+def test_a_secret_passed_down_a_call_is_masked_everywhere() -> None:
+    report = Process([Task("charge", charge_through_a_helper)]).run()
+
+    error = report.errored["charge"].error
+    assert error is not None
+    assert error.traced_vars["k"] == "'[redacted]'"
+    texts = [report.to_json(), error.exception, error.traceback_str, report.to_text()]
+    assert not any("sk_live" in text for text in texts)
+    with pytest.raises(ProcessFailedError) as raised:
+        report.raise_for_errors()
+    shown = "".join(traceback.format_exception(raised.value))
+    assert "sk_live" not in shown
+    assert "refused key [redacted]" in shown  # the cause is still there, masked
+
+
+def login(user: str, password: str) -> str:
+    return f"logged in as {user}"
+
+
+def test_a_secret_given_to_a_secret_named_parameter_is_hidden_even_on_success() -> None:
+    report = Process([Task("login", login, args=("bob", "hunter2-hunter2"))]).run()
+
+    assert report.entries["login"].args == ("bob", "[redacted]")
+    assert "hunter2" not in report.to_json()

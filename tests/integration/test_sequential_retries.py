@@ -56,3 +56,51 @@ def test_fail_fast_ends_a_waiting_retry_with_its_last_failure() -> None:
     assert report.entries["down"].status is TaskStatus.ERRORED
     assert report.entries["down"].attempts == 1
     assert report.entries["never"].status is TaskStatus.SKIPPED
+
+
+def test_fail_fast_does_not_wait_out_a_pending_retry() -> None:
+    slept: list[float] = []
+
+    def down() -> None:
+        raise ConnectionError("still down")
+
+    def broken() -> None:
+        raise ValueError("bad input")
+
+    tasks = [Task("down", down, retries=1, retry_delay=600), Task("broken", broken)]
+    with Process(tasks) as process:
+        report = process.run(parallel=False, fail_fast=True, sleep=slept.append)
+
+    assert slept == []
+    assert report.entries["down"].attempts == 1
+    assert report.entries["down"].status is TaskStatus.ERRORED
+
+
+def test_settings_changed_after_building_a_task_are_used() -> None:
+    calls = {"n": 0}
+
+    def flaky() -> str:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise ConnectionError("not yet")
+        return "up"
+
+    task = Task("flaky", flaky)
+    task.retries = 2
+    with Process([task]) as process:
+        report = process.run(parallel=False, sleep=lambda _: None)
+
+    assert report.entries["flaky"].status is TaskStatus.SUCCESS
+    assert report.entries["flaky"].attempts == 3
+
+
+def test_a_dependency_added_to_a_task_after_building_is_validated_and_used() -> None:
+    first = Task("first", lambda: 41)
+    second = Task("second", lambda x: x + 1)
+    process = Process([second, first])
+    second.add_dependency(TaskDependency("first", use_result_as_additional_args=True))
+
+    report = process.run()
+
+    assert list(report.entries) == ["first", "second"]
+    assert report.entries["second"].result == 42

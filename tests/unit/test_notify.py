@@ -166,3 +166,21 @@ def test_content_is_frozen() -> None:
 def test_content_flags_must_be_bools() -> None:
     with pytest.raises(TypeError, match="show_traceback must be a bool"):
         ReportContent(show_traceback="yes")  # type: ignore[arg-type]
+
+
+def test_a_single_task_name_as_a_str_is_one_name() -> None:
+    log: list[tuple[str, ProcessExecutionReport, bool]] = []
+    MIXED.notify(Recorder(log, "a"), tasks="charge")
+
+    ((_, sent, _),) = log
+    assert list(sent.entries) == ["charge"]
+
+
+def test_warnings_as_errors_do_not_stop_later_channels() -> None:
+    log: list[tuple[str, ProcessExecutionReport, bool]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning, match="Broken"):
+            MIXED.notify(Broken(), Recorder(log, "after"))
+
+    assert [name for name, _, _ in log] == ["after"]
