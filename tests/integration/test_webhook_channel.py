@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.server
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import ClassVar
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -346,3 +349,60 @@ def test_a_reason_phrase_echoing_the_path_is_masked(server: HTTPServer, fake: Fa
         orders_report().notify(channel)
     assert "T0K3N" not in str(caught[0].message)
     assert "[redacted]" in str(caught[0].message)
+
+
+def test_a_400_body_echoing_a_query_token_and_path_segment_is_masked(
+    server: HTTPServer, fake: FakeTime
+) -> None:
+    url = server.url_for("/hooks/SEGMENT-TOKEN-42") + "?token=QV-7f3a%2B9"
+    # Echoed decoded and apart from the URL, so only per-part masking can catch it.
+    server.expect_request("/hooks/SEGMENT-TOKEN-42").respond_with_data(
+        "unknown token=QV-7f3a+9 for hook SEGMENT-TOKEN-42", status=400
+    )
+    channel = WebhookChannel(WebhookConfig(url), sleep=fake.sleep, clock=fake.clock)
+    with pytest.warns(UserWarning, match="HTTP 400") as caught:
+        orders_report().notify(channel)
+    message = str(caught[0].message)
+    assert "unknown token=[redacted] for hook [redacted]" in message
+    assert "QV-7f3a" not in message
+    assert "SEGMENT-TOKEN" not in message
+
+
+class _RecordingProxy(http.server.BaseHTTPRequestHandler):
+    targets: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.targets.append(self.path)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_http_proxy_from_the_environment_carries_the_post(
+    fake: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = http.server.HTTPServer(("127.0.0.1", 0), _RecordingProxy)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_port}")
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy.server_port}")
+        channel = channel_for_url("http://hooks.example.test/incoming", fake)
+        (delivery,) = orders_report().notify(channel)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        thread.join()
+    assert delivery.ok
+    # A proxied request names the absolute URL; a direct one would name only the path.
+    assert _RecordingProxy.targets == ["http://hooks.example.test/incoming"]
+
+
+def channel_for_url(url: str, fake: FakeTime) -> WebhookChannel:
+    return WebhookChannel(WebhookConfig(url, retries=0), sleep=fake.sleep, clock=fake.clock)

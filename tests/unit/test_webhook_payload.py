@@ -9,8 +9,14 @@ from email.utils import format_datetime
 import pytest
 
 from processes import ReportContent, TaskStatus, WebhookChannel, WebhookConfig
-from processes.channels.webhook import HttpTransport, redact_url, retry_after_seconds
-from processes.rendering.webhook import mask_secrets, render_webhook_payload, serialise_payload
+from processes.channels.webhook import (
+    HttpTransport,
+    mask_payload,
+    redact_url,
+    retry_after_seconds,
+    url_secrets,
+)
+from processes.rendering.webhook import render_webhook_payload, serialise_payload
 from webhook_factory import make_entry, make_error, make_report, orders_report
 
 V7_ENTRY_KEYS = {"status", "function", "elapsed_seconds", "attempts", "result", "error"}
@@ -125,10 +131,20 @@ def test_serialisation_is_compact_utf8_and_never_raises() -> None:
     assert decoded["entries"]["café"]["result"].startswith("<object object at")
 
 
-def test_mask_secrets_in_keys_values_and_nested_lists() -> None:
+def test_mask_payload_in_keys_values_and_nested_lists() -> None:
     data = {"a": ["token=abcd1234 here", {"abcd1234": "x"}], "b": 3, "c": "ab"}
-    masked = mask_secrets(data, ["abcd1234", "ab"])  # "ab" is too short to mask
+    masked = mask_payload(data, ["abcd1234", "ab"])  # "ab" is too short to mask
     assert masked == {"a": ["token=[redacted] here", {"[redacted]": "x"}], "b": 3, "c": "ab"}
+
+
+def test_url_secrets_hold_long_path_segments_and_every_query_value() -> None:
+    url = "https://hooks.example.test/services/T0AAAA1B/XXYYZZ99aa?token=tok%2Fen-123&sig=S1G"
+    found = url_secrets(url)
+    for part in ("T0AAAA1B", "XXYYZZ99aa", "services", "tok%2Fen-123", "tok/en-123", "S1G"):
+        assert part in found, part
+    assert "hooks" not in found  # a short segment is routing, not a token
+    message = "400: token=tok/en-123 is unknown for XXYYZZ99aa"
+    assert mask_payload(message, found) == "400: token=[redacted] is unknown for [redacted]"
 
 
 def test_channel_body_masks_the_secret_and_url_if_a_task_leaked_them() -> None:

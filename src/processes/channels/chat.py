@@ -12,10 +12,16 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from processes.channels.base import ReportChannel
-from processes.channels.webhook import HttpTransport, check_url, redact_url, url_secrets
+from processes.channels.webhook import (
+    HttpTransport,
+    check_url,
+    mask_payload,
+    redact_url,
+    url_secrets,
+)
 from processes.content import ReportContent
 from processes.rendering.chat import render_discord, render_slack, render_teams
-from processes.rendering.webhook import mask_secrets, serialise_payload
+from processes.rendering.webhook import serialise_payload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,7 +47,10 @@ class _ChatChannel(ReportChannel):
         clock: Callable[[], float] = time.time,
     ) -> None:
         name = type(self).__name__
-        self.url = self._prepare_url(check_url(url, what=f"{name} url"))
+        checked = check_url(url, what=f"{name} url")
+        self.url = self._prepare_url(checked)
+        # From the URL as given: "wait=true", added for Discord, is no secret to mask.
+        self._secrets = url_secrets(checked)
         if content is not None and not isinstance(content, ReportContent):
             raise TypeError(f"content must be a ReportContent, got {type(content).__name__}")
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
@@ -63,11 +72,11 @@ class _ChatChannel(ReportChannel):
     def render(self, report: ProcessExecutionReport, *, errors_only: bool = False) -> bytes:
         """Return the exact body ``send_report`` would POST."""
         payload = type(self)._render(report, content=self.content, errors_only=errors_only)
-        return serialise_payload(mask_secrets(payload, url_secrets(self.url)))
+        return serialise_payload(mask_payload(payload, self._secrets))
 
     def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
         body = self.render(report, errors_only=errors_only)
-        self._transport.post(self.url, body, lambda _timestamp: {})
+        self._transport.post(self.url, body, lambda _timestamp: {}, secrets=self._secrets)
 
 
 class SlackChannel(_ChatChannel):

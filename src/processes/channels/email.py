@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from processes.channels.base import ReportChannel
 from processes.content import ReportContent
 from processes.errors import ProcessesError
-from processes.redaction import REDACTED
+from processes.redaction import mask, remember_secret
 from processes.rendering.email_html import HTMLEmailStyle, render_email_html
 from processes.rendering.locales import get_locale
 from processes.rendering.text import render_text
@@ -267,9 +267,9 @@ def build_message(
     text = render_text(report, color=False, content=content, language=style.language)
     if errors_only:
         text = f"{words.errors_only}\n\n{text}"
-    html = render_email_html(report, content, style, errors_only=errors_only)
+    markup = render_email_html(report, content, style, errors_only=errors_only)
     secrets = _secret_forms(config)
-    text, html = _mask(text, secrets), _mask(html, secrets)
+    text, markup = mask(text, secrets), mask(markup, secrets)
 
     message = EmailMessage(policy=policy.default)
     message["Subject"] = f"{subject} | {day}"
@@ -280,7 +280,7 @@ def build_message(
     # RFC 3834: an automated report; vacation responders should not answer it.
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text, charset="utf-8")
-    message.add_alternative(html, subtype="html", charset="utf-8")
+    message.add_alternative(markup, subtype="html", charset="utf-8")
     return message
 
 
@@ -292,16 +292,11 @@ def _domain(address: str) -> str:
 
 
 def _secret_forms(config: SMTPConfig) -> list[str]:
-    password = config.credentials[1] if config.credentials else ""
-    if len(password) < 4:  # masking "ab" everywhere would garble the report
-        return []
-    return sorted({password, html.escape(password)}, key=len, reverse=True)
-
-
-def _mask(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, REDACTED)
-    return text
+    """The password as written and as the HTML part escapes it; none when too short."""
+    forms: list[str] = []
+    if config.credentials:
+        remember_secret(config.credentials[1], forms)
+    return forms + [html.escape(form) for form in forms]
 
 
 # -- the transport: thin -------------------------------------------------------------------
@@ -400,7 +395,7 @@ def _describe_refused(refused: dict[str, tuple[int, bytes]]) -> str:
 
 def _scrub(text: str, config: SMTPConfig) -> str:
     # Servers may echo what they were sent; the password never leaves in an error.
-    return _mask(text, _secret_forms(config)) if config.credentials else text
+    return mask(text, _secret_forms(config))
 
 
 class EmailChannel(ReportChannel):

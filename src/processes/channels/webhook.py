@@ -24,12 +24,8 @@ from typing import TYPE_CHECKING, Any
 from processes.channels.base import ReportChannel
 from processes.content import ReportContent
 from processes.errors import ProcessesError
-from processes.rendering.webhook import (
-    REDACTED,
-    mask_secrets,
-    render_webhook_payload,
-    serialise_payload,
-)
+from processes.redaction import REDACTED, mask, remember_secret
+from processes.rendering.webhook import render_webhook_payload, serialise_payload
 from processes.signing import HMAC_SHA256, SCHEMES, STANDARD_WEBHOOKS, sign_payload
 from processes.signing import standard_webhooks_key as _standard_webhooks_key
 
@@ -41,6 +37,7 @@ __all__ = [
     "WebhookChannel",
     "WebhookConfig",
     "WebhookDeliveryError",
+    "mask_payload",
     "redact_url",
     "url_secrets",
 ]
@@ -57,6 +54,8 @@ _EXCERPT_BYTES = 2048
 # Header values masked wherever they could surface; other headers ("X-Team: data") are not.
 _SENSITIVE_HEADER = re.compile(r"auth|token|key|secret|cookie|signature|pass|session", re.I)
 _EXCERPT_CHARS = 200
+# Shorter path segments ("hooks", "v1", "services") are routing, not tokens.
+_SHORTEST_SECRET_SEGMENT = 8
 
 
 class WebhookDeliveryError(ProcessesError):
@@ -121,12 +120,46 @@ def check_url(url: object, *, what: str = "webhook URL") -> str:
 
 
 def url_secrets(url: str) -> list[str]:
-    """The parts of a URL that must never appear in a message: the whole, path, query."""
+    """The parts of a URL that must never appear in a message.
+
+    The whole URL, its path, query and fragment, each path segment of eight characters
+    or more (Slack and Teams keep tokens there) and each query value, as written and
+    decoded: an error page that echoes ``token=...`` must not carry it into a warning.
+    """
     parts = urllib.parse.urlsplit(url)
     found = [url, parts.query, parts.fragment]
     if parts.path not in ("", "/"):
         found.append(parts.path)
-    return [item for item in found if item]
+        for segment in parts.path.split("/"):
+            if len(segment) >= _SHORTEST_SECRET_SEGMENT:
+                found += [segment, urllib.parse.unquote(segment)]
+    for pair in parts.query.split("&"):
+        _, _, value = pair.partition("=")
+        found += [value, urllib.parse.unquote_plus(value)]
+    return [item for item in dict.fromkeys(found) if item]
+
+
+def mask_payload(value: Any, secrets: Iterable[str]) -> Any:
+    """Return ``value`` with every secret masked in its keys and strings, nested included.
+
+    Values too short to tell apart from ordinary words are left alone, as redaction does.
+    """
+    hidden: list[str] = []
+    for secret in secrets:
+        remember_secret(secret, hidden)
+    if not hidden:
+        return value
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            return mask(item, hidden)
+        if isinstance(item, Mapping):
+            return {walk(key): walk(val) for key, val in item.items()}
+        if isinstance(item, list | tuple):
+            return [walk(val) for val in item]
+        return item
+
+    return walk(value)
 
 
 # -- transport ----------------------------------------------------------------------------
@@ -135,8 +168,10 @@ def url_secrets(url: str) -> list[str]:
 def _opener() -> urllib.request.OpenerDirector:
     # Not build_opener(): its defaults add file:, ftp: and data: handlers and follow
     # redirects (turning a POST into a GET that "succeeds"). Without HTTPErrorProcessor
-    # every response comes back as it is, redirects included, and is judged here.
+    # every response comes back as it is, redirects included, and is judged here. The
+    # ProxyHandler honours HTTP(S)_PROXY and NO_PROXY, as urlopen() does.
     opener = urllib.request.OpenerDirector()
+    opener.add_handler(urllib.request.ProxyHandler())
     opener.add_handler(urllib.request.HTTPHandler())
     opener.add_handler(urllib.request.HTTPSHandler(context=ssl.create_default_context()))
     return opener
@@ -216,7 +251,9 @@ class HttpTransport:
             WebhookDeliveryError: the endpoint never accepted the body.
         """
         where = redact_url(url)
-        hidden = [*url_secrets(url), *secrets]
+        hidden: list[str] = []
+        for secret in [*url_secrets(url), *secrets]:
+            remember_secret(secret, hidden)
         attempts = self.retries + 1
         opener = _opener()
         for attempt in range(1, attempts + 1):
@@ -231,7 +268,7 @@ class HttpTransport:
                     location = response.headers.get("Location")
                     excerpt = response.read(_EXCERPT_BYTES)
             except Exception as exc:  # any failure must leave here with a clean message
-                problem = mask_secrets(_describe(exc, self.timeout_seconds), hidden)
+                problem = mask(_describe(exc, self.timeout_seconds), hidden)
                 if not _is_transient(exc) or attempt == attempts:
                     raise WebhookDeliveryError(
                         f"POST {where} failed after {attempt} attempt(s): {problem}",
@@ -243,7 +280,7 @@ class HttpTransport:
             if 200 <= status <= 299:
                 return status
             # The reason phrase and body come from the server and may echo the URL.
-            answer = mask_secrets(f"HTTP {status} {reason}".strip(), hidden)
+            answer = mask(f"HTTP {status} {reason}".strip(), hidden)
             if 300 <= status <= 399:
                 target = redact_url(urllib.parse.urljoin(url, location)) if location else "nowhere"
                 raise WebhookDeliveryError(
@@ -259,7 +296,7 @@ class HttpTransport:
                 self.sleep(min(wait, MAX_RETRY_AFTER_SECONDS))
                 continue
             # Mask before cutting, so that no cut can leave part of a secret unmasked.
-            said = mask_secrets(" ".join(excerpt.decode("utf-8", "replace").split()), hidden)
+            said = mask(" ".join(excerpt.decode("utf-8", "replace").split()), hidden)
             detail = f": {said[:_EXCERPT_CHARS]}" if said else ""
             raise WebhookDeliveryError(
                 f"POST {where} failed after {attempt} attempt(s): {answer}{detail}",
@@ -414,7 +451,7 @@ class WebhookChannel(ReportChannel):
             nest_under=self.config.nest_under,
             extra_payload=self.config.extra_payload,
         )
-        return serialise_payload(mask_secrets(payload, self.config.hidden_values()))
+        return serialise_payload(mask_payload(payload, self.config.hidden_values()))
 
     def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
         body = self.render(report, errors_only=errors_only)

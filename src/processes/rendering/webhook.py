@@ -6,7 +6,6 @@ Pure: no I/O. Imports ``processes.report`` only for type checking.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from processes.content import ReportContent
@@ -14,18 +13,13 @@ from processes.outcome import TaskStatus
 from processes.saferepr import safe_repr
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime
 
     from processes.outcome import ErrorData
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
-__all__ = ["REDACTED", "mask_secrets", "render_webhook_payload", "serialise_payload"]
-
-#: What a masked secret reads as wherever it appears in a payload.
-REDACTED = "[redacted]"
-
-# Shorter "secrets" would mask ordinary words all over the payload.
-_MIN_MASKED_CHARS = 4
+__all__ = ["render_webhook_payload", "serialise_payload"]
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -96,31 +90,6 @@ def render_webhook_payload(
     payload = {nest_under: fields} if nest_under is not None else fields
     payload.update(extra_payload or {})  # extra keys stay top-level and win on collision
     return payload
-
-
-def mask_secrets(value: Any, secrets: Iterable[str]) -> Any:
-    """Return ``value`` with every occurrence of each secret replaced, in keys and strings.
-
-    Secrets shorter than four characters are left alone: masking them would shred the
-    payload without protecting anything.
-    """
-    masked = sorted({s for s in secrets if len(s) >= _MIN_MASKED_CHARS}, key=len, reverse=True)
-    if not masked:
-        return value
-
-    def walk(item: Any) -> Any:
-        if isinstance(item, str):
-            for secret in masked:
-                if secret in item:
-                    item = item.replace(secret, REDACTED)
-            return item
-        if isinstance(item, Mapping):
-            return {walk(key): walk(val) for key, val in item.items()}
-        if isinstance(item, list | tuple):
-            return [walk(val) for val in item]
-        return item
-
-    return walk(value)
 
 
 def serialise_payload(payload: Any) -> bytes:
