@@ -59,3 +59,10 @@ def test_public_classes_say_they_come_from_the_package() -> None:
         value = getattr(processes, name)
         if isinstance(value, type):
             assert value.__module__.startswith("processes"), name
+
+
+def test_delivery_errors_are_public_and_processes_errors() -> None:
+    # Delivery.error holds them, so callers must be able to name them in an except.
+    for name in ("EmailDeliveryError", "WebhookDeliveryError"):
+        assert name in processes.__all__
+        assert issubclass(getattr(processes, name), processes.ProcessesError)

@@ -2,9 +2,9 @@
 
 from processes.channels.base import ReportChannel
 from processes.channels.chat import DiscordChannel, SlackChannel, TeamsChannel
-from processes.channels.email import EmailChannel, HTMLEmailStyle, SMTPConfig
+from processes.channels.email import EmailChannel, EmailDeliveryError, HTMLEmailStyle, SMTPConfig
 from processes.channels.file import FileChannel
-from processes.channels.webhook import WebhookChannel, WebhookConfig
+from processes.channels.webhook import WebhookChannel, WebhookConfig, WebhookDeliveryError
 from processes.content import ReportContent
 from processes.errors import (
     CircularDependencyError,
@@ -26,6 +26,7 @@ __all__ = [
     "DependencyNotFoundError",
     "DiscordChannel",
     "EmailChannel",
+    "EmailDeliveryError",
     "ErrorData",
     "EventKind",
     "FileChannel",
@@ -48,5 +49,6 @@ __all__ = [
     "TeamsChannel",
     "WebhookChannel",
     "WebhookConfig",
+    "WebhookDeliveryError",
     "verify",
 ]
