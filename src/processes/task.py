@@ -367,6 +367,8 @@ class Task:
         """Run this task alone, with its retries and timeout; never raise for its failure.
 
         No upstream results are passed: the task gets its own ``args`` and ``kwargs``.
+        ``executing_process`` is accepted for v7 code and not used: a process hands its
+        tasks their inputs, tasks never reach into it.
         """
         logs = LogFiles()
         try:
