@@ -192,10 +192,17 @@ def test_retries_are_visible_in_the_timeline_and_the_failure() -> None:
     assert "audit succeeded after 2 attempts: TimeoutError" in root.by_id("failures").text()
 
 
-def test_skipped_rows_name_the_task_that_stopped_them() -> None:
-    rows = {row_name(r): r for r in timeline_rows(parse(small_report().to_html()))}
-    assert rows["load"].find_all("td")[0].text().endswith("skipped (after fetch)")
-    assert rows["publish"].find_all("td")[0].text().endswith("skipped (after load)")
+def test_skipped_rows_name_the_root_failure_and_the_path_to_it() -> None:
+    # fetch errored -> load skipped -> publish skipped: the fix is in fetch for both.
+    page = small_report().to_html()
+    rows = {row_name(r): r for r in timeline_rows(parse(page))}
+    assert rows["load"].find_all("td")[0].text().endswith("skipped (because of fetch)")
+    assert (
+        rows["publish"].find_all("td")[0].text().endswith("skipped (because of fetch (via load))")
+    )
+    (title,) = (t.text for t in graph_nodes(svg_of(page))["publish"].iter(f"{SVG}title"))
+    assert title is not None
+    assert title.endswith("skipped because of fetch (via load)")
 
 
 def test_report_without_times_lists_tasks_without_bars() -> None:
@@ -454,7 +461,7 @@ def test_durations_and_times_read_naturally() -> None:
     )
     rows = {row_name(r): r for r in timeline_rows(parse(report.to_html()))}
     assert rows["quick"].find_all("td")[3].text() == "250 ms"
-    assert rows["slow"].find_all("td")[3].text() == "1 h 1 min"
+    assert rows["slow"].find_all("td")[3].text() == "1 h 01 min"
     assert rows["slow"].find_all("td")[2].text() == "+1.00 s"
     assert report.entries["slow"].started_at == T0 + timedelta(seconds=1)
 

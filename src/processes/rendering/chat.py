@@ -15,6 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from processes.content import ReportContent
 from processes.outcome import TaskStatus
+from processes.rendering.common import (
+    ELLIPSIS,
+    STATUS_LOOKS,
+    cut,
+    format_duration,
+    is_minimal,
+    list_names,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -47,7 +55,6 @@ DISCORD_LIMITS = {
 #: Teams Workflows webhooks refuse messages of 28 KB and more; this leaves headroom.
 TEAMS_MAX_BYTES = 27_000
 
-_ELLIPSIS = "…"
 _ZWSP = "\u200b"
 
 
@@ -55,7 +62,9 @@ _ZWSP = "\u200b"
 
 
 @dataclass(frozen=True, slots=True)
-class _Run:
+class _ChatSummary:
+    """What every chat message says about the run, before each service's formatting."""
+
     title: str
     summary: str
     ok: bool
@@ -64,16 +73,8 @@ class _Run:
     successes: list[str]
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(seconds, 60)
-    return f"{minutes:.0f} min {rest:.0f} s"
-
-
-def _digest(report: ProcessExecutionReport, errors_only: bool) -> _Run:
+def _summarise(report: ProcessExecutionReport, errors_only: bool) -> _ChatSummary:
+    """Count every task of ``report``; ``errors_only`` leaves out the name lists only."""
     entries = report.entries.values()
     failures = [e for e in entries if e.status is TaskStatus.ERRORED]
     skipped = [e.name for e in entries if e.status is TaskStatus.SKIPPED]
@@ -86,14 +87,17 @@ def _digest(report: ProcessExecutionReport, errors_only: bool) -> _Run:
         title = f"{name}: {len(skipped):,} of {total:,} tasks skipped"
     else:
         title = f"{name}: all {total:,} tasks succeeded"
-    parts = [
-        f"{total:,} tasks: {len(successes):,} succeeded, {len(failures):,} errored, "
-        f"{len(skipped):,} skipped"
-    ]
+    counts = (
+        (TaskStatus.SUCCESS, len(successes)),
+        (TaskStatus.ERRORED, len(failures)),
+        (TaskStatus.SKIPPED, len(skipped)),
+    )
+    words = ", ".join(f"{n:,} {STATUS_LOOKS[status].count_word}" for status, n in counts)
+    parts = [f"{total:,} tasks: {words}"]
     if report.started_at and report.finished_at:
-        parts.append(f"in {_duration(report.elapsed_seconds)}")
+        parts.append(f"in {format_duration(report.elapsed_seconds)}")
         parts.append(f"started {report.started_at.isoformat(timespec='seconds')}")
-    return _Run(
+    return _ChatSummary(
         title=title,
         summary=" · ".join(parts),
         ok=report.ok,
@@ -105,15 +109,19 @@ def _digest(report: ProcessExecutionReport, errors_only: bool) -> _Run:
 
 def _attempts(entry: TaskReportEntry) -> str:
     plural = "" if entry.attempts == 1 else "s"
-    return f"errored after {entry.attempts} attempt{plural}, {_duration(entry.elapsed_seconds)}"
+    duration = format_duration(entry.elapsed_seconds)
+    return f"errored after {entry.attempts} attempt{plural}, {duration}"
 
 
 def _exception(entry: TaskReportEntry) -> str:
     return entry.error.exception if entry.error and entry.error.exception else "unknown error"
 
 
-def _impact(entry: TaskReportEntry) -> tuple[str, ...]:
-    return entry.error.downstream_impact if entry.error else ()
+def _impact(entry: TaskReportEntry, content: ReportContent) -> tuple[str, ...]:
+    # ReportContent.min() shows the name, status and message of a failure, nothing more.
+    if is_minimal(content) or entry.error is None:
+        return ()
+    return entry.error.downstream_impact
 
 
 def _tail(text: str, limit: int) -> str:
@@ -121,34 +129,18 @@ def _tail(text: str, limit: int) -> str:
     text = text.rstrip()
     if len(text) <= limit:
         return text
-    return _ELLIPSIS + text[-(limit - 1) :]
+    return ELLIPSIS + text[-(limit - 1) :]
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + _ELLIPSIS
-
-
-def _names(names: Sequence[str], limit: int, show: Callable[[str], str]) -> str:
-    """Join names while they fit in ``limit`` characters, then say how many are left."""
-    shown: list[str] = []
-    used = 0
-    for index, name in enumerate(names):
-        piece = show(name)
-        rest = len(names) - index - 1
-        reserve = len(f", {_ELLIPSIS} {len(names):,} more") if rest else 0
-        if used + len(piece) + 2 + reserve > limit:
-            return (
-                ", ".join(shown) + f"{', ' if shown else ''}{_ELLIPSIS} {len(names) - index:,} more"
-            )
-        shown.append(piece)
-        used += len(piece) + 2
-    return ", ".join(shown)
+def _names(names: Sequence[str], chars: int, show: Callable[[str], str]) -> str:
+    """Join names while they fit in ``chars`` characters, then say how many are left."""
+    return list_names(names, chars=chars, show=show, more=ELLIPSIS + " {n:,} more")
 
 
 def _vars_lines(entry: TaskReportEntry, value_chars: int) -> list[str]:
     if not entry.error or not entry.error.traced_vars:
         return []
-    return [f"{k} = {_cut(v, value_chars)}" for k, v in entry.error.traced_vars.items()]
+    return [f"{k} = {cut(v, value_chars)}" for k, v in entry.error.traced_vars.items()]
 
 
 # -- Slack ----------------------------------------------------------------------------------
@@ -166,7 +158,7 @@ def _fit_escaped(text: str, limit: int) -> str:
     amp = cut.rfind("&")
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]
-    return cut + _ELLIPSIS
+    return cut + ELLIPSIS
 
 
 def _slack_code(text: str) -> str:
@@ -179,9 +171,10 @@ def _slack_name(name: str) -> str:
 
 
 def _slack_failure(entry: TaskReportEntry, content: ReportContent, detailed: bool) -> str:
-    name = _slack_name(_cut(entry.name, 200))
-    exception = _slack_escape(_cut(_exception(entry), 500 if detailed else 200))
-    impact = _impact(entry)
+    detailed = detailed and not is_minimal(content)
+    name = _slack_name(cut(entry.name, 200))
+    exception = _slack_escape(cut(_exception(entry), 500 if detailed else 200))
+    impact = _impact(entry, content)
     if not detailed:
         more = f" (skipped {len(impact):,})" if impact else ""
         return f"• {name}: {exception}{more}"
@@ -215,27 +208,27 @@ def render_slack(
 ) -> dict[str, Any]:
     """Return a Slack message: Block Kit blocks plus the ``text`` notifications show."""
     content = content or ReportContent()
-    run = _digest(report, errors_only)
+    overview = _summarise(report, errors_only)
     section_max = SLACK_LIMITS["section_text"]
-    icon = ":white_check_mark:" if run.ok else ":x:"
+    icon = ":white_check_mark:" if overview.ok else ":x:"
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
             "text": {
                 "type": "plain_text",
-                "text": _fit_escaped(_slack_escape(run.title), SLACK_LIMITS["header_text"]),
+                "text": _fit_escaped(_slack_escape(overview.title), SLACK_LIMITS["header_text"]),
             },
         },
-        _section(f"{icon} {_slack_escape(run.summary)}"),
+        _section(f"{icon} {_slack_escape(overview.summary)}"),
     ]
     tail: list[dict[str, Any]] = []
     # Name lists stay short so the failures keep most of the message.
-    if run.skipped:
-        names = _names(run.skipped, 1000, _slack_name)
-        tail.append(_section(f"*Skipped ({len(run.skipped):,})*: {names}"))
-    if run.successes:
-        names = _names(run.successes, 1000, _slack_name)
-        tail.append(_section(f"*Succeeded ({len(run.successes):,})*: {names}"))
+    if overview.skipped:
+        names = _names(overview.skipped, 1000, _slack_name)
+        tail.append(_section(f"*Skipped ({len(overview.skipped):,})*: {names}"))
+    if overview.successes:
+        names = _names(overview.successes, 1000, _slack_name)
+        tail.append(_section(f"*Succeeded ({len(overview.successes):,})*: {names}"))
     used_chars = sum(len(_block_text(block)) for block in [*blocks, *tail])
     chars_left = SLACK_LIMITS["total_text"] - used_chars
     # One block is kept for the "… N more" note, one for the divider.
@@ -249,7 +242,7 @@ def render_slack(
             pending.clear()
 
     shown = 0
-    for index, entry in enumerate(run.failures):
+    for index, entry in enumerate(overview.failures):
         detailed = index < detailed_failures
         text = _slack_failure(entry, content, detailed)
         if detailed and len(text) + 1 > chars_left:  # the one-line form may still fit
@@ -277,11 +270,11 @@ def render_slack(
     if failure_blocks:
         blocks.append({"type": "divider"})
         blocks.extend(failure_blocks)
-    if hidden := len(run.failures) - shown:
-        note = f"{_ELLIPSIS} {hidden:,} more failed tasks (see the full report)"
+    if hidden := len(overview.failures) - shown:
+        note = f"{ELLIPSIS} {hidden:,} more failed tasks (see the full report)"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
     blocks.extend(tail)
-    return {"text": _fit_escaped(_slack_escape(run.title), 3000), "blocks": blocks}
+    return {"text": _fit_escaped(_slack_escape(overview.title), 3000), "blocks": blocks}
 
 
 def _block_text(block: dict[str, Any]) -> str:
@@ -313,7 +306,7 @@ def _fit_md(text: str, limit: int) -> str:
     trailing = len(cut) - len(cut.rstrip("\\"))
     if trailing % 2:
         cut = cut[:-1]
-    return cut + _ELLIPSIS
+    return cut + ELLIPSIS
 
 
 def _discord_code(text: str) -> str:
@@ -321,8 +314,9 @@ def _discord_code(text: str) -> str:
 
 
 def _discord_failure(entry: TaskReportEntry, content: ReportContent, detailed: bool) -> str:
-    exception = _discord_md(_cut(_exception(entry), 300 if detailed else 150))
-    impact = _impact(entry)
+    detailed = detailed and not is_minimal(content)
+    exception = _discord_md(cut(_exception(entry), 300 if detailed else 150))
+    impact = _impact(entry, content)
     if not detailed:
         more = f" · skipped {len(impact):,}" if impact else ""
         return _fit_md(f"{exception}{more}", DISCORD_LIMITS["field_value"])
@@ -351,24 +345,24 @@ def render_discord(
     ``allowed_mentions`` is empty, so nothing in the report can ping anyone.
     """
     content = content or ReportContent()
-    run = _digest(report, errors_only)
+    overview = _summarise(report, errors_only)
     limits = DISCORD_LIMITS
-    title = _cut(_discord_inert(run.title), limits["title"])
-    description_parts = [_discord_md(run.summary)]
-    if run.skipped:
-        names = _names(run.skipped, 600, _discord_md)
-        description_parts.append(f"**Skipped ({len(run.skipped):,})**: {names}")
-    if run.successes:
-        names = _names(run.successes, 600, _discord_md)
-        description_parts.append(f"**Succeeded ({len(run.successes):,})**: {names}")
+    title = cut(_discord_inert(overview.title), limits["title"])
+    description_parts = [_discord_md(overview.summary)]
+    if overview.skipped:
+        names = _names(overview.skipped, 600, _discord_md)
+        description_parts.append(f"**Skipped ({len(overview.skipped):,})**: {names}")
+    if overview.successes:
+        names = _names(overview.successes, 600, _discord_md)
+        description_parts.append(f"**Succeeded ({len(overview.successes):,})**: {names}")
     description = _fit_md("\n".join(description_parts), 1500)
-    colour = 0x2EB67D if run.ok else 0xE01E5A
+    colour = 0x2EB67D if overview.ok else 0xE01E5A
     first: dict[str, Any] = {"title": title, "description": description, "color": colour}
     embeds: list[dict[str, Any]] = [first]
     footer_reserve = 60
     budget = limits["total"] - len(title) - len(description) - footer_reserve
     shown = 0
-    for index, entry in enumerate(run.failures):
+    for index, entry in enumerate(overview.failures):
         name = _fit_md(_discord_md(entry.name), limits["field_name"])
         value = _discord_failure(entry, content, index < detailed_failures)
         if len(name) + len(value) > budget:  # the one-line form may still fit
@@ -387,10 +381,10 @@ def render_discord(
         fields.append({"name": name, "value": value, "inline": False})
         budget -= size
         shown += 1
-    if hidden := len(run.failures) - shown:
-        embeds[-1]["footer"] = {"text": f"{_ELLIPSIS} {hidden:,} more failed tasks"}
+    if hidden := len(overview.failures) - shown:
+        embeds[-1]["footer"] = {"text": f"{ELLIPSIS} {hidden:,} more failed tasks"}
     return {
-        "content": _cut(_discord_inert(run.title), limits["content"]),
+        "content": cut(_discord_inert(overview.title), limits["content"]),
         "embeds": embeds,
         "allowed_mentions": {"parse": []},
     }
@@ -404,8 +398,8 @@ def _compact_size(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
-def _run(text: str, **style: Any) -> dict[str, Any]:
-    # TextRun text is not read as markdown, so task text cannot become a link or a format.
+def _text_run(text: str, **style: Any) -> dict[str, Any]:
+    """An Adaptive Card TextRun: read as plain text, so no task text becomes a link."""
     return {"type": "TextRun", "text": text, **style}
 
 
@@ -416,35 +410,36 @@ def _rich(*runs: dict[str, Any], **extra: Any) -> dict[str, Any]:
 def _teams_failure(
     entry: TaskReportEntry, content: ReportContent, detailed: bool
 ) -> dict[str, Any]:
-    exception = _cut(_exception(entry), 500 if detailed else 200)
-    impact = _impact(entry)
+    detailed = detailed and not is_minimal(content)
+    exception = cut(_exception(entry), 500 if detailed else 200)
+    impact = _impact(entry, content)
     if not detailed:
         more = f" (skipped {len(impact):,})" if impact else ""
         return _rich(
-            _run(_cut(entry.name, 200), weight="Bolder"),
-            _run(f": {exception}{more}"),
+            _text_run(cut(entry.name, 200), weight="Bolder"),
+            _text_run(f": {exception}{more}"),
             spacing="Small",
         )
     items: list[dict[str, Any]] = [
-        _rich(_run(_cut(entry.name, 200), weight="Bolder"), _run(f" {_attempts(entry)}")),
-        _rich(_run(exception, color="Attention")),
+        _rich(_text_run(cut(entry.name, 200), weight="Bolder"), _text_run(f" {_attempts(entry)}")),
+        _rich(_text_run(exception, color="Attention")),
     ]
     if impact:
         names = _names(impact, 400, str)
-        items.append(_rich(_run(f"Skipped because of it: {names}", isSubtle=True)))
+        items.append(_rich(_text_run(f"Skipped because of it: {names}", isSubtle=True)))
     if content.show_traceback and entry.error and entry.error.traceback_str:
         trace = _tail(entry.error.traceback_str, 1000)
-        items.append(_rich(_run(trace, fontType="Monospace", size="Small")))
+        items.append(_rich(_text_run(trace, fontType="Monospace", size="Small")))
     if content.show_traced_vars and (traced := _vars_lines(entry, 80)):
         where = entry.error.traced_vars_location if entry.error else ""
         label = f"Variables at {where}:" if where else "Variables:"
-        items.append(_rich(_run(label, isSubtle=True)))
-        items.append(_rich(_run("\n".join(traced[:10]), fontType="Monospace", size="Small")))
+        items.append(_rich(_text_run(label, isSubtle=True)))
+        items.append(_rich(_text_run("\n".join(traced[:10]), fontType="Monospace", size="Small")))
     return {"type": "Container", "separator": True, "items": items}
 
 
 def _teams_note(hidden: int) -> dict[str, Any]:
-    return _rich(_run(f"{_ELLIPSIS} {hidden:,} more failed tasks", isSubtle=True))
+    return _rich(_text_run(f"{ELLIPSIS} {hidden:,} more failed tasks", isSubtle=True))
 
 
 def render_teams(
@@ -457,33 +452,33 @@ def render_teams(
 ) -> dict[str, Any]:
     """Return a Teams Workflows message: one Adaptive Card under ``max_bytes`` of UTF-8."""
     content = content or ReportContent()
-    run = _digest(report, errors_only)
+    overview = _summarise(report, errors_only)
     body: list[dict[str, Any]] = [
         _rich(
-            _run(
-                _cut(run.title, 300),
+            _text_run(
+                cut(overview.title, 300),
                 size="Large",
                 weight="Bolder",
-                color="Good" if run.ok else "Attention",
+                color="Good" if overview.ok else "Attention",
             )
         ),
-        _rich(_run(run.summary, isSubtle=True)),
+        _rich(_text_run(overview.summary, isSubtle=True)),
     ]
     tail: list[dict[str, Any]] = []
     names_chars = min(2000, max_bytes // 10)
-    if run.skipped:
+    if overview.skipped:
         tail.append(
             _rich(
-                _run(f"Skipped ({len(run.skipped):,}): ", weight="Bolder"),
-                _run(_names(run.skipped, names_chars, str)),
+                _text_run(f"Skipped ({len(overview.skipped):,}): ", weight="Bolder"),
+                _text_run(_names(overview.skipped, names_chars, str)),
                 separator=True,
             )
         )
-    if run.successes:
+    if overview.successes:
         tail.append(
             _rich(
-                _run(f"Succeeded ({len(run.successes):,}): ", weight="Bolder"),
-                _run(_names(run.successes, names_chars, str)),
+                _text_run(f"Succeeded ({len(overview.successes):,}): ", weight="Bolder"),
+                _text_run(_names(overview.successes, names_chars, str)),
                 separator=True,
             )
         )
@@ -503,12 +498,12 @@ def render_teams(
             }
         ],
     }
-    note_reserve = _compact_size(_teams_note(len(run.failures)))
+    note_reserve = _compact_size(_teams_note(len(overview.failures)))
     # The body list grows by one serialised item plus a comma per element.
     size = _compact_size(message) + sum(_compact_size(item) + 1 for item in tail)
     budget = max_bytes - size - note_reserve - 1
     shown = 0
-    for index, entry in enumerate(run.failures):
+    for index, entry in enumerate(overview.failures):
         item = _teams_failure(entry, content, index < detailed_failures)
         cost = _compact_size(item) + 1
         if cost > budget:  # the one-line form may still fit
@@ -519,7 +514,7 @@ def render_teams(
         body.append(item)
         budget -= cost
         shown += 1
-    if hidden := len(run.failures) - shown:
+    if hidden := len(overview.failures) - shown:
         body.append(_teams_note(hidden))
     body.extend(tail)
     return message

@@ -20,11 +20,22 @@ from typing import TYPE_CHECKING
 
 from processes.content import ReportContent
 from processes.outcome import TaskStatus
-from processes.rendering.locales import LANGUAGES, Locale, format_duration, get_locale
-from processes.rendering.text import format_time, skip_causes
+from processes.rendering.common import (
+    STATUS_LOOKS,
+    Markup,
+    cut,
+    fill,
+    format_duration,
+    format_time,
+    is_minimal,
+    join,
+    list_names,
+    skip_causes,
+)
+from processes.rendering.locales import LANGUAGES, Locale, get_locale
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
 
     from processes.outcome import ErrorData
@@ -84,6 +95,12 @@ class Palette:
         }[status]
 
 
+def _shared(status: TaskStatus) -> StatusColors:
+    look = STATUS_LOOKS[status]
+    return StatusColors(solid=look.line, on_solid="#ffffff", soft=look.fill, ink=look.text)
+
+
+# The colours every other view uses (rendering.common), on a light grey page.
 _NEUTRAL = Palette(
     name="neutral",
     page_bg="#f3f4f6",
@@ -96,10 +113,10 @@ _NEUTRAL = Palette(
     code_bg="#f9fafb",
     code_text="#1f2937",
     track="#eef0f3",
-    success=StatusColors("#15803d", "#ffffff", "#f0fdf4", "#166534"),
-    errored=StatusColors("#b91c1c", "#ffffff", "#fef2f2", "#991b1b"),
-    skipped=StatusColors("#a16207", "#ffffff", "#fefce8", "#854d0e"),
-    pending=StatusColors("#6b7280", "#ffffff", "#f9fafb", "#374151"),
+    success=_shared(TaskStatus.SUCCESS),
+    errored=_shared(TaskStatus.ERRORED),
+    skipped=_shared(TaskStatus.SKIPPED),
+    pending=_shared(TaskStatus.PENDING),
 )
 
 # Catppuccin Mocha (https://catppuccin.com/palette): base, mantle, crust and accents.
@@ -183,12 +200,6 @@ class HTMLEmailStyle:
             )
 
 
-class _Markup(str):
-    """HTML that is already safe: built from a template, never from raw task text."""
-
-    __slots__ = ()
-
-
 @cache
 def _template(name: str) -> Template:
     text = resources.files("processes.rendering").joinpath(f"templates/email/{name}.html")
@@ -201,12 +212,6 @@ def _size(markup: str) -> int:
     return len(markup.encode("utf-8"))
 
 
-def _cut(text: str, limit: int, words: Locale) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + " " + words.more_chars.format(n=len(text) - limit)
-
-
 def _cut_lines(text: str, head: int, tail: int, words: Locale) -> str:
     """Keep the first ``head`` and last ``tail`` lines: a traceback's end says the most."""
     lines = text.rstrip().splitlines()
@@ -214,13 +219,6 @@ def _cut_lines(text: str, head: int, tail: int, words: Locale) -> str:
         return "\n".join(lines)
     hidden = len(lines) - head - tail
     return "\n".join([*lines[:head], words.more_lines.format(n=hidden), *lines[-tail:]])
-
-
-def _names(names: Sequence[str], limit: int, words: Locale) -> str:
-    shown = ", ".join(names[:limit])
-    if len(names) > limit:
-        shown += " " + words.and_more.format(n=len(names) - limit)
-    return shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,8 +250,11 @@ class _Renderer:
         content: ReportContent,
         palette: Palette,
         words: Locale,
+        errors_only: bool = False,
     ) -> None:
         self.report = report
+        # What the sections list; the header and summary always count the whole report.
+        self.listed = report.errored if errors_only else report.entries
         self.content = content
         self.palette = palette
         self.words = words
@@ -272,30 +273,25 @@ class _Renderer:
                 "track",
             )
         }
-        self.colors: dict[str, str] = {**colors, "font": _FONT, "mono": _MONO}
+        self.colors = {key: Markup(value) for key, value in colors.items()}
+        self.colors.update(font=Markup(_FONT), mono=Markup(_MONO))
 
-    def fill(self, template: str, /, **values: object) -> _Markup:
-        mapping = dict(self.colors)
-        for key, value in values.items():
-            mapping[key] = value if isinstance(value, _Markup) else html.escape(str(value))
-        return _Markup(_template(template).substitute(mapping))
+    def fill(self, template: str, /, **values: object) -> Markup:
+        return fill(_template(template), **{**self.colors, **values})
 
-    def join(self, parts: Iterable[str]) -> _Markup:
-        return _Markup("".join(parts))
-
-    def badge(self, status: TaskStatus) -> _Markup:
+    def badge(self, status: TaskStatus) -> Markup:
         colors = self.palette.of(status)
         return self.fill(
             "badge",
             status=status.value,
             word=self.words.status[status],
-            badge_bg=_Markup(colors.solid),
-            badge_ink=_Markup(colors.on_solid),
+            badge_bg=Markup(colors.solid),
+            badge_ink=Markup(colors.on_solid),
         )
 
     # -- the frame ------------------------------------------------------------------------
 
-    def header(self) -> _Markup:
+    def header(self) -> Markup:
         report, words = self.report, self.words
         overall = TaskStatus.SUCCESS if report.ok else TaskStatus.ERRORED
         meta = [f"{words.label_duration} {format_duration(report.elapsed_seconds, words)}"]
@@ -308,15 +304,15 @@ class _Renderer:
             meta=" \u00b7 ".join(meta),
         )
 
-    def summary(self, errors_only: bool) -> _Markup:
+    def summary(self, errors_only: bool) -> Markup:
         report, words = self.report, self.words
         cells = [
             self.fill(
                 "stat_cell",
                 number=len(report.entries),
                 label=words.label_tasks,
-                cell_bg=_Markup(self.palette.code_bg),
-                cell_ink=_Markup(self.palette.text),
+                cell_bg=Markup(self.palette.code_bg),
+                cell_ink=Markup(self.palette.text),
             )
         ]
         for status, label, count in (
@@ -330,8 +326,8 @@ class _Renderer:
                     "stat_cell",
                     number=count,
                     label=label,
-                    cell_bg=_Markup(colors.soft),
-                    cell_ink=_Markup(colors.ink),
+                    cell_bg=Markup(colors.soft),
+                    cell_ink=Markup(colors.ink),
                 )
             )
         if not report.entries:
@@ -344,38 +340,38 @@ class _Renderer:
             verdict = words.some_failed.format(
                 failed=len(report.errored), skipped=len(report.skipped)
             )
-        return self.fill("summary", cells=self.join(cells), verdict=verdict)
+        return self.fill("summary", cells=join(cells), verdict=verdict)
 
-    def section(self, heading: str, rows: str) -> _Markup:
-        return self.fill("section", heading=heading, rows=_Markup(rows))
+    def section(self, heading: str, rows: str) -> Markup:
+        return self.fill("section", heading=heading, rows=Markup(rows))
 
-    def note(self, text: str) -> _Markup:
+    def note(self, text: str) -> Markup:
         return self.fill("note", text=text)
 
     # -- failures -------------------------------------------------------------------------
 
-    def failure(self, name: str, entry: TaskReportEntry, level: _Detail) -> _Markup:
+    def failure(self, name: str, entry: TaskReportEntry, level: _Detail) -> Markup:
         colors = self.palette.of(TaskStatus.ERRORED)
         error = entry.error
         message = error.exception if error and error.exception else self.words.status[entry.status]
-        details = self.failure_details(entry, error, level, colors) if error else _Markup("")
+        details = self.failure_details(entry, error, level, colors) if error else Markup("")
         return self.fill(
             "failure",
             badge=self.badge(TaskStatus.ERRORED),
             name=name,
-            message=_cut(message, level.message_chars, self.words),
+            message=cut(message, level.message_chars, self.words.more_chars),
             details=details,
-            soft=_Markup(colors.soft),
-            solid=_Markup(colors.solid),
-            ink=_Markup(colors.ink),
+            soft=Markup(colors.soft),
+            solid=Markup(colors.solid),
+            ink=Markup(colors.ink),
         )
 
     def failure_details(
         self, entry: TaskReportEntry, error: ErrorData, level: _Detail, colors: StatusColors
-    ) -> _Markup:
+    ) -> Markup:
         words = self.words
-        soft = _Markup(colors.soft)
-        rows: list[_Markup] = []
+        soft = Markup(colors.soft)
+        rows: list[Markup] = []
 
         def detail(label: str, value: str) -> None:
             rows.append(self.fill("detail", label=label, value=value, soft=soft))
@@ -383,27 +379,29 @@ class _Renderer:
         def block(label: str, text: str) -> None:
             rows.append(self.fill("block", label=label, text=text, soft=soft))
 
+        if is_minimal(self.content):  # ReportContent.min(): name, status and message only
+            return Markup("")
         if entry.function and entry.function != entry.name:
             detail(words.label_function, entry.function)
         if level.arguments and (error.args or error.kwargs):
             arguments = ", ".join(
                 [repr(a) for a in error.args] + [f"{k}={v!r}" for k, v in error.kwargs.items()]
             )
-            detail(words.label_arguments, _cut(arguments, level.value_chars, words))
+            detail(words.label_arguments, cut(arguments, level.value_chars, words.more_chars))
         detail(
             words.label_attempts,
             f"{entry.attempts} \u00b7 {format_duration(entry.elapsed_seconds, words)}",
         )
         if level.attempt_list and len(entry.attempt_errors) > 1:
             lines = [
-                f"{number}. {_cut(message, level.value_chars, words)}"
+                f"{number}. {cut(message, level.value_chars, words.more_chars)}"
                 for number, message in enumerate(entry.attempt_errors, start=1)
             ]
             block(words.label_failed_attempts, _cut_lines("\n".join(lines), 3, 7, words))
         if error.downstream_impact:
             skipped = list(error.downstream_impact)
             shown = (
-                _names(skipped, level.skipped_names, words)
+                list_names(skipped, most=level.skipped_names, more=words.and_more)
                 if level.skipped_names
                 else str(len(skipped))
             )
@@ -411,7 +409,7 @@ class _Renderer:
         if self.content.show_traced_vars and error.traced_vars and level.traced_vars:
             items = list(error.traced_vars.items())
             lines = [
-                f"{var} = {_cut(value, level.value_chars, words)}"
+                f"{var} = {cut(value, level.value_chars, words.more_chars)}"
                 for var, value in items[: level.traced_vars]
             ]
             if len(items) > level.traced_vars:
@@ -424,13 +422,13 @@ class _Renderer:
             text = _cut_lines(
                 error.traceback_str, level.traceback_head, level.traceback_tail, words
             )
-            block(words.label_traceback, _cut(text, 12_000, words))
-        return self.join(rows)
+            block(words.label_traceback, cut(text, 12_000, words.more_chars))
+        return join(rows)
 
-    def failures(self, budget: int) -> tuple[_Markup, int]:
+    def failures(self, budget: int) -> tuple[Markup, int]:
         """Render every failure, stepping each down to a smaller form until all fit."""
         errored = list(self.report.errored.items())
-        parts: list[_Markup] = []
+        parts: list[Markup] = []
         left = budget
         for index, (name, entry) in enumerate(errored):
             share = left // (len(errored) - index)
@@ -446,14 +444,16 @@ class _Renderer:
                 rest = [n for n, _ in errored[index:]]
                 note = self.note(
                     f"{self.words.more_failures.format(n=len(rest))} "
-                    + _names(rest, self._fit_names(rest, left - 600), self.words)
+                    + list_names(
+                        rest, most=self._fit_names(rest, left - 600), more=self.words.and_more
+                    )
                 )
                 parts.append(note)
                 left -= _size(note)
                 break
             parts.append(chosen)
             left -= _size(chosen)
-        return self.join(parts), budget - left
+        return join(parts), budget - left
 
     def _fit_names(self, names: Sequence[str], budget: int) -> int:
         """Return how many of ``names`` fit, comma-separated and escaped, in ``budget`` bytes."""
@@ -466,29 +466,29 @@ class _Renderer:
 
     # -- skipped --------------------------------------------------------------------------
 
-    def skipped(self, budget: int) -> _Markup:
+    def skipped(self, budget: int) -> Markup:
         """One row per skipped task while they all fit, else one row per causing failure."""
         words = self.words
-        causes = skip_causes(self.report)
+        causes = {name: cause.roots for name, cause in skip_causes(self.report).items()}
         badge = self.badge(TaskStatus.SKIPPED)
-        rows: list[_Markup] = []
-        for name in self.report.skipped:
-            because = causes.get(name, [])
-            note = f"{words.label_caused_by} {_names(because, 5, words)}" if because else ""
+        rows: list[Markup] = []
+        for name, because in causes.items():
+            shown = list_names(because, most=5, more=words.and_more)
+            note = f"{words.label_caused_by} {shown}" if because else ""
             rows.append(
                 self.fill("task_row", badge=badge, name=name, note=note, duration=words.not_run)
             )
-        listing = self.fill("list", rows=self.join(rows))
+        listing = self.fill("list", rows=join(rows))
         if _size(listing) <= budget:
             return listing
         return self.skipped_by_cause(causes, budget)
 
-    def skipped_by_cause(self, causes: Mapping[str, Sequence[str]], budget: int) -> _Markup:
+    def skipped_by_cause(self, causes: Mapping[str, Sequence[str]], budget: int) -> Markup:
         words = self.words
         groups: dict[str, list[str]] = {}
         for name, because in causes.items():
             groups.setdefault(because[0] if because else "", []).append(name)
-        parts: list[_Markup] = []
+        parts: list[Markup] = []
         left = budget - 1_000  # the frame around the groups and the overflow note
         for index, (cause, names) in enumerate(groups.items()):
             title = f"{words.label_caused_by} {cause}" if cause else words.label_skipped
@@ -496,34 +496,34 @@ class _Renderer:
             share = left // (len(groups) - index) - _size(empty)
             if share < 40:
                 break
-            shown = _names(names, max(1, self._fit_names(names, share - 40)), words)
+            shown = list_names(
+                names, most=max(1, self._fit_names(names, share - 40)), more=words.and_more
+            )
             group = self.fill("skipped_group", title=title, count=len(names), names=shown)
             parts.append(group)
             left -= _size(group)
         body = [
-            self.fill(
-                "skipped_groups", badge=self.badge(TaskStatus.SKIPPED), groups=self.join(parts)
-            )
+            self.fill("skipped_groups", badge=self.badge(TaskStatus.SKIPPED), groups=join(parts))
         ]
         if len(parts) < len(groups):
             hidden = sum(len(names) for names in list(groups.values())[len(parts) :])
             body.append(self.note(words.and_more.format(n=hidden)))
-        return self.join(body)
+        return join(body)
 
     # -- timeline -------------------------------------------------------------------------
 
-    def timeline(self, budget: int) -> _Markup:
+    def timeline(self, budget: int) -> Markup:
         timed: list[tuple[TaskReportEntry, datetime, datetime]] = [
             (e, e.started_at, e.finished_at)
-            for e in self.report.entries.values()
+            for e in self.listed.values()
             if e.started_at is not None and e.finished_at is not None
         ]
         if not timed:
-            return _Markup("")
+            return Markup("")
         start = min(started for _, started, _ in timed)
         span = max((max(finished for _, _, finished in timed) - start).total_seconds(), 1e-9)
 
-        def row(item: tuple[TaskReportEntry, datetime, datetime]) -> _Markup:
+        def row(item: tuple[TaskReportEntry, datetime, datetime]) -> Markup:
             entry, started, finished = item
             offset = (started - start).total_seconds() / span
             return self.timeline_row(entry, offset, (finished - started).total_seconds() / span)
@@ -531,7 +531,7 @@ class _Renderer:
         widest = max(_size(row(item)) for item in timed[:50]) + 64  # a longer name may follow
         count = min(_TIMELINE_ROWS, len(timed), max(0, (budget - 1_500) // widest))
         if count == 0:
-            return _Markup("")
+            return Markup("")
         if count == len(timed):
             chosen = timed
         else:
@@ -544,20 +544,20 @@ class _Renderer:
             )
             chosen = failed + longest[: count - len(failed)]
         chosen.sort(key=lambda t: (t[1], t[0].name))
-        parts = [self.fill("list", rows=self.join(row(item) for item in chosen))]
+        parts = [self.fill("list", rows=join(row(item) for item in chosen))]
         if len(chosen) < len(timed):
             note = self.words.timeline_partial.format(shown=len(chosen), total=len(timed))
             parts.insert(0, self.note(note))
-        return self.join(parts)
+        return join(parts)
 
-    def timeline_row(self, entry: TaskReportEntry, offset: float, length: float) -> _Markup:
+    def timeline_row(self, entry: TaskReportEntry, offset: float, length: float) -> Markup:
         # Whole percentages, so that every client lays the bar out the same way; a task
         # too short to see still gets 1%.
         before = min(99, max(0, int(offset * 100)))
         width = min(100 - before, max(1, round(length * 100)))
         after = 100 - before - width
-        track = _Markup(self.palette.track)
-        bar = _Markup(self.palette.of(entry.status).solid)
+        track = Markup(self.palette.track)
+        bar = Markup(self.palette.of(entry.status).solid)
         segments = [
             self.fill("segment", width=size, color=color)
             for size, color in ((before, track), (width, bar), (after, track))
@@ -566,16 +566,20 @@ class _Renderer:
         return self.fill(
             "timeline_row",
             name=entry.name,
-            segments=self.join(segments),
+            segments=join(segments),
             duration=format_duration(entry.elapsed_seconds, self.words),
         )
 
     # -- successes ------------------------------------------------------------------------
 
-    def successes(self, budget: int) -> _Markup:
+    def successes(self, budget: int) -> Markup:
         names = list(self.report.successes)
         count = self._fit_names(names, budget - 800)
-        return self.note(_names(names, count, self.words)) if names else _Markup("")
+        return (
+            self.note(list_names(names, most=count, more=self.words.and_more))
+            if names
+            else Markup("")
+        )
 
 
 def render_email_html(
@@ -589,14 +593,14 @@ def render_email_html(
 
     The body stays under ``MAX_HTML_BYTES``: when a run is large, failures lose detail
     before any of them is dropped, and successes shrink to a count first. With
-    ``errors_only`` only the errored entries are shown.
+    ``errors_only`` only the errored entries are shown, while the summary still counts
+    every task (so "Skipped 1" agrees with a failure's "Skipped because of it").
     """
     style = HTMLEmailStyle() if style is None else style
-    if errors_only:
-        report = report.only(report.errored)
     words = get_locale(style.language)
     palette = PALETTES[style.palette]
-    renderer = _Renderer(report, ReportContent() if content is None else content, palette, words)
+    content = ReportContent() if content is None else content
+    renderer = _Renderer(report, content, palette, words, errors_only)
 
     frame = [renderer.header(), renderer.summary(errors_only)]
     footer = renderer.fill("footer", footer=words.footer)
@@ -609,20 +613,20 @@ def render_email_html(
     left = MAX_HTML_BYTES - page_overhead - sum(map(_size, frame)) - _size(footer) - 3_000
     left -= _size(report.process_name) * 2
 
-    sections: list[_Markup] = []
-    later = bool(report.skipped or report.successes)
+    sections: list[Markup] = []
+    later = not errors_only and bool(report.skipped or report.successes)
     if report.errored:
         body, used = renderer.failures(min(_FAILURES_SHARE, left) if later else left)
         sections.append(renderer.section(headings[TaskStatus.ERRORED], body))
         left -= used
-    if report.skipped:
+    if report.skipped and not errors_only:
         body = renderer.skipped(min(left - 4_000, max(_SKIPPED_MAX, left // 2)))
         sections.append(renderer.section(headings[TaskStatus.SKIPPED], body))
         left -= _size(body)
     if timeline := renderer.timeline(min(_TIMELINE_MAX, left - 2_000)):
         sections.append(renderer.section(words.heading_timeline, timeline))
         left -= _size(timeline)
-    if report.successes:
+    if report.successes and not errors_only:
         body = renderer.successes(left)
         sections.append(renderer.section(headings[TaskStatus.SUCCESS], body))
 
@@ -631,5 +635,5 @@ def render_email_html(
         "page",
         lang=words.code,
         title=title.strip(),
-        body=renderer.join([*frame, *sections, footer]),
+        body=join([*frame, *sections, footer]),
     )

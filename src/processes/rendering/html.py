@@ -17,11 +17,23 @@ from typing import TYPE_CHECKING
 
 from processes.content import ReportContent
 from processes.outcome import TaskStatus
+from processes.rendering.common import (
+    ELLIPSIS,
+    STATUS_LOOKS,
+    Markup,
+    fill,
+    format_duration,
+    is_minimal,
+    join,
+    list_names,
+    skip_causes,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Sequence
     from datetime import datetime
 
+    from processes.rendering.common import SkipCause
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
 __all__ = ["GraphLayout", "layout_graph", "render_html"]
@@ -39,27 +51,9 @@ MAX_FAILURE_DETAIL_CHARS = 1_500_000
 MAX_TRACEBACK_CHARS = 20_000
 MAX_NAMES_LISTED = 25
 MAX_RETRIED_LISTED = 100
+_VIA_SHOWN = 5
 #: Failures shown unfolded; the rest keep their one-line summary in view, folded.
 OPEN_FAILURES = 3
-
-_WORD = {
-    TaskStatus.SUCCESS: "success",
-    TaskStatus.ERRORED: "errored",
-    TaskStatus.SKIPPED: "skipped",
-    TaskStatus.PENDING: "pending",
-}
-_GLYPH = {
-    TaskStatus.SUCCESS: "\u2713",  # check mark
-    TaskStatus.ERRORED: "\u2717",  # ballot x
-    TaskStatus.SKIPPED: "\u2298",  # circled slash
-    TaskStatus.PENDING: "\u2026",  # ellipsis
-}
-_COUNT_WORD = {
-    TaskStatus.SUCCESS: "succeeded",
-    TaskStatus.ERRORED: "errored",
-    TaskStatus.SKIPPED: "skipped",
-    TaskStatus.PENDING: "pending",
-}
 
 # Graph geometry, in SVG user units (CSS pixels).
 _NODE_W = 190
@@ -71,32 +65,23 @@ _MARGIN = 16
 _NAME_CHARS = 26
 
 
-class Markup(str):
-    """HTML that is already safe: ``_fill`` inserts it as is instead of escaping it."""
-
-    __slots__ = ()
-
-
-def _fill(template: Template, **values: object) -> Markup:
-    """Substitute ``values`` into ``template``, escaping each one that is not ``Markup``."""
-    return Markup(
-        template.substitute(
-            {
-                key: value if isinstance(value, Markup) else html.escape(str(value))
-                for key, value in values.items()
-            }
-        )
-    )
-
-
-def _join(parts: Iterable[str]) -> Markup:
-    return Markup("".join(parts))
-
-
 @cache
 def _page() -> Template:
     source = resources.files("processes.rendering").joinpath("templates", "page.html")
     return Template(source.read_text(encoding="utf-8"))
+
+
+def _status_colors(*, dark: bool) -> str:
+    """The page's CSS variables for every status, from the colours all views share."""
+    lines = []
+    for status, look in STATUS_LOOKS.items():
+        if dark:
+            colors = (look.dark_fill, look.dark_line, look.dark_text)
+        else:
+            colors = (look.fill, look.line, look.text)
+        for role, color in zip(("fill", "line", "text"), colors, strict=True):
+            lines.append(f"--{status.value}-{role}: {color};")
+    return " ".join(lines)
 
 
 # -- fragments ---------------------------------------------------------------------------
@@ -142,7 +127,7 @@ _ROW = Template(
 _BAR = Template('<span style="left:$left%;width:$width%" title="$title"></span>')
 _GRAPH = Template(
     '<div class="legend">$legend <span>\u2192 runs before (upstream to downstream)</span> '
-    '<span style="color:var(--err-line)">\u21e2 dashed red: skipped because of</span></div>\n'
+    '<span style="color:var(--errored-line)">\u21e2 dashed red: skipped because of</span></div>\n'
     '<div class="scroll"><svg class="graph" xmlns="http://www.w3.org/2000/svg" '
     'width="$width" height="$height" viewBox="0 0 $width $height" role="img" '
     'aria-labelledby="graph-title"><title id="graph-title">$title</title>'
@@ -164,46 +149,41 @@ _NODE = Template(
     "</g>\n"
 )
 _LINK = Template('<a href="#$anchor">$inner</a>')
+_ERRORS_ONLY_GRAPH = Markup(
+    '<p class="note" id="graph-omitted">Only the failed tasks are listed in this report, '
+    "so the task graph is not drawn; the summary above counts every task.</p>"
+)
 
 
 # -- helpers -----------------------------------------------------------------------------
 
 
 def _badge(status: TaskStatus) -> Markup:
-    return _fill(_BADGE, status=status.value, glyph=_GLYPH[status], word=_WORD[status])
-
-
-def _seconds(value: float) -> str:
-    if value < 1:
-        return f"{value * 1000:.0f} ms"
-    if value < 120:
-        return f"{value:.2f} s"
-    minutes, seconds = divmod(value, 60)
-    if minutes < 60:
-        return f"{minutes:.0f} min {seconds:.0f} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours:.0f} h {minutes:.0f} min"
+    look = STATUS_LOOKS[status]
+    return fill(_BADGE, status=status.value, glyph=look.glyph, word=look.word)
 
 
 def _moment(value: datetime | None) -> str:
     return value.isoformat(sep=" ", timespec="milliseconds") if value else "unknown"
 
 
-def _listed(names: Iterable[str], count: int) -> str:
-    shown = [name for name, _ in zip(names, range(MAX_NAMES_LISTED), strict=False)]
-    text = ", ".join(shown)
-    return text + (f" \u2026 and {count - len(shown)} more" if count > len(shown) else "")
+def _listed(names: Sequence[str]) -> str:
+    return list_names(names, most=MAX_NAMES_LISTED)
+
+
+def _skip_note(cause: SkipCause) -> str:
+    """Say which failure to fix, and the skipped tasks in between: ``a (via b)``."""
+    text = _listed(cause.roots)
+    via = list(cause.via)
+    if len(via) > _VIA_SHOWN:  # a long chain: its two ends say the most
+        via = [*via[:2], ELLIPSIS, *via[-2:]]
+    return f"{text} (via {' → '.join(via)})" if via else text
+    return text
 
 
 def _anchors(report: ProcessExecutionReport) -> dict[str, str]:
     """Give every errored task a fragment id built from its position, never its name."""
     return {name: f"failure-{i}" for i, name in enumerate(report.errored)}
-
-
-def _blockers(entry: TaskReportEntry, entries: Mapping[str, TaskReportEntry]) -> list[str]:
-    """Return the upstream tasks that failed or were skipped: why ``entry`` was skipped."""
-    bad = (TaskStatus.ERRORED, TaskStatus.SKIPPED)
-    return [d for d in entry.dependencies if d in entries and entries[d].status in bad]
 
 
 # -- sections ----------------------------------------------------------------------------
@@ -219,19 +199,24 @@ def _summary(report: ProcessExecutionReport) -> Markup:
     elif report.ok:
         verdict, verdict_class = f"\u2713 Succeeded: all {total} tasks succeeded.", "ok"
     else:
-        parts = [f"{counts[s]} {_COUNT_WORD[s]}" for s in _WORD if s is not TaskStatus.SUCCESS]
+        parts = [
+            f"{counts[s]} {look.count_word}"
+            for s, look in STATUS_LOOKS.items()
+            if s is not TaskStatus.SUCCESS
+        ]
         verdict = f"\u2717 Failed: {', '.join(p for p in parts if not p.startswith('0 '))}"
         verdict += f" of {total} tasks."
         verdict_class = "failed"
-    shown = [s for s in _WORD if counts[s] or s is not TaskStatus.PENDING]
-    count_items = _join(
-        _fill(_COUNT, status=s.value, count=counts[s], word=_COUNT_WORD[s]) for s in shown
+    shown = [s for s in STATUS_LOOKS if counts[s] or s is not TaskStatus.PENDING]
+    count_items = join(
+        fill(_COUNT, status=s.value, count=counts[s], word=STATUS_LOOKS[s].count_word)
+        for s in shown
     )
     times = (
         f"Started {_moment(report.started_at)} \u00b7 finished {_moment(report.finished_at)}"
-        f" \u00b7 took {_seconds(report.elapsed_seconds)}"
+        f" \u00b7 took {format_duration(report.elapsed_seconds)}"
     )
-    return _fill(
+    return fill(
         _SUMMARY, verdict=verdict, verdict_class=verdict_class, counts=count_items, times=times
     )
 
@@ -247,43 +232,52 @@ def _failure_detail(
 ) -> Markup:
     error = entry.error
     message = error.exception if error else "failed (no error recorded)"
-    facts = [
-        _fill(_FACT, term="Function", value=Markup(f"<code>{html.escape(entry.function)}</code>"))
-    ]
-    facts.append(_fill(_FACT, term="Attempts", value=entry.attempts))
-    if entry.attempt_errors:
-        items = _join(f"<li>{html.escape(text)}</li>" for text in entry.attempt_errors)
-        facts.append(_fill(_FACT, term="Failed attempts", value=Markup(f"<ol>{items}</ol>")))
-    impact = error.downstream_impact if error else ()
-    if impact:
-        noun = "task" if len(impact) == 1 else "tasks"
-        text = f"{len(impact)} {noun}: {_listed(impact, len(impact))}"
-        facts.append(_fill(_FACT, term="Skipped because of it", value=text))
-    facts.append(_fill(_FACT, term="Duration", value=_seconds(entry.elapsed_seconds)))
+    if is_minimal(content):  # ReportContent.min(): name, status and message only
+        facts: list[Markup] = []
+        error = None
+    else:
+        facts = _facts(entry)
     extra: list[str] = []
     if error and content.show_traceback and error.traceback_str:
         traceback = error.traceback_str
         if len(traceback) > min(MAX_TRACEBACK_CHARS, budget):
             keep = max(min(MAX_TRACEBACK_CHARS, budget), 500)
             traceback = f"[\u2026 {len(traceback) - keep} characters cut]\n" + traceback[-keep:]
-        extra.append(_fill(_TRACEBACK, traceback=traceback))
+        extra.append(fill(_TRACEBACK, traceback=traceback))
     if error and content.show_traced_vars and error.traced_vars:
-        rows = _join(
-            _fill(_VAR_ROW, name=key, value=value) for key, value in error.traced_vars.items()
+        rows = join(
+            fill(_VAR_ROW, name=key, value=value) for key, value in error.traced_vars.items()
         )
         extra.append(
-            _fill(_VARS, location=error.traced_vars_location or "unknown location", rows=rows)
+            fill(_VARS, location=error.traced_vars_location or "unknown location", rows=rows)
         )
-    return _fill(
+    return fill(
         _FAILURE,
         anchor=anchor,
         open=Markup(" open" if is_open else ""),
         badge=_badge(entry.status),
         name=name,
         message=message,
-        facts=_join(facts),
-        extra=_join(extra),
+        facts=join(facts),
+        extra=join(extra),
     )
+
+
+def _facts(entry: TaskReportEntry) -> list[Markup]:
+    facts = [
+        fill(_FACT, term="Function", value=Markup(f"<code>{html.escape(entry.function)}</code>"))
+    ]
+    facts.append(fill(_FACT, term="Attempts", value=entry.attempts))
+    if entry.attempt_errors:
+        items = join(f"<li>{html.escape(text)}</li>" for text in entry.attempt_errors)
+        facts.append(fill(_FACT, term="Failed attempts", value=Markup(f"<ol>{items}</ol>")))
+    impact = entry.error.downstream_impact if entry.error else ()
+    if impact:
+        noun = "task" if len(impact) == 1 else "tasks"
+        text = f"{len(impact)} {noun}: {_listed(impact)}"
+        facts.append(fill(_FACT, term="Skipped because of it", value=text))
+    facts.append(fill(_FACT, term="Duration", value=format_duration(entry.elapsed_seconds)))
+    return facts
 
 
 def _failures(report: ProcessExecutionReport, content: ReportContent) -> Markup:
@@ -308,7 +302,7 @@ def _failures(report: ProcessExecutionReport, content: ReportContent) -> Markup:
         else:
             message = entry.error.exception if entry.error else "failed"
             short.append(
-                _fill(
+                fill(
                     _SHORT_FAILURE,
                     anchor=anchors[name],
                     badge=_badge(entry.status),
@@ -326,7 +320,7 @@ def _failures(report: ProcessExecutionReport, content: ReportContent) -> Markup:
     if skipped:
         parts.append(
             f"<p>{len(skipped)} task(s) skipped because of these failures; the timeline "
-            "says which upstream task stopped each one.</p>"
+            "says which failure stopped each one.</p>"
         )
     retried = [
         (name, e)
@@ -334,19 +328,24 @@ def _failures(report: ProcessExecutionReport, content: ReportContent) -> Markup:
         if e.attempt_errors and e.status is not TaskStatus.ERRORED
     ]
     if retried:
-        items = _join(
+        # Each attempt's message is a detail that ReportContent.min() leaves out.
+        minimal = is_minimal(content)
+        items = join(
             f'<li><span class="mono">{html.escape(name)}</span> succeeded after '
-            f"{e.attempts} attempts: " + html.escape("; ".join(e.attempt_errors)) + "</li>"
+            f"{e.attempts} attempts"
+            + ("" if minimal else ": " + html.escape("; ".join(e.attempt_errors)))
+            + "</li>"
             for name, e in retried[:MAX_RETRIED_LISTED]
         )
         more = len(retried) - MAX_RETRIED_LISTED
         tail = f'<p class="note">\u2026 and {more} more.</p>' if more > 0 else ""
         parts.append(f"<h3>Recovered by a retry ({len(retried)})</h3><ul>{items}</ul>{tail}")
-    return _join(parts)
+    return join(parts)
 
 
-def _timeline(report: ProcessExecutionReport) -> Markup:
-    entries = report.entries
+def _timeline(report: ProcessExecutionReport, *, errors_only: bool) -> Markup:
+    entries = report.errored if errors_only else report.entries
+    causes = skip_causes(report)
     starts = [e.started_at for e in entries.values() if e.started_at]
     ends = [e.finished_at for e in entries.values() if e.finished_at]
     origin = min([*starts, *([report.started_at] if report.started_at else [])], default=None)
@@ -370,37 +369,38 @@ def _timeline(report: ProcessExecutionReport) -> Markup:
         classes = entry.status.value + (" retried" if entry.attempts > 1 else "")
         why = ""
         if entry.status is TaskStatus.SKIPPED:
-            blockers = _blockers(entry, entries)
-            if blockers:
-                why = f" (after {_listed(blockers, len(blockers))})"
+            cause = causes.get(name)
+            if cause is not None and cause.roots:
+                why = f" (because of {_skip_note(cause)})"
         offset, bar = "", Markup("")
         if entry.started_at and origin:
             start_seconds = (entry.started_at - origin).total_seconds()
-            offset = f"+{_seconds(start_seconds)}"
+            offset = f"+{format_duration(start_seconds)}"
             if span > 0:
                 end = entry.finished_at or entry.started_at
                 width = (end - entry.started_at).total_seconds() / span * 100
                 left = start_seconds / span * 100
-                title = f"{name}: {_WORD[entry.status]}, {_seconds(entry.elapsed_seconds)}"
+                word = STATUS_LOOKS[entry.status].word
+                title = f"{name}: {word}, {format_duration(entry.elapsed_seconds)}"
                 if entry.attempts > 1:
                     title += f", {entry.attempts} attempts"
-                bar = _fill(_BAR, left=f"{left:.3f}", width=f"{width:.3f}", title=title)
+                bar = fill(_BAR, left=f"{left:.3f}", width=f"{width:.3f}", title=title)
         ran = entry.status in (TaskStatus.SUCCESS, TaskStatus.ERRORED)
         rows.append(
-            _fill(
+            fill(
                 _ROW,
                 classes=classes,
                 name=name,
-                glyph=_GLYPH[entry.status],
-                status=_WORD[entry.status],
+                glyph=STATUS_LOOKS[entry.status].glyph,
+                status=STATUS_LOOKS[entry.status].word,
                 why=why,
                 attempts=entry.attempts if entry.attempts > 1 or ran else "",
                 offset=offset,
-                duration=_seconds(entry.elapsed_seconds) if ran else "",
+                duration=format_duration(entry.elapsed_seconds) if ran else "",
                 bar=bar,
             )
         )
-    ok_count = len(report.successes)
+    ok_count = sum(e.status is TaskStatus.SUCCESS for e in entries.values())
     collapse = len(entries) >= COLLAPSE_SUCCESSES_FROM and ok_count < len(entries)
     if not starts:
         caption = "No start times were recorded, so there are no bars; tasks in report order."
@@ -410,21 +410,23 @@ def _timeline(report: ProcessExecutionReport) -> Markup:
             "tick the box above to show them."
         )
     else:
-        caption = f"{len(entries)} tasks over {_seconds(span)}."
+        caption = f"{len(entries)} tasks over {format_duration(span)}."
     if left_out:
         caption += (
             f" {left_out:,} successful tasks are not listed, to keep this page small; "
             "the JSON report has them all."
         )
-    axis = _join(f'<span style="left:{q * 25}%">+{_seconds(span * q / 4)}</span>' for q in range(5))
-    return _fill(
+    axis = join(
+        f'<span style="left:{q * 25}%">+{format_duration(span * q / 4)}</span>' for q in range(5)
+    )
+    return fill(
         _TIMELINE,
         retry_note="a dashed outline marks a task that needed more than one attempt.",
         checked=Markup("" if collapse else " checked"),
         ok_count=ok_count,
         caption=caption,
         axis=axis if span else Markup(""),
-        rows=_join(rows),
+        rows=join(rows),
     )
 
 
@@ -510,6 +512,7 @@ def layout_graph(report: ProcessExecutionReport) -> GraphLayout:
 
 def _graph(report: ProcessExecutionReport) -> Markup:
     entries = report.entries
+    causes = skip_causes(report)
     edge_count = sum(len(e.dependencies) for e in entries.values())
     if not entries:
         return Markup('<p class="note">No tasks, so no graph.</p>')
@@ -538,7 +541,7 @@ def _graph(report: ProcessExecutionReport) -> Markup:
             bend = max((x2 - x1) // 2, 20)
             skip = entry.status is TaskStatus.SKIPPED and entries[dep].status in failed
             (skip_edges if skip else edges).append(
-                _fill(
+                fill(
                     _EDGE,
                     classes="edge skip" if skip else "edge",
                     source=dep,
@@ -557,11 +560,12 @@ def _graph(report: ProcessExecutionReport) -> Markup:
         label = name if len(name) <= _NAME_CHARS else name[: _NAME_CHARS - 1] + "\u2026"
         retried = entry.attempts > 1
         more = f" \u00b7 {entry.attempts} attempts" if retried else ""
-        tooltip = f"{name}: {_WORD[entry.status]}"
+        tooltip = f"{name}: {STATUS_LOOKS[entry.status].word}"
         tooltip += f", {entry.attempts} attempts" if retried else ""
-        if entry.status is TaskStatus.SKIPPED and (blockers := _blockers(entry, entries)):
-            tooltip += f", skipped because of {_listed(blockers, len(blockers))}"
-        node = _fill(
+        cause = causes.get(name)
+        if cause is not None and cause.roots:
+            tooltip += f", skipped because of {_skip_note(cause)}"
+        node = fill(
             _NODE,
             status=entry.status.value,
             name=name,
@@ -569,46 +573,56 @@ def _graph(report: ProcessExecutionReport) -> Markup:
             y=y,
             tooltip=tooltip,
             label=label,
-            glyph=_GLYPH[entry.status],
+            glyph=STATUS_LOOKS[entry.status].glyph,
             more=more,
         )
         if name in anchors:
-            node = _fill(_LINK, anchor=anchors[name], inner=node)
+            node = fill(_LINK, anchor=anchors[name], inner=node)
         nodes.append(node)
     counts = f"{len(entries)} tasks and {len(edges) + len(skip_edges)} dependencies"
-    legend = _join(_badge(status) for status in _WORD)
-    return _fill(
+    legend = join(_badge(status) for status in STATUS_LOOKS)
+    return fill(
         _GRAPH,
         legend=legend,
         width=layout.width,
         height=layout.height,
         title=f"Task graph of {report.process_name or 'the process'}: {counts}, "
         "coloured by status, upstream tasks on the left.",
-        edges=_join([*edges, *skip_edges]),
-        nodes=_join(nodes),
+        edges=join([*edges, *skip_edges]),
+        nodes=join(nodes),
     )
 
 
 # -- page --------------------------------------------------------------------------------
 
 
-def render_html(report: ProcessExecutionReport, *, content: ReportContent | None = None) -> str:
+def render_html(
+    report: ProcessExecutionReport,
+    *,
+    content: ReportContent | None = None,
+    errors_only: bool = False,
+) -> str:
     """Return the report as one self-contained HTML page (no scripts, nothing fetched).
 
     ``content`` chooses the failure details shown (traceback, traced variables); by
     default both. Large runs stay one file of a few MB: successes start collapsed in the
-    timeline, failure details have a size budget and the graph gives way to a note.
+    timeline, failure details have a size budget and the graph gives way to a note. With
+    ``errors_only`` the summary still counts every task, the timeline lists the errored
+    ones only and the graph is left out.
     """
     content = content or ReportContent()
     name = report.process_name or "Process"
     verdict = "ok" if report.ok else "failed"
-    return _fill(
+    graph = _ERRORS_ONLY_GRAPH if errors_only else _graph(report)
+    return fill(
         _page(),
         title=f"{name}: {verdict} \u2014 processes report",
         heading=f"{name} \u2014 run report",
         failure_count=len(report.errored),
+        status_colors=Markup(_status_colors(dark=False)),
+        status_colors_dark=Markup(_status_colors(dark=True)),
         summary=_summary(report),
         failures=_failures(report, content),
-        timeline=_timeline(report),
-        graph=_graph(report),
+        timeline=_timeline(report, errors_only=errors_only),
+        graph=graph,
     )

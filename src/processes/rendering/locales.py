@@ -15,7 +15,7 @@ from processes.outcome import TaskStatus
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["LANGUAGES", "Locale", "format_duration", "get_locale"]
+__all__ = ["LANGUAGES", "Locale", "get_locale"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,17 +382,3 @@ def get_locale(language: str) -> Locale:
         raise ValueError(
             f"language must be one of {', '.join(LANGUAGES)}; got {language!r}"
         ) from None
-
-
-def format_duration(seconds: float, locale: Locale) -> str:
-    """Return a short human duration: ``850 ms``, ``1.25 s``, ``2 min 05 s``, ``1 h 02 min``."""
-    seconds = max(0.0, seconds)
-    if seconds < 1:
-        return f"{round(seconds * 1000)} {locale.unit_ms}"
-    if seconds < 60:
-        number = f"{seconds:.2f}" if seconds < 10 else f"{seconds:.1f}"
-        return f"{number.replace('.', locale.decimal)} {locale.unit_s}"
-    whole = round(seconds)
-    if whole < 3600:
-        return f"{whole // 60} {locale.unit_min} {whole % 60:02d} {locale.unit_s}"
-    return f"{whole // 3600} {locale.unit_h} {whole % 3600 // 60:02d} {locale.unit_min}"

@@ -8,23 +8,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from processes.outcome import TaskStatus
+from processes.rendering.common import STATUS_LOOKS
 
 if TYPE_CHECKING:
     from processes.report import ProcessExecutionReport
 
 __all__ = ["escape_label", "render_mermaid"]
 
-_CLASS_DEF = {
-    TaskStatus.SUCCESS: "fill:#dcfce7,stroke:#15803d,color:#14532d",
-    TaskStatus.ERRORED: "fill:#fee2e2,stroke:#b91c1c,color:#7f1d1d,stroke-width:3px",
-    TaskStatus.SKIPPED: "fill:#eef2f6,stroke:#64748b,color:#334155,stroke-dasharray:5 3",
-    TaskStatus.PENDING: "fill:#ffffff,stroke:#9aa5b1,color:#52606d,stroke-dasharray:2 3",
+# The shared colours, plus the outline that tells statuses apart without colour.
+_OUTLINE = {
+    TaskStatus.SUCCESS: "",
+    TaskStatus.ERRORED: ",stroke-width:3px",
+    TaskStatus.SKIPPED: ",stroke-dasharray:5 3",
+    TaskStatus.PENDING: ",stroke-dasharray:2 3",
 }
-_GLYPH = {
-    TaskStatus.SUCCESS: "\u2713",
-    TaskStatus.ERRORED: "\u2717",
-    TaskStatus.SKIPPED: "\u2298",
-    TaskStatus.PENDING: "\u2026",
+_CLASS_DEF = {
+    status: f"fill:{look.fill},stroke:{look.line},color:{look.text}{_OUTLINE[status]}"
+    for status, look in STATUS_LOOKS.items()
 }
 # Mermaid decodes ``#name;`` / ``#123;`` entity codes inside labels, so ``#`` itself must be
 # encoded first, then whatever would end the quoted label or be read as HTML or Markdown.
@@ -59,7 +59,7 @@ def render_mermaid(report: ProcessExecutionReport) -> str:
     lines.extend(f"  classDef {status.value} {style}" for status, style in _CLASS_DEF.items())
     for name, entry in report.entries.items():
         status = entry.status
-        label = f"{escape_label(name)}<br/>{_GLYPH[status]} {status.value}"
+        label = f"{escape_label(name)}<br/>{STATUS_LOOKS[status].glyph} {status.value}"
         lines.append(f'  {ids[name]}["{label}"]:::{status.value}')
     failed = (TaskStatus.ERRORED, TaskStatus.SKIPPED)
     for name, entry in report.entries.items():

@@ -9,28 +9,28 @@ from __future__ import annotations
 import os
 import re
 import sys
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from processes.content import ReportContent
 from processes.outcome import TaskStatus
-from processes.rendering.locales import Locale, format_duration, get_locale
+from processes.rendering.common import (
+    STATUS_LOOKS,
+    format_duration,
+    format_time,
+    is_minimal,
+    skip_causes,
+)
+from processes.rendering.locales import Locale, get_locale
 
 if TYPE_CHECKING:
     from processes.outcome import ErrorData
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
-__all__ = ["render_text", "skip_causes", "supports_color"]
+__all__ = ["render_text", "supports_color"]
 
 _RESET = "\033[0m"
 _BOLD = "\033[1m"
 _DIM = "\033[2m"
-_STATUS_COLOR = {
-    TaskStatus.SUCCESS: "\033[32m",
-    TaskStatus.ERRORED: "\033[1;31m",
-    TaskStatus.SKIPPED: "\033[33m",
-    TaskStatus.PENDING: "\033[2m",
-}
 #: Names longer than this do not widen the name column for everyone else.
 _MAX_NAME_COLUMN = 40
 # C0 controls (except tab and newline), DEL and C1 controls: a task's message must not be
@@ -55,30 +55,6 @@ def supports_color(stream: object = None) -> bool:
         return False
 
 
-def skip_causes(report: ProcessExecutionReport) -> dict[str, list[str]]:
-    """Map each skipped task to the errored tasks that caused it, in report order.
-
-    A skipped task that no failure claims (``fail_fast``, or a report that was filtered)
-    falls back to its upstream tasks that did not succeed.
-    """
-    causes: dict[str, list[str]] = {}
-    for name, entry in report.entries.items():
-        if entry.status is TaskStatus.ERRORED and entry.error is not None:
-            for skipped in entry.error.downstream_impact:
-                causes.setdefault(skipped, []).append(name)
-    result: dict[str, list[str]] = {}
-    for name, entry in report.skipped.items():
-        found = causes.get(name)
-        if not found:
-            found = [
-                dep
-                for dep in entry.dependencies
-                if dep in report.entries and report.entries[dep].status is not TaskStatus.SUCCESS
-            ]
-        result[name] = found
-    return result
-
-
 def clean(text: str) -> str:
     """Replace control characters with visible escapes (``\\x1b``)."""
     return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
@@ -92,7 +68,7 @@ class _Style:
         return f"{code}{text}{_RESET}" if self.color else text
 
     def status(self, status: TaskStatus, word: str) -> str:
-        return self.paint(word, _STATUS_COLOR[status])
+        return self.paint(word, STATUS_LOOKS[status].ansi)
 
 
 def render_text(
@@ -101,10 +77,12 @@ def render_text(
     color: bool | None = None,
     content: ReportContent | None = None,
     language: str = "en",
+    errors_only: bool = False,
 ) -> str:
     """Return the report as aligned text: totals, one line per task, then each failure.
 
-    ``color=None`` colours only when stdout is a terminal that supports it.
+    ``color=None`` colours only when stdout is a terminal that supports it. With
+    ``errors_only`` the totals still count every task, but only errored ones are listed.
     """
     words = get_locale(language)
     content = ReportContent() if content is None else content
@@ -113,7 +91,9 @@ def render_text(
     if not report.entries:
         return "\n".join([*lines, "", words.no_tasks]) + "\n"
     lines.append("")
-    lines.extend(_task_lines(report, words, style))
+    if errors_only:
+        lines.extend([words.errors_only, ""])
+    lines.extend(_task_lines(report, words, style, errors_only))
     for name, entry in report.errored.items():
         lines.append("")
         lines.extend(_failure_lines(name, entry, words, style, content))
@@ -139,22 +119,20 @@ def _header(report: ProcessExecutionReport, words: Locale, style: _Style) -> lis
     return lines
 
 
-def format_time(moment: datetime) -> str:
-    """Return ``moment`` in UTC, to the second: ``2024-03-15 10:00:00 UTC``."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _task_lines(report: ProcessExecutionReport, words: Locale, style: _Style) -> list[str]:
-    status_width = max(len(words.status[e.status]) for e in report.entries.values())
-    name_width = min(_MAX_NAME_COLUMN, max(len(name) for name in report.entries))
+def _task_lines(
+    report: ProcessExecutionReport, words: Locale, style: _Style, errors_only: bool
+) -> list[str]:
+    listed = report.errored if errors_only else report.entries
+    if not listed:
+        return []
+    status_width = max(len(words.status[e.status]) for e in listed.values())
+    name_width = min(_MAX_NAME_COLUMN, max(len(name) for name in listed))
     causes = skip_causes(report)
     rows: list[tuple[TaskReportEntry, str, str, str]] = []
-    for name, entry in report.entries.items():
+    for name, entry in listed.items():
         if entry.status is TaskStatus.SKIPPED:
             attempts, duration = "-", "-"
-            because = causes.get(name)
+            because = causes[name].roots
             note = f"({words.label_caused_by} {', '.join(because)})" if because else ""
         else:
             attempts = words.attempts(entry.attempts)
@@ -183,13 +161,15 @@ def _failure_lines(
     word = style.status(TaskStatus.ERRORED, words.status[TaskStatus.ERRORED])
     error = entry.error
     title = f"{word} {style.paint(clean(name), _BOLD)}"
-    if entry.function and entry.function != name:
+    minimal = is_minimal(content)
+    if entry.function and entry.function != name and not minimal:
         title += f"  ({words.label_function} {clean(entry.function)})"
     lines = [title]
     if error is None:
         return lines
     lines.extend(_indent(clean(error.exception), "  "))
-    lines.extend(_error_details(entry, error, words, content))
+    if not minimal:  # ReportContent.min(): name, status and message only
+        lines.extend(_error_details(entry, error, words, content))
     return lines
 
 

@@ -1,0 +1,265 @@
+"""What every rendering shares: the status vocabulary, durations, times, skip causes, markup.
+
+One meaning per status in every view: green success, red errored, amber skipped, grey
+pending. Pure; imports ``processes.outcome`` and ``rendering.locales``, and
+``processes.report`` only for type checking.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from processes.outcome import TaskStatus
+from processes.rendering.locales import Locale, get_locale
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from string import Template
+
+    from processes.content import ReportContent
+    from processes.report import ProcessExecutionReport
+
+__all__ = [
+    "ELLIPSIS",
+    "STATUS_LOOKS",
+    "Markup",
+    "SkipCause",
+    "StatusLook",
+    "cut",
+    "fill",
+    "format_duration",
+    "format_time",
+    "is_minimal",
+    "join",
+    "list_names",
+    "skip_causes",
+]
+
+ELLIPSIS = "\u2026"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusLook:
+    """How one status reads and looks: English words, a glyph, terminal and CSS colours.
+
+    ``fill``/``line``/``text`` are the light colours (a tinted panel, its border or a bar,
+    and the ink on the panel); the ``dark_`` ones are the same roles on a dark page.
+    """
+
+    word: str
+    count_word: str
+    glyph: str
+    ansi: str
+    fill: str
+    line: str
+    text: str
+    dark_fill: str
+    dark_line: str
+    dark_text: str
+
+
+STATUS_LOOKS: Mapping[TaskStatus, StatusLook] = MappingProxyType(
+    {
+        TaskStatus.SUCCESS: StatusLook(
+            "success", "succeeded", "\u2713", "\033[32m",  # check mark, green
+            "#dcfce7", "#15803d", "#14532d", "#123524", "#4ade80", "#bbf7d0",
+        ),
+        TaskStatus.ERRORED: StatusLook(
+            "errored", "errored", "\u2717", "\033[1;31m",  # ballot x, bold red
+            "#fee2e2", "#b91c1c", "#7f1d1d", "#3f1518", "#f87171", "#fecaca",
+        ),
+        TaskStatus.SKIPPED: StatusLook(
+            "skipped", "skipped", "\u2298", "\033[33m",  # circled slash, amber
+            "#fef3c7", "#a16207", "#713f12", "#3a2a0c", "#fbbf24", "#fde68a",
+        ),
+        TaskStatus.PENDING: StatusLook(
+            "pending", "pending", "\u2026", "\033[2m",  # ellipsis, dim grey
+            "#f9fafb", "#6b7280", "#374151", "#14171c", "#7b8794", "#9aa5b1",
+        ),
+    }
+)  # fmt: skip
+
+
+def is_minimal(content: ReportContent) -> bool:
+    """Tell whether ``content`` is ``ReportContent.min()``: name, status and message only."""
+    return not content.show_traceback and not content.show_traced_vars
+
+
+# -- durations and times --------------------------------------------------------------------
+
+
+def format_duration(seconds: float, locale: Locale | None = None) -> str:
+    """Return a short duration in ``locale`` (English by default).
+
+    ``850 ms``, ``1.25 s``, ``12.5 s``, ``1 min 05 s``, ``1 h 02 min``; in German ``1,25 s``.
+    """
+    words = get_locale("en") if locale is None else locale
+    seconds = max(0.0, seconds)
+    milliseconds = round(seconds * 1000)
+    if milliseconds < 1000:
+        return f"{milliseconds} {words.unit_ms}"
+    # Rounded first, so 9.996 s reads "10.0 s" and 59.97 s "1 min 00 s", never "60.0 s".
+    number = f"{seconds:.2f}" if round(seconds, 2) < 10 else f"{seconds:.1f}"
+    if float(number) < 60:
+        return f"{number.replace('.', words.decimal)} {words.unit_s}"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60} {words.unit_min} {whole % 60:02d} {words.unit_s}"
+    return f"{whole // 3600} {words.unit_h} {whole % 3600 // 60:02d} {words.unit_min}"
+
+
+def format_time(moment: datetime) -> str:
+    """Return ``moment`` in UTC, to the second: ``2024-03-15 10:00:00 UTC``."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# -- why a task was skipped -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SkipCause:
+    """Why a task was skipped: the errored ``roots`` to fix, in report order.
+
+    ``via`` holds the skipped tasks between the first root and this one, upstream first
+    (empty when the root is a direct dependency or the path is not in the report).
+    """
+
+    roots: tuple[str, ...]
+    via: tuple[str, ...] = ()
+
+
+def skip_causes(report: ProcessExecutionReport) -> dict[str, SkipCause]:
+    """Map each skipped task to the root failures that stopped it, in report order.
+
+    The roots come from each failure's ``downstream_impact`` where it names the task,
+    else from the report's dependencies, followed up through skipped tasks to the errored
+    ones. A task whose root is not in the report (a filtered report) names its upstream
+    tasks that did not succeed. Linear in tasks and dependencies times roots.
+    """
+    entries = report.entries
+    order = {name: index for index, name in enumerate(entries)}
+    claims: dict[str, list[str]] = {}
+    for name, entry in entries.items():
+        if entry.status is TaskStatus.ERRORED and entry.error is not None:
+            for skipped in entry.error.downstream_impact:
+                claims.setdefault(skipped, []).append(name)
+    found: dict[str, tuple[str, ...]] = {}  # roots reached through the graph
+    parent: dict[str, str] = {}  # the upstream task on the way to the first root
+    causes: dict[str, SkipCause] = {}
+    # Entries are in topological order, so each dependency is settled before it is used.
+    for name, entry in entries.items():
+        if entry.status is not TaskStatus.SKIPPED:
+            continue
+        roots: dict[str, None] = {}
+        blocked: list[str] = []
+        best: tuple[int, str] | None = None
+        for dep in entry.dependencies:
+            upstream = entries.get(dep)
+            if upstream is None or upstream.status is TaskStatus.SUCCESS or dep == name:
+                continue
+            blocked.append(dep)
+            reached = (dep,) if upstream.status is TaskStatus.ERRORED else found.get(dep, ())
+            roots.update(dict.fromkeys(reached))
+            if reached:
+                first = min(order[root] for root in reached)
+                if best is None or first < best[0]:
+                    best = (first, dep)
+        found[name] = tuple(sorted(roots, key=order.__getitem__))
+        if best is not None:
+            parent[name] = best[1]
+        chosen = tuple(claims.get(name, ())) or found[name] or tuple(dict.fromkeys(blocked))
+        causes[name] = SkipCause(chosen, _via(name, chosen, parent, entries))
+    return causes
+
+
+def _via(
+    name: str, roots: Sequence[str], parent: Mapping[str, str], entries: Mapping[str, object]
+) -> tuple[str, ...]:
+    path: list[str] = []
+    step = parent.get(name)
+    while step is not None and step in parent:  # only skipped tasks have a parent
+        path.append(step)
+        step = parent[step]
+    if not roots or step != roots[0] or step not in entries:
+        return ()
+    return tuple(reversed(path))
+
+
+# -- text helpers ---------------------------------------------------------------------------
+
+
+def cut(text: str, limit: int, more: str | None = None) -> str:
+    """Keep the first ``limit`` characters of ``text``.
+
+    Without ``more`` the cut ends in an ellipsis and stays within ``limit``; with it,
+    ``more`` (a ``{n}`` template, e.g. "… {n} more characters") says what was left out.
+    """
+    if len(text) <= limit:
+        return text
+    if more is None:
+        return text[: max(0, limit - 1)] + ELLIPSIS
+    return text[:limit] + " " + more.format(n=len(text) - limit)
+
+
+def list_names(
+    names: Sequence[str],
+    *,
+    most: int | None = None,
+    chars: int | None = None,
+    show: Callable[[str], str] = str,
+    more: str = ELLIPSIS + " and {n:,} more",
+) -> str:
+    """Join ``names`` with commas, at most ``most`` of them and within ``chars`` characters.
+
+    What is left out is counted with ``more``, a ``{n}`` template. ``show`` formats (and
+    escapes) each name; ``chars`` measures what it returns.
+    """
+    shown: list[str] = []
+    used = 0
+    for index, name in enumerate(names):
+        if most is not None and index >= most:
+            break
+        piece = show(name)
+        if chars is not None:
+            left = len(names) - index - 1
+            reserve = len(" " + more.format(n=len(names))) if left else 0
+            if used + len(piece) + 2 + reserve > chars:
+                break
+        shown.append(piece)
+        used += len(piece) + 2
+    text = ", ".join(shown)
+    if hidden := len(names) - len(shown):
+        text = f"{text} {more.format(n=hidden)}" if text else more.format(n=hidden)
+    return text
+
+
+# -- HTML -----------------------------------------------------------------------------------
+
+
+class Markup(str):
+    """HTML that is already safe: built from a template, never from raw task text."""
+
+    __slots__ = ()
+
+
+def fill(template: Template, /, **values: object) -> Markup:
+    """Substitute ``values`` into ``template``, escaping each one that is not ``Markup``."""
+    return Markup(
+        template.substitute(
+            {
+                key: value if isinstance(value, Markup) else html.escape(str(value))
+                for key, value in values.items()
+            }
+        )
+    )
+
+
+def join(parts: Iterable[str]) -> Markup:
+    """Concatenate fragments that are already safe."""
+    return Markup("".join(parts))
