@@ -45,6 +45,24 @@ def test_errors_only_keeps_only_errored_entries(tmp_path: Path) -> None:
     assert list(ProcessExecutionReport.from_json(path.read_text()).entries) == ["fetch"]
 
 
+def test_errors_only_text_and_html_count_every_task_but_list_the_errored(
+    tmp_path: Path,
+) -> None:
+    # small_report: fetch errored, load and publish skipped because of it, 3 successes.
+    text_path, html_path = tmp_path / "errors.txt", tmp_path / "errors.html"
+    FileChannel(text_path, "text").send_report(small_report(), errors_only=True)
+    FileChannel(html_path).send_report(small_report(), errors_only=True)
+    text = text_path.read_text(encoding="utf-8")
+    assert "Tasks 6 | Succeeded 3 | Failed 1 | Skipped 2" in text
+    assert "Skipped because of it: load, publish" in text
+    assert "extract" not in text
+    page = html_path.read_text(encoding="utf-8")
+    assert "<strong>2</strong> skipped" in page
+    assert "<strong>3</strong> succeeded" in page
+    assert 'data-task="extract"' not in page
+    assert ">extract</th>" not in page
+
+
 def test_content_reaches_the_html(tmp_path: Path) -> None:
     path = tmp_path / "min.html"
     FileChannel(path, content=ReportContent.min()).send_report(small_report(), errors_only=False)

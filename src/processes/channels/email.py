@@ -243,7 +243,8 @@ def build_message(
 
     The subject reads ``<words> <process name> | YYYYMMDD``, dated by the run's start
     (``now`` when the report never ran, the current time by default). With
-    ``errors_only`` only the errored entries are shown, under their own subject words.
+    ``errors_only`` only the errored entries are detailed, under their own subject words;
+    the totals still count every task.
 
     Raises:
         ValueError: the process name or an address holds a line break or a control
@@ -253,9 +254,6 @@ def build_message(
     content = ReportContent() if content is None else content
     words = get_locale(style.language)
     now = datetime.now().astimezone() if now is None else now
-    if errors_only:
-        report = report.only(report.errored)
-
     _check_header_text("process name", report.process_name)
     _check_header_text("fromaddr", config.fromaddr)
     for address in config.toaddrs:
@@ -264,9 +262,11 @@ def build_message(
     subject_words = words.subject_errors if errors_only else words.subject_report
     subject = " ".join(part for part in (subject_words, report.process_name) if part)
 
-    text = render_text(report, color=False, content=content, language=style.language)
-    if errors_only:
-        text = f"{words.errors_only}\n\n{text}"
+    # Rendered from the whole report: with errors_only the counts still cover every task
+    # and only the details are limited to the errored ones.
+    text = render_text(
+        report, color=False, content=content, language=style.language, errors_only=errors_only
+    )
     markup = render_email_html(report, content, style, errors_only=errors_only)
     secrets = _secret_forms(config)
     text, markup = mask(text, secrets), mask(markup, secrets)

@@ -1,6 +1,6 @@
 """A channel that writes the report to a file: a CI artifact, a page to open, a JSON log.
 
-Rendering comes from the report's own views; this module only writes, atomically.
+Rendering comes from ``processes.rendering``; this module only writes, atomically.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from processes.channels.base import ReportChannel
+from processes.rendering.html import render_html
+from processes.rendering.text import render_text
 
 if TYPE_CHECKING:
     from processes.content import ReportContent
@@ -55,19 +57,23 @@ class FileChannel(ReportChannel):
     def __repr__(self) -> str:
         return f"FileChannel({str(self.path)!r}, format={self.format!r})"
 
-    def render(self, report: ProcessExecutionReport) -> str:
-        """Return the text this channel would write for ``report``."""
+    def render(self, report: ProcessExecutionReport, *, errors_only: bool = False) -> str:
+        """Return the text this channel would write for ``report``.
+
+        With ``errors_only`` the JSON holds the errored entries alone; the text and HTML
+        views still count every task and detail only the errored ones.
+        """
         if self.format == "json":
-            return report.to_json(indent=2) + "\n"
+            data = report.only(report.errored) if errors_only else report
+            return data.to_json(indent=2) + "\n"
         if self.format == "text":
-            return report.to_text(color=False, content=self.content) + "\n"
-        return report.to_html(content=self.content)
+            text = render_text(report, color=False, content=self.content, errors_only=errors_only)
+            return text + "\n"
+        return render_html(report, content=self.content, errors_only=errors_only)
 
     def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
         """Write ``report`` (only its errored entries with ``errors_only``) to the file."""
-        if errors_only:
-            report = report.only(report.errored)
-        write_atomically(self.path, self.render(report).encode("utf-8"))
+        write_atomically(self.path, self.render(report, errors_only=errors_only).encode("utf-8"))
 
 
 def write_atomically(path: Path, data: bytes) -> None:
