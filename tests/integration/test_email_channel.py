@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import re
 import socket
 import ssl
 import time
@@ -259,6 +260,12 @@ def test_errors_only_sends_only_the_failures(start_server: StartServer) -> None:
     plain = received.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "charge_payments" in plain
     assert "fetch_inventory" not in plain
+    # The totals cover the whole run, so they agree with what the failure skipped.
+    assert "Tasks 5 | Succeeded 3 | Failed 1 | Skipped 1" in plain
+    assert "Skipped because of it: ship_orders" in plain
+    markup = received.message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    cells = re.findall(r">(\d+)</div>\s*<div[^>]*>(\w+)</div>", markup)
+    assert cells == [("5", "Tasks"), ("3", "Succeeded"), ("1", "Failed"), ("1", "Skipped")]
 
 
 # -- refused ------------------------------------------------------------------------------
