@@ -100,6 +100,8 @@ def test_skipped_is_amber_in_every_view() -> None:
     assert "#64748b" not in render_mermaid(run)
     assert PALETTES["neutral"].skipped.solid == amber
     assert "\x1b[33mSKIPPED" in render_text(run, color=True)
+    embed = render_discord(run)["embeds"][0]
+    assert embed["color"] == int(STATUS_LOOKS[TaskStatus.ERRORED].line[1:], 16)
 
 
 # -- why a task was skipped -----------------------------------------------------------------

@@ -356,7 +356,8 @@ def render_discord(
         names = _names(overview.successes, 600, _discord_md)
         description_parts.append(f"**Succeeded ({len(overview.successes):,})**: {names}")
     description = _fit_md("\n".join(description_parts), 1500)
-    colour = 0x2EB67D if overview.ok else 0xE01E5A
+    verdict = TaskStatus.SUCCESS if overview.ok else TaskStatus.ERRORED
+    colour = int(STATUS_LOOKS[verdict].line.removeprefix("#"), 16)  # the views' own colours
     first: dict[str, Any] = {"title": title, "description": description, "color": colour}
     embeds: list[dict[str, Any]] = [first]
     footer_reserve = 60
