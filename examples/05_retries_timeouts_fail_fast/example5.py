@@ -90,7 +90,7 @@ def build_tasks(service: FlakyService) -> list[Task]:
 def print_event(event: TaskEvent) -> None:
     if event.kind is EventKind.RETRYING:
         print(
-            f"    {event.task_name}: attempt {event.attempt}/{event.total} failed "
+            f"    {event.task_name}: attempt {event.attempt}/{event.max_attempts} failed "
             f"({event.error}); retrying in {event.delay_seconds:.2f}s"
         )
 
