@@ -141,6 +141,21 @@ def _settings(
     return CaptureSettings(frame_filter, redactor, retry_on, timeout)
 
 
+@functools.lru_cache(maxsize=1024)
+def _cached_secret_positions(
+    func: Callable[..., Any], redactor: Redactor, count: int
+) -> tuple[int, ...]:
+    return secret_positions(func, redactor, count)
+
+
+def _secret_positions(func: Callable[..., Any], redactor: Redactor, count: int) -> tuple[int, ...]:
+    """Read once per function (tasks share functions), not once per task."""
+    try:
+        return _cached_secret_positions(func, redactor, count)
+    except TypeError:  # an unhashable callable object
+        return secret_positions(func, redactor, count)
+
+
 def _is_async_generator_function(func: object) -> bool:
     if type(func) is types.FunctionType:  # the common case, without inspect's unwrapping
         return bool(func.__code__.co_flags & inspect.CO_ASYNC_GENERATOR)
@@ -172,7 +187,6 @@ class Task:
 
     # Slots: a process of 100,000 tasks holds 100,000 of these.
     __slots__ = (
-        "_hidden",
         "_label",
         "_label_of",
         "_logger",
@@ -277,7 +291,6 @@ class Task:
         self._logger: logging.Logger | None = None
         self._label = ""
         self._label_of: object = None
-        self._hidden: tuple[object, int, tuple[int, ...]] = (None, 0, ())
         if dependencies:
             self._add_dependencies(dependencies)
 
@@ -319,16 +332,10 @@ class Task:
         return self._label
 
     def hide_secret_args(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        """``args`` with those passed to parameters named like secrets masked, for reports.
-
-        Known once per function: the signature is read on the first call only.
-        """
+        """``args`` with those passed to parameters named like secrets masked, for reports."""
         if not args:
             return args
-        func, count, positions = self._hidden
-        if func is not self.func or count != len(args):
-            positions = secret_positions(self.func, self.redactor, len(args))
-            self._hidden = (self.func, len(args), positions)
+        positions = _secret_positions(self.func, self.redactor, len(args))
         if not positions:
             return args
         return tuple(REDACTED if i in positions else arg for i, arg in enumerate(args))
