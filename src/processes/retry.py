@@ -28,9 +28,6 @@ class RetryPolicy:
     def max_attempts(self) -> int:
         return self.retries + 1
 
-    def is_retryable(self, error: BaseException) -> bool:
-        return self.retries > 0 and isinstance(error, self.retry_on)
-
     def delay_before(self, retry: int, rng: random.Random | None = None) -> float:
         """Return the seconds to wait before retry number ``retry`` (1-based)."""
         seconds = self.delay * self.backoff ** (retry - 1)
