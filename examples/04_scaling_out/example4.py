@@ -99,7 +99,8 @@ def main() -> None:
                 n_workers=WORKERS,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",  # any free port: 8787 may be taken
             ) as cluster,
             Client(cluster) as client,
         ):
