@@ -15,8 +15,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from browser import CHROMIUM_ARGS, chromium_path, load_html  # noqa: E402
+from factories import orders_report  # noqa: E402
 from processes.rendering.email_html import HTMLEmailStyle, render_email_html  # noqa: E402
-from report_factory import orders_report  # noqa: E402
 
 PALETTES = sys.argv[1:] or ["neutral", "catppuccin"]
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
+from factories import heavy_report, hostile_report, orders_payload_report
 from processes import DiscordChannel, SlackChannel, TeamsChannel
-from webhook_factory import hostile_report, large_report, orders_report
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +54,9 @@ def strings(value: Any) -> list[str]:
 
 def test_slack_receives_blocks_and_fallback_text(server: HTTPServer, sleeps: list[float]) -> None:
     server.expect_request("/slack", method="POST").respond_with_data("ok")
-    (delivery,) = orders_report().notify(make(SlackChannel, server.url_for("/slack"), sleeps))
+    (delivery,) = orders_payload_report().notify(
+        make(SlackChannel, server.url_for("/slack"), sleeps)
+    )
     assert delivery.ok
     payload = only_payload(server)
     assert payload["text"] == "orders-pipeline: 1 of 5 tasks failed"
@@ -67,7 +69,7 @@ def test_discord_waits_for_the_verdict_and_keeps_the_query(
 ) -> None:
     server.expect_request("/api/webhooks/1/abc", method="POST").respond_with_json({"id": "1"})
     url = server.url_for("/api/webhooks/1/abc") + "?thread_id=77&wait=false"
-    orders_report().notify(make(DiscordChannel, url, sleeps))
+    orders_payload_report().notify(make(DiscordChannel, url, sleeps))
     ((request, _),) = server.log
     assert request.args.to_dict(flat=False) == {"thread_id": ["77"], "wait": ["true"]}
     payload = only_payload(server)
@@ -77,7 +79,9 @@ def test_discord_waits_for_the_verdict_and_keeps_the_query(
 
 def test_teams_receives_an_adaptive_card(server: HTTPServer, sleeps: list[float]) -> None:
     server.expect_request("/workflows", method="POST").respond_with_data("", status=202)
-    (delivery,) = orders_report().notify(make(TeamsChannel, server.url_for("/workflows"), sleeps))
+    (delivery,) = orders_payload_report().notify(
+        make(TeamsChannel, server.url_for("/workflows"), sleeps)
+    )
     assert delivery.ok
     payload = only_payload(server)
     assert payload["type"] == "message"
@@ -88,7 +92,7 @@ def test_teams_receives_an_adaptive_card(server: HTTPServer, sleeps: list[float]
 
 # -- a large run, as received ---------------------------------------------------------------
 
-LARGE = large_report(5000, 300)
+LARGE = heavy_report(5000, 300)
 
 
 def test_large_run_slack(server: HTTPServer, sleeps: list[float]) -> None:
@@ -137,7 +141,9 @@ def test_only_errors_and_tasks_filters(
 ) -> None:
     server.expect_request("/chat").respond_with_data("ok")
     channel = make(kind, server.url_for("/chat"), sleeps)
-    orders_report().notify(channel, only_errors=True, tasks=["charge_payments", "Fetch_Inventory"])
+    orders_payload_report().notify(
+        channel, only_errors=True, tasks=["charge_payments", "Fetch_Inventory"]
+    )
     text = "\n".join(strings(only_payload(server))).replace("\\_", "_")
     assert "charge_payments" in text
     assert "fetch_inventory" not in text
@@ -183,7 +189,7 @@ def test_chat_retries_503_then_delivers_the_same_body(
 ) -> None:
     server.expect_ordered_request("/chat").respond_with_data("", status=503)
     server.expect_ordered_request("/chat").respond_with_data("ok")
-    (delivery,) = orders_report().notify(make(kind, server.url_for("/chat"), sleeps))
+    (delivery,) = orders_payload_report().notify(make(kind, server.url_for("/chat"), sleeps))
     assert delivery.ok
     first, second = (request.get_data() for request, _ in server.log)
     assert first == second
@@ -197,7 +203,7 @@ def test_chat_failure_hides_the_webhook_token(
     server.expect_request(TOKEN_PATH).respond_with_data("invalid_token", status=403)
     channel = make(kind, server.url_for(TOKEN_PATH), sleeps)
     with pytest.warns(UserWarning, match="HTTP 403") as caught:
-        (delivery,) = orders_report().notify(channel)
+        (delivery,) = orders_payload_report().notify(channel)
     assert not delivery.ok
     assert len(server.log) == 1
     message = str(caught[0].message)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from page_factory import entry, report_of, small_report
+from factories import make_entry, make_report, small_report
 from processes import ProcessExecutionReport
 
 pytestmark = pytest.mark.integration
@@ -76,7 +76,7 @@ def test_errors_only_keeps_the_errored_tasks(saved: Path, tmp_path: Path) -> Non
 def test_check_exits_1_for_a_failed_run_and_0_for_a_clean_one(saved: Path, tmp_path: Path) -> None:
     assert run_cli("show", saved, "--check", cwd=tmp_path).returncode == 1
     clean = tmp_path / "clean.json"
-    clean.write_text(report_of(entry("a")).to_json())
+    clean.write_text(make_report(make_entry("a")).to_json())
     assert run_cli("show", clean, "--check", cwd=tmp_path).returncode == 0
     assert run_cli("show", saved, cwd=tmp_path).returncode == 0  # without --check: shown
 

@@ -24,9 +24,9 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from factories import orders_report
 from processes import EmailChannel, HTMLEmailStyle, Process, SMTPConfig, Task
 from processes.channels.email import EmailDeliveryError
-from report_factory import orders_report
 
 pytestmark = pytest.mark.integration
 

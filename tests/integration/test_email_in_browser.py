@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from browser import launch_chromium, load_html
+from factories import large_report, make_entry, make_error, make_report, orders_report
 from processes import HTMLEmailStyle, TaskStatus
 from processes.rendering.email_html import PALETTES, render_email_html
-from report_factory import entry, error, large_report, orders_report, report
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -38,14 +38,14 @@ def test_the_email_renders_within_600px_and_is_not_blank(chromium: Browser, pale
 def test_long_names_and_huge_lines_do_not_widen_the_email(chromium: Browser) -> None:
     name = "partition_" + "x" * 240
     line = "ValueError: " + "y" * 3000
-    failing = entry(
+    failing = make_entry(
         name,
         TaskStatus.ERRORED,
-        err=error(
+        error=make_error(
             name, line, downstream=(name + "_child",), traceback=line, traced_vars={"v": line}
         ),
     )
-    html = render_email_html(report(failing, entry(name + "_child", TaskStatus.SKIPPED)))
+    html = render_email_html(make_report(failing, make_entry(name + "_child", TaskStatus.SKIPPED)))
     page = load_html(chromium, html, width=600)
     assert page.scroll_width <= page.viewport_width
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from browser import launch_chromium
-from page_factory import big_report
+from factories import dag_report
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +70,7 @@ def rgb(css: str) -> tuple[int, ...]:
 
 
 def test_200_task_run_renders_cleanly_with_a_visible_graph(load: Any, tmp_path: Path) -> None:
-    report = big_report(200, failures=6, fan_in=2, layers=6)
+    report = dag_report(200, failures=6, fan_in=2, layers=6)
     assert report.errored
     assert report.skipped
     loaded = load(report.to_html())
@@ -104,7 +104,7 @@ def test_200_task_run_renders_cleanly_with_a_visible_graph(load: Any, tmp_path: 
 
 
 def test_timeline_bars_are_drawn_where_the_times_say(load: Any) -> None:
-    report = big_report(200, failures=6, fan_in=2, layers=6)
+    report = dag_report(200, failures=6, fan_in=2, layers=6)
     page = load(report.to_html()).page
     bars = page.locator("table.tasks td.tl > span")
     assert bars.count() == sum(1 for e in report.entries.values() if e.started_at)
@@ -115,7 +115,7 @@ def test_timeline_bars_are_drawn_where_the_times_say(load: Any) -> None:
 
 
 def test_a_large_run_starts_with_successes_hidden_and_one_click_shows_them(load: Any) -> None:
-    report = big_report(1_000, failures=30)
+    report = dag_report(1_000, failures=30)
     loaded = load(report.to_html())
     page = loaded.page
     assert loaded.problems == []
@@ -128,7 +128,7 @@ def test_a_large_run_starts_with_successes_hidden_and_one_click_shows_them(load:
 
 
 def test_an_errored_node_links_to_its_failure(load: Any) -> None:
-    report = big_report(200, failures=6, fan_in=2, layers=6)
+    report = dag_report(200, failures=6, fan_in=2, layers=6)
     page = load(report.to_html()).page
     first = next(iter(report.errored))
     node = page.locator(f'g.node[data-task="{first}"]')
@@ -139,5 +139,5 @@ def test_an_errored_node_links_to_its_failure(load: Any) -> None:
 
 
 def test_narrow_screens_do_not_scroll_sideways(load: Any) -> None:
-    page = load(big_report(60, failures=3).to_html(), width=420).page
+    page = load(dag_report(60, failures=3).to_html(), width=420).page
     assert page.evaluate("document.documentElement.scrollWidth") <= 420

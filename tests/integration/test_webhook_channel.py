@@ -19,9 +19,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
+from factories import make_entry, make_report, orders_payload_report
 from processes import ReportContent, TaskStatus, WebhookChannel, WebhookConfig, verify
 from processes.channels.webhook import MAX_RETRY_AFTER_SECONDS, WebhookDeliveryError
-from webhook_factory import make_entry, make_report, orders_report
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +75,7 @@ def received(server: HTTPServer) -> list[tuple[bytes, dict[str, str]]]:
 
 def test_payload_shape_as_received(server: HTTPServer, fake: FakeTime) -> None:
     server.expect_request("/hook", method="POST").respond_with_data("ok")
-    deliveries = orders_report().notify(channel_for(server, fake))
+    deliveries = orders_payload_report().notify(channel_for(server, fake))
     assert [d.ok for d in deliveries] == [True]
     ((body, headers),) = received(server)
     assert headers["Content-Type"] == "application/json"
@@ -94,7 +94,7 @@ def test_nest_under_and_extra_payload_as_received(server: HTTPServer, fake: Fake
     channel = channel_for(
         server, fake, nest_under="report", extra_payload={"source": "ci", "build": 41}
     )
-    orders_report().notify(channel)
+    orders_payload_report().notify(channel)
     ((body, _),) = received(server)
     payload = json.loads(body)
     assert set(payload) == {"report", "source", "build"}
@@ -106,7 +106,9 @@ def test_nest_under_and_extra_payload_as_received(server: HTTPServer, fake: Fake
 def test_filters_reach_the_payload(server: HTTPServer, fake: FakeTime) -> None:
     server.expect_request("/hook", method="POST").respond_with_data("ok")
     channel = channel_for(server, fake, nest_under="report")
-    orders_report().notify(channel, only_errors=True, tasks=["CHARGE_PAYMENTS", "fetch_inventory"])
+    orders_payload_report().notify(
+        channel, only_errors=True, tasks=["CHARGE_PAYMENTS", "fetch_inventory"]
+    )
     ((body, _),) = received(server)
     assert list(json.loads(body)["report"]["entries"]) == ["charge_payments"]
 
@@ -124,7 +126,7 @@ def test_content_min_sends_no_traceback(server: HTTPServer, fake: FakeTime) -> N
     channel = WebhookChannel(
         WebhookConfig(server.url_for("/hook")), ReportContent.min(), sleep=fake.sleep
     )
-    orders_report().notify(channel)
+    orders_payload_report().notify(channel)
     ((body, _),) = received(server)
     error = json.loads(body)["entries"]["charge_payments"]["error"]
     assert "traceback" not in error
@@ -138,7 +140,7 @@ def test_default_signature_is_the_hex_hmac_of_the_exact_body(
     server: HTTPServer, fake: FakeTime
 ) -> None:
     server.expect_request("/hook", method="POST").respond_with_data("ok")
-    orders_report().notify(channel_for(server, fake, secret="s3cr3t"))
+    orders_payload_report().notify(channel_for(server, fake, secret="s3cr3t"))
     ((body, headers),) = received(server)
     expected = hmac.new(b"s3cr3t", body, hashlib.sha256).hexdigest()
     assert headers["X-Signature-Sha256"] == expected
@@ -149,7 +151,7 @@ def test_default_signature_is_the_hex_hmac_of_the_exact_body(
 def test_standard_webhooks_signature(server: HTTPServer, fake: FakeTime) -> None:
     server.expect_request("/hook", method="POST").respond_with_data("ok")
     channel = channel_for(server, fake, secret=SW_SECRET, signing="standard-webhooks")
-    orders_report().notify(channel)
+    orders_payload_report().notify(channel)
     ((body, headers),) = received(server)
     msg_id, stamp = headers["Webhook-Id"], headers["Webhook-Timestamp"]
     assert stamp == str(int(fake.now))
@@ -171,7 +173,7 @@ def test_500_and_503_then_200_is_one_delivery_of_identical_bodies(
     server.expect_ordered_request("/hook").respond_with_data("busy", status=503)
     server.expect_ordered_request("/hook").respond_with_data("ok", status=200)
     channel = channel_for(server, fake, secret=SW_SECRET, signing="standard-webhooks")
-    (delivery,) = orders_report().notify(channel)
+    (delivery,) = orders_payload_report().notify(channel)
     assert delivery.ok
     requests = received(server)
     assert len(requests) == 3
@@ -194,7 +196,7 @@ def test_429_honours_retry_after_seconds(server: HTTPServer, fake: FakeTime) -> 
         "slow down", status=429, headers={"Retry-After": "7"}
     )
     server.expect_ordered_request("/hook").respond_with_data("ok")
-    (delivery,) = orders_report().notify(channel_for(server, fake))
+    (delivery,) = orders_payload_report().notify(channel_for(server, fake))
     assert delivery.ok
     assert fake.sleeps == [7.0]
     assert len(server.log) == 2
@@ -209,7 +211,7 @@ def test_retry_after_as_http_date_and_capped(server: HTTPServer, fake: FakeTime)
         "", status=429, headers={"Retry-After": "86400"}
     )
     server.expect_ordered_request("/hook").respond_with_data("ok")
-    (delivery,) = orders_report().notify(channel_for(server, fake))
+    (delivery,) = orders_payload_report().notify(channel_for(server, fake))
     assert delivery.ok
     assert fake.sleeps[0] == pytest.approx(12.0)
     assert fake.sleeps[1] == MAX_RETRY_AFTER_SECONDS
@@ -218,7 +220,7 @@ def test_retry_after_as_http_date_and_capped(server: HTTPServer, fake: FakeTime)
 def test_retries_are_bounded(server: HTTPServer, fake: FakeTime) -> None:
     server.expect_request("/hook").respond_with_data("down", status=502)
     with pytest.warns(UserWarning, match=r"after 3 attempt\(s\): HTTP 502"):
-        (delivery,) = orders_report().notify(channel_for(server, fake, retries=2))
+        (delivery,) = orders_payload_report().notify(channel_for(server, fake, retries=2))
     assert not delivery.ok
     assert isinstance(delivery.error, WebhookDeliveryError)
     assert delivery.error.status == 502
@@ -229,7 +231,7 @@ def test_retries_are_bounded(server: HTTPServer, fake: FakeTime) -> None:
 def test_404_is_one_request_and_a_failure(server: HTTPServer, fake: FakeTime) -> None:
     server.expect_request("/hook").respond_with_data("no such hook", status=404)
     with pytest.warns(UserWarning, match="HTTP 404") as caught:
-        (delivery,) = orders_report().notify(channel_for(server, fake))
+        (delivery,) = orders_payload_report().notify(channel_for(server, fake))
     assert not delivery.ok
     assert len(server.log) == 1
     assert fake.sleeps == []
@@ -243,7 +245,7 @@ def test_302_is_not_followed(server: HTTPServer, fake: FakeTime) -> None:
     server.expect_request("/hook").respond_with_data("", status=302, headers={"Location": target})
     server.expect_request("/elsewhere/SECRET-TARGET").respond_with_data("ok")
     with pytest.warns(UserWarning, match="redirect") as caught:
-        (delivery,) = orders_report().notify(channel_for(server, fake))
+        (delivery,) = orders_payload_report().notify(channel_for(server, fake))
     assert not delivery.ok
     assert [request.path for request, _ in server.log] == ["/hook"]
     message = str(caught[0].message)
@@ -259,7 +261,7 @@ def test_redirect_to_another_scheme_is_named_without_its_path(
         "", status=307, headers={"Location": "file:///etc/passwd"}
     )
     with pytest.warns(UserWarning, match=r"redirect to file://") as caught:
-        orders_report().notify(channel_for(server, fake))
+        orders_payload_report().notify(channel_for(server, fake))
     assert "passwd" not in str(caught[0].message)
 
 
@@ -273,7 +275,7 @@ def test_closed_port_is_retried_then_fails(fake: FakeTime) -> None:
         clock=fake.clock,
     )
     with pytest.warns(UserWarning, match=r"after 3 attempt\(s\): ConnectionRefusedError"):
-        (delivery,) = orders_report().notify(channel)
+        (delivery,) = orders_payload_report().notify(channel)
     assert not delivery.ok
     assert len(fake.sleeps) == 2
     assert isinstance(delivery.error, WebhookDeliveryError)
@@ -294,7 +296,7 @@ def test_a_server_that_stalls_past_the_timeout(fake: FakeTime) -> None:
         )
         began = time.monotonic()
         with pytest.warns(UserWarning, match=r"after 2 attempt\(s\): no answer within 0.2 s"):
-            (delivery,) = orders_report().notify(channel)
+            (delivery,) = orders_payload_report().notify(channel)
         assert time.monotonic() - began < 5
     assert not delivery.ok
     assert len(fake.sleeps) == 1
@@ -346,7 +348,7 @@ def test_a_reason_phrase_echoing_the_path_is_masked(server: HTTPServer, fake: Fa
     )
     channel = WebhookChannel(WebhookConfig(url), sleep=fake.sleep, clock=fake.clock)
     with pytest.warns(UserWarning, match="HTTP 418 Teapot at") as caught:
-        orders_report().notify(channel)
+        orders_payload_report().notify(channel)
     assert "T0K3N" not in str(caught[0].message)
     assert "[redacted]" in str(caught[0].message)
 
@@ -361,7 +363,7 @@ def test_a_400_body_echoing_a_query_token_and_path_segment_is_masked(
     )
     channel = WebhookChannel(WebhookConfig(url), sleep=fake.sleep, clock=fake.clock)
     with pytest.warns(UserWarning, match="HTTP 400") as caught:
-        orders_report().notify(channel)
+        orders_payload_report().notify(channel)
     message = str(caught[0].message)
     assert "unknown token=[redacted] for hook [redacted]" in message
     assert "QV-7f3a" not in message
@@ -394,7 +396,7 @@ def test_http_proxy_from_the_environment_carries_the_post(
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_port}")
         monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy.server_port}")
         channel = channel_for_url("http://hooks.example.test/incoming", fake)
-        (delivery,) = orders_report().notify(channel)
+        (delivery,) = orders_payload_report().notify(channel)
     finally:
         proxy.shutdown()
         proxy.server_close()

@@ -7,11 +7,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from factories import make_entry, make_error, make_report
 from processes import ReportContent, TaskStatus
 from processes.rendering.chat import render_discord, render_slack, render_teams
 from processes.rendering.webhook import serialise_payload
 from processes.report import ProcessExecutionReport
-from webhook_factory import make_entry, make_error, make_report
 
 # Characters that escaping expands (& < > \ * _) and wide ones that cost 4 bytes in UTF-8.
 awkward = st.text(alphabet=st.sampled_from("a&<>\\*_`@é😀\n[]()"), max_size=600)

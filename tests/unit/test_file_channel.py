@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from page_factory import entry, report_of, small_report
+from factories import make_entry, make_report, small_report
 from processes import FileChannel, ProcessExecutionReport, ReportChannel, ReportContent
 from processes.channels import file as file_module
 
@@ -128,7 +128,7 @@ def test_notify_delivers_and_reports_a_failing_file(tmp_path: Path) -> None:
 
 def test_notify_only_errors_writes_nothing_for_a_clean_run(tmp_path: Path) -> None:
     path = tmp_path / "errors.html"
-    report_of(entry("a")).notify(FileChannel(path), only_errors=True)
+    make_report(make_entry("a")).notify(FileChannel(path), only_errors=True)
     assert not path.exists()
 
 

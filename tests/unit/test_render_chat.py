@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from factories import heavy_report, hostile_report, orders_payload_report
 from processes import ReportContent
 from processes.rendering.chat import render_discord, render_slack, render_teams
 from processes.rendering.webhook import serialise_payload
-from webhook_factory import hostile_report, large_report, orders_report
 
-LARGE = large_report(5000, 300)
+LARGE = heavy_report(5000, 300)
 ERRORED = list(LARGE.errored)
 
 
@@ -81,7 +81,7 @@ def test_large_run_fits_discord_limits() -> None:
 
 
 def test_many_short_failures_spill_into_more_embeds_within_limits() -> None:
-    small = large_report(2000, 1000)
+    small = heavy_report(2000, 1000)
     payload = render_discord(small, content=ReportContent.min(), detailed_failures=0)
     assert all(len(e.get("fields", [])) <= 25 for e in payload["embeds"])
     assert len(payload["embeds"]) >= 2
@@ -112,7 +112,7 @@ def test_teams_respects_any_byte_budget(max_bytes: int) -> None:
 
 @pytest.mark.parametrize("render", [render_slack, render_discord, render_teams])
 def test_a_small_run_shows_every_task_and_no_truncation(render: Any) -> None:
-    text = "\n".join(strings(render(orders_report()))).replace("\\_", "_")
+    text = "\n".join(strings(render(orders_payload_report()))).replace("\\_", "_")
     for name in ("fetch_inventory", "enrich_pricing", "charge_payments", "ship_orders"):
         assert name in text
     assert "more failed tasks" not in text
@@ -122,7 +122,7 @@ def test_a_small_run_shows_every_task_and_no_truncation(render: Any) -> None:
 
 @pytest.mark.parametrize("render", [render_slack, render_discord, render_teams])
 def test_errors_only_leaves_out_successes_but_keeps_the_counts(render: Any) -> None:
-    text = "\n".join(strings(render(orders_report(), errors_only=True))).replace("\\_", "_")
+    text = "\n".join(strings(render(orders_payload_report(), errors_only=True))).replace("\\_", "_")
     assert "charge_payments" in text
     assert "fetch_inventory" not in text
     assert "archive_logs" not in text
@@ -131,9 +131,9 @@ def test_errors_only_leaves_out_successes_but_keeps_the_counts(render: Any) -> N
 
 @pytest.mark.parametrize("render", [render_slack, render_discord, render_teams])
 def test_content_presets_decide_traceback_and_variables(render: Any) -> None:
-    full = "\n".join(strings(render(orders_report(), content=ReportContent.full())))
-    trace = "\n".join(strings(render(orders_report(), content=ReportContent.trace())))
-    minimal = "\n".join(strings(render(orders_report(), content=ReportContent.min())))
+    full = "\n".join(strings(render(orders_payload_report(), content=ReportContent.full())))
+    trace = "\n".join(strings(render(orders_payload_report(), content=ReportContent.trace())))
+    minimal = "\n".join(strings(render(orders_payload_report(), content=ReportContent.min())))
     assert "Traceback (most recent call last)" in full
     assert "order = 'A-17'" in full
     assert "Traceback (most recent call last)" in trace
@@ -144,7 +144,7 @@ def test_content_presets_decide_traceback_and_variables(render: Any) -> None:
 
 
 def test_all_succeeded_title() -> None:
-    report = large_report(50, 1)
+    report = heavy_report(50, 1)
     only_ok = report.only(report.successes)
     assert render_slack(only_ok)["text"] == "nightly-warehouse-load: all 48 tasks succeeded"
 

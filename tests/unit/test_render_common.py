@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from factories import T0, make_entry, make_error, make_report, orders_report
 from processes import ReportContent, TaskStatus
 from processes.rendering.chat import render_discord, render_slack, render_teams
 from processes.rendering.common import (
@@ -24,7 +25,6 @@ from processes.rendering.locales import get_locale
 from processes.rendering.mermaid import render_mermaid
 from processes.rendering.text import render_text
 from processes.rendering.webhook import render_webhook_payload
-from report_factory import T0, entry, error, orders_report, report
 
 
 @pytest.mark.parametrize(
@@ -49,7 +49,9 @@ def test_format_duration(seconds: float, english: str, german: str) -> None:
 
 def _timed_report(seconds: float) -> object:
     # The run lasts as long as its slowest task, so run and task durations agree.
-    return report(entry("slow", start=0.0, seconds=seconds), entry("quick", start=0.0))
+    return make_report(
+        make_entry("slow", start=0.0, seconds=seconds), make_entry("quick", start=0.0)
+    )
 
 
 def test_every_view_writes_65_seconds_the_same_way() -> None:
@@ -110,11 +112,15 @@ def test_skipped_is_amber_in_every_view() -> None:
 def _chain(*, impact: bool) -> object:
     """a errored -> b skipped -> c skipped; ``impact`` says whether a recorded its victims."""
     downstream = ("b", "c") if impact else ()
-    return report(
-        entry("a", TaskStatus.ERRORED, err=error("a", "ValueError: bad a", downstream=downstream)),
-        entry("b", TaskStatus.SKIPPED, dependencies=("a",)),
-        entry("c", TaskStatus.SKIPPED, dependencies=("b",)),
-        entry("z", start=0.1),
+    return make_report(
+        make_entry(
+            "a",
+            TaskStatus.ERRORED,
+            error=make_error("a", "ValueError: bad a", downstream=downstream),
+        ),
+        make_entry("b", TaskStatus.SKIPPED, dependencies=("a",)),
+        make_entry("c", TaskStatus.SKIPPED, dependencies=("b",)),
+        make_entry("z", start=0.1),
     )
 
 
@@ -125,11 +131,11 @@ def test_skip_causes_name_the_root_failure_and_the_path(impact: bool) -> None:
 
 
 def test_skip_causes_join_roots_in_report_order() -> None:
-    run = report(
-        entry("x", TaskStatus.ERRORED, err=error("x")),
-        entry("y", TaskStatus.ERRORED, err=error("y")),
-        entry("mid", TaskStatus.SKIPPED, dependencies=("y",)),
-        entry("end", TaskStatus.SKIPPED, dependencies=("mid", "x")),
+    run = make_report(
+        make_entry("x", TaskStatus.ERRORED, error=make_error("x")),
+        make_entry("y", TaskStatus.ERRORED, error=make_error("y")),
+        make_entry("mid", TaskStatus.SKIPPED, dependencies=("y",)),
+        make_entry("end", TaskStatus.SKIPPED, dependencies=("mid", "x")),
     )
     assert skip_causes(run)["end"] == SkipCause(("x", "y"))
 
@@ -167,7 +173,7 @@ def test_list_names_by_count_and_by_characters() -> None:
 def _detailed_failure() -> object:
     message = "ValueError: card declined"
     err = replace(
-        error(
+        make_error(
             "charge",
             message,
             downstream=("ship",),
@@ -177,13 +183,13 @@ def _detailed_failure() -> object:
         kwargs={"region": "KWARG-VALUE-99"},
     )
     failed = replace(
-        entry(
+        make_entry(
             "charge",
             TaskStatus.ERRORED,
             start=0.0,
             seconds=2.0,
             attempts=3,
-            err=err,
+            error=err,
             attempt_errors=("FIRST-ATTEMPT timeout", "SECOND-ATTEMPT timeout", message),
         ),
         function="billing.charge_card",
@@ -191,11 +197,11 @@ def _detailed_failure() -> object:
         kwargs={"region": "KWARG-VALUE-99"},
     )
     retried = replace(
-        entry("audit", start=0.0, seconds=1.0, attempts=2),
+        make_entry("audit", start=0.0, seconds=1.0, attempts=2),
         attempt_errors=("RETRIED-ATTEMPT blip",),
     )
-    shipped = entry("ship", TaskStatus.SKIPPED, dependencies=("charge",))
-    run = report(failed, retried, shipped)
+    shipped = make_entry("ship", TaskStatus.SKIPPED, dependencies=("charge",))
+    run = make_report(failed, retried, shipped)
     return replace(run, finished_at=T0 + timedelta(seconds=3))
 
 

@@ -12,11 +12,11 @@ from html.parser import HTMLParser
 
 import pytest
 
+from factories import large_report, make_entry, make_error, make_report, orders_report
 from processes import EmailChannel, HTMLEmailStyle, ReportContent, SMTPConfig, TaskStatus
 from processes.channels.email import build_message
 from processes.rendering.email_html import PALETTES, render_email_html
 from processes.rendering.locales import LANGUAGES, get_locale
-from report_factory import entry, error, large_report, orders_report, report
 
 NOW = datetime(2024, 3, 15, 12, 0, tzinfo=UTC)
 CONFIG = SMTPConfig(("127.0.0.1", 2525), "pipeline@example.test", ["oncall@example.test"])
@@ -187,10 +187,10 @@ def test_the_timeline_is_drawn_with_table_cells() -> None:
 def test_task_text_is_escaped_everywhere() -> None:
     name = "<script>alert('name')</script>"
     message = "ValueError: <img src=x onerror=alert(1)> & </td></table>"
-    failing = entry(
+    failing = make_entry(
         name,
         TaskStatus.ERRORED,
-        err=error(
+        error=make_error(
             name,
             message,
             downstream=("<b>child</b>",),
@@ -200,8 +200,10 @@ def test_task_text_is_escaped_everywhere() -> None:
         attempt_errors=(message, message),
         attempts=2,
     )
-    child = entry("<b>child</b>", TaskStatus.SKIPPED)
-    markup = render_email_html(report(failing, child, entry("ok<u>"), name="<h1>proc</h1>"))
+    child = make_entry("<b>child</b>", TaskStatus.SKIPPED)
+    markup = render_email_html(
+        make_report(failing, child, make_entry("ok<u>"), name="<h1>proc</h1>")
+    )
     parsed = parse(markup)
     for tag in ("script", "img", "svg", "iframe", "b", "i", "u", "h1"):
         assert not parsed.tags(tag), tag
@@ -214,7 +216,9 @@ def test_task_text_is_escaped_everywhere() -> None:
 
 def test_a_long_name_without_spaces_may_wrap() -> None:
     name = "x" * 300
-    markup = render_email_html(report(entry(name, TaskStatus.ERRORED, err=error(name))))
+    markup = render_email_html(
+        make_report(make_entry(name, TaskStatus.ERRORED, error=make_error(name)))
+    )
     parsed = parse(markup)
     holders = [td for td in parsed.tags("td") if "overflow-wrap:anywhere" in td.attrs["style"]]
     assert holders
@@ -222,7 +226,7 @@ def test_a_long_name_without_spaces_may_wrap() -> None:
 
 def test_successes_are_summarised_with_every_name_while_they_fit() -> None:
     names = [f"step_{i:03d}" for i in range(40)]
-    text = parse(render_email_html(report(*(entry(n) for n in names)))).text
+    text = parse(render_email_html(make_report(*(make_entry(n) for n in names)))).text
     assert ", ".join(names) in text
     assert "Every task succeeded." in text
 
@@ -255,10 +259,12 @@ def test_many_skipped_tasks_are_grouped_under_the_failure_that_caused_them() -> 
 def test_a_run_of_failures_only_still_fits_and_names_them() -> None:
     huge_trace = "Traceback (most recent call last):\n" + "  frame line\n" * 3000
     failures = [
-        entry(f"f{i:04d}", TaskStatus.ERRORED, err=error(f"f{i:04d}", traceback=huge_trace))
+        make_entry(
+            f"f{i:04d}", TaskStatus.ERRORED, error=make_error(f"f{i:04d}", traceback=huge_trace)
+        )
         for i in range(400)
     ]
-    markup = render_email_html(report(*failures))
+    markup = render_email_html(make_report(*failures))
     assert len(markup.encode("utf-8")) < 100_000
     text = parse(markup).text
     assert "f0000" in text
@@ -268,8 +274,10 @@ def test_a_run_of_failures_only_still_fits_and_names_them() -> None:
 
 def test_a_long_traceback_is_cut_with_a_note() -> None:
     trace = "Traceback (most recent call last):\n" + "".join(f"  line {i}\n" for i in range(200))
-    failing = entry("deep", TaskStatus.ERRORED, err=error("deep", traceback=trace + "E: boom"))
-    text = parse(render_email_html(report(failing))).text
+    failing = make_entry(
+        "deep", TaskStatus.ERRORED, error=make_error("deep", traceback=trace + "E: boom")
+    )
+    text = parse(render_email_html(make_report(failing))).text
     assert "more lines" in text
     assert "E: boom" in text
     assert "line 199" in text
@@ -373,7 +381,10 @@ def test_subject_and_addresses_carry_utf8() -> None:
     )
     message = received(
         build_message(
-            report(entry("a"), name="paie-été"), config, HTMLEmailStyle(language="fr"), now=NOW
+            make_report(make_entry("a"), name="paie-été"),
+            config,
+            HTMLEmailStyle(language="fr"),
+            now=NOW,
         )
     )
     assert message["Subject"].startswith("Rapport du processus paie-été | ")
@@ -387,7 +398,7 @@ def test_subject_and_addresses_carry_utf8() -> None:
 )
 def test_a_process_name_cannot_inject_headers(name: str) -> None:
     with pytest.raises(ValueError, match="process name contains a line break or control character"):
-        build_message(report(entry("a"), name=name), CONFIG, now=NOW)
+        build_message(make_report(make_entry("a"), name=name), CONFIG, now=NOW)
 
 
 def test_addresses_cannot_inject_headers() -> None:
@@ -402,13 +413,15 @@ def test_the_smtp_password_never_reaches_the_message() -> None:
     config = SMTPConfig(
         ("127.0.0.1", 2525), "a@example.test", "b@example.test", credentials=("bot", secret)
     )
-    leaked = entry(
+    leaked = make_entry(
         "login",
         TaskStatus.ERRORED,
-        err=error("login", f"AuthError: bad password {secret}", traced_vars={"p": repr(secret)}),
+        error=make_error(
+            "login", f"AuthError: bad password {secret}", traced_vars={"p": repr(secret)}
+        ),
     )
-    raw = build_message(report(leaked), config, now=NOW).as_string()
-    message = received(build_message(report(leaked), config, now=NOW))
+    raw = build_message(make_report(leaked), config, now=NOW).as_string()
+    message = received(build_message(make_report(leaked), config, now=NOW))
     assert secret not in raw
     for part in message.iter_parts():
         assert secret not in part.get_content()
@@ -476,9 +489,9 @@ def test_channel_checks_its_arguments() -> None:
 
 
 def test_an_empty_report_still_makes_a_valid_email() -> None:
-    markup = render_email_html(report(name=""))
+    markup = render_email_html(make_report(name=""))
     text = parse(markup).text
     assert "(unnamed process)" in text
     assert "No tasks to report." in text
-    message = received(build_message(report(name=""), CONFIG, now=NOW))
+    message = received(build_message(make_report(name=""), CONFIG, now=NOW))
     assert re.fullmatch(r"Process report \| \d{8}", message["Subject"])

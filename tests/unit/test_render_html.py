@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 
-from page_factory import T0, big_report, entry, error_for, report_of, small_report
+from factories import (
+    T0,
+    dag_report,
+    make_entry,
+    make_error,
+    make_report,
+    raising,
+    small_report,
+)
 from processes import ProcessExecutionReport, ReportContent, TaskStatus
 from processes.rendering import html as html_view
 from processes.rendering.html import layout_graph, render_html
@@ -131,7 +139,7 @@ def test_summary_states_the_verdict_and_counts_in_words() -> None:
 
 
 def test_a_clean_run_says_so() -> None:
-    report = report_of(entry("a", start=0), entry("b", start=1, dependencies=("a",)))
+    report = make_report(make_entry("a", start=0), make_entry("b", start=1, dependencies=("a",)))
     root = parse(report.to_html())
     verdict = root.find_all("p", "verdict")[0]
     assert "ok" in verdict.classes
@@ -160,7 +168,7 @@ def test_timeline_lists_every_task_once_with_its_status_word() -> None:
 
 
 def test_timeline_bars_are_ordered_by_start_time_and_placed_on_the_time_axis() -> None:
-    report = big_report(300, failures=10)
+    report = dag_report(300, failures=10)
     rows = timeline_rows(parse(report.to_html()))
     names = [row_name(r) for r in rows]
     timed = sorted(
@@ -206,7 +214,9 @@ def test_skipped_rows_name_the_root_failure_and_the_path_to_it() -> None:
 
 
 def test_report_without_times_lists_tasks_without_bars() -> None:
-    report = report_of(entry("a", start=None), entry("b", start=None, dependencies=("a",)))
+    report = make_report(
+        make_entry("a", start=None), make_entry("b", start=None, dependencies=("a",))
+    )
     root = parse(report.to_html())
     rows = timeline_rows(root)
     assert [row_name(r) for r in rows] == ["a", "b"]
@@ -264,7 +274,7 @@ def test_graph_edges_match_dependencies_and_mark_what_skipped_what() -> None:
 
 
 def test_graph_edges_run_left_to_right_in_layers() -> None:
-    report = big_report(400, failures=12)
+    report = dag_report(400, failures=12)
     svg = svg_of(report.to_html())
     nodes = graph_nodes(svg)
     x_of = {
@@ -289,12 +299,12 @@ def test_errored_nodes_link_to_their_failure_details() -> None:
 
 
 def test_layers_follow_the_longest_path() -> None:
-    report = report_of(
-        entry("a"),
-        entry("b", dependencies=("a",)),
-        entry("c", dependencies=("a", "b")),
-        entry("d"),
-        entry("e", dependencies=("d", "c")),
+    report = make_report(
+        make_entry("a"),
+        make_entry("b", dependencies=("a",)),
+        make_entry("c", dependencies=("a", "b")),
+        make_entry("d"),
+        make_entry("e", dependencies=("d", "c")),
     )
     layout = layout_graph(report)
     assert layout.layers == {"a": 0, "b": 1, "c": 2, "d": 0, "e": 3}
@@ -308,14 +318,14 @@ def test_layout_tolerates_filtered_reports_and_cycles() -> None:
     filtered = small_report().only(["load", "publish"])
     assert layout_graph(filtered).layers == {"load": 0, "publish": 1}
     assert graph_edges(svg_of(filtered.to_html())) == [("load", "publish", True)]
-    cyclic = report_of(entry("x", dependencies=("y",)), entry("y", dependencies=("x",)))
+    cyclic = make_report(make_entry("x", dependencies=("y",)), make_entry("y", dependencies=("x",)))
     assert set(layout_graph(cyclic).positions) == {"x", "y"}
     assert set(graph_nodes(svg_of(cyclic.to_html()))) == {"x", "y"}
 
 
 def test_nodes_in_one_layer_never_overlap() -> None:
-    report = report_of(
-        entry("root"), *(entry(f"leaf{i}", dependencies=("root",)) for i in range(90))
+    report = make_report(
+        make_entry("root"), *(make_entry(f"leaf{i}", dependencies=("root",)) for i in range(90))
     )
     layout = layout_graph(report)
     corners = list(layout.positions.values())
@@ -328,7 +338,7 @@ def test_nodes_in_one_layer_never_overlap() -> None:
 
 def test_long_names_are_shortened_in_the_graph_but_complete_elsewhere() -> None:
     name = "a_really_long_task_name_that_goes_on_and_on"
-    page = report_of(entry(name)).to_html()
+    page = make_report(make_entry(name)).to_html()
     g = graph_nodes(svg_of(page))[name]
     label = "".join(next(g.iter(f"{SVG}text")).itertext())
     assert label.endswith("\u2026")
@@ -365,15 +375,21 @@ def test_failure_details_follow_report_content() -> None:
 
 def test_script_in_names_messages_and_variables_stays_text() -> None:
     evil = "<script>alert(1)</script>"
-    error = replace(
-        error_for("x", evil),
+    error = make_error(
+        "x",
+        f"ValueError: {evil}",
+        downstream=(evil,),
+        traceback=raising("x", f"ValueError: {evil}"),
         traced_vars={evil: evil},
-        traced_vars_location=evil,
-        downstream_impact=(evil,),
+        location=evil,
+        module="jobs",
+        args=(1,),
     )
-    report = report_of(
-        entry(evil, TaskStatus.ERRORED, start=0, error=error, attempt_errors=(evil,), attempts=2),
-        entry(evil + "2", TaskStatus.SKIPPED, dependencies=(evil,)),
+    report = make_report(
+        make_entry(
+            evil, TaskStatus.ERRORED, start=0, error=error, attempt_errors=(evil,), attempts=2
+        ),
+        make_entry(evil + "2", TaskStatus.SKIPPED, dependencies=(evil,)),
         name=evil,
     )
     page = report.to_html()
@@ -389,7 +405,7 @@ def test_script_in_names_messages_and_variables_stays_text() -> None:
 
 def test_quotes_in_names_cannot_break_out_of_attributes() -> None:
     name = 'x" onmouseover="alert(1)\' y'
-    root = parse(report_of(entry(name)).to_html())
+    root = parse(make_report(make_entry(name)).to_html())
     (node,) = root.find_all("g", "node")
     assert node.attrs["data-task"] == name
     assert "onmouseover" not in node.attrs
@@ -399,7 +415,7 @@ def test_quotes_in_names_cannot_break_out_of_attributes() -> None:
 
 
 def test_a_thousand_tasks_collapse_successes_and_keep_failures_in_view() -> None:
-    report = big_report(1_000, failures=30)
+    report = dag_report(1_000, failures=30)
     page = report.to_html()
     root = parse(page)
     toggle = root.by_id("show-ok")
@@ -420,7 +436,7 @@ def test_small_runs_show_successes() -> None:
 
 
 def test_ten_thousand_tasks_make_one_page_of_a_few_megabytes() -> None:
-    report = big_report(10_000, failures=600)
+    report = dag_report(10_000, failures=600)
     page = report.to_html()
     size = len(page.encode("utf-8"))
     assert size < 4_000_000, size
@@ -437,15 +453,15 @@ def test_failure_details_have_a_size_budget(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(html_view, "MAX_FAILURE_DETAIL_CHARS", 5_000)
     huge = "x" * 100_000
     entries = [
-        entry(
+        make_entry(
             f"f{i}",
             TaskStatus.ERRORED,
             start=i,
-            error=replace(error_for(f"f{i}", "bad"), traceback_str=huge),
+            error=make_error(f"f{i}", "ValueError: bad", traceback=huge),
         )
         for i in range(20)
     ]
-    root = parse(report_of(*entries).to_html())
+    root = parse(make_report(*entries).to_html())
     details = root.find_all("details", "failure")
     assert 1 <= len(details) < 20
     assert "characters cut" in details[0].find_all("pre")[0].text()
@@ -455,9 +471,9 @@ def test_failure_details_have_a_size_budget(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_durations_and_times_read_naturally() -> None:
-    report = report_of(
-        entry("quick", start=0, seconds=0.25),
-        entry("slow", start=1, seconds=3_700),
+    report = make_report(
+        make_entry("quick", start=0, seconds=0.25),
+        make_entry("slow", start=1, seconds=3_700),
     )
     rows = {row_name(r): r for r in timeline_rows(parse(report.to_html()))}
     assert rows["quick"].find_all("td")[3].text() == "250 ms"
@@ -475,7 +491,7 @@ def test_huge_runs_leave_successes_out_of_the_timeline_never_failures(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(html_view, "MAX_TIMELINE_ROWS", 200)
-    report = big_report(300, failures=10)
+    report = dag_report(300, failures=10)
     assert len(report.errored) + len(report.skipped) < 200 < len(report.entries)
     root = parse(report.to_html())
     rows = timeline_rows(root)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from page_factory import entry, report_of, small_report
+from factories import make_entry, make_report, small_report
 from processes import ProcessExecutionReport, TaskStatus
 from processes.rendering.mermaid import escape_label, render_mermaid
 
@@ -90,7 +90,7 @@ def test_edges_follow_dependencies_and_dotted_ones_caused_a_skip() -> None:
     ],
 )
 def test_names_mermaid_would_misread_are_escaped(name: str) -> None:
-    report = report_of(entry(name), entry("after", dependencies=(name,)), name=name)
+    report = make_report(make_entry(name), make_entry("after", dependencies=(name,)), name=name)
     text = report.to_mermaid()
     nodes, edges, _ = parse(text)
     assert {n for n, _ in nodes.values()} == {name.replace("\n", " "), "after"}
@@ -117,6 +117,6 @@ def test_filtered_and_empty_reports() -> None:
 
 
 def test_duplicate_and_self_dependencies_draw_one_edge() -> None:
-    report = report_of(entry("a"), entry("b", dependencies=("a", "a", "b")))
+    report = make_report(make_entry("a"), make_entry("b", dependencies=("a", "a", "b")))
     _, edges, _ = parse(report.to_mermaid())
     assert edges == [("t0", "-->", "t1")]

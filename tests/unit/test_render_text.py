@@ -7,10 +7,10 @@ import re
 
 import pytest
 
+from factories import make_entry, make_error, make_report, orders_report
 from processes import ReportContent, TaskStatus
 from processes.rendering.locales import LANGUAGES, get_locale
 from processes.rendering.text import render_text, supports_color
-from report_factory import entry, error, orders_report, report
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -30,7 +30,7 @@ def test_header_names_the_process_its_verdict_and_totals() -> None:
 
 
 def test_a_clean_run_says_ok() -> None:
-    text = render_text(report(entry("a"), entry("b", start=0.25)), color=False)
+    text = render_text(make_report(make_entry("a"), make_entry("b", start=0.25)), color=False)
     assert text.splitlines()[0].split() == ["orders-pipeline", "OK"]
     assert "FAILED" not in text
 
@@ -101,10 +101,10 @@ def test_color_paints_status_words_and_keeps_the_columns() -> None:
 
 def test_control_characters_from_a_task_cannot_reach_the_terminal() -> None:
     nasty = "ValueError: \x1b[2J\x1b]0;pwned\x07 cleared\rscreen"
-    failing = entry(
-        "bad", TaskStatus.ERRORED, err=error("bad", nasty, traced_vars={"x": "'\x1b[31m'"})
+    failing = make_entry(
+        "bad", TaskStatus.ERRORED, error=make_error("bad", nasty, traced_vars={"x": "'\x1b[31m'"})
     )
-    text = render_text(report(failing), color=False)
+    text = render_text(make_report(failing), color=False)
     assert "\x1b" not in text
     assert "\x07" not in text
     assert "\r" not in text
@@ -171,7 +171,7 @@ def test_decimal_comma_where_the_language_writes_one() -> None:
 
 
 def test_an_empty_report_says_so() -> None:
-    text = render_text(report(name=""), color=False)
+    text = render_text(make_report(name=""), color=False)
     assert "(unnamed process)" in text
     assert "No tasks to report." in text
 

@@ -8,6 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
+from factories import make_entry, make_error, make_report, orders_payload_report
 from processes import ReportContent, TaskStatus, WebhookChannel, WebhookConfig
 from processes.channels.webhook import (
     HttpTransport,
@@ -17,14 +18,13 @@ from processes.channels.webhook import (
     url_secrets,
 )
 from processes.rendering.webhook import render_webhook_payload, serialise_payload
-from webhook_factory import make_entry, make_error, make_report, orders_report
 
 V7_ENTRY_KEYS = {"status", "function", "elapsed_seconds", "attempts", "result", "error"}
 V7_ERROR_KEYS = {"exception", "downstream_impact", "traceback", "traced_vars"}
 
 
 def test_v7_fields_are_all_there() -> None:
-    payload = render_webhook_payload(orders_report())
+    payload = render_webhook_payload(orders_payload_report())
     assert payload["process_name"] == "orders-pipeline"
     assert list(payload["entries"]) == [
         "fetch_inventory",
@@ -49,7 +49,7 @@ def test_v7_fields_are_all_there() -> None:
 
 
 def test_result_is_a_repr_and_only_for_successes() -> None:
-    entries = render_webhook_payload(orders_report())["entries"]
+    entries = render_webhook_payload(orders_payload_report())["entries"]
     assert entries["fetch_inventory"]["result"] == "{'sku': 3}"
     assert entries["archive_logs"]["result"] == "'ok'"
     assert entries["charge_payments"]["result"] is None
@@ -58,7 +58,7 @@ def test_result_is_a_repr_and_only_for_successes() -> None:
 
 
 def test_summary_and_timestamps() -> None:
-    payload = render_webhook_payload(orders_report())
+    payload = render_webhook_payload(orders_payload_report())
     assert payload["summary"] == {"total": 5, "success": 3, "errored": 1, "skipped": 1, "ok": False}
     assert payload["started_at"] == "2026-05-01T02:00:00+00:00"
     assert datetime.fromisoformat(payload["finished_at"]) > datetime.fromisoformat(
@@ -70,7 +70,7 @@ def test_summary_and_timestamps() -> None:
 
 
 def test_errors_only_keeps_errored_entries_but_the_whole_summary() -> None:
-    payload = render_webhook_payload(orders_report(), errors_only=True)
+    payload = render_webhook_payload(orders_payload_report(), errors_only=True)
     assert list(payload["entries"]) == ["charge_payments"]
     assert payload["summary"]["total"] == 5
     assert payload["errors_only"] is True
@@ -87,9 +87,9 @@ def test_errors_only_keeps_errored_entries_but_the_whole_summary() -> None:
 def test_content_decides_the_error_details(
     content: ReportContent, present: set[str], absent: set[str]
 ) -> None:
-    error = render_webhook_payload(orders_report(), content=content)["entries"]["charge_payments"][
-        "error"
-    ]
+    error = render_webhook_payload(orders_payload_report(), content=content)["entries"][
+        "charge_payments"
+    ]["error"]
     assert {"exception", "downstream_impact"} <= error.keys()
     assert present <= error.keys()
     assert not absent & error.keys()
@@ -97,7 +97,7 @@ def test_content_decides_the_error_details(
 
 def test_nest_under_moves_the_report_and_extra_payload_stays_top_level_and_wins() -> None:
     payload = render_webhook_payload(
-        orders_report(),
+        orders_payload_report(),
         nest_under="report",
         extra_payload={"source": "ci", "report": "overridden?", "process_name": "top"},
     )
@@ -107,7 +107,7 @@ def test_nest_under_moves_the_report_and_extra_payload_stays_top_level_and_wins(
     assert payload["process_name"] == "top"
 
     nested = render_webhook_payload(
-        orders_report(), nest_under="report", extra_payload={"source": "ci"}
+        orders_payload_report(), nest_under="report", extra_payload={"source": "ci"}
     )
     assert set(nested) == {"report", "source"}
     assert nested["report"]["process_name"] == "orders-pipeline"
@@ -115,7 +115,7 @@ def test_nest_under_moves_the_report_and_extra_payload_stays_top_level_and_wins(
 
 
 def test_extra_payload_wins_over_report_fields_without_nesting() -> None:
-    payload = render_webhook_payload(orders_report(), extra_payload={"summary": "mine"})
+    payload = render_webhook_payload(orders_payload_report(), extra_payload={"summary": "mine"})
     assert payload["summary"] == "mine"
     assert payload["process_name"] == "orders-pipeline"
 
