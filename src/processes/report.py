@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from processes.errors import ProcessFailedError
 from processes.outcome import ErrorData, TaskStatus
+from processes.redaction import mask, remember_secret
 from processes.saferepr import safe_repr
 
 if TYPE_CHECKING:
@@ -120,6 +121,20 @@ class ProcessExecutionReport:
         wanted = {name.lower() for name in names}
         return replace(self, entries={n: e for n, e in self.entries.items() if n in wanted})
 
+    def masked(self, secrets: Iterable[str]) -> ProcessExecutionReport:
+        """Return a copy where every text showing one of ``secrets`` shows ``[redacted]``.
+
+        Error texts are masked as they are; an argument or result whose ``repr`` shows a
+        secret is replaced by that masked ``repr``. Entries without one stay as they are.
+        """
+        forms: list[str] = []
+        for secret in secrets:
+            remember_secret(secret, forms)
+        if not forms:
+            return self
+        entries = {name: _masked_entry(entry, forms) for name, entry in self.entries.items()}
+        return replace(self, entries=entries)
+
     def raise_for_errors(self) -> ProcessExecutionReport:
         """Raise ``ProcessFailedError`` naming every errored task; return self when none did.
 
@@ -161,6 +176,8 @@ class ProcessExecutionReport:
         report = self if tasks is None else self.only(tasks)
         if only_errors and not report.errored:
             return [Delivery(channel, ok=True, sent=False) for channel in channels]
+        if secrets := _secrets_of(channels):
+            report = report.masked(secrets)
         deliveries = []
         for channel in channels:
             try:
@@ -214,6 +231,64 @@ class ProcessExecutionReport:
 
     def __str__(self) -> str:
         return self.to_text(color=False)
+
+
+def _secrets_of(channels: Iterable[object]) -> list[str]:
+    secrets: list[str] = []
+    for channel in channels:
+        values = getattr(channel, "secret_values", None)
+        if values is None:
+            continue
+        try:
+            secrets.extend(value for value in values() if isinstance(value, str))
+        except Exception:  # a user's channel must not break the others' delivery
+            continue
+    return secrets
+
+
+def _masked_value(value: Any, forms: list[str]) -> Any:
+    """``value`` itself, or its masked text when that text shows a secret."""
+    text = value if isinstance(value, str) else safe_repr(value)
+    masked = mask(text, forms)
+    return value if masked == text else masked
+
+
+def _masked_values(values: Collection[Any], forms: list[str]) -> tuple[list[Any], bool]:
+    masked = [_masked_value(value, forms) for value in values]
+    return masked, any(new is not old for new, old in zip(masked, values, strict=True))
+
+
+def _masked_entry(entry: TaskReportEntry, forms: list[str]) -> TaskReportEntry:
+    """The entry with secrets masked; the very same entry when it shows none.
+
+    User values are compared by identity only: their ``==`` may raise or be costly.
+    """
+    changes: dict[str, Any] = {}
+    args, changed = _masked_values(entry.args, forms)
+    if changed:
+        changes["args"] = tuple(args)
+    kwarg_values, changed = _masked_values(entry.kwargs.values(), forms)
+    if changed:
+        changes["kwargs"] = dict(zip(entry.kwargs, kwarg_values, strict=True))
+    result = _masked_value(entry.result, forms)
+    if result is not entry.result:
+        changes["result"] = result
+    attempt_errors = tuple(mask(text, forms) for text in entry.attempt_errors)
+    if attempt_errors != entry.attempt_errors:
+        changes["attempt_errors"] = attempt_errors
+    error = entry.error
+    if error is not None:  # few entries have one: always rebuilt
+        changes["error"] = replace(
+            error,
+            args=tuple(_masked_values(error.args, forms)[0]),
+            kwargs=dict(
+                zip(error.kwargs, _masked_values(error.kwargs.values(), forms)[0], strict=True)
+            ),
+            exception=mask(error.exception, forms),
+            traceback_str=mask(error.traceback_str, forms),
+            traced_vars={name: mask(text, forms) for name, text in error.traced_vars.items()},
+        )
+    return replace(entry, **changes) if changes else entry
 
 
 # -- JSON ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from processes import (
     FileChannel,
     Process,
     ProcessFailedError,
+    SlackChannel,
     SMTPConfig,
     Task,
     WebhookChannel,
@@ -138,3 +139,36 @@ def test_a_secret_given_to_a_secret_named_parameter_is_hidden_even_on_success() 
 
     assert report.entries["login"].args == ("bob", "[redacted]")
     assert "hunter2" not in report.to_json()
+
+
+SLACK_TOKEN = "T0000/B0000/XXXXsecretXXXXtoken"
+
+
+def post_status(message: str) -> None:
+    endpoint = f"https://hooks.slack.example.test/services/{SLACK_TOKEN}"
+    raise ConnectionError(f"could not post {message!r} to {endpoint}")
+
+
+def test_a_channels_own_secret_held_by_a_task_reaches_no_other_channel(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    report = Process([Task("announce", post_status, args=("deploy done",))]).run()
+    assert SLACK_TOKEN in report.errored["announce"].error.exception  # type: ignore[union-attr]
+
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    httpserver.expect_request(f"/services/{SLACK_TOKEN}", method="POST").respond_with_data("ok")
+    slack = SlackChannel(httpserver.url_for(f"/services/{SLACK_TOKEN}"))
+    deliveries = report.notify(
+        WebhookChannel(WebhookConfig(httpserver.url_for("/hook"))),
+        slack,
+        FileChannel(tmp_path / "report.json", format="json"),
+    )
+
+    assert [d.ok for d in deliveries] == [True, True, True]
+    bodies = [request.get_data(as_text=True) for request, _ in httpserver.log]
+    assert len(bodies) == 2
+    for body in [*bodies, (tmp_path / "report.json").read_text()]:
+        assert SLACK_TOKEN not in body
+        assert "[redacted]" in body
+    # The report itself is untouched: only what the channels received is masked.
+    assert SLACK_TOKEN in report.errored["announce"].error.exception  # type: ignore[union-attr]

@@ -184,3 +184,48 @@ def test_warnings_as_errors_do_not_stop_later_channels() -> None:
             MIXED.notify(Broken(), Recorder(log, "after"))
 
     assert [name for name, _, _ in log] == ["after"]
+
+
+class _Holding(ReportChannel):
+    """A channel with a secret of its own, recording what it was given."""
+
+    def __init__(self, log: list[ProcessExecutionReport]) -> None:
+        self.log = log
+
+    def secret_values(self) -> list[str]:
+        return ["tok-123456789"]
+
+    def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
+        self.log.append(report)
+
+
+class _Unequal:
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("the truth value of an array is ambiguous")
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return "<array>"
+
+
+def test_channel_secrets_are_masked_from_what_every_channel_gets() -> None:
+    error = ErrorData("leaky", "f", ("tok-123456789",), {}, (), "E: tok-123456789", "tb", {}, "")
+    leaky = TaskReportEntry(
+        "leaky", "f", ("tok-123456789", 7), {}, TaskStatus.ERRORED, 0.1, 1, error=error
+    )
+    quiet = TaskReportEntry("quiet", "f", (), {}, TaskStatus.SUCCESS, 0.1, 1, result=_Unequal())
+    report = ProcessExecutionReport({"leaky": leaky, "quiet": quiet}, "nightly")
+    seen: list[ProcessExecutionReport] = []
+    log: list[tuple[str, ProcessExecutionReport, bool]] = []
+
+    report.notify(_Holding(seen), Recorder(log, "plain"))
+
+    for sent in (seen[0], log[0][1]):
+        masked = sent.entries["leaky"]
+        assert masked.args == ("[redacted]", 7)
+        assert masked.error is not None
+        assert masked.error.exception == "E: [redacted]"
+        assert masked.error.args == ("[redacted]",)
+        assert sent.entries["quiet"] is quiet  # nothing to mask: the same entry, not compared
+    assert report.entries["leaky"] is leaky  # the caller's report is left as it was

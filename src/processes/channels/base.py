@@ -6,6 +6,8 @@ import abc
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from processes.report import ProcessExecutionReport
 
 
@@ -20,3 +22,11 @@ class ReportChannel(abc.ABC):
     @abc.abstractmethod
     def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
         """Deliver ``report``; raise if it could not be delivered."""
+
+    def secret_values(self) -> Sequence[str]:
+        """Values this channel holds that no channel may show: a password, a URL's token.
+
+        ``notify()`` masks them out of the report before any channel sees it, so a task
+        that happened to hold one cannot leak it through another channel. Optional.
+        """
+        return ()

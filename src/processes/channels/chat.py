@@ -74,6 +74,9 @@ class _ChatChannel(ReportChannel):
         payload = type(self)._render(report, content=self.content, errors_only=errors_only)
         return serialise_payload(mask_payload(payload, self._secrets))
 
+    def secret_values(self) -> list[str]:
+        return list(self._secrets)
+
     def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
         body = self.render(report, errors_only=errors_only)
         self._transport.post(self.url, body, lambda _timestamp: {}, secrets=self._secrets)

@@ -426,6 +426,9 @@ class EmailChannel(ReportChannel):
     def __repr__(self) -> str:
         return f"EmailChannel({self.smtp_config!r}, {self.style!r}, {self.content!r})"
 
+    def secret_values(self) -> list[str]:
+        return _secret_forms(self.smtp_config)
+
     def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
         """Build the message and send it; raise ``EmailDeliveryError`` when it did not go."""
         message = build_message(report, self.smtp_config, self.style, self.content, errors_only)

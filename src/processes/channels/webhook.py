@@ -453,6 +453,9 @@ class WebhookChannel(ReportChannel):
         )
         return serialise_payload(mask_payload(payload, self.config.hidden_values()))
 
+    def secret_values(self) -> list[str]:
+        return self.config.hidden_values()
+
     def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
         body = self.render(report, errors_only=errors_only)
         config = self.config
