@@ -92,10 +92,9 @@ def test_timeout_on_a_foreign_executor_counts_only_the_attempts_own_time(
 
 
 def test_a_blocking_async_task_times_out_in_a_sequential_run() -> None:
-    # call_with_timeout runs coroutine functions in the calling thread with no deadline of
-    # its own: asyncio.wait_for cannot fire while the coroutine blocks, so the sequential
-    # run waits for it to return (forever for a stuck one) and reports SUCCESS. The
-    # parallel loop abandons it at timeout + grace.
+    # asyncio.wait_for cannot fire while the coroutine blocks in synchronous code: the
+    # attempt's thread must be abandoned at timeout + grace, in sequential runs as in
+    # parallel ones, instead of waiting for it to return (forever for a stuck one).
     release = threading.Event()
 
     async def blocks() -> str:
