@@ -246,11 +246,57 @@ def _secrets_of(channels: Iterable[object]) -> list[str]:
     return secrets
 
 
-def _masked_value(value: Any, forms: list[str]) -> Any:
-    """``value`` itself, or its masked text when that text shows a secret."""
-    text = value if isinstance(value, str) else safe_repr(value)
-    masked = mask(text, forms)
-    return value if masked == text else masked
+def _masked_value(value: Any, forms: list[str], _seen: frozenset[int] = frozenset()) -> Any:
+    """``value`` itself, or a copy with every secret masked when it shows one.
+
+    Strings are masked; lists, tuples, dicts (keys and values) and sets are walked and
+    rebuilt only when something inside changed, so no secret hides past the cut of a
+    ``repr``. Any other object, a cycle, or a container nested deeper than
+    ``MAX_JSON_DEPTH`` is written as its cut ``safe_repr``: that text is checked
+    instead, and replaced by its masked form when it shows a secret.
+    """
+    if isinstance(value, str):
+        text = mask(value, forms)
+        return value if text == value else text
+    if isinstance(value, int) and not isinstance(value, bool):
+        # to_json() writes an int's digits whole, past the cut of a repr.
+        text = str(value) if value.bit_length() <= _LONGEST_JSON_INT_BITS else safe_repr(value)
+        masked_digits = mask(text, forms)
+        return value if masked_digits == text else masked_digits
+    if value is None or isinstance(value, bool | float):
+        return value
+    if id(value) not in _seen and len(_seen) < MAX_JSON_DEPTH:
+        seen = _seen | {id(value)}
+        try:
+            if isinstance(value, list | tuple):
+                items = list(value)
+                masked = [_masked_value(item, forms, seen) for item in items]
+                if all(new is old for new, old in zip(masked, items, strict=True)):
+                    return value
+                return tuple(masked) if isinstance(value, tuple) else masked
+            if isinstance(value, dict):
+                pairs = list(value.items())
+                new_pairs = [
+                    (_masked_value(key, forms, seen), _masked_value(item, forms, seen))
+                    for key, item in pairs
+                ]
+                if all(
+                    new_key is key and new_item is item
+                    for (new_key, new_item), (key, item) in zip(new_pairs, pairs, strict=True)
+                ):
+                    return value
+                return dict(new_pairs)
+            if isinstance(value, set | frozenset):
+                members = list(value)
+                masked = [_masked_value(item, forms, seen) for item in members]
+                if all(new is old for new, old in zip(masked, members, strict=True)):
+                    return value
+                return frozenset(masked) if isinstance(value, frozenset) else set(masked)
+        except Exception:  # a container whose iteration or hashing raises: check its repr
+            pass
+    text = safe_repr(value)
+    masked_text = mask(text, forms)
+    return value if masked_text == text else masked_text
 
 
 def _masked_values(values: Collection[Any], forms: list[str]) -> tuple[list[Any], bool]:

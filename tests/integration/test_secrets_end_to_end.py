@@ -172,3 +172,31 @@ def test_a_channels_own_secret_held_by_a_task_reaches_no_other_channel(
         assert "[redacted]" in body
     # The report itself is untouched: only what the channels received is masked.
     assert SLACK_TOKEN in report.errored["announce"].error.exception  # type: ignore[union-attr]
+
+
+def collect_rows(count: int, endpoint: str) -> list[str]:
+    rows = [f"row {n:04d} " + "." * 40 for n in range(count)]
+    return [*rows, f"posted to {endpoint}"]
+
+
+def test_a_channel_url_past_the_cut_of_a_results_repr_is_masked_in_the_json_file(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    url = httpserver.url_for(f"/services/{SLACK_TOKEN}")
+    report = Process([Task("collect", collect_rows, args=(60, url))]).run()
+    result = report.entries["collect"].result
+    assert isinstance(result, list)
+    assert len(repr(result)) > 3000
+    httpserver.expect_request(f"/services/{SLACK_TOKEN}", method="POST").respond_with_data("ok")
+
+    deliveries = report.notify(
+        SlackChannel(url), FileChannel(tmp_path / "report.json", format="json")
+    )
+
+    assert [d.ok for d in deliveries] == [True, True]
+    written = (tmp_path / "report.json").read_text()
+    assert url not in written
+    assert SLACK_TOKEN not in written
+    assert "[redacted]" in written
+    assert "row 0000" in written  # the rows before it are kept as they were
+    assert SLACK_TOKEN in result[-1]  # the report itself is untouched

@@ -13,6 +13,7 @@ from processes import (
     ProcessExecutionReport,
     ReportChannel,
     ReportContent,
+    SlackChannel,
     TaskReportEntry,
     TaskStatus,
 )
@@ -229,3 +230,69 @@ def test_channel_secrets_are_masked_from_what_every_channel_gets() -> None:
         assert masked.error.args == ("[redacted]",)
         assert sent.entries["quiet"] is quiet  # nothing to mask: the same entry, not compared
     assert report.entries["leaky"] is leaky  # the caller's report is left as it was
+
+
+def test_a_secret_deep_in_a_result_is_masked_even_past_the_cut_of_its_repr() -> None:
+    unequal = _Unequal()
+    result = {"rows": ["x" * 100] * 30 + [{"note": "posted with tok-123456789"}], "n": 3}
+    shown = ("x" * 3000, unequal, (1, 2))
+    leaky = TaskReportEntry("leaky", "f", (), {}, TaskStatus.SUCCESS, 0.1, 1, result=result)
+    quiet = TaskReportEntry("quiet", "f", (), {}, TaskStatus.SUCCESS, 0.1, 1, result=shown)
+    report = ProcessExecutionReport({"leaky": leaky, "quiet": quiet}, "nightly")
+    seen: list[ProcessExecutionReport] = []
+
+    report.notify(_Holding(seen))
+
+    masked = seen[0].entries["leaky"].result
+    assert masked["rows"][-1] == {"note": "posted with [redacted]"}  # still a dict, walked
+    assert masked["rows"][0] is result["rows"][0]
+    assert masked["n"] == 3
+    assert "tok-123456789" not in seen[0].to_json()
+    assert seen[0].entries["quiet"] is quiet  # nothing inside changed: kept, never compared
+    assert report.entries["leaky"].result is result  # the caller's result is left as it was
+
+
+def test_masking_walks_keys_sets_and_tuples_and_stops_at_cycles() -> None:
+    cycle: list[object] = ["tok-123456789"]
+    cycle.append(cycle)
+    result = ({"tok-123456789": 1}, {"tok-123456789"}, frozenset({"ok"}), cycle)
+    leaky = TaskReportEntry("leaky", "f", (), {}, TaskStatus.SUCCESS, 0.1, 1, result=result)
+    seen: list[ProcessExecutionReport] = []
+
+    ProcessExecutionReport({"leaky": leaky}, "nightly").notify(_Holding(seen))
+
+    masked = seen[0].entries["leaky"].result
+    assert isinstance(masked, tuple)
+    assert masked[0] == {"[redacted]": 1}
+    assert masked[1] == {"[redacted]"}
+    assert masked[2] is result[2]
+    assert masked[3][0] == "[redacted]"
+    assert "tok-123456789" not in repr(masked)
+
+
+class _SilentSlack(SlackChannel):
+    """A Slack channel whose secrets are real but which posts nowhere."""
+
+    def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
+        return None
+
+
+def test_a_slack_urls_routing_words_do_not_garble_other_channels_reports() -> None:
+    slack = _SilentSlack("https://hooks.slack.com/services/T0001/B0002/XXXXYYYYZZZZ")
+    text = "my services are up"
+    error = ErrorData("svc", "f", (), {}, (), f"E: {text}", "tb", {}, "")
+    failed = TaskReportEntry("svc", "f", (text,), {}, TaskStatus.ERRORED, 0.1, 1, error=error)
+    done = TaskReportEntry(
+        "ok", "f", (), {}, TaskStatus.SUCCESS, 0.1, 1, result={"services": ["api", "json"]}
+    )
+    report = ProcessExecutionReport({"svc": failed, "ok": done}, "nightly")
+    log: list[tuple[str, ProcessExecutionReport, bool]] = []
+
+    report.notify(slack, Recorder(log, "plain"))
+
+    assert "services" not in slack.secret_values()
+    sent = log[0][1]
+    assert sent.entries["svc"].args == (text,)
+    assert sent.entries["svc"].error is not None
+    assert sent.entries["svc"].error.exception == f"E: {text}"
+    assert sent.entries["ok"].result == {"services": ["api", "json"]}  # still a dict

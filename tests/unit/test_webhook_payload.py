@@ -137,14 +137,54 @@ def test_mask_payload_in_keys_values_and_nested_lists() -> None:
     assert masked == {"a": ["token=[redacted] here", {"[redacted]": "x"}], "b": 3, "c": "ab"}
 
 
-def test_url_secrets_hold_long_path_segments_and_every_query_value() -> None:
+def test_url_secrets_hold_token_like_path_segments_and_query_values() -> None:
     url = "https://hooks.example.test/services/T0AAAA1B/XXYYZZ99aa?token=tok%2Fen-123&sig=S1G"
     found = url_secrets(url)
-    for part in ("T0AAAA1B", "XXYYZZ99aa", "services", "tok%2Fen-123", "tok/en-123", "S1G"):
+    for part in ("T0AAAA1B", "XXYYZZ99aa", "tok%2Fen-123", "tok/en-123"):
+        assert part in found, part
+    for part in (url, "/services/T0AAAA1B/XXYYZZ99aa", "token=tok%2Fen-123&sig=S1G"):
         assert part in found, part
     assert "hooks" not in found  # a short segment is routing, not a token
     message = "400: token=tok/en-123 is unknown for XXYYZZ99aa"
     assert mask_payload(message, found) == "400: token=[redacted] is unknown for [redacted]"
+
+
+@pytest.mark.parametrize(
+    ("url", "tokens", "words"),
+    [
+        (
+            "https://hooks.slack.com/services/T0001/B0002/XXXXYYYYZZZZ",
+            [],
+            ["services", "hooks", "T0001", "B0002"],
+        ),
+        (
+            "https://hooks.slack.com/services/T024BE7LD/B01ABCDEFGH/xOyZ1aB2cD3eF4gH5iJ6kL7m",
+            ["T024BE7LD", "B01ABCDEFGH", "xOyZ1aB2cD3eF4gH5iJ6kL7m"],
+            ["services"],
+        ),
+        (
+            "https://discord.com/api/webhooks/123456789012345678/AbCdEfGhIjKlMnOpQrStUvWxYz-_ab",
+            ["123456789012345678", "AbCdEfGhIjKlMnOpQrStUvWxYz-_ab"],
+            ["api", "webhooks"],
+        ),
+        (
+            "https://example.test/api/hooks/in?json=true&format=json&key=QV-7f3a%2B9",
+            ["QV-7f3a%2B9", "QV-7f3a+9"],
+            ["api", "hooks", "true", "json", "format", "in"],
+        ),
+    ],
+)
+def test_url_secrets_keep_tokens_but_never_ordinary_words(
+    url: str, tokens: list[str], words: list[str]
+) -> None:
+    found = url_secrets(url)
+    assert url in found
+    for token in tokens:
+        assert token in found, token
+    for word in words:
+        assert word not in found, word
+    text = "my services are up; webhooks ok; json=true via api hooks"
+    assert mask_payload(text, found) == text
 
 
 def test_channel_body_masks_the_secret_and_url_if_a_task_leaked_them() -> None:

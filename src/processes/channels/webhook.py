@@ -122,20 +122,35 @@ def check_url(url: object, *, what: str = "webhook URL") -> str:
 def url_secrets(url: str) -> list[str]:
     """The parts of a URL that must never appear in a message.
 
-    The whole URL, its path, query and fragment, each path segment of eight characters
-    or more (Slack and Teams keep tokens there) and each query value, as written and
-    decoded: an error page that echoes ``token=...`` must not carry it into a warning.
+    The whole URL, its path, query and fragment, and each path segment or query value
+    that looks like a token, as written and decoded: an error page that echoes
+    ``token=...`` must not carry it into a warning. A token is 16 characters or more, or
+    8 or more mixing letters and digits; routing words ("services", "webhooks", "api")
+    and plain values ("true", "json") are not, or every report showing them would be
+    garbled when masked.
     """
+    longest_plain_word = 16
+
+    def looks_like_token(text: str) -> bool:
+        if len(text) >= longest_plain_word:
+            return True
+        return (
+            len(text) >= _SHORTEST_SECRET_SEGMENT
+            and any(char.isalpha() for char in text)
+            and any(char.isdigit() for char in text)
+        )
+
     parts = urllib.parse.urlsplit(url)
     found = [url, parts.query, parts.fragment]
     if parts.path not in ("", "/"):
         found.append(parts.path)
-        for segment in parts.path.split("/"):
-            if len(segment) >= _SHORTEST_SECRET_SEGMENT:
-                found += [segment, urllib.parse.unquote(segment)]
+    candidates = [(segment, urllib.parse.unquote(segment)) for segment in parts.path.split("/")]
     for pair in parts.query.split("&"):
         _, _, value = pair.partition("=")
-        found += [value, urllib.parse.unquote_plus(value)]
+        candidates.append((value, urllib.parse.unquote_plus(value)))
+    for written, decoded in candidates:
+        if looks_like_token(written) or looks_like_token(decoded):
+            found += [written, decoded]
     return [item for item in dict.fromkeys(found) if item]
 
 
