@@ -172,7 +172,7 @@ class Run:
         state = self.states[i] or self._begin(i)
         self._attempt_started(i)
         outcome = run_within_timeout(
-            task.func, state.args, state.kwargs, task.capture_settings, state.handler
+            task.func, state.args, state.kwargs, self.tasks[i].capture_settings, state.handler
         )
         return self._settle(i, outcome)
 
@@ -225,7 +225,7 @@ class Run:
                         task.func,
                         state.args,
                         state.kwargs,
-                        task.capture_settings,
+                        self.tasks[i].capture_settings,
                         handler,
                     )
                 else:
@@ -235,7 +235,7 @@ class Run:
                         task.func,
                         state.args,
                         state.kwargs,
-                        task.capture_settings,
+                        self.tasks[i].capture_settings,
                         uuid.uuid4().hex,
                         in_this_process,
                         handler,
@@ -363,7 +363,9 @@ class Run:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             elapsed = time.perf_counter() - began
-            outcome = failed_attempt(exc, task.capture_settings, elapsed, task.func, args, kwargs)
+            outcome = failed_attempt(
+                exc, self.tasks[i].capture_settings, elapsed, task.func, args, kwargs
+            )
             return self._settle(i, outcome)
         self.results[i] = value
         self.entries[i] = _entry(
@@ -412,8 +414,7 @@ class Run:
             return None
         state.attempt_errors += (failure.exception,)
         state.failure = failure
-        task = self.tasks[i]
-        policy = task.retry_policy
+        policy = self.tasks[i].retry_policy
         if outcome.retryable and state.attempts < policy.max_attempts and not self.stopping:
             delay = policy.delay_before(state.attempts)
             if state.logger is not None:
@@ -524,7 +525,7 @@ class Run:
     def _emit(self, kind: EventKind, i: int, attempt: int, **details: Any) -> None:
         assert self.on_event is not None
         task = self.tasks[i]
-        max_attempts = task.retry_policy.max_attempts
+        max_attempts = self.tasks[i].retry_policy.max_attempts
         self.on_event(TaskEvent(kind, task.name, utcnow(), attempt, max_attempts, **details))
 
     @contextlib.contextmanager

@@ -102,10 +102,15 @@ class Process:
             raise
 
     def _revalidate_if_changed(self) -> None:
-        """Validate again if a task gained dependencies since (``task.add_dependency``)."""
+        """Validate again if a task's dependencies changed since (``task.add_dependency``)."""
         upstreams = self._graph.upstreams
-        if any(len(t.dependencies) != len(upstreams[t.name]) for t in self.tasks):
-            self._set_tasks(self.tasks)
+        for task in self.tasks:
+            known = upstreams[task.name]
+            if len(task.dependencies) != len(known) or any(
+                d.task_name != name for d, name in zip(task.dependencies, known, strict=True)
+            ):
+                self._set_tasks(self.tasks)
+                return
 
     # -- running --------------------------------------------------------------------------
 

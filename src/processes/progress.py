@@ -39,18 +39,18 @@ class ProgressLine:
         self.enabled = _is_terminal(self.stream)
         self.started = clock()
         self.done = self.running = self.failed = self.skipped = 0
+        self._running: set[str] = set()  # by name: an attempt ends at most once
         self._last_draw = float("-inf")
         self._width = 0
 
     def __call__(self, event: TaskEvent) -> None:
         if event.kind is EventKind.STARTED:
-            self.running += 1
-        elif event.kind is EventKind.RETRYING:  # the attempt ended; the next one starts later
-            self.running -= 1
-        elif event.kind is EventKind.FINISHED:
+            self._running.add(event.task_name)
+        else:  # a retry waits without running; a finished task, however it ended, is done
+            self._running.discard(event.task_name)
+        self.running = len(self._running)
+        if event.kind is EventKind.FINISHED:
             self.done += 1
-            if event.attempt:
-                self.running -= 1
             if event.status is TaskStatus.ERRORED:
                 self.failed += 1
             elif event.status is TaskStatus.SKIPPED:

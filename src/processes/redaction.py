@@ -53,6 +53,18 @@ class Redactor:
     def is_secret(self, name: str) -> bool:
         return self._pattern is not None and self._pattern.search(name) is not None
 
+    # Redactors are values: tasks built with the same patterns share caches.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Redactor):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> str | None:
+        return None if self._pattern is None else self._pattern.pattern
+
     def scrub(self, value: Any, secrets: list[str], depth: int = 0) -> Any:
         """Return ``value`` with secret-named keys of nested dicts masked (copies, not edits).
 

@@ -124,8 +124,9 @@ class ProcessExecutionReport:
     def masked(self, secrets: Iterable[str]) -> ProcessExecutionReport:
         """Return a copy where every text showing one of ``secrets`` shows ``[redacted]``.
 
-        Error texts are masked as they are; an argument or result whose ``repr`` shows a
-        secret is replaced by that masked ``repr``. Entries without one stay as they are.
+        Texts are masked, inside lists, tuples, dicts and sets too (rebuilt only where
+        something changed); any other argument or result whose ``repr`` shows a secret is
+        replaced by that masked ``repr``. Entries without one stay the same objects.
         """
         forms: list[str] = []
         for secret in secrets:

@@ -117,8 +117,45 @@ def function_label(func: Callable[..., Any]) -> str:
 _WHITESPACE = re.compile(r"\s")
 
 
-@functools.lru_cache(maxsize=256)
+def _check_retry_on(retry_on: object) -> None:
+    # Before any cache sees it: a list would fail as "unhashable", not with this message.
+    if retry_on is not None and not (
+        isinstance(retry_on, tuple)
+        and all(isinstance(cls, type) and issubclass(cls, Exception) for cls in retry_on)
+    ):
+        raise TypeError("retry_on must be None or a tuple of Exception subclasses")
+
+
 def _policy(
+    retries: int | None,
+    retry_on: tuple[type[BaseException], ...] | None,
+    delay: float,
+    backoff: float,
+    max_delay: float | None,
+    jitter: float,
+) -> RetryPolicy:
+    """Check retry settings (also those changed after a task was built), then share the
+    policy of tasks built alike."""
+    if retries is None:
+        retries = 0
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise TypeError(f"retries must be a non-negative int, got {retries!r}")
+    _check_retry_on(retry_on)
+    jitter = _check_number("retry_jitter", jitter)
+    if jitter > 1:
+        raise ValueError(f"retry_jitter must be between 0 and 1, got {jitter!r}")
+    return _shared_policy(
+        retries,
+        DEFAULT_RETRY_ON if retry_on is None else retry_on,
+        _check_number("retry_delay", delay),
+        _check_number("retry_backoff", backoff),
+        None if max_delay is None else _check_number("retry_max_delay", max_delay),
+        jitter,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_policy(
     retries: int,
     retry_on: tuple[type[BaseException], ...],
     delay: float,
@@ -126,34 +163,48 @@ def _policy(
     max_delay: float | None,
     jitter: float,
 ) -> RetryPolicy:
-    """Policies are values: tasks built alike share one."""
-    return RetryPolicy(retries, retry_on, float(delay), float(backoff), max_delay, float(jitter))
+    return RetryPolicy(retries, retry_on, delay, backoff, max_delay, jitter)
 
 
-@functools.lru_cache(maxsize=256)
 def _settings(
     frame_filter: str | None,
     redactor: Redactor,
     retry_on: tuple[type[BaseException], ...],
     timeout: float | None,
 ) -> CaptureSettings:
-    """Settings are values: tasks built alike share one."""
+    """Check capture settings, then share those of tasks built alike."""
+    if timeout is not None and not _is_positive_number(timeout):
+        raise TypeError(f"timeout must be a positive number or None, got {timeout!r}")
+    if frame_filter is not None and not isinstance(frame_filter, str):
+        raise TypeError(f"traced_vars_frame_filter must be a str or None, got {frame_filter!r}")
+    return _shared_settings(frame_filter, redactor, retry_on, timeout)
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_settings(
+    frame_filter: str | None,
+    redactor: Redactor,
+    retry_on: tuple[type[BaseException], ...],
+    timeout: float | None,
+) -> CaptureSettings:
     return CaptureSettings(frame_filter, redactor, retry_on, timeout)
 
 
-@functools.lru_cache(maxsize=1024)
-def _cached_secret_positions(
-    func: Callable[..., Any], redactor: Redactor, count: int
-) -> tuple[int, ...]:
-    return secret_positions(func, redactor, count)
-
-
 def _secret_positions(func: Callable[..., Any], redactor: Redactor, count: int) -> tuple[int, ...]:
-    """Read once per function (tasks share functions), not once per task."""
-    try:
-        return _cached_secret_positions(func, redactor, count)
-    except TypeError:  # an unhashable callable object
+    """Positions of secret-named parameters; read from the code object when there is one.
+
+    Cheap enough to do per task without a cache, so no cache keeps users' functions (and
+    what they hold) alive.
+    """
+    skip = 0
+    target = func
+    if isinstance(func, types.MethodType):
+        target, skip = func.__func__, 1
+    code = getattr(target, "__code__", None)
+    if not isinstance(code, types.CodeType):
         return secret_positions(func, redactor, count)
+    names = code.co_varnames[skip : min(code.co_argcount, skip + count)]
+    return tuple(i for i, name in enumerate(names) if redactor.is_secret(name))
 
 
 def _is_async_generator_function(func: object) -> bool:
@@ -166,14 +217,37 @@ def _is_positive_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
-def _check_number(name: str, value: object, task: str, *, allow_zero: bool = True) -> float:
+def _check_number(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number, got {value!r} (task {task!r})")
+        raise TypeError(f"{name} must be a number, got {value!r}")
     if value < 0:
-        raise ValueError(f"{name} must not be negative, got {value!r} (task {task!r})")
-    if not allow_zero and value == 0:
-        raise ValueError(f"{name} must be greater than 0, got {value!r} (task {task!r})")
+        raise ValueError(f"{name} must not be negative, got {value!r}")
     return float(value)
+
+
+_DEFAULT_POLICY = _policy(0, None, 0, 1, None, 0)
+_DEFAULT_SETTINGS = _settings(None, DEFAULT_REDACTOR, _DEFAULT_POLICY.retry_on, None)
+
+
+class _Setting:
+    """A task setting checked when it is set; what runs use is derived again from it."""
+
+    __slots__ = ("private",)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.private = f"_{name}"
+
+    def __get__(self, task: object, owner: type | None = None) -> Any:
+        return self if task is None else getattr(task, self.private)
+
+    def __set__(self, task: Task, value: object) -> None:
+        old = getattr(task, self.private)
+        setattr(task, self.private, value)
+        try:
+            task._derive()
+        except (TypeError, ValueError) as exc:
+            setattr(task, self.private, old)
+            raise type(exc)(f"Task {task.name!r}: {exc}") from None
 
 
 class Task:
@@ -190,22 +264,36 @@ class Task:
         "_label",
         "_label_of",
         "_logger",
+        "_policy",
+        "_redactor",
+        "_retries",
+        "_retry_backoff",
+        "_retry_delay",
+        "_retry_jitter",
+        "_retry_max_delay",
+        "_retry_on",
+        "_settings",
+        "_timeout",
+        "_traced_vars_frame_filter",
         "args",
         "dependencies",
         "func",
         "kwargs",
         "log_path",
         "name",
-        "redactor",
-        "retries",
-        "retry_backoff",
-        "retry_delay",
-        "retry_jitter",
-        "retry_max_delay",
-        "retry_on",
-        "timeout",
-        "traced_vars_frame_filter",
     )
+
+    # Checked when set, after construction too: an invalid Task cannot exist, and the
+    # retry policy and capture settings a run uses always match them.
+    timeout = _Setting()
+    retries = _Setting()
+    retry_on = _Setting()
+    retry_delay = _Setting()
+    retry_backoff = _Setting()
+    retry_max_delay = _Setting()
+    retry_jitter = _Setting()
+    traced_vars_frame_filter = _Setting()
+    redactor = _Setting()
 
     def __init__(
         self,
@@ -253,23 +341,6 @@ class Task:
             raise TypeError(f"timeout must be a positive number or None, got {timeout!r}")
         if retries is None:
             retries = 0
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise TypeError(f"retries must be a non-negative int, got {retries!r}")
-        if retry_on is not None and not (
-            isinstance(retry_on, tuple)
-            and all(isinstance(cls, type) and issubclass(cls, Exception) for cls in retry_on)
-        ):
-            raise TypeError("retry_on must be None or a tuple of Exception subclasses")
-        if retry_max_delay is not None:
-            retry_max_delay = _check_number("retry_max_delay", retry_max_delay, name)
-        if retry_jitter:
-            retry_jitter = _check_number("retry_jitter", retry_jitter, name)
-            if retry_jitter > 1:
-                raise ValueError(f"retry_jitter must be between 0 and 1, got {retry_jitter!r}")
-        if retry_delay:
-            retry_delay = _check_number("retry_delay", retry_delay, name)
-        if retry_backoff != 1:
-            retry_backoff = _check_number("retry_backoff", retry_backoff, name)
         if isinstance(redact, str):
             raise TypeError(f"Task {name!r}: redact must be a list of name fragments, not a str")
 
@@ -279,15 +350,16 @@ class Task:
         self.args = args
         self.kwargs = {} if kwargs is None else kwargs
         self.dependencies: list[TaskDependency] = []
-        self.traced_vars_frame_filter = traced_vars_frame_filter
-        self.timeout = timeout
-        self.retries = retries
-        self.retry_on = retry_on
-        self.retry_delay = retry_delay
-        self.retry_backoff = retry_backoff
-        self.retry_max_delay = retry_max_delay
-        self.retry_jitter = retry_jitter
-        self.redactor = DEFAULT_REDACTOR if redact is None else Redactor(redact)
+        self._traced_vars_frame_filter = traced_vars_frame_filter
+        self._timeout = timeout
+        self._retries = retries
+        self._retry_on = retry_on
+        self._retry_delay = retry_delay
+        self._retry_backoff = retry_backoff
+        self._retry_max_delay = retry_max_delay
+        self._retry_jitter = retry_jitter
+        self._redactor = DEFAULT_REDACTOR if redact is None else Redactor(redact)
+        self._derive()
         self._logger: logging.Logger | None = None
         self._label = ""
         self._label_of: object = None
@@ -340,27 +412,42 @@ class Task:
             return args
         return tuple(REDACTED if i in positions else arg for i, arg in enumerate(args))
 
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        """What is retried and how it is paced, from the task's current attributes."""
-        return _policy(
-            self.retries or 0,
-            DEFAULT_RETRY_ON if self.retry_on is None else self.retry_on,
-            self.retry_delay,
-            self.retry_backoff,
-            self.retry_max_delay,
-            self.retry_jitter,
+    def _derive(self) -> None:
+        """Check the settings and derive what runs use from them (shared between tasks)."""
+        if (
+            self._retries == 0
+            and self._retry_on is None
+            and self._timeout is None
+            and self._traced_vars_frame_filter is None
+            and self._redactor is DEFAULT_REDACTOR
+            and self._retry_delay == 0
+            and self._retry_backoff == 1
+            and self._retry_max_delay is None
+            and self._retry_jitter == 0
+        ):  # the defaults, already checked: most tasks, at no cost
+            self._policy, self._settings = _DEFAULT_POLICY, _DEFAULT_SETTINGS
+            return
+        self._policy = _policy(
+            self._retries,
+            self._retry_on,
+            self._retry_delay,
+            self._retry_backoff,
+            self._retry_max_delay,
+            self._retry_jitter,
+        )
+        self._settings = _settings(
+            self._traced_vars_frame_filter, self._redactor, self._policy.retry_on, self._timeout
         )
 
     @property
+    def retry_policy(self) -> RetryPolicy:
+        """What is retried, and how retries are paced."""
+        return self._policy
+
+    @property
     def capture_settings(self) -> CaptureSettings:
-        """How an attempt records a failure, from the task's current attributes."""
-        return _settings(
-            self.traced_vars_frame_filter,
-            self.redactor,
-            self.retry_policy.retry_on,
-            self.timeout,
-        )
+        """How an attempt records a failure."""
+        return self._settings
 
     def has_log_output(self) -> bool:
         """True when a log line of this task would reach a file or a user's handler."""
@@ -395,14 +482,12 @@ def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
     try:
         if logger:
             logger.info("Starting %s.", task.name)
-        policy = task.retry_policy
+        policy, settings = task.retry_policy, task.capture_settings
         started = time.perf_counter()
         attempt = 0
         while True:
             attempt += 1
-            outcome = run_within_timeout(
-                task.func, task.args, task.kwargs, task.capture_settings, handler
-            )
+            outcome = run_within_timeout(task.func, task.args, task.kwargs, settings, handler)
             failure = outcome.failure
             if failure is None:
                 if logger:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from processes import Process, Task, TaskDependency, TaskStatus
 
 
@@ -104,3 +106,27 @@ def test_a_dependency_added_to_a_task_after_building_is_validated_and_used() -> 
 
     assert list(report.entries) == ["first", "second"]
     assert report.entries["second"].result == 42
+
+
+def test_an_invalid_setting_is_refused_when_set_and_the_task_stays_valid() -> None:
+    task = Task("t", lambda: 1, retries=1)
+    with pytest.raises(TypeError, match=r"Task 't': retry_on must be None or a tuple"):
+        task.retry_on = [ValueError]  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"Task 't': timeout must be a positive number"):
+        task.timeout = "5"  # type: ignore[assignment]
+
+    assert task.retry_on is None
+    assert task.timeout is None
+    assert Process([task]).run().ok
+
+
+def test_a_swapped_dependency_is_validated_at_run() -> None:
+    a, c = Task("a", lambda: "from a"), Task("c", lambda: "from c")
+    b = Task("b", lambda x: x, dependencies=[TaskDependency("a", True)])
+    process = Process([a, b, c])
+    b.dependencies[0] = TaskDependency("c", use_result_as_additional_args=True)
+
+    report = process.run()
+
+    assert report.entries["b"].result == "from c"
+    assert report.entries["b"].dependencies == ("c",)
