@@ -15,7 +15,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from processes.redaction import REDACTED, Redactor, mask, remember_secret
-from processes.saferepr import safe_repr
+from processes.saferepr import MAX_REPR_CHARS, safe_repr, truncate
+
+_MASK_BEFORE_CUT = 4 * MAX_REPR_CHARS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -118,6 +120,7 @@ def qualified_name(cls: type) -> str:
 
 
 _MAX_CHAINED = 10
+_MAX_SECRET_FORMS = 256
 
 
 def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: list[str]) -> None:
@@ -135,8 +138,12 @@ def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: lis
         seen.add(id(current))
         for frame in _frames(current.__traceback__):
             for name, value in frame.f_locals.items():
-                if redactor.is_secret(name):
+                # Scalars only: a list called ``tokens`` in some caller would mask every
+                # word it holds. The traced frame's containers are handled with its locals.
+                if isinstance(value, str | bytes | int) and redactor.is_secret(name):
                     remember_secret(value, secrets)
+                    if len(secrets) > _MAX_SECRET_FORMS:
+                        return
         pending.extend((current.__cause__, current.__context__))
 
 
@@ -205,7 +212,8 @@ def capture_failure(
                 remember_secret(value, secrets)
                 traced_vars[name] = REDACTED
             else:
-                traced_vars[name] = safe_repr(redactor.scrub(value, secrets))
+                # Longer than kept, so that a secret is masked before the cut, not half cut.
+                traced_vars[name] = safe_repr(redactor.scrub(value, secrets), _MASK_BEFORE_CUT)
     hidden_args, hidden_kwargs = _secret_arguments(func, args, kwargs or {}, redactor, secrets)
     message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     try:
@@ -218,6 +226,7 @@ def capture_failure(
         redacted = masked_message != message or masked_tb != tb_text
         message, tb_text = masked_message, masked_tb
         traced_vars = {name: mask(text, secrets) for name, text in traced_vars.items()}
+    traced_vars = {name: truncate(text) for name, text in traced_vars.items()}
     return Failure(
         exception=message,
         exception_type=qualified_name(type(exc)),

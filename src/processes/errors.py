@@ -60,6 +60,13 @@ class TaskNotFoundError(ProcessesError, KeyError):
         return str(self.args[0])
 
 
+class TaskTraceback(Exception):
+    """A task's traceback as captured, standing in for an exception that held a secret."""
+
+    def __str__(self) -> str:
+        return f"\n{self.args[0].rstrip()}" if self.args else ""
+
+
 class ProcessFailedError(ProcessesError, RuntimeError):
     """Some tasks of a run errored; ``.failed`` names them and ``.report`` holds the run."""
 

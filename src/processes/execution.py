@@ -43,7 +43,7 @@ from processes.workers import DaemonThreadPool, Result
 
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Collection, Iterator
     from datetime import datetime
 
     from processes.events import Listener
@@ -134,6 +134,7 @@ class Run:
         retries: list[tuple[float, int, int, float, float]] = []  # due, seq, i, delay, since
         clock = 0.0  # seconds spent in attempts and sleeps
         sequence = itertools.count()
+        attempting: tuple[int, ...] = ()  # the task whose attempt runs, for Ctrl-C
         with self._routing(in_this_process=True):
             try:
                 while ready or retries:
@@ -144,6 +145,7 @@ class Run:
                             continue
                         task = self.tasks[i]
                         began = time.perf_counter()
+                        attempting = (i,)
                         if quiet and task.timeout is None and not task.has_log_output():
                             delay = self._run_quietly(i, task)
                         else:
@@ -158,12 +160,14 @@ class Run:
                             self.sleep(left)
                             clock += left
                         began = time.perf_counter()
+                        attempting = (i,)
                         delay = self._attempt_here(i)
+                    attempting = ()
                     clock += time.perf_counter() - began
                     if delay is not None:
                         heapq.heappush(retries, (clock + delay, next(sequence), i, delay, clock))
             except KeyboardInterrupt as interrupt:
-                raise self._interrupted(interrupt, started_at) from None
+                raise self._interrupted(interrupt, started_at, attempting) from None
         return self._report(started_at)
 
     def _attempt_here(self, i: int) -> float | None:
@@ -316,7 +320,8 @@ class Run:
         except KeyboardInterrupt as interrupt:
             for token in list(running):
                 abandon(token)
-            raise self._interrupted(interrupt, started_at) from None
+            cut_off = {i for i, _ in running.values()}
+            raise self._interrupted(interrupt, started_at, cut_off) from None
         return self._report(started_at)
 
     # -- one task's life ------------------------------------------------------------------
@@ -549,16 +554,23 @@ class Run:
             entries[task.name] = entry
         return ProcessExecutionReport(entries, self.process_name, started_at, utcnow())
 
-    def _interrupted(self, interrupt: KeyboardInterrupt, started_at: datetime) -> KeyboardInterrupt:
+    def _interrupted(
+        self, interrupt: KeyboardInterrupt, started_at: datetime, running: Collection[int]
+    ) -> KeyboardInterrupt:
         """A KeyboardInterrupt carrying the partial report.
 
-        Tasks cut off while running are ERRORED; tasks that never started are SKIPPED.
+        Tasks cut off while running are ERRORED as interrupted (the cut attempt counts);
+        tasks waiting to retry keep their last failure; those never started are SKIPPED.
         """
         self.stopping = True
         for i, entry in enumerate(self.entries):
             state = self.states[i]
-            if entry is None and state is not None:  # cut off running, or waiting to retry
-                self._fail(i, state.failure or _interrupted_failure())
+            if entry is None and state is not None:
+                if i in running or state.failure is None:
+                    state.attempts += 1
+                    self._fail(i, _interrupted_failure())
+                else:
+                    self._fail(i, state.failure)
         error = KeyboardInterrupt(*interrupt.args)
         error.report = self._report(started_at)  # type: ignore[attr-defined]
         return error

@@ -99,10 +99,13 @@ def remember_secret(value: Any, secrets: list[str], depth: int = 0) -> None:
     Strings and bytes long enough to be told apart, integers of six digits or more (a
     PIN-like token), and the values inside dicts, lists, tuples and sets.
     """
-    if isinstance(value, str | bytes):
+    if isinstance(value, str):
         if len(value) >= _SHORTEST_MASKED_VALUE:
-            text = value.decode(errors="replace") if isinstance(value, bytes) else value
-            secrets.extend(secret_forms(text))
+            secrets.extend(secret_forms(value))
+    elif isinstance(value, bytes):
+        if len(value) >= _SHORTEST_MASKED_VALUE:  # as text, as repr() shows it, and as hex
+            secrets.extend(secret_forms(value.decode(errors="replace")))
+            secrets.extend((repr(value)[2:-1], value.hex()))
     elif isinstance(value, int) and not isinstance(value, bool):
         if abs(value) >= _SMALLEST_MASKED_INT and value.bit_length() < _LONGEST_MASKED_INT_BITS:
             secrets.append(str(value))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from processes.errors import ProcessFailedError
+from processes.errors import ProcessFailedError, TaskTraceback
 from processes.outcome import ErrorData, TaskStatus
 from processes.redaction import mask, remember_secret
 from processes.saferepr import safe_repr
@@ -47,13 +47,6 @@ class TaskReportEntry:
     finished_at: datetime | None = None
     dependencies: tuple[str, ...] = ()
     attempt_errors: tuple[str, ...] = ()
-
-
-class TaskTraceback(Exception):
-    """A task's traceback as captured, standing in for an exception that held a secret."""
-
-    def __str__(self) -> str:
-        return f"\n{self.args[0].rstrip()}" if self.args else ""
 
 
 class _Channel(Protocol):

@@ -23,9 +23,13 @@ def safe_repr(value: object, limit: int = MAX_REPR_CHARS) -> str:
         return f"<unrepresentable {type(value).__qualname__}: repr raised {type(exc).__name__}>"
     if not isinstance(text, str):
         return f"<unrepresentable {type(value).__qualname__}>"
+    return truncate(text, limit)
+
+
+def truncate(text: str, limit: int = MAX_REPR_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, with a marker saying how much was cut."""
     if len(text) > limit:
-        cut = len(text) - limit
-        return text[:limit] + _TRUNCATED.format(cut)
+        return text[:limit] + _TRUNCATED.format(len(text) - limit)
     return text
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from processes.attempt import CaptureSettings, interruptible_sleep, run_within_timeout
 from processes.capture import secret_positions
-from processes.errors import CircularDependencyError
+from processes.errors import CircularDependencyError, TaskTraceback
 from processes.outcome import ErrorData, TaskResult, TaskStatus
 from processes.redaction import DEFAULT_REDACTOR, REDACTED, Redactor
 from processes.retry import DEFAULT_RETRY_ON, RetryPolicy
@@ -519,7 +519,8 @@ def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
             return TaskResult(
                 TaskStatus.ERRORED,
                 None,
-                failure.cause,
+                # the exception itself, unless its text held a secret: then its masked trace
+                TaskTraceback(failure.traceback_str) if failure.redacted else failure.cause,
                 error,
                 time.perf_counter() - started,
                 attempt,
