@@ -146,7 +146,7 @@ class Run:
                         task = self.tasks[i]
                         began = time.perf_counter()
                         attempting = (i,)
-                        if quiet and task.timeout is None and not task.has_log_output():
+                        if quiet and task.is_unwatched():
                             delay = self._run_quietly(i, task)
                         else:
                             delay = self._attempt_here(i)

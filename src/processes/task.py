@@ -203,6 +203,15 @@ def _secret_positions(func: Callable[..., Any], redactor: Redactor, count: int) 
     code = getattr(target, "__code__", None)
     if not isinstance(code, types.CodeType):
         return secret_positions(func, redactor, count)
+    return _positions_in_code(code, skip, count, redactor)
+
+
+@functools.lru_cache(maxsize=1024)
+def _positions_in_code(
+    code: types.CodeType, skip: int, count: int, redactor: Redactor
+) -> tuple[int, ...]:
+    # Keyed by the code object: tasks share functions, and code holds no closure or
+    # bound object alive.
     names = code.co_varnames[skip : min(code.co_argcount, skip + count)]
     return tuple(i for i, name in enumerate(names) if redactor.is_secret(name))
 
@@ -407,7 +416,7 @@ class Task:
         """``args`` with those passed to parameters named like secrets masked, for reports."""
         if not args:
             return args
-        positions = _secret_positions(self.func, self.redactor, len(args))
+        positions = _secret_positions(self.func, self._redactor, len(args))
         if not positions:
             return args
         return tuple(REDACTED if i in positions else arg for i, arg in enumerate(args))
@@ -448,6 +457,11 @@ class Task:
     def capture_settings(self) -> CaptureSettings:
         """How an attempt records a failure."""
         return self._settings
+
+    def is_unwatched(self) -> bool:
+        """True when nothing observes an attempt: no timeout, no log file, no handlers."""
+        logger = self._logger
+        return self._timeout is None and self.log_path is None and not (logger and logger.handlers)
 
     def has_log_output(self) -> bool:
         """True when a log line of this task would reach a file or a user's handler."""
