@@ -270,8 +270,6 @@ class Task:
 
     # Slots: a process of 100,000 tasks holds 100,000 of these.
     __slots__ = (
-        "_label",
-        "_label_of",
         "_logger",
         "_policy",
         "_redactor",
@@ -370,8 +368,6 @@ class Task:
         self._redactor = DEFAULT_REDACTOR if redact is None else Redactor(redact)
         self._derive()
         self._logger: logging.Logger | None = None
-        self._label = ""
-        self._label_of: object = None
         if dependencies:
             self._add_dependencies(dependencies)
 
@@ -407,10 +403,9 @@ class Task:
     @property
     def function_label(self) -> str:
         func = self.func
-        if self._label_of is not func:  # computed once per function, not per run
-            self._label = function_label(func)
-            self._label_of = func
-        return self._label
+        if type(func) is types.FunctionType:  # the common case, without a per-task cache
+            return func.__qualname__
+        return function_label(func)
 
     def hide_secret_args(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
         """``args`` with those passed to parameters named like secrets masked, for reports."""
