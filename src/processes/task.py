@@ -250,6 +250,9 @@ class _Setting:
         return self if task is None else getattr(task, self.private)
 
     def __set__(self, task: Task, value: object) -> None:
+        if not hasattr(task, "_settings"):  # still being built: __init__ checks everything
+            setattr(task, self.private, value)
+            return
         old = getattr(task, self.private)
         setattr(task, self.private, value)
         try:
