@@ -115,10 +115,16 @@ def run_within_timeout(
         daemon=True,
     )
     worker.start()
-    if inspect.iscoroutinefunction(func):
-        timeout_seconds += ASYNC_CANCEL_GRACE_SECONDS
-    wait_for_thread(worker, timeout_seconds)
+    wait_for_thread(worker, abandon_after(func, timeout_seconds))
     return box[0] if box else timed_out(settings, time.perf_counter() - started)
+
+
+def abandon_after(func: Callable[..., Any], timeout_seconds: float) -> float:
+    """Seconds after which an attempt's thread is given up: an ``async def`` task first
+    gets ``ASYNC_CANCEL_GRACE_SECONDS`` to be cancelled inside its own loop."""
+    if inspect.iscoroutinefunction(func):
+        return timeout_seconds + ASYNC_CANCEL_GRACE_SECONDS
+    return timeout_seconds
 
 
 def run_guarded_attempt(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import heapq
-import inspect
 import itertools
 import queue
 import time
@@ -22,9 +21,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from processes.attempt import (
-    ASYNC_CANCEL_GRACE_SECONDS,
     WAKE_UP_SECONDS,
     AttemptOutcome,
+    abandon_after,
     await_result,
     failed_attempt,
     interruptible_sleep,
@@ -254,9 +253,7 @@ class Run:
                 # Our pool starts an attempt as soon as it is submitted (never more
                 # attempts than workers), so its deadline counts from now. Foreign
                 # executors may queue it: the attempt keeps its own time there.
-                deadline = now + task.timeout
-                if inspect.iscoroutinefunction(task.func):
-                    deadline += ASYNC_CANCEL_GRACE_SECONDS
+                deadline = now + abandon_after(task.func, task.timeout)
                 heapq.heappush(deadlines, (deadline, token))
 
         def settle(i: int, outcome: AttemptOutcome) -> None:

@@ -457,9 +457,8 @@ class Task:
         return self._settings
 
     def is_unwatched(self) -> bool:
-        """True when nothing observes an attempt: no timeout, no log file, no handlers."""
-        logger = self._logger
-        return self._timeout is None and self.log_path is None and not (logger and logger.handlers)
+        """True when nothing observes an attempt: no timeout and no log output."""
+        return self._timeout is None and not self.has_log_output()
 
     def has_log_output(self) -> bool:
         """True when a log line of this task would reach a file or a user's handler."""
