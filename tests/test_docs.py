@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from snippets import code_blocks, run_python
+
 DOCS = Path(__file__).parents[1] / "docs"
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", flags=re.MULTILINE | re.DOTALL)
 
 
 @pytest.mark.parametrize("page", ["index.md", "getting-started.md"])
 def test_python_blocks_of_the_page_run_in_order(page: str, tmp_path: Path) -> None:
     text = (DOCS / page).read_text()
-    script = "\n".join(body for lang, body in FENCE.findall(text) if lang == "python")
+    script = "\n".join(code_blocks(text, "python"))
     assert script
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", script],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python(script, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stderr == ""
     assert "nightly-etl  OK" in result.stdout

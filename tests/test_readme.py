@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
+from snippets import code_blocks, run_python
+
 README = Path(__file__).parents[1] / "README.md"
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", flags=re.MULTILINE | re.DOTALL)
 
 
 def blocks(language: str) -> list[str]:
-    return [body for lang, body in FENCE.findall(README.read_text()) if lang == language]
+    return code_blocks(README.read_text(), language)
 
 
 def test_readme_has_python_blocks_to_run() -> None:
@@ -24,14 +23,7 @@ def test_python_blocks_run_in_order(tmp_path: Path) -> None:
     # One script, so that a later block can use what an earlier one defined (``report``),
     # run in an empty folder, as a reader pasting them into a fresh session would.
     script = "\n".join(blocks("python"))
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", script],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python(script, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stderr == ""
     # The quick start prints the report's summary, and the FileChannel block writes a page.
