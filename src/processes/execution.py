@@ -105,9 +105,8 @@ class Run:
         self.fail_fast = fail_fast
         self.on_event = on_event
         self.sleep = sleep
-        self.index = graph.position  # task name -> its place in ``tasks``
         # Upstream tasks not finished yet, counted on the graph the process validated.
-        self.waiting = [len(graph.upstreams[task.name]) for task in tasks]
+        self.waiting = [len(upstreams) for upstreams in graph.upstreams]
         self.blocked = bytearray(len(tasks))  # 1: an upstream task errored or was skipped
         self.states: list[_TaskState | None] = [None] * len(tasks)  # set when a task starts
         self.results: list[Any] = [None] * len(tasks)
@@ -328,19 +327,22 @@ class Run:
         assert state is not None, "a task has a state from its start on"
         return state
 
-    def _inputs(self, task: Task) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    def _inputs(self, i: int, task: Task) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """The task's own arguments, plus the upstream results it asked for."""
         args = task.args
         kwargs = task.kwargs
         if task.dependencies:
+            results = self.results
             extra: list[Any] = []
-            for dep in task.dependencies:
+            # The graph lists the upstream tasks in the order of the task's dependencies, as
+            # they were when the run began (a dependency added since waits for the next run).
+            for dep, up in zip(task.dependencies, self.graph.upstreams[i], strict=False):
                 if dep.use_result_as_additional_args:
-                    extra.append(self.results[self.index[dep.task_name]])
+                    extra.append(results[up])
                 if dep.use_result_as_additional_kwargs:
                     if kwargs is task.kwargs:
                         kwargs = dict(kwargs)
-                    kwargs[dep.additional_kwarg_name] = self.results[self.index[dep.task_name]]
+                    kwargs[dep.additional_kwarg_name] = results[up]
             if extra:
                 args = (*args, *extra)
         return args, kwargs
@@ -351,7 +353,7 @@ class Run:
         The common case of a sequential run, kept to the few steps it needs; a failure
         continues on the general path (the returned retry delay, or None when done).
         """
-        args, kwargs = self._inputs(task)
+        args, kwargs = self._inputs(i, task)
         started_at = utcnow()
         began = time.perf_counter()
         try:
@@ -381,7 +383,7 @@ class Run:
             None,
             started_at,
             (),
-            self.graph.upstreams[task.name],
+            self.graph.upstream_names[i],
         )
         self._release(i, blocked=False)
         return None
@@ -390,7 +392,7 @@ class Run:
         """Resolve the task's inputs from its upstream results and log its start."""
         task = self.tasks[i]
         state = self.states[i] = _TaskState()
-        state.args, state.kwargs = self._inputs(task)
+        state.args, state.kwargs = self._inputs(i, task)
         state.started_at = utcnow()
         state.started_perf = time.perf_counter()
         if task.has_log_output():
@@ -447,7 +449,7 @@ class Run:
         task = self.tasks[i]
         state = self._state(i)
         state.args, state.kwargs = failure.hide_arguments(state.args, state.kwargs)
-        impact = self.graph.dependants_of(task.name)
+        impact = [self.tasks[j].name for j in self.graph.dependants_of(i)]
         error = error_data(task, state.args, state.kwargs, impact, failure)
         if state.logger is not None:
             message = failure_message(
@@ -482,7 +484,7 @@ class Run:
             error,
             state.started_at,
             state.attempt_errors,
-            self.graph.upstreams[task.name],
+            self.graph.upstream_names[i],
         )
         if self.on_event is not None:
             self._emit(
@@ -505,7 +507,7 @@ class Run:
             TaskStatus.SKIPPED,
             0.0,
             0,
-            dependencies=self.graph.upstreams[task.name],
+            dependencies=self.graph.upstream_names[i],
         )
         if self.on_event is not None:
             self._emit(EventKind.FINISHED, i, 0, status=TaskStatus.SKIPPED)
@@ -515,9 +517,7 @@ class Run:
         """Tell the dependants of task ``i`` that it is done; queue those now ready."""
         waiting = self.waiting
         ready = self.ready
-        index = self.index
-        for name in self.graph.dependants[self.tasks[i].name]:
-            child = index[name]
+        for child in self.graph.dependants[i]:
             if blocked:
                 self.blocked[child] = 1
             waiting[child] -= 1

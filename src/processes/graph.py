@@ -1,6 +1,9 @@
 """The dependency graph: validation, topological order and dependants.
 
-Pure data over task names; knows nothing of how tasks run.
+Pure data over task names; knows nothing of how tasks run. Once built, a task is its
+position in the topological order, and the edges are tuples of positions: a run walks
+them without a single name lookup, and a process of 100,000 tasks holds no per-task
+list or dict.
 """
 
 from __future__ import annotations
@@ -13,74 +16,105 @@ from processes.errors import CircularDependencyError, DependencyNotFoundError
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+#: Positions of tasks (upstream or dependant), ascending.
+Positions = tuple[int, ...]
+
 
 class TaskGraph:
     """Tasks as names with upstream names; validated and ordered when built.
 
     ``order`` is a topological order in which tasks that could go either way keep the
-    order they were given in.
+    order they were given in; every other field is indexed by position in it:
+    ``upstream_names[i]`` as given, ``upstreams[i]`` the same tasks as positions (in the
+    same order, so they line up with the task's dependencies), and
+    ``dependants[i]`` the positions of the tasks that depend on task ``i`` directly.
     """
 
-    __slots__ = ("dependants", "order", "position", "upstreams")
+    __slots__ = ("dependants", "order", "position", "upstream_names", "upstreams")
 
-    def __init__(self, upstreams: Mapping[str, tuple[str, ...]]) -> None:
-        self.upstreams = upstreams
-        dependants: dict[str, list[str]] = {name: [] for name in upstreams}
-        for name, ups in upstreams.items():
-            for up in ups:
-                children = dependants.get(up)
-                if children is None:
-                    raise DependencyNotFoundError(name, up)
-                children.append(name)
-        self.dependants = dependants
-        self.order = _ordered(upstreams, dependants)
-        self.position = {name: i for i, name in enumerate(self.order)}
+    def __init__(self, upstreams: Mapping[str, Iterable[str]]) -> None:
+        names = list(upstreams)
+        position = {name: i for i, name in enumerate(names)}
+        upstream_names = [tuple(ups) for ups in upstreams.values()]
+        at = _positions(names, upstream_names, position)
+        if not all(up < i for i, ups in enumerate(at) for up in ups):
+            # Not given in dependency order (the common case is, and costs one pass).
+            rank = _kahn(at, _dependants(at))
+            if len(rank) < len(names):
+                raise CircularDependencyError.from_cycle(_find_cycle(names, at, set(rank)))
+            names = [names[k] for k in rank]
+            upstream_names = [upstream_names[k] for k in rank]
+            position = {name: i for i, name in enumerate(names)}
+            at = _positions(names, upstream_names, position)
+        self.order = names
+        self.position = position
+        self.upstream_names = upstream_names
+        self.upstreams = at
+        self.dependants = _dependants(at)
 
-    def dependants_of(self, name: str) -> list[str]:
-        """Return every task downstream of ``name``, transitively, in topological order."""
-        seen: set[str] = set()
-        stack = list(self.dependants[name])
+    def dependants_of(self, i: int) -> list[int]:
+        """Return every task downstream of task ``i``, transitively, in topological order."""
+        seen: set[int] = set()
+        stack = list(self.dependants[i])
         while stack:
             node = stack.pop()
             if node not in seen:
                 seen.add(node)
                 stack.extend(self.dependants[node])
-        return sorted(seen, key=self.position.__getitem__)
+        return sorted(seen)
 
 
-def _ordered(
-    upstreams: Mapping[str, tuple[str, ...]], dependants: dict[str, list[str]]
-) -> list[str]:
-    """Kahn's algorithm, taking the earliest-given ready task first."""
-    position = {name: i for i, name in enumerate(upstreams)}
-    waiting = {name: len(ups) for name, ups in upstreams.items()}
-    ready = [position[name] for name, count in waiting.items() if count == 0]
-    names = list(upstreams)
-    order: list[str] = []
+def _positions(
+    names: list[str], upstream_names: list[tuple[str, ...]], position: dict[str, int]
+) -> list[Positions]:
+    """Each task's upstream tasks as positions, in the order they are listed."""
+    at = []
+    for name, upstreams in zip(names, upstream_names, strict=True):
+        try:
+            at.append(tuple([position[up] for up in upstreams]))
+        except KeyError as missing:
+            raise DependencyNotFoundError(name, missing.args[0]) from None
+    return at
+
+
+def _dependants(upstreams: list[Positions]) -> list[Positions]:
+    """Invert the edges: for each task, the tasks that list it, ascending."""
+    children: list[list[int] | None] = [None] * len(upstreams)
+    for i, ups in enumerate(upstreams):
+        for up in ups:
+            listed = children[up]
+            if listed is None:
+                children[up] = [i]
+            else:
+                listed.append(i)
+    return [() if listed is None else tuple(listed) for listed in children]
+
+
+def _kahn(upstreams: list[Positions], dependants: list[Positions]) -> list[int]:
+    """Kahn's algorithm, taking the earliest-given ready task first; cycles are left out."""
+    waiting = [len(ups) for ups in upstreams]
+    ready = [i for i, count in enumerate(waiting) if count == 0]
+    order: list[int] = []
     while ready:
-        name = names[heapq.heappop(ready)]
-        order.append(name)
-        for child in dependants[name]:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for child in dependants[i]:
             waiting[child] -= 1
             if waiting[child] == 0:
-                heapq.heappush(ready, position[child])
-    if len(order) < len(names):
-        raise CircularDependencyError.from_cycle(_find_cycle(upstreams, set(order)))
+                heapq.heappush(ready, child)
     return order
 
 
-def _find_cycle(upstreams: Mapping[str, tuple[str, ...]], ordered: Iterable[str]) -> list[str]:
+def _find_cycle(names: list[str], upstreams: list[Positions], ordered: set[int]) -> list[str]:
     """Return one cycle among the tasks Kahn's algorithm could not order, closed."""
-    done = set(ordered)
     # Every unordered task has an unordered upstream: walking upstream must loop.
-    start = next(name for name in upstreams if name not in done)
-    path: list[str] = []
-    index: dict[str, int] = {}
-    node = start
-    while node not in index:
-        index[node] = len(path)
+    node = next(i for i in range(len(names)) if i not in ordered)
+    path: list[int] = []
+    seen_at: dict[int, int] = {}
+    while node not in seen_at:
+        seen_at[node] = len(path)
         path.append(node)
-        node = next(up for up in upstreams[node] if up not in done)
-    cycle = path[index[node] :]
+        node = next(up for up in upstreams[node] if up not in ordered)
+    cycle = [names[i] for i in path[seen_at[node] :]]
     cycle.reverse()  # upstream first, in the direction the work would flow
     return [*cycle, cycle[0]]

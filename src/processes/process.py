@@ -54,24 +54,26 @@ class Process:
                 raise ValueError(f"Duplicate task name: {task.name}")
             upstreams[task.name] = tuple([d.task_name for d in task.dependencies])
         graph = TaskGraph(upstreams)
-        by_name = {task.name: task for task in tasks}
+        if any(task.name != name for task, name in zip(tasks, graph.order, strict=True)):
+            given = {task.name: task for task in tasks}
+            self.tasks = [given[name] for name in graph.order]
+        else:
+            self.tasks = list(tasks)  # the caller's list stays theirs
         self._graph = graph
-        self._by_name = by_name
-        self.tasks = [by_name[name] for name in graph.order]
 
     # -- lookups --------------------------------------------------------------------------
 
     def get_task(self, name: str) -> Task:
         """Return the task called ``name`` (case-insensitive)."""
         try:
-            return self._by_name[name.lower()]
+            return self.tasks[self._graph.position[name.lower()]]
         except KeyError:
             raise TaskNotFoundError(name) from None
 
     def get_dependant_tasks(self, name: str) -> list[Task]:
         """Return every task downstream of ``name``, transitively, in topological order."""
-        task = self.get_task(name)
-        return [self._by_name[n] for n in self._graph.dependants_of(task.name)]
+        i = self._graph.position[self.get_task(name).name]
+        return [self.tasks[j] for j in self._graph.dependants_of(i)]
 
     # -- mutations ------------------------------------------------------------------------
 
@@ -84,9 +86,10 @@ class Process:
     def remove_task(self, name: str) -> None:
         """Remove a task that no other task depends on."""
         task = self.get_task(name)
-        if dependants := self._graph.dependants[task.name]:
+        if dependants := self._graph.dependants[self._graph.position[task.name]]:
+            names = ", ".join(self.tasks[j].name for j in dependants)
             raise ValueError(
-                f"Cannot remove task {task.name!r}: {', '.join(dependants)} depend(s) on it. "
+                f"Cannot remove task {task.name!r}: {names} depend(s) on it. "
                 "Remove those tasks or their dependency first."
             )
         self._set_tasks([t for t in self.tasks if t is not task])
@@ -94,23 +97,25 @@ class Process:
     def add_task_dependency(self, name: str, dependency: TaskDependency) -> None:
         """Make task ``name`` depend on another task already in the process."""
         task = self.get_task(name)
+        dependencies = task.dependencies
         task.add_dependency(dependency)
         try:
             self._set_tasks(self.tasks)
         except BaseException:
-            task.dependencies.remove(dependency)
+            task.dependencies = dependencies
             raise
 
     def _revalidate_if_changed(self) -> None:
-        """Validate again if a task's dependencies changed since (``task.add_dependency``)."""
-        upstreams = self._graph.upstreams
-        for task in self.tasks:
-            known = upstreams[task.name]
-            if len(task.dependencies) != len(known) or any(
-                d.task_name != name for d, name in zip(task.dependencies, known, strict=True)
-            ):
-                self._set_tasks(self.tasks)
-                return
+        """Validate again if the tasks changed since (``task.add_dependency``, an edited
+        ``process.tasks``)."""
+        graph = self._graph
+        if len(self.tasks) != len(graph.order) or not all(
+            task.name == name and _lists_upstreams(task, upstream_names)
+            for task, name, upstream_names in zip(
+                self.tasks, graph.order, graph.upstream_names, strict=True
+            )
+        ):
+            self._set_tasks(self.tasks)
 
     # -- running --------------------------------------------------------------------------
 
@@ -182,6 +187,13 @@ class Process:
 
     def __repr__(self) -> str:
         return f"Process(name={self.name!r}, tasks={len(self.tasks)})"
+
+
+def _lists_upstreams(task: Task, names: tuple[str, ...]) -> bool:
+    dependencies = task.dependencies
+    return len(dependencies) == len(names) and all(
+        d.task_name == name for d, name in zip(dependencies, names, strict=True)
+    )
 
 
 def _fan_out(listeners: list[Listener]) -> Listener | None:

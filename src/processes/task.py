@@ -69,7 +69,7 @@ class TaskDependency:
                 f"Dependency {task_name!r} passes its result as a keyword argument: "
                 "give it a non-empty additional_kwarg_name"
             )
-        self.task_name = task_name.lower()
+        self.task_name = lower_cased(task_name)
         self.use_result_as_additional_args = use_result_as_additional_args
         self.use_result_as_additional_kwargs = use_result_as_additional_kwargs
         self.additional_kwarg_name = additional_kwarg_name
@@ -98,6 +98,41 @@ class TaskDependency:
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable peers compare by value
+
+
+def lower_cased(name: str) -> str:
+    """``name.lower()``, without a copy of a name that already is lower-case.
+
+    ``str.lower()`` always copies: 100,000 tasks would hold 100,000 copies of their
+    names, and as many again for their dependencies. (Every character ``islower()``
+    accepts is its own lower case, and the characters it ignores have no case.)
+    """
+    return name if type(name) is str and name.islower() else name.lower()
+
+
+def _checked_dependencies(name: str, dependencies: object) -> list[TaskDependency]:
+    """A task's dependencies, checked. A list given is kept, not copied: this library never
+    changes it (tasks may share one), and 100,000 tasks hold no copies."""
+    if not isinstance(dependencies, list | tuple):
+        raise TypeError(
+            f"Task {name!r}: dependencies must be a list of TaskDependency or None, "
+            f"got {type(dependencies).__name__}"
+        )
+    seen: set[str] = set()
+    for dependency in dependencies:
+        if not isinstance(dependency, TaskDependency):
+            raise TypeError(
+                f"Task {name!r}: dependencies must be TaskDependency objects, got {dependency!r}"
+            )
+        upstream = dependency.task_name
+        if upstream == name:
+            raise CircularDependencyError(
+                f"Task '{name}' lists itself as a dependency.", (name, name)
+            )
+        if upstream in seen:
+            raise ValueError(f"Duplicate dependency name: {upstream}")
+        seen.add(upstream)
+    return dependencies if type(dependencies) is list else list(dependencies)
 
 
 def _not_a_flag(flag: str, value: object, task_name: str) -> TypeError:
@@ -328,7 +363,7 @@ class Task:
             raise TypeError(f"Task name must be a str, got {name!r}")
         if not name or _WHITESPACE.search(name):
             raise ValueError(f"Task name must be non-empty with no whitespace, got {name!r}")
-        name = name.lower()
+        name = lower_cased(name)
         if not callable(func):
             raise TypeError(f"Task {name!r}: func must be callable, got {func!r}")
         if _is_async_generator_function(func):
@@ -359,7 +394,6 @@ class Task:
         self.log_path = log_path
         self.args = args
         self.kwargs = {} if kwargs is None else kwargs
-        self.dependencies: list[TaskDependency] = []
         self._traced_vars_frame_filter = traced_vars_frame_filter
         self._timeout = timeout
         self._retries = retries
@@ -371,30 +405,16 @@ class Task:
         self._redactor = DEFAULT_REDACTOR if redact is None else Redactor(redact)
         self._derive()
         self._logger: logging.Logger | None = None
-        if dependencies:
-            self._add_dependencies(dependencies)
-
-    def _add_dependencies(self, dependencies: Iterable[TaskDependency]) -> None:
-        seen = {d.task_name for d in self.dependencies}
-        for dependency in dependencies:
-            if not isinstance(dependency, TaskDependency):
-                raise TypeError(
-                    f"Task {self.name!r}: dependencies must be TaskDependency objects, "
-                    f"got {dependency!r}"
-                )
-            upstream = dependency.task_name
-            if upstream == self.name:
-                raise CircularDependencyError(
-                    f"Task '{self.name}' lists itself as a dependency.", (self.name, self.name)
-                )
-            if upstream in seen:
-                raise ValueError(f"Duplicate dependency name: {upstream}")
-            seen.add(upstream)
-            self.dependencies.append(dependency)
+        self.dependencies = _checked_dependencies(
+            name, [] if dependencies is None else dependencies
+        )
 
     def add_dependency(self, dependency: TaskDependency) -> None:
-        """Add an upstream task; the same one twice or the task itself is refused."""
-        self._add_dependencies((dependency,))
+        """Add an upstream task; the same one twice or the task itself is refused.
+
+        The task gets a new list: the one it was built with may be shared with others.
+        """
+        self.dependencies = _checked_dependencies(self.name, [*self.dependencies, dependency])
 
     @property
     def logger(self) -> logging.Logger:

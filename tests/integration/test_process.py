@@ -1094,3 +1094,14 @@ def test_parallel_run_never_exceeds_max_workers() -> None:
     report = Process([Task(f"t{i}", work) for i in range(8)]).run(parallel=True, max_workers=2)
     assert report.ok, report.errored
     assert active[1] == 2
+
+
+def test_a_task_appended_to_process_tasks_is_validated_and_run() -> None:
+    process = Process([Task("a", noop)])
+    process.tasks.append(Task("b", noop, dependencies=[TaskDependency("a")]))
+    report = process.run(parallel=False)
+    assert list(report.entries) == ["a", "b"]
+    assert process.get_task("B").name == "b"
+    process.tasks.append(Task("c", noop, dependencies=[TaskDependency("ghost")]))
+    with pytest.raises(DependencyNotFoundError):
+        process.run(parallel=False)

@@ -38,6 +38,10 @@ def _assert_closed_cycle(named: list[str], upstreams: dict[str, list[str]]) -> N
     assert len(set(named[:-1])) == len(named) - 1, "a cycle visits each task once"
 
 
+def _dependant_names(graph: TaskGraph, name: str) -> list[str]:
+    return [graph.order[i] for i in graph.dependants_of(graph.position[name])]
+
+
 # -- order -----------------------------------------------------------------------------------
 
 
@@ -166,12 +170,33 @@ def test_dependants_of_is_transitive_and_excludes_others() -> None:
             "f": ["c", "e"],
         }
     )
-    assert set(graph.dependants_of("a")) == {"b", "c", "d", "f"}
-    assert set(graph.dependants_of("x")) == {"d", "e", "f"}
-    assert graph.dependants_of("f") == []
+    assert set(_dependant_names(graph, "a")) == {"b", "c", "d", "f"}
+    assert set(_dependant_names(graph, "x")) == {"d", "e", "f"}
+    assert _dependant_names(graph, "f") == []
 
 
 def test_dependants_of_lists_each_task_once_in_topological_order() -> None:
     graph = TaskGraph({"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"], "e": ["d", "a"]})
-    dependants = graph.dependants_of("a")
-    assert dependants == ["b", "c", "d", "e"]
+    assert _dependant_names(graph, "a") == ["b", "c", "d", "e"]
+
+
+# -- positions -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "upstreams",
+    [
+        {"a": [], "b": [], "c": ["b", "a"], "d": ["c", "a"]},  # given in dependency order
+        {"d": ["c", "a"], "c": ["b", "a"], "b": [], "a": []},  # given backwards: reordered
+    ],
+)
+def test_positions_line_up_with_the_dependencies_as_listed(
+    upstreams: dict[str, list[str]],
+) -> None:
+    graph = TaskGraph(upstreams)
+    for i, name in enumerate(graph.order):
+        assert graph.position[name] == i
+        assert graph.upstream_names[i] == tuple(upstreams[name])
+        assert [graph.order[up] for up in graph.upstreams[i]] == upstreams[name]
+        children = [j for j, ups in enumerate(graph.upstreams) if i in ups]
+        assert graph.dependants[i] == tuple(children)  # ascending; () for a leaf

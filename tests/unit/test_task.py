@@ -9,6 +9,8 @@ import threading
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from processes import (
     CircularDependencyError,
@@ -18,6 +20,7 @@ from processes import (
     TaskResult,
     TaskStatus,
 )
+from processes.task import lower_cased
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -63,6 +66,28 @@ def flaky(exc: Exception, failures: int, value: object = "done"):
 def test_name_is_stored_lower_cased() -> None:
     assert Task("Fetch", noop).name == "fetch"
     assert Task("LOAD_Rows-2", noop).name == "load_rows-2"
+
+
+def test_a_lower_case_name_is_kept_not_copied() -> None:
+    name, upstream = "load_rows_" + str(7), "fetch_" + str(7)  # built at run time, not interned
+    task = Task(name, noop, dependencies=[TaskDependency(upstream)])
+    assert task.name is name
+    assert task.dependencies[0].task_name is upstream
+
+
+class _Name(str):
+    pass
+
+
+@given(st.text(min_size=1))
+def test_lower_cased_is_str_lower(text: str) -> None:
+    assert lower_cased(text) == text.lower()
+    assert type(lower_cased(_Name(text))) is str
+
+
+@pytest.mark.parametrize("name", ["ǅemal", "İstanbul", "ÉCOLE", "123", "ß", "ﬁ"])
+def test_lower_cased_on_names_with_tricky_cases(name: str) -> None:
+    assert lower_cased(name) == name.lower()
 
 
 @pytest.mark.parametrize("name", [None, 5, b"fetch", ["fetch"]])
@@ -207,6 +232,37 @@ def test_self_dependency_ignores_case() -> None:
 def test_dependency_names_are_lower_cased() -> None:
     task = Task("t", noop, dependencies=[TaskDependency("Fetch")])
     assert [d.task_name for d in task.dependencies] == ["fetch"]
+
+
+def test_a_dependency_list_shared_by_tasks_is_never_changed_by_the_library() -> None:
+    shared = [TaskDependency("fetch")]
+    first, second = Task("a", noop, dependencies=shared), Task("b", noop, dependencies=shared)
+    assert first.dependencies is shared  # kept, not copied
+    first.add_dependency(TaskDependency("audit"))
+    assert [d.task_name for d in first.dependencies] == ["fetch", "audit"]
+    assert [d.task_name for d in shared] == ["fetch"]
+    assert second.dependencies == [TaskDependency("fetch")]
+
+
+def test_add_dependency_checks_like_the_constructor() -> None:
+    task = Task("load", noop, dependencies=[TaskDependency("fetch")])
+    with pytest.raises(ValueError, match=r"^Duplicate dependency name: fetch$"):
+        task.add_dependency(TaskDependency("FETCH"))
+    with pytest.raises(CircularDependencyError):
+        task.add_dependency(TaskDependency("load"))
+    assert [d.task_name for d in task.dependencies] == ["fetch"]
+
+
+def test_dependencies_given_as_a_tuple_become_a_list() -> None:
+    task = Task("t", noop, dependencies=(TaskDependency("fetch"),))  # type: ignore[arg-type]
+    assert task.dependencies == [TaskDependency("fetch")]
+    assert isinstance(task.dependencies, list)
+
+
+@pytest.mark.parametrize("value", [TaskDependency("fetch"), "fetch", 5, {"fetch"}])
+def test_dependencies_that_are_not_a_list_name_the_task(value: object) -> None:
+    with pytest.raises(TypeError, match=r"^Task 'load': dependencies must be a list"):
+        Task("load", noop, dependencies=value)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
