@@ -13,6 +13,10 @@ Kinds of measurement, per shape and size:
 
 - ``build``: constructing every ``Task`` (with its ``TaskDependency`` objects) and the
   ``Process``;
+- ``plain`` (build floor): the same graph as plain slotted objects (one per dependency,
+  one per task holding its list of them) ordered by ``graphlib.TopologicalSorter``: the
+  least any library does to hold a graph and order it, allocations (and so the cyclic
+  garbage collector's share) included;
 - ``sequential``: ``process.run(parallel=False)``;
 - ``parallel``: ``process.run(parallel=True, max_workers=4)``;
 - ``loop`` (sequential floor): a plain loop calling the same function over a precomputed
@@ -48,7 +52,10 @@ import time
 import traceback
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -61,11 +68,11 @@ QUICK_SIZES = (50, 200)
 WORKERS = 4
 SEED = 20_240_601
 
-KINDS = ("build", "loop", "sequential", "pool", "parallel")  # order within one repetition
+KINDS = ("plain", "build", "loop", "sequential", "pool", "parallel")  # order within one rep
 LIBRARY_KINDS = ("build", "sequential", "parallel")
 MEMORY_KINDS = ("build", "sequential", "parallel")
 FAILURE_KINDS = ("sequential", "parallel")
-FLOOR_OF = {"sequential": "loop", "parallel": "pool"}
+FLOOR_OF = {"build": "plain", "sequential": "loop", "parallel": "pool"}
 
 # Targets of issue 2 ("benchmark medians at 10,000 tasks on these 2-core machines").
 TARGET_SIZE = 10_000
@@ -172,6 +179,44 @@ def build_process(names: list[str], ups: list[list[int]], fail_at: int | None) -
     return Process(tasks)
 
 
+class PlainEdge:
+    __slots__ = ("name", "pass_result")
+
+    def __init__(self, name: str, pass_result: bool) -> None:
+        self.name = name
+        self.pass_result = pass_result
+
+
+class PlainNode:
+    __slots__ = ("edges", "func", "name")
+
+    def __init__(self, name: str, func: Any, edges: list[PlainEdge]) -> None:
+        self.name = name
+        self.func = func
+        self.edges = edges
+
+
+def plain_floor(names: list[str], ups: list[list[int]]) -> tuple[list[PlainNode], list[str]]:
+    """The build floor: the graph as plain objects, and a topological order of it."""
+    from graphlib import TopologicalSorter
+
+    nodes = []
+    for i, name in enumerate(names):
+        edges = [PlainEdge(names[u], True) for u in ups[i]]
+        nodes.append(PlainNode(name, noop, edges))
+    graph = {node.name: [edge.name for edge in node.edges] for node in nodes}
+    return nodes, list(TopologicalSorter(graph).static_order())
+
+
+def verify_plain(outcome: tuple[list[PlainNode], list[str]], up_names: dict[str, list[str]]):
+    nodes, order = outcome
+    position = {name: i for i, name in enumerate(order)}
+    check(len(nodes) == len(order) == len(up_names), "plain floor lost nodes")
+    late = [n for n, ups in up_names.items() if any(position[u] > position[n] for u in ups)]
+    check(not late, f"plain floor order is not topological, e.g. {late[:3]}")
+    return {"tasks": len(nodes)}
+
+
 def loop_floor(order: list[str], up_names: dict[str, list[str]]) -> dict[str, int]:
     results: dict[str, int] = {}
     for name in order:
@@ -258,6 +303,8 @@ def measure(case: dict[str, Any]) -> dict[str, Any]:
         order = list(TopologicalSorter(up_names).static_order())
     elif kind == "pool":
         import concurrent.futures  # noqa: F401  (imported before the clock starts)
+    elif kind == "plain":
+        import graphlib  # noqa: F401  (imported before the clock starts)
     else:
         import processes  # noqa: F401  (imported before the clock starts)
 
@@ -273,6 +320,8 @@ def measure(case: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     if kind == "build":
         outcome: Any = build_process(names, ups, fail_at)
+    elif kind == "plain":
+        outcome = plain_floor(names, ups)
     elif kind == "loop":
         outcome = loop_floor(order, up_names)
     elif kind == "pool":
@@ -294,6 +343,8 @@ def measure(case: dict[str, Any]) -> dict[str, Any]:
     if kind == "build":
         check(len(outcome.tasks) == n, f"process holds {len(outcome.tasks)} of {n} tasks")
         counts = {"tasks": len(outcome.tasks)}
+    elif kind == "plain":
+        counts = verify_plain(outcome, up_names)
     elif kind in ("loop", "pool"):
         counts = verify_floor(outcome, names, expected)
     else:
@@ -561,6 +612,51 @@ def judge(results: dict[str, Any], sizes: list[int], shapes: list[str]) -> list[
     return verdicts
 
 
+def context(results: dict[str, Any], sizes: list[int], shapes: list[str]) -> list[str]:
+    """Not targets: how building compares with the build floor, and what the collector costs.
+
+    CPython's cyclic garbage collector runs a full collection whenever the objects that
+    survived grow by a quarter: building 100,000 tasks pays for a few passes over every
+    object built, building 1,000 (in a fresh interpreter) for none. The build floor shows
+    how much of the growth any pure-Python graph of objects has.
+    """
+    timings = index_timings(results)
+    at = TARGET_SIZE if TARGET_SIZE in sizes else max(sizes)
+    small, large = min(sizes), max(sizes)
+
+    def per_shape(value: Callable[[str], float | None], spec: str = ".2f") -> str:
+        return ", ".join(f"{shape} {fmt(value(shape), spec)}" for shape in shapes)
+
+    def us(shape: str, n: int, kind: str) -> float | None:
+        return timings[shape, n, kind]["us_per_task"]
+
+    def gc_share(shape: str, n: int, kind: str) -> float | None:
+        cell = timings[shape, n, kind]
+        if not cell["gc_seconds"] or not cell["seconds"]:
+            return None
+        return 100 * statistics.median(cell["gc_seconds"]) / statistics.median(cell["seconds"])
+
+    lines = [
+        f"build / plain floor at {at:,}: "
+        + per_shape(lambda shape: ratio(us(shape, at, "build"), us(shape, at, "plain"))),
+    ]
+    if large > small:
+        lines.append(
+            f"plain floor per-task cost at {large:,} / at {small:,}: "
+            + per_shape(lambda shape: ratio(us(shape, large, "plain"), us(shape, small, "plain")))
+        )
+        for n in (small, large):
+            lines.append(
+                f"% of build time in the cyclic GC at {n:,} (library / plain floor): "
+                + ", ".join(
+                    f"{shape} {fmt(gc_share(shape, n, 'build'), '.0f')}"
+                    f"/{fmt(gc_share(shape, n, 'plain'), '.0f')}"
+                    for shape in shapes
+                )
+            )
+    return lines
+
+
 def fmt(value: float | None, spec: str = ".2f", suffix: str = "") -> str:
     return "-" if value is None else f"{value:{spec}}{suffix}"
 
@@ -572,14 +668,14 @@ def table(results: dict[str, Any]) -> str:
     for f in results["failures"]:
         failures.setdefault((f["shape"], f["size"]), []).append(f)
     header = (
-        "shape", "tasks", "edges", "build", "loop", "seq", "seq/loop", "pool", "par",
-        "par/pool", "mem seq", "mem par", "failing-task check",
+        "shape", "tasks", "edges", "plain", "build", "build/plain", "loop", "seq", "seq/loop",
+        "pool", "par", "par/pool", "mem seq", "mem par", "failing-task check",
     )  # fmt: skip
     rows = [
         header,
         (
-            "", "", "", "us/task", "us/task", "us/task", "", "us/task", "us/task", "",
-            "B/task", "B/task", "(errored/skipped)",
+            "", "", "", "us/task", "us/task", "", "us/task", "us/task", "", "us/task", "us/task",
+            "", "B/task", "B/task", "(errored/skipped)",
         ),
     ]  # fmt: skip
     groups = sorted({(t["size"], SHAPES.index(t["shape"]), t["shape"]) for t in timings.values()})
@@ -607,7 +703,9 @@ def table(results: dict[str, Any]) -> str:
                 shape,
                 f"{n:,}",
                 f"{cell['loop']['edges']:,}",
+                time_cell["plain"],
                 time_cell["build"],
+                fmt(ratio(us["build"], us["plain"]), ".2f", "x"),
                 time_cell["loop"],
                 time_cell["sequential"],
                 fmt(ratio(us["sequential"], us["loop"]), ".1f", "x"),
@@ -776,6 +874,7 @@ def main(argv: list[str] | None = None) -> int:
     meta["loadavg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     verdicts = judge(results, args.sizes, args.shapes)
     results["targets"] = verdicts
+    results["context"] = context(results, args.sizes, args.shapes)
     runner_problems = results["problems"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
@@ -792,6 +891,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     print()
     print(verdict_lines(verdicts))
+    print("\n".join(f"INFO  {line}" for line in results["context"]))
     print()
     passed = sum(v["pass"] for v in verdicts)
     print(f"targets: {passed}/{len(verdicts)} pass; wall time {meta['wall_seconds']:.0f} s")
