@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import time
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,9 @@ SCHEMES = (HMAC_SHA256, STANDARD_WEBHOOKS)
 SIGNATURE_HEADER = "X-Signature-SHA256"
 
 _WHSEC_PREFIX = "whsec_"
+# ASCII digits only, and few enough for int(): str.isdigit() also accepts "²", which int()
+# refuses, and a 5,000-digit header would exceed int()'s digit limit.
+_TIMESTAMP = re.compile(r"[0-9]{1,20}")
 
 
 def standard_webhooks_key(secret: str) -> bytes:
@@ -109,31 +113,51 @@ def verify(
     Standard Webhooks timestamp must lie within ``tolerance`` seconds of ``now`` (default:
     the current time), in either direction. The legacy ``X-Signature-SHA256`` carries no
     timestamp, so a captured request can be replayed: pin
-    ``scheme="standard-webhooks"`` to refuse it.
+    ``scheme="standard-webhooks"`` to refuse it. Whatever the headers hold, the answer is
+    True or False: a sender cannot make this raise.
+
+    Raises:
+        ValueError: ``scheme`` is unknown, or it is ``"standard-webhooks"`` and ``secret``
+            is not ``whsec_`` + base64 (a mistake of the receiver's, never of a request).
     """
     raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     found = {name.lower(): value for name, value in headers.items()}
+    chosen_by_request = scheme is None
     if scheme is None:
         scheme = STANDARD_WEBHOOKS if "webhook-signature" in found else HMAC_SHA256
     if scheme == HMAC_SHA256:
-        given = found.get(SIGNATURE_HEADER.lower(), "").strip()
-        expected_hex = _hex_hmac(raw, secret).encode()
-        return bool(given) and hmac.compare_digest(given.lower().encode(), expected_hex)
+        given = found.get(SIGNATURE_HEADER.lower(), "").strip().lower()
+        return bool(given) and _same(given, _hex_hmac(raw, secret))
     if scheme != STANDARD_WEBHOOKS:
         raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")
+    try:
+        key = standard_webhooks_key(secret)
+    except ValueError:
+        if chosen_by_request:
+            return False  # a legacy receiver's secret cannot have made this signature
+        raise
     msg_id = found.get("webhook-id", "")
     stamp = found.get("webhook-timestamp", "")
     signatures = found.get("webhook-signature", "")
-    if not (msg_id and stamp.isdigit() and signatures):
+    if not (msg_id and _TIMESTAMP.fullmatch(stamp) and signatures):
+        return False
+    try:
+        msg_id.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no sender signed that
         return False
     timestamp = int(stamp)
     current = time.time() if now is None else now
     if abs(current - timestamp) > tolerance:
         return False
-    expected = _standard_signature(raw, standard_webhooks_key(secret), msg_id, timestamp)
+    expected = _standard_signature(raw, key, msg_id, timestamp)
     # Several space-separated signatures are allowed, so a receiver can rotate secrets.
     return any(
-        hmac.compare_digest(candidate.encode(), expected.encode())
+        _same(candidate, expected)
         for candidate in signatures.split()
         if candidate.startswith("v1,")
     )
+
+
+def _same(given: str, expected: str) -> bool:
+    # compare_digest takes ASCII str only; a header may hold anything (é, a lone surrogate).
+    return given.isascii() and hmac.compare_digest(given, expected)

@@ -136,3 +136,35 @@ def test_pinning_standard_webhooks_refuses_a_legacy_signature() -> None:
     legacy = {"X-Signature-SHA256": digest}
     assert verify(body, legacy, SW_SECRET)
     assert not verify(body, legacy, SW_SECRET, scheme="standard-webhooks")
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "\u00b2",  # "²": latin-1, as a framework decodes a header; isdigit() but not int()
+        "9" * 5000,  # past int()'s digit limit
+        "\u0661\u0666\u0661\u0664",  # Arabic-Indic digits: never what a sender signs
+    ],
+)
+def test_verify_answers_false_for_any_timestamp_header(stamp: str) -> None:
+    odd = sw_headers(**{"webhook-timestamp": stamp})
+    assert verify(SW_BODY, odd, SW_SECRET, now=SW_TIMESTAMP) is False
+
+
+def test_a_request_choosing_standard_webhooks_cannot_make_a_legacy_receiver_raise() -> None:
+    # The receiver holds a legacy secret; the sender picks the scheme by its headers.
+    forged = sw_headers(**{"webhook-timestamp": str(SW_TIMESTAMP)})
+    assert verify(SW_BODY, forged, "s3cr3t", now=SW_TIMESTAMP) is False
+
+
+def test_a_signature_header_with_a_lone_surrogate_is_false_not_an_error() -> None:
+    odd = sw_headers(**{"webhook-signature": "v1,\udc80"})
+    assert verify(SW_BODY, odd, SW_SECRET, now=SW_TIMESTAMP) is False
+    assert verify(SW_BODY, {"X-Signature-SHA256": "\udc80"}, "s3cr3t") is False
+    lone = sw_headers(**{"webhook-id": "msg_\udc80"})
+    assert verify(SW_BODY, lone, SW_SECRET, now=SW_TIMESTAMP) is False
+
+
+def test_pinning_standard_webhooks_with_a_legacy_secret_is_the_receivers_mistake() -> None:
+    with pytest.raises(ValueError, match="whsec_"):
+        verify(SW_BODY, {}, "s3cr3t", scheme="standard-webhooks")
