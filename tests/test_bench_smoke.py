@@ -40,8 +40,9 @@ def test_quick_benchmark_runs_verifies_and_prints_the_table(tmp_path: Path) -> N
     assert {(t["shape"], t["kind"]) for t in results["timings"]} == {
         (shape, kind)
         for shape in SHAPES
-        for kind in ("build", "loop", "sequential", "pool", "parallel")
+        for kind in ("plain", "build", "loop", "sequential", "pool", "parallel")
     }
+    assert any(line.startswith("INFO  build / plain floor") for line in lines)
     # The failing-task variant ran for every shape, both ways, with the exact skip count.
     failures = results["failures"]
     assert {(f["shape"], f["kind"]) for f in failures} == {
