@@ -184,6 +184,17 @@ def test_the_timeline_is_drawn_with_table_cells() -> None:
     assert "56%" in widths
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_timeline_row_says_its_status_in_words(language: str) -> None:
+    # A bar's colour alone is lost on a colour-blind reader and under forced dark mode.
+    words = get_locale(language)
+    text = parse(render_email_html(orders_report(), style=HTMLEmailStyle(language=language))).text
+    timeline = text.split(words.heading_timeline, 1)[1].split(words.heading_successes, 1)[0]
+    assert f"charge_payments {words.status[TaskStatus.ERRORED]}" in timeline
+    for name in ("archive_logs", "fetch_inventory", "enrich_pricing"):
+        assert f"{name} {words.status[TaskStatus.SUCCESS]}" in timeline
+
+
 def test_task_text_is_escaped_everywhere() -> None:
     name = "<script>alert('name')</script>"
     message = "ValueError: <img src=x onerror=alert(1)> & </td></table>"

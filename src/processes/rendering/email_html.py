@@ -563,9 +563,13 @@ class _Renderer:
             for size, color in ((before, track), (width, bar), (after, track))
             if size > 0
         ]
+        # The status in words too: a bar's colour alone says nothing to a colour-blind
+        # reader or after a client's dark mode has recoloured it (NOTIFY E5).
         return self.fill(
             "timeline_row",
             name=entry.name,
+            word=self.words.status[entry.status],
+            ink=Markup(self.palette.of(entry.status).ink),
             segments=join(segments),
             duration=format_duration(entry.elapsed_seconds, self.words),
         )
