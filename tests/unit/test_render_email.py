@@ -477,6 +477,11 @@ def test_smtp_config_defaults_and_ports() -> None:
         ({"timeout": "5"}, TypeError, "timeout must be a positive"),
         ({"secure": "yes"}, TypeError, "secure must be None"),
         ({"ssl_context": object()}, TypeError, "ssl_context must be"),
+        # The header parser raises IndexError on these; they must fail here, not at send.
+        ({"fromaddr": "pipeline@"}, ValueError, "fromaddr must hold email addresses"),
+        ({"toaddrs": ["On-call <"]}, ValueError, "toaddrs must hold email addresses"),
+        ({"toaddrs": ["a@b@example.test"]}, ValueError, "toaddrs must hold email addresses"),
+        ({"fromaddr": ""}, ValueError, "fromaddr must hold email addresses"),
     ],
 )
 def test_smtp_config_refuses_bad_values(
@@ -490,6 +495,14 @@ def test_smtp_config_refuses_bad_values(
     arguments.update(kwargs)
     with pytest.raises(error_type, match=match):
         SMTPConfig(**arguments)  # type: ignore[arg-type]
+
+
+def test_named_local_and_international_addresses_are_accepted() -> None:
+    config = SMTPConfig(
+        "127.0.0.1", "Équipe Données <données@example.test>", ["root", "Zoë <zoe@example.test>"]
+    )
+    message = build_message(make_report(make_entry("a")), config, now=NOW)
+    assert [a.username for a in message["To"].addresses] == ["root", "zoe"]
 
 
 def test_channel_checks_its_arguments() -> None:

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from email import policy
+from email.errors import HeaderParseError
+from email.headerregistry import Address, AddressHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import TYPE_CHECKING
@@ -71,6 +73,29 @@ def _check_header_text(field: str, value: str) -> str:
     return value
 
 
+_HEADERS = HeaderRegistry()
+
+
+def _check_address(field: str, value: str) -> str:
+    _check_header_text(field, value)
+    # Parsed now: the header parser raises IndexError on some malformed addresses ("bot@",
+    # "Bot <"), which would otherwise surface only at send time. A local mailbox without
+    # a domain ("root") is kept, as a local relay delivers it.
+    addresses: tuple[Address, ...] = ()
+    try:
+        header = _HEADERS("To", value)
+    except (HeaderParseError, IndexError, ValueError):
+        pass
+    else:
+        if isinstance(header, AddressHeader):
+            addresses = header.addresses
+    if not addresses or any(not address.username for address in addresses):
+        raise ValueError(
+            f"{field} must hold email addresses such as 'Name <user@example.com>', got {value!r}"
+        )
+    return value
+
+
 def _is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
@@ -95,8 +120,8 @@ class SMTPConfig:
 
     Raises:
         TypeError: an argument has the wrong type.
-        ValueError: an address holds a line break or control character, ``toaddrs`` is
-            empty, or ``timeout`` is not positive.
+        ValueError: an address is malformed or holds a line break or control character,
+            ``toaddrs`` is empty, or ``timeout`` is not positive.
     """
 
     __slots__ = (
@@ -146,7 +171,7 @@ class SMTPConfig:
         _check_header_text("mailhost", host)
         if not isinstance(fromaddr, str):
             raise TypeError(f"fromaddr must be a str, got {type(fromaddr).__name__}")
-        _check_header_text("fromaddr", fromaddr)
+        _check_address("fromaddr", fromaddr)
         if isinstance(toaddrs, str):
             recipients: tuple[str, ...] = (toaddrs,)
         elif isinstance(toaddrs, Iterable):
@@ -158,7 +183,7 @@ class SMTPConfig:
         for address in recipients:
             if not isinstance(address, str):
                 raise TypeError(f"toaddrs must hold str addresses, got {address!r}")
-            _check_header_text("toaddrs", address)
+            _check_address("toaddrs", address)
         if credentials is not None and not (
             isinstance(credentials, tuple)
             and len(credentials) == 2
@@ -248,16 +273,16 @@ def build_message(
 
     Raises:
         ValueError: the process name or an address holds a line break or a control
-            character, which would otherwise inject headers.
+            character, which would otherwise inject headers, or an address is malformed.
     """
     style = HTMLEmailStyle() if style is None else style
     content = ReportContent() if content is None else content
     words = get_locale(style.language)
     now = datetime.now().astimezone() if now is None else now
     _check_header_text("process name", report.process_name)
-    _check_header_text("fromaddr", config.fromaddr)
+    _check_address("fromaddr", config.fromaddr)
     for address in config.toaddrs:
-        _check_header_text("toaddrs", address)
+        _check_address("toaddrs", address)
     day = (report.started_at or now).astimezone().strftime("%Y%m%d")
     subject_words = words.subject_errors if errors_only else words.subject_report
     subject = " ".join(part for part in (subject_words, report.process_name) if part)
