@@ -198,6 +198,18 @@ def test_channel_body_masks_the_secret_and_url_if_a_task_leaked_them() -> None:
     assert "[redacted]" in body
 
 
+def test_a_standard_webhooks_secret_is_masked_without_its_prefix_too() -> None:
+    key = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # signs the same without "whsec_"
+    leaked = make_error("sign", f"KeyError: {key}", traced_vars={"key": repr(key)})
+    report = make_report(make_entry("sign", TaskStatus.ERRORED, error=leaked))
+    config = WebhookConfig(
+        "https://hooks.example.test/in", secret=f"whsec_{key}", signing="standard-webhooks"
+    )
+    body = WebhookChannel(config).render(report).decode()
+    assert key not in body
+    assert "[redacted]" in body
+
+
 # -- the config -----------------------------------------------------------------------------
 
 

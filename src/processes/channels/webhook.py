@@ -421,7 +421,10 @@ class WebhookConfig:
         """Everything this config holds that must never reach a message or a payload."""
         hidden = url_secrets(self.url)
         hidden += [v for k, v in self.headers.items() if _SENSITIVE_HEADER.search(k)]
-        return hidden + ([self.secret] if self.secret else [])
+        if self.secret:
+            # "whsec_" is only a label: the base64 after it signs just as well on its own.
+            hidden += dict.fromkeys([self.secret, self.secret.removeprefix("whsec_")])
+        return hidden
 
 
 class WebhookChannel(ReportChannel):
