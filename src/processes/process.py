@@ -65,10 +65,20 @@ class Process:
 
     def get_task(self, name: str) -> Task:
         """Return the task called ``name`` (case-insensitive)."""
-        try:
-            return self.tasks[self._graph.position[name.lower()]]
-        except KeyError:
-            raise TaskNotFoundError(name) from None
+        key = name.lower()
+        task = self._at(key)
+        if task is None:  # perhaps ``process.tasks`` was edited: look at it again
+            self._revalidate_if_changed()
+            task = self._at(key)
+        if task is None:
+            raise TaskNotFoundError(name)
+        return task
+
+    def _at(self, name: str) -> Task | None:
+        i = self._graph.position.get(name)
+        if i is None or i >= len(self.tasks) or self.tasks[i].name != name:
+            return None
+        return self.tasks[i]
 
     def get_dependant_tasks(self, name: str) -> list[Task]:
         """Return every task downstream of ``name``, transitively, in topological order."""

@@ -1105,3 +1105,15 @@ def test_a_task_appended_to_process_tasks_is_validated_and_run() -> None:
     process.tasks.append(Task("c", noop, dependencies=[TaskDependency("ghost")]))
     with pytest.raises(DependencyNotFoundError):
         process.run(parallel=False)
+
+
+def test_get_task_sees_process_tasks_edited_in_place() -> None:
+    a, b = Task("a", noop), Task("b", noop)
+    process = Process([a, b])
+    process.tasks.remove(a)
+    with pytest.raises(TaskNotFoundError):
+        process.get_task("a")
+    assert process.get_task("b") is b
+    process.tasks.insert(0, Task("c", noop))
+    assert process.get_task("C").name == "c"
+    assert [t.name for t in process.get_dependant_tasks("b")] == []
