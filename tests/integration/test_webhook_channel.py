@@ -302,6 +302,45 @@ def test_a_server_that_stalls_past_the_timeout(fake: FakeTime) -> None:
     assert len(fake.sleeps) == 1
 
 
+def test_a_2xx_whose_body_stalls_is_one_delivery(fake: FakeTime) -> None:
+    # The status line says 200; the promised body never comes, and the socket stays open.
+    requests: list[bytes] = []
+    done = threading.Event()
+
+    def answer(listener: socket.socket) -> None:
+        listener.settimeout(5)
+        while not done.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                requests.append(connection.recv(65536))
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{")
+                done.wait(5)
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        thread = threading.Thread(target=answer, args=(listener,), daemon=True)
+        thread.start()
+        channel = WebhookChannel(
+            WebhookConfig(f"http://127.0.0.1:{port}/hook", timeout=0.3, retries=2),
+            sleep=fake.sleep,
+            clock=fake.clock,
+        )
+        try:
+            (delivery,) = orders_payload_report().notify(channel)
+        finally:
+            done.set()
+    thread.join(5)
+    assert delivery.ok, delivery.error
+    assert len(requests) == 1
+    assert requests[0].startswith(b"POST /hook ")
+    assert fake.sleeps == []
+
+
 @pytest.mark.parametrize(
     "url", ["file:///etc/passwd", "ftp://127.0.0.1/report", "data:application/json,{}"]
 )

@@ -281,7 +281,9 @@ class HttpTransport:
                     reason: str = response.reason or ""
                     retry_after = response.headers.get("Retry-After")
                     location = response.headers.get("Location")
-                    excerpt = response.read(_EXCERPT_BYTES)
+                    # A 2xx status is the verdict: a body that stalls or breaks off after
+                    # it must not turn a delivered report into a failure and a repost.
+                    excerpt = b"" if 200 <= status <= 299 else response.read(_EXCERPT_BYTES)
             except Exception as exc:  # any failure must leave here with a clean message
                 problem = mask(_describe(exc, self.timeout_seconds), hidden)
                 if not _is_transient(exc) or attempt == attempts:
