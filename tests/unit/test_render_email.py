@@ -195,6 +195,27 @@ def test_each_timeline_row_says_its_status_in_words(language: str) -> None:
         assert f"{name} {words.status[TaskStatus.SUCCESS]}" in timeline
 
 
+def test_control_characters_from_tasks_are_shown_not_embedded() -> None:
+    # A NUL ends the text in some mail clients, and HTML has no place for any of these.
+    odd = "t\x07bell"
+    failing = make_entry(
+        odd,
+        TaskStatus.ERRORED,
+        error=make_error(
+            odd,
+            "ValueError: \x00nul \x1b[31mred\x1b[0m \x85",
+            traceback="Traceback:\n\x00\r\n",
+            traced_vars={"v\x0c": "'\x00'"},
+        ),
+        attempt_errors=("\x00", "\x1b"),
+    )
+    markup = render_email_html(make_report(failing, name="run\x7f"))
+    assert re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", markup) is None
+    text = parse(markup).text
+    assert "ValueError: \\x00nul \\x1b[31mred\\x1b[0m \\x85" in text
+    assert "t\\x07bell" in text
+
+
 def test_task_text_is_escaped_everywhere() -> None:
     name = "<script>alert('name')</script>"
     message = "ValueError: <img src=x onerror=alert(1)> & </td></table>"

@@ -500,3 +500,16 @@ def test_huge_runs_leave_successes_out_of_the_timeline_never_failures(
     assert set(report.errored) | set(report.skipped) <= listed
     left_out = len(report.entries) - 200
     assert f"{left_out:,} successful tasks are not listed" in root.by_id("timeline").text()
+
+
+def test_control_characters_from_tasks_are_shown_not_embedded() -> None:
+    failing = make_entry(
+        "t\x07",
+        TaskStatus.ERRORED,
+        error=make_error("t\x07", "ValueError: \x00nul \x1b[31m", traced_vars={"v": "\x0c"}),
+        attempt_errors=("\x00a", "\x1bb"),
+    )
+    recovered = make_entry("r", attempts=2, attempt_errors=("E: \x00",))
+    page = render_html(make_report(failing, recovered, name="run\x9b"))
+    assert re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", page) is None
+    assert "ValueError: \\x00nul \\x1b[31m" in page

@@ -8,6 +8,7 @@ pending. Pure; imports ``processes.outcome`` and ``rendering.locales``, and
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -30,12 +31,14 @@ __all__ = [
     "SkipCause",
     "StatusLook",
     "cut",
+    "escape",
     "fill",
     "format_duration",
     "format_time",
     "is_minimal",
     "join",
     "list_names",
+    "show_controls",
     "skip_causes",
 ]
 
@@ -242,6 +245,21 @@ def list_names(
 # -- HTML -----------------------------------------------------------------------------------
 
 
+# C0 controls but tab and newline, DEL and C1 controls: they could move a terminal's
+# cursor, and HTML has no place for them (a NUL cuts the text short in some mail clients).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def show_controls(text: str) -> str:
+    """Replace control characters with visible escapes (``\\x1b``)."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def escape(text: str) -> str:
+    """Escape ``text`` for HTML, quotes included, with control characters made visible."""
+    return html.escape(show_controls(text))
+
+
 class Markup(str):
     """HTML that is already safe: built from a template, never from raw task text."""
 
@@ -253,7 +271,7 @@ def fill(template: Template, /, **values: object) -> Markup:
     return Markup(
         template.substitute(
             {
-                key: value if isinstance(value, Markup) else html.escape(str(value))
+                key: value if isinstance(value, Markup) else escape(str(value))
                 for key, value in values.items()
             }
         )

@@ -9,7 +9,6 @@ reading the templates. Imports ``processes.report`` only for type checking.
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +23,7 @@ from processes.rendering.common import (
     STATUS_LOOKS,
     Markup,
     cut,
+    escape,
     fill,
     format_duration,
     format_time,
@@ -459,7 +459,7 @@ class _Renderer:
         """Return how many of ``names`` fit, comma-separated and escaped, in ``budget`` bytes."""
         used = 0
         for count, name in enumerate(names):
-            used += len(html.escape(name).encode("utf-8")) + 2
+            used += len(escape(name).encode("utf-8")) + 2
             if used > budget:
                 return count
         return len(names)

@@ -2,12 +2,11 @@
 
 A pure function of the report. The page is package data (``templates/page.html``) filled
 with ``string.Template``; every value taken from the report passes through
-``html.escape``. Imports ``processes.report`` only for type checking.
+``rendering.common.escape``. Imports ``processes.report`` only for type checking.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +20,7 @@ from processes.rendering.common import (
     ELLIPSIS,
     STATUS_LOOKS,
     Markup,
+    escape,
     fill,
     format_duration,
     is_minimal,
@@ -264,12 +264,10 @@ def _failure_detail(
 
 
 def _facts(entry: TaskReportEntry) -> list[Markup]:
-    facts = [
-        fill(_FACT, term="Function", value=Markup(f"<code>{html.escape(entry.function)}</code>"))
-    ]
+    facts = [fill(_FACT, term="Function", value=Markup(f"<code>{escape(entry.function)}</code>"))]
     facts.append(fill(_FACT, term="Attempts", value=entry.attempts))
     if entry.attempt_errors:
-        items = join(f"<li>{html.escape(text)}</li>" for text in entry.attempt_errors)
+        items = join(f"<li>{escape(text)}</li>" for text in entry.attempt_errors)
         facts.append(fill(_FACT, term="Failed attempts", value=Markup(f"<ol>{items}</ol>")))
     impact = entry.error.downstream_impact if entry.error else ()
     if impact:
@@ -331,9 +329,9 @@ def _failures(report: ProcessExecutionReport, content: ReportContent) -> Markup:
         # Each attempt's message is a detail that ReportContent.min() leaves out.
         minimal = is_minimal(content)
         items = join(
-            f'<li><span class="mono">{html.escape(name)}</span> succeeded after '
+            f'<li><span class="mono">{escape(name)}</span> succeeded after '
             f"{e.attempts} attempts"
-            + ("" if minimal else ": " + html.escape("; ".join(e.attempt_errors)))
+            + ("" if minimal else ": " + escape("; ".join(e.attempt_errors)))
             + "</li>"
             for name, e in retried[:MAX_RETRIED_LISTED]
         )

@@ -7,7 +7,6 @@ Imports ``processes.report`` only for type checking.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from processes.rendering.common import (
     format_duration,
     format_time,
     is_minimal,
+    show_controls,
     skip_causes,
 )
 from processes.rendering.locales import Locale, get_locale
@@ -33,9 +33,6 @@ _BOLD = "\033[1m"
 _DIM = "\033[2m"
 #: Names longer than this do not widen the name column for everyone else.
 _MAX_NAME_COLUMN = 40
-# C0 controls (except tab and newline), DEL and C1 controls: a task's message must not be
-# able to move the cursor or recolour the terminal it is printed on.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def supports_color(stream: object = None) -> bool:
@@ -53,11 +50,6 @@ def supports_color(stream: object = None) -> bool:
         return bool(isatty and isatty())
     except (OSError, ValueError):  # a closed or detached stream
         return False
-
-
-def clean(text: str) -> str:
-    """Replace control characters with visible escapes (``\\x1b``)."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 class _Style:
@@ -102,7 +94,7 @@ def render_text(
 
 def _header(report: ProcessExecutionReport, words: Locale, style: _Style) -> list[str]:
     overall = TaskStatus.SUCCESS if report.ok else TaskStatus.ERRORED
-    name = clean(report.process_name) or words.unnamed
+    name = show_controls(report.process_name) or words.unnamed
     counts = [
         (words.label_tasks, len(report.entries)),
         (words.label_succeeded, len(report.successes)),
@@ -146,7 +138,7 @@ def _task_lines(
         word = words.status[entry.status]
         line = (
             f"  {style.status(entry.status, word)}{' ' * (status_width - len(word))}"
-            f"  {clean(entry.name):<{name_width}}"
+            f"  {show_controls(entry.name):<{name_width}}"
             f"  {attempts:<{attempts_width}}  {duration:>{duration_width}}"
         )
         if note:
@@ -160,14 +152,14 @@ def _failure_lines(
 ) -> list[str]:
     word = style.status(TaskStatus.ERRORED, words.status[TaskStatus.ERRORED])
     error = entry.error
-    title = f"{word} {style.paint(clean(name), _BOLD)}"
+    title = f"{word} {style.paint(show_controls(name), _BOLD)}"
     minimal = is_minimal(content)
     if entry.function and entry.function != name and not minimal:
-        title += f"  ({words.label_function} {clean(entry.function)})"
+        title += f"  ({words.label_function} {show_controls(entry.function)})"
     lines = [title]
     if error is None:
         return lines
-    lines.extend(_indent(clean(error.exception), "  "))
+    lines.extend(_indent(show_controls(error.exception), "  "))
     if not minimal:  # ReportContent.min(): name, status and message only
         lines.extend(_error_details(entry, error, words, content))
     return lines
@@ -182,19 +174,21 @@ def _error_details(
     else:
         lines.append(f"  {words.label_failed_attempts}:")
         for number, message in enumerate(entry.attempt_errors, start=1):
-            lines.extend(_indent(clean(message), f"    {number}. ", "       "))
+            lines.extend(_indent(show_controls(message), f"    {number}. ", "       "))
     if error.downstream_impact:
         lines.append(f"  {words.label_skipped_because}: {', '.join(error.downstream_impact)}")
     if content.show_traced_vars and error.traced_vars:
         where = (
-            f" {words.at} {clean(error.traced_vars_location)}" if error.traced_vars_location else ""
+            f" {words.at} {show_controls(error.traced_vars_location)}"
+            if error.traced_vars_location
+            else ""
         )
         lines.append(f"  {words.label_traced_vars}{where}:")
         for var, value in error.traced_vars.items():
-            lines.extend(_indent(clean(value), f"    {clean(var)} = ", "      "))
+            lines.extend(_indent(show_controls(value), f"    {show_controls(var)} = ", "      "))
     if content.show_traceback and error.traceback_str.strip():
         lines.append(f"  {words.label_traceback}:")
-        lines.extend(_indent(clean(error.traceback_str.rstrip()), "    "))
+        lines.extend(_indent(show_controls(error.traceback_str.rstrip()), "    "))
     return lines
 
 
