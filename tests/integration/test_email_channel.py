@@ -218,37 +218,76 @@ def test_implicit_tls(
     assert recorder.quits == 1
 
 
-@pytest.mark.parametrize("one_file", [False, True])
-def test_client_certificate_from_secure(
-    start_server: StartServer,
-    ca: trustme.CA,
-    client_tls: ssl.SSLContext,
-    tmp_path: Path,
-    one_file: bool,
-) -> None:
+@pytest.fixture
+def client_cert_server(start_server: StartServer, ca: trustme.CA) -> tuple[Recorder, int]:
+    """A STARTTLS server that asks for a client certificate signed by ``ca``."""
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert(HOST).configure_cert(server)
     server.verify_mode = ssl.CERT_OPTIONAL
     ca.configure_trust(server)
-    recorder, port = start_server(tls_context=server, require_starttls=True)
+    return start_server(tls_context=server, require_starttls=True)
 
+
+def client_cert_files(ca: trustme.CA, folder: Path) -> tuple[Path, Path]:
     client_cert = ca.issue_cert("pipeline@example.test")
-    key, cert = tmp_path / "client.key", tmp_path / "client.pem"
+    key, cert = folder / "client.key", folder / "client.pem"
     client_cert.private_key_pem.write_to_path(key)
     client_cert.cert_chain_pems[0].write_to_path(cert)
+    return key, cert
+
+
+def assert_presented_the_client_certificate(received: Received) -> None:
+    assert received.tls is True
+    assert received.peer_cert, "the server saw no client certificate"
+    names = [value for rdn in received.peer_cert["subjectAltName"] for value in rdn]
+    assert "pipeline@example.test" in names
+
+
+@pytest.mark.parametrize("one_file", [False, True])
+def test_client_certificate_from_secure(
+    client_cert_server: tuple[Recorder, int],
+    ca: trustme.CA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    one_file: bool,
+) -> None:
+    # No ssl_context: the library's own default context holds the certificate, and trusts
+    # the test CA the way a system store would.
+    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    recorder, port = client_cert_server
+    key, cert = client_cert_files(ca, tmp_path)
     if one_file:
         both = tmp_path / "both.pem"
         both.write_bytes(key.read_bytes() + cert.read_bytes())
         secure: tuple[str] | tuple[str, str] = (str(both),)
     else:
         secure = (str(key), str(cert))
-    channel = EmailChannel(config(port, secure=secure, ssl_context=client_tls))
+    channel = EmailChannel(config(port, secure=secure))
     channel.send_report(orders_report(), errors_only=False)
+    channel.send_report(orders_report(), errors_only=False)
+    assert len(recorder.received) == 2
+    for received in recorder.received:
+        assert_presented_the_client_certificate(received)
+
+
+def test_client_certificate_loaded_by_the_caller_into_its_own_context(
+    client_cert_server: tuple[Recorder, int], ca: trustme.CA, tmp_path: Path
+) -> None:
+    recorder, port = client_cert_server
+    key, cert = client_cert_files(ca, tmp_path)
+    shared = ssl.create_default_context()
+    ca.configure_trust(shared)
+    shared.load_cert_chain(cert, key)
+    EmailChannel(config(port, secure=(), ssl_context=shared)).send_report(
+        orders_report(), errors_only=False
+    )
     (received,) = recorder.received
-    assert received.tls is True
-    assert received.peer_cert, "the server saw no client certificate"
-    names = [value for rdn in received.peer_cert["subjectAltName"] for value in rdn]
-    assert "pipeline@example.test" in names
+    assert_presented_the_client_certificate(received)
+    # Loading secure's certificate would change the caller's context, perhaps shared with
+    # another config that must present another certificate: refused up front.
+    with pytest.raises(ValueError, match="mutually exclusive"):
+        config(port, secure=(str(key), str(cert)), ssl_context=shared)
 
 
 def test_errors_only_sends_only_the_failures(start_server: StartServer) -> None:

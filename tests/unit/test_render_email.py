@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import re
+import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -498,6 +499,12 @@ def test_smtp_config_defaults_and_ports() -> None:
         ({"timeout": "5"}, TypeError, "timeout must be a positive"),
         ({"secure": "yes"}, TypeError, "secure must be None"),
         ({"ssl_context": object()}, TypeError, "ssl_context must be"),
+        # The certificate would be loaded into the caller's context, maybe shared.
+        (
+            {"secure": ("client.pem",), "ssl_context": ssl.create_default_context()},
+            ValueError,
+            r"mutually exclusive: load the client certificate into your context",
+        ),
         # The header parser raises IndexError on these; they must fail here, not at send.
         ({"fromaddr": "pipeline@"}, ValueError, "fromaddr must hold email addresses"),
         ({"toaddrs": ["On-call <"]}, ValueError, "toaddrs must hold email addresses"),

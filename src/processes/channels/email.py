@@ -114,14 +114,24 @@ class SMTPConfig:
     file, or key and certificate apart). ``implicit_tls=True`` speaks TLS from the first
     byte (SMTPS). Certificates are verified against the system's CAs unless
     ``ssl_context`` says otherwise, e.g. ``ssl.create_default_context(cafile=...)`` for a
-    private CA; a client certificate is loaded into that context. Credentials are refused
-    on an unencrypted connection to any host but this machine, unless
-    ``allow_insecure_auth=True``. ``timeout`` (seconds) bounds every network operation.
+    private CA. The library never changes a caller's context (it may be shared), so a
+    client certificate goes either in ``secure`` (loaded into a default context of the
+    library's own) or, with ``ssl_context``, into that context by its owner, as smtplib
+    also asks::
+
+        context = ssl.create_default_context(cafile="ca.pem")
+        context.load_cert_chain("client.pem", "client.key")
+        SMTPConfig(("smtp.example.com", 587), sender, [to], secure=(), ssl_context=context)
+
+    Credentials are refused on an unencrypted connection to any host but this machine,
+    unless ``allow_insecure_auth=True``. ``timeout`` (seconds) bounds every network
+    operation.
 
     Raises:
         TypeError: an argument has the wrong type.
         ValueError: an address is malformed or holds a line break or control character,
-            ``toaddrs`` is empty, or ``timeout`` is not positive.
+            ``toaddrs`` is empty, ``timeout`` is not positive, or ``secure`` names a
+            client certificate while ``ssl_context`` is given.
     """
 
     __slots__ = (
@@ -204,6 +214,14 @@ class SMTPConfig:
             raise TypeError(
                 f"ssl_context must be an ssl.SSLContext, got {type(ssl_context).__name__}"
             )
+        if secure and ssl_context is not None:
+            # Loading the certificate would change a context the caller may share, and a
+            # copy cannot carry everything the caller set on it: the caller loads it.
+            raise ValueError(
+                "secure=(keyfile, ...) and ssl_context are mutually exclusive: load the "
+                "client certificate into your context with "
+                "ssl_context.load_cert_chain(certfile, keyfile) and pass secure=()"
+            )
 
         self.mailhost = mailhost
         self.host = host
@@ -240,8 +258,14 @@ class SMTPConfig:
         )
 
     def tls_context(self) -> ssl.SSLContext:
-        """Return the context to verify the server with, holding the client certificate."""
-        context = self.ssl_context if self.ssl_context is not None else ssl.create_default_context()
+        """Return the context to verify the server with: the caller's own, left unchanged.
+
+        Without ``ssl_context``, a new default context holding ``secure``'s client
+        certificate, read from disk at each call.
+        """
+        if self.ssl_context is not None:
+            return self.ssl_context
+        context = ssl.create_default_context()
         if self.secure:
             keyfile = self.secure[0]
             certfile = self.secure[1] if len(self.secure) == 2 else None
