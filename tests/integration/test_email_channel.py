@@ -43,6 +43,7 @@ class Received:
     tls: bool
     peer_cert: Any
     authenticated: bool | None
+    ehlo_name: str | None
 
 
 class Recorder:
@@ -73,6 +74,7 @@ class Recorder:
                 tls=session.ssl is not None,
                 peer_cert=(session.ssl or {}).get("peercert"),
                 authenticated=session.authenticated,
+                ehlo_name=session.host_name,
             )
         )
         return "250 Message accepted for delivery"
@@ -288,6 +290,48 @@ def test_client_certificate_loaded_by_the_caller_into_its_own_context(
     # another config that must present another certificate: refused up front.
     with pytest.raises(ValueError, match="mutually exclusive"):
         config(port, secure=(str(key), str(cert)), ssl_context=shared)
+
+
+@pytest.mark.parametrize(
+    ("security", "hostname", "ehlo_name"),
+    [
+        ("none", "relay-7.example.test", "relay-7.example.test"),
+        ("none", "build-runner-7", "[127.0.0.1]"),  # no domain: an address literal
+        ("none", "localhost.localdomain", "[127.0.0.1]"),
+        ("none", "10.0.0.7", "[127.0.0.1]"),
+        ("none", "bad_name.example.test", "[127.0.0.1]"),
+        ("starttls", "build-runner-7", "[127.0.0.1]"),
+        ("implicit", "relay-7.example.test", "relay-7.example.test"),
+    ],
+)
+def test_ehlo_names_this_machine_without_asking_dns(
+    start_server: StartServer,
+    server_tls: ssl.SSLContext,
+    client_tls: ssl.SSLContext,
+    monkeypatch: pytest.MonkeyPatch,
+    security: str,
+    hostname: str,
+    ehlo_name: str,
+) -> None:
+    # socket.getfqdn() is a reverse DNS lookup that can stall every send on a host with
+    # poor DNS; the name must come from the host name or the connection instead.
+    def getfqdn(name: str = "") -> str:
+        raise AssertionError("socket.getfqdn() was called")
+
+    monkeypatch.setattr(socket, "getfqdn", getfqdn)
+    monkeypatch.setattr(socket, "gethostname", lambda: hostname)
+    if security == "starttls":
+        recorder, port = start_server(tls_context=server_tls, require_starttls=True)
+        smtp = config(port, secure=(), ssl_context=client_tls)
+    elif security == "implicit":
+        recorder, port = start_server(ssl_context=server_tls)
+        smtp = config(port, implicit_tls=True, ssl_context=client_tls)
+    else:
+        recorder, port = start_server()
+        smtp = config(port)
+    EmailChannel(smtp).send_report(orders_report(), errors_only=False)
+    (received,) = recorder.received
+    assert received.ehlo_name == ehlo_name
 
 
 def test_errors_only_sends_only_the_failures(start_server: StartServer) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import re
+import socket
 import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ import pytest
 
 from factories import large_report, make_entry, make_error, make_report, orders_report
 from processes import EmailChannel, HTMLEmailStyle, ReportContent, SMTPConfig, TaskStatus
-from processes.channels.email import build_message
+from processes.channels.email import _ehlo_name, build_message
 from processes.rendering.email_html import PALETTES, render_email_html
 from processes.rendering.locales import LANGUAGES, get_locale
 
@@ -547,3 +548,19 @@ def test_an_empty_report_still_makes_a_valid_email() -> None:
     assert "No tasks to report." in text
     message = received(build_message(make_report(name=""), CONFIG, now=NOW))
     assert re.fullmatch(r"Process report \| \d{8}", message["Subject"])
+
+
+@pytest.mark.parametrize(
+    ("local_address", "ehlo_name"),
+    [
+        ("192.0.2.1", "[192.0.2.1]"),
+        ("2001:db8::1", "[IPv6:2001:db8::1]"),
+        ("fe80::1%eth0", "[IPv6:fe80::1]"),
+        ("::ffff:192.0.2.1", "[192.0.2.1]"),  # IPv4 on a dual-stack socket
+    ],
+)
+def test_ehlo_address_literals(
+    monkeypatch: pytest.MonkeyPatch, local_address: str, ehlo_name: str
+) -> None:
+    monkeypatch.setattr(socket, "gethostname", lambda: "runner")
+    assert _ehlo_name(local_address) == ehlo_name

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -397,11 +398,24 @@ def send_message(message: EmailMessage, config: SMTPConfig) -> None:
 def _converse(message: EmailMessage, config: SMTPConfig) -> dict[str, tuple[int, bytes]]:
     context = config.tls_context() if config.uses_tls else None
     smtp: smtplib.SMTP
+    # Without local_hostname smtplib asks socket.getfqdn(), a reverse DNS lookup that can
+    # stall each send for seconds; the real name is set once the local address is known,
+    # before the first EHLO.
     if config.implicit_tls:
-        smtp = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=context)
+        smtp = smtplib.SMTP_SSL(
+            config.host,
+            config.port,
+            local_hostname=_EHLO_UNKNOWN,
+            timeout=config.timeout,
+            context=context,
+        )
     else:
-        smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+        smtp = smtplib.SMTP(
+            config.host, config.port, local_hostname=_EHLO_UNKNOWN, timeout=config.timeout
+        )
     with _session(smtp):
+        if smtp.sock is not None:  # always, once connected
+            smtp.local_hostname = _ehlo_name(smtp.sock.getsockname()[0])
         if config.secure is not None and not config.implicit_tls:
             smtp.ehlo()
             if not smtp.has_extn("starttls"):
@@ -414,6 +428,31 @@ def _converse(message: EmailMessage, config: SMTPConfig) -> dict[str, tuple[int,
         if config.credentials:
             smtp.login(*config.credentials)
         return smtp.send_message(message)
+
+
+_EHLO_UNKNOWN = "localhost"  # anything but None: smtplib would call socket.getfqdn()
+_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
+
+
+def _ehlo_name(local_address: str) -> str:
+    """Name this machine for EHLO without asking DNS."""
+    # RFC 5321 §4.1.4 wants the primary domain name, else an address literal: the host
+    # name when it is fully qualified, else our end of the connection, [192.0.2.1] or
+    # [IPv6:2001:db8::1].
+    name = socket.gethostname()
+    labels = name.split(".")
+    if (
+        len(labels) >= 2
+        and len(name) <= 253
+        and all(_DNS_LABEL.fullmatch(label) for label in labels)
+        and not labels[-1].isdigit()  # an IPv4 address is not a name
+        and labels[0].lower() != "localhost"  # localhost.localdomain names no one
+    ):
+        return name
+    address = ipaddress.ip_address(local_address.partition("%")[0])  # drop an IPv6 zone
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return f"[IPv6:{address}]" if address.version == 6 else f"[{address}]"
 
 
 @contextmanager
