@@ -9,6 +9,7 @@ import pytest
 
 from factories import make_entry, make_error, make_report, orders_report
 from processes import ReportContent, TaskStatus
+from processes.rendering.common import show_controls
 from processes.rendering.locales import LANGUAGES, get_locale
 from processes.rendering.text import render_text, supports_color
 
@@ -109,6 +110,23 @@ def test_control_characters_from_a_task_cannot_reach_the_terminal() -> None:
     assert "\x07" not in text
     assert "\r" not in text
     assert "\\x1b[2J" in text
+
+
+def test_control_characters_in_task_names_are_shown_everywhere_they_appear() -> None:
+    # The skipped task's note and the failure's "skipped because of it" line name tasks too.
+    root, skipped = "load\x1b[2J", "publish\x07"
+    failing = make_entry(root, TaskStatus.ERRORED, error=make_error(root, downstream=(skipped,)))
+    blocked = make_entry(skipped, TaskStatus.SKIPPED, dependencies=(root,), start=None)
+    fine = make_entry("ok", start=0.25)
+    text = render_text(make_report(failing, blocked, fine), color=False)
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert "(because of load\\x1b[2J)" in text
+    assert "Skipped because of it: publish\\x07" in text
+    # The name column is as wide as the names as shown, so the columns still line up.
+    lines = task_lines(text, [re.escape(show_controls(name)) for name in (root, skipped, "ok")])
+    attempts_column = {re.match(r"\s*\S+\s+\S+\s+", line).end() for line in lines}  # type: ignore[union-attr]
+    assert len(attempts_column) == 1
 
 
 class FakeTerminal(io.StringIO):

@@ -23,6 +23,8 @@ from processes.rendering.common import (
 from processes.rendering.locales import Locale, get_locale
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from processes.outcome import ErrorData
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
@@ -118,27 +120,28 @@ def _task_lines(
     if not listed:
         return []
     status_width = max(len(words.status[e.status]) for e in listed.values())
-    name_width = min(_MAX_NAME_COLUMN, max(len(name) for name in listed))
+    names = {name: show_controls(name) for name in listed}
+    name_width = min(_MAX_NAME_COLUMN, max(len(shown) for shown in names.values()))
     causes = skip_causes(report)
-    rows: list[tuple[TaskReportEntry, str, str, str]] = []
+    rows: list[tuple[TaskReportEntry, str, str, str, str]] = []
     for name, entry in listed.items():
         if entry.status is TaskStatus.SKIPPED:
             attempts, duration = "-", "-"
             because = causes[name].roots
-            note = f"({words.label_caused_by} {', '.join(because)})" if because else ""
+            note = f"({words.label_caused_by} {_names(because)})" if because else ""
         else:
             attempts = words.attempts(entry.attempts)
             duration = format_duration(entry.elapsed_seconds, words)
             note = ""
-        rows.append((entry, attempts, duration, note))
-    attempts_width = max(len(row[1]) for row in rows)
-    duration_width = max(len(row[2]) for row in rows)
+        rows.append((entry, names[name], attempts, duration, note))
+    attempts_width = max(len(row[2]) for row in rows)
+    duration_width = max(len(row[3]) for row in rows)
     lines = []
-    for entry, attempts, duration, note in rows:
+    for entry, shown, attempts, duration, note in rows:
         word = words.status[entry.status]
         line = (
             f"  {style.status(entry.status, word)}{' ' * (status_width - len(word))}"
-            f"  {show_controls(entry.name):<{name_width}}"
+            f"  {shown:<{name_width}}"
             f"  {attempts:<{attempts_width}}  {duration:>{duration_width}}"
         )
         if note:
@@ -176,7 +179,7 @@ def _error_details(
         for number, message in enumerate(entry.attempt_errors, start=1):
             lines.extend(_indent(show_controls(message), f"    {number}. ", "       "))
     if error.downstream_impact:
-        lines.append(f"  {words.label_skipped_because}: {', '.join(error.downstream_impact)}")
+        lines.append(f"  {words.label_skipped_because}: {_names(error.downstream_impact)}")
     if content.show_traced_vars and error.traced_vars:
         where = (
             f" {words.at} {show_controls(error.traced_vars_location)}"
@@ -190,6 +193,10 @@ def _error_details(
         lines.append(f"  {words.label_traceback}:")
         lines.extend(_indent(show_controls(error.traceback_str.rstrip()), "    "))
     return lines
+
+
+def _names(names: Iterable[str]) -> str:
+    return ", ".join(show_controls(name) for name in names)
 
 
 def _indent(text: str, first: str, rest: str | None = None) -> list[str]:
