@@ -74,6 +74,8 @@ def run_attempt(
     """
     started = time.perf_counter()
     if log_handler is not None:
+        # Restored afterwards, not cleared: a task may run a process of its own here.
+        outer = current_log_handler()
         _current.log_handler = log_handler
     try:
         value = func(*args, **kwargs)
@@ -86,7 +88,7 @@ def run_attempt(
         return failed_attempt(exc, settings, elapsed, func, args, kwargs)
     finally:
         if log_handler is not None:
-            _current.log_handler = None
+            _current.log_handler = outer
     return AttemptOutcome(value, None, False, time.perf_counter() - started)
 
 
