@@ -13,7 +13,7 @@ import inspect
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from processes.capture import Failure, capture_failure
 
@@ -198,12 +198,9 @@ def await_result(awaitable: Any, timeout_seconds: float | None) -> Any:
     """Run an ``async def`` task's coroutine to its end on a loop of its own.
 
     The timeout is enforced inside the loop so that a timed-out coroutine is really
-    cancelled, not merely left behind.
+    cancelled, not merely left behind. Only that timeout becomes the library's
+    ``TimeoutError``; one the coroutine raises itself is its own failure.
     """
-
-    async def main() -> Any:
-        return await asyncio.wait_for(awaitable, timeout_seconds)
-
     try:
         asyncio.get_running_loop()
     except RuntimeError:  # no loop in this thread: the usual case
@@ -211,17 +208,32 @@ def await_result(awaitable: Any, timeout_seconds: float | None) -> Any:
     else:  # called from async code (a sequential run inside a coroutine): use a thread
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             return pool.submit(await_result, awaitable, timeout_seconds).result()
+    return asyncio.run(_awaited(awaitable, timeout_seconds))
+
+
+async def _awaited(awaitable: Any, timeout_seconds: float | None) -> Any:
+    if timeout_seconds is None:
+        return await awaitable
+    scope = asyncio.timeout(timeout_seconds)
     try:
-        return asyncio.run(main())
+        async with scope:
+            return await awaitable
     except TimeoutError as exc:
-        raise TimeoutError(f"timed out after {timeout_seconds} s") from exc
+        if not scope.expired():  # the task's own TimeoutError, raised before its deadline
+            raise
+        raise TimeoutError(timeout_message(timeout_seconds, "cancelled")) from exc
+
+
+def timeout_message(timeout_seconds: float, fate: Literal["cancelled", "abandoned"]) -> str:
+    """The message of the ``TimeoutError`` of an attempt stopped at its timeout."""
+    return f"Attempt timed out after {timeout_seconds:g} s and was {fate}"
 
 
 def timed_out(settings: CaptureSettings, elapsed_seconds: float) -> AttemptOutcome:
     """The outcome of an attempt abandoned at its deadline."""
     timeout_seconds = settings.timeout_seconds or 0.0
     try:
-        raise TimeoutError(f"Attempt timed out after {timeout_seconds:g} s and was abandoned")
+        raise TimeoutError(timeout_message(timeout_seconds, "abandoned"))
     except TimeoutError as exc:
         failure = Failure(
             exception=f"TimeoutError: {exc}",
