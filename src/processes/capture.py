@@ -6,11 +6,13 @@ so nothing that leaves this module can leak a secret value.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import site
 import sysconfig
 import traceback
+import types
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -124,10 +126,13 @@ _MAX_SECRET_FORMS = 256
 
 
 def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: list[str]) -> None:
-    """Remember the values of secret-named locals in every frame of the traceback.
+    """Remember the secrets held by every frame of the traceback, and of chained and
+    grouped exceptions.
 
     Not only the traced frame: a key held one call up and passed on as ``k`` shows up
-    in the message of the exception raised further down.
+    in the message of the exception raised further down. In each frame: the values of
+    secret-named locals (and of secret-named globals the code uses), and what dicts
+    and plain objects hold under secret-looking keys or attribute names.
     """
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
@@ -138,17 +143,39 @@ def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: lis
         seen.add(id(current))
         for frame in _frames(current.__traceback__):
             for name, value in frame.f_locals.items():
-                # Scalars only: a list called ``tokens`` in some caller would mask every
-                # word it holds. The traced frame's containers are handled with its locals.
-                if isinstance(value, str | bytes | int) and redactor.is_secret(name):
+                if not redactor.is_secret(name):
+                    redactor.collect(value, secrets)
+                # Not a list: a list called ``tokens`` in some caller would mask every
+                # word it holds. The traced frame's lists are handled with its locals.
+                elif not isinstance(value, list):
                     remember_secret(value, secrets)
-                    if len(secrets) > _MAX_SECRET_FORMS:
-                        return
+            for name in frame.f_code.co_names:
+                if redactor.is_secret(name) and name in frame.f_globals:
+                    value = frame.f_globals[name]
+                    if isinstance(value, str | bytes | int):
+                        remember_secret(value, secrets)
+            if len(secrets) > _MAX_SECRET_FORMS:
+                return
         pending.extend((current.__cause__, current.__context__))
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
 
 
 def secret_positions(func: Callable[..., Any], redactor: Redactor, count: int) -> tuple[int, ...]:
-    """Positions, among ``count`` positional arguments, of parameters with secret names."""
+    """Positions, among ``count`` positional arguments, of parameters with secret names.
+
+    Read through decorators (``functools.wraps``) to the function the user wrote, as
+    ``inspect.signature`` does; from its code object when it has one, which is cheap
+    enough to do for every task of a large run.
+    """
+    skip = 0
+    target = func
+    if isinstance(target, types.MethodType):
+        target, skip = target.__func__, 1
+    target = inspect.unwrap(target)
+    code = getattr(target, "__code__", None)
+    if isinstance(code, types.CodeType):
+        return _positions_in_code(code, skip, count, redactor)
     try:
         parameters = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):  # builtins and odd callables may have no signature
@@ -162,6 +189,15 @@ def secret_positions(func: Callable[..., Any], redactor: Redactor, count: int) -
     return tuple(positions)
 
 
+@functools.lru_cache(maxsize=1024)
+def _positions_in_code(
+    code: types.CodeType, skip: int, count: int, redactor: Redactor
+) -> tuple[int, ...]:
+    # Keyed by the code object, which holds no closure or bound object alive.
+    names = code.co_varnames[skip : min(code.co_argcount, skip + count)]
+    return tuple(i for i, name in enumerate(names) if redactor.is_secret(name))
+
+
 def _secret_arguments(
     func: Callable[..., Any] | None,
     args: tuple[Any, ...],
@@ -170,6 +206,8 @@ def _secret_arguments(
     secrets: list[str],
 ) -> tuple[tuple[int, ...], tuple[str, ...]]:
     """Find the arguments that hold secrets: by their parameter's name, or by their value."""
+    redactor.collect(args, secrets)
+    redactor.collect(kwargs, secrets)
     hidden_args = set(secret_positions(func, redactor, len(args))) if func else set()
     hidden_kwargs = {name for name in kwargs if redactor.is_secret(name)}
     for position in hidden_args:
@@ -220,12 +258,13 @@ def capture_failure(
         tb_text = "".join(traceback.format_exception(type(exc), exc, _user_traceback(exc)))
     except Exception:  # a broken __str__ on the exception must not break capture
         tb_text = f"{qualified_name(type(exc))}: <traceback unavailable>"
-    redacted = False
-    if secrets:
-        masked_message, masked_tb = mask(message, secrets), mask(tb_text, secrets)
-        redacted = masked_message != message or masked_tb != tb_text
-        message, tb_text = masked_message, masked_tb
-        traced_vars = {name: mask(text, secrets) for name, text in traced_vars.items()}
+    masked_message = redactor.mask_shapes(mask(message, secrets))
+    masked_tb = redactor.mask_shapes(mask(tb_text, secrets))
+    redacted = masked_message != message or masked_tb != tb_text
+    message, tb_text = masked_message, masked_tb
+    traced_vars = {
+        name: redactor.mask_shapes(mask(text, secrets)) for name, text in traced_vars.items()
+    }
     traced_vars = {name: truncate(text) for name, text in traced_vars.items()}
     return Failure(
         exception=message,

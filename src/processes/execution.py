@@ -32,9 +32,10 @@ from processes.attempt import (
     run_within_timeout,
     timed_out,
 )
-from processes.capture import Failure, capture_failure
+from processes.capture import Failure, capture_failure, secret_positions
 from processes.events import EventKind, TaskEvent
 from processes.outcome import TaskStatus
+from processes.redaction import REDACTED
 from processes.report import ProcessExecutionReport, TaskReportEntry
 from processes.task import error_data, utcnow
 from processes.tasklog import failure_message, routing_task_records
@@ -334,18 +335,32 @@ class Run:
         if task.dependencies:
             results = self.results
             extra: list[Any] = []
-            # The graph lists the upstream tasks in the order of the task's dependencies, as
-            # they were when the run began (a dependency added since waits for the next run).
-            for dep, up in zip(task.dependencies, self.graph.upstreams[i], strict=False):
+            passed_on: list[int] = []  # the upstream task of each extra argument
+            # The graph lists the upstream tasks in the order of the task's dependencies
+            # (checked when the run began).
+            for dep, up in zip(task.dependencies, self.graph.upstreams[i], strict=True):
                 if dep.use_result_as_additional_args:
                     extra.append(results[up])
+                    passed_on.append(up)
                 if dep.use_result_as_additional_kwargs:
                     if kwargs is task.kwargs:
                         kwargs = dict(kwargs)
                     kwargs[dep.additional_kwarg_name] = results[up]
+                    if task.redactor.is_secret(dep.additional_kwarg_name):
+                        self._hide_result(up)
             if extra:
+                first = len(args)
                 args = (*args, *extra)
+                for position in secret_positions(task.func, task.redactor, len(args)):
+                    if position >= first:
+                        self._hide_result(passed_on[position - first])
         return args, kwargs
+
+    def _hide_result(self, i: int) -> None:
+        """Show task ``i``'s result as ``[redacted]``: it is passed on as a secret."""
+        entry = self.entries[i]
+        if entry is not None and entry.result is not REDACTED:
+            self.entries[i] = replace(entry, result=REDACTED)
 
     def _run_quietly(self, i: int, task: Task) -> float | None:
         """Run a first attempt with nobody watching: no timeout, log output or listener.
@@ -594,7 +609,7 @@ def _entry(
         status,
         elapsed_seconds,
         attempts,
-        result,
+        task.redactor.scrub(result, []),
         error,
         started_at,
         utcnow(),

@@ -225,32 +225,6 @@ def _shared_settings(
     return CaptureSettings(frame_filter, redactor, retry_on, timeout)
 
 
-def _secret_positions(func: Callable[..., Any], redactor: Redactor, count: int) -> tuple[int, ...]:
-    """Positions of secret-named parameters; read from the code object when there is one.
-
-    Cheap enough to do per task without a cache, so no cache keeps users' functions (and
-    what they hold) alive.
-    """
-    skip = 0
-    target = func
-    if isinstance(func, types.MethodType):
-        target, skip = func.__func__, 1
-    code = getattr(target, "__code__", None)
-    if not isinstance(code, types.CodeType):
-        return secret_positions(func, redactor, count)
-    return _positions_in_code(code, skip, count, redactor)
-
-
-@functools.lru_cache(maxsize=1024)
-def _positions_in_code(
-    code: types.CodeType, skip: int, count: int, redactor: Redactor
-) -> tuple[int, ...]:
-    # Keyed by the code object: tasks share functions, and code holds no closure or
-    # bound object alive.
-    names = code.co_varnames[skip : min(code.co_argcount, skip + count)]
-    return tuple(i for i, name in enumerate(names) if redactor.is_secret(name))
-
-
 def _is_async_generator_function(func: object) -> bool:
     if type(func) is types.FunctionType:  # the common case, without inspect's unwrapping
         return bool(func.__code__.co_flags & inspect.CO_ASYNC_GENERATOR)
@@ -431,13 +405,14 @@ class Task:
         return function_label(func)
 
     def hide_secret_args(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        """``args`` with those passed to parameters named like secrets masked, for reports."""
+        """Return ``args`` as reports show them: those passed to parameters named like
+        secrets masked, and what the others hold under secret-looking names."""
         if not args:
             return args
-        positions = _secret_positions(self.func, self._redactor, len(args))
-        if not positions:
-            return args
-        return tuple(REDACTED if i in positions else arg for i, arg in enumerate(args))
+        positions = secret_positions(self.func, self._redactor, len(args))
+        if positions:
+            args = tuple(REDACTED if i in positions else arg for i, arg in enumerate(args))
+        return self._redactor.scrub_args(args)
 
     def _derive(self) -> None:
         """Check the settings and derive what runs use from them (shared between tasks)."""
@@ -574,7 +549,7 @@ def error_data(
     return ErrorData(
         task_name=task.name,
         function=task.function_label,
-        args=args,
+        args=task.redactor.scrub_args(args),
         kwargs=task.redactor.scrub_kwargs(kwargs),
         downstream_impact=tuple(downstream_impact),
         exception=failure.exception,

@@ -141,11 +141,11 @@ def test_a_secret_given_to_a_secret_named_parameter_is_hidden_even_on_success() 
     assert "hunter2" not in report.to_json()
 
 
-SLACK_TOKEN = "T0000/B0000/XXXXsecretXXXXtoken"
+SLACK_HOOK_PATH = "T0000/B0000/XXXXsecretXXXXtoken"
 
 
 def post_status(message: str) -> None:
-    endpoint = f"https://hooks.slack.example.test/services/{SLACK_TOKEN}"
+    endpoint = f"https://hooks.slack.example.test/services/{SLACK_HOOK_PATH}"
     raise ConnectionError(f"could not post {message!r} to {endpoint}")
 
 
@@ -153,11 +153,11 @@ def test_a_channels_own_secret_held_by_a_task_reaches_no_other_channel(
     tmp_path: Path, httpserver: HTTPServer
 ) -> None:
     report = Process([Task("announce", post_status, args=("deploy done",))]).run()
-    assert SLACK_TOKEN in report.errored["announce"].error.exception  # type: ignore[union-attr]
+    assert SLACK_HOOK_PATH in report.errored["announce"].error.exception  # type: ignore[union-attr]
 
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
-    httpserver.expect_request(f"/services/{SLACK_TOKEN}", method="POST").respond_with_data("ok")
-    slack = SlackChannel(httpserver.url_for(f"/services/{SLACK_TOKEN}"))
+    httpserver.expect_request(f"/services/{SLACK_HOOK_PATH}", method="POST").respond_with_data("ok")
+    slack = SlackChannel(httpserver.url_for(f"/services/{SLACK_HOOK_PATH}"))
     deliveries = report.notify(
         WebhookChannel(WebhookConfig(httpserver.url_for("/hook"))),
         slack,
@@ -168,10 +168,10 @@ def test_a_channels_own_secret_held_by_a_task_reaches_no_other_channel(
     bodies = [request.get_data(as_text=True) for request, _ in httpserver.log]
     assert len(bodies) == 2
     for body in [*bodies, (tmp_path / "report.json").read_text()]:
-        assert SLACK_TOKEN not in body
+        assert SLACK_HOOK_PATH not in body
         assert "[redacted]" in body
     # The report itself is untouched: only what the channels received is masked.
-    assert SLACK_TOKEN in report.errored["announce"].error.exception  # type: ignore[union-attr]
+    assert SLACK_HOOK_PATH in report.errored["announce"].error.exception  # type: ignore[union-attr]
 
 
 def collect_rows(count: int, endpoint: str) -> list[str]:
@@ -182,12 +182,12 @@ def collect_rows(count: int, endpoint: str) -> list[str]:
 def test_a_channel_url_past_the_cut_of_a_results_repr_is_masked_in_the_json_file(
     tmp_path: Path, httpserver: HTTPServer
 ) -> None:
-    url = httpserver.url_for(f"/services/{SLACK_TOKEN}")
+    url = httpserver.url_for(f"/services/{SLACK_HOOK_PATH}")
     report = Process([Task("collect", collect_rows, args=(60, url))]).run()
     result = report.entries["collect"].result
     assert isinstance(result, list)
     assert len(repr(result)) > 3000
-    httpserver.expect_request(f"/services/{SLACK_TOKEN}", method="POST").respond_with_data("ok")
+    httpserver.expect_request(f"/services/{SLACK_HOOK_PATH}", method="POST").respond_with_data("ok")
 
     deliveries = report.notify(
         SlackChannel(url), FileChannel(tmp_path / "report.json", format="json")
@@ -196,7 +196,7 @@ def test_a_channel_url_past_the_cut_of_a_results_repr_is_masked_in_the_json_file
     assert [d.ok for d in deliveries] == [True, True]
     written = (tmp_path / "report.json").read_text()
     assert url not in written
-    assert SLACK_TOKEN not in written
+    assert SLACK_HOOK_PATH not in written
     assert "[redacted]" in written
     assert "row 0000" in written  # the rows before it are kept as they were
-    assert SLACK_TOKEN in result[-1]  # the report itself is untouched
+    assert SLACK_HOOK_PATH in result[-1]  # the report itself is untouched

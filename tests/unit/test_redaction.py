@@ -1,0 +1,212 @@
+"""Redaction (SPEC §5, NOTIFY R2): secrets found by name, by value and by shape."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+import types
+import uuid
+from typing import Any
+
+import pytest
+
+from processes import Process, Task, TaskDependency
+from processes.capture import secret_positions
+from processes.redaction import DEFAULT_REDACTOR, REDACTED, Redactor, mask, remember_secret
+
+# -- by shape --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("postgresql://admin:Hunter2x@db:5432/prod", "postgresql://admin:[redacted]@db:5432/prod"),
+        ("Authorization: Basic YWRtaW46SHVudGVy", "Authorization: Basic [redacted]"),
+        ("sent Bearer eyJhbGciOi.J9x", "sent Bearer [redacted]"),
+        ("Settings(host='db', password='S3cr')", "Settings(host='db', password='[redacted]')"),
+        ("{'api_key': 'abc', 'user': 'u'}", "{'api_key': '[redacted]', 'user': 'u'}"),
+        ('{"Token": "abc"}', '{"Token": "[redacted]"}'),
+        ("GET /x?API_KEY=letters&page=2", "GET /x?API_KEY=[redacted]&page=2"),
+        ("session_token=abc session_id=5", "session_token=[redacted] session_id=[redacted]"),
+        ("connect(password=pw)", "connect(password=[redacted])"),
+    ],
+)
+def test_credentials_are_masked_by_their_shape(text: str, shown: str) -> None:
+    assert DEFAULT_REDACTOR.mask_shapes(text) == shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "def connect(password: str) -> None:",  # an annotation, not a value
+        "    token = get_token()",  # code with spaces around "=": not a credential
+        "Basic configuration failed",  # prose
+        "https://example.com/path?page=2",
+        "password='[redacted]'",  # already masked
+        "x = 1",
+    ],
+)
+def test_text_without_a_credential_is_left_alone(text: str) -> None:
+    assert DEFAULT_REDACTOR.mask_shapes(text) == text
+
+
+def test_no_redaction_means_no_masking_by_shape_either() -> None:
+    assert Redactor(()).mask_shapes("password='x'") == "password='x'"
+
+
+def test_masking_by_shape_stays_fast_on_megabytes_of_text() -> None:
+    text = "key=value; password=thing, url=http://x/y " * 100_000  # 4.3 MB
+    started = time.process_time()
+    masked = DEFAULT_REDACTOR.mask_shapes(text)
+    assert masked.count("password=[redacted]") == 100_000
+    assert time.process_time() - started < 5  # a case-insensitive regex took minutes
+
+
+# -- by value --------------------------------------------------------------------------------
+
+
+def test_a_short_value_is_masked_only_where_it_is_a_word() -> None:
+    secrets: list[str] = []
+    remember_secret("open", secrets)
+    assert mask("in open_report: opened.txt", secrets) == "in open_report: opened.txt"
+    assert mask("state is open, with open(path)", secrets) == (
+        "state is [redacted], with [redacted](path)"
+    )
+
+
+def test_a_long_value_is_masked_everywhere() -> None:
+    secrets: list[str] = []
+    remember_secret("Hunter2-s3cret", secrets)
+    assert mask("xHunter2-s3cretx", secrets) == "x[redacted]x"
+
+
+def test_url_encoded_forms_of_a_secret_are_masked() -> None:
+    secrets: list[str] = []
+    remember_secret("p@ss/w0rd&x=1", secrets)
+    assert (
+        mask("postgresql://u:p%40ss%2Fw0rd%26x%3D1@db", secrets) == "postgresql://u:[redacted]@db"
+    )
+    assert mask("q=p%40ss%2Fw0rd%26x%3D1", secrets) == "q=[redacted]"
+
+
+def test_a_uuid_is_remembered_as_it_prints() -> None:
+    token = uuid.UUID("8c5b1e0a-4f6d-4c2b-9a7e-3d1f0b2c4e6a")
+    secrets: list[str] = []
+    remember_secret(token, secrets)
+    assert mask(f"session {token} ({token.hex})", secrets) == "session [redacted] ([redacted])"
+
+
+# -- scrubbing values ------------------------------------------------------------------------
+
+
+def test_scrub_hides_containers_nested_deeper_than_it_looks() -> None:
+    deep: dict[str, Any] = {"password": "Hunter2-s3cret"}
+    for level in range(6):
+        deep = {f"level{level}": deep}
+    secrets: list[str] = []
+    shown = DEFAULT_REDACTOR.scrub(deep, secrets)
+    assert "Hunter2-s3cret" not in repr(shown)
+    assert REDACTED in repr(shown)
+    assert "Hunter2-s3cret" in secrets  # and masked wherever it shows
+
+
+def test_scrub_args_keeps_the_same_tuple_when_nothing_is_secret() -> None:
+    args = (1, "plain", {"host": "db"})
+    assert DEFAULT_REDACTOR.scrub_args(args) is args
+    assert DEFAULT_REDACTOR.scrub_args(({"password": "x"},)) == ({"password": REDACTED},)
+
+
+@dataclasses.dataclass
+class Settings:
+    host: str
+    password: str
+
+
+def test_collect_finds_secret_fields_of_dicts_and_plain_objects() -> None:
+    secrets: list[str] = []
+    holder = types.SimpleNamespace(api_key="key-from-namespace", name="n")
+    DEFAULT_REDACTOR.collect(
+        [{"password": "pw-in-a-dict"}, Settings("db", "pw-in-a-dataclass"), holder], secrets
+    )
+    assert {"pw-in-a-dict", "pw-in-a-dataclass", "key-from-namespace"} <= set(secrets)
+    assert "n" not in secrets
+    assert "db" not in secrets
+
+
+def test_collect_gives_up_on_a_huge_dict_quickly() -> None:
+    huge = {f"key{i}": i for i in range(1_000_000)}
+    huge["password"] = "never-reached-maybe"
+    started = time.process_time()
+    DEFAULT_REDACTOR.collect(huge, [])
+    assert time.process_time() - started < 1
+
+
+# -- which arguments are secret --------------------------------------------------------------
+
+
+def logged(func: Any) -> Any:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+@logged
+def connect(host: str, password: str) -> str:
+    return "ok"
+
+
+def test_secret_positions_are_read_through_decorators() -> None:
+    assert secret_positions(connect, DEFAULT_REDACTOR, 2) == (1,)
+
+
+def test_a_decorated_task_hides_its_secret_argument_on_success() -> None:
+    report = Process([Task("a", connect, args=("db", "hunter22"))]).run()
+    assert report.entries["a"].args == ("db", REDACTED)
+
+
+def issue_token() -> str:
+    return "tok-Hunter2-s3cret"
+
+
+def call_api(session_token: str) -> str:
+    return "called"
+
+
+def call_api_by_position(host: str, api_key: str) -> str:
+    return "called"
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_result_passed_on_as_a_secret_is_not_shown_as_a_result(parallel: bool) -> None:
+    by_keyword = TaskDependency(
+        "issue", use_result_as_additional_kwargs=True, additional_kwarg_name="session_token"
+    )
+    by_position = TaskDependency("issue_again", use_result_as_additional_args=True)
+    tasks = [
+        Task("issue", issue_token),
+        Task("issue_again", issue_token),
+        Task("plain", issue_token),
+        Task("api", call_api, dependencies=[by_keyword]),
+        Task("api2", call_api_by_position, args=("db",), dependencies=[by_position]),
+    ]
+    report = Process(tasks).run(parallel=parallel)
+    assert report.ok
+    assert report.entries["issue"].result == REDACTED
+    assert report.entries["issue_again"].result == REDACTED
+    assert report.entries["plain"].result == "tok-Hunter2-s3cret"  # passed to nobody
+    assert report.entries["api"].kwargs == {"session_token": REDACTED}
+    assert report.entries["api2"].args == ("db", REDACTED)
+
+
+def test_a_successful_result_is_scrubbed_but_passed_on_whole() -> None:
+    received: list[Any] = []
+    tasks = [
+        Task("issue", lambda: {"user": "ci", "access_token": "Hunter2-s3cret"}),
+        Task("use", received.append, dependencies=[TaskDependency("issue", True)]),
+    ]
+    report = Process(tasks).run(parallel=False)
+    assert report.entries["issue"].result == {"user": "ci", "access_token": REDACTED}
+    assert received == [{"user": "ci", "access_token": "Hunter2-s3cret"}]
