@@ -32,11 +32,28 @@ def new_task_logger(name: str) -> logging.Logger:
 
 
 class _LazyFileHandler(logging.FileHandler):
-    """A file handler that creates the file's folder on first write."""
+    """A file handler that creates the file's folder on first write, and none once closed."""
+
+    def __init__(self, filename: str) -> None:
+        self.is_closed = False
+        super().__init__(filename, encoding="utf-8", delay=True)
 
     def _open(self) -> Any:
         Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
         return super()._open()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # An attempt abandoned at its timeout keeps this handler and may log after the
+        # task ended and the handler was closed: FileHandler would reopen the file, past
+        # the task's ERROR record, and nothing would ever close it again. handle() holds
+        # the lock that close() takes, so no record slips in between.
+        if not self.is_closed:
+            super().emit(record)
+
+    def close(self) -> None:
+        with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
+            self.is_closed = True
+            super().close()
 
 
 class LogFiles:
@@ -53,7 +70,7 @@ class LogFiles:
         with self._lock:
             handler = self._handlers.get(key)
             if handler is None:
-                handler = _LazyFileHandler(key, encoding="utf-8", delay=True)
+                handler = _LazyFileHandler(key)
                 handler.setFormatter(_FORMATTER)
                 handler.setLevel(logging.INFO)
                 self._handlers[key] = handler

@@ -1,0 +1,113 @@
+"""Task log files and the routing of records from a task's own code (SPEC §4).
+
+The routing must leave the user's logging alone: ``logging.basicConfig()`` during a run
+configures logging as it would without the library, and a file closed by the run stays
+closed whatever an abandoned attempt still logs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+import pytest
+
+from processes import EventKind, Process, Task, TaskEvent, TaskStatus
+from processes.tasklog import LogFiles
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+GENEROUS_SECONDS = 30.0
+
+
+@contextlib.contextmanager
+def bare_root() -> Iterator[logging.Logger]:
+    """The root logger as a fresh interpreter has it, pytest's own handlers set aside.
+
+    A context manager, not a fixture: pytest adds its handlers after fixtures are set up.
+    """
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    for handler in handlers:
+        root.removeHandler(handler)
+    root.setLevel(logging.WARNING)
+    yield root
+    for handler in root.handlers[:]:
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def _others(count: int) -> list[Task]:
+    return [Task(f"other{i}", int) for i in range(count)]
+
+
+# -- a handler released by the run drops late records ---------------------------------------
+
+
+def test_a_released_handler_drops_records_instead_of_reopening_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "task.log"
+    logs = LogFiles()
+    handler = logs.acquire(path)
+    record = logging.LogRecord("user", logging.WARNING, __file__, 1, "%s", ("line",), None)
+    handler.handle(record)
+    logs.release(path)
+
+    handler.handle(record)
+
+    assert path.read_text().count("line") == 1
+    assert getattr(handler, "stream", None) is None
+    assert logs.open_count == 0
+
+
+def _descriptors_on(path: Path) -> list[str]:
+    fds = "/proc/self/fd"
+    found = []
+    for fd in os.listdir(fds):
+        try:
+            target = os.readlink(os.path.join(fds, fd))
+        except OSError:  # closed meanwhile
+            continue
+        if target == str(path):
+            found.append(fd)
+    return found
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_an_abandoned_attempt_logging_after_its_task_ended_writes_nothing(
+    tmp_path: Path, parallel: bool
+) -> None:
+    stuck_log = tmp_path / "stuck.log"
+    task_ended = threading.Event()  # the stuck task is ERRORED and its file released
+    late_logged = threading.Event()
+
+    def stuck() -> None:
+        task_ended.wait(GENEROUS_SECONDS)
+        logging.getLogger("user").error("late line")  # still routed while the run goes on
+        late_logged.set()
+
+    def slow() -> None:  # keeps the run (and so the routing) going until the late record
+        assert late_logged.wait(GENEROUS_SECONDS)
+
+    def on_event(event: TaskEvent) -> None:
+        if event.task_name == "stuck" and event.kind is EventKind.FINISHED:
+            task_ended.set()
+
+    tasks = [Task("stuck", stuck, stuck_log, timeout=0.05), Task("slow", slow)]
+    with Process(tasks) as process:
+        report = process.run(parallel=parallel, max_workers=2, on_event=on_event)
+
+    assert report.entries["stuck"].status is TaskStatus.ERRORED
+    assert report.entries["slow"].status is TaskStatus.SUCCESS
+    text = stuck_log.read_text()
+    assert "timed out" in text
+    assert "late line" not in text
+    if sys.platform == "linux":
+        assert _descriptors_on(stuck_log) == []
