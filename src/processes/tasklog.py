@@ -127,17 +127,25 @@ def failure_message(
 
 
 # -- records from the task's own code -------------------------------------------------------
+#
+# The router must see every record that propagates to the root logger, yet the root's
+# handlers must stay the user's: ``logging.basicConfig()`` does nothing once the root has
+# a handler, so a router among them would silently swallow a task's (or any thread's)
+# call to it, for good. So during runs the router hangs on a logger of its own placed
+# above the root, as the root's ``parent`` (which logging itself never sets):
+# ``Logger.callHandlers`` walks on to it after the root's own handlers, as to any ancestor.
 
 
 class _TaskRouter(logging.Handler):
-    """On the root logger during runs: copies records to the running task's file."""
+    """Above the root logger during runs: copies records to the running task's file."""
 
     def emit(self, record: logging.LogRecord) -> None:
         handler = current_log_handler()
         if handler is not None and record.levelno >= handler.level:
             handler.handle(record)
-        # Being on the root logger hides logging's last resort (warnings to stderr when
-        # nothing is configured); do its job so that records still go where they would.
+        # Counting as a handler, the router hides logging's last resort (warnings to
+        # stderr when nothing is configured); do its job so that records still go where
+        # they would.
         last_resort = logging.lastResort
         if (
             last_resort is not None
@@ -158,22 +166,36 @@ def _has_other_handlers(logger: logging.Logger | None) -> bool:
 
 
 _router = _TaskRouter()
+_above_root = logging.Logger("processes.routing")  # outside the registry, never configured
+_above_root.addHandler(_router)
 _router_users = 0
 _router_lock = threading.Lock()
 
 
 @contextlib.contextmanager
 def routing_task_records() -> Iterator[None]:
-    """While inside, records logged in a task's thread also reach that task's file."""
+    """While inside, records logged in a task's thread also reach that task's file.
+
+    Only records that reach the root logger are routed: those that their logger's
+    effective level lets through (the level of the nearest logger that has one: the
+    root's WARNING when nothing is configured), that no filter on their logger drops, and
+    that every logger on the way, the root included, propagates. The root's handlers and
+    levels are left alone, so ``logging.basicConfig()`` works inside as outside; only
+    ``logging.getLogger().hasHandlers()`` is True inside even if nothing is configured.
+    """
     global _router_users
     with _router_lock:
         _router_users += 1
         if _router_users == 1:
-            logging.getLogger().addHandler(_router)
+            root = logging.getLogger()
+            _above_root.parent = root.parent  # None, unless someone else stands there too
+            root.parent = _above_root
     try:
         yield
     finally:
         with _router_lock:
             _router_users -= 1
             if _router_users == 0:
-                logging.getLogger().removeHandler(_router)
+                root = logging.getLogger()
+                if root.parent is _above_root:
+                    root.parent = _above_root.parent

@@ -8,6 +8,7 @@ closed whatever an abandoned attempt still logs.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import sys
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from processes import EventKind, Process, Task, TaskEvent, TaskStatus
-from processes.tasklog import LogFiles
+from processes.tasklog import LogFiles, routing_task_records
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -111,3 +112,103 @@ def test_an_abandoned_attempt_logging_after_its_task_ended_writes_nothing(
     assert "late line" not in text
     if sys.platform == "linux":
         assert _descriptors_on(stuck_log) == []
+
+
+# -- logging.basicConfig() during a run ------------------------------------------------------
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_basic_config_in_a_task_configures_logging(tmp_path: Path, parallel: bool) -> None:
+    out = io.StringIO()
+
+    def setup() -> None:
+        logging.basicConfig(level=logging.INFO, stream=out, format="APP %(message)s")
+        logging.getLogger("app").info("configured")
+
+    tasks = [Task("setup", setup, tmp_path / "setup.log"), *_others(3)]
+    with bare_root() as root:
+        with Process(tasks) as process:
+            assert process.run(parallel=parallel).ok
+
+        assert [type(h) for h in root.handlers] == [logging.StreamHandler]
+        assert root.level == logging.INFO
+        logging.getLogger("app").info("after the run")
+    assert out.getvalue() == "APP configured\nAPP after the run\n"
+    assert "app - INFO - configured" in (tmp_path / "setup.log").read_text()
+
+
+def test_basic_config_from_another_thread_during_a_run_configures_logging(
+    tmp_path: Path,
+) -> None:
+    out = io.StringIO()
+    running, configured = threading.Event(), threading.Event()
+
+    def configure() -> None:
+        running.wait(GENEROUS_SECONDS)
+        logging.basicConfig(stream=out, format="APP %(message)s")
+        logging.getLogger("app").warning("from another thread")
+        configured.set()
+
+    def work() -> None:
+        running.set()
+        assert configured.wait(GENEROUS_SECONDS)
+        logging.getLogger("app").warning("from the task")
+
+    with bare_root():
+        other = threading.Thread(target=configure)
+        other.start()
+        with Process([Task("work", work, tmp_path / "work.log")]) as process:
+            report = process.run()
+        other.join(GENEROUS_SECONDS)
+
+    assert report.ok, report.to_text()
+    assert out.getvalue() == "APP from another thread\nAPP from the task\n"
+    text = (tmp_path / "work.log").read_text()
+    assert "from the task" in text
+    assert "from another thread" not in text
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_basic_config_with_force_in_a_task_keeps_routing_its_records(
+    tmp_path: Path, parallel: bool
+) -> None:
+    out = io.StringIO()
+
+    def setup() -> None:
+        logging.basicConfig(force=True, level=logging.INFO, stream=out, format="%(message)s")
+        logging.getLogger("app").info("after force")
+
+    tasks = [Task("setup", setup, tmp_path / "setup.log"), *_others(3)]
+    with bare_root(), Process(tasks) as process:
+        assert process.run(parallel=parallel).ok
+
+    assert out.getvalue() == "after force\n"
+    assert "app - INFO - after force" in (tmp_path / "setup.log").read_text()
+
+
+# -- what routing leaves as it was -----------------------------------------------------------
+
+
+def test_routing_leaves_the_roots_handlers_and_level_alone() -> None:
+    mine = logging.StreamHandler(io.StringIO())
+    with bare_root() as root:
+        root.addHandler(mine)
+        parent = root.parent
+        with routing_task_records(), routing_task_records():  # nested runs share the router
+            assert root.handlers == [mine]
+            assert root.level == logging.WARNING
+        assert root.handlers == [mine]
+        assert root.parent is parent
+
+
+def test_warnings_still_reach_stderr_once_when_logging_is_not_configured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def work() -> None:
+        logging.getLogger("app").warning("disk almost full")
+
+    with bare_root(), Process([Task("work", work, tmp_path / "work.log")]) as process:
+        assert process.run().ok
+
+    assert capsys.readouterr().err == "disk almost full\n"
+    assert "app - WARNING - disk almost full" in (tmp_path / "work.log").read_text()
