@@ -3,6 +3,12 @@
 A process of 100,000 tasks with their own files holds only the files of the tasks
 running at that moment. Loggers are plain ``logging.Logger`` objects that are never
 registered in the global ``logging`` registry, so building many tasks costs nothing there.
+
+Records that a task's own code logs through ``logging`` while it runs in a thread of this
+process are copied to its file too (``routing_task_records``), if they reach the root
+logger: their logger's effective level must let them out (with nothing configured that is
+the root's WARNING, so ``getLogger("app").info(...)`` reaches neither the file nor
+anywhere else), and every logger on the way must propagate. The file keeps INFO and above.
 """
 
 from __future__ import annotations

@@ -212,3 +212,25 @@ def test_warnings_still_reach_stderr_once_when_logging_is_not_configured(
 
     assert capsys.readouterr().err == "disk almost full\n"
     assert "app - WARNING - disk almost full" in (tmp_path / "work.log").read_text()
+
+
+def test_info_records_reach_the_file_only_if_their_logger_lets_them_out(tmp_path: Path) -> None:
+    app = logging.getLogger("app.db")
+
+    def work() -> None:
+        app.info("connected")  # dropped by the effective level: the root's WARNING
+        app.warning("slow query")
+
+    with bare_root(), Process([Task("work", work, tmp_path / "work.log")]) as process:
+        assert process.run().ok
+    text = (tmp_path / "work.log").read_text()
+    assert "connected" not in text
+    assert "app.db - WARNING - slow query" in text
+
+    app.setLevel(logging.INFO)
+    try:
+        with bare_root(), Process([Task("again", work, tmp_path / "again.log")]) as process:
+            assert process.run().ok
+    finally:
+        app.setLevel(logging.NOTSET)
+    assert "app.db - INFO - connected" in (tmp_path / "again.log").read_text()
