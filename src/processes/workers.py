@@ -9,6 +9,7 @@ carry a token and their results go straight to the run's queue, without the
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 from typing import TYPE_CHECKING, Any
@@ -24,11 +25,16 @@ _Call = tuple[int, "Callable[..., Any]", tuple[Any, ...]]
 
 
 class DaemonThreadPool:
-    """``max_workers`` daemon threads running calls; an abandoned worker is replaced."""
+    """Up to ``max_workers`` daemon threads running calls; an abandoned worker is replaced.
+
+    Threads start with the first calls, one per call up to ``max_workers``, so a run of
+    two tasks starts two threads, whatever ``max_workers`` says.
+    """
 
     def __init__(self, max_workers: int, results: queue.SimpleQueue[Result]) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
+        self._max_workers = max_workers
         self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._results = results
         self._lock = threading.Lock()
@@ -37,13 +43,16 @@ class DaemonThreadPool:
         self._running: dict[int, int | None] = {}
         self._abandoned: set[int] = set()  # workers whose place a replacement took
         self._cancelled: set[int] = set()  # tokens given up on before they started
-        self._count = 0
-        for _ in range(max_workers):
-            self._start_worker()
+        # Workers that still take calls from the queue (abandoned ones never do again):
+        # shutdown() sends each of them one sentinel.
+        self._live = 0
+        self._started = itertools.count(1)  # for thread names only
 
     def _start_worker(self) -> None:
-        self._count += 1
-        threading.Thread(target=self._work, name=f"processes-{self._count}", daemon=True).start()
+        # Under self._lock: abandon() starts a replacement while holding it.
+        self._live += 1
+        name = f"processes-{next(self._started)}"
+        threading.Thread(target=self._work, name=name, daemon=True).start()
 
     def _work(self) -> None:
         me = threading.get_ident()
@@ -71,6 +80,10 @@ class DaemonThreadPool:
 
     def submit(self, token: int, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)``; its result arrives on the results queue as ``(token, result)``."""
+        if self._live < self._max_workers:  # still filling the pool: a thread per call
+            with self._lock:
+                if self._live < self._max_workers:
+                    self._start_worker()
         self._calls.put((token, fn, args))
 
     def abandon(self, token: int) -> None:
@@ -79,11 +92,14 @@ class DaemonThreadPool:
             for ident, running in list(self._running.items()):
                 if running == token and ident not in self._abandoned:
                     self._abandoned.add(ident)
+                    self._live -= 1
                     self._start_worker()
                     return
             self._cancelled.add(token)  # not started yet: it never will
 
     def shutdown(self) -> None:
         """Tell the workers to stop; never wait for them (one may be stuck forever)."""
-        for _ in range(self._count):
+        with self._lock:
+            live, self._live = self._live, 0
+        for _ in range(live):
             self._calls.put(None)
