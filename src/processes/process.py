@@ -66,22 +66,20 @@ class Process:
     def get_task(self, name: str) -> Task:
         """Return the task called ``name`` (case-insensitive)."""
         key = name.lower()
-        task = self._at(key)
-        if task is None:  # perhaps ``process.tasks`` was edited: look at it again
-            self._revalidate_if_changed()
-            task = self._at(key)
-        if task is None:
-            raise TaskNotFoundError(name)
-        return task
-
-    def _at(self, name: str) -> Task | None:
-        i = self._graph.position.get(name)
-        if i is None or i >= len(self.tasks) or self.tasks[i].name != name:
-            return None
-        return self.tasks[i]
+        i = self._graph.position.get(key)
+        if i is not None and i < len(self.tasks) and self.tasks[i].name == key:
+            return self.tasks[i]
+        for task in self.tasks:  # ``process.tasks`` was edited since it was validated
+            if task.name == key:
+                return task
+        raise TaskNotFoundError(name)
 
     def get_dependant_tasks(self, name: str) -> list[Task]:
-        """Return every task downstream of ``name``, transitively, in topological order."""
+        """Return every task downstream of ``name``, transitively, in topological order.
+
+        Tasks or dependencies changed directly since the last check are validated first.
+        """
+        self._revalidate_if_changed()
         i = self._graph.position[self.get_task(name).name]
         return [self.tasks[j] for j in self._graph.dependants_of(i)]
 
@@ -95,6 +93,7 @@ class Process:
 
     def remove_task(self, name: str) -> None:
         """Remove a task that no other task depends on."""
+        self._revalidate_if_changed()
         task = self.get_task(name)
         if dependants := self._graph.dependants[self._graph.position[task.name]]:
             names = ", ".join(self.tasks[j].name for j in dependants)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import os
 import re
 import time
@@ -212,6 +213,11 @@ def _settings(
         raise TypeError(f"timeout must be a positive number or None, got {timeout!r}")
     if frame_filter is not None and not isinstance(frame_filter, str):
         raise TypeError(f"traced_vars_frame_filter must be a str or None, got {frame_filter!r}")
+    if not isinstance(redactor, Redactor):
+        raise TypeError(
+            f"redactor must be a Redactor, got {redactor!r} "
+            "(Redactor(names) builds one; Task(..., redact=names) too)"
+        )
     return _shared_settings(frame_filter, redactor, retry_on, timeout)
 
 
@@ -238,13 +244,59 @@ def _is_positive_number(value: object) -> bool:
 def _check_number(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):  # a nan delay would corrupt the run's timer heap
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
     if value < 0:
         raise ValueError(f"{name} must not be negative, got {value!r}")
     return float(value)
 
 
+_DEFAULT_VALUES = (0, None, None, None, DEFAULT_REDACTOR, 0, 1, None, 0)  # as _derive lists them
 _DEFAULT_POLICY = _policy(0, None, 0, 1, None, 0)
 _DEFAULT_SETTINGS = _settings(None, DEFAULT_REDACTOR, _DEFAULT_POLICY.retry_on, None)
+
+
+def _check_name(task: Task | None, name: object) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"Task name must be a str, got {name!r}")
+    if not name or _WHITESPACE.search(name):
+        raise ValueError(f"Task name must be non-empty with no whitespace, got {name!r}")
+    return lower_cased(name)
+
+
+def _check_func(task: Task, func: object) -> Callable[..., Any]:
+    if not callable(func):
+        raise TypeError(f"Task {task.name!r}: func must be callable, got {func!r}")
+    if _is_async_generator_function(func):
+        raise TypeError(
+            f"Task {task.name!r}: func is an async generator function; "
+            "tasks must return a value (use an async def function instead)"
+        )
+    return func
+
+
+def _check_log_path(task: Task, log_path: object) -> str | os.PathLike[str] | None:
+    if log_path is not None and not isinstance(log_path, str | os.PathLike):
+        raise TypeError(f"Task {task.name!r}: log_path must be a str, a path or None")
+    return log_path
+
+
+def _check_args(task: Task, args: object) -> tuple[Any, ...]:
+    if not isinstance(args, tuple):
+        raise TypeError(f"Task {task.name!r}: args must be a tuple, got {type(args).__name__}")
+    return args
+
+
+def _check_kwargs(task: Task, kwargs: object) -> dict[str, Any]:
+    if kwargs is None:
+        return {}
+    if not isinstance(kwargs, dict):
+        raise TypeError(f"Task {task.name!r}: kwargs must be a dict or None")
+    return kwargs
+
+
+def _check_dependencies(task: Task, dependencies: object) -> list[TaskDependency]:
+    return _checked_dependencies(task.name, [] if dependencies is None else dependencies)
 
 
 class _Setting:
@@ -282,7 +334,13 @@ class Task:
 
     # Slots: a process of 100,000 tasks holds 100,000 of these.
     __slots__ = (
+        "_args",
+        "_dependencies",
+        "_func",
+        "_kwargs",
+        "_log_path",
         "_logger",
+        "_name",
         "_policy",
         "_redactor",
         "_retries",
@@ -294,12 +352,6 @@ class Task:
         "_settings",
         "_timeout",
         "_traced_vars_frame_filter",
-        "args",
-        "dependencies",
-        "func",
-        "kwargs",
-        "log_path",
-        "name",
     )
 
     # Checked when set, after construction too: an invalid Task cannot exist, and the
@@ -333,44 +385,18 @@ class Task:
         retry_jitter: float = 0,
         redact: Iterable[str] | None = None,
     ) -> None:
-        if not isinstance(name, str):
-            raise TypeError(f"Task name must be a str, got {name!r}")
-        if not name or _WHITESPACE.search(name):
-            raise ValueError(f"Task name must be non-empty with no whitespace, got {name!r}")
-        name = lower_cased(name)
-        if not callable(func):
-            raise TypeError(f"Task {name!r}: func must be callable, got {func!r}")
-        if _is_async_generator_function(func):
-            raise TypeError(
-                f"Task {name!r}: func is an async generator function; "
-                "tasks must return a value (use an async def function instead)"
-            )
-        if log_path is not None and not isinstance(log_path, str | os.PathLike):
-            raise TypeError(f"Task {name!r}: log_path must be a str, a path or None")
-        if not isinstance(args, tuple):
-            raise TypeError(f"Task {name!r}: args must be a tuple, got {type(args).__name__}")
-        if kwargs is not None and not isinstance(kwargs, dict):
-            raise TypeError(f"Task {name!r}: kwargs must be a dict or None")
-        if traced_vars_frame_filter is not None and not isinstance(traced_vars_frame_filter, str):
-            raise TypeError(
-                "traced_vars_frame_filter must be a str or None, "
-                f"got {traced_vars_frame_filter!r} (task {name!r})"
-            )
-        if timeout is not None and not _is_positive_number(timeout):
-            raise TypeError(f"timeout must be a positive number or None, got {timeout!r}")
-        if retries is None:
-            retries = 0
+        self._name = _check_name(None, name)
+        self._func = _check_func(self, func)
+        self._log_path = _check_log_path(self, log_path)
+        self._args = _check_args(self, args)
+        self._kwargs = _check_kwargs(self, kwargs)
         if isinstance(redact, str):
-            raise TypeError(f"Task {name!r}: redact must be a list of name fragments, not a str")
-
-        self.name = name
-        self.func = func
-        self.log_path = log_path
-        self.args = args
-        self.kwargs = {} if kwargs is None else kwargs
+            raise TypeError(
+                f"Task {self.name!r}: redact must be a list of name fragments, not a str"
+            )
         self._traced_vars_frame_filter = traced_vars_frame_filter
         self._timeout = timeout
-        self._retries = retries
+        self._retries = 0 if retries is None else retries
         self._retry_on = retry_on
         self._retry_delay = retry_delay
         self._retry_backoff = retry_backoff
@@ -379,9 +405,57 @@ class Task:
         self._redactor = DEFAULT_REDACTOR if redact is None else Redactor(redact)
         self._derive()
         self._logger: logging.Logger | None = None
-        self.dependencies = _checked_dependencies(
-            name, [] if dependencies is None else dependencies
-        )
+        self._dependencies = _check_dependencies(self, dependencies)
+
+    # Checked when set, as in __init__: a process never meets a task it cannot run.
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, name: str) -> None:
+        self._name = _check_name(self, name)
+
+    @property
+    def func(self) -> Callable[..., Any]:
+        return self._func
+
+    @func.setter
+    def func(self, func: Callable[..., Any]) -> None:
+        self._func = _check_func(self, func)
+
+    @property
+    def log_path(self) -> str | os.PathLike[str] | None:
+        return self._log_path
+
+    @log_path.setter
+    def log_path(self, log_path: str | os.PathLike[str] | None) -> None:
+        self._log_path = _check_log_path(self, log_path)
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        return self._args
+
+    @args.setter
+    def args(self, args: tuple[Any, ...]) -> None:
+        self._args = _check_args(self, args)
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return self._kwargs
+
+    @kwargs.setter
+    def kwargs(self, kwargs: dict[str, Any] | None) -> None:
+        self._kwargs = _check_kwargs(self, kwargs)
+
+    @property
+    def dependencies(self) -> list[TaskDependency]:
+        return self._dependencies
+
+    @dependencies.setter
+    def dependencies(self, dependencies: list[TaskDependency] | None) -> None:
+        self._dependencies = _check_dependencies(self, dependencies)
 
     def add_dependency(self, dependency: TaskDependency) -> None:
         """Add an upstream task; the same one twice or the task itself is refused.
@@ -416,17 +490,19 @@ class Task:
 
     def _derive(self) -> None:
         """Check the settings and derive what runs use from them (shared between tasks)."""
-        if (
-            self._retries == 0
-            and self._retry_on is None
-            and self._timeout is None
-            and self._traced_vars_frame_filter is None
-            and self._redactor is DEFAULT_REDACTOR
-            and self._retry_delay == 0
-            and self._retry_backoff == 1
-            and self._retry_max_delay is None
-            and self._retry_jitter == 0
-        ):  # the defaults, already checked: most tasks, at no cost
+        values = (
+            self._retries,
+            self._retry_on,
+            self._timeout,
+            self._traced_vars_frame_filter,
+            self._redactor,
+            self._retry_delay,
+            self._retry_backoff,
+            self._retry_max_delay,
+            self._retry_jitter,
+        )
+        if values == _DEFAULT_VALUES and bool not in map(type, values):
+            # the defaults, already checked: most tasks, at no cost (False == 0 is no default)
             self._policy, self._settings = _DEFAULT_POLICY, _DEFAULT_SETTINGS
             return
         self._policy = _policy(

@@ -1117,3 +1117,29 @@ def test_get_task_sees_process_tasks_edited_in_place() -> None:
     process.tasks.insert(0, Task("c", noop))
     assert process.get_task("C").name == "c"
     assert [t.name for t in process.get_dependant_tasks("b")] == []
+
+
+def test_lookups_and_removal_see_dependencies_added_on_the_task_itself() -> None:
+    a, b = Task("a", noop), Task("b", noop)
+    process = Process([a, b])
+    b.add_dependency(TaskDependency("a"))
+    assert process.get_dependant_tasks("a") == [b]
+    with pytest.raises(ValueError, match="depend"):
+        process.remove_task("a")
+
+
+def test_dependants_are_looked_up_in_an_edited_process_tasks() -> None:
+    a = Task("a", noop)
+    b = Task("b", takes_anything, dependencies=[TaskDependency("a", True)])
+    process = Process([a, b, Task("c", noop)])
+    process.tasks[1] = Task("x", noop)
+    assert process.get_dependant_tasks("a") == []
+    assert [t.name for t in process.tasks] == ["a", "x", "c"]
+
+
+def test_get_task_in_an_edited_invalid_process_is_still_a_lookup() -> None:
+    process = Process([Task("a", noop)])
+    process.tasks.append(Task("b", noop, dependencies=[TaskDependency("ghost")]))
+    assert process.get_task("b").name == "b"
+    with pytest.raises(TaskNotFoundError):
+        process.get_task("zzz")

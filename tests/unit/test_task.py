@@ -579,3 +579,52 @@ def test_run_alone_writes_its_log_file(tmp_path: Path) -> None:
 def test_run_accepts_an_executing_process() -> None:
     task = Task("t", double, args=(1,))
     assert task.run(Process([task])).result == 2
+
+
+# -- attributes set after building -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "error", "message"),
+    [
+        ("name", "two words", ValueError, r"^Task name must be non-empty with no whitespace"),
+        ("name", 5, TypeError, r"^Task name must be a str"),
+        ("func", "not callable", TypeError, r"^Task 't': func must be callable"),
+        ("log_path", 3, TypeError, r"^Task 't': log_path must be a str"),
+        ("args", [1], TypeError, r"^Task 't': args must be a tuple"),
+        ("kwargs", [("a", 1)], TypeError, r"^Task 't': kwargs must be a dict or None"),
+        ("dependencies", "fetch", TypeError, r"^Task 't': dependencies must be a list"),
+        ("redactor", ("password",), TypeError, r"^Task 't': redactor must be a Redactor"),
+        ("retries", False, TypeError, r"^Task 't': retries must be a non-negative int"),
+        ("retry_backoff", True, TypeError, r"^Task 't': retry_backoff must be a number"),
+        ("retry_delay", float("nan"), ValueError, r"^Task 't': retry_delay must be a finite"),
+        ("retry_max_delay", float("inf"), ValueError, r"must be a finite number"),
+    ],
+)
+def test_an_attribute_set_later_is_checked_and_left_as_it_was(
+    attribute: str, value: object, error: type[Exception], message: str
+) -> None:
+    task = Task("t", noop)
+    before = getattr(task, attribute)
+    with pytest.raises(error, match=message):
+        setattr(task, attribute, value)
+    assert getattr(task, attribute) == before
+    assert Process([task]).run().ok
+
+
+def test_attributes_set_later_are_normalised_like_in_the_constructor() -> None:
+    task = Task("t", noop)
+    task.name = "Renamed"
+    task.kwargs = None  # type: ignore[assignment]
+    task.dependencies = None  # type: ignore[assignment]
+    assert (task.name, task.kwargs, task.dependencies) == ("renamed", {}, [])
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_bools_are_not_numbers_for_retry_settings_even_when_they_equal_a_default(
+    flag: bool,
+) -> None:
+    with pytest.raises(TypeError):
+        Task("t", noop, retries=flag)
+    with pytest.raises(TypeError):
+        Task("t", noop, retry_jitter=flag)
