@@ -82,9 +82,6 @@ class _TaskState:
         self.started_perf = 0.0
 
 
-_FINISHED = _TaskState()  # the state of every task that has its report entry
-
-
 class Run:
     """One execution of a process's tasks; ``execute_*()`` returns its report."""
 
@@ -109,7 +106,8 @@ class Run:
         # Upstream tasks not finished yet, counted on the graph the process validated.
         self.waiting = [len(upstreams) for upstreams in graph.upstreams]
         self.blocked = bytearray(len(tasks))  # 1: an upstream task errored or was skipped
-        self.states: list[_TaskState | None] = [None] * len(tasks)  # set when a task starts
+        # A task's state from its start until its entry is written.
+        self.states: list[_TaskState | None] = [None] * len(tasks)
         self.results: list[Any] = [None] * len(tasks)
         self.entries: list[TaskReportEntry | None] = [None] * len(tasks)
         self.stopping = False
@@ -290,14 +288,19 @@ class Run:
                 # Never wait long: Ctrl-C delivered to another thread waits for this one.
                 timeout = min(max(wake - time.perf_counter(), 0.0), WAKE_UP_SECONDS)
                 try:
-                    token, payload = finished.get(timeout=timeout)
+                    arrived = [finished.get(timeout=timeout)]
                 except queue.Empty:
-                    pass
-                else:
+                    arrived = []
+                # Everything that finished before the deadlines are looked at: an attempt
+                # done in time must not lose to its own deadline while it waits in the queue.
+                while arrived:
+                    token, payload = arrived.pop()
                     if token in running:
                         i, begun = running.pop(token)
                         futures.pop(token, None)
                         settle(i, _outcome_of(self.tasks[i], payload, begun))
+                    with contextlib.suppress(queue.Empty):
+                        arrived.append(finished.get_nowait())
                 now = time.perf_counter()
                 while deadlines and deadlines[0][0] <= now:
                     token = heapq.heappop(deadlines)[1]
@@ -464,7 +467,7 @@ class Run:
         task = self.tasks[i]
         state = self._state(i)
         state.args, state.kwargs = failure.hide_arguments(state.args, state.kwargs)
-        impact = [self.tasks[j].name for j in self.graph.dependants_of(i)]
+        impact = [self.tasks[j].name for j in self.graph.all_dependants(i)]
         error = error_data(task, state.args, state.kwargs, impact, failure)
         if state.logger is not None:
             message = failure_message(
@@ -509,7 +512,7 @@ class Run:
                 status=status,
                 error=error.exception if error is not None else None,
             )
-        self.states[i] = _FINISHED  # what the run needed of it is in the entry now
+        self.states[i] = None  # finished: what the run needed of it is in its entry now
         self._release(i, blocked=status is not TaskStatus.SUCCESS)
 
     def _skip(self, i: int) -> None:

@@ -16,7 +16,7 @@ from processes.errors import CircularDependencyError, DependencyNotFoundError
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-#: Positions of tasks (upstream or dependant), ascending.
+#: Tasks given by their positions in the topological order.
 Positions = tuple[int, ...]
 
 
@@ -36,23 +36,24 @@ class TaskGraph:
         names = list(upstreams)
         position = {name: i for i, name in enumerate(names)}
         upstream_names = [tuple(ups) for ups in upstreams.values()]
-        at = _positions(names, upstream_names, position)
-        if not all(up < i for i, ups in enumerate(at) for up in ups):
+        upstreams_at = _positions(names, upstream_names, position)
+        if not all(up < i for i, ups in enumerate(upstreams_at) for up in ups):
             # Not given in dependency order (the common case is, and costs one pass).
-            rank = _kahn(at, _dependants(at))
-            if len(rank) < len(names):
-                raise CircularDependencyError.from_cycle(_find_cycle(names, at, set(rank)))
-            names = [names[k] for k in rank]
-            upstream_names = [upstream_names[k] for k in rank]
+            given_order = _topological_order(upstreams_at, _dependants(upstreams_at))
+            if len(given_order) < len(names):
+                ordered = set(given_order)
+                raise CircularDependencyError.from_cycle(_find_cycle(names, upstreams_at, ordered))
+            names = [names[k] for k in given_order]
+            upstream_names = [upstream_names[k] for k in given_order]
             position = {name: i for i, name in enumerate(names)}
-            at = _positions(names, upstream_names, position)
+            upstreams_at = _positions(names, upstream_names, position)
         self.order = names
         self.position = position
         self.upstream_names = upstream_names
-        self.upstreams = at
-        self.dependants = _dependants(at)
+        self.upstreams = upstreams_at
+        self.dependants = _dependants(upstreams_at)
 
-    def dependants_of(self, i: int) -> list[int]:
+    def all_dependants(self, i: int) -> list[int]:
         """Return every task downstream of task ``i``, transitively, in topological order."""
         seen: set[int] = set()
         stack = list(self.dependants[i])
@@ -67,18 +68,19 @@ class TaskGraph:
 def _positions(
     names: list[str], upstream_names: list[tuple[str, ...]], position: dict[str, int]
 ) -> list[Positions]:
-    """Each task's upstream tasks as positions, in the order they are listed."""
-    at = []
+    """Return each task's upstream tasks as positions, in the order they are listed."""
+    upstreams_at = []
     for name, upstreams in zip(names, upstream_names, strict=True):
         try:
-            at.append(tuple([position[up] for up in upstreams]))
+            upstreams_at.append(tuple([position[up] for up in upstreams]))
         except KeyError as missing:
             raise DependencyNotFoundError(name, missing.args[0]) from None
-    return at
+    return upstreams_at
 
 
 def _dependants(upstreams: list[Positions]) -> list[Positions]:
-    """Invert the edges: for each task, the tasks that list it, ascending."""
+    """Invert the edges: for each task, the tasks that list it, ascending (the shared
+    empty tuple for a leaf)."""
     children: list[list[int] | None] = [None] * len(upstreams)
     for i, ups in enumerate(upstreams):
         for up in ups:
@@ -90,8 +92,9 @@ def _dependants(upstreams: list[Positions]) -> list[Positions]:
     return [() if listed is None else tuple(listed) for listed in children]
 
 
-def _kahn(upstreams: list[Positions], dependants: list[Positions]) -> list[int]:
-    """Kahn's algorithm, taking the earliest-given ready task first; cycles are left out."""
+def _topological_order(upstreams: list[Positions], dependants: list[Positions]) -> list[int]:
+    """Order by Kahn's algorithm, taking the earliest-given ready task first; tasks on or
+    behind a cycle are left out."""
     waiting = [len(ups) for ups in upstreams]
     ready = [i for i, count in enumerate(waiting) if count == 0]
     order: list[int] = []

@@ -81,7 +81,7 @@ class Process:
         """
         self._revalidate_if_changed()
         i = self._graph.position[self.get_task(name).name]
-        return [self.tasks[j] for j in self._graph.dependants_of(i)]
+        return [self.tasks[j] for j in self._graph.all_dependants(i)]
 
     # -- mutations ------------------------------------------------------------------------
 
@@ -141,8 +141,9 @@ class Process:
     ) -> ProcessExecutionReport:
         """Run every task whose dependencies succeed; return what happened to each.
 
-        ``parallel=None`` runs in parallel from 10 tasks on; ``max_workers`` of 1 (or
-        less) means one task at a time. With ``executor`` the attempts go to that
+        ``parallel=None`` runs in parallel from 10 tasks on, or whenever an ``executor``
+        is given; ``max_workers`` of 1 (or less), or ``parallel=False``, means one task
+        at a time. With ``executor`` the attempts go to that
         ``concurrent.futures.Executor``, which is left running afterwards.
         ``fail_fast`` stops new starts after the first error; ``on_event`` receives a
         ``TaskEvent`` per start, retry and finish; ``progress`` draws a live line on
@@ -151,9 +152,9 @@ class Process:
         before a retry (tests pass ``list.append`` to record the delays instead).
         """
         self._revalidate_if_changed()
-        workers = max(int(max_workers), 1)
         if parallel is None:
-            parallel = len(self.tasks) >= PARALLEL_THRESHOLD
+            parallel = executor is not None or len(self.tasks) >= PARALLEL_THRESHOLD
+        workers = max(int(max_workers), 1) if parallel else 1
         listeners: list[Listener] = []
         if on_event is not None:
             listeners.append(SafeListener(on_event))
@@ -172,7 +173,7 @@ class Process:
         try:
             if executor is not None:
                 return run.execute_in_parallel(workers, executor)
-            if not parallel or workers == 1:
+            if workers == 1:
                 return run.execute_sequentially()
             return run.execute_in_parallel(workers)
         finally:

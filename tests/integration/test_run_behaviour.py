@@ -777,3 +777,42 @@ def test_ctrl_c_in_a_sequential_run_returns_promptly_with_the_partial_report(
     assert "entry never skipped" in stdout
     assert "ok False" in stdout
     assert "not interrupted" not in stdout
+
+
+def test_an_attempt_done_in_time_never_loses_to_its_deadline_while_the_loop_is_busy() -> None:
+    # "quick" finishes at ~0.05 s (deadline 0.3 s); meanwhile the loop is held by a slow
+    # listener on "first" until ~0.6 s. Its result waits in the queue: it must count.
+    def slow_listener(event: TaskEvent) -> None:
+        if event.task_name == "first" and event.kind is EventKind.FINISHED:
+            time.sleep(0.6)
+
+    tasks = [
+        Task("first", lambda: time.sleep(0.01)),
+        Task("quick", lambda: time.sleep(0.05) or "done", timeout=0.3),
+    ]
+    report = Process(tasks).run(parallel=True, max_workers=2, on_event=slow_listener)
+    assert report.entries["quick"].status is TaskStatus.SUCCESS
+    assert report.entries["quick"].result == "done"
+
+
+def test_parallel_false_runs_one_attempt_at_a_time_on_an_executor() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def job() -> None:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.02)
+        with lock:
+            running[0] -= 1
+
+    tasks = [Task(f"t{i}", job) for i in range(6)]
+    with ThreadPoolExecutor(4) as pool:
+        assert Process(tasks).run(parallel=False, executor=pool).ok
+        assert most[0] == 1
+        most[0] = 0
+        assert Process(tasks).run(executor=pool).ok  # None: parallel, on the executor
+        assert most[0] > 1

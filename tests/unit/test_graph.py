@@ -39,7 +39,7 @@ def _assert_closed_cycle(named: list[str], upstreams: dict[str, list[str]]) -> N
 
 
 def _dependant_names(graph: TaskGraph, name: str) -> list[str]:
-    return [graph.order[i] for i in graph.dependants_of(graph.position[name])]
+    return [graph.order[i] for i in graph.all_dependants(graph.position[name])]
 
 
 # -- order -----------------------------------------------------------------------------------
