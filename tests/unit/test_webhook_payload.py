@@ -210,6 +210,84 @@ def test_a_standard_webhooks_secret_is_masked_without_its_prefix_too() -> None:
     assert "[redacted]" in body
 
 
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("https://h.test/ci?api_key=QuietlyLongApi", "QuietlyLongApi"),
+        ("https://h.test/ci?format=json&sig=AbCd", "AbCd"),
+        ("https://h.test/ci?X-Auth-Token=plainword", "plainword"),
+        ("https://h.test/ci?password=p%40ss+word", "p@ss word"),
+        ("https://h.test/ci?key=Quiet&retries=3", "Quiet"),
+    ],
+)
+def test_a_query_value_under_a_secret_name_is_a_secret_whatever_its_shape(
+    url: str, secret: str
+) -> None:
+    found = url_secrets(url)
+    assert secret in found
+    assert mask_payload(f"403: unknown key {secret}", found) == "403: unknown key [redacted]"
+
+
+def test_a_flag_or_a_plain_value_under_an_ordinary_name_stays_visible() -> None:
+    found = url_secrets("https://h.test/ci?auth=true&design=plainword&sig_enabled=false")
+    assert found == ["https://h.test/ci?auth=true&design=plainword&sig_enabled=false"]
+    text = "auth is true, the design a plainword, nothing false"
+    assert mask_payload(text, found) == text
+
+
+@pytest.mark.parametrize(
+    "url", ["https://ci.example.test/hooks", "https://ci.example.test/hooks/deploy/in?json=true"]
+)
+def test_a_url_without_a_token_registers_only_the_url_whole(url: str) -> None:
+    assert url_secrets(url) == [url]
+    text = "FileNotFoundError: /srv/app/hooks/deploy/in is missing (json=true)"
+    assert mask_payload(text, url_secrets(url)) == text
+
+
+def test_a_token_in_a_bare_query_or_fragment_is_found_by_its_shape() -> None:
+    found = url_secrets("https://h.test/in?AbCdEf1234567890XYZ#frag=Zz9Yy8Xx7Ww6")
+    assert "AbCdEf1234567890XYZ" in found
+    assert "Zz9Yy8Xx7Ww6" in found
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "credential"),
+    [
+        ("Authorization", "Bearer tok_live_7Hq2mZ9xW4", "tok_live_7Hq2mZ9xW4"),
+        ("Authorization", "Token  abcdefgh", "abcdefgh"),
+        ("Proxy-Authorization", "Bot MTk4NjIyNDgzNDcxOTI1MjQ4", "MTk4NjIyNDgzNDcxOTI1MjQ4"),
+        ("X-Api-Key", "ApiKey QuietKey", "QuietKey"),
+    ],
+)
+def test_the_credential_after_an_auth_scheme_is_a_secret_on_its_own(
+    header: str, value: str, credential: str
+) -> None:
+    config = WebhookConfig("https://hooks.example.test/in", headers={header: value})
+    hidden = config.hidden_values()
+    assert value in hidden
+    assert credential in hidden
+    assert WebhookChannel(config).secret_values() == hidden
+    said = mask_payload(f"401 invalid token {credential}", hidden)
+    assert said == "401 invalid token [redacted]"
+
+
+def test_a_basic_header_hides_its_decoded_password_too() -> None:
+    # base64("admin:s3cr3t-pass")
+    config = WebhookConfig(
+        "https://hooks.example.test/in",
+        headers={"Authorization": "Basic YWRtaW46czNjcjN0LXBhc3M="},
+    )
+    hidden = config.hidden_values()
+    assert "admin:s3cr3t-pass" in hidden
+    assert "s3cr3t-pass" in hidden
+    assert "admin" not in hidden
+
+
+def test_an_ordinary_header_with_a_space_registers_nothing() -> None:
+    config = WebhookConfig("https://hooks.example.test/in", headers={"X-Team": "Data Platform"})
+    assert config.hidden_values() == ["https://hooks.example.test/in"]
+
+
 # -- the config -----------------------------------------------------------------------------
 
 

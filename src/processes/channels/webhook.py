@@ -6,6 +6,8 @@ its URL rules, retries and secrecy. Imports ``processes.report`` only for type c
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email.utils
 import http.client
 import random
@@ -54,8 +56,21 @@ _EXCERPT_BYTES = 2048
 # Header values masked wherever they could surface; other headers ("X-Team: data") are not.
 _SENSITIVE_HEADER = re.compile(r"auth|token|key|secret|cookie|signature|pass|session", re.I)
 _EXCERPT_CHARS = 200
+# "Bearer tok_...", "Basic dXNlcjpwYXNz", "Token abc", "Bot ...": RFC 9110 §11.4's scheme
+# and one credential.
+_SCHEME_AND_CREDENTIAL = re.compile(r"(?P<scheme>[A-Za-z][\w.+-]*)[ \t]+(?P<credential>\S+)")
 # Shorter path segments ("hooks", "v1", "services") are routing, not tokens.
 _SHORTEST_SECRET_SEGMENT = 8
+_LONGEST_PLAIN_WORD = 16
+# A query parameter named like these holds a secret whatever its value looks like (R2's
+# names, plus the "key" and "sig" that API keys and signed URLs use).
+_SECRET_PARAMETER = re.compile(
+    r"pass|pwd|secret|token|key|auth|credential|session|cookie|csrf|xsrf|signature|bearer"
+    r"|(?:^|[-_.])sig(?:$|[-_.])",
+    re.I,
+)
+# ...except a flag: "?auth=true" names no secret, and "true" is in every other report.
+_FLAG_VALUES = frozenset({"", "true", "false", "yes", "no", "on", "off", "none", "null"})
 
 
 class WebhookDeliveryError(ProcessesError):
@@ -122,36 +137,80 @@ def check_url(url: object, *, what: str = "webhook URL") -> str:
 def url_secrets(url: str) -> list[str]:
     """The parts of a URL that must never appear in a message.
 
-    The whole URL, its path, query and fragment, and each path segment or query value
-    that looks like a token, as written and decoded: an error page that echoes
-    ``token=...`` must not carry it into a warning. A token is 16 characters or more, or
-    8 or more mixing letters and digits; routing words ("services", "webhooks", "api")
-    and plain values ("true", "json") are not, or every report showing them would be
-    garbled when masked.
+    The whole URL, each path segment or query value that looks like a token, as written
+    and decoded, and the path, query or fragment that holds one: an error page that
+    echoes ``token=...`` must not carry it into a warning. A token is 16 characters or
+    more, or 8 or more mixing letters and digits; routing words ("services", "webhooks",
+    "api") and plain values ("true", "json") are not, or every report showing them would
+    be garbled when masked. A query value whose name looks secret (``api_key=``,
+    ``sig=``, ``token=``) is one whatever its shape, unless it is a flag such as "true".
     """
-    longest_plain_word = 16
-
-    def looks_like_token(text: str) -> bool:
-        if len(text) >= longest_plain_word:
-            return True
-        return (
-            len(text) >= _SHORTEST_SECRET_SEGMENT
-            and any(char.isalpha() for char in text)
-            and any(char.isdigit() for char in text)
-        )
-
     parts = urllib.parse.urlsplit(url)
-    found = [url, parts.query, parts.fragment]
-    if parts.path not in ("", "/"):
-        found.append(parts.path)
-    candidates = [(segment, urllib.parse.unquote(segment)) for segment in parts.path.split("/")]
-    for pair in parts.query.split("&"):
-        _, _, value = pair.partition("=")
-        candidates.append((value, urllib.parse.unquote_plus(value)))
-    for written, decoded in candidates:
-        if looks_like_token(written) or looks_like_token(decoded):
-            found += [written, decoded]
+    segments = [
+        (segment, urllib.parse.unquote(segment), False) for segment in parts.path.split("/")
+    ]
+    found = [url]
+    for section, pieces in (
+        (parts.path, segments),
+        (parts.query, _query_values(parts.query)),
+        (parts.fragment, _query_values(parts.fragment)),
+    ):
+        tokens: list[str] = []
+        for written, decoded, named in pieces:
+            named_secret = named and decoded.lower() not in _FLAG_VALUES
+            if named_secret or _looks_like_token(written) or _looks_like_token(decoded):
+                tokens += [written, decoded]
+        if tokens:
+            # The section whole too, as a server may echo it: "/T0K3N/B4TCH".
+            found += [section, *tokens]
     return [item for item in dict.fromkeys(found) if item]
+
+
+def _looks_like_token(text: str) -> bool:
+    if len(text) >= _LONGEST_PLAIN_WORD:
+        return True
+    return (
+        len(text) >= _SHORTEST_SECRET_SEGMENT
+        and any(char.isalpha() for char in text)
+        and any(char.isdigit() for char in text)
+    )
+
+
+def _query_values(query: str) -> list[tuple[str, str, bool]]:
+    """Each pair's value as written and decoded, and whether its name looks secret."""
+    values = []
+    for pair in re.split(r"[&;]", query):
+        name, equals, value = pair.partition("=")
+        if not equals:  # "?AbCd...": a bare value, judged by its shape alone
+            name, value = "", pair
+        named = bool(name) and _SECRET_PARAMETER.search(urllib.parse.unquote_plus(name))
+        values.append((value, urllib.parse.unquote_plus(value), bool(named)))
+    return values
+
+
+def _header_secrets(value: str) -> list[str]:
+    """The secrets in a sensitive header's value: the value whole and its credential.
+
+    After an auth scheme word ("Bearer tok_...", "Basic ...", "Token ...") the credential
+    alone, as a server that refuses it may echo just that; for Basic also the decoded
+    ``user:password`` and the password.
+    """
+    found = [value]
+    written = _SCHEME_AND_CREDENTIAL.fullmatch(value.strip())
+    if written is None:
+        return found
+    credential = written["credential"]
+    found.append(credential)
+    if written["scheme"].lower() == "basic":
+        try:
+            decoded = base64.b64decode(credential, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return found
+        found.append(decoded)
+        _, colon, password = decoded.partition(":")
+        if colon:
+            found.append(password)
+    return found
 
 
 def mask_payload(value: Any, secrets: Iterable[str]) -> Any:
@@ -422,7 +481,9 @@ class WebhookConfig:
     def hidden_values(self) -> list[str]:
         """Everything this config holds that must never reach a message or a payload."""
         hidden = url_secrets(self.url)
-        hidden += [v for k, v in self.headers.items() if _SENSITIVE_HEADER.search(k)]
+        for name, value in self.headers.items():
+            if _SENSITIVE_HEADER.search(name):
+                hidden += _header_secrets(value)
         if self.secret:
             # "whsec_" is only a label: the base64 after it signs just as well on its own.
             hidden += dict.fromkeys([self.secret, self.secret.removeprefix("whsec_")])
