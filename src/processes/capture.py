@@ -253,11 +253,12 @@ def capture_failure(
                 # Longer than kept, so that a secret is masked before the cut, not half cut.
                 traced_vars[name] = safe_repr(redactor.scrub(value, secrets), _MASK_BEFORE_CUT)
     hidden_args, hidden_kwargs = _secret_arguments(func, args, kwargs or {}, redactor, secrets)
-    message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     try:
+        message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         tb_text = "".join(traceback.format_exception(type(exc), exc, _user_traceback(exc)))
-    except Exception:  # a broken __str__ on the exception must not break capture
-        tb_text = f"{qualified_name(type(exc))}: <traceback unavailable>"
+    except Exception:  # whatever an exotic exception does to formatting, capture goes on
+        message = f"{qualified_name(type(exc))}: <message unavailable>"
+        tb_text = f"{message}\n<traceback unavailable>"
     masked_message = redactor.mask_shapes(mask(message, secrets))
     masked_tb = redactor.mask_shapes(mask(tb_text, secrets))
     redacted = masked_message != message or masked_tb != tb_text

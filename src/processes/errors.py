@@ -6,6 +6,9 @@ ProcessesError
  ├── TaskNotFoundError (KeyError)
  └── ProcessFailedError (RuntimeError)   raised by ``report.raise_for_errors()``
 
+TaskTraceback (Exception) is not raised on its own: it is the cause chained to a
+ProcessFailedError in place of a task's exception whose text held a secret.
+
 Imports nothing from the package: every other module may import it.
 """
 
