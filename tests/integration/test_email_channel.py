@@ -7,10 +7,13 @@ what the server received.
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import re
 import socket
+import socketserver
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -471,3 +474,56 @@ def test_a_secret_local_of_a_failing_task_never_reaches_the_mailbox(
         assert "password" in body  # the variable is listed...
         assert "hunter2-very-secret" not in body  # ...its value is not
         assert "tok-abcdef-123456" not in body
+
+
+# -- a server echoing what AUTH sent --------------------------------------------------------
+
+
+class EchoingAuth(socketserver.StreamRequestHandler):
+    """Offers one AUTH mechanism and refuses it, quoting every line the client sent for it."""
+
+    mechanism = b"PLAIN"
+
+    def handle(self) -> None:
+        self.wfile.write(b"220 smtp.test ESMTP\r\n")
+        sent: list[bytes] = []
+        while line := self.rfile.readline():
+            words = line.split()
+            verb = words[0].upper() if words else b""
+            if verb in (b"EHLO", b"HELO"):
+                self.wfile.write(b"250-smtp.test\r\n250 AUTH " + self.mechanism + b"\r\n")
+            elif verb == b"AUTH":
+                sent.append(words[-1])
+                if self.mechanism == b"LOGIN":
+                    self.wfile.write(b"334 " + base64.b64encode(b"Password:") + b"\r\n")
+                    sent.append(self.rfile.readline().strip())
+                self.wfile.write(b"535 5.7.8 rejected: " + b" ".join(sent) + b"\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 OK\r\n")
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize("mechanism", [b"PLAIN", b"LOGIN"])
+def test_a_refused_login_echoing_the_auth_base64_shows_no_password(mechanism: bytes) -> None:
+    handler = type("Handler", (EchoingAuth,), {"mechanism": mechanism})
+    with socketserver.ThreadingTCPServer((HOST, 0), handler) as smtp:
+        smtp.daemon_threads = True
+        threading.Thread(target=smtp.serve_forever, daemon=True).start()
+        try:
+            channel = EmailChannel(config(smtp.server_address[1], credentials=(USER, PASSWORD)))
+            with pytest.warns(UserWarning, match="535") as caught:
+                (delivery,) = orders_report().notify(channel)
+        finally:
+            smtp.shutdown()
+    shown = str(caught[0].message) + str(delivery.error)
+    for secret in (b64(f"\0{USER}\0{PASSWORD}"), b64(PASSWORD), PASSWORD):
+        assert secret not in shown
+    assert "[redacted]" in shown
+    if mechanism == b"LOGIN":
+        assert b64(USER) in shown  # the user name is no secret: left as the server said it

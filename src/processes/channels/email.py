@@ -9,6 +9,7 @@ scheduler.
 
 from __future__ import annotations
 
+import base64
 import html
 import ipaddress
 import logging
@@ -342,10 +343,18 @@ def _domain(address: str) -> str:
 
 
 def _secret_forms(config: SMTPConfig) -> list[str]:
-    """The password as written and as the HTML part escapes it; none when too short."""
+    """The password as written, as the HTML part escapes it, and as AUTH sends it.
+
+    A server refusing a login may echo what it got: AUTH PLAIN's base64 of
+    ``NUL user NUL password``, or AUTH LOGIN's base64 of the password alone (the user's is
+    no secret). The password itself is left out when too short to tell apart.
+    """
     forms: list[str] = []
     if config.credentials:
-        remember_secret(config.credentials[1], forms)
+        username, password = config.credentials
+        remember_secret(password, forms)
+        for sent in (f"\0{username}\0{password}", password):
+            remember_secret(base64.b64encode(sent.encode()).decode("ascii"), forms)
     return forms + [html.escape(form) for form in forms]
 
 
