@@ -353,6 +353,63 @@ def test_every_palette_and_language_renders_translated(palette: str, language: s
         assert "Skipped tasks" not in text
 
 
+VERDICTS = {
+    "en": (
+        "1 task failed.",
+        "1 task failed and 1 was skipped as a result.",
+        "2 tasks failed and 3 were skipped as a result.",
+    ),
+    "es": (
+        "1 tarea falló.",
+        "1 tarea falló y 1 se omitió por ello.",
+        "2 tareas fallaron y 3 se omitieron por ello.",
+    ),
+    "pt": (
+        "1 tarefa falhou.",
+        "1 tarefa falhou e 1 foi ignorada em consequência.",
+        "2 tarefas falharam e 3 foram ignoradas em consequência.",
+    ),
+    "fr": (
+        "1 tâche a échoué.",
+        "1 tâche a échoué et 1 a été ignorée en conséquence.",
+        "2 tâches ont échoué et 3 ont été ignorées en conséquence.",
+    ),
+    "de": (
+        "1 Aufgabe ist fehlgeschlagen.",
+        "1 Aufgabe ist fehlgeschlagen und 1 wurde deshalb übersprungen.",
+        "2 Aufgaben sind fehlgeschlagen und 3 wurden deshalb übersprungen.",
+    ),
+    "it": (
+        "1 attività è fallita.",
+        "1 attività è fallita e 1 è stata saltata di conseguenza.",
+        "2 attività sono fallite e 3 sono state saltate di conseguenza.",
+    ),
+}
+
+
+def test_every_language_has_its_verdicts_checked() -> None:
+    assert set(VERDICTS) == set(LANGUAGES)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_verdict_agrees_with_its_counts_and_never_says_none_skipped(language: str) -> None:
+    words = get_locale(language)
+    none_skipped, one_each, many_each = VERDICTS[language]
+    assert words.some_failed(1, 0) == none_skipped
+    assert words.some_failed(1, 1) == one_each
+    assert words.some_failed(2, 3) == many_each
+    failure = make_entry("charge", TaskStatus.ERRORED, error=make_error("charge"))
+    report = make_report(failure, make_entry("fetch"))
+    text = parse(render_email_html(report, style=HTMLEmailStyle(language=language))).text
+    assert f"{none_skipped} {words.heading_failures}" in text
+
+
+def test_a_report_cut_down_to_skipped_tasks_does_not_say_zero_failed() -> None:
+    words = get_locale("en")
+    assert words.some_failed(0, 1) == "1 task was skipped."
+    assert words.some_failed(0, 2) == "2 tasks were skipped."
+
+
 def test_style_refuses_unknown_palettes_and_languages() -> None:
     with pytest.raises(ValueError, match=r"^palette must be one of neutral, catppuccin"):
         HTMLEmailStyle(palette="solarized")

@@ -337,9 +337,7 @@ class _Renderer:
         elif report.ok:
             verdict = words.all_ok
         else:
-            verdict = words.some_failed.format(
-                failed=len(report.errored), skipped=len(report.skipped)
-            )
+            verdict = words.some_failed(len(report.errored), len(report.skipped))
         return self.fill("summary", cells=join(cells), verdict=verdict)
 
     def section(self, heading: str, rows: str) -> Markup:

@@ -55,7 +55,12 @@ class Locale:
     more_failures: str
     timeline_partial: str
     all_ok: str
-    some_failed: str
+    failed_one: str
+    failed_many: str
+    skipped_as_result_one: str
+    skipped_as_result_many: str
+    skipped_one: str
+    skipped_many: str
     errors_only: str
     no_tasks: str
     not_run: str
@@ -69,6 +74,24 @@ class Locale:
 
     def attempts(self, count: int) -> str:
         return (self.attempt_one if count == 1 else self.attempt_many).format(n=count)
+
+    def some_failed(self, failed: int, skipped: int) -> str:
+        """Return the verdict of a run that failed, in sentences that agree with each count.
+
+        "2 tasks failed and 1 was skipped as a result.", "1 task failed." when nothing was
+        skipped, or "3 tasks were skipped." for a report cut down to skipped tasks.
+        """
+        if skipped and not failed:  # a report cut down to some skipped tasks
+            return _counted(self.skipped_one, self.skipped_many, skipped) + "."
+        sentence = _counted(self.failed_one, self.failed_many, failed)
+        if skipped:
+            result = _counted(self.skipped_as_result_one, self.skipped_as_result_many, skipped)
+            sentence = f"{sentence} {result}"
+        return sentence + "."
+
+
+def _counted(one: str, many: str, count: int) -> str:
+    return (one if count == 1 else many).format(n=count)
 
 
 def _status(success: str, errored: str, skipped: str, pending: str) -> Mapping[TaskStatus, str]:
@@ -116,7 +139,12 @@ _EN = Locale(
     more_failures="{n} more failed tasks, shown by name only to keep this message small:",
     timeline_partial="Showing {shown} of {total} tasks: the failures and the longest runs.",
     all_ok="Every task succeeded.",
-    some_failed="{failed} failed, {skipped} skipped because of them.",
+    failed_one="{n} task failed",
+    failed_many="{n} tasks failed",
+    skipped_as_result_one="and {n} was skipped as a result",
+    skipped_as_result_many="and {n} were skipped as a result",
+    skipped_one="{n} task was skipped",
+    skipped_many="{n} tasks were skipped",
     errors_only="Only the failed tasks are shown.",
     no_tasks="No tasks to report.",
     not_run="not run",
@@ -163,7 +191,12 @@ _ES = Locale(
     more_failures="{n} tareas fallidas más, solo por nombre para que el mensaje sea breve:",
     timeline_partial="Se muestran {shown} de {total} tareas: los fallos y las más largas.",
     all_ok="Todas las tareas terminaron correctamente.",
-    some_failed="{failed} fallidas, {skipped} omitidas por su causa.",
+    failed_one="{n} tarea falló",
+    failed_many="{n} tareas fallaron",
+    skipped_as_result_one="y {n} se omitió por ello",
+    skipped_as_result_many="y {n} se omitieron por ello",
+    skipped_one="{n} tarea se omitió",
+    skipped_many="{n} tareas se omitieron",
     errors_only="Solo se muestran las tareas fallidas.",
     no_tasks="No hay tareas que informar.",
     not_run="no ejecutada",
@@ -210,7 +243,12 @@ _PT = Locale(
     more_failures="Mais {n} tarefas com falha, só pelo nome para manter a mensagem pequena:",
     timeline_partial="Mostrando {shown} de {total} tarefas: as falhas e as mais longas.",
     all_ok="Todas as tarefas foram concluídas.",
-    some_failed="{failed} com falha, {skipped} ignoradas por causa delas.",
+    failed_one="{n} tarefa falhou",
+    failed_many="{n} tarefas falharam",
+    skipped_as_result_one="e {n} foi ignorada em consequência",
+    skipped_as_result_many="e {n} foram ignoradas em consequência",
+    skipped_one="{n} tarefa foi ignorada",
+    skipped_many="{n} tarefas foram ignoradas",
     errors_only="Apenas as tarefas com falha são mostradas.",
     no_tasks="Nenhuma tarefa a relatar.",
     not_run="não executada",
@@ -257,7 +295,12 @@ _FR = Locale(
     more_failures="{n} autres tâches en échec, nommées seulement pour garder ce message court :",
     timeline_partial="{shown} tâches sur {total} : les échecs et les plus longues.",
     all_ok="Toutes les tâches ont réussi.",
-    some_failed="{failed} en échec, {skipped} ignorées à cause d'elles.",
+    failed_one="{n} tâche a échoué",
+    failed_many="{n} tâches ont échoué",
+    skipped_as_result_one="et {n} a été ignorée en conséquence",
+    skipped_as_result_many="et {n} ont été ignorées en conséquence",
+    skipped_one="{n} tâche a été ignorée",
+    skipped_many="{n} tâches ont été ignorées",
     errors_only="Seules les tâches en échec sont affichées.",
     no_tasks="Aucune tâche à signaler.",
     not_run="non exécutée",
@@ -306,7 +349,12 @@ _DE = Locale(
     ),
     timeline_partial="{shown} von {total} Aufgaben: die Fehler und die längsten.",
     all_ok="Alle Aufgaben waren erfolgreich.",
-    some_failed="{failed} fehlgeschlagen, {skipped} deshalb übersprungen.",
+    failed_one="{n} Aufgabe ist fehlgeschlagen",
+    failed_many="{n} Aufgaben sind fehlgeschlagen",
+    skipped_as_result_one="und {n} wurde deshalb übersprungen",
+    skipped_as_result_many="und {n} wurden deshalb übersprungen",
+    skipped_one="{n} Aufgabe wurde übersprungen",
+    skipped_many="{n} Aufgaben wurden übersprungen",
     errors_only="Es werden nur die fehlgeschlagenen Aufgaben gezeigt.",
     no_tasks="Keine Aufgaben zu melden.",
     not_run="nicht ausgeführt",
@@ -353,7 +401,12 @@ _IT = Locale(
     more_failures="Altre {n} attività fallite, solo per nome per tenere breve il messaggio:",
     timeline_partial="{shown} attività su {total}: gli errori e le più lunghe.",
     all_ok="Tutte le attività sono riuscite.",
-    some_failed="{failed} fallite, {skipped} saltate a causa loro.",
+    failed_one="{n} attività è fallita",
+    failed_many="{n} attività sono fallite",
+    skipped_as_result_one="e {n} è stata saltata di conseguenza",
+    skipped_as_result_many="e {n} sono state saltate di conseguenza",
+    skipped_one="{n} attività è stata saltata",
+    skipped_many="{n} attività sono state saltate",
     errors_only="Sono mostrate solo le attività fallite.",
     no_tasks="Nessuna attività da segnalare.",
     not_run="non eseguita",
