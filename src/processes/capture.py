@@ -172,7 +172,8 @@ def secret_positions(func: Callable[..., Any], redactor: Redactor, count: int) -
     target = func
     if isinstance(target, types.MethodType):
         target, skip = target.__func__, 1
-    target = inspect.unwrap(target)
+    if type(target) is not types.FunctionType or "__wrapped__" in target.__dict__:
+        target = inspect.unwrap(target)  # a plain function, the common case, is itself
     code = getattr(target, "__code__", None)
     if isinstance(code, types.CodeType):
         return _positions_in_code(code, skip, count, redactor)

@@ -32,7 +32,7 @@ from processes.attempt import (
     run_within_timeout,
     timed_out,
 )
-from processes.capture import Failure, capture_failure, secret_positions
+from processes.capture import Failure, capture_failure
 from processes.events import EventKind, TaskEvent
 from processes.outcome import TaskStatus
 from processes.redaction import REDACTED
@@ -338,32 +338,72 @@ class Run:
         if task.dependencies:
             results = self.results
             extra: list[Any] = []
-            passed_on: list[int] = []  # the upstream task of each extra argument
             # The graph lists the upstream tasks in the order of the task's dependencies
             # (checked when the run began).
             for dep, up in zip(task.dependencies, self.graph.upstreams[i], strict=True):
                 if dep.use_result_as_additional_args:
                     extra.append(results[up])
-                    passed_on.append(up)
                 if dep.use_result_as_additional_kwargs:
                     if kwargs is task.kwargs:
                         kwargs = dict(kwargs)
                     kwargs[dep.additional_kwarg_name] = results[up]
-                    if task.redactor.is_secret(dep.additional_kwarg_name):
-                        self._hide_result(up)
             if extra:
-                first = len(args)
                 args = (*args, *extra)
-                for position in secret_positions(task.func, task.redactor, len(args)):
-                    if position >= first:
-                        self._hide_result(passed_on[position - first])
         return args, kwargs
 
-    def _hide_result(self, i: int) -> None:
-        """Show task ``i``'s result as ``[redacted]``: it is passed on as a secret."""
-        entry = self.entries[i]
-        if entry is not None and entry.result is not REDACTED:
-            self.entries[i] = replace(entry, result=REDACTED)
+    def _entry(
+        self,
+        i: int,
+        status: TaskStatus,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        elapsed_seconds: float,
+        attempts: int,
+        result: Any,
+        error: ErrorData | None,
+        started_at: datetime | None,
+        attempt_errors: tuple[str, ...],
+    ) -> TaskReportEntry:
+        """Task ``i``'s report entry, showing no secret it was given or returned."""
+        task = self.tasks[i]
+        redactor = task.capture_settings.redactor
+        shown_args = task.hide_secret_args(args)
+        shown_kwargs = redactor.scrub_kwargs(kwargs) if kwargs else kwargs
+        if (shown_args is not args or shown_kwargs is not kwargs) and task.dependencies:
+            self._hide_results_received_as_secrets(i, shown_args, shown_kwargs)
+        return TaskReportEntry(
+            task.name,
+            task.function_label,
+            shown_args,
+            shown_kwargs,
+            status,
+            elapsed_seconds,
+            attempts,
+            redactor.scrub(result, []),
+            error,
+            started_at,
+            utcnow(),
+            self.graph.upstream_names[i],
+            attempt_errors,
+        )
+
+    def _hide_results_received_as_secrets(
+        self, i: int, shown_args: tuple[Any, ...], shown_kwargs: dict[str, Any]
+    ) -> None:
+        """Show as ``[redacted]`` the result of each upstream task that task ``i`` received
+        as a secret (its parameter or keyword looks secret)."""
+        task = self.tasks[i]
+        position = len(task.args)  # of the first upstream result among the arguments
+        for dep, up in zip(task.dependencies, self.graph.upstreams[i], strict=True):
+            secret = False
+            if dep.use_result_as_additional_args:
+                secret = position < len(shown_args) and shown_args[position] is REDACTED
+                position += 1
+            if dep.use_result_as_additional_kwargs:
+                secret = secret or shown_kwargs.get(dep.additional_kwarg_name) is REDACTED
+            entry = self.entries[up]
+            if secret and entry is not None and entry.result is not REDACTED:
+                self.entries[up] = replace(entry, result=REDACTED)
 
     def _run_quietly(self, i: int, task: Task) -> float | None:
         """Run a first attempt with nobody watching: no timeout, log output or listener.
@@ -390,8 +430,8 @@ class Run:
             )
             return self._settle(i, outcome)
         self.results[i] = value
-        self.entries[i] = _entry(
-            task,
+        self.entries[i] = self._entry(
+            i,
             TaskStatus.SUCCESS,
             args,
             kwargs,
@@ -401,7 +441,6 @@ class Run:
             None,
             started_at,
             (),
-            self.graph.upstream_names[i],
         )
         self._release(i, blocked=False)
         return None
@@ -491,8 +530,8 @@ class Run:
                 self.logs.release(task.log_path)
                 state.handler = None
             state.logger = None
-        self.entries[i] = _entry(
-            task,
+        self.entries[i] = self._entry(
+            i,
             status,
             state.args,
             state.kwargs,
@@ -502,7 +541,6 @@ class Run:
             error,
             state.started_at,
             state.attempt_errors,
-            self.graph.upstream_names[i],
         )
         if self.on_event is not None:
             self._emit(
@@ -589,36 +627,6 @@ class Run:
         error = KeyboardInterrupt(*interrupt.args)
         error.report = self._report(started_at)  # type: ignore[attr-defined]
         return error
-
-
-def _entry(
-    task: Task,
-    status: TaskStatus,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    elapsed_seconds: float,
-    attempts: int,
-    result: Any,
-    error: ErrorData | None,
-    started_at: datetime | None,
-    attempt_errors: tuple[str, ...],
-    dependencies: tuple[str, ...],
-) -> TaskReportEntry:
-    return TaskReportEntry(
-        task.name,
-        task.function_label,
-        task.hide_secret_args(args),
-        task.redactor.scrub_kwargs(kwargs) if kwargs else kwargs,
-        status,
-        elapsed_seconds,
-        attempts,
-        task.redactor.scrub(result, []),
-        error,
-        started_at,
-        utcnow(),
-        dependencies,
-        attempt_errors,
-    )
 
 
 def _deliver(

@@ -117,14 +117,23 @@ class Process:
     def _revalidate_if_changed(self) -> None:
         """Validate again if the tasks changed since (``task.add_dependency``, an edited
         ``process.tasks``)."""
-        graph = self._graph
-        if len(self.tasks) != len(graph.order) or not all(
-            task.name == name and _lists_upstreams(task, upstream_names)
-            for task, name, upstream_names in zip(
-                self.tasks, graph.order, graph.upstream_names, strict=True
-            )
-        ):
+        if self._changed_since_validated():
             self._set_tasks(self.tasks)
+
+    def _changed_since_validated(self) -> bool:
+        graph = self._graph
+        if len(self.tasks) != len(graph.order):
+            return True
+        for task, name, upstream_names in zip(
+            self.tasks, graph.order, graph.upstream_names, strict=True
+        ):
+            dependencies = task.dependencies
+            if task.name != name or len(dependencies) != len(upstream_names):
+                return True
+            for dependency, upstream in zip(dependencies, upstream_names, strict=True):
+                if dependency.task_name != upstream:
+                    return True
+        return False
 
     # -- running --------------------------------------------------------------------------
 
@@ -197,13 +206,6 @@ class Process:
 
     def __repr__(self) -> str:
         return f"Process(name={self.name!r}, tasks={len(self.tasks)})"
-
-
-def _lists_upstreams(task: Task, names: tuple[str, ...]) -> bool:
-    dependencies = task.dependencies
-    return len(dependencies) == len(names) and all(
-        d.task_name == name for d, name in zip(dependencies, names, strict=True)
-    )
 
 
 def _fan_out(listeners: list[Listener]) -> Listener | None:

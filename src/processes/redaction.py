@@ -52,13 +52,14 @@ _LONGEST_MASKED_INT_BITS = 10_000  # str() of longer ints is refused by Python
 class Redactor:
     """Hide the values of secret-looking names, and those values wherever they reappear."""
 
-    __slots__ = ("_pattern",)
+    __slots__ = ("_hash", "_pattern")
 
     def __init__(self, patterns: Iterable[str] = DEFAULT_REDACT) -> None:
         # Lower-case words matched against lower-cased text: re.IGNORECASE scans
         # megabytes of text ten times slower.
         words = [re.escape(p.lower()) for p in patterns if p]
         self._pattern = re.compile("|".join(words)) if words else None
+        self._hash = hash(self._key())  # a cache key of every task's capture settings
 
     def is_secret(self, name: str) -> bool:
         return self._pattern is not None and self._pattern.search(name.lower()) is not None
@@ -70,7 +71,7 @@ class Redactor:
         return self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        return self._hash
 
     def _key(self) -> str | None:
         return None if self._pattern is None else self._pattern.pattern
@@ -111,7 +112,12 @@ class Redactor:
 
     def scrub_args(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
         """Return ``args`` with what their dicts and strings hold under secret names masked."""
-        if self._pattern is None or all(type(arg) in _ATOMS for arg in args):
+        if self._pattern is None:
+            return args
+        for arg in args:
+            if type(arg) not in _ATOMS:
+                break
+        else:  # numbers only: the common case of results passed along
             return args
         scrubbed = tuple([self.scrub(arg, []) for arg in args])
         return args if scrubbed == args else scrubbed

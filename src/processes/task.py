@@ -501,8 +501,12 @@ class Task:
             self._retry_max_delay,
             self._retry_jitter,
         )
-        if values == _DEFAULT_VALUES and bool not in map(type, values):
-            # the defaults, already checked: most tasks, at no cost (False == 0 is no default)
+        if values == _DEFAULT_VALUES and not (
+            self._retries is False
+            or self._retry_delay is False
+            or self._retry_backoff is True
+            or self._retry_jitter is False
+        ):  # the defaults, already checked: most tasks, at no cost (False == 0 is no default)
             self._policy, self._settings = _DEFAULT_POLICY, _DEFAULT_SETTINGS
             return
         self._policy = _policy(
