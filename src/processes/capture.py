@@ -1,7 +1,8 @@
 """Turn an exception into a picklable failure record, where the task ran.
 
 Chooses the frame whose locals are traced, ``repr``s them safely and redacts secrets,
-so nothing that leaves this module can leak a secret value.
+so nothing that leaves this module can leak a secret value. Imports only ``redaction``
+and ``saferepr``.
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: lis
     """
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
+    innocent: list[Any] = []  # locals with ordinary names: searched last, within a budget
     while pending and len(seen) < _MAX_CHAINED:
         current = pending.pop()
         if current is None or id(current) in seen:
@@ -144,7 +146,7 @@ def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: lis
         for frame in _frames(current.__traceback__):
             for name, value in frame.f_locals.items():
                 if not redactor.is_secret(name):
-                    redactor.collect(value, secrets)
+                    innocent.append(value)
                 # Not a list: a list called ``tokens`` in some caller would mask every
                 # word it holds. The traced frame's lists are handled with its locals.
                 elif not isinstance(value, list):
@@ -159,6 +161,7 @@ def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: lis
         pending.extend((current.__cause__, current.__context__))
         if isinstance(current, BaseExceptionGroup):
             pending.extend(current.exceptions)
+    redactor.collect(innocent, secrets)
 
 
 def secret_positions(func: Callable[..., Any], redactor: Redactor, count: int) -> tuple[int, ...]:
@@ -207,8 +210,7 @@ def _secret_arguments(
     secrets: list[str],
 ) -> tuple[tuple[int, ...], tuple[str, ...]]:
     """Find the arguments that hold secrets: by their parameter's name, or by their value."""
-    redactor.collect(args, secrets)
-    redactor.collect(kwargs, secrets)
+    redactor.collect((args, kwargs), secrets)
     hidden_args = set(secret_positions(func, redactor, len(args))) if func else set()
     hidden_kwargs = {name for name in kwargs if redactor.is_secret(name)}
     for position in hidden_args:

@@ -88,8 +88,7 @@ class Redactor:
         if isinstance(value, str):
             return self.mask_shapes(value)
         if isinstance(value, Mapping | list | tuple) and depth >= _MAX_DEPTH:
-            remember_secret(value, secrets)  # fail closed: hidden, and masked where it shows
-            return REDACTED
+            return REDACTED  # fail closed: what was not looked at is not shown
         if isinstance(value, Mapping):
             clean: dict[Any, Any] = {}
             for key, item in value.items():
@@ -158,45 +157,47 @@ class Redactor:
             kept = written.end()
         return "".join([*pieces, text[kept:]]) if pieces else text
 
-    def collect(self, value: Any, secrets: list[str]) -> None:
-        """Remember what ``value`` holds under secret-looking keys or attribute names.
+    def collect(self, values: Iterable[Any], secrets: list[str]) -> None:
+        """Remember what ``values`` hold under secret-looking keys or attribute names.
 
-        For the locals of frames that are not traced: nothing is copied, and a huge
-        dict or a deep object costs at most a bounded number of steps.
+        For the locals of frames that are not traced: nothing is copied, and huge dicts
+        or deep objects cost at most a bounded number of steps, all of them together.
         """
         if self._pattern is None:
             return
         budget = _MOST_ITEMS_SEARCHED
-        pending = [(value, 0)]
+        pending = [(value, 0) for value in values]
         while pending and budget > 0:
             current, depth = pending.pop()
             if type(current) in _ATOMS or isinstance(current, str | bytes):
                 continue
-            fields = _fields_of(current)
-            if fields is None:
+            try:
+                for key, item in _fields_of(current):
+                    budget -= 1
+                    if budget <= 0:
+                        break
+                    if isinstance(key, str) and self.is_secret(key):
+                        remember_secret(item, secrets)
+                    elif depth < _MAX_DEPTH:
+                        pending.append((item, depth + 1))
+            except Exception:  # an exotic object is skipped: capture goes on
                 continue
-            for key, item in fields:
-                budget -= 1
-                if budget <= 0:
-                    break
-                if isinstance(key, str) and self.is_secret(key):
-                    remember_secret(item, secrets)
-                elif depth < _MAX_DEPTH:
-                    pending.append((item, depth + 1))
 
 
-def _fields_of(value: Any) -> Iterable[tuple[Any, Any]] | None:
+def _fields_of(value: Any) -> Iterable[tuple[Any, Any]]:
     """The named parts of a dict or of a plain object; the items of a list or tuple."""
     if isinstance(value, Mapping):
         return value.items()
     if isinstance(value, list | tuple | set | frozenset):
         return ((None, item) for item in value)
     if isinstance(value, type | types.ModuleType | types.FunctionType):
-        return None  # their namespaces are code, not data
+        return ()  # their namespaces are code, not data
     if dataclasses.is_dataclass(value):
         return ((f.name, getattr(value, f.name, None)) for f in dataclasses.fields(value))
-    namespace = getattr(value, "__dict__", None)
-    return namespace.items() if isinstance(namespace, dict) else None
+    if not type(value).__dictoffset__:  # no instance dict: nothing to look at
+        return ()
+    namespace = object.__getattribute__(value, "__dict__")  # no proxy's __getattr__ runs
+    return namespace.items() if isinstance(namespace, dict) else ()
 
 
 _ATOMS = frozenset({int, float, bool, type(None), complex})
