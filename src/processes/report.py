@@ -138,12 +138,15 @@ class ProcessExecutionReport:
         errored = self.errored
         if not errored:
             return self
-        lines = [f"{len(errored)} task(s) failed in {self.process_name or 'the process'}:"]
+        where = self.process_name or "the process"
+        count = "1 task" if len(errored) == 1 else f"{len(errored)} tasks"
+        lines = [f"{count} failed in {where}:"]
         for name, entry in errored.items():
             message = entry.error.exception if entry.error else "unknown error"
             lines.append(f"  {name}: {message}")
         if skipped := self.skipped:
-            lines.append(f"  ({len(skipped)} skipped because of them: {', '.join(skipped)})")
+            cause = "it" if len(errored) == 1 else "them"
+            lines.append(f"  ({len(skipped)} skipped because of {cause}: {', '.join(skipped)})")
         error = ProcessFailedError("\n".join(lines), list(errored), self)
         first = next(iter(errored.values())).error
         if first is None:

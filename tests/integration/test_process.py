@@ -728,6 +728,20 @@ def test_raise_for_errors_names_every_failed_task_and_chains() -> None:
     assert excinfo.value.__cause__ is not None
     assert any(excinfo.value.__cause__ is exc for exc in originals.values())
     assert isinstance(excinfo.value, ProcessesError)
+    assert message.startswith("2 tasks failed in the process:")
+    assert "(1 skipped because of them: downstream)" in message
+
+
+def test_raise_for_errors_speaks_of_one_failure_in_the_singular() -> None:
+    def boom() -> None:
+        raise ValueError("boom")
+
+    tasks = [Task("a", boom), Task("b", noop, dependencies=[TaskDependency("a")])]
+    with pytest.raises(ProcessFailedError) as excinfo:
+        Process(tasks, name="nightly").run(parallel=False).raise_for_errors()
+    message = str(excinfo.value)
+    assert message.startswith("1 task failed in nightly:")
+    assert "(1 skipped because of it: b)" in message
 
 
 # -- timeouts and executors ------------------------------------------------------------------
