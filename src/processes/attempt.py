@@ -2,7 +2,8 @@
 
 ``run_attempt`` and ``run_guarded_attempt`` are module-level functions of plain values so
 that a thread pool, a process pool or a Dask cluster can run them; what they return is
-plain values too. They never raise for the task's own failure.
+plain values too. They never raise for the task's own failure. Imports only
+``capture`` (and ``redaction``): nothing that schedules.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ A ready queue over the graph: every edge is touched once, when its upstream task
 finishes; nothing rescans the task list. Attempts go to any
 ``concurrent.futures.Executor`` as small picklable ``run_attempt`` calls; retries wait
 on a timer without holding a worker, and attempts past their timeout are abandoned.
+Imports the tasks, the graph, attempts and the report; never ``process`` or a channel.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """A process: a validated graph of tasks that runs and returns a report.
 
-Mutations rebuild the graph first and change nothing when it would be invalid.
+Mutations rebuild the graph first and change nothing when it would be invalid. The top
+of the core: only the package's ``__init__`` imports it.
 """
 
 from __future__ import annotations

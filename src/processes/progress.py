@@ -1,6 +1,7 @@
 """A one-line live progress display on stderr, built on the run's events.
 
-Draws only when the stream is a terminal, so logs and CI output stay clean.
+Draws only when the stream is a terminal, so logs and CI output stay clean. Imports
+only ``events`` and ``outcome``.
 """
 
 from __future__ import annotations

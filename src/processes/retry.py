@@ -1,4 +1,7 @@
-"""When a failed attempt is tried again, and after how long. Pure: no sleeping here."""
+"""When a failed attempt is tried again, and after how long.
+
+Pure: no sleeping here, and no import from the package.
+"""
 
 from __future__ import annotations
 

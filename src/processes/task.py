@@ -1,7 +1,8 @@
 """A task: a name, a callable, its inputs, its upstream tasks and how to retry it.
 
 Validated when built, so that an invalid ``Task`` cannot exist. Running many tasks is
-the scheduler's job (``execution``); ``Task.run()`` runs one alone.
+the scheduler's job (``execution``); ``Task.run()`` runs one alone. Imports no
+scheduler: ``execution`` and ``process`` import this module, never the reverse.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ process are copied to its file too (``routing_task_records``), if they reach the
 logger: their logger's effective level must let them out (with nothing configured that is
 the root's WARNING, so ``getLogger("app").info(...)`` reaches neither the file nor
 anywhere else), and every logger on the way must propagate. The file keeps INFO and above.
+Imports ``attempt`` (which log file the running attempt uses) and ``saferepr``; nothing
+that schedules.
 """
 
 from __future__ import annotations

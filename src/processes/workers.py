@@ -5,6 +5,7 @@ never keeps the interpreter from exiting, and ``abandon()`` hands the stuck thre
 place to a fresh one, so an abandoned call never holds a worker the run needs. Calls
 carry a token and their results go straight to the run's queue, without the
 ``Future`` machinery (a condition variable and callbacks per call) the run does not need.
+Imports nothing from the package.
 """
 
 from __future__ import annotations
