@@ -123,7 +123,10 @@ def qualified_name(cls: type) -> str:
 
 
 _MAX_CHAINED = 10
-_MAX_SECRET_FORMS = 256
+_MAX_SECRET_FORMS = 1_024
+# A secret-named tuple or dict (``auth = ("admin", password)``): shorter items such as
+# "admin" are more likely names than secrets, and would be masked in every line.
+_LONGEST_WORD_IN_A_CONTAINER = 8
 
 
 def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: list[str]) -> None:
@@ -137,7 +140,8 @@ def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: lis
     """
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
-    innocent: list[Any] = []  # locals with ordinary names: searched last, within a budget
+    containers: list[Any] = []  # held under secret names: their long items are remembered
+    searched: list[Any] = []  # for secret-named keys and attributes, last, within a budget
     while pending and len(seen) < _MAX_CHAINED:
         current = pending.pop()
         if current is None or id(current) in seen:
@@ -146,22 +150,27 @@ def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: lis
         for frame in _frames(current.__traceback__):
             for name, value in frame.f_locals.items():
                 if not redactor.is_secret(name):
-                    innocent.append(value)
+                    searched.append(value)
+                elif isinstance(value, dict | tuple | set | frozenset):
+                    containers.append(value)
                 # Not a list: a list called ``tokens`` in some caller would mask every
                 # word it holds. The traced frame's lists are handled with its locals.
                 elif not isinstance(value, list):
                     remember_secret(value, secrets)
+                    searched.append(value)  # an object: what its secret fields hold
             for name in frame.f_code.co_names:
                 if redactor.is_secret(name) and name in frame.f_globals:
                     value = frame.f_globals[name]
                     if isinstance(value, str | bytes | int):
                         remember_secret(value, secrets)
-            if len(secrets) > _MAX_SECRET_FORMS:
-                return
         pending.extend((current.__cause__, current.__context__))
         if isinstance(current, BaseExceptionGroup):
             pending.extend(current.exceptions)
-    redactor.collect(innocent, secrets)
+    for value in containers:
+        if len(secrets) >= _MAX_SECRET_FORMS:
+            break
+        remember_secret(value, secrets, shortest=_LONGEST_WORD_IN_A_CONTAINER)
+    redactor.collect(searched, secrets)
 
 
 def secret_positions(func: Callable[..., Any], redactor: Redactor, count: int) -> tuple[int, ...]:
@@ -175,10 +184,14 @@ def secret_positions(func: Callable[..., Any], redactor: Redactor, count: int) -
     target = func
     if isinstance(target, types.MethodType):
         target, skip = target.__func__, 1
-    if type(target) is not types.FunctionType or "__wrapped__" in target.__dict__:
-        target = inspect.unwrap(target)  # a plain function, the common case, is itself
+    plain = type(target) is types.FunctionType and not (
+        "__wrapped__" in target.__dict__ or "__signature__" in target.__dict__
+    )
+    if plain:  # the common case: its code object names its parameters
+        return _positions_in_code(target.__code__, skip, count, redactor)
+    target = inspect.unwrap(target)
     code = getattr(target, "__code__", None)
-    if isinstance(code, types.CodeType):
+    if isinstance(code, types.CodeType) and "__signature__" not in vars(target):
         return _positions_in_code(code, skip, count, redactor)
     try:
         parameters = list(inspect.signature(func).parameters.values())
@@ -227,6 +240,20 @@ def _secret_arguments(
     return tuple(sorted(hidden_args)), tuple(sorted(hidden_kwargs))
 
 
+def _changed_beyond_source(before: str, after: str) -> bool:
+    """True when masking changed a traceback anywhere but in its quoted source lines."""
+    old_lines, new_lines = before.splitlines(), after.splitlines()
+    if len(old_lines) != len(new_lines):
+        return True
+    previous = ""
+    for old, new in zip(old_lines, new_lines, strict=True):
+        source = old.startswith("    ") and previous.lstrip().startswith("File ")
+        if old != new and not source:
+            return True
+        previous = old
+    return False
+
+
 def capture_failure(
     exc: BaseException,
     *,
@@ -264,7 +291,9 @@ def capture_failure(
         tb_text = f"{message}\n<traceback unavailable>"
     masked_message = redactor.mask_shapes(mask(message, secrets))
     masked_tb = redactor.mask_shapes(mask(tb_text, secrets))
-    redacted = masked_message != message or masked_tb != tb_text
+    # The exception object itself holds a secret (and must not be chained as it is)
+    # only where its own text changed: not a source line read from a file.
+    redacted = masked_message != message or _changed_beyond_source(tb_text, masked_tb)
     message, tb_text = masked_message, masked_tb
     traced_vars = {
         name: redactor.mask_shapes(mask(text, secrets)) for name, text in traced_vars.items()

@@ -33,7 +33,7 @@ from processes.attempt import (
     run_within_timeout,
     timed_out,
 )
-from processes.capture import Failure, capture_failure
+from processes.capture import Failure, capture_failure, secret_positions
 from processes.events import EventKind, TaskEvent
 from processes.outcome import TaskStatus
 from processes.redaction import REDACTED
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from processes.tasklog import LogFiles
 
 _NEVER = float("inf")
+_ANY_NUMBER_OF_ARGUMENTS = 256  # more than any function has positional parameters
 
 
 class _TaskState:
@@ -115,6 +116,7 @@ class Run:
         # Tasks whose upstream tasks all finished, by topological position: a heap.
         self.ready = [i for i, waiting in enumerate(self.waiting) if waiting == 0]
         self.has_log_files = any(task.log_path is not None for task in tasks)
+        self.secret_results = _received_as_secrets(tasks, graph)
 
     # -- the two loops --------------------------------------------------------------------
 
@@ -356,8 +358,7 @@ class Run:
         self,
         i: int,
         status: TaskStatus,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
+        shown_inputs: tuple[tuple[Any, ...], dict[str, Any]],
         elapsed_seconds: float,
         attempts: int,
         result: Any,
@@ -365,22 +366,20 @@ class Run:
         started_at: datetime | None,
         attempt_errors: tuple[str, ...],
     ) -> TaskReportEntry:
-        """Task ``i``'s report entry, showing no secret it was given or returned."""
+        """Task ``i``'s report entry, with its inputs as ``_shown_inputs`` shows them."""
         task = self.tasks[i]
-        redactor = task.capture_settings.redactor
-        shown_args = task.hide_secret_args(args)
-        shown_kwargs = redactor.scrub_kwargs(kwargs) if kwargs else kwargs
-        if (shown_args is not args or shown_kwargs is not kwargs) and task.dependencies:
-            self._hide_results_received_as_secrets(i, shown_args, shown_kwargs)
+        if i in self.secret_results:
+            result = REDACTED
+        else:
+            result = task.capture_settings.redactor.scrub(result, [])
         return TaskReportEntry(
             task.name,
             task.function_label,
-            shown_args,
-            shown_kwargs,
+            *shown_inputs,
             status,
             elapsed_seconds,
             attempts,
-            redactor.scrub(result, []),
+            result,
             error,
             started_at,
             utcnow(),
@@ -388,23 +387,31 @@ class Run:
             attempt_errors,
         )
 
-    def _hide_results_received_as_secrets(
-        self, i: int, shown_args: tuple[Any, ...], shown_kwargs: dict[str, Any]
-    ) -> None:
-        """Show as ``[redacted]`` the result of each upstream task that task ``i`` received
-        as a secret (its parameter or keyword looks secret)."""
+    def _shown_inputs(self, i: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Task ``i``'s arguments as reports show them.
+
+        Its own arguments scrubbed; each upstream result as that task's entry shows it
+        (scrubbed once there, or hidden); what secret-named parameters received, hidden.
+        """
         task = self.tasks[i]
-        position = len(task.args)  # of the first upstream result among the arguments
+        if not task.dependencies:
+            return task.hide_secret_args(task.args), task.redactor.scrub_kwargs(task.kwargs)
+        redactor = task.capture_settings.redactor
+        args = list(redactor.scrub_args(task.args))
+        kwargs = redactor.scrub_kwargs(task.kwargs)
         for dep, up in zip(task.dependencies, self.graph.upstreams[i], strict=True):
-            secret = False
+            upstream = self.entries[up]
+            shown = REDACTED if upstream is None else upstream.result
             if dep.use_result_as_additional_args:
-                secret = position < len(shown_args) and shown_args[position] is REDACTED
-                position += 1
+                args.append(shown)
             if dep.use_result_as_additional_kwargs:
-                secret = secret or shown_kwargs.get(dep.additional_kwarg_name) is REDACTED
-            entry = self.entries[up]
-            if secret and entry is not None and entry.result is not REDACTED:
-                self.entries[up] = replace(entry, result=REDACTED)
+                if kwargs is task.kwargs:
+                    kwargs = dict(kwargs)
+                name = dep.additional_kwarg_name
+                kwargs[name] = REDACTED if redactor.is_secret(name) else shown
+        for position in secret_positions(task.func, redactor, len(args)):
+            args[position] = REDACTED
+        return tuple(args), kwargs
 
     def _run_quietly(self, i: int, task: Task) -> float | None:
         """Run a first attempt with nobody watching: no timeout, log output or listener.
@@ -434,8 +441,7 @@ class Run:
         self.entries[i] = self._entry(
             i,
             TaskStatus.SUCCESS,
-            args,
-            kwargs,
+            self._shown_inputs(i),
             time.perf_counter() - began,
             1,
             value,
@@ -506,7 +512,7 @@ class Run:
     def _fail(self, i: int, failure: Failure) -> None:
         task = self.tasks[i]
         state = self._state(i)
-        state.args, state.kwargs = failure.hide_arguments(state.args, state.kwargs)
+        state.args, state.kwargs = failure.hide_arguments(*self._shown_inputs(i))
         impact = [self.tasks[j].name for j in self.graph.all_dependants(i)]
         error = error_data(task, state.args, state.kwargs, impact, failure)
         if state.logger is not None:
@@ -531,11 +537,11 @@ class Run:
                 self.logs.release(task.log_path)
                 state.handler = None
             state.logger = None
+        shown_inputs = self._shown_inputs(i) if error is None else (state.args, state.kwargs)
         self.entries[i] = self._entry(
             i,
             status,
-            state.args,
-            state.kwargs,
+            shown_inputs,
             time.perf_counter() - state.started_perf,
             state.attempts,
             result,
@@ -628,6 +634,28 @@ class Run:
         error = KeyboardInterrupt(*interrupt.args)
         error.report = self._report(started_at)  # type: ignore[attr-defined]
         return error
+
+
+def _received_as_secrets(tasks: list[Task], graph: TaskGraph) -> set[int]:
+    """The tasks whose result a dependant receives under a secret-looking parameter or
+    keyword: every entry shows that result as ``[redacted]``, wherever it was passed."""
+    found: set[int] = set()
+    for i, task in enumerate(tasks):
+        if not task.dependencies:
+            continue
+        redactor = task.capture_settings.redactor
+        secret = secret_positions(task.func, redactor, _ANY_NUMBER_OF_ARGUMENTS)
+        position = len(task.args)  # of the next upstream result among the arguments
+        for dep, up in zip(task.dependencies, graph.upstreams[i], strict=True):
+            if dep.use_result_as_additional_args:
+                if position in secret:
+                    found.add(up)
+                position += 1
+            if dep.use_result_as_additional_kwargs and redactor.is_secret(
+                dep.additional_kwarg_name
+            ):
+                found.add(up)
+    return found
 
 
 def _deliver(

@@ -78,7 +78,8 @@ class Process:
     def get_dependant_tasks(self, name: str) -> list[Task]:
         """Return every task downstream of ``name``, transitively, in topological order.
 
-        Tasks or dependencies changed directly since the last check are validated first.
+        Tasks or dependencies changed directly since the last check are validated first;
+        that looks at every task and edge once per call.
         """
         self._revalidate_if_changed()
         i = self._graph.position[self.get_task(name).name]

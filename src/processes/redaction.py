@@ -1,20 +1,24 @@
 """Which names look secret, and how their values are kept out of every report.
 
-Imports nothing from the package; capture applies it where a failure happens, so logs,
+Imports only ``saferepr``; capture applies it where a failure happens, so logs,
 reports, JSON, emails and webhooks never hold the value.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 import string
 import types
 import urllib.parse
 import uuid
+from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from processes.saferepr import safe_repr
 
 #: Substrings (case-insensitive) of variable and key names whose values are hidden.
 DEFAULT_REDACT: tuple[str, ...] = (
@@ -45,6 +49,7 @@ _MAX_DEPTH = 5
 _SHORTEST_MASKED_VALUE = 4  # masking "ab" inside every traceback would garble it
 _MASKED_INSIDE_WORDS = 8  # a shorter value ("open") is masked only where it is a word
 _MOST_ITEMS_SEARCHED = 5_000  # per failure: a frame may hold a huge dict or object
+_MOST_ITEMS_PER_CONTAINER = 200  # so that one huge container leaves the others their turn
 _SMALLEST_MASKED_INT = 100_000  # line numbers and counts are smaller
 _LONGEST_MASKED_INT_BITS = 10_000  # str() of longer ints is refused by Python
 
@@ -77,37 +82,58 @@ class Redactor:
         return None if self._pattern is None else self._pattern.pattern
 
     def scrub(self, value: Any, secrets: list[str], depth: int = 0) -> Any:
-        """Return ``value`` with secret-named keys of nested dicts masked (copies, not edits).
+        """Return ``value`` as a report may show it: the original object when nothing in it
+        looks secret, else a copy with what secret-named keys hold masked.
 
-        Strings are masked by shape too (``mask_shapes``); what is nested deeper than a few
-        levels is hidden whole, since it was not looked at. The hidden values are appended
-        to ``secrets`` so that they can be masked in text.
+        Strings are masked by shape (``mask_shapes``). Below a few levels of nesting a
+        container is not copied but searched: hidden whole if it holds a secret-named
+        key, kept as it is if not. An object that holds secret-named attributes is shown
+        as its ``repr`` with their values masked. The hidden values are appended to
+        ``secrets`` so that they can be masked in text.
         """
         if self._pattern is None or type(value) in _ATOMS:
             return value
         if isinstance(value, str):
             return self.mask_shapes(value)
-        if isinstance(value, Mapping | list | tuple) and depth >= _MAX_DEPTH:
-            return REDACTED  # fail closed: what was not looked at is not shown
-        if isinstance(value, Mapping):
-            clean: dict[Any, Any] = {}
-            for key, item in value.items():
-                if isinstance(key, str) and self.is_secret(key):
-                    remember_secret(item, secrets)
-                    clean[key] = REDACTED
-                else:
-                    clean[key] = self.scrub(item, secrets, depth + 1)
-            return clean
-        if isinstance(value, list | tuple):
+        if isinstance(value, Mapping | list | tuple):
+            if depth >= _MAX_DEPTH:
+                found: list[str] = []
+                self.collect((value,), found)
+                return REDACTED if found else value  # fail closed where a secret hides
+            if isinstance(value, Mapping):
+                return self._scrub_mapping(value, secrets, depth)
             items = [self.scrub(item, secrets, depth + 1) for item in value]
+            if all(item is original for item, original in zip(items, value, strict=True)):
+                return value  # a namedtuple stays one
             return items if isinstance(value, list) else tuple(items)
-        return value
+        if isinstance(value, bytes | bytearray | memoryview) or not _has_fields(value):
+            return value
+        found = []
+        self.collect((value,), found)
+        if not found:
+            return value
+        secrets.extend(found)
+        return mask(self.mask_shapes(safe_repr(value)), found)
+
+    def _scrub_mapping(self, value: Mapping[Any, Any], secrets: list[str], depth: int) -> Any:
+        clean: dict[Any, Any] = {}
+        changed = False
+        for key, item in value.items():
+            if isinstance(key, str) and self.is_secret(key):
+                remember_secret(item, secrets)
+                clean[key] = REDACTED
+                changed = True
+            else:
+                clean[key] = shown = self.scrub(item, secrets, depth + 1)
+                changed = changed or shown is not item
+        return clean if changed else value  # an OrderedDict or a defaultdict stays one
 
     def scrub_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Return ``kwargs`` unchanged when nothing in it looks secret, else a masked copy."""
         if self._pattern is None or not kwargs:
             return kwargs
-        return dict(self.scrub(kwargs, []))
+        shown: dict[str, Any] = self.scrub(kwargs, [])
+        return shown
 
     def scrub_args(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
         """Return ``args`` with what their dicts and strings hold under secret names masked."""
@@ -118,8 +144,10 @@ class Redactor:
                 break
         else:  # numbers only: the common case of results passed along
             return args
-        scrubbed = tuple([self.scrub(arg, []) for arg in args])
-        return args if scrubbed == args else scrubbed
+        scrubbed = [self.scrub(arg, []) for arg in args]
+        if all(shown is arg for shown, arg in zip(scrubbed, args, strict=True)):
+            return args
+        return tuple(scrubbed)
 
     def mask_shapes(self, text: str) -> str:
         """Mask what looks like a credential by its shape, whatever its value.
@@ -135,7 +163,7 @@ class Redactor:
         # Each pass only where it can find something: results can be megabytes of text.
         if "://" in text:
             text = _URL_PASSWORD.sub(_mask_url_password, text)
-        if "Basic " in text or "Bearer " in text:
+        if "asic " in text or "earer " in text or "oken " in text:  # [Bb]asic, [Bb]earer, ...
             text = _CREDENTIAL.sub(_mask_credential, text)
         return self._mask_assignments(text)
 
@@ -144,40 +172,47 @@ class Redactor:
         assert self._pattern is not None
         pieces: list[str] = []
         kept = 0  # text[:kept] is in pieces
-        # ASCII-only lower-casing keeps every position where it was.
+        # ASCII-only lower-casing keeps every position where it was (so a pattern with
+        # a non-ASCII capital, such as "CONTRASEÑA", is found in lower case only).
+        looked = 0  # text[:looked] needs no second look
         for word in self._pattern.finditer(text.translate(_ASCII_LOWER)):
-            if word.start() < kept:
+            if word.start() < looked:
                 continue
-            written = _WRITTEN_AFTER_NAME.match(text, word.end())
-            if written is None or written["value"].strip("'\"") in ("", REDACTED):
+            rest = _REST_OF_NAME.match(text, word.end())  # always matches, maybe empty
+            name_end = rest.end() if rest else word.end()
+            looked = name_end  # another word in the same name finds the same value
+            written = _WRITTEN_AFTER_NAME.match(text, name_end)
+            if written is None or not _looks_like_a_secret(written["value"]):
                 continue
             value = written["value"]
             quote = value[0] if value[0] in "'\"" else ""
             pieces += [text[kept : written.start("value")], quote, REDACTED, quote]
-            kept = written.end()
+            kept = looked = written.end()
         return "".join([*pieces, text[kept:]]) if pieces else text
 
     def collect(self, values: Iterable[Any], secrets: list[str]) -> None:
         """Remember what ``values`` hold under secret-looking keys or attribute names.
 
-        For the locals of frames that are not traced: nothing is copied, and huge dicts
-        or deep objects cost at most a bounded number of steps, all of them together.
+        For the locals of frames that are not traced: nothing is copied; the search goes
+        breadth-first and looks at the first items of each container only, so a huge
+        dict costs a bounded number of steps and leaves the others their turn. Values
+        shorter than 8 characters found this way are not remembered: deep in ordinary
+        objects, ``author = "Smith"`` is more likely than a password.
         """
         if self._pattern is None:
             return
         budget = _MOST_ITEMS_SEARCHED
-        pending = [(value, 0) for value in values]
+        pending = deque((value, 0) for value in values)
         while pending and budget > 0:
-            current, depth = pending.pop()
+            current, depth = pending.popleft()
             if type(current) in _ATOMS or isinstance(current, str | bytes):
                 continue
             try:
-                for key, item in _fields_of(current):
+                fields = itertools.islice(_fields_of(current), _MOST_ITEMS_PER_CONTAINER)
+                for key, item in fields:
                     budget -= 1
-                    if budget <= 0:
-                        break
                     if isinstance(key, str) and self.is_secret(key):
-                        remember_secret(item, secrets)
+                        remember_secret(item, secrets, shortest=_MASKED_INSIDE_WORDS)
                     elif depth < _MAX_DEPTH:
                         pending.append((item, depth + 1))
             except Exception:  # an exotic object is skipped: capture goes on
@@ -188,28 +223,57 @@ def _fields_of(value: Any) -> Iterable[tuple[Any, Any]]:
     """The named parts of a dict or of a plain object; the items of a list or tuple."""
     if isinstance(value, Mapping):
         return value.items()
+    if isinstance(value, tuple) and hasattr(type(value), "_fields"):  # a namedtuple
+        return zip(type(value)._fields, value, strict=False)  # type: ignore[attr-defined]
     if isinstance(value, list | tuple | set | frozenset):
         return ((None, item) for item in value)
     if isinstance(value, type | types.ModuleType | types.FunctionType):
         return ()  # their namespaces are code, not data
     if dataclasses.is_dataclass(value):
         return ((f.name, getattr(value, f.name, None)) for f in dataclasses.fields(value))
-    if not type(value).__dictoffset__:  # no instance dict: nothing to look at
+    return itertools.chain(_slots_of(value), _instance_dict_of(value))
+
+
+def _has_fields(value: Any) -> bool:
+    """True for an object whose attributes ``collect`` can look at."""
+    kind = type(value)
+    return (
+        dataclasses.is_dataclass(kind)
+        or bool(kind.__dictoffset__)
+        or any("__slots__" in vars(cls) for cls in kind.__mro__[:-1])
+    )
+
+
+def _instance_dict_of(value: Any) -> Iterable[tuple[Any, Any]]:
+    if not type(value).__dictoffset__:
         return ()
     namespace = object.__getattribute__(value, "__dict__")  # no proxy's __getattr__ runs
     return namespace.items() if isinstance(namespace, dict) else ()
 
 
+def _slots_of(value: Any) -> Iterable[tuple[str, Any]]:
+    for cls in type(value).__mro__[:-1]:
+        slots = vars(cls).get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            try:
+                yield name, object.__getattribute__(value, name)
+            except AttributeError:  # a slot never set
+                continue
+
+
 _ATOMS = frozenset({int, float, bool, type(None), complex})
 _URL_PASSWORD = re.compile(r"(?P<head>://[^/\s:@]*:)(?P<password>[^@\s/]+)@")
-_CREDENTIAL = re.compile(r"\b(?P<scheme>Basic|Bearer) (?P<credential>[\w.~+/=-]{8,})")
-# After a secret-looking word: the rest of the name, then name='...', name: "...",
-# "name": "..." or name=value (no spaces: query strings, log lines, keyword arguments).
-_WRITTEN_AFTER_NAME = re.compile(
-    r"[\w-]*"
-    r"(?:['\"]?\s*[:=]\s*(?=['\"])|=)"
-    r"(?P<value>'[^'\n]*'|\"[^\"\n]*\"|[^\s&,;'\"()<>\[\]{}]+)"
+_CREDENTIAL = re.compile(
+    r"\b(?P<scheme>[Bb]asic|[Bb]earer|[Tt]oken) (?P<credential>[\w.~+/=-]{8,})"
 )
+_REST_OF_NAME = re.compile(r"[\w-]*")
+# After a secret-looking name: name='...', name: "...", "name": "...", name=value (no
+# spaces: query strings, log lines, keyword arguments) or name: value (a header line).
+_WRITTEN_AFTER_NAME = re.compile(
+    r"(?:['\"]?\s*[:=]\s*(?=['\"])|=(?!=)|: (?=\S*\d))"
+    r"(?P<value>'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|[^\s&,;'\"()<>\[\]{}=]+)"
+)
+_SMALL_NUMBER = re.compile(r"\d{1,5}")  # a count or a port (max_tokens=512), not a secret
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
@@ -219,22 +283,29 @@ def _mask_url_password(found: re.Match[str]) -> str:
 
 def _mask_credential(found: re.Match[str]) -> str:
     credential = found["credential"]
-    if credential.isalpha() and credential.islower():  # "Basic configuration": prose
+    if credential.isalpha() and credential[1:].islower():  # "Basic Authentication": prose
         return found[0]
     return f"{found['scheme']} {REDACTED}"
 
 
-def remember_secret(value: Any, secrets: list[str], depth: int = 0) -> None:
+def _looks_like_a_secret(value: str) -> bool:
+    bare = value.strip("'\"")
+    return bare not in ("", REDACTED) and not _SMALL_NUMBER.fullmatch(bare)
+
+
+def remember_secret(
+    value: Any, secrets: list[str], depth: int = 0, *, shortest: int = _SHORTEST_MASKED_VALUE
+) -> None:
     """Keep the text of ``value`` (or of what it holds) for masking wherever it reappears.
 
-    Strings and bytes long enough to be told apart, integers of six digits or more (a
-    PIN-like token), and the values inside dicts, lists, tuples and sets.
+    Strings and bytes long enough to be told apart (``shortest``), integers of six digits
+    or more (a PIN-like token), and the values inside dicts, lists, tuples and sets.
     """
     if isinstance(value, str):
-        if len(value) >= _SHORTEST_MASKED_VALUE:
+        if len(value) >= shortest:
             secrets.extend(secret_forms(value))
     elif isinstance(value, bytes):
-        if len(value) >= _SHORTEST_MASKED_VALUE:  # as text, as repr() shows it, and as hex
+        if len(value) >= shortest:  # as text, as repr() shows it, and as hex
             secrets.extend(secret_forms(value.decode(errors="replace")))
             secrets.extend((repr(value)[2:-1], value.hex()))
     elif isinstance(value, int) and not isinstance(value, bool):
@@ -247,7 +318,7 @@ def remember_secret(value: Any, secrets: list[str], depth: int = 0) -> None:
             value = value.values()
         if isinstance(value, list | tuple | set | frozenset | type({}.values())):
             for item in value:
-                remember_secret(item, secrets, depth + 1)
+                remember_secret(item, secrets, depth + 1, shortest=shortest)
 
 
 def secret_forms(text: str) -> list[str]:

@@ -252,6 +252,7 @@ def _check_number(name: str, value: object) -> float:
     return float(value)
 
 
+_NUMBERS = (int, float)  # exactly: a bool, a Fraction or a Decimal is checked in full
 _DEFAULT_VALUES = (0, None, None, None, DEFAULT_REDACTOR, 0, 1, None, 0)  # as _derive lists them
 _DEFAULT_POLICY = _policy(0, None, 0, 1, None, 0)
 _DEFAULT_SETTINGS = _settings(None, DEFAULT_REDACTOR, _DEFAULT_POLICY.retry_on, None)
@@ -502,12 +503,13 @@ class Task:
             self._retry_max_delay,
             self._retry_jitter,
         )
-        if values == _DEFAULT_VALUES and not (
-            self._retries is False
-            or self._retry_delay is False
-            or self._retry_backoff is True
-            or self._retry_jitter is False
-        ):  # the defaults, already checked: most tasks, at no cost (False == 0 is no default)
+        if (
+            values == _DEFAULT_VALUES
+            and type(self._retries) is int
+            and type(self._retry_delay) in _NUMBERS
+            and type(self._retry_backoff) in _NUMBERS
+            and type(self._retry_jitter) in _NUMBERS
+        ):  # the defaults, already checked: most tasks, at no cost (0.0 or False is no count)
             self._policy, self._settings = _DEFAULT_POLICY, _DEFAULT_SETTINGS
             return
         self._policy = _policy(
@@ -630,7 +632,7 @@ def error_data(
     return ErrorData(
         task_name=task.name,
         function=task.function_label,
-        args=task.redactor.scrub_args(args),
+        args=task.hide_secret_args(args),
         kwargs=task.redactor.scrub_kwargs(kwargs),
         downstream_impact=tuple(downstream_impact),
         exception=failure.exception,

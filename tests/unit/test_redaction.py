@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import time
@@ -28,7 +29,13 @@ from processes.redaction import DEFAULT_REDACTOR, REDACTED, Redactor, mask, reme
         ("{'api_key': 'abc', 'user': 'u'}", "{'api_key': '[redacted]', 'user': 'u'}"),
         ('{"Token": "abc"}', '{"Token": "[redacted]"}'),
         ("GET /x?API_KEY=letters&page=2", "GET /x?API_KEY=[redacted]&page=2"),
-        ("session_token=abc session_id=5", "session_token=[redacted] session_id=[redacted]"),
+        ("session_token=abc session_id=5", "session_token=[redacted] session_id=5"),
+        ("x_token" * 3 + "=abc", "x_token" * 3 + "=[redacted]"),
+        ('{"password": "ab\\"cd-rest"}', '{"password": "[redacted]"}'),
+        ("password: hunter2 (user bob)", "password: [redacted] (user bob)"),
+        ("X-Api-Key: 0123abcd", "X-Api-Key: [redacted]"),
+        ("sent bearer abc123def456", "sent bearer [redacted]"),
+        ("Authorization: Token abc123def456", "Authorization: Token [redacted]"),
         ("connect(password=pw)", "connect(password=[redacted])"),
     ],
 )
@@ -40,6 +47,9 @@ def test_credentials_are_masked_by_their_shape(text: str, shown: str) -> None:
     "text",
     [
         "def connect(password: str) -> None:",  # an annotation, not a value
+        "max_tokens=512 prompt_tokens=12",  # counts, not secrets
+        "HTTP Basic Authentication failed",  # prose
+        "if password=='x':",  # a comparison in a source line shows no value of its own
         "    token = get_token()",  # code with spaces around "=": not a credential
         "Basic configuration failed",  # prose
         "https://example.com/path?page=2",
@@ -53,6 +63,13 @@ def test_text_without_a_credential_is_left_alone(text: str) -> None:
 
 def test_no_redaction_means_no_masking_by_shape_either() -> None:
     assert Redactor(()).mask_shapes("password='x'") == "password='x'"
+
+
+def test_masking_by_shape_is_linear_in_long_names() -> None:
+    text = "x_token" * 20_000  # one 140 KB name: every "token" in it is a candidate
+    started = time.process_time()
+    assert DEFAULT_REDACTOR.mask_shapes(text) == text
+    assert time.process_time() - started < 1  # it was quadratic: 8 s for 56 KB
 
 
 def test_masking_by_shape_stays_fast_on_megabytes_of_text() -> None:
@@ -236,3 +253,142 @@ def test_a_successful_result_is_scrubbed_but_passed_on_whole() -> None:
     report = Process(tasks).run(parallel=False)
     assert report.entries["issue"].result == {"user": "ci", "access_token": REDACTED}
     assert received == [{"user": "ci", "access_token": "Hunter2-s3cret"}]
+
+
+# -- what the review of the first version found ----------------------------------------------
+
+
+def refuse(value: str) -> None:
+    raise ConnectionError(f"login refused for {value}")
+
+
+def login_beside_many_sessions() -> None:
+    sessions = {f"k{i}": f"value-{i:04d}" for i in range(300)}  # 300 secret-looking values
+    conf = {"user": "bob", "password": "hunter2-pw"}
+    refuse(conf["password"] if sessions else "")
+
+
+def login_beside_a_big_dict() -> None:
+    conf = {"user": "bob", "password": "hunter2-pw"}
+    rows = {i: str(i) for i in range(6000)}  # would use up the search on its own
+    refuse(conf["password"] if rows else "")
+
+
+Credentials = collections.namedtuple("Credentials", "user password")
+
+
+class SlottedCredentials:
+    __slots__ = ("password", "user")
+
+    def __init__(self, user: str, password: str) -> None:
+        self.user, self.password = user, password
+
+
+def login_with_a_namedtuple() -> None:
+    credentials = Credentials("bob", "hunter2-nt")
+    refuse(credentials.password)
+
+
+def login_with_a_slotted_object() -> None:
+    credentials = SlottedCredentials("bob", "hunter2-sl")
+    refuse(credentials.password)
+
+
+@pytest.mark.parametrize(
+    "job",
+    [
+        login_beside_many_sessions,
+        login_beside_a_big_dict,
+        login_with_a_namedtuple,
+        login_with_a_slotted_object,
+    ],
+)
+def test_a_callers_secret_is_found_whatever_else_the_frames_hold(job: Any) -> None:
+    error = Process([Task("w", job)]).run(parallel=False).entries["w"].error
+    assert error is not None
+    assert error.exception == "ConnectionError: login refused for [redacted]"
+
+
+class QuotaError(Exception):
+    pass
+
+
+def call_model(prompt: str, max_tokens: int = 512) -> None:
+    raise QuotaError("quota exceeded")
+
+
+def ask() -> None:
+    call_model("hi", max_tokens=512)
+
+
+def test_the_exception_is_kept_when_no_secret_touched_its_own_text() -> None:
+    result = Task("ask", ask).run()
+    assert isinstance(result.exception, QuotaError)
+    assert result.error_data is not None
+    assert "max_tokens=512" in result.error_data.traceback_str
+
+
+Point = collections.namedtuple("Point", "x y")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Point(1, 2),
+        collections.OrderedDict(a=1),
+        collections.defaultdict(int, a=1),
+        {"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}},
+    ],
+)
+def test_a_result_with_nothing_secret_is_shown_as_it_is(value: Any) -> None:
+    report = Process([Task("r", lambda: value)]).run(parallel=False)
+    assert report.entries["r"].result is value
+
+
+@dataclasses.dataclass
+class Issued:
+    user: str
+    password: str
+
+
+def test_an_object_result_holding_a_secret_is_shown_as_its_masked_repr() -> None:
+    report = Process([Task("r", lambda: Issued("bob", "hunter2-pw"))]).run(parallel=False)
+    assert report.entries["r"].result == "Issued(user='bob', password='[redacted]')"
+
+
+def slow_login(password: str) -> None:
+    time.sleep(1)
+
+
+def test_a_secret_argument_is_hidden_in_the_error_of_a_timed_out_task(tmp_path: Any) -> None:
+    log = tmp_path / "t.log"
+    task = Task("t", slow_login, log, args=("hunter2-pw",), timeout=0.05)
+    with Process([task]) as process:
+        report = process.run(parallel=False)
+    error = report.entries["t"].error
+    assert error is not None
+    assert error.args == (REDACTED,)
+    assert "hunter2-pw" not in log.read_text()
+
+
+def use_key(api_key: str) -> str:
+    return "used"
+
+
+def show(value: str) -> str:
+    return value[:3]
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_result_received_as_a_secret_is_hidden_from_its_siblings_too(parallel: bool) -> None:
+    tasks = [
+        Task("get", issue_token),
+        Task("show", show, dependencies=[TaskDependency("get", True)]),
+        Task("use", use_key, dependencies=[TaskDependency("get", True)]),
+    ]
+    report = Process(tasks).run(parallel=parallel)
+    assert report.ok
+    assert report.entries["get"].result == REDACTED
+    assert report.entries["show"].args == (REDACTED,)
+    assert report.entries["use"].args == (REDACTED,)
+    assert "tok-Hunter2-s3cret" not in report.to_json()

@@ -6,6 +6,8 @@ import functools
 import logging
 import re
 import threading
+from decimal import Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import pytest
@@ -628,3 +630,12 @@ def test_bools_are_not_numbers_for_retry_settings_even_when_they_equal_a_default
         Task("t", noop, retries=flag)
     with pytest.raises(TypeError):
         Task("t", noop, retry_jitter=flag)
+
+
+@pytest.mark.parametrize("zero", [0.0, Fraction(0), Decimal(0)])
+def test_a_retry_count_equal_to_zero_must_still_be_an_int(zero: object) -> None:
+    with pytest.raises(TypeError, match="retries must be a non-negative int"):
+        Task("t", noop, retries=zero)  # type: ignore[arg-type]
+    task = Task("t", noop)
+    with pytest.raises(TypeError, match="retries must be a non-negative int"):
+        task.retries = zero
