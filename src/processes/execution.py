@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from processes.events import Listener
     from processes.graph import TaskGraph
     from processes.outcome import ErrorData
-    from processes.task import Task
+    from processes.task import Task, TaskDependency
     from processes.tasklog import LogFiles
 
 _NEVER = float("inf")
@@ -116,7 +116,11 @@ class Run:
         # Tasks whose upstream tasks all finished, by topological position: a heap.
         self.ready = [i for i, waiting in enumerate(self.waiting) if waiting == 0]
         self.has_log_files = any(task.log_path is not None for task in tasks)
-        self.secret_results = _received_as_secrets(tasks, graph)
+        # As they were when the run began, checked against the graph by the process.
+        self.dependencies = [task.dependencies for task in tasks]
+        self.secret_parameters, self.secret_results = _secrets_received(
+            tasks, self.dependencies, graph
+        )
 
     # -- the two loops --------------------------------------------------------------------
 
@@ -338,12 +342,12 @@ class Run:
         """The task's own arguments, plus the upstream results it asked for."""
         args = task.args
         kwargs = task.kwargs
-        if task.dependencies:
+        dependencies = self.dependencies[i]
+        if dependencies:
             results = self.results
             extra: list[Any] = []
-            # The graph lists the upstream tasks in the order of the task's dependencies
-            # (checked when the run began).
-            for dep, up in zip(task.dependencies, self.graph.upstreams[i], strict=True):
+            # The graph lists the upstream tasks in the order of the task's dependencies.
+            for dep, up in zip(dependencies, self.graph.upstreams[i], strict=True):
                 if dep.use_result_as_additional_args:
                     extra.append(results[up])
                 if dep.use_result_as_additional_kwargs:
@@ -394,23 +398,27 @@ class Run:
         (scrubbed once there, or hidden); what secret-named parameters received, hidden.
         """
         task = self.tasks[i]
-        if not task.dependencies:
+        dependencies = self.dependencies[i]
+        if not dependencies:
             return task.hide_secret_args(task.args), task.redactor.scrub_kwargs(task.kwargs)
         redactor = task.capture_settings.redactor
-        args = list(redactor.scrub_args(task.args))
-        kwargs = redactor.scrub_kwargs(task.kwargs)
-        for dep, up in zip(task.dependencies, self.graph.upstreams[i], strict=True):
-            upstream = self.entries[up]
+        own_args, own_kwargs = task.args, task.kwargs
+        args = list(redactor.scrub_args(own_args)) if own_args else []
+        kwargs = redactor.scrub_kwargs(own_kwargs) if own_kwargs else own_kwargs
+        entries = self.entries
+        for dep, up in zip(dependencies, self.graph.upstreams[i], strict=True):
+            upstream = entries[up]
             shown = REDACTED if upstream is None else upstream.result
             if dep.use_result_as_additional_args:
                 args.append(shown)
             if dep.use_result_as_additional_kwargs:
-                if kwargs is task.kwargs:
+                if kwargs is own_kwargs:
                     kwargs = dict(kwargs)
                 name = dep.additional_kwarg_name
                 kwargs[name] = REDACTED if redactor.is_secret(name) else shown
-        for position in secret_positions(task.func, redactor, len(args)):
-            args[position] = REDACTED
+        for position in self.secret_parameters[i]:
+            if position < len(args):
+                args[position] = REDACTED
         return tuple(args), kwargs
 
     def _run_quietly(self, i: int, task: Task) -> float | None:
@@ -636,26 +644,35 @@ class Run:
         return error
 
 
-def _received_as_secrets(tasks: list[Task], graph: TaskGraph) -> set[int]:
-    """The tasks whose result a dependant receives under a secret-looking parameter or
-    keyword: every entry shows that result as ``[redacted]``, wherever it was passed."""
-    found: set[int] = set()
+def _secrets_received(
+    tasks: list[Task], dependencies: list[list[TaskDependency]], graph: TaskGraph
+) -> tuple[list[tuple[int, ...]], set[int]]:
+    """For each task that receives upstream results, the positions of its secret-named
+    parameters; and the tasks whose result some dependant receives under a secret-looking
+    parameter or keyword: every entry shows that result as ``[redacted]``."""
+    parameters: list[tuple[int, ...]] = [()] * len(tasks)
+    received: set[int] = set()
+    known: dict[tuple[int, int], tuple[int, ...]] = {}  # tasks share functions: ask once
     for i, task in enumerate(tasks):
-        if not task.dependencies:
+        if not dependencies[i]:
             continue
-        redactor = task.capture_settings.redactor
-        secret = secret_positions(task.func, redactor, _ANY_NUMBER_OF_ARGUMENTS)
+        func, redactor = task.func, task.capture_settings.redactor
+        secret = known.get((id(func), id(redactor)))
+        if secret is None:
+            secret = secret_positions(func, redactor, _ANY_NUMBER_OF_ARGUMENTS)
+            known[id(func), id(redactor)] = secret
+        parameters[i] = secret
         position = len(task.args)  # of the next upstream result among the arguments
-        for dep, up in zip(task.dependencies, graph.upstreams[i], strict=True):
+        for dep, up in zip(dependencies[i], graph.upstreams[i], strict=True):
             if dep.use_result_as_additional_args:
-                if position in secret:
-                    found.add(up)
+                if secret and position in secret:
+                    received.add(up)
                 position += 1
             if dep.use_result_as_additional_kwargs and redactor.is_secret(
                 dep.additional_kwarg_name
             ):
-                found.add(up)
-    return found
+                received.add(up)
+    return parameters, received
 
 
 def _deliver(
