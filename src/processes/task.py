@@ -11,7 +11,6 @@ import functools
 import inspect
 import math
 import os
-import re
 import time
 import types
 from datetime import UTC, datetime
@@ -112,10 +111,14 @@ def lower_cased(name: str) -> str:
     return name if type(name) is str and name.islower() else name.lower()
 
 
+# Built once: ``isinstance(x, list | tuple)`` builds the union on every call, per task.
+_SEQUENCES = (list, tuple)
+
+
 def _checked_dependencies(name: str, dependencies: object) -> list[TaskDependency]:
     """A task's dependencies, checked. A list given is kept, not copied: this library never
     changes it (tasks may share one), and 100,000 tasks hold no copies."""
-    if not isinstance(dependencies, list | tuple):
+    if not isinstance(dependencies, _SEQUENCES):
         raise TypeError(
             f"Task {name!r}: dependencies must be a list of TaskDependency or None, "
             f"got {type(dependencies).__name__}"
@@ -149,9 +152,6 @@ def function_label(func: Callable[..., Any]) -> str:
     if isinstance(name, str):
         return name
     return f"{type(func).__qualname__} instance"
-
-
-_WHITESPACE = re.compile(r"\s")
 
 
 def _check_retry_on(retry_on: object) -> None:
@@ -261,7 +261,7 @@ _DEFAULT_SETTINGS = _settings(None, DEFAULT_REDACTOR, _DEFAULT_POLICY.retry_on, 
 def _check_name(task: Task | None, name: object) -> str:
     if not isinstance(name, str):
         raise TypeError(f"Task name must be a str, got {name!r}")
-    if not name or _WHITESPACE.search(name):
+    if name.split() != [name]:  # empty, or holding whitespace
         raise ValueError(f"Task name must be non-empty with no whitespace, got {name!r}")
     return lower_cased(name)
 
@@ -407,7 +407,9 @@ class Task:
         self._redactor = DEFAULT_REDACTOR if redact is None else Redactor(redact)
         self._derive()
         self._logger: logging.Logger | None = None
-        self._dependencies = _check_dependencies(self, dependencies)
+        self._dependencies = _checked_dependencies(
+            self._name, [] if dependencies is None else dependencies
+        )
 
     # Checked when set, as in __init__: a process never meets a task it cannot run.
 
