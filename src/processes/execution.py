@@ -39,7 +39,13 @@ from processes.outcome import TaskStatus
 from processes.redaction import REDACTED
 from processes.report import ProcessExecutionReport, TaskReportEntry
 from processes.task import error_data, utcnow
-from processes.tasklog import failure_message, routing_task_records
+from processes.tasklog import (
+    LOG_FINISHED,
+    LOG_RETRYING,
+    LOG_STARTING,
+    failure_message,
+    routing_task_records,
+)
 from processes.workers import DaemonThreadPool, Result
 
 if TYPE_CHECKING:
@@ -472,7 +478,7 @@ class Run:
             if task.log_path is not None:
                 state.handler = self.logs.acquire(task.log_path)
                 logger.addHandler(state.handler)
-            logger.info("Starting %s.", task.name)
+            logger.info(LOG_STARTING, task.name)
         return state
 
     def _attempt_started(self, i: int) -> None:
@@ -495,7 +501,7 @@ class Run:
             delay = policy.delay_before(state.attempts)
             if state.logger is not None:
                 state.logger.warning(
-                    "Attempt %d/%d failed: %s. Retrying...",
+                    LOG_RETRYING,
                     state.attempts,
                     policy.max_attempts,
                     failure.exception,
@@ -539,7 +545,7 @@ class Run:
         state = self._state(i)
         if state.logger is not None:
             if status is TaskStatus.SUCCESS:
-                state.logger.info("Finished %s.", task.name)
+                state.logger.info(LOG_FINISHED, task.name)
             if state.handler is not None and task.log_path is not None:
                 state.logger.removeHandler(state.handler)
                 self.logs.release(task.log_path)

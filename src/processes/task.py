@@ -22,7 +22,15 @@ from processes.errors import CircularDependencyError, TaskTraceback
 from processes.outcome import ErrorData, TaskResult, TaskStatus
 from processes.redaction import DEFAULT_REDACTOR, REDACTED, Redactor
 from processes.retry import DEFAULT_RETRY_ON, RetryPolicy
-from processes.tasklog import LogFiles, failure_message, new_task_logger, routing_task_records
+from processes.tasklog import (
+    LOG_FINISHED,
+    LOG_RETRYING,
+    LOG_STARTING,
+    LogFiles,
+    failure_message,
+    new_task_logger,
+    routing_task_records,
+)
 
 if TYPE_CHECKING:
     import logging
@@ -572,7 +580,7 @@ def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
         logger.addHandler(handler)
     try:
         if logger:
-            logger.info("Starting %s.", task.name)
+            logger.info(LOG_STARTING, task.name)
         policy, settings = task.retry_policy, task.capture_settings
         started = time.perf_counter()
         attempt = 0
@@ -582,7 +590,7 @@ def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
             failure = outcome.failure
             if failure is None:
                 if logger:
-                    logger.info("Finished %s.", task.name)
+                    logger.info(LOG_FINISHED, task.name)
                 return TaskResult(
                     TaskStatus.SUCCESS,
                     outcome.value,
@@ -594,7 +602,7 @@ def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
             if outcome.retryable and attempt < policy.max_attempts:
                 if logger:
                     logger.warning(
-                        "Attempt %d/%d failed: %s. Retrying...",
+                        LOG_RETRYING,
                         attempt,
                         policy.max_attempts,
                         failure.exception,

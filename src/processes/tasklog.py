@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from processes.capture import Failure
 
 LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
+#: The lines of a task's life in its log (SPEC §4), as ``logging`` format strings.
+LOG_STARTING = "Starting %s."
+LOG_FINISHED = "Finished %s."
+LOG_RETRYING = "Attempt %d/%d failed: %s. Retrying..."
 _FORMATTER = logging.Formatter(LOG_FORMAT)
 
 
