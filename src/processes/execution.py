@@ -122,7 +122,10 @@ class Run:
         # Tasks whose upstream tasks all finished, by topological position: a heap.
         self.ready = [i for i, waiting in enumerate(self.waiting) if waiting == 0]
         self.has_log_files = any(task.log_path is not None for task in tasks)
-        # As they were when the run began, checked against the graph by the process.
+        # The lists the process checked against the graph when the run began. A list
+        # changed in place during the run is read only as far as the graph goes (every
+        # ``zip`` with the graph's upstream tasks is ``strict=False``): a run never
+        # breaks on it, and the change counts from the next run.
         self.dependencies = [task.dependencies for task in tasks]
         self.secret_parameters, self.secret_results = _secrets_received(
             tasks, self.dependencies, graph
@@ -352,8 +355,7 @@ class Run:
         if dependencies:
             results = self.results
             extra: list[Any] = []
-            # The graph lists the upstream tasks in the order of the task's dependencies.
-            for dep, up in zip(dependencies, self.graph.upstreams[i], strict=True):
+            for dep, up in zip(dependencies, self.graph.upstreams[i], strict=False):
                 if dep.use_result_as_additional_args:
                     extra.append(results[up])
                 if dep.use_result_as_additional_kwargs:
@@ -412,7 +414,7 @@ class Run:
         args = list(redactor.scrub_args(own_args)) if own_args else []
         kwargs = redactor.scrub_kwargs(own_kwargs) if own_kwargs else own_kwargs
         entries = self.entries
-        for dep, up in zip(dependencies, self.graph.upstreams[i], strict=True):
+        for dep, up in zip(dependencies, self.graph.upstreams[i], strict=False):
             upstream = entries[up]
             shown = REDACTED if upstream is None else upstream.result
             if dep.use_result_as_additional_args:
@@ -669,7 +671,7 @@ def _secrets_received(
             known[id(func), id(redactor)] = secret
         parameters[i] = secret
         position = len(task.args)  # of the next upstream result among the arguments
-        for dep, up in zip(dependencies[i], graph.upstreams[i], strict=True):
+        for dep, up in zip(dependencies[i], graph.upstreams[i], strict=False):
             if dep.use_result_as_additional_args:
                 if secret and position in secret:
                     received.add(up)

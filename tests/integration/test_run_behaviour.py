@@ -816,3 +816,19 @@ def test_parallel_false_runs_one_attempt_at_a_time_on_an_executor() -> None:
         most[0] = 0
         assert Process(tasks).run(executor=pool).ok  # None: parallel, on the executor
         assert most[0] > 1
+
+
+def test_a_dependency_list_changed_in_place_during_a_run_never_breaks_it() -> None:
+    later = Task("later", lambda *results: len(results), dependencies=[TaskDependency("a", True)])
+
+    def meddle() -> str:
+        later.dependencies.append(TaskDependency("b", use_result_as_additional_args=True))
+        return "a"
+
+    process = Process([Task("a", meddle), Task("b", lambda: "b"), later])
+    report = process.run(parallel=False)
+    assert report.ok
+    assert report.entries["later"].result == 1  # this run: the graph it began with
+    assert report.entries["later"].dependencies == ("a",)
+    again = process.run(parallel=False)  # the next run validates the change
+    assert again.entries["later"].dependencies == ("a", "b")
