@@ -49,6 +49,25 @@ class Failure:
         """Return a copy safe to pickle: the exception object may not survive it."""
         return replace(self, cause=None)
 
+    def masked(self, secrets: list[str]) -> Failure:
+        """Return this record with ``secrets`` masked out of its text (learned after the
+        attempt, such as an upstream result that is a secret)."""
+        exception, traceback_str = mask(self.exception, secrets), mask(self.traceback_str, secrets)
+        traced_vars = {name: mask(text, secrets) for name, text in self.traced_vars.items()}
+        if (exception, traceback_str, traced_vars) == (
+            self.exception,
+            self.traceback_str,
+            self.traced_vars,
+        ):
+            return self
+        return replace(
+            self,
+            exception=exception,
+            traceback_str=traceback_str,
+            traced_vars=traced_vars,
+            redacted=True,
+        )
+
     def hide_arguments(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -240,20 +259,6 @@ def _secret_arguments(
     return tuple(sorted(hidden_args)), tuple(sorted(hidden_kwargs))
 
 
-def _changed_beyond_source(before: str, after: str) -> bool:
-    """True when masking changed a traceback anywhere but in its quoted source lines."""
-    old_lines, new_lines = before.splitlines(), after.splitlines()
-    if len(old_lines) != len(new_lines):
-        return True
-    previous = ""
-    for old, new in zip(old_lines, new_lines, strict=True):
-        source = old.startswith("    ") and previous.lstrip().startswith("File ")
-        if old != new and not source:
-            return True
-        previous = old
-    return False
-
-
 def capture_failure(
     exc: BaseException,
     *,
@@ -280,8 +285,12 @@ def capture_failure(
                 remember_secret(value, secrets)
                 traced_vars[name] = REDACTED
             else:
-                # Longer than kept, so that a secret is masked before the cut, not half cut.
-                traced_vars[name] = safe_repr(redactor.scrub(value, secrets), _MASK_BEFORE_CUT)
+                shown = redactor.scrub(value, secrets)
+                if isinstance(shown, str) and not isinstance(value, str):
+                    traced_vars[name] = shown  # a repr already: an object's, masked
+                else:
+                    # Longer than kept, so that a secret is masked before the cut.
+                    traced_vars[name] = safe_repr(shown, _MASK_BEFORE_CUT)
     hidden_args, hidden_kwargs = _secret_arguments(func, args, kwargs or {}, redactor, secrets)
     try:
         message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -291,9 +300,9 @@ def capture_failure(
         tb_text = f"{message}\n<traceback unavailable>"
     masked_message = redactor.mask_shapes(mask(message, secrets))
     masked_tb = redactor.mask_shapes(mask(tb_text, secrets))
-    # The exception object itself holds a secret (and must not be chained as it is)
-    # only where its own text changed: not a source line read from a file.
-    redacted = masked_message != message or _changed_beyond_source(tb_text, masked_tb)
+    # Changed anywhere, even in a source line only: the exception object must not be
+    # shown as it is, since printing it would read that line again from its file.
+    redacted = masked_message != message or masked_tb != tb_text
     message, tb_text = masked_message, masked_tb
     traced_vars = {
         name: redactor.mask_shapes(mask(text, secrets)) for name, text in traced_vars.items()

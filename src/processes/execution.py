@@ -36,7 +36,7 @@ from processes.attempt import (
 from processes.capture import Failure, capture_failure, secret_positions
 from processes.events import EventKind, TaskEvent
 from processes.outcome import TaskStatus
-from processes.redaction import REDACTED
+from processes.redaction import REDACTED, remember_secret
 from processes.report import ProcessExecutionReport, TaskReportEntry
 from processes.task import error_data, utcnow
 from processes.tasklog import (
@@ -492,6 +492,8 @@ class Run:
         state = self._state(i)
         state.attempts += 1
         failure = outcome.failure
+        if failure is not None and self.secret_results:
+            failure = self._without_secrets_received(i, failure)
         if failure is None:
             self.results[i] = outcome.value
             self._finish(i, TaskStatus.SUCCESS, outcome.value)
@@ -519,6 +521,15 @@ class Run:
             return delay
         self._fail(i, failure)
         return None
+
+    def _without_secrets_received(self, i: int, failure: Failure) -> Failure:
+        """Mask out of task ``i``'s failure the upstream results it received that are
+        secrets (another dependant takes them under a secret name)."""
+        secrets: list[str] = []
+        for up in self.graph.upstreams[i]:
+            if up in self.secret_results:
+                remember_secret(self.results[up], secrets)
+        return failure.masked(secrets) if secrets else failure
 
     def _last_failure(self, i: int) -> Failure:
         failure = self._state(i).failure

@@ -48,8 +48,11 @@ REDACTED = "[redacted]"
 _MAX_DEPTH = 5
 _SHORTEST_MASKED_VALUE = 4  # masking "ab" inside every traceback would garble it
 _MASKED_INSIDE_WORDS = 8  # a shorter value ("open") is masked only where it is a word
-_MOST_ITEMS_SEARCHED = 5_000  # per failure: a frame may hold a huge dict or object
+_MOST_ITEMS_SEARCHED = 20_000  # per search: a frame may hold a huge dict or object
+_MOST_NAMES_PER_CONTAINER = 5_000  # names are cheap to look at
 _MOST_ITEMS_PER_CONTAINER = 200  # so that one huge container leaves the others their turn
+_MOST_ITEMS_SCRUBBED = 20_000  # per result or argument; bigger ones are shown cut
+_LONGEST_TEXT_SCRUBBED = 1_000_000
 _SMALLEST_MASKED_INT = 100_000  # line numbers and counts are smaller
 _LONGEST_MASKED_INT_BITS = 10_000  # str() of longer ints is refused by Python
 
@@ -81,52 +84,103 @@ class Redactor:
     def _key(self) -> str | None:
         return None if self._pattern is None else self._pattern.pattern
 
-    def scrub(self, value: Any, secrets: list[str], depth: int = 0) -> Any:
+    def scrub(self, value: Any, secrets: list[str]) -> Any:
         """Return ``value`` as a report may show it: the original object when nothing in it
         looks secret, else a copy with what secret-named keys hold masked.
 
-        Strings are masked by shape (``mask_shapes``). Below a few levels of nesting a
-        container is not copied but searched: hidden whole if it holds a secret-named
-        key, kept as it is if not. An object that holds secret-named attributes is shown
-        as its ``repr`` with their values masked. The hidden values are appended to
-        ``secrets`` so that they can be masked in text.
+        Strings are masked by shape (``mask_shapes``); a namedtuple or a dict with
+        secret-named fields (``str`` or ``bytes`` keys) gets them masked; an object with
+        secret-named attributes is shown as its ``repr``, masked. Below a few levels of
+        nesting a container is searched instead: hidden whole unless the search could see
+        all of it and found nothing. A value too big to look at in full (or one that
+        raises when looked at) is shown as its ``repr``, cut and masked by shape, as the
+        views would show it anyway. The hidden values are appended to ``secrets``.
         """
         if self._pattern is None or type(value) in _ATOMS:
             return value
+        budget = [_MOST_ITEMS_SCRUBBED]
+        try:
+            return self._scrub(value, secrets, 0, budget)
+        except Exception:  # too big, or exotic: what the views show, masked
+            found: list[str] = []
+            self.collect((value,), found, shortest=_SHORTEST_MASKED_VALUE)
+            secrets.extend(found)
+            return mask(self.mask_shapes(safe_repr(value)), found)
+
+    def _scrub(self, value: Any, secrets: list[str], depth: int, budget: list[int]) -> Any:
+        if type(value) in _ATOMS:
+            return value
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooBigToScrub
         if isinstance(value, str):
+            if len(value) > _LONGEST_TEXT_SCRUBBED:
+                raise _TooBigToScrub
             return self.mask_shapes(value)
         if isinstance(value, Mapping | list | tuple):
             if depth >= _MAX_DEPTH:
                 found: list[str] = []
-                self.collect((value,), found)
-                return REDACTED if found else value  # fail closed where a secret hides
+                complete = self.collect((value,), found, shortest=_SHORTEST_MASKED_VALUE)
+                return value if complete and not found else REDACTED  # fail closed
             if isinstance(value, Mapping):
-                return self._scrub_mapping(value, secrets, depth)
-            items = [self.scrub(item, secrets, depth + 1) for item in value]
-            if all(item is original for item, original in zip(items, value, strict=True)):
-                return value  # a namedtuple stays one
-            return items if isinstance(value, list) else tuple(items)
+                return self._scrub_fields(value.items(), value, secrets, depth, budget)
+            if hasattr(type(value), "_fields"):  # a namedtuple: its fields have names
+                fields = zip(type(value)._fields, value, strict=False)  # type: ignore[union-attr]
+                return self._scrub_fields(fields, value, secrets, depth, budget)
+            return self._scrub_items(value, secrets, depth, budget)
         if isinstance(value, bytes | bytearray | memoryview) or not _has_fields(value):
             return value
         found = []
-        self.collect((value,), found)
-        if not found:
+        self.collect((value,), found, shortest=_SHORTEST_MASKED_VALUE)
+        text = safe_repr(value)
+        shown = mask(self.mask_shapes(text), found)
+        if shown == text and not found:
             return value
         secrets.extend(found)
-        return mask(self.mask_shapes(safe_repr(value)), found)
+        return shown
 
-    def _scrub_mapping(self, value: Mapping[Any, Any], secrets: list[str], depth: int) -> Any:
+    def _scrub_fields(
+        self,
+        fields: Iterable[tuple[Any, Any]],
+        value: Any,
+        secrets: list[str],
+        depth: int,
+        budget: list[int],
+    ) -> Any:
         clean: dict[Any, Any] = {}
         changed = False
-        for key, item in value.items():
-            if isinstance(key, str) and self.is_secret(key):
+        for key, item in fields:
+            name = _name_of(key)
+            if name is not None and self.is_secret(name):
                 remember_secret(item, secrets)
                 clean[key] = REDACTED
                 changed = True
             else:
-                clean[key] = shown = self.scrub(item, secrets, depth + 1)
+                clean[key] = shown = self._scrub(item, secrets, depth + 1, budget)
                 changed = changed or shown is not item
-        return clean if changed else value  # an OrderedDict or a defaultdict stays one
+        if not changed:
+            return value  # an OrderedDict, a defaultdict or a namedtuple stays one
+        if isinstance(value, tuple):  # a namedtuple
+            return type(value)._make(clean.values())  # type: ignore[attr-defined]
+        return clean
+
+    def _scrub_items(
+        self, value: list[Any] | tuple[Any, ...], secrets: list[str], depth: int, budget: list[int]
+    ) -> Any:
+        items = []
+        after_secret_flag = False  # ["tool", "--password", "hunter2"]
+        for item in value:
+            if after_secret_flag:
+                remember_secret(item, secrets)
+                items.append(REDACTED)
+            else:
+                items.append(self._scrub(item, secrets, depth + 1, budget))
+            after_secret_flag = (
+                isinstance(item, str) and item.startswith("-") and self.is_secret(item)
+            )
+        if all(item is original for item, original in zip(items, value, strict=True)):
+            return value
+        return items if isinstance(value, list) else tuple(items)
 
     def scrub_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Return ``kwargs`` unchanged when nothing in it looks secret, else a masked copy."""
@@ -185,38 +239,65 @@ class Redactor:
             if written is None or not _looks_like_a_secret(written["value"]):
                 continue
             value = written["value"]
-            quote = value[0] if value[0] in "'\"" else ""
-            pieces += [text[kept : written.start("value")], quote, REDACTED, quote]
+            opening = len(value) - len(value.lstrip("bBrRuUfF"))  # b'...', f"..."
+            quote = value[opening] if value[opening:][:1] in ("'", '"') else ""
+            prefix = value[:opening] if quote else ""
+            pieces += [text[kept : written.start("value")], prefix, quote, REDACTED, quote]
             kept = looked = written.end()
         return "".join([*pieces, text[kept:]]) if pieces else text
 
-    def collect(self, values: Iterable[Any], secrets: list[str]) -> None:
-        """Remember what ``values`` hold under secret-looking keys or attribute names.
+    def collect(
+        self, values: Iterable[Any], secrets: list[str], *, shortest: int = _MASKED_INSIDE_WORDS
+    ) -> bool:
+        """Remember what ``values`` hold under secret-looking keys or attribute names;
+        return True when nothing was left unseen.
 
         For the locals of frames that are not traced: nothing is copied; the search goes
-        breadth-first and looks at the first items of each container only, so a huge
-        dict costs a bounded number of steps and leaves the others their turn. Values
-        shorter than 8 characters found this way are not remembered: deep in ordinary
-        objects, ``author = "Smith"`` is more likely than a password.
+        breadth-first, looks at the names of a container's first few thousand fields and
+        into its first 200 values, so a huge dict costs a bounded number of steps and
+        leaves the others their turn. Values shorter than ``shortest`` are not
+        remembered: deep in ordinary objects, ``author = "Smith"`` is more likely than a
+        password.
         """
         if self._pattern is None:
-            return
+            return True
         budget = _MOST_ITEMS_SEARCHED
+        complete = True
         pending = deque((value, 0) for value in values)
-        while pending and budget > 0:
+        while pending:
             current, depth = pending.popleft()
             if type(current) in _ATOMS or isinstance(current, str | bytes):
                 continue
             try:
-                fields = itertools.islice(_fields_of(current), _MOST_ITEMS_PER_CONTAINER)
-                for key, item in fields:
+                for index, (key, item) in enumerate(_fields_of(current)):
                     budget -= 1
-                    if isinstance(key, str) and self.is_secret(key):
-                        remember_secret(item, secrets, shortest=_MASKED_INSIDE_WORDS)
-                    elif depth < _MAX_DEPTH:
+                    if budget < 0 or index >= _MOST_NAMES_PER_CONTAINER:
+                        return False
+                    name = _name_of(key)
+                    if name is not None and self.is_secret(name):
+                        remember_secret(item, secrets, shortest=shortest)
+                    elif type(item) in _ATOMS:
+                        continue
+                    elif depth < _MAX_DEPTH and index < _MOST_ITEMS_PER_CONTAINER:
                         pending.append((item, depth + 1))
+                    else:
+                        complete = False
             except Exception:  # an exotic object is skipped: capture goes on
-                continue
+                complete = False
+        return complete
+
+
+def _name_of(key: Any) -> str | None:
+    """A key as a name: a ``str``, or ``bytes`` as a Redis hash gives them."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bytes):
+        return key.decode("latin-1")
+    return None
+
+
+class _TooBigToScrub(Exception):
+    """Raised inside ``scrub`` when a value is too big to look at in full."""
 
 
 def _fields_of(value: Any) -> Iterable[tuple[Any, Any]]:
@@ -262,16 +343,18 @@ def _slots_of(value: Any) -> Iterable[tuple[str, Any]]:
 
 
 _ATOMS = frozenset({int, float, bool, type(None), complex})
-_URL_PASSWORD = re.compile(r"(?P<head>://[^/\s:@]*:)(?P<password>[^@\s/]+)@")
+_URL_PASSWORD = re.compile(r"(?P<head>://[^/\s:@\"',]*:)(?P<password>[^@\s/\"',?#]+)@")
 _CREDENTIAL = re.compile(
     r"\b(?P<scheme>[Bb]asic|[Bb]earer|[Tt]oken) (?P<credential>[\w.~+/=-]{8,})"
 )
 _REST_OF_NAME = re.compile(r"[\w-]*")
-# After a secret-looking name: name='...', name: "...", "name": "...", name=value (no
-# spaces: query strings, log lines, keyword arguments) or name: value (a header line).
+# After a secret-looking name: name='...', name: "...", "name": "...", '--name', '...'
+# (a command line), name=value (no spaces: query strings, log lines, keyword arguments)
+# or name: value (a header line). A quoted value may carry a b/f/r prefix.
 _WRITTEN_AFTER_NAME = re.compile(
-    r"(?:['\"]?\s*[:=]\s*(?=['\"])|=(?!=)|: (?=\S*\d))"
-    r"(?P<value>'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|[^\s&,;'\"()<>\[\]{}=]+)"
+    r"(?:['\"]?\s*[:=]\s*(?=[bBrRuUfF]{0,2}['\"])|['\"],\s*(?=['\"])|=(?!=)|: (?=\S*\d))"
+    r"(?P<value>[bBrRuUfF]{0,2}(?:'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")"
+    r"|[^\s&,;'\"()<>\[\]{}=]+)"
 )
 _SMALL_NUMBER = re.compile(r"\d{1,5}")  # a count or a port (max_tokens=512), not a secret
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
