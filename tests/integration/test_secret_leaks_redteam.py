@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
+from leaks import everything
 from processes import (
     EmailChannel,
     Process,
@@ -44,19 +45,6 @@ SECRET = "Hunter2-s3cret-XYZ"
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def everything(report: ProcessExecutionReport) -> str:
-    """Every serialisation of a report a user or a recipient could see, joined."""
-    parts = [report.to_json(), report.to_text(color=False), report.to_html(), report.to_mermaid()]
-    for entry in report.entries.values():
-        parts += [repr(entry.args), repr(entry.kwargs), repr(entry.result)]
-        parts += list(entry.attempt_errors)
-        if entry.error is not None:
-            error = entry.error
-            parts += [error.exception, error.traceback_str, repr(error.traced_vars)]
-            parts += [repr(error.args), repr(error.kwargs)]
-    return "\n".join(parts)
 
 
 def run_one(task: Task) -> ProcessExecutionReport:

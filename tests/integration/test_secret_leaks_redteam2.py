@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from leaks import everything as every_view
 from processes import (
     Process,
     ProcessExecutionReport,
@@ -43,19 +44,9 @@ CANARY = "Hunter2-s3cret-XYZ"
 
 
 def everything(report: ProcessExecutionReport) -> str:
-    """Every serialisation of a report a user or a recipient could see, joined."""
-    parts = [report.to_json(), report.to_text(color=False), report.to_html(), report.to_mermaid()]
-    parts.append(
-        QuietWebhook(WebhookConfig("https://hooks.example.com/ci")).render(report).decode()
-    )
-    for entry in report.entries.values():
-        parts += [repr(entry.args), repr(entry.kwargs), repr(entry.result)]
-        parts += list(entry.attempt_errors)
-        if entry.error is not None:
-            error = entry.error
-            parts += [error.exception, error.traceback_str, repr(error.traced_vars)]
-            parts += [repr(error.args), repr(error.kwargs)]
-    return "\n".join(parts)
+    """Every serialisation of a report, its entries' text and the webhook body, joined."""
+    webhook = QuietWebhook(WebhookConfig("https://hooks.example.com/ci")).render(report)
+    return f"{every_view(report)}\n{webhook.decode()}"
 
 
 def chained_text(report: ProcessExecutionReport) -> str:
