@@ -41,7 +41,9 @@ from processes import (
 
 pytestmark = pytest.mark.integration
 
-SECRET = "Hunter2-s3cret-XYZ"
+# Deliberately not secret-named: a secret-named global is masked by its name wherever the
+# code that uses it fails, which would hide the leaks these tests look for.
+CANARY = "Hunter2-s3cret-XYZ"
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -78,15 +80,15 @@ def use_config(config: dict[str, str]) -> None:
 
 def test_a_positional_dict_argument_with_a_secret_key(tmp_path: Path) -> None:
     log = tmp_path / "task.log"
-    config = {"host": "db.internal", "password": SECRET}
+    config = {"host": "db.internal", "password": CANARY}
     with Process([Task("connect", use_config, log, args=(config,))]) as process:
         report = process.run()
-    assert SECRET not in everything(report)
-    assert SECRET not in log.read_text(encoding="utf-8")
+    assert CANARY not in everything(report)
+    assert CANARY not in log.read_text(encoding="utf-8")
 
 
 def fetch_session_token() -> str:
-    return SECRET
+    return CANARY
 
 
 def call_api(session_token: str) -> str:
@@ -101,13 +103,13 @@ def test_an_upstream_result_fed_to_a_secret_parameter_is_not_shown_as_a_result()
     with Process(tasks) as process:
         report = process.run()
     assert report.entries["api"].kwargs == {"session_token": "[redacted]"}  # holds
-    assert SECRET not in everything(report)
+    assert CANARY not in everything(report)
     body = QuietWebhook(WebhookConfig("https://hooks.example.com/ci")).render(report)
-    assert SECRET not in body.decode()
+    assert CANARY not in body.decode()
 
 
 def connect_with_dsn() -> None:
-    dsn = f"postgresql://admin:{SECRET}@db.internal:5432/prod"
+    dsn = f"postgresql://admin:{CANARY}@db.internal:5432/prod"
     raise ConnectionError(f"could not connect to {dsn}")
 
 
@@ -116,7 +118,7 @@ def test_a_password_in_url_userinfo_is_masked() -> None:
     error = report.errored["connect"].error
     assert error is not None
     assert "admin" in error.exception  # the rest of the URL stays useful
-    assert SECRET not in everything(report)
+    assert CANARY not in everything(report)
 
 
 def refuse_login(password: str) -> None:
@@ -126,7 +128,7 @@ def refuse_login(password: str) -> None:
 def login_many_times() -> None:
     problems: list[Exception] = []
     try:
-        refuse_login(SECRET)
+        refuse_login(CANARY)
     except PermissionError as exc:
         problems.append(exc)
     raise ExceptionGroup("every login failed", problems)
@@ -134,10 +136,10 @@ def login_many_times() -> None:
 
 def test_a_secret_inside_an_exception_group_is_masked() -> None:
     report = run_one(Task("logins", login_many_times))
-    assert SECRET not in everything(report)
+    assert CANARY not in everything(report)
     with pytest.raises(ProcessFailedError) as caught:
         report.raise_for_errors()
-    assert SECRET not in "".join(traceback.format_exception(caught.value))
+    assert CANARY not in "".join(traceback.format_exception(caught.value))
 
 
 def authenticate(pair: tuple[str, str]) -> None:
@@ -145,7 +147,7 @@ def authenticate(pair: tuple[str, str]) -> None:
 
 
 def login_with_auth_tuple() -> None:
-    auth = ("admin", SECRET)  # requests-style auth=(user, password)
+    auth = ("admin", CANARY)  # requests-style auth=(user, password)
     authenticate(auth)
 
 
@@ -154,14 +156,14 @@ def raise_with(message: str) -> None:
 
 
 def describe_config_in_caller() -> None:
-    config = {"host": "db.internal", "password": SECRET}
+    config = {"host": "db.internal", "password": CANARY}
     raise_with(f"bad config {config}")
 
 
 @pytest.mark.parametrize("job", [login_with_auth_tuple, describe_config_in_caller])
 def test_a_secret_in_a_callers_container_is_masked_where_it_reappears(job: Any) -> None:
     report = run_one(Task("login", job))
-    assert SECRET not in everything(report)
+    assert CANARY not in everything(report)
 
 
 @dataclasses.dataclass
@@ -171,8 +173,8 @@ class DatabaseSettings:
 
 
 def connect_with_objects() -> None:
-    settings = DatabaseSettings("db.internal", SECRET)
-    cli = argparse.Namespace(host="db.internal", api_key=SECRET)
+    settings = DatabaseSettings("db.internal", CANARY)
+    cli = argparse.Namespace(host="db.internal", api_key=CANARY)
     raise ConnectionError(f"cannot reach {settings.host} ({cli.host})")
 
 
@@ -180,11 +182,11 @@ def test_secret_fields_of_objects_in_traced_vars() -> None:
     report = run_one(Task("connect", connect_with_objects))
     error = report.errored["connect"].error
     assert error is not None
-    assert SECRET not in error.traced_vars["settings"]
-    assert SECRET not in error.traced_vars["cli"]
+    assert CANARY not in error.traced_vars["settings"]
+    assert CANARY not in error.traced_vars["cli"]
 
 
-DEEP = {"services": {"db": {"primary": {"connection": {"options": {"password": SECRET}}}}}}
+DEEP = {"services": {"db": {"primary": {"connection": {"options": {"password": CANARY}}}}}}
 
 
 def load(settings: dict[str, Any]) -> None:
@@ -193,18 +195,18 @@ def load(settings: dict[str, Any]) -> None:
 
 def test_a_secret_key_nested_deeper_than_the_scrub_depth() -> None:
     report = run_one(Task("load", load, kwargs={"settings": DEEP}))
-    assert SECRET not in everything(report)
+    assert CANARY not in everything(report)
 
 
 def issue_credentials() -> dict[str, str]:
-    return {"user": "ci-bot", "access_token": SECRET}
+    return {"user": "ci-bot", "access_token": CANARY}
 
 
 def test_a_result_dict_with_a_secret_key() -> None:
     report = run_one(Task("issue", issue_credentials))
-    assert SECRET not in everything(report)
+    assert CANARY not in everything(report)
     body = QuietWebhook(WebhookConfig("https://hooks.example.com/ci")).render(report)
-    assert SECRET not in body.decode()
+    assert CANARY not in body.decode()
 
 
 PERCENT_PASSWORD = "p@ss/w0rd&x=1"
@@ -222,14 +224,14 @@ def test_a_url_encoded_secret_is_masked() -> None:
 
 
 def basic_auth_refused() -> None:
-    user, password = "admin", SECRET
+    user, password = "admin", CANARY
     header = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
     raise PermissionError(f"server refused Authorization: {header}")
 
 
 def test_a_basic_auth_header_is_masked() -> None:
     report = run_one(Task("call", basic_auth_refused))
-    encoded = base64.b64encode(f"admin:{SECRET}".encode()).decode()
+    encoded = base64.b64encode(f"admin:{CANARY}".encode()).decode()
     assert encoded not in everything(report)
 
 
@@ -273,21 +275,21 @@ def test_a_uuid_token_is_masked_in_the_message() -> None:
 
 
 def use_common_short_names() -> None:
-    creds = ("admin", SECRET)
-    pw = SECRET
+    creds = ("admin", CANARY)
+    pw = CANARY
     raise PermissionError(f"refused {creds[0]} ({len(pw)})")
 
 
 def test_common_short_names_for_secrets() -> None:
     report = run_one(Task("call", use_common_short_names))
-    assert SECRET not in everything(report)
+    assert CANARY not in everything(report)
 
 
 # -- the task's own values: defended ----------------------------------------------------------
 
 
 def fail_with_a_note() -> None:
-    token = SECRET
+    token = CANARY
     error = ValueError("request refused")
     error.add_note(f"sent with {token}")
     raise error
@@ -298,19 +300,19 @@ def test_a_secret_in_an_exception_note_is_masked() -> None:
     error = report.errored["call"].error
     assert error is not None
     assert "sent with [redacted]" in error.traceback_str
-    assert SECRET not in everything(report)
+    assert CANARY not in everything(report)
 
 
 def wrap_login_failure() -> None:
     try:
-        refuse_login(SECRET)
+        refuse_login(CANARY)
     except PermissionError:
         raise RuntimeError("the login step failed") from None
 
 
 def chain_login_failure() -> None:
     try:
-        refuse_login(SECRET)
+        refuse_login(CANARY)
     except PermissionError as exc:
         raise RuntimeError("the login step failed") from exc
 
@@ -318,14 +320,14 @@ def chain_login_failure() -> None:
 @pytest.mark.parametrize("job", [chain_login_failure, wrap_login_failure])
 def test_a_secret_in_an_unwound_frame_of_a_chained_exception(job: Any) -> None:
     report = run_one(Task("login", job))
-    assert SECRET not in everything(report)
+    assert CANARY not in everything(report)
     with pytest.raises(ProcessFailedError) as caught:
         report.raise_for_errors()
-    assert SECRET not in "".join(traceback.format_exception(caught.value))
+    assert CANARY not in "".join(traceback.format_exception(caught.value))
 
 
 async def async_login() -> None:
-    api_token = SECRET
+    api_token = CANARY
     raise PermissionError(f"refused {api_token}")
 
 
@@ -334,7 +336,7 @@ def test_an_async_tasks_secret_local_is_masked() -> None:
     error = report.errored["login"].error
     assert error is not None
     assert error.traced_vars.get("api_token") == "[redacted]"
-    assert SECRET not in everything(report)
+    assert CANARY not in everything(report)
 
 
 _flaky_calls = {"n": 0}
@@ -342,7 +344,7 @@ _flaky_calls = {"n": 0}
 
 def flaky_login() -> None:
     _flaky_calls["n"] += 1
-    password = SECRET
+    password = CANARY
     raise ConnectionError(f"attempt {_flaky_calls['n']} with {password} timed out")
 
 
@@ -357,9 +359,9 @@ def test_retries_events_and_log_lines_never_show_a_secret(tmp_path: Path) -> Non
     assert len(entry.attempt_errors) == 3
     assert all("[redacted]" in text for text in entry.attempt_errors)
     assert any(getattr(event, "error", None) for event in events)
-    assert SECRET not in repr(events)
-    assert SECRET not in log.read_text(encoding="utf-8")
-    assert SECRET not in everything(report)
+    assert CANARY not in repr(events)
+    assert CANARY not in log.read_text(encoding="utf-8")
+    assert CANARY not in everything(report)
 
 
 class Connector:
@@ -368,9 +370,9 @@ class Connector:
 
 
 def test_a_secret_passed_positionally_to_a_bound_method() -> None:
-    report = run_one(Task("connect", Connector().connect, args=("db", SECRET)))
+    report = run_one(Task("connect", Connector().connect, args=("db", CANARY)))
     assert report.entries["connect"].args == ("db", "[redacted]")
-    assert SECRET not in everything(report)
+    assert CANARY not in everything(report)
 
 
 # -- channels: their own secrets ---------------------------------------------------------------
@@ -476,24 +478,24 @@ def _notify_smtp(port: int, password: str) -> str:
 def test_an_smtp_reply_echoing_the_password_is_masked() -> None:
     smtp, port = _start_smtp(decode=True)
     try:
-        shown = _notify_smtp(port, SECRET)
+        shown = _notify_smtp(port, CANARY)
     finally:
         smtp.shutdown()
         smtp.server_close()
     assert "535" in shown
     assert "[redacted]" in shown
-    assert SECRET not in shown
+    assert CANARY not in shown
 
 
 def test_an_smtp_reply_echoing_the_auth_plain_base64_is_masked() -> None:
     smtp, port = _start_smtp(decode=False)
     try:
-        shown = _notify_smtp(port, SECRET)
+        shown = _notify_smtp(port, CANARY)
     finally:
         smtp.shutdown()
         smtp.server_close()
     assert "535" in shown
-    encoded = base64.b64encode(f"\0ci-bot\0{SECRET}".encode()).decode()
+    encoded = base64.b64encode(f"\0ci-bot\0{CANARY}".encode()).decode()
     assert encoded not in shown
 
 
