@@ -186,7 +186,11 @@ class Redactor:
         """Return ``kwargs`` unchanged when nothing in it looks secret, else a masked copy."""
         if self._pattern is None or not kwargs:
             return kwargs
-        shown: dict[str, Any] = self.scrub(kwargs, [])
+        shown: dict[str, Any] = {}
+        for name, value in kwargs.items():  # each on its own: a huge one stays in its place
+            shown[name] = REDACTED if self.is_secret(name) else self.scrub(value, [])
+        if all(shown[name] is value for name, value in kwargs.items()):
+            return kwargs
         return shown
 
     def scrub_args(self, args: tuple[Any, ...]) -> tuple[Any, ...]:

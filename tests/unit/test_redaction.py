@@ -392,3 +392,14 @@ def test_a_result_received_as_a_secret_is_hidden_from_its_siblings_too(parallel:
     assert report.entries["show"].args == (REDACTED,)
     assert report.entries["use"].args == (REDACTED,)
     assert "tok-Hunter2-s3cret" not in report.to_json()
+
+
+def test_a_huge_keyword_argument_stays_in_its_place() -> None:
+    rows = list(range(50_000))
+    shown = DEFAULT_REDACTOR.scrub_kwargs({"rows": [str(i) for i in rows], "token": "abc"})
+    assert set(shown) == {"rows", "token"}
+    assert shown["token"] == REDACTED
+    assert isinstance(shown["rows"], str)  # too big to check: its cut repr
+    assert shown["rows"].startswith("['0', '1', '2'")
+    report = Process([Task("t", lambda **_: None, kwargs={"rows": rows})]).run()
+    assert report.entries["t"].kwargs["rows"] is rows  # numbers only: nothing to check
