@@ -347,7 +347,9 @@ def _slots_of(value: Any) -> Iterable[tuple[str, Any]]:
 
 
 _ATOMS = frozenset({int, float, bool, type(None), complex})
-_URL_PASSWORD = re.compile(r"(?P<head>://[^/\s:@\"',]*:)(?P<password>[^@\s/\"',?#]+)@")
+# scheme://user:password@host, the password up to the last "@" before the host (one
+# written unencoded may hold "/" or "@"); a port followed by a path is no password.
+_URL_PASSWORD = re.compile(r"(?P<head>://[^/\s:@\"',]*:)(?P<password>[^\s\"',?#]+)@(?=[\w\[])")
 _CREDENTIAL = re.compile(
     r"\b(?P<scheme>[Bb]asic|[Bb]earer|[Tt]oken) (?P<credential>[\w.~+/=-]{8,})"
 )
@@ -365,6 +367,9 @@ _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def _mask_url_password(found: re.Match[str]) -> str:
+    port, slash, _ = found["password"].partition("/")
+    if slash and port.isdigit():  # host:8080/path/@scope: a port, not a password
+        return found[0]
     return f"{found['head']}{REDACTED}@"
 
 

@@ -146,9 +146,6 @@ def connect_unencoded() -> None:
     raise ConnectionError("cannot reach redis://:ab/Hunter2-s3cret-XYZ@cache:6379/0")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="leak: a URL password holding '/' or '@' is not (fully) masked"
-)
 def test_a_url_password_with_a_slash() -> None:
     report = run([Task("connect", connect_unencoded)])
     assert CANARY not in everything(report)

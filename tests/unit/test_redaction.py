@@ -23,6 +23,8 @@ from processes.redaction import DEFAULT_REDACTOR, REDACTED, Redactor, mask, reme
     ("text", "shown"),
     [
         ("postgresql://admin:Hunter2x@db:5432/prod", "postgresql://admin:[redacted]@db:5432/prod"),
+        ("redis://:ab/Hunter2x@cache:6379/0", "redis://:[redacted]@cache:6379/0"),
+        ("postgres://u:p@ss-word1@db/x", "postgres://u:[redacted]@db/x"),
         ("Authorization: Basic YWRtaW46SHVudGVy", "Authorization: Basic [redacted]"),
         ("sent Bearer eyJhbGciOi.J9x", "sent Bearer [redacted]"),
         ("Settings(host='db', password='S3cr')", "Settings(host='db', password='[redacted]')"),
@@ -53,6 +55,8 @@ def test_credentials_are_masked_by_their_shape(text: str, shown: str) -> None:
         "    token = get_token()",  # code with spaces around "=": not a credential
         "Basic configuration failed",  # prose
         "https://example.com/path?page=2",
+        "http://localhost:4873/@babel/core",  # a port, then a path with an "@"
+        '{"url":"http://db:5432","owner":"ops@example.com"}',
         "password='[redacted]'",  # already masked
         "x = 1",
     ],
