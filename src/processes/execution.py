@@ -189,7 +189,7 @@ class Run:
         state = self.states[i] or self._begin(i)
         self._attempt_started(i)
         outcome = run_within_timeout(
-            task.func, state.args, state.kwargs, self.tasks[i].capture_settings, state.handler
+            task.func, state.args, state.kwargs, task.capture_settings, state.handler
         )
         return self._settle(i, outcome)
 
@@ -242,7 +242,7 @@ class Run:
                         task.func,
                         state.args,
                         state.kwargs,
-                        self.tasks[i].capture_settings,
+                        task.capture_settings,
                         handler,
                     )
                 else:
@@ -252,7 +252,7 @@ class Run:
                         task.func,
                         state.args,
                         state.kwargs,
-                        self.tasks[i].capture_settings,
+                        task.capture_settings,
                         uuid.uuid4().hex,
                         in_this_process,
                         handler,
@@ -449,9 +449,7 @@ class Run:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             elapsed = time.perf_counter() - began
-            outcome = failed_attempt(
-                exc, self.tasks[i].capture_settings, elapsed, task.func, args, kwargs
-            )
+            outcome = failed_attempt(exc, task.capture_settings, elapsed, task.func, args, kwargs)
             return self._settle(i, outcome)
         self.results[i] = value
         self.entries[i] = self._entry(
@@ -617,7 +615,7 @@ class Run:
     def _emit(self, kind: EventKind, i: int, attempt: int, **details: Any) -> None:
         assert self.on_event is not None
         task = self.tasks[i]
-        max_attempts = self.tasks[i].retry_policy.max_attempts
+        max_attempts = task.retry_policy.max_attempts
         self.on_event(TaskEvent(kind, task.name, utcnow(), attempt, max_attempts, **details))
 
     @contextlib.contextmanager

@@ -453,12 +453,18 @@ class _EchoingSmtp(socketserver.StreamRequestHandler):
                 self.wfile.write(b"250 OK\r\n")
 
 
-def _start_smtp(decode: bool) -> tuple[socketserver.ThreadingTCPServer, int]:
+@contextlib.contextmanager
+def _echoing_smtp(decode: bool) -> Iterator[int]:
+    """An SMTP server on a loopback port (yielded) that quotes back what AUTH sent."""
     handler = type("Handler", (_EchoingSmtp,), {"decode": decode})
     smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
     smtp.daemon_threads = True
     threading.Thread(target=smtp.serve_forever, daemon=True).start()
-    return smtp, smtp.server_address[1]
+    try:
+        yield smtp.server_address[1]
+    finally:
+        smtp.shutdown()
+        smtp.server_close()
 
 
 def _notify_smtp(port: int, password: str) -> str:
@@ -476,24 +482,16 @@ def _notify_smtp(port: int, password: str) -> str:
 
 
 def test_an_smtp_reply_echoing_the_password_is_masked() -> None:
-    smtp, port = _start_smtp(decode=True)
-    try:
+    with _echoing_smtp(decode=True) as port:
         shown = _notify_smtp(port, CANARY)
-    finally:
-        smtp.shutdown()
-        smtp.server_close()
     assert "535" in shown
     assert "[redacted]" in shown
     assert CANARY not in shown
 
 
 def test_an_smtp_reply_echoing_the_auth_plain_base64_is_masked() -> None:
-    smtp, port = _start_smtp(decode=False)
-    try:
+    with _echoing_smtp(decode=False) as port:
         shown = _notify_smtp(port, CANARY)
-    finally:
-        smtp.shutdown()
-        smtp.server_close()
     assert "535" in shown
     encoded = base64.b64encode(f"\0ci-bot\0{CANARY}".encode()).decode()
     assert encoded not in shown
