@@ -14,7 +14,15 @@ from processes.errors import (
     TaskNotFoundError,
 )
 from processes.events import EventKind, TaskEvent
-from processes.outcome import ErrorData, TaskResult, TaskStatus
+from processes.outcome import (
+    ErrorData,
+    FailureStreak,
+    SkipReason,
+    StopReason,
+    TaskChange,
+    TaskResult,
+    TaskStatus,
+)
 from processes.process import Process
 from processes.report import Delivery, ProcessExecutionReport, TaskReportEntry
 from processes.signing import verify
@@ -29,6 +37,7 @@ __all__ = [
     "EmailDeliveryError",
     "ErrorData",
     "EventKind",
+    "FailureStreak",
     "FileChannel",
     "HTMLEmailStyle",
     "Process",
@@ -38,8 +47,11 @@ __all__ = [
     "ReportChannel",
     "ReportContent",
     "SMTPConfig",
+    "SkipReason",
     "SlackChannel",
+    "StopReason",
     "Task",
+    "TaskChange",
     "TaskDependency",
     "TaskEvent",
     "TaskNotFoundError",

@@ -14,6 +14,7 @@ import functools
 import heapq
 import itertools
 import queue
+import socket
 import time
 import uuid
 from collections import deque
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from processes.tasklog import LogFiles
 
 _NEVER = float("inf")
+_HOST = socket.gethostname()  # read once: a report names the machine it ran on
 _ANY_NUMBER_OF_ARGUMENTS = 256  # more than any function has positional parameters
 
 
@@ -637,7 +639,7 @@ class Run:
                 entry = self.entries[i]
                 assert entry is not None
             entries[task.name] = entry
-        return ProcessExecutionReport(entries, self.process_name, started_at, utcnow())
+        return ProcessExecutionReport(entries, self.process_name, started_at, utcnow(), host=_HOST)
 
     def _interrupted(
         self, interrupt: KeyboardInterrupt, started_at: datetime, running: Collection[int]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime  # noqa: TC003 (a dataclass field's type)
 from typing import Any
 
 
@@ -58,3 +59,42 @@ class TaskResult:
     def worked(self) -> bool:
         """True when the task succeeded, possibly after retries."""
         return self.status is TaskStatus.SUCCESS
+
+
+class SkipReason(enum.Enum):
+    """Why a SKIPPED task never ran."""
+
+    UPSTREAM_FAILED = "upstream_failed"  # an upstream task errored or was skipped
+    CONDITION_NOT_MET = "condition_not_met"  # ``run_when="any_failed"`` and nothing failed
+    FAIL_FAST = "fail_fast"  # ``run(fail_fast=True)`` stopped new starts
+    DEADLINE = "deadline"  # ``run(deadline=...)`` passed before it could start
+    INTERRUPTED = "interrupted"  # Ctrl-C stopped the run
+    TERMINATED = "terminated"  # SIGTERM stopped the run
+
+
+class StopReason(enum.Enum):
+    """Why a run stopped starting tasks before the graph was done; None when it was not."""
+
+    FAIL_FAST = "fail_fast"
+    DEADLINE = "deadline"
+    INTERRUPTED = "interrupted"
+    TERMINATED = "terminated"
+
+
+class TaskChange(enum.Enum):
+    """How a task's outcome changed since the previous recorded run of the same process."""
+
+    NEW_FAILURE = "new_failure"  # errored now, did not error in the previous run
+    STILL_FAILING = "still_failing"  # errored in the previous run too
+    RECOVERED = "recovered"  # errored in the previous run, succeeded now
+
+
+@dataclass(frozen=True, slots=True)
+class FailureStreak:
+    """How long a task has errored: ``runs`` recorded runs in a row, the first at ``since``.
+
+    ``since`` is that first failing run's start, timezone-aware UTC.
+    """
+
+    runs: int
+    since: datetime

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
 import warnings
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from processes.errors import ProcessFailedError, TaskTraceback
-from processes.outcome import ErrorData, TaskStatus
+from processes.outcome import (
+    ErrorData,
+    FailureStreak,
+    SkipReason,
+    StopReason,
+    TaskChange,
+    TaskStatus,
+)
 from processes.redaction import mask, remember_secret
 from processes.saferepr import safe_repr
 
@@ -47,6 +55,13 @@ class TaskReportEntry:
     finished_at: datetime | None = None
     dependencies: tuple[str, ...] = ()
     attempt_errors: tuple[str, ...] = ()
+    #: Not run again: its result was taken from the run this one resumed (§12).
+    reused: bool = False
+    #: Why a task that succeeded in the resumed run ran again (its result was lost).
+    rerun_reason: str = ""
+    #: Why a SKIPPED task never ran, and the errored task that caused it, if one did.
+    skip_reason: SkipReason | None = None
+    skip_cause: str = ""
 
 
 class _Channel(Protocol):
@@ -74,6 +89,17 @@ class ProcessExecutionReport:
     process_name: str = ""
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    #: Unique per run; the key of the run in a ``RunHistory``. Not compared: two reports
+    #: of the same outcome are equal, whichever runs they came from.
+    run_id: str = field(default_factory=lambda: new_run_id(), compare=False)
+    #: The machine the run ran on (``socket.gethostname()``), "" when unknown.
+    host: str = ""
+    #: Against the previous recorded run of the same process name; empty without history.
+    changes: dict[str, TaskChange] = field(default_factory=dict)
+    #: For each STILL_FAILING task, how many runs in a row it has errored, since when.
+    streaks: dict[str, FailureStreak] = field(default_factory=dict)
+    #: Why the run stopped starting tasks early (fail-fast, deadline, Ctrl-C, SIGTERM).
+    stopped_by: StopReason | None = None
 
     # -- triage ---------------------------------------------------------------------------
 
@@ -112,7 +138,12 @@ class ProcessExecutionReport:
         if isinstance(names, str):  # one name, not a set of one-letter names
             names = (names,)
         wanted = {name.lower() for name in names}
-        return replace(self, entries={n: e for n, e in self.entries.items() if n in wanted})
+        return replace(
+            self,
+            entries={n: e for n, e in self.entries.items() if n in wanted},
+            changes={n: c for n, c in self.changes.items() if n in wanted},
+            streaks={n: s for n, s in self.streaks.items() if n in wanted},
+        )
 
     def masked(self, secrets: Iterable[str]) -> ProcessExecutionReport:
         """Return a copy where every text showing one of ``secrets`` shows ``[redacted]``.
@@ -228,6 +259,11 @@ class ProcessExecutionReport:
 
     def __str__(self) -> str:
         return self.to_text(color=False)
+
+
+def new_run_id() -> str:
+    """A unique, sortable, readable id: the UTC second, then 8 random hex digits."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
 
 
 def _secrets_of(channels: Iterable[object]) -> list[str]:
@@ -399,12 +435,24 @@ def entry_to_dict(entry: TaskReportEntry) -> dict[str, Any]:
         "finished_at": _time(entry.finished_at),
         "dependencies": list(entry.dependencies),
         "attempt_errors": list(entry.attempt_errors),
+        "reused": entry.reused,
+        "rerun_reason": entry.rerun_reason,
+        "skip_reason": entry.skip_reason.value if entry.skip_reason else None,
+        "skip_cause": entry.skip_cause,
     }
 
 
 def report_to_dict(report: ProcessExecutionReport) -> dict[str, Any]:
     return {
         "process_name": report.process_name,
+        "run_id": report.run_id,
+        "host": report.host,
+        "stopped_by": report.stopped_by.value if report.stopped_by else None,
+        "changes": {name: change.value for name, change in report.changes.items()},
+        "streaks": {
+            name: {"runs": streak.runs, "since": streak.since.isoformat()}
+            for name, streak in report.streaks.items()
+        },
         "started_at": _time(report.started_at),
         "finished_at": _time(report.finished_at),
         "elapsed_seconds": report.elapsed_seconds,
@@ -450,6 +498,10 @@ def _entry_from_dict(data: Mapping[str, Any]) -> TaskReportEntry:
         finished_at=_parse_time(data.get("finished_at")),
         dependencies=tuple(data.get("dependencies", ())),
         attempt_errors=tuple(data.get("attempt_errors", ())),
+        reused=bool(data.get("reused", False)),
+        rerun_reason=data.get("rerun_reason", ""),
+        skip_reason=SkipReason(data["skip_reason"]) if data.get("skip_reason") else None,
+        skip_cause=data.get("skip_cause", ""),
     )
 
 
@@ -462,4 +514,12 @@ def report_from_dict(data: Mapping[str, Any]) -> ProcessExecutionReport:
         process_name=data.get("process_name", ""),
         started_at=_parse_time(data.get("started_at")),
         finished_at=_parse_time(data.get("finished_at")),
+        run_id=data.get("run_id") or new_run_id(),
+        host=data.get("host", ""),
+        changes={name: TaskChange(v) for name, v in data.get("changes", {}).items()},
+        streaks={
+            name: FailureStreak(int(v["runs"]), datetime.fromisoformat(v["since"]))
+            for name, v in data.get("streaks", {}).items()
+        },
+        stopped_by=StopReason(data["stopped_by"]) if data.get("stopped_by") else None,
     )
