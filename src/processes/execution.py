@@ -46,6 +46,7 @@ from processes.tasklog import (
     LOG_STARTING,
     failure_message,
     routing_task_records,
+    task_context,
 )
 from processes.workers import DaemonThreadPool, Result
 
@@ -546,7 +547,7 @@ class Run:
             message = failure_message(
                 task.name, error.function, error.args, error.kwargs, impact, failure
             )
-            state.logger.error(message)
+            state.logger.error(message, extra={"task_context": task_context(error)})
         self._finish(i, TaskStatus.ERRORED, None, error)
         if self.fail_fast:
             self.stopping = True

@@ -137,12 +137,13 @@ class ProcessExecutionReport:
         """Return a copy holding only the named tasks (case-insensitive), in report order."""
         if isinstance(names, str):  # one name, not a set of one-letter names
             names = (names,)
+        # Both sides lower-cased: a report built by hand may hold "Fetch_Orders" (SPEC §10).
         wanted = {name.lower() for name in names}
         return replace(
             self,
-            entries={n: e for n, e in self.entries.items() if n in wanted},
-            changes={n: c for n, c in self.changes.items() if n in wanted},
-            streaks={n: s for n, s in self.streaks.items() if n in wanted},
+            entries={n: e for n, e in self.entries.items() if n.lower() in wanted},
+            changes={n: c for n, c in self.changes.items() if n.lower() in wanted},
+            streaks={n: s for n, s in self.streaks.items() if n.lower() in wanted},
         )
 
     def masked(self, secrets: Iterable[str]) -> ProcessExecutionReport:

@@ -30,6 +30,7 @@ from processes.tasklog import (
     failure_message,
     new_task_logger,
     routing_task_records,
+    task_context,
 )
 
 if TYPE_CHECKING:
@@ -153,13 +154,17 @@ def _not_a_flag(flag: str, value: object, task_name: str) -> TypeError:
 
 
 def function_label(func: Callable[..., Any]) -> str:
-    """A readable name for any callable: a partial shows the function it wraps."""
-    if isinstance(func, functools.partial):
-        return f"partial({function_label(func.func)})"
-    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
-    if isinstance(name, str):
+    """The callable's ``__name__``, as v7 showed it (SPEC §10).
+
+    A function nested in a method is ``load``, not ``Outer.method.<locals>.load``; a
+    partial shows the function it wraps; a callable object its class name.
+    """
+    while isinstance(func, functools.partial):
+        func = func.func
+    name = getattr(func, "__name__", None)
+    if isinstance(name, str) and name:
         return name
-    return f"{type(func).__qualname__} instance"
+    return type(func).__name__
 
 
 def _check_retry_on(retry_on: object) -> None:
@@ -487,7 +492,7 @@ class Task:
     def function_label(self) -> str:
         func = self.func
         if type(func) is types.FunctionType:  # the common case, without a per-task cache
-            return func.__qualname__
+            return func.__name__
         return function_label(func)
 
     def hide_secret_args(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -613,7 +618,8 @@ def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
             error = error_data(task, args, kwargs, (), failure)
             if logger:
                 logger.error(
-                    failure_message(task.name, error.function, args, error.kwargs, (), failure)
+                    failure_message(task.name, error.function, args, error.kwargs, (), failure),
+                    extra={"task_context": task_context(error)},
                 )
             return TaskResult(
                 TaskStatus.ERRORED,

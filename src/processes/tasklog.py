@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
     from processes.capture import Failure
+    from processes.outcome import ErrorData
 
 LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
 #: The lines of a task's life in its log (SPEC §4), as ``logging`` format strings.
@@ -136,6 +137,25 @@ def failure_message(
         lines.extend(f"    {var} = {text}" for var, text in failure.traced_vars.items())
     lines.append(failure.traceback_str.rstrip())
     return "\n".join(lines)
+
+
+def task_context(error: ErrorData) -> dict[str, Any]:
+    """What the failure's ERROR record carries as ``record.task_context`` (SPEC §10).
+
+    A plain dict of the values of ``error`` under exactly the keys v7 users' handlers
+    read, with nothing escaped: a handler that renders HTML escapes for itself.
+    """
+    return {
+        "task_name": error.task_name,
+        "function": error.function,
+        "args": error.args,
+        "kwargs": error.kwargs,
+        "downstream_impact": error.downstream_impact,
+        "exception": error.exception,
+        "traceback_str": error.traceback_str,
+        "traced_vars": dict(error.traced_vars),
+        "traced_vars_location": error.traced_vars_location,
+    }
 
 
 # -- records from the task's own code -------------------------------------------------------
