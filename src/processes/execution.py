@@ -58,12 +58,16 @@ if TYPE_CHECKING:
     from processes.events import Listener
     from processes.graph import TaskGraph
     from processes.outcome import ErrorData
+    from processes.resume import Resumption
     from processes.task import Task, TaskDependency
     from processes.tasklog import LogFiles
 
 _NEVER = float("inf")
 _HOST = socket.gethostname()  # read once: a report names the machine it ran on
 _ANY_NUMBER_OF_ARGUMENTS = 256  # more than any function has positional parameters
+# ``Run.blocked`` of a task whose result the resumed run holds: it goes down the path of
+# tasks that are not started, which reuses it unless an upstream task failed (``1``).
+_REUSED = 2
 
 
 class _TaskState:
@@ -106,6 +110,7 @@ class Run:
         fail_fast: bool = False,
         on_event: Listener | None = None,
         sleep: Callable[[float], None] = interruptible_sleep,
+        resume: Resumption | None = None,
     ) -> None:
         self.tasks = tasks
         self.graph = graph
@@ -133,6 +138,12 @@ class Run:
         self.secret_parameters, self.secret_results = _secrets_received(
             tasks, self.dependencies, graph
         )
+        # Resuming: the result and earlier entry of each task not to run again, and why
+        # the other successes of that run run again.
+        self.reused: dict[int, tuple[Any, TaskReportEntry]] = {}
+        self.rerun_reasons: dict[int, str] = {}
+        if resume is not None:
+            self._take_over(resume)
 
     # -- the two loops --------------------------------------------------------------------
 
@@ -589,6 +600,10 @@ class Run:
         self._release(i, blocked=status is not TaskStatus.SUCCESS)
 
     def _skip(self, i: int) -> None:
+        """Record a task that is not started: reused when resuming allows it, else SKIPPED."""
+        if self.blocked[i] == _REUSED:
+            self._reuse(i)
+            return
         task = self.tasks[i]
         self.entries[i] = TaskReportEntry(
             task.name,
@@ -603,6 +618,40 @@ class Run:
         if self.on_event is not None:
             self._emit(EventKind.FINISHED, i, 0, status=TaskStatus.SKIPPED)
         self._release(i, blocked=True)
+
+    def _take_over(self, resume: Resumption) -> None:
+        for i, task in enumerate(self.tasks):
+            taken = resume.reused.get(task.name)
+            if taken is not None:
+                self.reused[i] = taken
+                self.blocked[i] = _REUSED
+            elif reason := resume.reasons.get(task.name):
+                self.rerun_reasons[i] = reason
+
+    def _reuse(self, i: int) -> None:
+        """Finish task ``i`` with its result from the resumed run, as if it had just run.
+
+        The entry shows what that run showed (arguments, result); it has no times, since
+        it did not run in this one. Listeners get a FINISHED event with attempt 0.
+        """
+        value, earlier = self.reused[i]
+        self.results[i] = value
+        task = self.tasks[i]
+        self.entries[i] = TaskReportEntry(
+            task.name,
+            task.function_label,
+            earlier.args,
+            earlier.kwargs,
+            TaskStatus.SUCCESS,
+            0.0,
+            0,
+            REDACTED if i in self.secret_results else earlier.result,
+            dependencies=self.graph.upstream_names[i],
+            reused=True,
+        )
+        if self.on_event is not None:
+            self._emit(EventKind.FINISHED, i, 0, status=TaskStatus.SUCCESS)
+        self._release(i, blocked=False)
 
     def _release(self, i: int, *, blocked: bool) -> None:
         """Tell the dependants of task ``i`` that it is done; queue those now ready."""
@@ -640,6 +689,9 @@ class Run:
                 entry = self.entries[i]
                 assert entry is not None
             entries[task.name] = entry
+        for i, reason in self.rerun_reasons.items():
+            name = self.tasks[i].name
+            entries[name] = replace(entries[name], rerun_reason=reason)
         return ProcessExecutionReport(entries, self.process_name, started_at, utcnow(), host=_HOST)
 
     def _interrupted(

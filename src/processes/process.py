@@ -14,6 +14,8 @@ from processes.events import Listener, SafeListener, TaskEvent
 from processes.execution import Run
 from processes.graph import TaskGraph
 from processes.progress import ProgressLine
+from processes.report import ProcessExecutionReport
+from processes.resume import Resumption, resumption_from_report
 from processes.task import Task, TaskDependency
 from processes.tasklog import LogFiles
 
@@ -21,8 +23,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from concurrent.futures import Executor
     from types import TracebackType
-
-    from processes.report import ProcessExecutionReport
 
 #: With ``parallel=None``, a process of at least this many tasks runs in parallel.
 PARALLEL_THRESHOLD = 10
@@ -149,6 +149,7 @@ class Process:
         on_event: Listener | None = None,
         progress: bool = False,
         sleep: Callable[[float], None] | None = None,
+        resume: ProcessExecutionReport | str | None = None,
     ) -> ProcessExecutionReport:
         """Run every task whose dependencies succeed; return what happened to each.
 
@@ -161,7 +162,19 @@ class Process:
         stderr when it is a terminal. A ``KeyboardInterrupt`` that stops the run carries
         the partial report as ``.report``. ``sleep`` replaces how a sequential run waits
         before a retry (tests pass ``list.append`` to record the delays instead).
+
+        ``resume`` (an earlier report, or a run id with ``history``) resumes that run:
+        each task that SUCCEEDED there, matched by name (case-insensitive) even if its
+        function or arguments changed since, is not run again; its result feeds its
+        dependants, and its entry says ``reused`` (attempts 0, elapsed 0, no times). Its
+        upstream tasks still come first: one that fails now skips it. Every other task
+        runs as usual; one whose earlier result cannot be restored runs again, and its
+        ``rerun_reason`` says why (for a report object: a result shown ``[redacted]``,
+        or too big to show whole; a report read by ``from_json`` passes on its JSON
+        values, a ``repr`` for what JSON could not hold). A reused task sends listeners
+        no STARTED event, only a FINISHED one with attempt 0.
         """
+        resumption = _resumption(resume)
         self._revalidate_if_changed()
         if parallel is None:
             parallel = executor is not None or len(self.tasks) >= PARALLEL_THRESHOLD
@@ -180,6 +193,7 @@ class Process:
             fail_fast=fail_fast,
             on_event=_fan_out(listeners),
             sleep=sleep or interruptible_sleep,
+            resume=resumption,
         )
         try:
             if executor is not None:
@@ -208,6 +222,24 @@ class Process:
 
     def __repr__(self) -> str:
         return f"Process(name={self.name!r}, tasks={len(self.tasks)})"
+
+
+def _resumption(resume: ProcessExecutionReport | str | None) -> Resumption | None:
+    """What ``run(resume=...)`` takes over, checked before anything runs."""
+    if resume is None:
+        return None
+    if isinstance(resume, ProcessExecutionReport):
+        return resumption_from_report(resume)
+    if isinstance(resume, str):
+        raise ValueError(
+            f"resume={resume!r} is a run id: resuming from one needs the history that "
+            "recorded it, run(resume=run_id, history=RunHistory(path)); or pass the "
+            "earlier report itself"
+        )
+    raise TypeError(
+        "resume must be a ProcessExecutionReport, a run id (str) or None, "
+        f"got {type(resume).__name__}"
+    )
 
 
 def _fan_out(listeners: list[Listener]) -> Listener | None:

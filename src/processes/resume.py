@@ -1,0 +1,95 @@
+"""What a resumed run takes from an earlier one (§12): for each task that succeeded there,
+its result and entry, by task name; for a success whose result cannot be restored, why.
+
+Imports the report and redaction; never ``execution`` or ``process``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from processes.outcome import TaskStatus
+from processes.redaction import REDACTED
+from processes.report import MAX_JSON_DEPTH
+
+if TYPE_CHECKING:
+    from processes.report import ProcessExecutionReport, TaskReportEntry
+
+#: The ``rerun_reason`` of a task whose earlier result the report showed as a secret.
+HIDDEN_AS_SECRET = "its result was hidden as a secret"
+#: The ``rerun_reason`` of a task whose earlier result the report could show only cut.
+SHOWN_CUT = "its result was too big for the report to hold whole"
+
+# The end of a ``repr`` that ``saferepr.truncate`` cut: a report shows a result too big
+# to look at in full that way.
+_CUT_REPR = re.compile(r"\.\.\. \[truncated \d+ chars\]\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Resumption:
+    """The earlier run's successes, keyed by lower-cased task name.
+
+    ``reused`` holds the result to pass on and the entry that run showed; ``reasons``
+    says why a task that succeeded there must run again.
+    """
+
+    run_id: str
+    reused: dict[str, tuple[Any, TaskReportEntry]] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+def resumption_from_report(report: ProcessExecutionReport) -> Resumption:
+    """Take the results of ``report``'s successes as its entries show them.
+
+    A report that never left memory holds the very objects the tasks returned, except
+    where a secret was masked in one or it was too big to show whole: those tasks run
+    again. A report read back by ``from_json`` holds JSON values (a non-JSON result
+    became its ``repr``); nothing tells a ``repr`` from a string result, so they are
+    passed on as they are.
+    """
+    reused: dict[str, tuple[Any, TaskReportEntry]] = {}
+    reasons: dict[str, str] = {}
+    for name, entry in report.entries.items():
+        if entry.status is not TaskStatus.SUCCESS:
+            continue
+        key = name.lower()  # a report built by hand may say "Fetch"
+        reason = why_not_restorable(entry.result)
+        if reason:
+            reasons[key] = reason
+        else:
+            reused[key] = (entry.result, entry)
+    return Resumption(report.run_id, reused, reasons)
+
+
+def why_not_restorable(shown: Any) -> str:
+    """Why a result as a report shows it is not the result itself; "" when it may be.
+
+    ``[redacted]`` anywhere in it means a secret was masked there; a ``repr`` cut at
+    its end means it was too big to show. A result that merely holds those words runs
+    again too: that costs a rerun, never a wrong value.
+    """
+    if isinstance(shown, str):
+        if REDACTED in shown:
+            return HIDDEN_AS_SECRET
+        return SHOWN_CUT if _CUT_REPR.search(shown) else ""
+    return HIDDEN_AS_SECRET if _holds_redacted(shown, 0) else ""
+
+
+def _holds_redacted(value: Any, depth: int) -> bool:
+    if isinstance(value, str):
+        return REDACTED in value
+    if depth >= MAX_JSON_DEPTH:
+        return False
+    try:
+        if isinstance(value, dict):
+            return any(
+                _holds_redacted(key, depth + 1) or _holds_redacted(item, depth + 1)
+                for key, item in value.items()
+            )
+        if isinstance(value, list | tuple | set | frozenset):
+            return any(_holds_redacted(item, depth + 1) for item in value)
+    except Exception:  # a container whose iteration raises was never masked
+        return False
+    return False

@@ -1,0 +1,545 @@
+"""``run(resume=...)`` (SPEC §12, issue 11 item 5): what succeeded is not run again, its
+results feed the dependants, and what cannot be restored runs again and says why.
+
+On threads, sequentially and on a real ProcessPoolExecutor (its task functions are in
+``resume_jobs`` so that the worker processes can import them).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import resume_jobs as jobs
+
+from processes import (
+    EventKind,
+    Process,
+    ProcessExecutionReport,
+    Task,
+    TaskDependency,
+    TaskEvent,
+    TaskReportEntry,
+    TaskStatus,
+)
+from processes.redaction import REDACTED
+from processes.resume import HIDDEN_AS_SECRET, SHOWN_CUT, why_not_restorable
+from processes.saferepr import truncate
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+MODES = [
+    pytest.param({"parallel": False}, id="sequential"),
+    pytest.param({"parallel": True, "max_workers": 3}, id="parallel"),
+]
+
+
+def piped(name: str, *, kwarg: str = "") -> TaskDependency:
+    if kwarg:
+        return TaskDependency(
+            name, use_result_as_additional_kwargs=True, additional_kwarg_name=kwarg
+        )
+    return TaskDependency(name, use_result_as_additional_args=True)
+
+
+class Pipeline:
+    """fetch -> parse (scaled by config) -> load, and fetch -> audit; ``load`` fails until
+    fixed.
+
+    Every call is counted; each function's result depends on its inputs only.
+    """
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.received: dict[str, tuple[Any, ...]] = {}
+        self.broken = True
+
+    def _call(self, name: str, *args: Any) -> None:
+        self.calls[name] += 1
+        self.received[name] = args
+
+    def fetch(self) -> list[int]:
+        self._call("fetch")
+        return [3, 1, 2]
+
+    def config(self) -> int:
+        self._call("config")
+        return 2
+
+    def parse(self, rows: list[int], *, scale: int) -> dict[str, int]:
+        self._call("parse", rows, scale)
+        return {"total": sum(rows) * scale, "rows": len(rows)}
+
+    def load(self, parsed: dict[str, int]) -> str:
+        self._call("load", parsed)
+        if self.broken:
+            raise ConnectionError("the warehouse refused the connection")
+        return f"loaded {parsed['rows']} rows"
+
+    def audit(self, rows: list[int]) -> int:
+        self._call("audit", rows)
+        return max(rows)
+
+    def tasks(self) -> list[Task]:
+        return [
+            Task("Fetch", self.fetch),
+            Task("config", self.config),
+            Task(
+                "parse", self.parse, dependencies=[piped("fetch"), piped("config", kwarg="scale")]
+            ),
+            Task("load", self.load, dependencies=[piped("parse")]),
+            Task("audit", self.audit, dependencies=[piped("fetch")]),
+        ]
+
+
+@pytest.fixture
+def failed_once() -> tuple[Pipeline, ProcessExecutionReport]:
+    pipeline = Pipeline()
+    report = Process(pipeline.tasks(), name="nightly").run(parallel=False)
+    assert set(report.errored) == {"load"}
+    pipeline.calls.clear()
+    pipeline.broken = False
+    return pipeline, report
+
+
+# -- what a resumed run does ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_resume_runs_only_what_did_not_succeed_and_feeds_it_the_earlier_results(
+    failed_once: tuple[Pipeline, ProcessExecutionReport], mode: dict[str, Any]
+) -> None:
+    pipeline, earlier = failed_once
+    report = Process(pipeline.tasks(), name="nightly").run(resume=earlier, **mode)
+
+    assert report.ok
+    assert pipeline.calls == Counter({"load": 1})
+    assert pipeline.received["load"] == ({"total": 12, "rows": 3},)
+    assert report.entries["load"].result == "loaded 3 rows"
+    assert {name: entry.reused for name, entry in report.entries.items()} == {
+        "fetch": True,
+        "config": True,
+        "parse": True,
+        "load": False,
+        "audit": True,
+    }
+
+
+def test_a_reused_entry_says_so_and_shows_what_the_earlier_run_showed(
+    failed_once: tuple[Pipeline, ProcessExecutionReport],
+) -> None:
+    pipeline, earlier = failed_once
+    report = Process(pipeline.tasks(), name="nightly").run(resume=earlier)
+
+    parse, before = report.entries["parse"], earlier.entries["parse"]
+    assert parse.status is TaskStatus.SUCCESS
+    assert parse.reused is True
+    assert parse.attempts == 0
+    assert parse.elapsed_seconds == 0.0
+    assert parse.started_at is None
+    assert parse.finished_at is None
+    assert parse.result == before.result == {"total": 12, "rows": 3}
+    assert parse.args == before.args == ([3, 1, 2],)
+    assert parse.kwargs == before.kwargs == {"scale": 2}
+    assert parse.dependencies == ("fetch", "config")
+    assert parse.function == before.function
+    assert parse.rerun_reason == ""
+    assert parse.error is None
+    load = report.entries["load"]
+    assert (load.reused, load.attempts, load.rerun_reason) == (False, 1, "")
+    assert load.started_at is not None
+    # The report holds the very objects: a second resume passes them on again.
+    assert report.entries["fetch"].result is earlier.entries["fetch"].result
+
+
+def test_a_resumed_run_can_itself_be_resumed_and_reuses_everything(
+    failed_once: tuple[Pipeline, ProcessExecutionReport],
+) -> None:
+    pipeline, earlier = failed_once
+    second = Process(pipeline.tasks()).run(resume=earlier)
+    pipeline.calls.clear()
+    third = Process(pipeline.tasks()).run(resume=second)
+
+    assert pipeline.calls == Counter()
+    assert all(entry.reused for entry in third.entries.values())
+    assert {n: e.result for n, e in third.entries.items()} == {
+        n: e.result for n, e in second.entries.items()
+    }
+
+
+def test_errored_and_skipped_tasks_and_tasks_new_since_run_again() -> None:
+    calls: Counter[str] = Counter()
+
+    def step(name: str, *, fails: bool = False) -> Callable[..., str]:
+        def run(*upstream: str) -> str:
+            calls[name] += 1
+            if fails:
+                raise ValueError(f"{name} broke")
+            return "+".join((name, *upstream))
+
+        return run
+
+    first = Process(
+        [
+            Task("a", step("a")),
+            Task("b", step("b", fails=True), dependencies=[piped("a")]),
+            Task("c", step("c"), dependencies=[piped("b")]),
+        ]
+    ).run()
+    assert (first.entries["b"].status, first.entries["c"].status) == (
+        TaskStatus.ERRORED,
+        TaskStatus.SKIPPED,
+    )
+    calls.clear()
+    report = Process(
+        [
+            Task("a", step("a")),
+            Task("b", step("b"), dependencies=[piped("a")]),
+            Task("c", step("c"), dependencies=[piped("b")]),
+            Task("d", step("d"), dependencies=[piped("a")]),  # new since
+        ]
+    ).run(resume=first)
+
+    assert calls == Counter({"b": 1, "c": 1, "d": 1})
+    assert report.entries["c"].result == "c+b+a"
+    assert report.entries["d"].result == "d+a"
+    assert [name for name, entry in report.entries.items() if entry.reused] == ["a"]
+
+
+def test_tasks_are_matched_by_name_ignoring_case_even_when_their_function_changed() -> None:
+    earlier = ProcessExecutionReport(
+        {
+            "Fetch_Orders": TaskReportEntry(
+                "Fetch_Orders", "old_fetch", (), {}, TaskStatus.SUCCESS, 1.5, 1, result=[7, 8]
+            )
+        },
+        "by hand",
+    )
+    received: list[Any] = []
+
+    def new_fetch() -> list[int]:
+        raise AssertionError("a task that succeeded is not run again, whatever it is now")
+
+    report = Process(
+        [
+            Task("FETCH_ORDERS", new_fetch),
+            Task("count", lambda rows: received.append(rows), dependencies=[piped("fetch_orders")]),
+        ]
+    ).run(resume=earlier)
+
+    assert received == [[7, 8]]
+    entry = report.entries["fetch_orders"]
+    assert entry.reused
+    assert "new_fetch" in entry.function  # the task of this run, with the earlier result
+    assert entry.result == [7, 8]
+
+
+def test_a_reused_task_whose_new_upstream_fails_now_is_skipped() -> None:
+    earlier = Process([Task("b", lambda: "b")]).run()
+
+    def gate() -> None:
+        raise RuntimeError("closed")
+
+    report = Process(
+        [Task("gate", gate), Task("b", lambda: "never", dependencies=[TaskDependency("gate")])]
+    ).run(resume=earlier)
+
+    assert report.entries["b"].status is TaskStatus.SKIPPED
+    assert not report.entries["b"].reused
+
+
+# -- results that cannot be restored -------------------------------------------------------
+
+
+def test_a_result_received_under_a_secret_name_runs_again_and_says_why() -> None:
+    calls: Counter[str] = Counter()
+
+    def issue_token() -> str:
+        calls["issue_token"] += 1
+        return "t-0123456789"
+
+    def call_api(*, api_token: str) -> int:
+        calls["call_api"] += 1
+        if calls["call_api"] == 1:
+            raise ConnectionError("the API is down")
+        return len(api_token)
+
+    tasks = [
+        Task("issue_token", issue_token),
+        Task("call_api", call_api, dependencies=[piped("issue_token", kwarg="api_token")]),
+    ]
+    first = Process(tasks).run()
+    assert first.entries["issue_token"].result == REDACTED
+    report = Process(tasks).run(resume=first)
+
+    assert calls == Counter({"issue_token": 2, "call_api": 2})
+    token = report.entries["issue_token"]
+    assert (token.reused, token.attempts, token.rerun_reason) == (False, 1, HIDDEN_AS_SECRET)
+    assert token.result == REDACTED
+    assert report.entries["call_api"].result == len("t-0123456789")
+    assert report.entries["call_api"].rerun_reason == ""
+
+
+def test_a_result_with_a_secret_masked_inside_runs_again() -> None:
+    calls: Counter[str] = Counter()
+
+    def settings() -> dict[str, str]:
+        calls["settings"] += 1
+        return {"host": "db.internal", "password": "hunter2-hunter2"}
+
+    first = Process([Task("settings", settings)]).run()
+    assert first.entries["settings"].result == {"host": "db.internal", "password": REDACTED}
+    report = Process([Task("settings", settings)]).run(resume=first)
+
+    assert calls["settings"] == 2
+    assert report.entries["settings"].rerun_reason == HIDDEN_AS_SECRET
+
+
+def test_a_result_too_big_to_show_whole_runs_again() -> None:
+    calls: Counter[str] = Counter()
+
+    def many() -> list[str]:
+        calls["many"] += 1
+        return [f"row {i}" for i in range(50_000)]
+
+    def count(rows: list[str]) -> int:
+        return len(rows)
+
+    tasks = [Task("many", many), Task("count", count, dependencies=[piped("many")])]
+    first = Process(tasks).run()
+    assert isinstance(first.entries["many"].result, str)  # the report shows it cut
+    report = Process(tasks).run(resume=first)
+
+    assert calls["many"] == 2
+    assert report.entries["many"].rerun_reason == SHOWN_CUT
+    assert report.entries["count"].reused  # its own result was small: reused
+    assert report.entries["count"].result == 50_000
+
+
+def test_a_rerun_reason_stays_on_a_task_that_fails_when_run_again() -> None:
+    first = Process([Task("secretive", lambda: {"token": "abc-123-xyz"})]).run()
+
+    def now_broken() -> None:
+        raise OSError("disk full")
+
+    report = Process([Task("secretive", now_broken)]).run(resume=first)
+
+    entry = report.entries["secretive"]
+    assert entry.status is TaskStatus.ERRORED
+    assert entry.rerun_reason == HIDDEN_AS_SECRET
+
+
+@pytest.mark.parametrize(
+    ("shown", "reason"),
+    [
+        ("plain text", ""),
+        ([1, "two", {"three": (4.0, None)}], ""),
+        (REDACTED, HIDDEN_AS_SECRET),
+        ("dsn=postgres://u:[redacted]@h/db", HIDDEN_AS_SECRET),
+        ([{"rows": [1, {"key": REDACTED}]}], HIDDEN_AS_SECRET),
+        ({REDACTED: 1}, HIDDEN_AS_SECRET),
+        (frozenset({"x", REDACTED}), HIDDEN_AS_SECRET),
+        (truncate("x" * 5000), SHOWN_CUT),
+        ("ends with [truncated 12 chars] but no dots", ""),
+    ],
+)
+def test_why_a_shown_result_is_not_the_result(shown: Any, reason: str) -> None:
+    assert why_not_restorable(shown) == reason
+
+
+# -- from a report read back from JSON -------------------------------------------------------
+
+
+class Money:
+    def __init__(self, cents: int) -> None:
+        self.cents = cents
+
+    def __repr__(self) -> str:
+        return f"Money({self.cents})"
+
+
+def test_a_report_from_json_passes_on_the_json_values_as_they_are() -> None:
+    received: dict[str, Any] = {}
+    broken = [True]
+
+    def keep(name: str) -> Callable[[Any], None]:
+        def store(value: Any) -> None:
+            received[name] = value
+            if broken[0]:
+                raise ValueError("fails the first time")
+
+        return store
+
+    tasks = [
+        Task("pair", lambda: (1, "one")),
+        Task("price", lambda: Money(250)),
+        Task("text", lambda: "Money(250)"),
+        Task("use_pair", keep("pair"), dependencies=[piped("pair")]),
+        Task("use_price", keep("price"), dependencies=[piped("price")]),
+        Task("use_text", keep("text"), dependencies=[piped("text")]),
+    ]
+    first = Process(tasks).run(parallel=False)
+    assert set(first.errored) == {"use_pair", "use_price", "use_text"}
+    restored = ProcessExecutionReport.from_json(first.to_json())
+    received.clear()
+    broken[0] = False
+    report = Process(tasks).run(parallel=False, resume=restored)
+
+    # JSON has no tuples and knows Money only as its repr: a string, as a str result is.
+    assert received == {"pair": [1, "one"], "price": "Money(250)", "text": "Money(250)"}
+    assert all(report.entries[name].reused for name in ("pair", "price", "text"))
+    assert report.ok
+
+
+# -- composition: fail_fast, on_event ------------------------------------------------------
+
+
+def test_with_fail_fast_a_reused_task_after_the_first_error_is_still_reused() -> None:
+    first = Process([Task("a", lambda: 1), Task("b", lambda: 1 / 0), Task("c", lambda: 3)]).run(
+        parallel=False
+    )
+    calls: Counter[str] = Counter()
+
+    def counted(name: str, value: Any) -> Callable[[], Any]:
+        def run() -> Any:
+            calls[name] += 1
+            if value is None:
+                raise ValueError(f"{name} still broken")
+            return value
+
+        return run
+
+    report = Process(
+        [
+            Task("a", counted("a", 1)),
+            Task("b", counted("b", None)),
+            Task("c", counted("c", 3)),
+            Task("d", counted("d", 4)),  # new, never started after the error
+        ]
+    ).run(parallel=False, fail_fast=True, resume=first)
+
+    assert calls == Counter({"b": 1})
+    statuses = {name: entry.status for name, entry in report.entries.items()}
+    assert statuses == {
+        "a": TaskStatus.SUCCESS,
+        "b": TaskStatus.ERRORED,
+        "c": TaskStatus.SUCCESS,
+        "d": TaskStatus.SKIPPED,
+    }
+    assert report.entries["c"].reused
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reused_task_sends_only_a_finished_event_with_attempt_zero(
+    failed_once: tuple[Pipeline, ProcessExecutionReport], mode: dict[str, Any]
+) -> None:
+    pipeline, earlier = failed_once
+    events: list[TaskEvent] = []
+    Process(pipeline.tasks()).run(resume=earlier, on_event=events.append, **mode)
+
+    seen = [(e.kind, e.task_name, e.attempt, e.status) for e in events]
+    reused = [event for event in seen if event[1] != "load"]
+    assert sorted(reused, key=lambda event: event[1]) == [
+        (EventKind.FINISHED, "audit", 0, TaskStatus.SUCCESS),
+        (EventKind.FINISHED, "config", 0, TaskStatus.SUCCESS),
+        (EventKind.FINISHED, "fetch", 0, TaskStatus.SUCCESS),
+        (EventKind.FINISHED, "parse", 0, TaskStatus.SUCCESS),
+    ]
+    assert [event for event in seen if event[1] == "load"] == [
+        (EventKind.STARTED, "load", 1, None),
+        (EventKind.FINISHED, "load", 1, TaskStatus.SUCCESS),
+    ]
+    # The upstream task finished (reused) before its dependant started.
+    names = [event[1] for event in seen]
+    assert names.index("parse") < names.index("load")
+
+
+# -- bad input -----------------------------------------------------------------------------
+
+
+def test_a_run_id_without_history_is_refused_before_anything_runs() -> None:
+    calls: list[str] = []
+    with pytest.raises(ValueError, match=r"resume='20261202T000000Z-abcd' is a run id.*history="):
+        Process([Task("a", lambda: calls.append("a"))]).run(resume="20261202T000000Z-abcd")
+    assert calls == []
+
+
+def test_resume_of_another_type_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match=r"resume must be a ProcessExecutionReport.*got dict"):
+        Process([Task("a", lambda: 1)]).run(resume={"a": 1})  # type: ignore[arg-type]
+
+
+# -- another executor ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def process_pool() -> Iterator[ProcessPoolExecutor]:
+    with ProcessPoolExecutor(2) as pool:
+        yield pool
+
+
+def pool_tasks(calls: Path, broken_flag: Path) -> list[Task]:
+    here = str(calls)
+    return [
+        Task("source", jobs.source, args=(here, 5)),
+        Task("square_all", jobs.square_all, args=(here,), dependencies=[piped("source")]),
+        Task(
+            "total",
+            jobs.total_unless_broken,
+            args=(here, str(broken_flag)),
+            dependencies=[piped("square_all")],
+        ),
+        Task("worker_pid", jobs.worker_pid, args=(here,)),
+    ]
+
+
+@pytest.mark.integration
+def test_resume_on_a_process_pool_runs_only_the_failed_task_in_a_worker(
+    process_pool: ProcessPoolExecutor, tmp_path: Path
+) -> None:
+    calls, broken = tmp_path / "calls", tmp_path / "broken"
+    calls.mkdir()
+    broken.touch()
+    first = Process(pool_tasks(calls, broken)).run(executor=process_pool)
+    assert set(first.errored) == {"total"}
+    broken.unlink()
+
+    report = Process(pool_tasks(calls, broken)).run(executor=process_pool, resume=first)
+
+    assert report.ok
+    assert report.entries["total"].result == 0 + 1 + 4 + 9 + 16
+    assert [jobs.calls_of(calls, name) for name in ("source", "square_all", "total")] == [1, 1, 2]
+    assert jobs.calls_of(calls, "worker_pid") == 1
+    assert report.entries["worker_pid"].result == first.entries["worker_pid"].result
+    assert [name for name, entry in report.entries.items() if entry.reused] == [
+        "source",
+        "square_all",
+        "worker_pid",
+    ]
+
+
+@pytest.mark.integration
+def test_a_rerun_on_a_process_pool_says_why(
+    process_pool: ProcessPoolExecutor, tmp_path: Path
+) -> None:
+    calls, broken = tmp_path / "calls", tmp_path / "broken"
+    calls.mkdir()
+    first = Process(pool_tasks(calls, broken)).run(executor=process_pool)
+    hidden = ProcessExecutionReport(
+        {
+            **first.entries,
+            "square_all": TaskReportEntry(
+                "square_all", "square_all", (), {}, TaskStatus.SUCCESS, 0.1, 1, result=REDACTED
+            ),
+        }
+    )
+    report = Process(pool_tasks(calls, broken)).run(executor=process_pool, resume=hidden)
+
+    assert report.entries["square_all"].rerun_reason == HIDDEN_AS_SECRET
+    assert report.entries["square_all"].attempts == 1
+    assert jobs.calls_of(calls, "square_all") == 2
+    assert report.entries["total"].reused  # it succeeded there; its result still stands
