@@ -14,6 +14,7 @@ from processes.errors import (
     TaskNotFoundError,
 )
 from processes.events import EventKind, TaskEvent
+from processes.history import RunHistory, RunHistoryError, RunSummary, TaskStats
 from processes.outcome import (
     ErrorData,
     FailureStreak,
@@ -46,6 +47,9 @@ __all__ = [
     "ProcessesError",
     "ReportChannel",
     "ReportContent",
+    "RunHistory",
+    "RunHistoryError",
+    "RunSummary",
     "SMTPConfig",
     "SkipReason",
     "SlackChannel",
@@ -57,6 +61,7 @@ __all__ = [
     "TaskNotFoundError",
     "TaskReportEntry",
     "TaskResult",
+    "TaskStats",
     "TaskStatus",
     "TeamsChannel",
     "WebhookChannel",

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
     from types import TracebackType
 
+    from processes.history import RunHistory
+
 #: With ``parallel=None``, a process of at least this many tasks runs in parallel.
 PARALLEL_THRESHOLD = 10
 
@@ -150,6 +152,7 @@ class Process:
         progress: bool = False,
         sleep: Callable[[float], None] | None = None,
         resume: ProcessExecutionReport | str | None = None,
+        history: RunHistory | None = None,
     ) -> ProcessExecutionReport:
         """Run every task whose dependencies succeed; return what happened to each.
 
@@ -173,9 +176,14 @@ class Process:
         or too big to show whole; a report read by ``from_json`` passes on its JSON
         values, a ``repr`` for what JSON could not hold). A reused task sends listeners
         no STARTED event, only a FINISHED one with attempt 0.
+
+        ``history`` records the run when it ends, interrupted or not, and fills the
+        report's ``changes`` against the previous run recorded there (SPEC §12).
         """
         resumption = _resumption(resume)
         self._revalidate_if_changed()
+        if history is not None and not callable(getattr(history, "record", None)):
+            raise TypeError(f"history must be a RunHistory, got {history!r}")
         if parallel is None:
             parallel = executor is not None or len(self.tasks) >= PARALLEL_THRESHOLD
         workers = max(int(max_workers), 1) if parallel else 1
@@ -197,13 +205,23 @@ class Process:
         )
         try:
             if executor is not None:
-                return run.execute_in_parallel(workers, executor)
-            if workers == 1:
-                return run.execute_sequentially()
-            return run.execute_in_parallel(workers)
+                report = run.execute_in_parallel(workers, executor)
+            elif workers == 1:
+                report = run.execute_sequentially()
+            else:
+                report = run.execute_in_parallel(workers)
+        except BaseException as stopped:
+            # An interrupted run is recorded as its exception's report says it ended.
+            partial = getattr(stopped, "report", None)
+            if history is not None and partial is not None:
+                stopped.report = history.record(partial, run.results)  # type: ignore[attr-defined]
+            raise
         finally:
             if progress_line is not None:
                 progress_line.close()
+        if history is not None:
+            return history.record(report, run.results)
+        return report
 
     def close_loggers(self) -> None:
         """Close every log file this process opened."""

@@ -1,0 +1,913 @@
+"""The run history: every run of a process recorded in one SQLite file (SPEC §12).
+
+Recording computes what changed since the previous run of the same process name and
+never breaks a run: a history that cannot be written costs one ``UserWarning``. Imports
+the report and its values only; ``process`` hands it each run as the run ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import pickle
+import sqlite3
+import sys
+import threading
+import warnings
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from processes.errors import ProcessesError
+from processes.outcome import FailureStreak, StopReason, TaskChange, TaskStatus
+from processes.redaction import REDACTED, Redactor
+from processes.report import (
+    ProcessExecutionReport,
+    TaskReportEntry,
+    entry_to_dict,
+    jsonable,
+    report_from_dict,
+)
+from processes.saferepr import safe_repr
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from types import TracebackType
+
+__all__ = ["RunHistory", "RunHistoryError", "RunSummary", "TaskStats"]
+
+#: The schema this code writes. Version 1 kept no host, pid, argv, stop reason, failure
+#: streaks or results; opening such a file upgrades it in place (``_MIGRATIONS``).
+SCHEMA_VERSION = 2
+#: The format of the ``runs.report`` column this code writes (version 1 stored
+#: ``report.to_json()``; both are read).
+REPORT_FORMAT = 2
+
+_SCHEMA = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL UNIQUE,
+    process_name TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    ok INTEGER NOT NULL,
+    succeeded INTEGER NOT NULL,
+    errored INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    host TEXT NOT NULL DEFAULT '',
+    pid INTEGER,
+    argv TEXT NOT NULL DEFAULT '[]',
+    stopped_by TEXT,
+    report TEXT NOT NULL
+);
+CREATE INDEX runs_by_process ON runs (process_name, id);
+CREATE TABLE tasks (
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    elapsed_seconds REAL NOT NULL,
+    started_at REAL,
+    failing_runs INTEGER,
+    failing_since TEXT,
+    PRIMARY KEY (run, name)
+) WITHOUT ROWID;
+CREATE INDEX tasks_failing ON tasks (run) WHERE failing_runs IS NOT NULL;
+CREATE TABLE results (
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value BLOB,
+    reason TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (run, name)
+);
+"""
+
+_V1_TO_V2 = """
+ALTER TABLE runs ADD COLUMN host TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN pid INTEGER;
+ALTER TABLE runs ADD COLUMN argv TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE runs ADD COLUMN stopped_by TEXT;
+ALTER TABLE tasks ADD COLUMN failing_runs INTEGER;
+ALTER TABLE tasks ADD COLUMN failing_since TEXT;
+CREATE INDEX tasks_failing ON tasks (run) WHERE failing_runs IS NOT NULL;
+CREATE TABLE results (
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value BLOB,
+    reason TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (run, name)
+);
+"""
+
+_RUN_COLUMNS = (
+    "run_id, process_name, started_at, finished_at, ok, succeeded, errored, skipped, "
+    "host, pid, argv, stopped_by"
+)
+_RESULT_JSON = "json"  # the value is the entry's result in the stored report
+_RESULT_PICKLE = "pickle"
+_RESULT_NONE = "none"  # not kept; ``reason`` says why
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+_LONGEST_JSON_INT_BITS = 14_000  # as the report's JSON writes whole
+_NOT_JSON = "not JSON-native: create RunHistory(..., store_results=True) to keep it"
+_HIDDEN = "hidden as a secret"
+_UNCHECKED = "too big to check for secrets (the report shows it cut), so not kept"
+_NOT_HANDED = "its result was not handed to the history"
+_ARGV_REDACTOR = Redactor()
+
+
+class RunHistoryError(ProcessesError):
+    """A history that cannot be read: missing tables, a newer schema, a corrupt file."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One recorded run, as ``RunHistory.runs()`` lists it (the report stays in the file)."""
+
+    run_id: str
+    process_name: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    ok: bool
+    succeeded: int
+    errored: int
+    skipped: int
+    host: str
+    pid: int | None
+    argv: tuple[str, ...]
+    stopped_by: StopReason | None
+
+    @property
+    def elapsed_seconds(self) -> float:
+        if self.started_at is None or self.finished_at is None:
+            return 0.0
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStats:
+    """A task's record over the recorded runs of a process.
+
+    ``flaky`` counts the runs where it succeeded after retries; the durations are over
+    the runs where it ran (succeeded or errored), None when it never did.
+    """
+
+    process_name: str
+    task_name: str
+    runs: int
+    succeeded: int
+    failures: int
+    skipped: int
+    flaky: int
+    p50_seconds: float | None
+    p95_seconds: float | None
+
+
+class RunHistory:
+    """The runs of one or more processes, kept in one SQLite file next to the script.
+
+    Examples:
+        >>> history = RunHistory("nightly.db")
+        >>> report = process.run(history=history)   # recorded; report.changes filled
+        >>> history.runs(limit=5)                   # newest first
+
+    The file is created when missing; several processes may record into it at once (WAL
+    mode; a writer waits up to ``timeout_seconds`` for another). Each process name keeps
+    its newest ``keep_runs`` runs. Results that are JSON-native are always kept for
+    ``run(resume=...)``; others are pickled with ``store_results=True`` when at most
+    ``max_result_bytes``. Unpickling runs code: open only history files you trust.
+    ``path`` may also be a ``file:`` URI (``"file:runs.db?mode=ro"`` opens it read-only).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        keep_runs: int = 1000,
+        store_results: bool = False,
+        max_result_bytes: int = 1_000_000,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"RunHistory path must be a str or a path, got {path!r}")
+        if isinstance(keep_runs, bool) or not isinstance(keep_runs, int) or keep_runs < 1:
+            raise ValueError(f"keep_runs must be a whole number of at least 1, got {keep_runs!r}")
+        if isinstance(max_result_bytes, bool) or not isinstance(max_result_bytes, int):
+            raise TypeError(f"max_result_bytes must be an int, got {max_result_bytes!r}")
+        if not isinstance(timeout_seconds, int | float) or not timeout_seconds >= 0:
+            raise ValueError(f"timeout_seconds must be 0 or more, got {timeout_seconds!r}")
+        self.path = os.fspath(path)
+        self.keep_runs = keep_runs
+        self.store_results = bool(store_results)
+        self.max_result_bytes = max_result_bytes
+        self.timeout_seconds = float(timeout_seconds)
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._connection_pid = 0
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"RunHistory({self.path!r})"
+
+    # -- the connection ---------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        """The open connection (one per OS process), the schema ready; under ``_lock``."""
+        if self._closed:
+            raise RunHistoryError(f"{self} is closed")
+        if self._connection is not None and self._connection_pid == os.getpid():
+            return self._connection
+        # A connection inherited through fork() belongs to the parent: never touched.
+        self._connection = None
+        connection = sqlite3.connect(
+            self.path,
+            timeout=self.timeout_seconds,
+            isolation_level=None,  # transactions are begun and ended here, explicitly
+            check_same_thread=False,  # used under the lock, from any thread
+            uri=self.path.startswith("file:"),
+        )
+        try:
+            _prepare(connection)
+        except BaseException:
+            connection.close()
+            raise
+        self._connection, self._connection_pid = connection, os.getpid()
+        return connection
+
+    def _drop_connection(self) -> None:
+        """Close the connection after an error: the next use opens a fresh one."""
+        if self._connection is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._connection.close()
+        self._connection = None
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._connect()
+            except sqlite3.Error as exc:
+                self._drop_connection()
+                raise RunHistoryError(f"{self.path}: cannot read the run history ({exc})") from exc
+
+    def close(self) -> None:
+        """Close the file; the history cannot be used afterwards."""
+        with self._lock:
+            if self._connection_pid == os.getpid():
+                self._drop_connection()
+            self._connection = None
+            self._closed = True
+
+    def __enter__(self) -> RunHistory:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- recording ------------------------------------------------------------------------
+
+    def record(
+        self, report: ProcessExecutionReport, results: Sequence[Any] | None = None
+    ) -> ProcessExecutionReport:
+        """Record a finished run; return the report with ``changes`` and ``streaks``.
+
+        ``results`` are the raw results of the run's tasks, in the order of
+        ``report.entries`` (only those of SUCCEEDED tasks are read); ``Process.run``
+        hands them over. Never raises for the file: when it cannot be written, one
+        ``UserWarning`` names it and the cause, and the report is returned as given.
+        """
+        try:
+            with self._lock:
+                try:
+                    return self._record(self._connect(), report, results)
+                except BaseException:
+                    self._drop_connection()
+                    raise
+        except Exception as exc:  # a run must never break on its history
+            cause = _cause(exc)
+            if "database is locked" in cause:
+                cause += f" (another connection held it for more than {self.timeout_seconds:g} s)"
+            warnings.warn(
+                f"the run was not recorded in the history {self.path}: {cause}",
+                UserWarning,
+                stacklevel=2,
+            )
+            return report
+
+    def _record(
+        self,
+        connection: sqlite3.Connection,
+        report: ProcessExecutionReport,
+        results: Sequence[Any] | None,
+    ) -> ProcessExecutionReport:
+        entries = list(report.entries.values())
+        kept = self._results_to_keep(entries, results)
+        started = report.started_at.isoformat() if report.started_at else None
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            changes, streaks, failing = _compare(connection, report, started)
+            report = replace(report, changes=changes, streaks=streaks)
+            counts = _counts(entries)
+            cursor = connection.execute(
+                "INSERT INTO runs (run_id, process_name, started_at, finished_at, ok,"
+                " succeeded, errored, skipped, host, pid, argv, stopped_by, report)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    report.run_id,
+                    report.process_name,
+                    started,
+                    report.finished_at.isoformat() if report.finished_at else None,
+                    int(counts[1] == 0 and counts[2] == 0),
+                    *counts,
+                    report.host,
+                    os.getpid(),
+                    json.dumps(_masked_argv(_argv())),
+                    report.stopped_by.value if report.stopped_by else None,
+                    encode_report(report),
+                ),
+            )
+            run = cursor.lastrowid
+            connection.executemany(
+                "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        run,
+                        e.name,
+                        position,
+                        e.status.value,
+                        e.attempts,
+                        e.elapsed_seconds,
+                        e.started_at.timestamp() if e.started_at else None,
+                        *failing.get(e.name, _NOT_FAILING),
+                    )
+                    for position, e in enumerate(entries)
+                ],
+            )
+            if kept:
+                connection.executemany(
+                    "INSERT INTO results VALUES (?, ?, ?, ?, ?)",
+                    [(run, name, kind, value, reason) for name, kind, value, reason in kept],
+                )
+            self._forget_old_runs(connection, report.process_name)
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        return report
+
+    def _results_to_keep(
+        self, entries: list[TaskReportEntry], results: Sequence[Any] | None
+    ) -> list[tuple[str, str, bytes | None, str]]:
+        """The results rows: a pickle or a reason per SUCCEEDED task whose result is not
+        the JSON-native value its entry already holds in the stored report."""
+        rows: list[tuple[str, str, bytes | None, str]] = []
+        success = TaskStatus.SUCCESS
+        for position, entry in enumerate(entries):
+            if entry.status is not success:
+                continue
+            shown = entry.result
+            if results is None:
+                if not is_json_native(shown):
+                    rows.append((entry.name, _RESULT_NONE, None, _NOT_HANDED))
+                elif _shows_redacted(shown):
+                    rows.append((entry.name, _RESULT_NONE, None, _HIDDEN))
+                continue
+            value = results[position] if position < len(results) else None
+            if shown is not value:  # the report shows a scrubbed copy: never kept in clear
+                reason = _HIDDEN if _shows_redacted(shown) else _UNCHECKED
+                rows.append((entry.name, _RESULT_NONE, None, reason))
+            elif type(value) in _JSON_SCALARS and _is_json_scalar(value):
+                continue  # the common case, kept in the report's own entry
+            elif is_json_native(value):
+                continue
+            elif not self.store_results:
+                rows.append((entry.name, _RESULT_NONE, None, _NOT_JSON))
+            else:
+                rows.append((entry.name, *self._pickled(value)))
+        return rows
+
+    def _pickled(self, value: Any) -> tuple[str, bytes | None, str]:
+        try:
+            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            return _RESULT_NONE, None, f"cannot be pickled: {_cause(exc)}"
+        if len(data) > self.max_result_bytes:
+            size, cap = _size(len(data)), _size(self.max_result_bytes)
+            return _RESULT_NONE, None, f"pickled result is {size}, over the {cap} cap"
+        return _RESULT_PICKLE, data, ""
+
+    def _forget_old_runs(self, connection: sqlite3.Connection, process_name: str) -> None:
+        old = [
+            row[0]
+            for row in connection.execute(
+                "SELECT id FROM runs WHERE process_name = ? ORDER BY id DESC LIMIT -1 OFFSET ?",
+                (process_name, self.keep_runs),
+            )
+        ]
+        if not old:
+            return
+        ids = [(run,) for run in old]
+        connection.executemany("DELETE FROM tasks WHERE run = ?", ids)
+        connection.executemany("DELETE FROM results WHERE run = ?", ids)
+        connection.executemany("DELETE FROM runs WHERE id = ?", ids)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def runs(self, process_name: str | None = None, limit: int | None = 20) -> list[RunSummary]:
+        """Return the recorded runs, newest first: of ``process_name`` only, if given.
+
+        ``limit=None`` returns them all.
+        """
+        count = -1 if limit is None else int(limit)
+        with self._reading() as connection:
+            if process_name is None:
+                rows = connection.execute(
+                    f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (count,)
+                ).fetchall()
+            else:
+                rows = connection.execute(
+                    f"SELECT {_RUN_COLUMNS} FROM runs WHERE process_name = ?"
+                    " ORDER BY id DESC LIMIT ?",
+                    (process_name, count),
+                ).fetchall()
+        return [_summary(row) for row in rows]
+
+    def report(self, run_id: str) -> ProcessExecutionReport:
+        """Return the report of run ``run_id``, as recorded.
+
+        Raises:
+            LookupError: no run of that id is in this history.
+        """
+        with self._reading() as connection:
+            row = connection.execute(
+                "SELECT report FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        if row is None:
+            raise LookupError(f"no run {run_id!r} in the history {self.path}")
+        return decode_report(row[0])
+
+    def last(self, process_name: str) -> ProcessExecutionReport | None:
+        """Return the newest recorded report of ``process_name``, or None."""
+        with self._reading() as connection:
+            row = connection.execute(
+                "SELECT report FROM runs WHERE process_name = ? ORDER BY id DESC LIMIT 1",
+                (process_name,),
+            ).fetchone()
+        return None if row is None else decode_report(row[0])
+
+    def results(self, run_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """Return the results of run ``run_id``'s SUCCEEDED tasks that can be restored, by
+        task name, and for the others why not.
+
+        Pickled results are unpickled here: only from a history file you trust.
+
+        Raises:
+            LookupError: no run of that id is in this history.
+        """
+        with self._reading() as connection:
+            row = connection.execute(
+                "SELECT id, report FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            if row is None:
+                raise LookupError(f"no run {run_id!r} in the history {self.path}")
+            kept = {
+                name: (kind, value, reason)
+                for name, kind, value, reason in connection.execute(
+                    "SELECT name, kind, value, reason FROM results WHERE run = ?", (row[0],)
+                )
+            }
+        values: dict[str, Any] = {}
+        reasons: dict[str, str] = {}
+        for name, status, result in _results_in(row[1]):
+            if status != TaskStatus.SUCCESS.value:
+                continue
+            kind, value, reason = kept.get(name, (_RESULT_JSON, None, ""))
+            if kind == _RESULT_JSON:
+                values[name] = result
+            elif kind == _RESULT_PICKLE:
+                try:
+                    values[name] = pickle.loads(value)  # trusted files only (documented)
+                except Exception as exc:
+                    reasons[name] = f"cannot be unpickled: {_cause(exc)}"
+            else:
+                reasons[name] = reason or "not kept"
+        return values, reasons
+
+    def task_stats(self, process_name: str, task_name: str) -> TaskStats:
+        """Return how task ``task_name`` fared over the recorded runs of ``process_name``."""
+        name = task_name.lower()
+        with self._reading() as connection:
+            rows = connection.execute(
+                "SELECT t.status, t.attempts, t.elapsed_seconds FROM runs r"
+                " JOIN tasks t ON t.run = r.id AND t.name = ? WHERE r.process_name = ?",
+                (name, process_name),
+            ).fetchall()
+        statuses = [status for status, _, _ in rows]
+        durations = sorted(
+            elapsed for status, _, elapsed in rows if status != TaskStatus.SKIPPED.value
+        )
+        return TaskStats(
+            process_name=process_name,
+            task_name=name,
+            runs=len(rows),
+            succeeded=statuses.count(TaskStatus.SUCCESS.value),
+            failures=statuses.count(TaskStatus.ERRORED.value),
+            skipped=statuses.count(TaskStatus.SKIPPED.value),
+            flaky=sum(
+                status == TaskStatus.SUCCESS.value and attempts > 1 for status, attempts, _ in rows
+            ),
+            p50_seconds=_percentile(durations, 50),
+            p95_seconds=_percentile(durations, 95),
+        )
+
+    def process_names(self) -> list[str]:
+        """Return the names of the processes that have recorded runs, sorted."""
+        with self._reading() as connection:
+            rows = connection.execute("SELECT DISTINCT process_name FROM runs").fetchall()
+        return sorted(row[0] for row in rows)
+
+
+# -- schema ---------------------------------------------------------------------------------
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would commit the open transaction first: one statement at a time.
+    return [statement for statement in script.split(";") if statement.strip()]
+
+
+def _prepare(connection: sqlite3.Connection) -> None:
+    """Create the schema in a new file, or bring an older one up to date."""
+    connection.execute("PRAGMA synchronous = NORMAL")  # WAL: safe, one fsync per checkpoint
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise RunHistoryError(
+            f"its schema is version {version}, newer than this version of processes knows"
+            f" ({SCHEMA_VERSION}): upgrade processes to use it"
+        )
+    if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        connection.execute("PRAGMA journal_mode = WAL")  # persistent, outside a transaction
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]  # another won?
+        if version == 0:
+            tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
+            if tables:
+                raise RunHistoryError(
+                    f"an SQLite file but not a run history (it holds {', '.join(tables[:5])})"
+                )
+            for statement in _statements(_SCHEMA):
+                connection.execute(statement)
+        else:
+            while version < SCHEMA_VERSION:
+                _MIGRATIONS[version](connection)
+                version += 1
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def _migrate_v1_to_v2(connection: sqlite3.Connection) -> None:
+    """Add what version 2 keeps; work out the failure streaks of the runs already there."""
+    for statement in _statements(_V1_TO_V2):
+        connection.execute(statement)
+    streaks: dict[tuple[str, str], tuple[int, str]] = {}  # (process, task) -> runs, since
+    runs = connection.execute("SELECT id, process_name, started_at FROM runs ORDER BY id")
+    for run, process_name, started_at in runs.fetchall():
+        errored = connection.execute(
+            "SELECT name FROM tasks WHERE run = ? AND status = ?",
+            (run, TaskStatus.ERRORED.value),
+        ).fetchall()
+        now: dict[tuple[str, str], tuple[int, str]] = {}
+        for (name,) in errored:
+            count, since = streaks.get((process_name, name), (0, started_at or ""))
+            now[process_name, name] = (count + 1, since)
+        streaks = {key: value for key, value in streaks.items() if key[0] != process_name}
+        streaks.update(now)
+        connection.executemany(
+            "UPDATE tasks SET failing_runs = ?, failing_since = ? WHERE run = ? AND name = ?",
+            [(count, since, run, key[1]) for key, (count, since) in now.items()],
+        )
+
+
+_MIGRATIONS = {1: _migrate_v1_to_v2}
+
+
+# -- what changed -------------------------------------------------------------------------
+
+_NOT_FAILING: tuple[None, None] = (None, None)
+
+
+def _compare(
+    connection: sqlite3.Connection, report: ProcessExecutionReport, started: str | None
+) -> tuple[dict[str, TaskChange], dict[str, FailureStreak], dict[str, tuple[int, str]]]:
+    """The changes and streaks against the previous run of the same process name, and
+    the failing rows to store: only failures are read and written, so it costs little."""
+    previous = connection.execute(
+        "SELECT id FROM runs WHERE process_name = ? ORDER BY id DESC LIMIT 1",
+        (report.process_name,),
+    ).fetchone()
+    before: dict[str, tuple[int, str]] = {}
+    if previous is not None:
+        before = {
+            name: (count, since)
+            for name, count, since in connection.execute(
+                "SELECT name, failing_runs, failing_since FROM tasks"
+                " WHERE run = ? AND failing_runs IS NOT NULL",
+                (previous[0],),
+            )
+        }
+    since_now = started or datetime.now(UTC).isoformat()
+    changes: dict[str, TaskChange] = {}
+    streaks: dict[str, FailureStreak] = {}
+    failing: dict[str, tuple[int, str]] = {}
+    errored, success = TaskStatus.ERRORED, TaskStatus.SUCCESS
+    entries = report.entries
+    for name, entry in entries.items():
+        if entry.status is errored:
+            if name in before:
+                count, since = before[name]
+                failing[name] = (count + 1, since)
+                changes[name] = TaskChange.STILL_FAILING
+                streaks[name] = FailureStreak(count + 1, _parse_time(since) or _epoch())
+            else:
+                failing[name] = (1, since_now)
+                changes[name] = TaskChange.NEW_FAILURE
+        elif before and entry.status is success and name in before:
+            changes[name] = TaskChange.RECOVERED
+    return changes, streaks, failing
+
+
+def _counts(entries: list[TaskReportEntry]) -> tuple[int, int, int]:
+    statuses = [entry.status for entry in entries]
+    return (
+        statuses.count(TaskStatus.SUCCESS),
+        statuses.count(TaskStatus.ERRORED),
+        statuses.count(TaskStatus.SKIPPED),
+    )
+
+
+# -- results --------------------------------------------------------------------------------
+
+
+def _is_json_scalar(value: Any) -> bool:
+    if type(value) is float:
+        return math.isfinite(value)
+    if type(value) is int:
+        return value.bit_length() <= _LONGEST_JSON_INT_BITS
+    return True
+
+
+def is_json_native(value: Any, _depth: int = 0) -> bool:
+    """True when ``value`` comes back from JSON as it is: exactly str, int, float, bool,
+    None, and lists and str-keyed dicts of those (a tuple would come back a list)."""
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return _is_json_scalar(value)
+    if _depth >= 50:  # the report writes deeper containers as their repr
+        return False
+    if kind is list:
+        return all(is_json_native(item, _depth + 1) for item in value)
+    if kind is dict:
+        return all(
+            type(key) is str and is_json_native(item, _depth + 1) for key, item in value.items()
+        )
+    return False
+
+
+def _shows_redacted(value: Any) -> bool:
+    return REDACTED in json.dumps(jsonable(value))
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if count >= scale:
+            text = f"{count / scale:.1f}".removesuffix(".0")
+            return f"{text} {unit}"
+    return f"{count} bytes"
+
+
+# -- the stored report ----------------------------------------------------------------------
+
+_ENTRY_FIELDS = (
+    "name",
+    "function",
+    "args",
+    "kwargs",
+    "status",
+    "elapsed_seconds",
+    "attempts",
+    "result",
+    "started_at",
+    "finished_at",
+    "dependencies",
+)
+
+
+def _moment(moment: datetime | None) -> float | str | None:
+    """A time as the stored report holds it: UTC seconds, exact to the microsecond."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # naive: seconds would shift it by the local offset
+        return moment.isoformat()
+    return moment.timestamp()
+
+
+def _from_moment(value: float | str | None) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _is_plain(entry: TaskReportEntry) -> bool:
+    return (
+        entry.error is None
+        and not entry.attempt_errors
+        and not entry.reused
+        and not entry.rerun_reason
+        and entry.skip_reason is None
+        and not entry.skip_cause
+    )
+
+
+def encode_report(report: ProcessExecutionReport) -> str:
+    """The report as the history stores it: JSON, one short row per plain entry.
+
+    Writing ``to_json()``'s objects costs several times more per task; entries with an
+    error, a skip reason or a reuse are kept in that form (they are few).
+    """
+    head = {
+        "format": REPORT_FORMAT,
+        "process_name": report.process_name,
+        "run_id": report.run_id,
+        "host": report.host,
+        "stopped_by": report.stopped_by.value if report.stopped_by else None,
+        "changes": {name: change.value for name, change in report.changes.items()},
+        "streaks": {
+            name: {"runs": streak.runs, "since": streak.since.isoformat()}
+            for name, streak in report.streaks.items()
+        },
+        "started_at": report.started_at.isoformat() if report.started_at else None,
+        "finished_at": report.finished_at.isoformat() if report.finished_at else None,
+        "fields": _ENTRY_FIELDS,
+    }
+    rows: list[Any] = [
+        [
+            e.name,
+            e.function,
+            e.args,
+            e.kwargs,
+            e.status.value,
+            e.elapsed_seconds,
+            e.attempts,
+            e.result,
+            _moment(e.started_at),
+            _moment(e.finished_at),
+            e.dependencies,
+        ]
+        if _is_plain(e)
+        else entry_to_dict(e)
+        for e in report.entries.values()
+    ]
+    head["entries"] = rows
+    try:
+        # Most values are JSON already; what is not is written as its repr, as jsonable()
+        # would. (int keys become strings here, where to_json() writes their dict's repr.)
+        return json.dumps(head, default=safe_repr, allow_nan=False)
+    except (ValueError, TypeError, RecursionError):  # NaN, a cycle, a huge int, odd keys
+        for row in rows:
+            if isinstance(row, list):
+                row[2], row[3], row[7] = jsonable(row[2]), jsonable(row[3]), jsonable(row[7])
+        return json.dumps(head, default=safe_repr)
+
+
+def decode_report(text: str) -> ProcessExecutionReport:
+    """Rebuild a report stored by ``encode_report`` (or ``to_json()``, version 1)."""
+    data = json.loads(text)
+    if data.get("format") != REPORT_FORMAT:
+        return report_from_dict(data)
+    rows = data["entries"]
+    detailed = {row["name"]: row for row in rows if isinstance(row, dict)}
+    rebuilt = report_from_dict({**data, "entries": detailed})
+    entries: dict[str, TaskReportEntry] = {}
+    for row in rows:
+        if isinstance(row, dict):
+            entries[row["name"]] = rebuilt.entries[row["name"]]
+            continue
+        name, function, args, kwargs, status, elapsed, attempts, result, start, end, deps = row
+        entries[name] = TaskReportEntry(
+            name,
+            function,
+            tuple(args) if isinstance(args, list) else (args,),
+            kwargs if isinstance(kwargs, dict) else {},
+            TaskStatus(status),
+            elapsed,
+            attempts,
+            result,
+            started_at=_from_moment(start),
+            finished_at=_from_moment(end),
+            dependencies=tuple(deps),
+        )
+    return replace(rebuilt, entries=entries)
+
+
+def _results_in(text: str) -> Iterator[tuple[str, str, Any]]:
+    """Each entry's name, status value and result in a stored report."""
+    data = json.loads(text)
+    entries = data["entries"]
+    if isinstance(entries, dict):  # to_json()'s form
+        entries = list(entries.values())
+    for row in entries:
+        if isinstance(row, dict):
+            yield row["name"], row["status"], row.get("result")
+        else:
+            yield row[0], row[4], row[7]
+
+
+# -- small helpers --------------------------------------------------------------------------
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _epoch() -> datetime:
+    return datetime.fromtimestamp(0, UTC)
+
+
+def _summary(row: tuple[Any, ...]) -> RunSummary:
+    run_id, name, started, finished, ok, succeeded, errored, skipped, host, pid, argv, stop = row
+    try:
+        arguments = tuple(str(a) for a in json.loads(argv))
+    except (TypeError, ValueError):
+        arguments = ()
+    return RunSummary(
+        run_id=run_id,
+        process_name=name,
+        started_at=_parse_time(started),
+        finished_at=_parse_time(finished),
+        ok=bool(ok),
+        succeeded=succeeded,
+        errored=errored,
+        skipped=skipped,
+        host=host,
+        pid=pid,
+        argv=arguments,
+        stopped_by=StopReason(stop) if stop else None,
+    )
+
+
+def _percentile(ordered: list[float], percent: int) -> float | None:
+    """The nearest-rank percentile of sorted values; None when there are none."""
+    if not ordered:
+        return None
+    rank = max(math.ceil(percent / 100 * len(ordered)), 1)
+    return ordered[rank - 1]
+
+
+def _argv() -> list[str]:
+    return [str(argument) for argument in getattr(sys, "argv", None) or []]
+
+
+def _masked_argv(argv: list[str]) -> list[str]:
+    """The command line without what secret-named options were given (--password x)."""
+    shown: list[str] = []
+    hide_next = False
+    for argument in argv:
+        if hide_next:
+            shown.append(REDACTED)
+            hide_next = False
+            continue
+        name, equals, _ = argument.partition("=")
+        if name.startswith("-") and _ARGV_REDACTOR.is_secret(name):
+            shown.append(f"{name}={REDACTED}" if equals else argument)
+            hide_next = not equals
+            continue
+        shown.append(_ARGV_REDACTOR.mask_shapes(argument))
+    return shown
+
+
+def _cause(exc: BaseException) -> str:
+    """What went wrong, in a few words: the SQLite message, or the exception and its text."""
+    text = str(exc)
+    if len(text) > 300:
+        text = text[:300] + "..."
+    if isinstance(exc, RunHistoryError | sqlite3.Error) and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

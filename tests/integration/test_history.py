@@ -1,0 +1,645 @@
+"""RunHistory on real SQLite files: recording, what changed, results, reading (SPEC §12)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from processes import (
+    FailureStreak,
+    Process,
+    ProcessExecutionReport,
+    RunHistory,
+    RunHistoryError,
+    Task,
+    TaskChange,
+    TaskDependency,
+    TaskStatus,
+)
+
+pytestmark = pytest.mark.integration
+
+
+class Pipeline:
+    """extract -> transform -> load, plus an independent audit; failures chosen per run."""
+
+    def __init__(self, name: str = "nightly") -> None:
+        self.failing: set[str] = set()
+        self.process = Process(
+            [
+                Task("extract", self.step("extract", [1, 2, 3])),
+                Task(
+                    "transform",
+                    self.step("transform", {"rows": 3}),
+                    dependencies=[TaskDependency("extract", use_result_as_additional_args=True)],
+                ),
+                Task(
+                    "load",
+                    self.step("load", "loaded"),
+                    dependencies=[TaskDependency("transform")],
+                ),
+                Task("audit", self.step("audit", 7)),
+            ],
+            name=name,
+        )
+
+    def step(self, name: str, value: Any) -> Any:
+        def run(*_: Any) -> Any:
+            if name in self.failing:
+                raise ValueError(f"{name} broke")
+            return value
+
+        run.__name__ = name
+        return run
+
+    def run(self, history: RunHistory, *failing: str) -> ProcessExecutionReport:
+        self.failing = set(failing)
+        return self.process.run(history=history)
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> RunHistory:
+    with RunHistory(tmp_path / "runs.db") as history:
+        yield history  # type: ignore[misc]
+
+
+# -- what changed -----------------------------------------------------------------------------
+
+
+def test_changes_and_streaks_follow_a_failure_through_its_fix(history: RunHistory) -> None:
+    pipeline = Pipeline()
+    first = pipeline.run(history, "transform")
+    assert first.changes == {"transform": TaskChange.NEW_FAILURE}
+    assert first.streaks == {}
+
+    same = pipeline.run(history, "transform")
+    assert same.changes == {"transform": TaskChange.STILL_FAILING}
+    assert same.streaks == {"transform": FailureStreak(2, first.started_at)}  # type: ignore[arg-type]
+
+    third = pipeline.run(history, "transform")
+    assert third.streaks == {"transform": FailureStreak(3, first.started_at)}  # type: ignore[arg-type]
+
+    other = pipeline.run(history, "audit")
+    assert other.changes == {
+        "transform": TaskChange.RECOVERED,
+        "audit": TaskChange.NEW_FAILURE,
+    }
+    assert other.streaks == {}
+
+    fixed = pipeline.run(history)
+    assert fixed.changes == {"audit": TaskChange.RECOVERED}
+    clean = pipeline.run(history)
+    assert clean.changes == {}
+    assert clean.ok
+
+    # A failure after a pause starts a new streak, from its own run.
+    again = pipeline.run(history, "transform")
+    assert again.changes == {"transform": TaskChange.NEW_FAILURE}
+    later = pipeline.run(history, "transform")
+    assert later.streaks == {"transform": FailureStreak(2, again.started_at)}  # type: ignore[arg-type]
+
+
+def test_a_skipped_task_is_no_change_and_no_recovery(history: RunHistory) -> None:
+    pipeline = Pipeline()
+    pipeline.run(history, "transform", "load")  # load errors? no: it is skipped
+    skipped = pipeline.run(history, "extract")
+    assert skipped.entries["transform"].status is TaskStatus.SKIPPED
+    # transform errored before and is skipped now: neither still failing nor recovered.
+    assert skipped.changes == {"extract": TaskChange.NEW_FAILURE}
+    back = pipeline.run(history)
+    assert back.changes == {"extract": TaskChange.RECOVERED}
+
+
+def test_changes_are_per_process_name(history: RunHistory) -> None:
+    nightly, hourly = Pipeline("nightly"), Pipeline("hourly")
+    nightly.run(history, "audit")
+    assert hourly.run(history, "audit").changes == {"audit": TaskChange.NEW_FAILURE}
+    assert nightly.run(history, "audit").changes == {"audit": TaskChange.STILL_FAILING}
+    assert hourly.run(history).changes == {"audit": TaskChange.RECOVERED}
+
+
+def test_the_recorded_report_is_the_returned_one(history: RunHistory) -> None:
+    pipeline = Pipeline()
+    pipeline.run(history, "audit")
+    report = pipeline.run(history, "audit")
+    stored = history.report(report.run_id)
+    assert stored == report
+    assert stored.run_id == report.run_id
+    assert stored.changes == {"audit": TaskChange.STILL_FAILING}
+    assert stored.streaks == report.streaks
+    assert stored.entries["audit"].error is not None
+    assert stored.entries["audit"].error.exception == "ValueError: audit broke"
+    last = history.last("nightly")
+    assert last == report
+    assert last is not None
+    assert last.run_id == report.run_id
+    assert history.last("no such process") is None
+
+
+def test_a_report_is_equal_through_the_history_whatever_its_values(history: RunHistory) -> None:
+    odd: dict[str, Any] = {"nan": float("nan"), "big": 10**5000, "keys": {1: "a"}}
+    cycle: list[Any] = []
+    cycle.append(cycle)
+    values: list[Any] = ["text", 3, 2.5, None, True, [1, [2, {"a": None}]], odd, cycle]
+    tasks = [Task(f"t{i}", (lambda v=value: v)) for i, value in enumerate(values)]
+    report = Process(tasks, name="odd").run(history=history)
+    stored = history.report(report.run_id)
+    as_json = ProcessExecutionReport.from_json(report.to_json())
+    for name in ("t0", "t1", "t2", "t3", "t4", "t5"):
+        assert stored.entries[name] == report.entries[name]
+    assert stored.entries["t6"].result["nan"] == "nan"  # as to_json() writes it
+    assert stored.entries["t6"].result["big"] == as_json.entries["t6"].result["big"]
+    assert stored.entries["t7"].result == as_json.entries["t7"].result
+    assert stored.entries["t0"].started_at == report.entries["t0"].started_at
+
+
+def test_an_unknown_run_id_names_the_id_and_the_file(history: RunHistory) -> None:
+    with pytest.raises(LookupError, match=r"no run 'nope' in the history .*runs\.db"):
+        history.report("nope")
+    with pytest.raises(LookupError, match="'nope'"):
+        history.results("nope")
+
+
+# -- runs() -----------------------------------------------------------------------------------
+
+
+def test_runs_lists_newest_first_with_what_each_run_was(
+    history: RunHistory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["job.py", "--day", "2026-12-01"])
+    nightly, hourly = Pipeline("nightly"), Pipeline("hourly")
+    reports = [nightly.run(history), hourly.run(history, "extract"), nightly.run(history)]
+    runs = history.runs()
+    assert [run.run_id for run in runs] == [r.run_id for r in reversed(reports)]
+    failed = runs[1]
+    assert failed.process_name == "hourly"
+    assert (failed.ok, failed.succeeded, failed.errored, failed.skipped) == (False, 1, 1, 2)
+    assert failed.started_at == reports[1].started_at
+    assert failed.finished_at == reports[1].finished_at
+    assert failed.host == reports[1].host != ""
+    assert failed.pid == os.getpid()
+    assert failed.argv == ("job.py", "--day", "2026-12-01")
+    assert failed.stopped_by is None
+    assert runs[0].ok
+    assert [run.run_id for run in history.runs("nightly")] == [
+        reports[2].run_id,
+        reports[0].run_id,
+    ]
+    assert len(history.runs(limit=1)) == 1
+    assert len(history.runs(limit=None)) == 3
+    assert history.process_names() == ["hourly", "nightly"]
+
+
+def test_secret_options_of_the_command_line_are_not_stored(
+    history: RunHistory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["job.py", "--password", "hunter2hunter2", "--api-key=k3y-k3y-k3y", "--day", "monday"],
+    )
+    Pipeline().run(history)
+    (run,) = history.runs()
+    assert run.argv == (
+        "job.py",
+        "--password",
+        "[redacted]",
+        "--api-key=[redacted]",
+        "--day",
+        "monday",
+    )
+    assert b"hunter2hunter2" not in Path(history.path).read_bytes()
+    assert b"k3y-k3y-k3y" not in _all_bytes(history)
+
+
+def test_retention_keeps_the_newest_runs_of_each_process(tmp_path: Path) -> None:
+    with RunHistory(tmp_path / "runs.db", keep_runs=3) as history:
+        nightly, hourly = Pipeline("nightly"), Pipeline("hourly")
+        kept_hourly = hourly.run(history, "audit")
+        reports = [nightly.run(history, "audit") for _ in range(5)]
+        assert [run.run_id for run in history.runs("nightly")] == [
+            r.run_id for r in reversed(reports[2:])
+        ]
+        assert [run.run_id for run in history.runs("hourly")] == [kept_hourly.run_id]
+        # The streak still counts the runs that were dropped: it lives in the newest rows.
+        assert reports[-1].streaks["audit"].runs == 5
+    with sqlite3.connect(tmp_path / "runs.db") as db:
+        assert db.execute("SELECT count(*) FROM runs").fetchone() == (4,)
+        assert db.execute("SELECT count(*) FROM tasks").fetchone() == (16,)
+        orphans = db.execute(
+            "SELECT count(*) FROM tasks WHERE run NOT IN (SELECT id FROM runs)"
+        ).fetchone()
+        assert orphans == (0,)
+
+
+def test_task_stats_count_failures_flaky_runs_and_durations(history: RunHistory) -> None:
+    attempts = iter(
+        [ConnectionError("once"), None, None, ConnectionError("a"), ConnectionError("b")]
+    )
+
+    def flaky() -> int:
+        error = next(attempts, None)
+        if error is not None:
+            raise error
+        return 1
+
+    process = Process([Task("Flaky", flaky, retries=1)], name="p")
+    for _ in range(3):
+        process.run(history=history, sleep=lambda _: None)
+    stats = history.task_stats("p", "FLAKY")
+    assert (stats.runs, stats.succeeded, stats.failures, stats.flaky) == (3, 2, 1, 1)
+    assert stats.p50_seconds is not None
+    assert stats.p95_seconds is not None
+    assert 0 <= stats.p50_seconds <= stats.p95_seconds
+    none = history.task_stats("p", "missing")
+    assert (none.runs, none.p50_seconds, none.p95_seconds) == (0, None, None)
+
+
+# -- results ----------------------------------------------------------------------------------
+
+
+class Unpicklable:
+    def __reduce__(self) -> Any:
+        raise TypeError("no pickling of this one")
+
+
+class BreaksWhenLoaded:
+    def __reduce__(self) -> Any:
+        return (_refuse, ())
+
+
+def _refuse() -> None:
+    raise RuntimeError("refusing to load")
+
+
+def _result_tasks() -> list[Task]:
+    return [
+        Task("native", lambda: {"a": [1, 2.5, None, True, "x"]}),
+        Task("tuple", lambda: (1, 2)),
+        Task("date", lambda: datetime(2026, 1, 2, tzinfo=UTC)),
+        Task("huge", lambda: b"x" * 2000),
+        Task("unpicklable", Unpicklable),
+        Task("breaks", BreaksWhenLoaded),
+        Task("failing", lambda: 1 / 0),
+    ]
+
+
+def test_results_keeps_json_native_values_and_says_why_not_the_others(
+    history: RunHistory,
+) -> None:
+    report = Process(_result_tasks(), name="r").run(history=history)
+    values, reasons = history.results(report.run_id)
+    assert values == {"native": {"a": [1, 2.5, None, True, "x"]}}
+    not_json = "not JSON-native: create RunHistory(..., store_results=True) to keep it"
+    assert reasons == {
+        name: not_json for name in ("tuple", "date", "huge", "unpicklable", "breaks")
+    }
+
+
+def test_results_pickled_with_store_results(tmp_path: Path) -> None:
+    with RunHistory(tmp_path / "runs.db", store_results=True, max_result_bytes=1000) as history:
+        report = Process(_result_tasks(), name="r").run(history=history)
+        values, reasons = history.results(report.run_id)
+    assert values == {
+        "native": {"a": [1, 2.5, None, True, "x"]},
+        "tuple": (1, 2),
+        "date": datetime(2026, 1, 2, tzinfo=UTC),
+    }
+    assert reasons["huge"].startswith("pickled result is 2 KB, over the 1 KB cap")
+    assert reasons["unpicklable"] == "cannot be pickled: TypeError: no pickling of this one"
+    assert reasons["breaks"] == "cannot be unpickled: RuntimeError: refusing to load"
+    assert set(reasons) == {"huge", "unpicklable", "breaks"}  # nothing for the failed task
+
+
+def test_a_result_received_as_a_secret_is_never_stored(tmp_path: Path) -> None:
+    def login(password: str) -> None:
+        assert password
+
+    tasks = [
+        Task("fetch_password", lambda: "s3cr3t-value-42"),
+        Task(
+            "login",
+            login,
+            dependencies=[
+                TaskDependency(
+                    "fetch_password",
+                    use_result_as_additional_kwargs=True,
+                    additional_kwarg_name="password",
+                )
+            ],
+        ),
+    ]
+    with RunHistory(tmp_path / "runs.db", store_results=True) as history:
+        report = Process(tasks, name="s").run(history=history)
+        assert report.entries["fetch_password"].result == "[redacted]"
+        values, reasons = history.results(report.run_id)
+        assert reasons == {"fetch_password": "hidden as a secret"}
+        assert values == {"login": None}
+        assert b"s3cr3t-value-42" not in _all_bytes(history)
+
+
+def test_results_of_a_version_1_report_come_from_its_json(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    report = Pipeline().process.run()
+    _make_version_1_file(path, [report])
+    with RunHistory(path) as history:
+        values, reasons = history.results(report.run_id)
+    assert values == {"extract": [1, 2, 3], "transform": {"rows": 3}, "load": "loaded", "audit": 7}
+    assert reasons == {}
+
+
+# -- running with a history -------------------------------------------------------------------
+
+
+def test_an_interrupted_run_is_recorded_with_how_it_ended(history: RunHistory) -> None:
+    def stop() -> None:
+        raise KeyboardInterrupt
+
+    process = Process(
+        [Task("first", lambda: 1), Task("stop", stop, dependencies=[TaskDependency("first")])],
+        name="cut",
+    )
+    with pytest.raises(KeyboardInterrupt) as caught:
+        process.run(history=history)
+    partial = caught.value.report  # type: ignore[attr-defined]
+    assert partial.changes == {"stop": TaskChange.NEW_FAILURE}
+    (run,) = history.runs()
+    assert run.run_id == partial.run_id
+    assert not run.ok
+    assert history.report(partial.run_id) == partial
+    assert history.results(partial.run_id) == ({"first": 1}, {})
+
+
+def test_a_history_records_from_the_thread_that_runs(history: RunHistory) -> None:
+    pipeline = Pipeline()
+    pipeline.run(history, "audit")  # the connection is opened in this thread
+    done: list[ProcessExecutionReport] = []
+    thread = threading.Thread(target=lambda: done.append(pipeline.run(history, "audit")))
+    thread.start()
+    thread.join()
+    assert done[0].changes == {"audit": TaskChange.STILL_FAILING}
+    assert len(history.runs()) == 2
+
+
+def test_a_parallel_run_is_recorded_like_a_sequential_one(history: RunHistory) -> None:
+    pipeline = Pipeline()
+    pipeline.failing = {"load"}
+    report = pipeline.process.run(parallel=True, history=history)
+    assert report.changes == {"load": TaskChange.NEW_FAILURE}
+    assert history.report(report.run_id) == report
+
+
+def test_history_must_be_a_run_history(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="history must be a RunHistory"):
+        Pipeline().process.run(history=str(tmp_path / "runs.db"))  # type: ignore[arg-type]
+
+
+def test_bad_arguments_are_refused_with_the_fix() -> None:
+    with pytest.raises(ValueError, match="keep_runs must be a whole number of at least 1, got 0"):
+        RunHistory("x.db", keep_runs=0)
+    with pytest.raises(TypeError, match="RunHistory path must be a str or a path"):
+        RunHistory(3)  # type: ignore[arg-type]
+
+
+def test_a_closed_history_says_so(tmp_path: Path) -> None:
+    history = RunHistory(tmp_path / "runs.db")
+    history.close()
+    with pytest.raises(RunHistoryError, match="is closed"):
+        history.runs()
+    with pytest.warns(UserWarning, match="is closed"):
+        report = Pipeline().process.run(history=history)
+    assert report.ok
+
+
+# -- a history that cannot be written ---------------------------------------------------------
+
+
+def _run_warned(history: RunHistory, match: str) -> ProcessExecutionReport:
+    pipeline = Pipeline()
+    with pytest.warns(UserWarning, match="the run was not recorded in the history") as warned:
+        report = pipeline.run(history, "audit")
+    assert len(warned) == 1
+    message = str(warned[0].message)
+    assert str(history.path) in message
+    assert match in message, message
+    # The report is complete: as a run without history gives it.
+    assert list(report.entries) == ["extract", "transform", "load", "audit"]
+    assert report.errored.keys() == {"audit"}
+    assert report.successes.keys() == {"extract", "transform", "load"}
+    assert report.changes == {}
+    return report
+
+
+def test_a_corrupt_file_costs_one_warning(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    path.write_bytes(b"this is not an SQLite file at all, just text " * 200)
+    with RunHistory(path) as history:
+        _run_warned(history, "file is not a database")
+        with pytest.raises(RunHistoryError, match="cannot read the run history"):
+            history.runs()
+
+
+def test_a_read_only_file_costs_one_warning(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with RunHistory(path) as writable:
+        Pipeline().run(writable)
+    with RunHistory(f"file:{path}?mode=ro") as history:
+        _run_warned(history, "readonly database")
+        assert len(history.runs()) == 1  # reading still works
+
+
+def test_a_file_in_a_place_that_cannot_hold_one_costs_one_warning(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "plain-file"
+    not_a_folder.write_text("a file, not a folder")
+    with RunHistory(not_a_folder / "runs.db") as history:
+        _run_warned(history, "unable to open database file")
+
+
+def test_a_file_locked_past_the_timeout_costs_one_warning(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with RunHistory(path) as history:
+        Pipeline().run(history)  # the file exists, in WAL mode
+    locker = sqlite3.connect(path, isolation_level=None)
+    try:
+        locker.execute("BEGIN EXCLUSIVE")
+        with RunHistory(path, timeout_seconds=0.05) as history:
+            _run_warned(history, "database is locked")
+            locker.execute("ROLLBACK")
+            after = Pipeline().run(history, "audit")  # free again: recorded
+            assert after.changes == {"audit": TaskChange.NEW_FAILURE}
+            assert len(history.runs()) == 2
+    finally:
+        locker.close()
+
+
+def test_a_file_of_a_newer_schema_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    with RunHistory(path) as history:
+        _run_warned(history, "schema is version 99, newer than this version of processes")
+
+
+def test_an_sqlite_file_that_is_no_history_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE users (name TEXT)")
+    with RunHistory(path) as history:
+        _run_warned(history, "an SQLite file but not a run history (it holds users)")
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("users",)]
+
+
+# -- migration --------------------------------------------------------------------------------
+
+_VERSION_1 = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL UNIQUE,
+    process_name TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    ok INTEGER NOT NULL,
+    succeeded INTEGER NOT NULL,
+    errored INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    report TEXT NOT NULL
+);
+CREATE INDEX runs_by_process ON runs (process_name, id);
+CREATE TABLE tasks (
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    elapsed_seconds REAL NOT NULL,
+    started_at REAL,
+    PRIMARY KEY (run, name)
+) WITHOUT ROWID;
+PRAGMA user_version = 1;
+"""
+
+
+def _make_version_1_file(path: Path, reports: list[ProcessExecutionReport]) -> None:
+    """A history as the first schema wrote it: reports as to_json(), no streak columns."""
+    db = sqlite3.connect(path)
+    db.executescript(_VERSION_1)
+    for report in reports:
+        entries = report.entries.values()
+        count = [
+            sum(e.status is s for e in entries) for s in TaskStatus if s is not TaskStatus.PENDING
+        ]
+        cursor = db.execute(
+            "INSERT INTO runs (run_id, process_name, started_at, finished_at, ok, succeeded,"
+            " errored, skipped, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                report.run_id,
+                report.process_name,
+                report.started_at.isoformat() if report.started_at else None,
+                report.finished_at.isoformat() if report.finished_at else None,
+                int(report.ok),
+                *count,
+                report.to_json(),
+            ),
+        )
+        db.executemany(
+            "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (cursor.lastrowid, e.name, i, e.status.value, e.attempts, e.elapsed_seconds, None)
+                for i, e in enumerate(entries)
+            ],
+        )
+    db.commit()
+    db.close()
+
+
+def test_a_version_1_file_is_upgraded_and_its_streaks_carried_on(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    pipeline = Pipeline()
+    pipeline.failing = {"audit"}
+    old = [pipeline.process.run() for _ in range(2)]
+    _make_version_1_file(path, old)
+    with RunHistory(path) as history:
+        assert [run.run_id for run in history.runs()] == [r.run_id for r in reversed(old)]
+        assert history.runs()[0].host == ""  # version 1 did not keep it
+        assert history.report(old[0].run_id) == old[0]
+        report = pipeline.run(history, "audit")
+        assert report.changes == {"audit": TaskChange.STILL_FAILING}
+        assert report.streaks == {"audit": FailureStreak(3, old[0].started_at)}  # type: ignore[arg-type]
+        assert history.report(report.run_id) == report
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+# -- several OS processes at once -------------------------------------------------------------
+
+_RECORDER = textwrap.dedent(
+    """
+    import sys
+    from processes import Process, RunHistory, Task
+
+    path, worker = sys.argv[1], sys.argv[2]
+    process = Process([Task("a", lambda: 1), Task("b", lambda: [worker])], name=f"w{worker}")
+    with RunHistory(path) as history:
+        for _ in range(25):
+            process.run(history=history)
+    """
+)
+
+
+def test_four_processes_record_at_once_and_no_run_is_lost(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-W", "error", "-c", _RECORDER, str(path), str(worker)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for worker in range(4)
+    ]
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=240)
+        assert worker.returncode == 0, stderr.decode()
+    with RunHistory(path) as history:
+        runs = history.runs(limit=None)
+        assert len(runs) == 100
+        assert len({run.run_id for run in runs}) == 100
+        assert {run.process_name for run in runs} == {"w0", "w1", "w2", "w3"}
+        for run in runs:
+            report = history.report(run.run_id)
+            assert report.ok
+            assert report.entries["b"].result == [run.process_name[1:]]
+        assert all(len(history.runs(f"w{w}", limit=None)) == 25 for w in range(4))
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _all_bytes(history: RunHistory) -> bytes:
+    """The database and its write-ahead log, as a reader of the disk would see them."""
+    path = Path(history.path)
+    return b"".join(
+        candidate.read_bytes() for candidate in (path, Path(f"{path}-wal")) if candidate.exists()
+    )
+
+
+def test_pickle_of_a_value_is_what_the_file_holds(tmp_path: Path) -> None:
+    with RunHistory(tmp_path / "runs.db", store_results=True) as history:
+        report = Process([Task("t", lambda: (1, "two"))], name="p").run(history=history)
+    with sqlite3.connect(tmp_path / "runs.db") as db:
+        kind, value = db.execute("SELECT kind, value FROM results").fetchone()
+    assert kind == "pickle"
+    assert pickle.loads(value) == (1, "two")
+    assert json.loads(report.to_json())["entries"]["t"]["result"] == [1, "two"]
