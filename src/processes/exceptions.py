@@ -15,6 +15,7 @@ from processes.errors import (
     TaskNotFoundError,
     TaskTraceback,
 )
+from processes.history import RunHistoryError
 
 __all__ = [
     "CircularDependencyError",
@@ -22,6 +23,7 @@ __all__ = [
     "EmailDeliveryError",
     "ProcessFailedError",
     "ProcessesError",
+    "RunHistoryError",
     "TaskNotFoundError",
     "TaskTraceback",
     "WebhookDeliveryError",
