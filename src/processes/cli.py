@@ -1,7 +1,9 @@
 """The command line: look at a saved report (``report.to_json()``) without writing Python.
 
 ``python -m processes show REPORT.json`` prints the text view; flags choose the others.
-A thin shell over the report's own views; it imports no execution code.
+``python -m processes history FILE.db`` lists the runs a ``RunHistory`` recorded, and
+``show FILE.db RUN_ID`` shows one of them. A thin shell over the report's own views and
+the history's reads; it imports no execution code.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from processes.channels.file import write_atomically
 from processes.content import ReportContent
+from processes.history import RunHistory, RunHistoryError, RunSummary, TaskStats
 from processes.report import ProcessExecutionReport
 
 if TYPE_CHECKING:
@@ -29,7 +33,8 @@ EXIT_RUN_FAILED = 1
 
 _DESCRIPTION = """\
 Look at a run's report saved as JSON, e.g. with
-FileChannel("run.json", format="json") or Path("run.json").write_text(report.to_json()).
+FileChannel("run.json", format="json") or Path("run.json").write_text(report.to_json()),
+or at the runs a RunHistory("runs.db") recorded.
 """
 _SHOW_EPILOG = """\
 examples:
@@ -38,10 +43,24 @@ examples:
   python -m processes show run.json --mermaid        the graph, for a Markdown page
   python -m processes show run.json --errors-only    only the tasks that errored
 
+  python -m processes show runs.db RUN_ID            a run recorded by RunHistory("runs.db")
+
 exit status: 0 when the report was shown; 2 when REPORT is missing, unreadable or not a
-processes report, when an output cannot be written, or when the command line is wrong;
-1 with --check when a task errored or was skipped. Without --check the status says
-nothing about the run itself.
+processes report (or RUN_ID is not in the history), when an output cannot be written, or
+when the command line is wrong; 1 with --check when a task errored or was skipped.
+Without --check the status says nothing about the run itself.
+"""
+_HISTORY_EPILOG = """\
+examples:
+  python -m processes history runs.db                       the 20 newest runs
+  python -m processes history runs.db --process nightly     those of one process
+  python -m processes history runs.db --limit 100 --json    as JSON, for a script
+  python -m processes history runs.db --process nightly --task load
+                                                            one task's record
+  python -m processes show runs.db RUN_ID                   one run, as show does a file
+
+exit status: 0 when the runs were listed; 2 when FILE is missing or not a run history,
+when --process or --task names nothing recorded, or when the command line is wrong.
 """
 
 
@@ -64,7 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_SHOW_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    show.add_argument("report", metavar="REPORT", help="a JSON file written by report.to_json()")
+    show.add_argument(
+        "report",
+        metavar="REPORT",
+        help="a JSON file written by report.to_json(), or a RunHistory file with RUN_ID",
+    )
+    show.add_argument(
+        "run_id",
+        metavar="RUN_ID",
+        nargs="?",
+        help="the run to show, when REPORT is a RunHistory file (see the history command)",
+    )
     printed = show.add_mutually_exclusive_group()
     printed.add_argument(
         "--text", action="store_true", help="print the terminal summary (the default)"
@@ -93,7 +122,44 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit with status 1 when a task errored or was skipped in the run",
     )
+    _add_history_command(commands)
     return parser
+
+
+def _add_history_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    history = commands.add_parser(
+        "history",
+        help="list the runs recorded in a RunHistory file",
+        description=(
+            "List the runs a RunHistory recorded, newest first; with --process and --task,\n"
+            "that task's record over them: runs, failures, flaky runs (succeeded after\n"
+            "retries) and its duration, p50 and p95."
+        ),
+        epilog=_HISTORY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    history.add_argument("file", metavar="FILE", help='a file made by RunHistory("FILE")')
+    history.add_argument("--process", metavar="NAME", help="only the runs of this process")
+    history.add_argument(
+        "--limit",
+        metavar="N",
+        type=_positive,
+        default=20,
+        help="list at most N runs (default: 20)",
+    )
+    history.add_argument("--task", metavar="TASK", help="that task's record (needs --process)")
+    history.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    history.set_defaults(command_parser=history)
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {number}")
+    return number
 
 
 def load_report(path: Path) -> ProcessExecutionReport:
@@ -128,8 +194,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_CANNOT
+    if args.command == "history":
+        if args.task is not None and args.process is None:
+            args.command_parser.error(
+                "--task needs --process NAME: a task's record is in one process"
+            )
+        return _history(args)
     try:
-        report = load_report(Path(args.report))
+        if args.run_id is None and _is_history_file(Path(args.report)):
+            raise ValueError(
+                f"{args.report}: a run history, not a report file: give a RUN_ID too"
+                f" (python -m processes history {args.report} lists them)"
+            )
+        if args.run_id is not None:
+            report = load_recorded_report(Path(args.report), args.run_id)
+        else:
+            report = load_report(Path(args.report))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT
@@ -152,3 +232,169 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check and not report.ok:
         return EXIT_RUN_FAILED
     return 0
+
+
+# -- run histories ----------------------------------------------------------------------------
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _is_history_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return file.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+    except OSError:
+        return False  # load_report says what is wrong with it
+
+
+def _open_history(path: Path) -> RunHistory:
+    """The history in ``path``; ``ValueError`` when there is none (never creates one)."""
+    if not path.exists():
+        raise ValueError(f"{path}: no such file")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a run history file")
+    return RunHistory(path)
+
+
+def load_recorded_report(path: Path, run_id: str) -> ProcessExecutionReport:
+    """Read run ``run_id`` from a history file; ``ValueError`` with the reason if it fails."""
+    with _open_history(path) as history:
+        try:
+            return history.report(run_id)
+        except (RunHistoryError, LookupError) as exc:
+            raise ValueError(str(exc)) from None
+
+
+def _history(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        with _open_history(path) as history:
+            if args.task is not None:
+                stats = history.task_stats(args.process, args.task)
+                if stats.runs == 0:
+                    raise ValueError(_nothing_recorded(history, args.process, args.task))
+                print(_stats_json(stats) if args.json else _stats_text(stats))
+                return 0
+            runs = history.runs(args.process, limit=args.limit)
+            if not runs and args.process is not None:
+                raise ValueError(_nothing_recorded(history, args.process))
+    except (ValueError, RunHistoryError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT
+    if args.json:
+        print(json.dumps([_summary_dict(run) for run in runs], indent=2))
+    elif not runs:
+        print(f"no runs recorded in {path} yet")
+    else:
+        print(_runs_table(runs))
+    return 0
+
+
+def _nothing_recorded(history: RunHistory, process_name: str, task_name: str | None = None) -> str:
+    names = history.process_names()
+    if task_name is None or process_name not in names:
+        known = ", ".join(repr(name) for name in names) or "none yet"
+        return f"no runs of a process {process_name!r} in {history.path} (recorded: {known})"
+    last = history.last(process_name)
+    tasks = ", ".join(last.entries) if last is not None else ""
+    return (
+        f"no task {task_name!r} in the recorded runs of {process_name!r} "
+        f"(its last run had: {tasks})"
+    )
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value < 0.001:
+        return "<1 ms"
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    if value < 120:
+        return f"{value:.1f} s"
+    return f"{value / 60:.1f} min"
+
+
+def _outcome(run: RunSummary) -> str:
+    counts = [f"{run.succeeded} ok"]
+    if run.errored:
+        counts.append(f"{run.errored} errored")
+    if run.skipped:
+        counts.append(f"{run.skipped} skipped")
+    if run.ok:
+        word = "succeeded"
+    elif run.stopped_by is not None:
+        word = f"stopped ({run.stopped_by.value.replace('_', ' ')})"
+    else:
+        word = "failed"
+    return f"{word}: {', '.join(counts)}"
+
+
+def _runs_table(runs: list[RunSummary]) -> str:
+    rows = [("RUN ID", "PROCESS", "STARTED (UTC)", "TOOK", "HOST", "OUTCOME")]
+    rows += [
+        (
+            run.run_id,
+            run.process_name or "-",
+            _when(run.started_at),
+            _seconds(run.elapsed_seconds),
+            run.host or "-",
+            _outcome(run),
+        )
+        for run in runs
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
+        for row in rows
+    )
+
+
+def _summary_dict(run: RunSummary) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "process_name": run.process_name,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "elapsed_seconds": run.elapsed_seconds,
+        "ok": run.ok,
+        "summary": {"success": run.succeeded, "errored": run.errored, "skipped": run.skipped},
+        "host": run.host,
+        "pid": run.pid,
+        "argv": list(run.argv),
+        "stopped_by": run.stopped_by.value if run.stopped_by else None,
+    }
+
+
+def _stats_text(stats: TaskStats) -> str:
+    return "\n".join(
+        [
+            f"task {stats.task_name} of {stats.process_name}, over its {stats.runs} recorded runs:",
+            f"  succeeded  {stats.succeeded}",
+            f"  failed     {stats.failures}",
+            f"  flaky      {stats.flaky} (succeeded after retries)",
+            f"  skipped    {stats.skipped}",
+            f"  duration   p50 {_seconds(stats.p50_seconds)}, p95 {_seconds(stats.p95_seconds)}",
+        ]
+    )
+
+
+def _stats_json(stats: TaskStats) -> str:
+    return json.dumps(
+        {
+            "process_name": stats.process_name,
+            "task": stats.task_name,
+            "runs": stats.runs,
+            "succeeded": stats.succeeded,
+            "failures": stats.failures,
+            "flaky": stats.flaky,
+            "skipped": stats.skipped,
+            "p50_seconds": stats.p50_seconds,
+            "p95_seconds": stats.p95_seconds,
+        },
+        indent=2,
+    )
