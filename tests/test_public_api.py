@@ -66,3 +66,14 @@ def test_delivery_errors_are_public_and_processes_errors() -> None:
     for name in ("EmailDeliveryError", "WebhookDeliveryError"):
         assert name in processes.__all__
         assert issubclass(getattr(processes, name), processes.ProcessesError)
+
+
+def test_run_terminated_is_public_and_ends_a_script_as_sigterm_does() -> None:
+    # SPEC §11: a SystemExit (never swallowed by ``except Exception``) with code 143.
+    assert "RunTerminated" in processes.__all__
+    assert issubclass(processes.RunTerminated, SystemExit)
+    assert not issubclass(processes.RunTerminated, Exception)
+    stop = processes.RunTerminated()
+    assert stop.code == 143
+    assert stop.report is None
+    assert stop.signal.name == "SIGTERM"

@@ -11,6 +11,7 @@ from processes.errors import (
     DependencyNotFoundError,
     ProcessesError,
     ProcessFailedError,
+    RunTerminated,
     TaskNotFoundError,
 )
 from processes.events import EventKind, TaskEvent
@@ -50,6 +51,7 @@ __all__ = [
     "RunHistory",
     "RunHistoryError",
     "RunSummary",
+    "RunTerminated",
     "SMTPConfig",
     "SkipReason",
     "SlackChannel",

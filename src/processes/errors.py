@@ -6,6 +6,9 @@ ProcessesError
  ├── TaskNotFoundError (KeyError)
  └── ProcessFailedError (RuntimeError)   raised by ``report.raise_for_errors()``
 
+RunTerminated (SystemExit) is not a ProcessesError: like the default SIGTERM it ends the
+script (status 143) unless caught, and ``except Exception`` must not swallow it.
+
 TaskTraceback (Exception) is not raised on its own: it is the cause chained to a
 ProcessFailedError in place of a task's exception whose text held a secret.
 
@@ -14,6 +17,7 @@ Imports nothing from the package: every other module may import it.
 
 from __future__ import annotations
 
+import signal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -77,3 +81,24 @@ class ProcessFailedError(ProcessesError, RuntimeError):
         self.failed = tuple(failed)
         self.report = report
         super().__init__(message)
+
+
+class RunTerminated(SystemExit):
+    """A run stopped by SIGTERM; ``.report`` holds what it did, ``.signal`` the signal.
+
+    ``code`` is 143 (128 + SIGTERM), the exit status of a script that dies of the
+    default SIGTERM, so an uncaught one ends the script as the signal would have. Catch
+    it to deliver the alert first, then re-raise::
+
+        except RunTerminated as stop:
+            stop.report.notify(channel)
+            raise
+    """
+
+    def __init__(self, report: object = None, signal_number: int = signal.SIGTERM) -> None:
+        super().__init__(128 + signal_number)
+        self.report = report
+        self.signal = signal.Signals(signal_number)
+
+    def __str__(self) -> str:
+        return f"the run was stopped by {self.signal.name} (exit status {self.code})"

@@ -12,6 +12,7 @@ from processes.errors import (
     DependencyNotFoundError,
     ProcessesError,
     ProcessFailedError,
+    RunTerminated,
     TaskNotFoundError,
     TaskTraceback,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "ProcessFailedError",
     "ProcessesError",
     "RunHistoryError",
+    "RunTerminated",
     "TaskNotFoundError",
     "TaskTraceback",
     "WebhookDeliveryError",

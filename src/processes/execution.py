@@ -15,6 +15,7 @@ import heapq
 import itertools
 import queue
 import socket
+import threading
 import time
 import uuid
 from collections import deque
@@ -33,13 +34,15 @@ from processes.attempt import (
     run_guarded_attempt,
     run_within_timeout,
     timed_out,
+    wait_for_thread,
 )
-from processes.capture import Failure, capture_failure, secret_positions
+from processes.capture import Failure, capture_failure, qualified_name, secret_positions
+from processes.errors import RunTerminated
 from processes.events import EventKind, TaskEvent
-from processes.outcome import TaskStatus
+from processes.outcome import SkipReason, StopReason, TaskStatus
 from processes.redaction import REDACTED, remember_secret
 from processes.report import ProcessExecutionReport, TaskReportEntry
-from processes.task import error_data, utcnow
+from processes.task import ALL_DONE, ALL_SUCCEEDED, ANY_FAILED, error_data, rules_given, utcnow
 from processes.tasklog import (
     LOG_FINISHED,
     LOG_RETRYING,
@@ -48,12 +51,14 @@ from processes.tasklog import (
     routing_task_records,
     task_context,
 )
+from processes.termination import handling_sigterm
 from processes.workers import DaemonThreadPool, Result
 
 if TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Collection, Iterator
     from datetime import datetime
+    from types import FrameType
 
     from processes.events import Listener
     from processes.graph import TaskGraph
@@ -65,9 +70,20 @@ if TYPE_CHECKING:
 _NEVER = float("inf")
 _HOST = socket.gethostname()  # read once: a report names the machine it ran on
 _ANY_NUMBER_OF_ARGUMENTS = 256  # more than any function has positional parameters
-# ``Run.blocked`` of a task whose result the resumed run holds: it goes down the path of
-# tasks that are not started, which reuses it unless an upstream task failed (``1``).
+_RUN_DEADLINE = -1  # the token of the run's deadline among the attempts' deadlines
+_UPSTREAM_FAILED = 1  # a flag in Run.blocked: an upstream task errored or was skipped
+# A flag in Run.blocked: the resumed run holds the task's result. It goes down the
+# path of tasks that are not started, which reuses it if its rule lets it start.
 _REUSED = 2
+_HAS_RULE = 4  # a flag in Run.blocked: the task's run_when is not "all_succeeded"
+#: What Ctrl-C and SIGTERM raise through the loops, past a task's own error handling.
+_HALTS = (KeyboardInterrupt, RunTerminated)
+_SKIPPED_BY = {
+    StopReason.FAIL_FAST: SkipReason.FAIL_FAST,
+    StopReason.DEADLINE: SkipReason.DEADLINE,
+    StopReason.INTERRUPTED: SkipReason.INTERRUPTED,
+    StopReason.TERMINATED: SkipReason.TERMINATED,
+}
 
 
 class _TaskState:
@@ -111,6 +127,7 @@ class Run:
         on_event: Listener | None = None,
         sleep: Callable[[float], None] = interruptible_sleep,
         resume: Resumption | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.tasks = tasks
         self.graph = graph
@@ -119,14 +136,33 @@ class Run:
         self.fail_fast = fail_fast
         self.on_event = on_event
         self.sleep = sleep
+        self.deadline_seconds = deadline
+        self.deadline_at = _NEVER  # on the perf_counter clock, from the run's start
+        self.started_perf = 0.0
         # Upstream tasks not finished yet, counted on the graph the process validated.
         self.waiting = [len(upstreams) for upstreams in graph.upstreams]
-        self.blocked = bytearray(len(tasks))  # 1: an upstream task errored or was skipped
+        # Flags: _UPSTREAM_FAILED, _REUSED, _HAS_RULE. A task with a flag set is looked at
+        # before it starts (``_gate``); the others start as soon as they are ready.
+        self.blocked = bytearray(len(tasks))
+        # The tasks whose run_when is not the default, with theirs: looked for only once
+        # some task was given one.
+        self.rules: dict[int, str] = {}
+        if rules_given():
+            for i, task in enumerate(tasks):
+                if task.run_when is not ALL_SUCCEEDED:
+                    self.rules[i] = task.run_when
+                    self.blocked[i] |= _HAS_RULE
+        # For a task an upstream failure reached: the errored task at its root, the
+        # earliest in topological order when several are (filled only on failures).
+        self.causes: dict[int, int] = {}
         # A task's state from its start until its entry is written.
         self.states: list[_TaskState | None] = [None] * len(tasks)
         self.results: list[Any] = [None] * len(tasks)
         self.entries: list[TaskReportEntry | None] = [None] * len(tasks)
+        # Set once nothing new may start (for tasks with a rule, under fail-fast, only
+        # what their rule says); ``stopped_by`` says why.
         self.stopping = False
+        self.stopped_by: StopReason | None = None
         # Tasks whose upstream tasks all finished, by topological position: a heap.
         self.ready = [i for i, waiting in enumerate(self.waiting) if waiting == 0]
         self.has_log_files = any(task.log_path is not None for task in tasks)
@@ -156,19 +192,31 @@ class Run:
         when none did.
         """
         started_at = utcnow()
-        quiet = self.on_event is None
+        self._start_clock()
+        # With a deadline every attempt runs in a helper thread (``_attempt_here``), so
+        # that the one still running when it passes can be abandoned.
+        quiet = self.on_event is None and self.deadline_seconds is None
         ready = self.ready
         retries: list[tuple[float, int, int, float, float]] = []  # due, seq, i, delay, since
         clock = 0.0  # seconds spent in attempts and sleeps
         sequence = itertools.count()
         attempting: tuple[int, ...] = ()  # the task whose attempt runs, for Ctrl-C
-        with self._routing(in_this_process=True):
+        sleeping = False  # waiting for a retry
+
+        def on_sigterm(signum: int, frame: FrameType | None) -> None:
+            self._stop(StopReason.TERMINATED)
+            # In a task's code (its attempt runs in this thread) or waiting: stop there. A
+            # task that swallows the exception ends anyway; elsewhere the loop is between
+            # two steps and stops before the next (``_gate``), its bookkeeping whole.
+            if attempting or sleeping:
+                raise RunTerminated
+
+        with self._routing(in_this_process=True), handling_sigterm(on_sigterm):
             try:
                 while ready or retries:
                     if ready and not (retries and retries[0][0] <= clock):
                         i = heapq.heappop(ready)
-                        if self.blocked[i] or self.stopping:
-                            self._skip(i)
+                        if (self.blocked[i] or self.stopping) and not self._gate(i):
                             continue
                         task = self.tasks[i]
                         began = time.perf_counter()
@@ -179,13 +227,21 @@ class Run:
                             delay = self._attempt_here(i)
                     else:
                         _, _, i, delay, since = heapq.heappop(retries)
-                        if self.stopping:  # fail-fast: the retry ends with its last failure
-                            self._fail(i, self._last_failure(i))
+                        if self.stopping and not self._retries_while_stopping(i):
+                            self._halt_if_terminated()
+                            self._fail(i, self._last_failure(i))  # the retry is given up
                             continue
                         left = delay - (clock - since)
                         if left > 0:
-                            self.sleep(left)
-                            clock += left
+                            wait = min(left, self._seconds_to_deadline())
+                            sleeping = True
+                            self.sleep(wait)
+                            sleeping = False
+                            clock += wait
+                            if wait < left:  # the run's deadline passed first
+                                self._stop(StopReason.DEADLINE)
+                                self._fail(i, self._last_failure(i))
+                                continue
                         began = time.perf_counter()
                         attempting = (i,)
                         delay = self._attempt_here(i)
@@ -193,34 +249,93 @@ class Run:
                     clock += time.perf_counter() - began
                     if delay is not None:
                         heapq.heappush(retries, (clock + delay, next(sequence), i, delay, clock))
-            except KeyboardInterrupt as interrupt:
-                raise self._interrupted(interrupt, started_at, attempting) from None
+            except _HALTS as halt:
+                cut_off, attempting, sleeping = attempting, (), False  # a second signal waits
+                if isinstance(halt, KeyboardInterrupt):
+                    raise self._interrupted(halt, started_at, cut_off) from None
+                raise self._terminated(started_at, cut_off) from None
+        if self.stopped_by is StopReason.TERMINATED:  # it came after the last start
+            raise self._terminated(started_at, ())
         return self._report(started_at)
 
     def _attempt_here(self, i: int) -> float | None:
         """One attempt in this thread; return the retry delay, or None when the task is done."""
         task = self.tasks[i]
+        if self.deadline_at < _NEVER and time.perf_counter() >= self.deadline_at:
+            self._too_late(i)
+            return None
         state = self.states[i] or self._begin(i)
         self._attempt_started(i)
-        outcome = run_within_timeout(
-            task.func, state.args, state.kwargs, task.capture_settings, state.handler
-        )
+        if self.deadline_at == _NEVER:
+            outcome = run_within_timeout(
+                task.func, state.args, state.kwargs, task.capture_settings, state.handler
+            )
+        else:
+            outcome = self._run_before_deadline(task, state)
         return self._settle(i, outcome)
+
+    def _run_before_deadline(self, task: Task, state: _TaskState) -> AttemptOutcome:
+        """One attempt in a helper thread, abandoned at its timeout or at the run's
+        deadline, whichever comes first (``run_within_timeout`` with two limits)."""
+        settings = task.capture_settings
+        box: list[AttemptOutcome] = []
+        started = time.perf_counter()
+        worker = threading.Thread(
+            target=lambda: box.append(
+                run_attempt(task.func, state.args, state.kwargs, settings, state.handler)
+            ),
+            name=f"processes-attempt-{task.name}",
+            daemon=True,
+        )
+        worker.start()
+        left = self.deadline_at - started
+        timeout = settings.timeout_seconds
+        limit = left if timeout is None else min(left, abandon_after(task.func, timeout))
+        wait_for_thread(worker, limit)
+        if box:
+            return box[0]
+        elapsed = time.perf_counter() - started
+        if limit < left:
+            return timed_out(settings, elapsed)
+        self._stop(StopReason.DEADLINE)
+        return self._past_deadline(elapsed)
+
+    def _too_late(self, i: int) -> None:
+        """Task ``i`` was to start (or retry) after the run's deadline: it never does."""
+        self._stop(StopReason.DEADLINE)
+        if self.states[i] is None:
+            self._skip(i, *(self._why_not(i) or (SkipReason.DEADLINE, None)))
+        else:
+            self._fail(i, self._last_failure(i))
+
+    def _seconds_to_deadline(self) -> float:
+        if self.deadline_at == _NEVER:
+            return _NEVER
+        return max(self.deadline_at - time.perf_counter(), 0.0)
 
     def execute_in_parallel(
         self, workers: int, executor: Executor | None = None
     ) -> ProcessExecutionReport:
         """Run up to ``workers`` attempts at once on ``executor`` (a pool of ours if None)."""
         started_at = utcnow()
+        self._start_clock()
         finished: queue.SimpleQueue[Result] = queue.SimpleQueue()
         own = DaemonThreadPool(workers, finished) if executor is None else None
         in_this_process = executor is None or isinstance(executor, ThreadPoolExecutor)
         try:
-            with self._routing(in_this_process):
-                return self._loop(own, executor, finished, workers, started_at, in_this_process)
+            with self._routing(in_this_process), handling_sigterm(self._on_sigterm):
+                report = self._loop(own, executor, finished, workers, started_at, in_this_process)
         finally:
             if own is not None:
                 own.shutdown()
+        if self.stopped_by is StopReason.TERMINATED:  # it came as the last tasks finished
+            raise self._terminated(started_at, ())
+        return report
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        # This thread only waits and keeps the books here: the loop sees the flag when it
+        # next wakes (within WAKE_UP_SECONDS) and raises RunTerminated itself.
+        self._stop(StopReason.TERMINATED)
 
     def _loop(
         self,
@@ -233,7 +348,10 @@ class Run:
     ) -> ProcessExecutionReport:
         running: dict[int, tuple[int, float]] = {}  # attempt token -> task, start time
         futures: dict[int, Future[AttemptOutcome]] = {}  # a foreign executor's, by token
-        deadlines: list[tuple[float, int]] = []  # (deadline, token), our pool only
+        # (deadline, token): our pool's attempts' timeouts, and the run's own deadline
+        deadlines: list[tuple[float, int]] = []
+        if self.deadline_at < _NEVER:
+            deadlines.append((self.deadline_at, _RUN_DEADLINE))
         retry_timers: list[tuple[float, int, int]] = []
         retry_ready: deque[int] = deque()
         ready = self.ready
@@ -304,8 +422,7 @@ class Run:
                 while len(running) < workers and (retry_ready or ready):
                     i = retry_ready.popleft() if retry_ready else heapq.heappop(ready)
                     if self.states[i] is None:
-                        if self.blocked[i] or self.stopping:
-                            self._skip(i)
+                        if (self.blocked[i] or self.stopping) and not self._gate(i):
                             continue
                         self._begin(i)
                     start(i)
@@ -338,21 +455,42 @@ class Run:
                         i, begun = running.pop(token)
                         abandon(token)
                         settle(i, timed_out(self.tasks[i].capture_settings, now - begun))
+                    elif token == _RUN_DEADLINE:  # nothing new starts; the running end now
+                        self._stop(StopReason.DEADLINE)
+                        for cut, (i, begun) in list(running.items()):
+                            del running[cut]
+                            abandon(cut)
+                            settle(i, self._past_deadline(now - begun))
                 while retry_timers and retry_timers[0][0] <= now:
                     retry_ready.append(heapq.heappop(retry_timers)[2])
-                if self.stopping and (retry_ready or retry_timers):
-                    # fail-fast: retries that were waiting end with their last failure
-                    waiting = [*retry_ready, *(timer[2] for timer in retry_timers)]
-                    retry_ready.clear()
-                    retry_timers.clear()
-                    for i in waiting:
-                        self._fail(i, self._last_failure(i))
-        except KeyboardInterrupt as interrupt:
+                if self.stopping:
+                    self._halt_if_terminated()
+                    if retry_ready or retry_timers:
+                        self._give_up_retries(retry_ready, retry_timers)
+        except _HALTS as halt:
             for token in list(running):
                 abandon(token)
             cut_off = {i for i, _ in running.values()}
-            raise self._interrupted(interrupt, started_at, cut_off) from None
+            if isinstance(halt, KeyboardInterrupt):
+                raise self._interrupted(halt, started_at, cut_off) from None
+            raise self._terminated(started_at, cut_off) from None
         return self._report(started_at)
+
+    def _give_up_retries(self, ready: deque[int], timers: list[tuple[float, int, int]]) -> None:
+        """The run stopped: retries that were waiting end with their last failure (under
+        fail-fast, those of tasks with a rule go on)."""
+        keeps = self._retries_while_stopping
+        given_up = [i for i in ready if not keeps(i)]
+        given_up += [timer[2] for timer in timers if not keeps(timer[2])]
+        if not given_up:
+            return
+        kept = [i for i in ready if keeps(i)]
+        ready.clear()
+        ready.extend(kept)
+        timers[:] = [timer for timer in timers if keeps(timer[2])]
+        heapq.heapify(timers)
+        for i in given_up:
+            self._fail(i, self._last_failure(i))
 
     # -- one task's life ------------------------------------------------------------------
 
@@ -460,7 +598,7 @@ class Run:
             state = self.states[i] = _TaskState()
             state.args, state.kwargs = args, kwargs
             state.started_at, state.started_perf = started_at, began
-            if isinstance(exc, KeyboardInterrupt):
+            if isinstance(exc, _HALTS):
                 raise
             elapsed = time.perf_counter() - began
             outcome = failed_attempt(exc, task.capture_settings, elapsed, task.func, args, kwargs)
@@ -513,7 +651,11 @@ class Run:
         state.attempt_errors += (failure.exception,)
         state.failure = failure
         policy = self.tasks[i].retry_policy
-        if outcome.retryable and state.attempts < policy.max_attempts and not self.stopping:
+        if (
+            outcome.retryable
+            and state.attempts < policy.max_attempts
+            and (not self.stopping or self._retries_while_stopping(i))
+        ):
             delay = policy.delay_before(state.attempts)
             if state.logger is not None:
                 state.logger.warning(
@@ -552,7 +694,7 @@ class Run:
         task = self.tasks[i]
         state = self._state(i)
         state.args, state.kwargs = failure.hide_arguments(*self._shown_inputs(i))
-        impact = [self.tasks[j].name for j in self.graph.all_dependants(i)]
+        impact = [self.tasks[j].name for j in self._impact(i)]
         error = error_data(task, state.args, state.kwargs, impact, failure)
         if state.logger is not None:
             message = failure_message(
@@ -561,7 +703,27 @@ class Run:
             state.logger.error(message, extra={"task_context": task_context(error)})
         self._finish(i, TaskStatus.ERRORED, None, error)
         if self.fail_fast:
-            self.stopping = True
+            self._stop(StopReason.FAIL_FAST)
+
+    def _impact(self, i: int) -> list[int]:
+        """The tasks skipped because task ``i`` errored, in topological order.
+
+        Every task downstream through tasks that wait for success: a task with a rule
+        (``all_done``, ``any_failed``) runs after a failure, so neither it nor what
+        follows it is skipped because of this one. Linear in the tasks and edges reached.
+        """
+        rules = self.rules
+        if not rules:
+            return self.graph.all_dependants(i)
+        dependants = self.graph.dependants
+        seen: set[int] = set()
+        stack = [child for child in dependants[i] if child not in rules]
+        while stack:
+            node = stack.pop()
+            if node not in seen:
+                seen.add(node)
+                stack.extend(child for child in dependants[node] if child not in rules)
+        return sorted(seen)
 
     def _finish(
         self, i: int, status: TaskStatus, result: Any, error: ErrorData | None = None
@@ -597,13 +759,10 @@ class Run:
                 error=error.exception if error is not None else None,
             )
         self.states[i] = None  # finished: what the run needed of it is in its entry now
-        self._release(i, blocked=status is not TaskStatus.SUCCESS)
+        self._release(i, blocked=status is not TaskStatus.SUCCESS, cause=i)
 
-    def _skip(self, i: int) -> None:
-        """Record a task that is not started: reused when resuming allows it, else SKIPPED."""
-        if self.blocked[i] == _REUSED:
-            self._reuse(i)
-            return
+    def _skip(self, i: int, reason: SkipReason, cause: int | None = None) -> None:
+        """Record that task ``i`` never runs, why, and the errored task at the root of it."""
         task = self.tasks[i]
         self.entries[i] = TaskReportEntry(
             task.name,
@@ -614,17 +773,19 @@ class Run:
             0.0,
             0,
             dependencies=self.graph.upstream_names[i],
+            skip_reason=reason,
+            skip_cause="" if cause is None else self.tasks[cause].name,
         )
         if self.on_event is not None:
             self._emit(EventKind.FINISHED, i, 0, status=TaskStatus.SKIPPED)
-        self._release(i, blocked=True)
+        self._release(i, blocked=True, cause=cause)
 
     def _take_over(self, resume: Resumption) -> None:
         for i, task in enumerate(self.tasks):
             taken = resume.reused.get(task.name)
             if taken is not None:
                 self.reused[i] = taken
-                self.blocked[i] = _REUSED
+                self.blocked[i] |= _REUSED
             elif reason := resume.reasons.get(task.name):
                 self.rerun_reasons[i] = reason
 
@@ -653,16 +814,120 @@ class Run:
             self._emit(EventKind.FINISHED, i, 0, status=TaskStatus.SUCCESS)
         self._release(i, blocked=False)
 
-    def _release(self, i: int, *, blocked: bool) -> None:
-        """Tell the dependants of task ``i`` that it is done; queue those now ready."""
+    def _release(self, i: int, *, blocked: bool, cause: int | None = None) -> None:
+        """Tell the dependants of task ``i`` that it is done; queue those now ready.
+
+        With ``blocked`` (it errored or was skipped), ``cause`` is the errored task at the
+        root of it, if any: ``i`` itself when it errored.
+        """
         waiting = self.waiting
         ready = self.ready
         for child in self.graph.dependants[i]:
             if blocked:
-                self.blocked[child] = 1
+                self.blocked[child] |= _UPSTREAM_FAILED
+                if cause is not None:
+                    known = self.causes.get(child)
+                    if known is None or cause < known:
+                        self.causes[child] = cause
             waiting[child] -= 1
             if waiting[child] == 0:
                 heapq.heappush(ready, child)
+
+    # -- when a task may start, and how a run stops ---------------------------------------
+
+    def _gate(self, i: int) -> bool:
+        """Whether task ``i`` starts; if not, record its skip. Asked only when an upstream
+        task did not succeed, the task has a rule, or the run is stopping."""
+        self._halt_if_terminated()
+        if self._is_reused(i):
+            self._reuse(i)
+            return False
+        why = self._why_not(i)
+        if why is None:
+            return True
+        self._skip(i, *why)
+        return False
+
+    def _is_reused(self, i: int) -> bool:
+        """Whether task ``i`` takes its result from the resumed run: when that run holds
+        one and the task's rule lets it start (whether or not the run is stopping)."""
+        flags = self.blocked[i]
+        if not flags & _REUSED:
+            return False
+        rule = self.rules.get(i, ALL_SUCCEEDED) if self.rules else ALL_SUCCEEDED
+        upstream_failed = flags & _UPSTREAM_FAILED
+        return rule is ALL_DONE or bool(
+            upstream_failed if rule is ANY_FAILED else not upstream_failed
+        )
+
+    def _why_not(self, i: int) -> tuple[SkipReason, int | None] | None:
+        """Why task ``i`` may not start, and the root failure if one is why; None if it may.
+
+        Under fail-fast a task with a rule still starts as its rule says (cleanup runs);
+        after the deadline, Ctrl-C or SIGTERM nothing does.
+        """
+        rule = self.rules.get(i, ALL_SUCCEEDED) if self.rules else ALL_SUCCEEDED
+        upstream_failed = self.blocked[i] & _UPSTREAM_FAILED
+        if rule is ALL_SUCCEEDED and upstream_failed:
+            cause = self.causes.get(i)
+            if cause is not None:
+                return SkipReason.UPSTREAM_FAILED, cause
+            return self._inherited_reason(i), None
+        if rule is ANY_FAILED and not upstream_failed:
+            return SkipReason.CONDITION_NOT_MET, None
+        stop = self.stopped_by
+        if stop is not None and (stop is not StopReason.FAIL_FAST or rule is ALL_SUCCEEDED):
+            return _SKIPPED_BY[stop], None
+        return None
+
+    def _inherited_reason(self, i: int) -> SkipReason:
+        """An upstream task was skipped though nothing failed: its reason holds here too."""
+        for up in self.graph.upstreams[i]:
+            entry = self.entries[up]
+            if entry is not None and entry.skip_reason is not None:
+                return entry.skip_reason
+        return SkipReason.UPSTREAM_FAILED
+
+    def _retries_while_stopping(self, i: int) -> bool:
+        """Under fail-fast a task with a rule (cleanup, compensation) keeps its retries."""
+        return self.stopped_by is StopReason.FAIL_FAST and i in self.rules
+
+    def _stop(self, reason: StopReason) -> None:
+        """Start nothing new from now on. The first reason is kept, but Ctrl-C and SIGTERM
+        outrank fail-fast and the deadline: the run ends with their exception."""
+        if self.stopped_by is None or reason in (StopReason.INTERRUPTED, StopReason.TERMINATED):
+            self.stopped_by = reason
+        self.stopping = True
+
+    def _halt_if_terminated(self) -> None:
+        if self.stopped_by is StopReason.TERMINATED:
+            raise RunTerminated
+
+    def _start_clock(self) -> None:
+        self.started_perf = time.perf_counter()
+        if self.deadline_seconds is not None:
+            self.deadline_at = self.started_perf + self.deadline_seconds
+
+    def _past_deadline(self, attempt_seconds: float) -> AttemptOutcome:
+        """The outcome of an attempt abandoned because the run's deadline passed."""
+        run_seconds = time.perf_counter() - self.started_perf
+        message = (
+            f"the run's deadline passed after {run_seconds:.2f} s "
+            f"(deadline={self.deadline_seconds:g} s); this attempt was abandoned after "
+            f"{attempt_seconds:.2f} s"
+        )
+        try:
+            raise TimeoutError(message)
+        except TimeoutError as exc:
+            failure = Failure(
+                exception=f"TimeoutError: {message}",
+                exception_type="TimeoutError",
+                traceback_str=f"TimeoutError: {message}\n",
+                traced_vars={},
+                traced_vars_location="",
+                cause=exc,
+            )
+        return AttemptOutcome(None, failure, False, attempt_seconds)
 
     def _emit(self, kind: EventKind, i: int, attempt: int, **details: Any) -> None:
         assert self.on_event is not None
@@ -684,36 +949,62 @@ class Run:
         entries = {}
         for i, task in enumerate(self.tasks):
             entry = self.entries[i]
-            if entry is None:  # never reached: only after an interruption
-                self._skip(i)
+            if entry is None:  # never reached: only after Ctrl-C or SIGTERM
+                stopped = self.stopped_by or StopReason.INTERRUPTED
+                if self._is_reused(i):
+                    self._reuse(i)
+                else:
+                    self._skip(i, *(self._why_not(i) or (_SKIPPED_BY[stopped], None)))
                 entry = self.entries[i]
                 assert entry is not None
             entries[task.name] = entry
         for i, reason in self.rerun_reasons.items():
             name = self.tasks[i].name
             entries[name] = replace(entries[name], rerun_reason=reason)
-        return ProcessExecutionReport(entries, self.process_name, started_at, utcnow(), host=_HOST)
+        return ProcessExecutionReport(
+            entries,
+            self.process_name,
+            started_at,
+            utcnow(),
+            host=_HOST,
+            stopped_by=self.stopped_by,
+        )
 
     def _interrupted(
         self, interrupt: KeyboardInterrupt, started_at: datetime, running: Collection[int]
     ) -> KeyboardInterrupt:
-        """A KeyboardInterrupt carrying the partial report.
+        """A KeyboardInterrupt carrying the partial report."""
+        error = KeyboardInterrupt(*interrupt.args)
+        error.report = self._cut_short(  # type: ignore[attr-defined]
+            StopReason.INTERRUPTED, started_at, running
+        )
+        return error
 
-        Tasks cut off while running are ERRORED as interrupted (the cut attempt counts);
+    def _terminated(self, started_at: datetime, running: Collection[int]) -> RunTerminated:
+        """The RunTerminated carrying the partial report."""
+        return RunTerminated(self._cut_short(StopReason.TERMINATED, started_at, running))
+
+    def _cut_short(
+        self, reason: StopReason, started_at: datetime, running: Collection[int]
+    ) -> ProcessExecutionReport:
+        """The report of a run stopped by Ctrl-C or SIGTERM.
+
+        Tasks cut off while running are ERRORED, their attempt abandoned (it counts);
         tasks waiting to retry keep their last failure; those never started are SKIPPED.
         """
-        self.stopping = True
+        self._stop(reason)
+        for i in running:
+            if self.entries[i] is None and self.states[i] is None:
+                self.states[i] = _TaskState()  # cut off before its first attempt's state
         for i, entry in enumerate(self.entries):
             state = self.states[i]
             if entry is None and state is not None:
                 if i in running or state.failure is None:
                     state.attempts += 1
-                    self._fail(i, _interrupted_failure())
+                    self._fail(i, _cut_off_failure(reason))
                 else:
                     self._fail(i, state.failure)
-        error = KeyboardInterrupt(*interrupt.args)
-        error.report = self._report(started_at)  # type: ignore[attr-defined]
-        return error
+        return self._report(started_at)
 
 
 def _secrets_received(
@@ -781,11 +1072,23 @@ def _executor_failure(task: Task, exc: BaseException, elapsed: float) -> Attempt
     return AttemptOutcome(None, failure, False, elapsed)
 
 
-def _interrupted_failure() -> Failure:
+def _cut_off_failure(reason: StopReason) -> Failure:
+    """The failure of an attempt that Ctrl-C or SIGTERM cut off."""
+    if reason is StopReason.TERMINATED:
+        kind = qualified_name(RunTerminated)
+        text = (
+            "RunTerminated: the run was stopped by SIGTERM while this task ran; "
+            "the attempt was abandoned"
+        )
+        traceback = "RunTerminated\n"
+    else:
+        kind = "KeyboardInterrupt"
+        text = "KeyboardInterrupt: the run was interrupted while this task ran"
+        traceback = "KeyboardInterrupt\n"
     return Failure(
-        exception="KeyboardInterrupt: the run was interrupted while this task ran",
-        exception_type="KeyboardInterrupt",
-        traceback_str="KeyboardInterrupt\n",
+        exception=text,
+        exception_type=kind,
+        traceback_str=traceback,
         traced_vars={},
         traced_vars_location="",
     )

@@ -6,6 +6,7 @@ of the core: only the package's ``__init__`` imports it.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from processes.attempt import interruptible_sleep
@@ -153,6 +154,7 @@ class Process:
         sleep: Callable[[float], None] | None = None,
         resume: ProcessExecutionReport | str | None = None,
         history: RunHistory | None = None,
+        deadline: float | None = None,
     ) -> ProcessExecutionReport:
         """Run every task whose dependencies succeed; return what happened to each.
 
@@ -162,8 +164,7 @@ class Process:
         ``concurrent.futures.Executor``, which is left running afterwards.
         ``fail_fast`` stops new starts after the first error; ``on_event`` receives a
         ``TaskEvent`` per start, retry and finish; ``progress`` draws a live line on
-        stderr when it is a terminal. A ``KeyboardInterrupt`` that stops the run carries
-        the partial report as ``.report``. ``sleep`` replaces how a sequential run waits
+        stderr when it is a terminal. ``sleep`` replaces how a sequential run waits
         before a retry (tests pass ``list.append`` to record the delays instead).
 
         ``resume`` (an earlier report, or a run id with ``history``) resumes that run:
@@ -179,7 +180,17 @@ class Process:
 
         ``history`` records the run when it ends, interrupted or not, and fills the
         report's ``changes`` against the previous run recorded there (SPEC §12).
+
+        ``deadline`` bounds the whole run, in seconds: when it passes nothing new starts,
+        attempts still running are abandoned (ERRORED, ``TimeoutError``), and the report
+        comes back with ``stopped_by=StopReason.DEADLINE``.
+
+        Raises:
+            KeyboardInterrupt: Ctrl-C stopped the run; ``.report`` holds what it did.
+            RunTerminated: SIGTERM stopped the run (in the main thread, where ``run``
+                handles SIGTERM while it runs); ``.report`` holds what it did.
         """
+        _check_deadline(deadline)
         resumption = _resumption(resume)
         self._revalidate_if_changed()
         if history is not None and not callable(getattr(history, "record", None)):
@@ -202,6 +213,7 @@ class Process:
             on_event=_fan_out(listeners),
             sleep=sleep or interruptible_sleep,
             resume=resumption,
+            deadline=deadline,
         )
         try:
             if executor is not None:
@@ -258,6 +270,15 @@ def _resumption(resume: ProcessExecutionReport | str | None) -> Resumption | Non
         "resume must be a ProcessExecutionReport, a run id (str) or None, "
         f"got {type(resume).__name__}"
     )
+
+
+def _check_deadline(deadline: object) -> None:
+    if deadline is None:
+        return
+    if isinstance(deadline, bool) or not isinstance(deadline, int | float):
+        raise TypeError(f"deadline must be a number of seconds or None, got {deadline!r}")
+    if math.isnan(deadline) or deadline <= 0:
+        raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
 
 
 def _fan_out(listeners: list[Listener]) -> Listener | None:

@@ -271,6 +271,35 @@ _DEFAULT_POLICY = _policy(0, None, 0, 1, None, 0)
 _DEFAULT_SETTINGS = _settings(None, DEFAULT_REDACTOR, _DEFAULT_POLICY.retry_on, None)
 
 
+#: When a task may start, given how its upstream tasks ended (``Task(run_when=...)``).
+ALL_SUCCEEDED = "all_succeeded"  # every upstream task succeeded (v7's only rule)
+ALL_DONE = "all_done"  # every upstream task finished, whatever its status: cleanup
+ANY_FAILED = "any_failed"  # some upstream task errored or was skipped: compensation
+RUN_WHEN = (ALL_SUCCEEDED, ALL_DONE, ANY_FAILED)
+
+# False until a task is given a rule other than ALL_SUCCEEDED: until then a run does not
+# look for rules at all, so processes that use none pay nothing per task for them.
+_rules_given = False
+
+
+def rules_given() -> bool:
+    """True once any task was given a ``run_when`` other than ``"all_succeeded"``."""
+    return _rules_given
+
+
+def _check_run_when(task: Task, run_when: object) -> str:
+    global _rules_given
+    for rule in RUN_WHEN:
+        if run_when == rule and isinstance(run_when, str):
+            if rule is not ALL_SUCCEEDED:
+                _rules_given = True
+            return rule  # the constant itself: runs compare rules by identity
+    raise ValueError(
+        f"Task {task.name!r}: run_when must be one of {', '.join(map(repr, RUN_WHEN))}, "
+        f"got {run_when!r}"
+    )
+
+
 def _check_name(task: Task | None, name: object) -> str:
     if not isinstance(name, str):
         raise TypeError(f"Task name must be a str, got {name!r}")
@@ -345,6 +374,13 @@ class Task:
         >>> Task("load", load_rows, "logs/load.log",
         ...      dependencies=[TaskDependency("fetch", use_result_as_additional_args=True)],
         ...      retries=2, retry_on=(ConnectionError,), retry_delay=1, retry_backoff=2)
+        >>> Task("release_lock", release, run_when="all_done",  # cleanup: runs anyway
+        ...      dependencies=[TaskDependency("load")])
+
+    ``run_when`` says when the task may start: ``"all_succeeded"`` (the default) once
+    every upstream task succeeded; ``"all_done"`` once they all finished, whatever
+    their status; ``"any_failed"`` only if one of them errored or was skipped (it is
+    skipped otherwise). Upstream results that never came are passed as None.
     """
 
     # Slots: a process of 100,000 tasks holds 100,000 of these.
@@ -364,6 +400,7 @@ class Task:
         "_retry_jitter",
         "_retry_max_delay",
         "_retry_on",
+        "_run_when",
         "_settings",
         "_timeout",
         "_traced_vars_frame_filter",
@@ -399,12 +436,14 @@ class Task:
         retry_max_delay: float | None = None,
         retry_jitter: float = 0,
         redact: Iterable[str] | None = None,
+        run_when: str = ALL_SUCCEEDED,
     ) -> None:
         self._name = _check_name(None, name)
         self._func = _check_func(self, func)
         self._log_path = _check_log_path(self, log_path)
         self._args = _check_args(self, args)
         self._kwargs = _check_kwargs(self, kwargs)
+        self._run_when = run_when if run_when is ALL_SUCCEEDED else _check_run_when(self, run_when)
         if isinstance(redact, str):
             raise TypeError(
                 f"Task {self.name!r}: redact must be a list of name fragments, not a str"
@@ -473,6 +512,15 @@ class Task:
     @dependencies.setter
     def dependencies(self, dependencies: list[TaskDependency] | None) -> None:
         self._dependencies = _check_dependencies(self, dependencies)
+
+    @property
+    def run_when(self) -> str:
+        """When the task may start: ``"all_succeeded"``, ``"all_done"`` or ``"any_failed"``."""
+        return self._run_when
+
+    @run_when.setter
+    def run_when(self, run_when: str) -> None:
+        self._run_when = _check_run_when(self, run_when)
 
     def add_dependency(self, dependency: TaskDependency) -> None:
         """Add an upstream task; the same one twice or the task itself is refused.

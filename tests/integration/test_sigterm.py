@@ -1,0 +1,325 @@
+"""SIGTERM during a run (SPEC §11): the script still delivers its alert, uncaught it exits
+143, and ``run()`` leaves the signal handlers as it found them.
+
+Scripts run in real subprocesses and deliver to a real aiosmtpd server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from email import policy
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any, cast
+
+import executor_jobs as jobs
+import pytest
+from aiosmtpd.controller import Controller
+
+from processes import Process, RunTerminated, StopReason, Task, TaskDependency, TaskStatus
+
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Iterator
+    from pathlib import Path
+    from types import FrameType
+
+pytestmark = pytest.mark.integration
+
+HOST = "127.0.0.1"
+GENEROUS_SECONDS = 20.0
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it was sent."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.original_content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+
+class LoopbackController(Controller):
+    """aiosmtpd on 127.0.0.1 and a port the kernel picks, so tests never collide."""
+
+    def _trigger_server(self) -> None:
+        server = cast("asyncio.Server", self.server)
+        self.port = server.sockets[0].getsockname()[1]
+        super()._trigger_server()  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    controller = LoopbackController(inbox, hostname=HOST, port=0)
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()
+
+
+TERMINATED_SCRIPT = """
+    import sys, threading
+    from processes import EmailChannel, Process, RunTerminated, SMTPConfig, Task, TaskDependency
+
+    def stuck():
+        print("stuck task running", flush=True)
+        threading.Event().wait()
+
+    tasks = [
+        Task("done_first", lambda: "early"),
+        Task("stuck", stuck, dependencies=[TaskDependency("done_first")]),
+        Task("never", lambda: 1, dependencies=[TaskDependency("stuck")]),
+        Task("cleanup", lambda: 1, dependencies=[TaskDependency("stuck")], run_when="all_done"),
+    ]
+    smtp = SMTPConfig(("127.0.0.1", PORT), "etl@example.test", ["oncall@example.test"])
+    channel = EmailChannel(smtp)
+    with Process(tasks, name="nightly") as process:
+        try:
+            process.run(parallel=PARALLEL, max_workers=2)
+        except RunTerminated as stop:
+            stop.report.notify(channel)
+            print("terminated", stop.code, stop.signal.name, stop.report.stopped_by.value)
+            for name, entry in stop.report.entries.items():
+                reason = entry.skip_reason and entry.skip_reason.value
+                print("entry", name, entry.status.value, reason, entry.skip_cause or "-")
+            raise
+    print("not terminated")
+"""
+
+
+def terminate_script(path: Path, source: str) -> tuple[int, str, str, float]:
+    """Run ``source``; send SIGTERM once its stuck task runs. Return code, output, delay."""
+    path.write_text(textwrap.dedent(source))
+    child = subprocess.Popen(
+        [sys.executable, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "stuck task running\n"
+        sent_at = time.monotonic()
+        child.send_signal(signal.SIGTERM)
+        stdout, stderr = child.communicate(timeout=GENEROUS_SECONDS)
+        took = time.monotonic() - sent_at
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    return child.returncode, stdout, stderr, took
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["sequential", "parallel"])
+def test_sigterm_hands_the_partial_report_to_the_script_which_still_sends_its_alert(
+    tmp_path: Path, smtp_server: tuple[Inbox, int], parallel: bool
+) -> None:
+    inbox, port = smtp_server
+    script = TERMINATED_SCRIPT.replace("PORT", str(port)).replace("PARALLEL", str(parallel))
+    code, stdout, stderr, took = terminate_script(tmp_path / "terminated.py", script)
+
+    assert code == 143, stderr  # re-raised: the script ends as SIGTERM would have ended it
+    assert took < 5  # "within about a second"; generous for a loaded machine
+    assert "terminated 143 SIGTERM terminated" in stdout
+    assert "entry done_first success None -" in stdout
+    assert "entry stuck errored None -" in stdout  # cut off: its attempt abandoned
+    assert "entry never skipped upstream_failed stuck" in stdout
+    assert "entry cleanup skipped terminated -" in stdout  # cleanup never runs after SIGTERM
+    assert "not terminated" not in stdout
+    (message,) = inbox.messages
+    assert "nightly" in message["Subject"]
+    plain = message.get_body(("plain",))
+    assert plain is not None
+    text = plain.get_content()
+    assert "stuck" in text
+    assert "RunTerminated: the run was stopped by SIGTERM while this task ran" in text
+
+
+def test_uncaught_the_script_exits_with_status_143(tmp_path: Path) -> None:
+    script = """
+        import threading
+        from processes import Process, Task
+
+        def stuck():
+            print("stuck task running", flush=True)
+            threading.Event().wait()
+
+        Process([Task("stuck", stuck)]).run(parallel=PARALLEL)
+        print("not terminated")
+    """
+    for parallel in (False, True):
+        path = tmp_path / f"uncaught_{parallel}.py"
+        code, stdout, stderr, _ = terminate_script(path, script.replace("PARALLEL", str(parallel)))
+        assert code == 143, (parallel, stderr)
+        assert stdout == ""
+        assert stderr == ""  # like a default SIGTERM: no traceback
+
+
+def test_a_task_that_swallows_the_stop_does_not_keep_the_run_going() -> None:
+    ran = []
+
+    def swallows() -> str:
+        try:
+            signal.raise_signal(signal.SIGTERM)  # a sequential attempt: in this thread
+        except BaseException:
+            return "carried on"
+        return "not reached"
+
+    tasks = [Task("swallows", swallows), Task("next", lambda: ran.append(1))]
+    with Process(tasks) as process, pytest.raises(RunTerminated) as caught:
+        process.run(parallel=False)
+
+    assert ran == []
+    report = caught.value.report
+    assert report.entries["swallows"].result == "carried on"
+    assert report.entries["next"].status is TaskStatus.SKIPPED
+    assert report.stopped_by is StopReason.TERMINATED
+
+
+@pytest.mark.parametrize("how", ["timeout", "deadline"])
+def test_sigterm_while_a_sequential_run_waits_on_an_attempt_thread(how: str) -> None:
+    # With a timeout or a deadline the attempt runs in a helper thread and this one waits.
+    release = threading.Event()
+
+    def terminate_soon() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # from the attempt's thread
+        release.wait(GENEROUS_SECONDS)
+
+    limits: dict[str, Any] = {"timeout": GENEROUS_SECONDS} if how == "timeout" else {}
+    tasks = [Task("waited_on", terminate_soon, **limits), Task("next", lambda: 1)]
+    run_limits = {"deadline": GENEROUS_SECONDS * 2} if how == "deadline" else {}
+    try:
+        with Process(tasks) as process, pytest.raises(RunTerminated) as caught:
+            process.run(parallel=False, **run_limits)
+    finally:
+        release.set()
+
+    report = caught.value.report
+    assert report.entries["waited_on"].status is TaskStatus.ERRORED
+    assert report.entries["next"].status is TaskStatus.SKIPPED
+
+
+def test_a_parallel_run_stops_on_sigterm_sent_from_a_worker() -> None:
+    release = threading.Event()
+
+    def terminate_and_hang() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        release.wait(GENEROUS_SECONDS)
+
+    tasks = [
+        Task("hangs", terminate_and_hang),
+        Task("after", lambda: 1, dependencies=[TaskDependency("hangs")]),
+    ]
+    try:
+        with Process(tasks) as process, pytest.raises(RunTerminated) as caught:
+            process.run(parallel=True)
+    finally:
+        release.set()
+
+    report = caught.value.report
+    assert report.stopped_by is StopReason.TERMINATED
+    assert report.entries["hangs"].status is TaskStatus.ERRORED
+    assert report.entries["after"].status is TaskStatus.SKIPPED
+
+
+# -- the handlers are left as they were ------------------------------------------------------
+
+
+def own_handler(signum: int, frame: FrameType | None) -> None:
+    raise AssertionError("the test's own SIGTERM handler was called")
+
+
+@pytest.fixture
+def previous_handler() -> Iterator[None]:
+    before = signal.signal(signal.SIGTERM, own_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+@pytest.mark.usefixtures("previous_handler")
+@pytest.mark.parametrize("parallel", [False, True], ids=["sequential", "parallel"])
+def test_the_previous_handler_is_back_after_a_normal_run(parallel: bool) -> None:
+    during: list[Any] = []
+    tasks = [Task("look", lambda: during.append(signal.getsignal(signal.SIGTERM)))]
+    with Process(tasks) as process:
+        report = process.run(parallel=parallel)
+
+    assert report.ok
+    assert during[0] is not own_handler  # the run's own, while it ran
+    assert callable(during[0])
+    assert signal.getsignal(signal.SIGTERM) is own_handler
+
+
+@pytest.mark.usefixtures("previous_handler")
+def test_the_previous_handler_is_back_after_a_run_stopped_by_ctrl_c() -> None:
+    def pressed_ctrl_c() -> None:
+        raise KeyboardInterrupt
+
+    process = Process([Task("interrupted", pressed_ctrl_c)])
+    with pytest.raises(KeyboardInterrupt):
+        process.run(parallel=False)
+    assert signal.getsignal(signal.SIGTERM) is own_handler
+
+
+def test_the_previous_handler_is_back_after_a_run_stopped_by_sigterm() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    process = Process([Task("terminated", signal.raise_signal, args=(signal.SIGTERM,))])
+    with pytest.raises(RunTerminated):
+        process.run(parallel=False)
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.usefixtures("previous_handler")
+def test_a_run_in_a_worker_thread_leaves_the_handlers_alone() -> None:
+    during: list[Any] = []
+    reports = []
+
+    def run_here() -> None:
+        tasks = [Task("look", lambda: during.append(signal.getsignal(signal.SIGTERM)))]
+        for parallel in (False, True):
+            reports.append(Process(tasks).run(parallel=parallel))
+
+    worker = threading.Thread(target=run_here)
+    worker.start()
+    worker.join(GENEROUS_SECONDS)
+
+    assert [report.ok for report in reports] == [True, True]
+    assert during == [own_handler, own_handler]
+    assert signal.getsignal(signal.SIGTERM) is own_handler
+
+
+def test_an_ignored_sigterm_stays_ignored() -> None:
+    before = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        during: list[Any] = []
+        Process([Task("look", lambda: during.append(signal.getsignal(signal.SIGTERM)))]).run()
+        assert during == [signal.SIG_IGN]
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def test_a_pool_worker_forked_during_a_run_still_dies_of_sigterm() -> None:
+    # Forked while the run's handler is installed, the worker inherits it: there it
+    # must end the process as a default SIGTERM does, or the pool could never stop it.
+    with ProcessPoolExecutor(1) as executor:
+        report = Process([Task("pid", jobs.worker_pid)]).run(executor=executor)
+        pid = report.entries["pid"].result
+        assert isinstance(pid, int)
+        assert pid != os.getpid()
+        process = next(iter(executor._processes.values()))
+        os.kill(pid, signal.SIGTERM)
+        process.join(GENEROUS_SECONDS)
+        assert process.exitcode == -signal.SIGTERM
