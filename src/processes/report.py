@@ -72,7 +72,8 @@ class _Channel(Protocol):
 class Delivery:
     """What became of one channel in ``notify()``: ``ok`` or the ``error`` it raised.
 
-    ``sent`` is False when there was nothing to send (``only_errors`` and no error).
+    ``sent`` is False when there was nothing to send (``only_errors`` and no error, or
+    ``only_changes`` and nothing new or recovered).
     """
 
     channel: Any
@@ -195,15 +196,21 @@ class ProcessExecutionReport:
         only_errors: bool = False,
         tasks: Iterable[str] | str | None = None,
         show_warnings: bool = True,
+        only_changes: bool = False,
     ) -> list[Delivery]:
         """Send this report through each channel, in order; never raise for a delivery.
 
         ``tasks`` restricts the report to those names (case-insensitive); with
         ``only_errors`` each channel sends only the errored entries, and nothing at all
-        when no task errored. A channel that fails gives one ``UserWarning``.
+        when no task errored. With ``only_changes`` nothing is sent unless a task (of
+        ``tasks``, when given) failed anew or recovered since the previous recorded run,
+        so a pipeline failing the same way every hour alerts once, then on recovery.
+        A channel that fails gives one ``UserWarning``.
         """
         report = self if tasks is None else self.only(tasks)
-        if only_errors and not report.errored:
+        if (only_errors and not report.errored) or (
+            only_changes and not _has_alerting_change(report)
+        ):
             return [Delivery(channel, ok=True, sent=False) for channel in channels]
         if secrets := _secrets_of(channels):
             report = report.masked(secrets)
@@ -260,6 +267,14 @@ class ProcessExecutionReport:
 
     def __str__(self) -> str:
         return self.to_text(color=False)
+
+
+def _has_alerting_change(report: ProcessExecutionReport) -> bool:
+    return any(
+        change is TaskChange.NEW_FAILURE or change is TaskChange.RECOVERED
+        for name, change in report.changes.items()
+        if name in report.entries  # a change of a task the report no longer holds is moot
+    )
 
 
 def new_run_id() -> str:

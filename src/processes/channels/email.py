@@ -32,7 +32,7 @@ from processes.channels.base import ReportChannel
 from processes.content import ReportContent
 from processes.errors import ProcessesError
 from processes.redaction import mask, remember_secret
-from processes.rendering.email_html import HTMLEmailStyle, render_email_html
+from processes.rendering.email_html import HTMLEmailStyle, render_email_html, subject_line
 from processes.rendering.locales import get_locale
 from processes.rendering.text import render_text
 
@@ -293,9 +293,10 @@ def build_message(
     """Build the report's email: a full plain-text report first, then its HTML twin.
 
     The subject reads ``<words> <process name> | YYYYMMDD``, dated by the run's start
-    (``now`` when the report never ran, the current time by default). With
-    ``errors_only`` only the errored entries are detailed, under their own subject words;
-    the totals still count every task.
+    (``now`` when the report never ran, the current time by default); the words follow
+    the outcome: failed, still failing, recovered or succeeded. With ``errors_only`` only
+    the errored entries are detailed, under their own subject words; the totals still
+    count every task.
 
     Raises:
         ValueError: the process name or an address holds a line break or a control
@@ -310,8 +311,7 @@ def build_message(
     for address in config.toaddrs:
         _check_address("toaddrs", address)
     day = (report.started_at or now).astimezone().strftime("%Y%m%d")
-    subject_words = words.subject_errors if errors_only else words.subject_report
-    subject = " ".join(part for part in (subject_words, report.process_name) if part)
+    subject = subject_line(report, words, errors_only=errors_only)
 
     # Rendered from the whole report: with errors_only the counts still cover every task
     # and only the details are limited to the errored ones.

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from processes.content import ReportContent
-from processes.outcome import TaskStatus
+from processes.outcome import TaskChange, TaskStatus
+from processes.rendering.changes import (
+    change_note,
+    has_failed,
+    repeated_error,
+    skip_note,
+    stop_note,
+)
 from processes.rendering.common import (
     ELLIPSIS,
     STATUS_LOOKS,
@@ -23,6 +30,7 @@ from processes.rendering.common import (
     is_minimal,
     list_names,
 )
+from processes.rendering.locales import get_locale
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -56,6 +64,8 @@ DISCORD_LIMITS = {
 TEAMS_MAX_BYTES = 27_000
 
 _ZWSP = "\u200b"
+# Chat messages are in English; their words come from the same table as the email's.
+_WORDS = get_locale("en")
 
 
 # -- what every chat message says -----------------------------------------------------------
@@ -71,6 +81,12 @@ class _ChatSummary:
     failures: list[TaskReportEntry]
     skipped: list[str]
     successes: list[str]
+    #: Tasks that errored last time and succeeded now, in report order.
+    recovered: list[str]
+    #: "new", "still failing since … (3 runs)" or "recovered" by task name.
+    changes: dict[str, str]
+    #: Why a skipped task never ran, where the graph does not say ("skipped: deadline").
+    skip_notes: dict[str, str]
 
 
 def _summarise(report: ProcessExecutionReport, errors_only: bool) -> _ChatSummary:
@@ -81,12 +97,22 @@ def _summarise(report: ProcessExecutionReport, errors_only: bool) -> _ChatSummar
     successes = [e.name for e in entries if e.status is TaskStatus.SUCCESS]
     name = report.process_name or "Process"
     total = len(report.entries)
+    changes = {n: change_note(report, n, _WORDS) for n in report.changes if n in report.entries}
+    recovered = [n for n in successes if report.changes.get(n) is TaskChange.RECOVERED]
+    new = sum(report.changes.get(e.name) is TaskChange.NEW_FAILURE for e in failures)
+    known = sum(report.changes.get(e.name) is TaskChange.STILL_FAILING for e in failures)
     if failures:
         title = f"{name}: {len(failures):,} of {total:,} tasks failed"
-    elif skipped:
+        if new:
+            title += f" ({new:,} {_WORDS.change[TaskChange.NEW_FAILURE]})"
+        elif known == len(failures):
+            title += f" ({_WORDS.change[TaskChange.STILL_FAILING]})"
+    elif skipped and has_failed(report):
         title = f"{name}: {len(skipped):,} of {total:,} tasks skipped"
     else:
-        title = f"{name}: all {total:,} tasks succeeded"
+        title = f"{name}: all {total - len(skipped):,} tasks succeeded"
+        if recovered:
+            title += f" ({len(recovered):,} {_WORDS.change[TaskChange.RECOVERED]})"
     counts = (
         (TaskStatus.SUCCESS, len(successes)),
         (TaskStatus.ERRORED, len(failures)),
@@ -94,23 +120,58 @@ def _summarise(report: ProcessExecutionReport, errors_only: bool) -> _ChatSummar
     )
     words = ", ".join(f"{n:,} {STATUS_LOOKS[status].count_word}" for status, n in counts)
     parts = [f"{total:,} tasks: {words}"]
+    if reused := sum(e.reused for e in entries):
+        parts[0] += f", {reused:,} {_WORDS.reused}"
     if report.started_at and report.finished_at:
         parts.append(f"in {format_duration(report.elapsed_seconds)}")
         parts.append(f"started {report.started_at.isoformat(timespec='seconds')}")
+    if report.host:
+        parts.append(f"{_WORDS.label_host.lower()} {report.host}")
+    parts.append(f"{_WORDS.label_run.lower()} {report.run_id}")
+    summary = " · ".join(parts)
+    if stopped := stop_note(report, _WORDS):
+        summary += "\n" + stopped
     return _ChatSummary(
         title=title,
-        summary=" · ".join(parts),
-        ok=report.ok,
+        summary=summary,
+        ok=not has_failed(report),
         failures=failures,
         skipped=[] if errors_only else skipped,
         successes=[] if errors_only else successes,
+        recovered=[] if errors_only else recovered,
+        changes=changes,
+        skip_notes={
+            e.name: note
+            for e in entries
+            if e.status is TaskStatus.SKIPPED and (note := skip_note(e, _WORDS))
+        },
     )
+
+
+def _named(
+    overview: _ChatSummary, show: Callable[[str], str], inert: Callable[[str], str]
+) -> Callable[[str], str]:
+    """Show a skipped task's name with why it was skipped, where the graph does not say."""
+
+    def named(name: str) -> str:
+        note = overview.skip_notes.get(name)
+        return f"{show(name)} ({inert(note)})" if note else show(name)
+
+    return named
+
+
+def _tag(overview: _ChatSummary, name: str) -> str:
+    """``[new]`` and the like after a task's name, or ""."""
+    change = overview.changes.get(name)
+    return f"[{change}]" if change else ""
 
 
 def _attempts(entry: TaskReportEntry) -> str:
     plural = "" if entry.attempts == 1 else "s"
     duration = format_duration(entry.elapsed_seconds)
-    return f"errored after {entry.attempts} attempt{plural}, {duration}"
+    # The error is shown once below; say that every attempt failed with it.
+    alike = ", all with this error" if repeated_error(entry) else ""
+    return f"errored after {entry.attempts} attempt{plural}{alike}, {duration}"
 
 
 def _exception(entry: TaskReportEntry) -> str:
@@ -170,9 +231,13 @@ def _slack_name(name: str) -> str:
     return f"`{_slack_escape(name)}`" if "`" not in name else _slack_escape(name)
 
 
-def _slack_failure(entry: TaskReportEntry, content: ReportContent, detailed: bool) -> str:
+def _slack_failure(
+    entry: TaskReportEntry, content: ReportContent, detailed: bool, tag: str = ""
+) -> str:
     detailed = detailed and not is_minimal(content)
     name = _slack_name(cut(entry.name, 200))
+    if tag:
+        name += " " + _slack_escape(tag)
     exception = _slack_escape(cut(_exception(entry), 500 if detailed else 200))
     impact = _impact(entry, content)
     if not detailed:
@@ -223,8 +288,11 @@ def render_slack(
     ]
     tail: list[dict[str, Any]] = []
     # Name lists stay short so the failures keep most of the message.
+    if overview.recovered:
+        names = _names(overview.recovered, 1000, _slack_name)
+        tail.append(_section(f"*Recovered ({len(overview.recovered):,})*: {names}"))
     if overview.skipped:
-        names = _names(overview.skipped, 1000, _slack_name)
+        names = _names(overview.skipped, 1000, _named(overview, _slack_name, _slack_escape))
         tail.append(_section(f"*Skipped ({len(overview.skipped):,})*: {names}"))
     if overview.successes:
         names = _names(overview.successes, 1000, _slack_name)
@@ -244,10 +312,11 @@ def render_slack(
     shown = 0
     for index, entry in enumerate(overview.failures):
         detailed = index < detailed_failures
-        text = _slack_failure(entry, content, detailed)
+        tag = _tag(overview, entry.name)
+        text = _slack_failure(entry, content, detailed, tag)
         if detailed and len(text) + 1 > chars_left:  # the one-line form may still fit
             detailed = False
-            text = _slack_failure(entry, content, detailed)
+            text = _slack_failure(entry, content, detailed, tag)
         if len(text) + 1 > chars_left:
             break
         if detailed:
@@ -313,14 +382,17 @@ def _discord_code(text: str) -> str:
     return "```\n" + _discord_inert(text.replace("```", "``" + _ZWSP + "`")) + "\n```"
 
 
-def _discord_failure(entry: TaskReportEntry, content: ReportContent, detailed: bool) -> str:
+def _discord_failure(
+    entry: TaskReportEntry, content: ReportContent, detailed: bool, tag: str = ""
+) -> str:
     detailed = detailed and not is_minimal(content)
     exception = _discord_md(cut(_exception(entry), 300 if detailed else 150))
     impact = _impact(entry, content)
+    said = f"**{_discord_md(tag)}** " if tag else ""
     if not detailed:
         more = f" · skipped {len(impact):,}" if impact else ""
-        return _fit_md(f"{exception}{more}", DISCORD_LIMITS["field_value"])
-    lines = [f"{_attempts(entry)}", f"**{exception}**"]
+        return _fit_md(f"{said}{exception}{more}", DISCORD_LIMITS["field_value"])
+    lines = [f"{said}{_attempts(entry)}", f"**{exception}**"]
     if impact:
         lines.append("Skipped because of it: " + _names(impact, 200, _discord_md))
     if content.show_traceback and entry.error and entry.error.traceback_str:
@@ -349,8 +421,11 @@ def render_discord(
     limits = DISCORD_LIMITS
     title = cut(_discord_inert(overview.title), limits["title"])
     description_parts = [_discord_md(overview.summary)]
+    if overview.recovered:
+        names = _names(overview.recovered, 600, _discord_md)
+        description_parts.append(f"**Recovered ({len(overview.recovered):,})**: {names}")
     if overview.skipped:
-        names = _names(overview.skipped, 600, _discord_md)
+        names = _names(overview.skipped, 600, _named(overview, _discord_md, _discord_md))
         description_parts.append(f"**Skipped ({len(overview.skipped):,})**: {names}")
     if overview.successes:
         names = _names(overview.successes, 600, _discord_md)
@@ -365,9 +440,10 @@ def render_discord(
     shown = 0
     for index, entry in enumerate(overview.failures):
         name = _fit_md(_discord_md(entry.name), limits["field_name"])
-        value = _discord_failure(entry, content, index < detailed_failures)
+        tag = _tag(overview, entry.name)
+        value = _discord_failure(entry, content, index < detailed_failures, tag)
         if len(name) + len(value) > budget:  # the one-line form may still fit
-            value = _discord_failure(entry, content, False)
+            value = _discord_failure(entry, content, False, tag)
         size = len(name) + len(value)
         if size > budget:
             break
@@ -409,20 +485,26 @@ def _rich(*runs: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 def _teams_failure(
-    entry: TaskReportEntry, content: ReportContent, detailed: bool
+    entry: TaskReportEntry, content: ReportContent, detailed: bool, tag: str = ""
 ) -> dict[str, Any]:
     detailed = detailed and not is_minimal(content)
     exception = cut(_exception(entry), 500 if detailed else 200)
     impact = _impact(entry, content)
+    said = [_text_run(f" {tag}", weight="Bolder", color="Attention")] if tag else []
     if not detailed:
         more = f" (skipped {len(impact):,})" if impact else ""
         return _rich(
             _text_run(cut(entry.name, 200), weight="Bolder"),
+            *said,
             _text_run(f": {exception}{more}"),
             spacing="Small",
         )
     items: list[dict[str, Any]] = [
-        _rich(_text_run(cut(entry.name, 200), weight="Bolder"), _text_run(f" {_attempts(entry)}")),
+        _rich(
+            _text_run(cut(entry.name, 200), weight="Bolder"),
+            *said,
+            _text_run(f" {_attempts(entry)}"),
+        ),
         _rich(_text_run(exception, color="Attention")),
     ]
     if impact:
@@ -467,11 +549,19 @@ def render_teams(
     ]
     tail: list[dict[str, Any]] = []
     names_chars = min(2000, max_bytes // 10)
+    if overview.recovered:
+        tail.append(
+            _rich(
+                _text_run(f"Recovered ({len(overview.recovered):,}): ", weight="Bolder"),
+                _text_run(_names(overview.recovered, names_chars, str), color="Good"),
+                separator=True,
+            )
+        )
     if overview.skipped:
         tail.append(
             _rich(
                 _text_run(f"Skipped ({len(overview.skipped):,}): ", weight="Bolder"),
-                _text_run(_names(overview.skipped, names_chars, str)),
+                _text_run(_names(overview.skipped, names_chars, _named(overview, str, str))),
                 separator=True,
             )
         )
@@ -505,10 +595,11 @@ def render_teams(
     budget = max_bytes - size - note_reserve - 1
     shown = 0
     for index, entry in enumerate(overview.failures):
-        item = _teams_failure(entry, content, index < detailed_failures)
+        tag = _tag(overview, entry.name)
+        item = _teams_failure(entry, content, index < detailed_failures, tag)
         cost = _compact_size(item) + 1
         if cost > budget:  # the one-line form may still fit
-            item = _teams_failure(entry, content, False)
+            item = _teams_failure(entry, content, False, tag)
             cost = _compact_size(item) + 1
         if cost > budget:
             break

@@ -18,7 +18,17 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from processes.content import ReportContent
-from processes.outcome import TaskStatus
+from processes.outcome import TaskChange, TaskStatus
+from processes.rendering.changes import (
+    attempts_said_once,
+    change_note,
+    has_failed,
+    reuse_note,
+    skip_note,
+    skip_roots,
+    stop_note,
+    subject_words,
+)
 from processes.rendering.common import (
     STATUS_LOOKS,
     Markup,
@@ -41,7 +51,14 @@ if TYPE_CHECKING:
     from processes.outcome import ErrorData
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
-__all__ = ["MAX_HTML_BYTES", "PALETTES", "HTMLEmailStyle", "Palette", "render_email_html"]
+__all__ = [
+    "MAX_HTML_BYTES",
+    "PALETTES",
+    "HTMLEmailStyle",
+    "Palette",
+    "render_email_html",
+    "subject_line",
+]
 
 #: Size the HTML part is kept under; Gmail clips a message body at about 102 KB.
 MAX_HTML_BYTES = 95_000
@@ -279,6 +296,30 @@ class _Renderer:
     def fill(self, template: str, /, **values: object) -> Markup:
         return fill(_template(template), **{**self.colors, **values})
 
+    def change_badge(self, name: str) -> Markup:
+        """The "new" / "still failing since …" / "recovered" badge after a task's name."""
+        change = self.report.changes.get(name)
+        if change is None:
+            return Markup("")
+        if change is TaskChange.RECOVERED:
+            colors = self.palette.success
+            background, ink, line = colors.soft, colors.ink, colors.solid
+        elif change is TaskChange.NEW_FAILURE:
+            colors = self.palette.errored
+            background, ink, line = colors.solid, colors.on_solid, colors.solid
+        else:  # still failing: known already, so quieter than a new failure
+            colors = self.palette.errored
+            background, ink, line = self.palette.card_bg, colors.ink, colors.solid
+        badge = self.fill(
+            "change_badge",
+            change=change.value,
+            word=change_note(self.report, name, self.words),
+            change_bg=Markup(background),
+            change_ink=Markup(ink),
+            change_line=Markup(line),
+        )
+        return Markup("&nbsp;&nbsp;" + badge)
+
     def badge(self, status: TaskStatus) -> Markup:
         colors = self.palette.of(status)
         return self.fill(
@@ -293,15 +334,20 @@ class _Renderer:
 
     def header(self) -> Markup:
         report, words = self.report, self.words
-        overall = TaskStatus.SUCCESS if report.ok else TaskStatus.ERRORED
+        overall = TaskStatus.ERRORED if has_failed(report) else TaskStatus.SUCCESS
         meta = [f"{words.label_duration} {format_duration(report.elapsed_seconds, words)}"]
         if report.started_at is not None:
             meta.insert(0, f"{words.label_started} {format_time(report.started_at)}")
+        # Which machine and which run, on a line of their own: what on-call looks up first.
+        where = [f"{words.label_run} {report.run_id}"]
+        if report.host:
+            where.insert(0, f"{words.label_host} {report.host}")
+        lines = (" \u00b7 ".join(meta), " \u00b7 ".join(where))
         return self.fill(
             "header",
             process_name=report.process_name or words.unnamed,
             badge=self.badge(overall),
-            meta=" \u00b7 ".join(meta),
+            meta=Markup("<br>".join(escape(line) for line in lines)),
         )
 
     def summary(self, errors_only: bool) -> Markup:
@@ -334,10 +380,12 @@ class _Renderer:
             verdict = words.no_tasks
         elif errors_only:
             verdict = words.errors_only
-        elif report.ok:
+        elif not has_failed(report):
             verdict = words.all_ok
         else:
             verdict = words.some_failed(len(report.errored), len(report.skipped))
+        if stopped := stop_note(report, words):
+            verdict = f"{verdict} {stopped}"
         return self.fill("summary", cells=join(cells), verdict=verdict)
 
     def section(self, heading: str, rows: str) -> Markup:
@@ -357,6 +405,7 @@ class _Renderer:
             "failure",
             badge=self.badge(TaskStatus.ERRORED),
             name=name,
+            change=self.change_badge(name),
             message=cut(message, level.message_chars, self.words.more_chars),
             details=details,
             soft=Markup(colors.soft),
@@ -386,11 +435,13 @@ class _Renderer:
                 [repr(a) for a in error.args] + [f"{k}={v!r}" for k, v in error.kwargs.items()]
             )
             detail(words.label_arguments, cut(arguments, level.value_chars, words.more_chars))
-        detail(
-            words.label_attempts,
-            f"{entry.attempts} \u00b7 {format_duration(entry.elapsed_seconds, words)}",
-        )
-        if level.attempt_list and len(entry.attempt_errors) > 1:
+        duration = format_duration(entry.elapsed_seconds, words)
+        # One error repeated by every attempt is said once, with the count.
+        repeated = attempts_said_once(entry, words)
+        if repeated:
+            repeated = cut(repeated, level.value_chars or 200, words.more_chars)
+        detail(words.label_attempts, f"{repeated or entry.attempts} \u00b7 {duration}")
+        if level.attempt_list and len(entry.attempt_errors) > 1 and not repeated:
             lines = [
                 f"{number}. {cut(message, level.value_chars, words.more_chars)}"
                 for number, message in enumerate(entry.attempt_errors, start=1)
@@ -467,14 +518,27 @@ class _Renderer:
     def skipped(self, budget: int) -> Markup:
         """One row per skipped task while they all fit, else one row per causing failure."""
         words = self.words
-        causes = {name: cause.roots for name, cause in skip_causes(self.report).items()}
+        entries = self.report.entries
+        causes = {
+            name: skip_roots(entries[name], cause.roots)
+            for name, cause in skip_causes(self.report).items()
+        }
         badge = self.badge(TaskStatus.SKIPPED)
         rows: list[Markup] = []
         for name, because in causes.items():
             shown = list_names(because, most=5, more=words.and_more)
-            note = f"{words.label_caused_by} {shown}" if because else ""
+            note = skip_note(entries[name], words)
+            if because and not note:
+                note = f"{words.label_caused_by} {shown}"
             rows.append(
-                self.fill("task_row", badge=badge, name=name, note=note, duration=words.not_run)
+                self.fill(
+                    "task_row",
+                    badge=badge,
+                    name=name,
+                    change="",
+                    note=note,
+                    duration=words.not_run,
+                )
             )
         listing = self.fill("list", rows=join(rows))
         if _size(listing) <= budget:
@@ -507,6 +571,36 @@ class _Renderer:
             hidden = sum(len(names) for names in list(groups.values())[len(parts) :])
             body.append(self.note(words.and_more.format(n=hidden)))
         return join(body)
+
+    # -- recovered ------------------------------------------------------------------------
+
+    def recovered(self, names: Sequence[str], budget: int) -> Markup:
+        """A row per recovered task while they fit, then their names in one note."""
+        badge = self.badge(TaskStatus.SUCCESS)
+        entries = self.report.entries
+        rows: list[Markup] = []
+        left = budget - 600
+        for index, name in enumerate(names):
+            entry = entries[name]
+            row = self.fill(
+                "task_row",
+                badge=badge,
+                name=name,
+                change=self.change_badge(name),
+                note=reuse_note(entry, self.words),
+                duration=format_duration(entry.elapsed_seconds, self.words),
+            )
+            if _size(row) > left - 400:
+                rest = list(names[index:])
+                more = self.note(
+                    list_names(
+                        rest, most=self._fit_names(rest, left - 400), more=self.words.and_more
+                    )
+                )
+                return join([self.fill("list", rows=join(rows)), more])
+            rows.append(row)
+            left -= _size(row)
+        return self.fill("list", rows=join(rows))
 
     # -- timeline -------------------------------------------------------------------------
 
@@ -575,13 +669,20 @@ class _Renderer:
     # -- successes ------------------------------------------------------------------------
 
     def successes(self, budget: int) -> Markup:
+        words = self.words
         names = list(self.report.successes)
+        if not names:
+            return Markup("")
+        reused = [name for name in names if self.report.entries[name].reused]
+        parts = []
+        if reused:  # taken from the resumed run, not run again
+            count = self._fit_names(reused, budget // 3)
+            shown = list_names(reused, most=count, more=words.and_more)
+            parts.append(self.note(f"{words.reused} ({len(reused)}): {shown}"))
+            budget -= _size(parts[0])
         count = self._fit_names(names, budget - 800)
-        return (
-            self.note(list_names(names, most=count, more=self.words.and_more))
-            if names
-            else Markup("")
-        )
+        parts.insert(0, self.note(list_names(names, most=count, more=words.and_more)))
+        return join(parts)
 
 
 def render_email_html(
@@ -621,6 +722,14 @@ def render_email_html(
         body, used = renderer.failures(min(_FAILURES_SHARE, left) if later else left)
         sections.append(renderer.section(headings[TaskStatus.ERRORED], body))
         left -= used
+    recovered = [n for n, c in report.changes.items() if c is TaskChange.RECOVERED]
+    recovered = [n for n in recovered if n in report.entries]
+    if recovered and not errors_only:
+        body = renderer.recovered(
+            recovered, max(0, min(left - 6_000, max(_SKIPPED_MAX, left // 3)))
+        )
+        sections.append(renderer.section(words.heading_recovered, body))
+        left -= _size(body)
     if report.skipped and not errors_only:
         body = renderer.skipped(min(left - 4_000, max(_SKIPPED_MAX, left // 2)))
         sections.append(renderer.section(headings[TaskStatus.SKIPPED], body))
@@ -632,10 +741,22 @@ def render_email_html(
         body = renderer.successes(left)
         sections.append(renderer.section(headings[TaskStatus.SUCCESS], body))
 
-    title = f"{words.subject_errors if errors_only else words.subject_report} {report.process_name}"
+    title = subject_line(report, words, errors_only=errors_only)
     return renderer.fill(
         "page",
         lang=words.code,
-        title=title.strip(),
+        title=title,
         body=join([*frame, *sections, footer]),
     )
+
+
+def subject_line(report: ProcessExecutionReport, words: Locale, *, errors_only: bool) -> str:
+    """Return ``<subject words> <process name>``, the subject before its date.
+
+    The words end in a colon before a name ("Failed: orders"); without a name they stand
+    alone ("Failed").
+    """
+    spoken = subject_words(report, words, errors_only=errors_only)
+    if not report.process_name:
+        return spoken.rstrip(" :")
+    return f"{spoken} {report.process_name}"

@@ -15,7 +15,16 @@ from string import Template
 from typing import TYPE_CHECKING
 
 from processes.content import ReportContent
-from processes.outcome import TaskStatus
+from processes.outcome import TaskChange, TaskStatus
+from processes.rendering.changes import (
+    attempts_said_once,
+    change_note,
+    has_failed,
+    reuse_note,
+    skip_note,
+    skip_roots,
+    stop_note,
+)
 from processes.rendering.common import (
     ELLIPSIS,
     STATUS_LOOKS,
@@ -28,6 +37,7 @@ from processes.rendering.common import (
     list_names,
     skip_causes,
 )
+from processes.rendering.locales import get_locale
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -63,6 +73,8 @@ _SUBCOLUMN_GAP = 24
 _LAYER_GAP = 70
 _MARGIN = 16
 _NAME_CHARS = 26
+# The page is in English; its words for changes and stops come from the shared table.
+_WORDS = get_locale("en")
 
 
 @cache
@@ -87,15 +99,17 @@ def _status_colors(*, dark: bool) -> str:
 # -- fragments ---------------------------------------------------------------------------
 
 _BADGE = Template('<span class="badge $status">$glyph $word</span>')
+_CHANGE = Template('<span class="change $change" data-change="$change">$word</span>')
 _COUNT = Template('<li class="$status"><strong>$count</strong> $word</li>')
 _SUMMARY = Template(
-    '<p class="verdict $verdict_class" role="status">$verdict</p>\n'
+    '<p class="verdict $verdict_class" role="status">$verdict</p>\n$stopped'
     '<ul class="counts" aria-label="Task counts">$counts</ul>\n'
     '<p class="times">$times</p>'
 )
+_STOPPED = Template('<p class="stopped">$text</p>\n')
 _FAILURE = Template(
     '<details class="failure" id="$anchor"$open><summary>$badge <span class="mono">$name'
-    '</span>: $message</summary><div><dl>$facts</dl><div class="extra">$extra</div></div>'
+    '</span>$change: $message</summary><div><dl>$facts</dl><div class="extra">$extra</div></div>'
     "</details>\n"
 )
 _FACT = Template("<dt>$term</dt><dd>$value</dd>")
@@ -120,7 +134,7 @@ _TIMELINE = Template(
     "<tbody>\n$rows</tbody></table></div>"
 )
 _ROW = Template(
-    '<tr class="$classes"><th scope="row">$name</th><td>$glyph $status$why</td>'
+    '<tr class="$classes"><th scope="row">$name$change</th><td>$glyph $status$why</td>'
     '<td class="n">$attempts</td><td class="n">$offset</td><td class="n">$duration</td>'
     '<td class="tl">$bar</td></tr>\n'
 )
@@ -163,6 +177,18 @@ def _badge(status: TaskStatus) -> Markup:
     return fill(_BADGE, status=status.value, glyph=look.glyph, word=look.word)
 
 
+def _change(report: ProcessExecutionReport, name: str, *, short: bool = False) -> Markup:
+    """The "new" / "still failing since …" / "recovered" badge after a task's name.
+
+    ``short`` leaves out since when and how many runs, for the narrow timeline column.
+    """
+    change = report.changes.get(name)
+    if change is None:
+        return Markup("")
+    word = _WORDS.change[change] if short else change_note(report, name, _WORDS)
+    return fill(_CHANGE, change=change.value, word=word)
+
+
 def _moment(value: datetime | None) -> str:
     return value.isoformat(sep=" ", timespec="milliseconds") if value else "unknown"
 
@@ -196,7 +222,7 @@ def _summary(report: ProcessExecutionReport) -> Markup:
         counts[entry.status] += 1
     if total == 0:
         verdict, verdict_class = "No tasks in this report.", "ok"
-    elif report.ok:
+    elif not has_failed(report):
         verdict, verdict_class = f"\u2713 Succeeded: all {total} tasks succeeded.", "ok"
     else:
         parts = [
@@ -216,12 +242,22 @@ def _summary(report: ProcessExecutionReport) -> Markup:
         f"Started {_moment(report.started_at)} \u00b7 finished {_moment(report.finished_at)}"
         f" \u00b7 took {format_duration(report.elapsed_seconds)}"
     )
+    if report.host:
+        times += f" \u00b7 host {report.host}"
+    times += f" \u00b7 run {report.run_id}"
+    stopped = stop_note(report, _WORDS)
     return fill(
-        _SUMMARY, verdict=verdict, verdict_class=verdict_class, counts=count_items, times=times
+        _SUMMARY,
+        verdict=verdict,
+        verdict_class=verdict_class,
+        stopped=fill(_STOPPED, text=stopped) if stopped else Markup(""),
+        counts=count_items,
+        times=times,
     )
 
 
 def _failure_detail(
+    report: ProcessExecutionReport,
     name: str,
     entry: TaskReportEntry,
     anchor: str,
@@ -257,6 +293,7 @@ def _failure_detail(
         open=Markup(" open" if is_open else ""),
         badge=_badge(entry.status),
         name=name,
+        change=_change(report, name),
         message=message,
         facts=join(facts),
         extra=join(extra),
@@ -265,8 +302,9 @@ def _failure_detail(
 
 def _facts(entry: TaskReportEntry) -> list[Markup]:
     facts = [fill(_FACT, term="Function", value=Markup(f"<code>{escape(entry.function)}</code>"))]
-    facts.append(fill(_FACT, term="Attempts", value=entry.attempts))
-    if entry.attempt_errors:
+    repeated = attempts_said_once(entry, _WORDS)  # one error repeated: said once, counted
+    facts.append(fill(_FACT, term="Attempts", value=repeated or entry.attempts))
+    if entry.attempt_errors and not repeated:
         items = join(f"<li>{escape(text)}</li>" for text in entry.attempt_errors)
         facts.append(fill(_FACT, term="Failed attempts", value=Markup(f"<ol>{items}</ol>")))
     impact = entry.error.downstream_impact if entry.error else ()
@@ -294,7 +332,9 @@ def _failures(report: ProcessExecutionReport, content: ReportContent) -> Markup:
     for index, (name, entry) in enumerate(errored.items()):
         if budget > 0:
             is_open = index < OPEN_FAILURES
-            detail = _failure_detail(name, entry, anchors[name], content, budget, is_open=is_open)
+            detail = _failure_detail(
+                report, name, entry, anchors[name], content, budget, is_open=is_open
+            )
             budget -= len(detail)
             parts.append(detail)
         else:
@@ -319,6 +359,21 @@ def _failures(report: ProcessExecutionReport, content: ReportContent) -> Markup:
         parts.append(
             f"<p>{len(skipped)} task(s) skipped because of these failures; the timeline "
             "says which failure stopped each one.</p>"
+        )
+    recovered = [
+        name
+        for name, change in report.changes.items()
+        if change is TaskChange.RECOVERED and name in report.entries
+    ]
+    if recovered:
+        items = join(
+            f'<li><span class="mono">{escape(name)}</span>{_change(report, name)}</li>'
+            for name in recovered[:MAX_RETRIED_LISTED]
+        )
+        more = len(recovered) - MAX_RETRIED_LISTED
+        tail = f'<p class="note">\u2026 and {more} more.</p>' if more > 0 else ""
+        parts.append(
+            f"<h3>Recovered since the previous run ({len(recovered)})</h3><ul>{items}</ul>{tail}"
         )
     retried = [
         (name, e)
@@ -368,8 +423,14 @@ def _timeline(report: ProcessExecutionReport, *, errors_only: bool) -> Markup:
         why = ""
         if entry.status is TaskStatus.SKIPPED:
             cause = causes.get(name)
-            if cause is not None and cause.roots:
+            if skip_note(entry, _WORDS) and entry.skip_reason is not None:
+                why = f" ({_WORDS.skip_reason[entry.skip_reason]})"
+            elif cause is not None and cause.roots:
                 why = f" (because of {_skip_note(cause)})"
+            elif roots := skip_roots(entry, ()):
+                why = f" (because of {_listed(roots)})"
+        elif reused := reuse_note(entry, _WORDS):
+            why = f" ({reused})"
         offset, bar = "", Markup("")
         if entry.started_at and origin:
             start_seconds = (entry.started_at - origin).total_seconds()
@@ -389,6 +450,7 @@ def _timeline(report: ProcessExecutionReport, *, errors_only: bool) -> Markup:
                 _ROW,
                 classes=classes,
                 name=name,
+                change=_change(report, name, short=True),
                 glyph=STATUS_LOOKS[entry.status].glyph,
                 status=STATUS_LOOKS[entry.status].word,
                 why=why,
@@ -610,7 +672,7 @@ def render_html(
     """
     content = content or ReportContent()
     name = report.process_name or "Process"
-    verdict = "ok" if report.ok else "failed"
+    verdict = "failed" if has_failed(report) else "ok"
     graph = _ERRORS_ONLY_GRAPH if errors_only else _graph(report)
     return fill(
         _page(),

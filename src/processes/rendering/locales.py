@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from processes.outcome import TaskStatus
+from processes.outcome import SkipReason, StopReason, TaskChange, TaskStatus
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -71,6 +71,27 @@ class Locale:
     unit_s: str
     unit_min: str
     unit_h: str
+    #: Subject words by how the run went (``errors-only`` keeps ``subject_errors``).
+    subject_failed: str
+    subject_still_failing: str
+    subject_recovered: str
+    subject_succeeded: str
+    #: What changed since the previous run, shown next to a task.
+    change: Mapping[TaskChange, str]
+    still_failing_since: str
+    run_one: str
+    run_many: str
+    heading_recovered: str
+    label_host: str
+    label_run: str
+    attempts_all_same: str
+    reused: str
+    ran_again: str
+    #: Why a task was skipped, after ``skipped_for`` ("skipped: {reason}").
+    skip_reason: Mapping[SkipReason, str]
+    skipped_for: str
+    #: Why the run stopped early: one sentence.
+    stopped_by: Mapping[StopReason, str]
 
     def attempts(self, count: int) -> str:
         return (self.attempt_one if count == 1 else self.attempt_many).format(n=count)
@@ -89,6 +110,9 @@ class Locale:
             sentence = f"{sentence} {result}"
         return sentence + "."
 
+    def runs(self, count: int) -> str:
+        return _counted(self.run_one, self.run_many, count)
+
 
 def _counted(one: str, many: str, count: int) -> str:
     return (one if count == 1 else many).format(n=count)
@@ -101,6 +125,45 @@ def _status(success: str, errored: str, skipped: str, pending: str) -> Mapping[T
             TaskStatus.ERRORED: errored,
             TaskStatus.SKIPPED: skipped,
             TaskStatus.PENDING: pending,
+        }
+    )
+
+
+def _changes(new: str, still_failing: str, recovered: str) -> Mapping[TaskChange, str]:
+    return MappingProxyType(
+        {
+            TaskChange.NEW_FAILURE: new,
+            TaskChange.STILL_FAILING: still_failing,
+            TaskChange.RECOVERED: recovered,
+        }
+    )
+
+
+def _skips(
+    upstream: str, condition: str, fail_fast: str, deadline: str, interrupted: str, terminated: str
+) -> Mapping[SkipReason, str]:
+    """``upstream`` has a ``{cause}`` field for the failed upstream task's name."""
+    return MappingProxyType(
+        {
+            SkipReason.UPSTREAM_FAILED: upstream,
+            SkipReason.CONDITION_NOT_MET: condition,
+            SkipReason.FAIL_FAST: fail_fast,
+            SkipReason.DEADLINE: deadline,
+            SkipReason.INTERRUPTED: interrupted,
+            SkipReason.TERMINATED: terminated,
+        }
+    )
+
+
+def _stops(
+    fail_fast: str, deadline: str, interrupted: str, terminated: str
+) -> Mapping[StopReason, str]:
+    return MappingProxyType(
+        {
+            StopReason.FAIL_FAST: fail_fast,
+            StopReason.DEADLINE: deadline,
+            StopReason.INTERRUPTED: interrupted,
+            StopReason.TERMINATED: terminated,
         }
     )
 
@@ -155,6 +218,35 @@ _EN = Locale(
     unit_s="s",
     unit_min="min",
     unit_h="h",
+    subject_failed="Failed:",
+    subject_still_failing="Still failing:",
+    subject_recovered="Recovered:",
+    subject_succeeded="Succeeded:",
+    change=_changes("new", "still failing", "recovered"),
+    still_failing_since="still failing since {since} ({runs})",
+    run_one="{n} run",
+    run_many="{n} runs",
+    heading_recovered="Recovered tasks",
+    label_host="Host",
+    label_run="Run",
+    attempts_all_same="{attempts}, all: {error}",
+    reused="reused",
+    ran_again="ran again: {reason}",
+    skip_reason=_skips(
+        "upstream {cause} failed",
+        "nothing upstream failed",
+        "fail-fast",
+        "deadline",
+        "interrupted",
+        "terminated (SIGTERM)",
+    ),
+    skipped_for="skipped: {reason}",
+    stopped_by=_stops(
+        "Stopped early: a task failed and fail-fast was on; tasks not started were skipped.",
+        "Stopped by the deadline: tasks still running failed, tasks not started were skipped.",
+        "Interrupted (Ctrl-C): tasks not started were skipped.",
+        "Terminated (SIGTERM): tasks not started were skipped.",
+    ),
 )
 
 _ES = Locale(
@@ -207,6 +299,36 @@ _ES = Locale(
     unit_s="s",
     unit_min="min",
     unit_h="h",
+    subject_failed="Falló:",
+    subject_still_failing="Sigue fallando:",
+    subject_recovered="Se recuperó:",
+    subject_succeeded="Correcto:",
+    change=_changes("nuevo", "sigue fallando", "recuperada"),
+    still_failing_since="sigue fallando desde {since} ({runs})",
+    run_one="{n} ejecución",
+    run_many="{n} ejecuciones",
+    heading_recovered="Tareas recuperadas",
+    label_host="Equipo",
+    label_run="Ejecución",
+    attempts_all_same="{attempts}, todos: {error}",
+    reused="reutilizada",
+    ran_again="se ejecutó de nuevo: {reason}",
+    skip_reason=_skips(
+        "falló {cause}, de la que depende",
+        "nada falló antes",
+        "parada al primer fallo",
+        "plazo agotado",
+        "interrumpida",
+        "terminada (SIGTERM)",
+    ),
+    skipped_for="omitida: {reason}",
+    stopped_by=_stops(
+        "Parada anticipada: una tarea falló con fail-fast activo; "
+        "las tareas no iniciadas se omitieron.",
+        "Parada por el plazo: las tareas en curso fallaron y las no iniciadas se omitieron.",
+        "Interrumpida (Ctrl-C): las tareas no iniciadas se omitieron.",
+        "Terminada (SIGTERM): las tareas no iniciadas se omitieron.",
+    ),
 )
 
 _PT = Locale(
@@ -259,6 +381,36 @@ _PT = Locale(
     unit_s="s",
     unit_min="min",
     unit_h="h",
+    subject_failed="Falhou:",
+    subject_still_failing="Continua a falhar:",
+    subject_recovered="Recuperado:",
+    subject_succeeded="Concluído:",
+    change=_changes("novo", "continua a falhar", "recuperada"),
+    still_failing_since="continua a falhar desde {since} ({runs})",
+    run_one="{n} execução",
+    run_many="{n} execuções",
+    heading_recovered="Tarefas recuperadas",
+    label_host="Máquina",
+    label_run="Execução",
+    attempts_all_same="{attempts}, todas: {error}",
+    reused="reutilizada",
+    ran_again="executada de novo: {reason}",
+    skip_reason=_skips(
+        "{cause}, da qual depende, falhou",
+        "nada falhou antes",
+        "paragem na primeira falha",
+        "prazo esgotado",
+        "interrompida",
+        "terminada (SIGTERM)",
+    ),
+    skipped_for="ignorada: {reason}",
+    stopped_by=_stops(
+        "Parado cedo: uma tarefa falhou com fail-fast ativo; "
+        "as tarefas não iniciadas foram ignoradas.",
+        "Parado pelo prazo: as tarefas em curso falharam e as não iniciadas foram ignoradas.",
+        "Interrompido (Ctrl-C): as tarefas não iniciadas foram ignoradas.",
+        "Terminado (SIGTERM): as tarefas não iniciadas foram ignoradas.",
+    ),
 )
 
 _FR = Locale(
@@ -311,6 +463,37 @@ _FR = Locale(
     unit_s="s",
     unit_min="min",
     unit_h="h",
+    subject_failed="Échec :",
+    subject_still_failing="Toujours en échec :",
+    subject_recovered="Rétabli :",
+    subject_succeeded="Réussi :",
+    change=_changes("nouveau", "toujours en échec", "rétablie"),
+    still_failing_since="toujours en échec depuis {since} ({runs})",
+    run_one="{n} exécution",
+    run_many="{n} exécutions",
+    heading_recovered="Tâches rétablies",
+    label_host="Hôte",
+    label_run="Exécution",
+    attempts_all_same="{attempts}, toutes : {error}",
+    reused="réutilisée",
+    ran_again="exécutée à nouveau : {reason}",
+    skip_reason=_skips(
+        "{cause}, en amont, a échoué",
+        "rien n'a échoué en amont",
+        "arrêt au premier échec",
+        "délai dépassé",
+        "interrompue",
+        "terminée (SIGTERM)",
+    ),
+    skipped_for="ignorée : {reason}",
+    stopped_by=_stops(
+        "Arrêt anticipé : une tâche a échoué avec fail-fast ; "
+        "les tâches non démarrées ont été ignorées.",
+        "Arrêt au délai : les tâches en cours ont échoué, "
+        "les tâches non démarrées ont été ignorées.",
+        "Interrompu (Ctrl-C) : les tâches non démarrées ont été ignorées.",
+        "Terminé (SIGTERM) : les tâches non démarrées ont été ignorées.",
+    ),
 )
 
 _DE = Locale(
@@ -365,6 +548,37 @@ _DE = Locale(
     unit_s="s",
     unit_min="min",
     unit_h="h",
+    subject_failed="Fehlgeschlagen:",
+    subject_still_failing="Weiterhin fehlgeschlagen:",
+    subject_recovered="Wieder erfolgreich:",
+    subject_succeeded="Erfolgreich:",
+    change=_changes("neu", "weiterhin fehlgeschlagen", "wieder erfolgreich"),
+    still_failing_since="fehlgeschlagen seit {since} ({runs})",
+    run_one="{n} Lauf",
+    run_many="{n} Läufe",
+    heading_recovered="Wieder erfolgreiche Aufgaben",
+    label_host="Host",
+    label_run="Lauf",
+    attempts_all_same="{attempts}, alle: {error}",
+    reused="wiederverwendet",
+    ran_again="erneut ausgeführt: {reason}",
+    skip_reason=_skips(
+        "vorgelagerte Aufgabe {cause} fehlgeschlagen",
+        "nichts davor ist fehlgeschlagen",
+        "Abbruch beim ersten Fehler",
+        "Frist abgelaufen",
+        "unterbrochen",
+        "beendet (SIGTERM)",
+    ),
+    skipped_for="übersprungen: {reason}",
+    stopped_by=_stops(
+        "Vorzeitig beendet: eine Aufgabe ist mit fail-fast fehlgeschlagen; "
+        "nicht gestartete Aufgaben wurden übersprungen.",
+        "Durch die Frist beendet: laufende Aufgaben sind fehlgeschlagen, "
+        "nicht gestartete wurden übersprungen.",
+        "Unterbrochen (Strg-C): nicht gestartete Aufgaben wurden übersprungen.",
+        "Beendet (SIGTERM): nicht gestartete Aufgaben wurden übersprungen.",
+    ),
 )
 
 _IT = Locale(
@@ -417,6 +631,37 @@ _IT = Locale(
     unit_s="s",
     unit_min="min",
     unit_h="h",
+    subject_failed="Fallito:",
+    subject_still_failing="Ancora in errore:",
+    subject_recovered="Ripristinato:",
+    subject_succeeded="Riuscito:",
+    change=_changes("nuovo", "ancora in errore", "ripristinata"),
+    still_failing_since="ancora in errore dal {since} ({runs})",
+    run_one="{n} esecuzione",
+    run_many="{n} esecuzioni",
+    heading_recovered="Attività ripristinate",
+    label_host="Host",
+    label_run="Esecuzione",
+    attempts_all_same="{attempts}, tutti: {error}",
+    reused="riutilizzata",
+    ran_again="eseguita di nuovo: {reason}",
+    skip_reason=_skips(
+        "{cause}, a monte, è fallita",
+        "niente è fallito a monte",
+        "arresto al primo errore",
+        "scadenza superata",
+        "interrotta",
+        "terminata (SIGTERM)",
+    ),
+    skipped_for="saltata: {reason}",
+    stopped_by=_stops(
+        "Fermato in anticipo: un'attività è fallita con fail-fast; "
+        "le attività non avviate sono state saltate.",
+        "Fermato dalla scadenza: le attività in corso sono fallite, "
+        "quelle non avviate sono state saltate.",
+        "Interrotto (Ctrl-C): le attività non avviate sono state saltate.",
+        "Terminato (SIGTERM): le attività non avviate sono state saltate.",
+    ),
 )
 
 _LOCALES: Mapping[str, Locale] = MappingProxyType(

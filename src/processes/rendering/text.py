@@ -11,7 +11,14 @@ import sys
 from typing import TYPE_CHECKING
 
 from processes.content import ReportContent
-from processes.outcome import TaskStatus
+from processes.outcome import TaskChange, TaskStatus
+from processes.rendering.changes import (
+    attempts_said_once,
+    change_note,
+    has_failed,
+    reuse_note,
+    stop_note,
+)
 from processes.rendering.common import (
     STATUS_LOOKS,
     format_duration,
@@ -33,6 +40,12 @@ __all__ = ["render_text", "supports_color"]
 _RESET = "\033[0m"
 _BOLD = "\033[1m"
 _DIM = "\033[2m"
+#: A new failure stands out; a known one and a recovery are coloured as their status.
+_CHANGE_CODES = {
+    TaskChange.NEW_FAILURE: "\033[1;31m",
+    TaskChange.STILL_FAILING: "\033[31m",
+    TaskChange.RECOVERED: "\033[32m",
+}
 #: Names longer than this do not widen the name column for everyone else.
 _MAX_NAME_COLUMN = 40
 
@@ -95,7 +108,7 @@ def render_text(
 
 
 def _header(report: ProcessExecutionReport, words: Locale, style: _Style) -> list[str]:
-    overall = TaskStatus.SUCCESS if report.ok else TaskStatus.ERRORED
+    overall = TaskStatus.ERRORED if has_failed(report) else TaskStatus.SUCCESS
     name = show_controls(report.process_name) or words.unnamed
     counts = [
         (words.label_tasks, len(report.entries)),
@@ -108,8 +121,14 @@ def _header(report: ProcessExecutionReport, words: Locale, style: _Style) -> lis
         f"{style.paint(name, _BOLD)}  {style.status(overall, words.status[overall])}",
         f"{totals} | {words.label_duration} {format_duration(report.elapsed_seconds, words)}",
     ]
+    when = [f"{words.label_run} {show_controls(report.run_id)}"]
+    if report.host:
+        when.insert(0, f"{words.label_host} {show_controls(report.host)}")
     if report.started_at is not None:
-        lines.append(f"{words.label_started} {format_time(report.started_at)}")
+        when.insert(0, f"{words.label_started} {format_time(report.started_at)}")
+    lines.append(" | ".join(when))
+    if stopped := stop_note(report, words):
+        lines.append(style.paint(stopped, _BOLD))
     return lines
 
 
@@ -130,9 +149,12 @@ def _task_lines(
             because = causes[name].roots
             note = f"({words.label_caused_by} {_names(because)})" if because else ""
         else:
-            attempts = words.attempts(entry.attempts)
+            reuse = reuse_note(entry, words)
+            attempts = words.reused if entry.reused else words.attempts(entry.attempts)
             duration = format_duration(entry.elapsed_seconds, words)
-            note = ""
+            note = f"({reuse})" if reuse and not entry.reused else ""
+        if said := change_note(report, name, words):
+            note = f"[{said}] {note}".rstrip()
         rows.append((entry, names[name], attempts, duration, note))
     attempts_width = max(len(row[2]) for row in rows)
     duration_width = max(len(row[3]) for row in rows)
@@ -145,7 +167,9 @@ def _task_lines(
             f"  {attempts:<{attempts_width}}  {duration:>{duration_width}}"
         )
         if note:
-            line += "  " + style.paint(note, _DIM)
+            changed = report.changes.get(entry.name)
+            code = _CHANGE_CODES[changed] if changed is not None else _DIM
+            line += "  " + style.paint(note, code)
         lines.append(line.rstrip())
     return lines
 
@@ -172,7 +196,9 @@ def _error_details(
     entry: TaskReportEntry, error: ErrorData, words: Locale, content: ReportContent
 ) -> list[str]:
     lines = []
-    if len(entry.attempt_errors) <= 1:
+    if repeated := attempts_said_once(entry, words):  # one error, said once with the count
+        lines.extend(_indent(show_controls(repeated), f"  {words.label_attempts}: ", "    "))
+    elif len(entry.attempt_errors) <= 1:
         lines.append(f"  {words.label_attempts}: {entry.attempts}")
     else:
         lines.append(f"  {words.label_failed_attempts}:")

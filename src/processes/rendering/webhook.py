@@ -1,4 +1,5 @@
-"""The report as a webhook's JSON payload (the v7 shape plus a summary and timestamps).
+"""The report as a webhook's JSON payload: the v7 shape plus a summary, timestamps, the
+run's id and host, and what changed since the previous run. Fields are added, never removed.
 
 Pure: no I/O. Imports ``processes.report`` only for type checking.
 """
@@ -9,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from processes.content import ReportContent
-from processes.outcome import TaskStatus
+from processes.outcome import TaskChange, TaskStatus
 from processes.saferepr import safe_repr
 
 if TYPE_CHECKING:
@@ -40,8 +41,12 @@ def _error(error: ErrorData, content: ReportContent) -> dict[str, Any]:
     return data
 
 
-def _entry(entry: TaskReportEntry, content: ReportContent) -> dict[str, Any]:
+def _entry(
+    report: ProcessExecutionReport, entry: TaskReportEntry, content: ReportContent
+) -> dict[str, Any]:
     succeeded = entry.status is TaskStatus.SUCCESS
+    change = report.changes.get(entry.name)
+    streak = report.streaks.get(entry.name) if change is TaskChange.STILL_FAILING else None
     return {
         "status": entry.status.value,
         "function": entry.function,
@@ -51,6 +56,13 @@ def _entry(entry: TaskReportEntry, content: ReportContent) -> dict[str, Any]:
         "error": _error(entry.error, content) if entry.error else None,
         "started_at": _time(entry.started_at),
         "finished_at": _time(entry.finished_at),
+        "change": change.value if change else None,
+        "still_failing_since": _time(streak.since) if streak else None,
+        "failing_runs": streak.runs if streak else None,
+        "reused": entry.reused,
+        "rerun_reason": entry.rerun_reason or None,
+        "skip_reason": entry.skip_reason.value if entry.skip_reason else None,
+        "skip_cause": entry.skip_cause or None,
     }
 
 
@@ -80,12 +92,16 @@ def render_webhook_payload(
     entries = report.errored if errors_only else report.entries
     fields: dict[str, Any] = {
         "process_name": report.process_name,
-        "entries": {name: _entry(entry, content) for name, entry in entries.items()},
+        "entries": {name: _entry(report, entry, content) for name, entry in entries.items()},
         "summary": summarise(report),
         "started_at": _time(report.started_at),
         "finished_at": _time(report.finished_at),
         "elapsed_seconds": report.elapsed_seconds,
         "errors_only": errors_only,
+        "run_id": report.run_id,
+        "host": report.host,
+        "changes": {name: change.value for name, change in report.changes.items()},
+        "stopped_by": report.stopped_by.value if report.stopped_by else None,
     }
     payload = {nest_under: fields} if nest_under is not None else fields
     payload.update(extra_payload or {})  # extra keys stay top-level and win on collision
