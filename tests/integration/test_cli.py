@@ -36,7 +36,10 @@ def saved(tmp_path: Path) -> Path:
 def test_show_prints_the_text_view(saved: Path, tmp_path: Path) -> None:
     done = run_cli("show", saved.name, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == small_report().to_text(color=False) + "\n"
+    # The saved report, with its run id: every report has one of its own.
+    shown = ProcessExecutionReport.from_json(saved.read_text(encoding="utf-8"))
+    assert shown.run_id in done.stdout
+    assert done.stdout == shown.to_text(color=False) + "\n"
     assert done.stderr == ""
 
 
@@ -57,7 +60,8 @@ def test_html_writes_the_page_and_prints_nothing(saved: Path, tmp_path: Path) ->
     done = run_cli("show", saved, "--html", out, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
-    assert out.read_text(encoding="utf-8") == small_report().to_html()
+    shown = ProcessExecutionReport.from_json(saved.read_text(encoding="utf-8"))
+    assert out.read_text(encoding="utf-8") == shown.to_html()
 
 
 def test_html_with_a_printed_view_does_both(saved: Path, tmp_path: Path) -> None:

@@ -153,7 +153,7 @@ def config(port: int, **kwargs: Any) -> SMTPConfig:
 
 def assert_is_the_orders_report(received: Received) -> None:
     message = received.message
-    assert message["Subject"].startswith("Process report orders-pipeline | ")
+    assert message["Subject"].startswith("Failed: orders-pipeline | ")
     assert message["From"] == FROM
     assert message.get_content_type() == "multipart/alternative"
     plain, html = message.iter_parts()
@@ -195,7 +195,7 @@ def test_starttls_with_auth_required_after_tls(
     assert received.tls is True
     assert received.authenticated is True
     assert recorder.logins == [(USER.encode(), PASSWORD.encode())]
-    assert received.message["Subject"].startswith("Prozessbericht orders-pipeline | ")
+    assert received.message["Subject"].startswith("Fehlgeschlagen: orders-pipeline | ")
     assert "FEHLGESCHLAGEN" in received.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert recorder.quits == 1
 

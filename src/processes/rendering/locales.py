@@ -24,7 +24,6 @@ class Locale:
 
     code: str
     status: Mapping[TaskStatus, str]
-    subject_report: str
     subject_errors: str
     heading_failures: str
     heading_skipped: str
@@ -171,7 +170,6 @@ def _stops(
 _EN = Locale(
     code="en",
     status=_status("OK", "FAILED", "SKIPPED", "PENDING"),
-    subject_report="Process report",
     subject_errors="Process errors",
     heading_failures="Failures",
     heading_skipped="Skipped tasks",
@@ -252,7 +250,6 @@ _EN = Locale(
 _ES = Locale(
     code="es",
     status=_status("CORRECTO", "FALLÓ", "OMITIDA", "PENDIENTE"),
-    subject_report="Informe del proceso",
     subject_errors="Errores del proceso",
     heading_failures="Fallos",
     heading_skipped="Tareas omitidas",
@@ -334,7 +331,6 @@ _ES = Locale(
 _PT = Locale(
     code="pt",
     status=_status("SUCESSO", "FALHOU", "IGNORADA", "PENDENTE"),
-    subject_report="Relatório do processo",
     subject_errors="Erros do processo",
     heading_failures="Falhas",
     heading_skipped="Tarefas ignoradas",
@@ -416,7 +412,6 @@ _PT = Locale(
 _FR = Locale(
     code="fr",
     status=_status("RÉUSSI", "ÉCHEC", "IGNORÉE", "EN ATTENTE"),
-    subject_report="Rapport du processus",
     subject_errors="Erreurs du processus",
     heading_failures="Échecs",
     heading_skipped="Tâches ignorées",
@@ -499,7 +494,6 @@ _FR = Locale(
 _DE = Locale(
     code="de",
     status=_status("ERFOLGREICH", "FEHLGESCHLAGEN", "ÜBERSPRUNGEN", "AUSSTEHEND"),
-    subject_report="Prozessbericht",
     subject_errors="Prozessfehler",
     heading_failures="Fehler",
     heading_skipped="Übersprungene Aufgaben",
@@ -584,7 +578,6 @@ _DE = Locale(
 _IT = Locale(
     code="it",
     status=_status("RIUSCITA", "FALLITA", "SALTATA", "IN ATTESA"),
-    subject_report="Rapporto del processo",
     subject_errors="Errori del processo",
     heading_failures="Errori",
     heading_skipped="Attività saltate",
