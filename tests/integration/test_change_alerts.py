@@ -1,5 +1,8 @@
 """A pipeline run five times: fail, the same failure, another failure, recover, succeed.
 
+Twice: from reports built by hand as a history would fill them, and end to end, through
+``process.run(history=...)`` on a real SQLite file.
+
 With ``notify(only_changes=True)`` exactly the first, third and fourth runs alert, in every
 channel: email over STARTTLS with AUTH (aiosmtpd, a private CA made by trustme), a
 webhook, Slack, Discord and Teams (pytest-httpserver), each on 127.0.0.1. What the
@@ -17,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -30,9 +34,13 @@ from processes import (
     DiscordChannel,
     EmailChannel,
     HTMLEmailStyle,
+    Process,
     ProcessExecutionReport,
+    RunHistory,
     SlackChannel,
     SMTPConfig,
+    Task,
+    TaskDependency,
     TaskStatus,
     TeamsChannel,
     WebhookChannel,
@@ -315,3 +323,81 @@ def test_webhook_and_chat_alert_exactly_on_changes(server: HTTPServer) -> None:
         "orders: 2 of 4 tasks failed (1 new)",
         "orders: all 4 tasks succeeded (2 recovered)",
     ]
+
+
+# -- end to end: real runs recorded in a real SQLite file ------------------------------------
+
+#: What each task raises this run ("" = it works); the runs below change it between runs.
+BROKEN: dict[str, str] = {}
+
+
+def _work(name: str, *upstream: object) -> str:
+    if message := BROKEN.get(name):
+        kind, _, text = message.partition(": ")
+        raise {"ConnectionError": ConnectionError, "OSError": OSError}[kind](text)
+    return name
+
+
+def orders_process() -> Process:
+    def task(name: str, *dependencies: str) -> Task:
+        return Task(
+            name,
+            _work,
+            args=(name,),
+            dependencies=[
+                TaskDependency(d, use_result_as_additional_args=True) for d in dependencies
+            ],
+            retries=1,
+            retry_on=(ConnectionError,),
+        )
+
+    return Process(
+        [task("fetch"), task("charge", "fetch"), task("ship", "charge"), task("archive")],
+        name="orders",
+    )
+
+
+def test_recorded_runs_alert_exactly_on_changes(
+    smtp: Smtp, server: HTTPServer, tmp_path: Path
+) -> None:
+    history = RunHistory(tmp_path / "runs.db")
+    email_channel = smtp.channel("de")
+    webhook = WebhookChannel(WebhookConfig(server.url_for("/hook")))
+    breakages = [
+        {"charge": REFUSED},
+        {"charge": REFUSED},
+        {"charge": REFUSED, "archive": DISK},
+        {},
+        {},
+    ]
+    sent = []
+    try:
+        for broken in breakages:
+            BROKEN.clear()
+            BROKEN.update(broken)
+            with orders_process() as process:
+                report = process.run(parallel=False, history=history)
+            sent.append([d.sent for d in report.notify(email_channel, webhook, only_changes=True)])
+        recorded = [run.run_id for run in history.runs(limit=10)]
+    finally:
+        BROKEN.clear()
+        history.close()
+    assert sent == [[True, True], [False, False], [True, True], [True, True], [False, False]]
+
+    words = get_locale("de")
+    subjects = [r.message["Subject"].split(" orders")[0] for r in smtp.inbox.received]
+    assert subjects == [words.subject_failed, words.subject_failed, words.subject_recovered]
+    third = smtp.inbox.received[1].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert f"[{words.change[TaskChange.NEW_FAILURE]}]" in third
+    assert words.runs(3) in third  # charge: still failing, 3 runs in a row
+    repeated = words.attempts_all_same.format(attempts=words.attempts(2), error=REFUSED)
+    assert repeated in third
+
+    hooks = bodies(server, "/hook")
+    assert [hook["changes"] for hook in hooks] == [
+        {"charge": "new_failure"},
+        {"charge": "still_failing", "archive": "new_failure"},
+        {"charge": "recovered", "archive": "recovered"},
+    ]
+    assert [hook["run_id"] for hook in hooks] == [recorded[4], recorded[2], recorded[1]]
+    assert hooks[1]["entries"]["charge"]["failing_runs"] == 3
