@@ -21,6 +21,7 @@ import uuid
 from collections import deque
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from processes.attempt import (
@@ -41,7 +42,7 @@ from processes.errors import RunTerminated
 from processes.events import EventKind, TaskEvent
 from processes.outcome import SkipReason, StopReason, TaskStatus
 from processes.redaction import REDACTED, remember_secret
-from processes.report import ProcessExecutionReport, TaskReportEntry
+from processes.report import ProcessExecutionReport, TaskReportEntry, new_entry
 from processes.task import ALL_DONE, ALL_SUCCEEDED, ANY_FAILED, error_data, rules_given, utcnow
 from processes.tasklog import (
     LOG_FINISHED,
@@ -57,7 +58,6 @@ from processes.workers import DaemonThreadPool, Result
 if TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Collection, Iterator
-    from datetime import datetime
     from types import FrameType
 
     from processes.events import Listener
@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from processes.tasklog import LogFiles
 
 _NEVER = float("inf")
+_now = datetime.now  # _now(UTC): the wall clock of entries, without a call in between
 _HOST = socket.gethostname()  # read once: a report names the machine it ran on
 _ANY_NUMBER_OF_ARGUMENTS = 256  # more than any function has positional parameters
 _RUN_DEADLINE = -1  # the token of the run's deadline among the attempts' deadlines
@@ -171,8 +172,19 @@ class Run:
         # ``zip`` with the graph's upstream tasks is ``strict=False``): a run never
         # breaks on it, and the change counts from the next run.
         self.dependencies = [task.dependencies for task in tasks]
-        self.secret_parameters, self.secret_results = _secrets_received(
+        self.secret_parameters, self.secret_results, self.hiding_inputs = _secrets_received(
             tasks, self.dependencies, graph
+        )
+        # Tasks whose entry shows a result other than the object itself (scrubbed or
+        # hidden): their dependants' inputs are shown as those entries show them.
+        self.shown_otherwise: set[int] = set()
+        # Read once per run, not per attempt: each entry's function label, and whether a
+        # log file or handler, or a timeout, watches the task's attempts.
+        self.labels = [task.function_label for task in tasks]
+        self.logged = bytearray(task.has_log_output() for task in tasks)
+        self.watched = bytearray(
+            logged or task.timeout is not None
+            for logged, task in zip(self.logged, tasks, strict=True)
         )
         # Resuming: the result and earlier entry of each task not to run again, and why
         # the other successes of that run run again.
@@ -221,7 +233,7 @@ class Run:
                         task = self.tasks[i]
                         began = time.perf_counter()
                         attempting = (i,)
-                        if quiet and task.is_unwatched():
+                        if quiet and not self.watched[i]:
                             delay = self._run_quietly(i, task)
                         else:
                             delay = self._attempt_here(i)
@@ -533,29 +545,34 @@ class Run:
         """Task ``i``'s report entry, with its inputs as ``_shown_inputs`` shows them."""
         task = self.tasks[i]
         if i in self.secret_results:
-            result = REDACTED
+            shown = REDACTED
         else:
-            result = task.capture_settings.redactor.scrub(result, [])
-        return TaskReportEntry(
+            shown = task.capture_settings.redactor.scrub(result, [])
+        if shown is not result:
+            self.shown_otherwise.add(i)
+        return new_entry(
             task.name,
-            task.function_label,
+            self.labels[i],
             *shown_inputs,
             status,
             elapsed_seconds,
             attempts,
-            result,
+            shown,
             error,
             started_at,
-            utcnow(),
+            _now(UTC),
             self.graph.upstream_names[i],
             attempt_errors,
         )
 
-    def _shown_inputs(self, i: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        """Task ``i``'s arguments as reports show them.
+    def _shown_inputs(
+        self, i: int, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Task ``i``'s arguments as reports show them, given those it was called with.
 
         Its own arguments scrubbed; each upstream result as that task's entry shows it
         (scrubbed once there, or hidden); what secret-named parameters received, hidden.
+        Most often that is exactly what it was called with, and those are returned.
         """
         task = self.tasks[i]
         dependencies = self.dependencies[i]
@@ -563,23 +580,33 @@ class Run:
             return task.hide_secret_args(task.args), task.redactor.scrub_kwargs(task.kwargs)
         redactor = task.capture_settings.redactor
         own_args, own_kwargs = task.args, task.kwargs
-        args = list(redactor.scrub_args(own_args)) if own_args else []
-        kwargs = redactor.scrub_kwargs(own_kwargs) if own_kwargs else own_kwargs
+        if (
+            i not in self.hiding_inputs
+            and not (
+                self.shown_otherwise
+                and not self.shown_otherwise.isdisjoint(self.graph.upstreams[i])
+            )
+            and (not own_args or redactor.scrub_args(own_args) is own_args)
+            and (not own_kwargs or redactor.scrub_kwargs(own_kwargs) is own_kwargs)
+        ):
+            return args, kwargs
+        shown_args = list(redactor.scrub_args(own_args)) if own_args else []
+        shown_kwargs = redactor.scrub_kwargs(own_kwargs) if own_kwargs else own_kwargs
         entries = self.entries
         for dep, up in zip(dependencies, self.graph.upstreams[i], strict=False):
             upstream = entries[up]
             shown = REDACTED if upstream is None else upstream.result
             if dep.use_result_as_additional_args:
-                args.append(shown)
+                shown_args.append(shown)
             if dep.use_result_as_additional_kwargs:
-                if kwargs is own_kwargs:
-                    kwargs = dict(kwargs)
+                if shown_kwargs is own_kwargs:
+                    shown_kwargs = dict(shown_kwargs)
                 name = dep.additional_kwarg_name
-                kwargs[name] = REDACTED if redactor.is_secret(name) else shown
+                shown_kwargs[name] = REDACTED if redactor.is_secret(name) else shown
         for position in self.secret_parameters[i]:
-            if position < len(args):
-                args[position] = REDACTED
-        return tuple(args), kwargs
+            if position < len(shown_args):
+                shown_args[position] = REDACTED
+        return tuple(shown_args), shown_kwargs
 
     def _run_quietly(self, i: int, task: Task) -> float | None:
         """Run a first attempt with nobody watching: no timeout, log output or listener.
@@ -588,7 +615,7 @@ class Run:
         continues on the general path (the returned retry delay, or None when done).
         """
         args, kwargs = self._inputs(i, task)
-        started_at = utcnow()
+        started_at = _now(UTC)
         began = time.perf_counter()
         try:
             value = task.func(*args, **kwargs)
@@ -607,7 +634,7 @@ class Run:
         self.entries[i] = self._entry(
             i,
             TaskStatus.SUCCESS,
-            self._shown_inputs(i),
+            self._shown_inputs(i, args, kwargs),
             time.perf_counter() - began,
             1,
             value,
@@ -623,9 +650,9 @@ class Run:
         task = self.tasks[i]
         state = self.states[i] = _TaskState()
         state.args, state.kwargs = self._inputs(i, task)
-        state.started_at = utcnow()
+        state.started_at = _now(UTC)
         state.started_perf = time.perf_counter()
-        if task.has_log_output():
+        if self.logged[i]:
             logger = state.logger = task.logger
             if task.log_path is not None:
                 state.handler = self.logs.acquire(task.log_path)
@@ -693,7 +720,9 @@ class Run:
     def _fail(self, i: int, failure: Failure) -> None:
         task = self.tasks[i]
         state = self._state(i)
-        state.args, state.kwargs = failure.hide_arguments(*self._shown_inputs(i))
+        state.args, state.kwargs = failure.hide_arguments(
+            *self._shown_inputs(i, state.args, state.kwargs)
+        )
         impact = [self.tasks[j].name for j in self._impact(i)]
         error = error_data(task, state.args, state.kwargs, impact, failure)
         if state.logger is not None:
@@ -738,7 +767,11 @@ class Run:
                 self.logs.release(task.log_path)
                 state.handler = None
             state.logger = None
-        shown_inputs = self._shown_inputs(i) if error is None else (state.args, state.kwargs)
+        shown_inputs = (
+            self._shown_inputs(i, state.args, state.kwargs)
+            if error is None
+            else (state.args, state.kwargs)
+        )
         self.entries[i] = self._entry(
             i,
             status,
@@ -764,9 +797,9 @@ class Run:
     def _skip(self, i: int, reason: SkipReason, cause: int | None = None) -> None:
         """Record that task ``i`` never runs, why, and the errored task at the root of it."""
         task = self.tasks[i]
-        self.entries[i] = TaskReportEntry(
+        self.entries[i] = new_entry(
             task.name,
-            task.function_label,
+            self.labels[i],
             task.hide_secret_args(task.args),
             task.redactor.scrub_kwargs(task.kwargs),
             TaskStatus.SKIPPED,
@@ -798,15 +831,18 @@ class Run:
         value, earlier = self.reused[i]
         self.results[i] = value
         task = self.tasks[i]
+        shown = REDACTED if i in self.secret_results else earlier.result
+        if shown is not value:
+            self.shown_otherwise.add(i)
         self.entries[i] = TaskReportEntry(
             task.name,
-            task.function_label,
+            self.labels[i],
             earlier.args,
             earlier.kwargs,
             TaskStatus.SUCCESS,
             0.0,
             0,
-            REDACTED if i in self.secret_results else earlier.result,
+            shown,
             dependencies=self.graph.upstream_names[i],
             reused=True,
         )
@@ -1009,12 +1045,14 @@ class Run:
 
 def _secrets_received(
     tasks: list[Task], dependencies: list[list[TaskDependency]], graph: TaskGraph
-) -> tuple[list[tuple[int, ...]], set[int]]:
+) -> tuple[list[tuple[int, ...]], set[int], set[int]]:
     """For each task that receives upstream results, the positions of its secret-named
-    parameters; and the tasks whose result some dependant receives under a secret-looking
-    parameter or keyword: every entry shows that result as ``[redacted]``."""
+    parameters; the tasks whose result some dependant receives under a secret-looking
+    parameter or keyword: every entry shows that result as ``[redacted]``; and the tasks
+    that receive such a result, whose entries hide it among their inputs."""
     parameters: list[tuple[int, ...]] = [()] * len(tasks)
     received: set[int] = set()
+    hiding: set[int] = set()
     known: dict[tuple[int, int], tuple[int, ...]] = {}  # tasks share functions: ask once
     for i, task in enumerate(tasks):
         if not dependencies[i]:
@@ -1025,6 +1063,8 @@ def _secrets_received(
             secret = secret_positions(func, redactor, _ANY_NUMBER_OF_ARGUMENTS)
             known[id(func), id(redactor)] = secret
         parameters[i] = secret
+        if secret:
+            hiding.add(i)
         position = len(task.args)  # of the next upstream result among the arguments
         for dep, up in zip(dependencies[i], graph.upstreams[i], strict=False):
             if dep.use_result_as_additional_args:
@@ -1035,7 +1075,8 @@ def _secrets_received(
                 dep.additional_kwarg_name
             ):
                 received.add(up)
-    return parameters, received
+                hiding.add(i)
+    return parameters, received, hiding
 
 
 def _deliver(
