@@ -1,14 +1,17 @@
 """Example 5: retries, timeouts and fail-fast against a flaky service.
 
-The "service" is simulated in this process, so the example runs offline in about a
-second. It drops the first two connections, then answers; one of its endpoints hangs
+The "service" is simulated in this process, so the example runs offline in a few
+seconds. It drops the first two connections, then answers; one of its endpoints hangs
 forever; one answers with data that fails validation.
 
 - ``fetch_prices`` is retried with a growing, jittered delay until the service answers;
 - ``fetch_stock`` hangs: its timeout abandons the stuck call, the task errors with a
   ``TimeoutError`` and the run goes on;
 - ``check_rates`` raises ``ValueError``, which is not in ``retry_on``: no retry;
-- the second run uses ``fail_fast=True``: after the first error nothing new starts.
+- the second run uses ``fail_fast=True``: after the first error nothing new starts;
+- the third run takes a lock that a cleanup task (``run_when="all_done"``) releases
+  although ``check_rates`` failed, and bounds the whole run with ``deadline=``: the hung
+  ``fetch_stock``, with no timeout of its own this time, is abandoned when it passes.
 
     python examples/05_retries_timeouts_fail_fast/example5.py
 """
@@ -87,6 +90,49 @@ def build_tasks(service: FlakyService) -> list[Task]:
     ]
 
 
+class LockServer:
+    """A stand-in for a lock service: a lock taken must be released, whatever happens."""
+
+    def __init__(self) -> None:
+        self.held: set[str] = set()
+
+    def take(self) -> str:
+        token = f"lock-{len(self.held) + 1}"
+        self.held.add(token)
+        return token
+
+    def release(self, token: str | None) -> str:
+        if token is None:  # take_lock itself failed: nothing to release
+            return "nothing to release"
+        self.held.discard(token)
+        return f"released {token}"
+
+
+def build_guarded_tasks(service: FlakyService, locks: LockServer) -> list[Task]:
+    """The same work under a lock, with a cleanup task that releases it in any case."""
+    return [
+        Task("take_lock", locks.take),
+        Task("fetch_stock", service.stock, dependencies=[TaskDependency("take_lock")]),
+        Task("fetch_rates", service.rates, dependencies=[TaskDependency("take_lock")]),
+        Task(
+            "check_rates",
+            check_rates,
+            dependencies=[TaskDependency("fetch_rates", use_result_as_additional_args=True)],
+        ),
+        Task(
+            "release_lock",
+            locks.release,
+            # Runs once its upstream tasks are done, whatever their status: cleanup.
+            run_when="all_done",
+            dependencies=[
+                TaskDependency("take_lock", use_result_as_additional_args=True),
+                TaskDependency("check_rates"),
+            ],
+        ),
+        Task("report_stock", lambda: "reported", dependencies=[TaskDependency("fetch_stock")]),
+    ]
+
+
 def print_event(event: TaskEvent) -> None:
     if event.kind is EventKind.RETRYING:
         print(
@@ -120,6 +166,24 @@ def main() -> int:
     print(
         f"  {len(fast.successes)} succeeded, {len(fast.errored)} errored, "
         f"{len(fast.skipped)} skipped"
+    )
+
+    print("== run 3: a cleanup step, and a deadline for the whole run ==")
+    locks = LockServer()
+    with Process(build_guarded_tasks(FlakyService(0), locks)) as process:
+        bounded = process.run(parallel=True, max_workers=2, deadline=1.0)
+    for name, entry in bounded.entries.items():
+        line = f"  {name:<13} {entry.status.value}"
+        if entry.skip_reason is not None:
+            line += f" ({entry.skip_reason.value}"
+            line += f": {entry.skip_cause})" if entry.skip_cause else ")"
+        elif entry.error is not None:
+            line += f"  {entry.error.exception}"
+        print(line)
+    stopped = bounded.stopped_by.value if bounded.stopped_by else "nothing"
+    print(f"  stopped by: {stopped}")
+    print(
+        f"  release_lock: {bounded.entries['release_lock'].result}; locks held: {len(locks.held)}"
     )
     return 0
 
