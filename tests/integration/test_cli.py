@@ -98,7 +98,7 @@ def test_printed_views_are_exclusive(saved: Path, tmp_path: Path) -> None:
         (b'{"entries": ', "not valid JSON (line 1, column 13"),
         (b"", "not valid JSON"),
         (b"[1, 2]", "not a processes report"),
-        (b'{"entries": {"a": {"name": "a"}}}', "not a processes report (missing field"),
+        (b'{"entries": {"a": {"name": "a"}}}', "not a processes report (entries.a: missing field"),
         (b'{"entries": {"a": {"status": "weird"}}}', "not a processes report"),
         (b"\xff\xfe\x00garbage", "not UTF-8 text"),
     ],
