@@ -43,7 +43,15 @@ from processes.events import EventKind, TaskEvent
 from processes.outcome import SkipReason, StopReason, TaskStatus
 from processes.redaction import REDACTED, remember_secret
 from processes.report import ProcessExecutionReport, TaskReportEntry, new_entry
-from processes.task import ALL_DONE, ALL_SUCCEEDED, ANY_FAILED, error_data, rules_given, utcnow
+from processes.task import (
+    ALL_DONE,
+    ALL_SUCCEEDED,
+    ANY_FAILED,
+    Task,
+    error_data,
+    rules_given,
+    utcnow,
+)
 from processes.tasklog import (
     LOG_FINISHED,
     LOG_RETRYING,
@@ -64,7 +72,7 @@ if TYPE_CHECKING:
     from processes.graph import TaskGraph
     from processes.outcome import ErrorData
     from processes.resume import Resumption
-    from processes.task import Task, TaskDependency
+    from processes.task import TaskDependency
     from processes.tasklog import LogFiles
 
 _NEVER = float("inf")
@@ -172,20 +180,15 @@ class Run:
         # ``zip`` with the graph's upstream tasks is ``strict=False``): a run never
         # breaks on it, and the change counts from the next run.
         self.dependencies = [task.dependencies for task in tasks]
-        self.secret_parameters, self.secret_results, self.hiding_inputs = _secrets_received(
-            tasks, self.dependencies, graph
-        )
+        self.inputs = _Inputs(tasks, self.dependencies, graph)
+        self.secret_results = self.inputs.secret_results
         # Tasks whose entry shows a result other than the object itself (scrubbed or
         # hidden): their dependants' inputs are shown as those entries show them.
         self.shown_otherwise: set[int] = set()
-        # Read once per run, not per attempt: each entry's function label, and whether a
-        # log file or handler, or a timeout, watches the task's attempts.
+        # Read once per run, not per attempt: each entry's function label, and whether
+        # nothing watches a task's attempts (no timeout, log file or handler).
         self.labels = [task.function_label for task in tasks]
-        self.logged = bytearray(task.has_log_output() for task in tasks)
-        self.watched = bytearray(
-            logged or task.timeout is not None
-            for logged, task in zip(self.logged, tasks, strict=True)
-        )
+        self.unwatched = bytearray(map(Task.is_unwatched, tasks))
         # Resuming: the result and earlier entry of each task not to run again, and why
         # the other successes of that run run again.
         self.reused: dict[int, tuple[Any, TaskReportEntry]] = {}
@@ -233,7 +236,7 @@ class Run:
                         task = self.tasks[i]
                         began = time.perf_counter()
                         attempting = (i,)
-                        if quiet and not self.watched[i]:
+                        if quiet and self.unwatched[i]:
                             delay = self._run_quietly(i, task)
                         else:
                             delay = self._attempt_here(i)
@@ -515,19 +518,16 @@ class Run:
         """The task's own arguments, plus the upstream results it asked for."""
         args = task.args
         kwargs = task.kwargs
-        dependencies = self.dependencies[i]
-        if dependencies:
-            results = self.results
-            extra: list[Any] = []
-            for dep, up in zip(dependencies, self.graph.upstreams[i], strict=False):
-                if dep.use_result_as_additional_args:
-                    extra.append(results[up])
-                if dep.use_result_as_additional_kwargs:
-                    if kwargs is task.kwargs:
-                        kwargs = dict(kwargs)
-                    kwargs[dep.additional_kwarg_name] = results[up]
-            if extra:
-                args = (*args, *extra)
+        results = self.results
+        if positional := self.inputs.by_position[i]:
+            if len(positional) == 1:
+                args = (*args, results[positional[0]])
+            else:
+                args = (*args, *[results[up] for up in positional])
+        if named := self.inputs.by_name[i]:
+            kwargs = dict(kwargs)
+            for name, up in named:
+                kwargs[name] = results[up]
         return args, kwargs
 
     def _entry(
@@ -574,6 +574,8 @@ class Run:
         (scrubbed once there, or hidden); what secret-named parameters received, hidden.
         Most often that is exactly what it was called with, and those are returned.
         """
+        if not args and not kwargs:  # nothing to show, or to hide
+            return args, kwargs
         task = self.tasks[i]
         dependencies = self.dependencies[i]
         if not dependencies:
@@ -581,7 +583,7 @@ class Run:
         redactor = task.capture_settings.redactor
         own_args, own_kwargs = task.args, task.kwargs
         if (
-            i not in self.hiding_inputs
+            i not in self.inputs.hiding
             and not (
                 self.shown_otherwise
                 and not self.shown_otherwise.isdisjoint(self.graph.upstreams[i])
@@ -603,7 +605,7 @@ class Run:
                     shown_kwargs = dict(shown_kwargs)
                 name = dep.additional_kwarg_name
                 shown_kwargs[name] = REDACTED if redactor.is_secret(name) else shown
-        for position in self.secret_parameters[i]:
+        for position in self.inputs.secret_parameters[i]:
             if position < len(shown_args):
                 shown_args[position] = REDACTED
         return tuple(shown_args), shown_kwargs
@@ -652,7 +654,7 @@ class Run:
         state.args, state.kwargs = self._inputs(i, task)
         state.started_at = _now(UTC)
         state.started_perf = time.perf_counter()
-        if self.logged[i]:
+        if not self.unwatched[i] and task.has_log_output():
             logger = state.logger = task.logger
             if task.log_path is not None:
                 state.handler = self.logs.acquire(task.log_path)
@@ -1043,40 +1045,73 @@ class Run:
         return self._report(started_at)
 
 
-def _secrets_received(
-    tasks: list[Task], dependencies: list[list[TaskDependency]], graph: TaskGraph
-) -> tuple[list[tuple[int, ...]], set[int], set[int]]:
-    """For each task that receives upstream results, the positions of its secret-named
-    parameters; the tasks whose result some dependant receives under a secret-looking
-    parameter or keyword: every entry shows that result as ``[redacted]``; and the tasks
-    that receive such a result, whose entries hide it among their inputs."""
-    parameters: list[tuple[int, ...]] = [()] * len(tasks)
-    received: set[int] = set()
-    hiding: set[int] = set()
-    known: dict[tuple[int, int], tuple[int, ...]] = {}  # tasks share functions: ask once
-    for i, task in enumerate(tasks):
-        if not dependencies[i]:
-            continue
-        func, redactor = task.func, task.capture_settings.redactor
-        secret = known.get((id(func), id(redactor)))
-        if secret is None:
-            secret = secret_positions(func, redactor, _ANY_NUMBER_OF_ARGUMENTS)
-            known[id(func), id(redactor)] = secret
-        parameters[i] = secret
-        if secret:
-            hiding.add(i)
-        position = len(task.args)  # of the next upstream result among the arguments
-        for dep, up in zip(dependencies[i], graph.upstreams[i], strict=False):
-            if dep.use_result_as_additional_args:
-                if secret and position in secret:
-                    received.add(up)
-                position += 1
-            if dep.use_result_as_additional_kwargs and redactor.is_secret(
-                dep.additional_kwarg_name
-            ):
-                received.add(up)
-                hiding.add(i)
-    return parameters, received, hiding
+class _Inputs:
+    """Where each task's upstream results go among its arguments, and which are secret.
+
+    Worked out once per run from the dependency lists the run began with, so that an
+    attempt gathers its inputs without looking at a ``TaskDependency``:
+
+    - ``by_position[i]``: the upstream tasks whose results follow task ``i``'s own
+      ``args``, in order; ``by_name[i]``: ``(keyword, upstream task)`` pairs;
+    - ``secret_parameters[i]``: the positions of its secret-named parameters (only for
+      tasks given upstream results or arguments of their own);
+    - ``secret_results``: the tasks whose result some dependant receives under a
+      secret-looking parameter or keyword: every entry shows it as ``[redacted]``;
+    - ``hiding``: the tasks whose entries hide some of their inputs for that reason.
+    """
+
+    __slots__ = ("by_name", "by_position", "hiding", "secret_parameters", "secret_results")
+
+    def __init__(
+        self, tasks: list[Task], dependencies: list[list[TaskDependency]], graph: TaskGraph
+    ) -> None:
+        count = len(tasks)
+        self.by_position: list[tuple[int, ...]] = [()] * count
+        self.by_name: list[tuple[tuple[str, int], ...]] = [()] * count
+        self.secret_parameters: list[tuple[int, ...]] = [()] * count
+        self.secret_results: set[int] = set()
+        self.hiding: set[int] = set()
+        known: dict[tuple[int, int], tuple[int, ...]] = {}  # tasks share functions: ask once
+        last: tuple[object, object, tuple[int, ...]] = (None, None, ())
+        for i, deps in enumerate(dependencies):
+            if not deps:
+                continue
+            task = tasks[i]
+            positional: list[int] = []
+            named: list[tuple[str, int]] = []
+            for dep, up in zip(deps, graph.upstreams[i], strict=False):
+                if dep.use_result_as_additional_args:
+                    positional.append(up)
+                if dep.use_result_as_additional_kwargs:
+                    named.append((dep.additional_kwarg_name, up))
+            own = len(task.args)
+            if positional:
+                self.by_position[i] = tuple(positional)
+            redactor = task.capture_settings.redactor
+            if named:
+                self.by_name[i] = tuple(named)
+                for name, up in named:
+                    if redactor.is_secret(name):
+                        self.secret_results.add(up)
+                        self.hiding.add(i)
+            if not (positional or own):
+                continue
+            func = task.func
+            if func is last[0] and redactor is last[1]:
+                secret = last[2]
+            else:
+                key = (id(func), id(redactor))
+                found = known.get(key)
+                if found is None:
+                    found = known[key] = secret_positions(func, redactor, _ANY_NUMBER_OF_ARGUMENTS)
+                secret = found
+                last = (func, redactor, secret)
+            if secret:
+                self.secret_parameters[i] = secret
+                self.hiding.add(i)
+                for position, up in enumerate(positional, start=own):
+                    if position in secret:
+                        self.secret_results.add(up)
 
 
 def _deliver(

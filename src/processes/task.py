@@ -599,7 +599,12 @@ class Task:
 
     def is_unwatched(self) -> bool:
         """True when nothing observes an attempt: no timeout and no log output."""
-        return self._timeout is None and not self.has_log_output()
+        logger = self._logger
+        return (
+            self._timeout is None
+            and self._log_path is None
+            and (logger is None or not logger.handlers)
+        )
 
     def has_log_output(self) -> bool:
         """True when a log line of this task would reach a file or a user's handler."""
