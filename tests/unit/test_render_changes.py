@@ -477,3 +477,24 @@ def test_webhook_entries_carry_skip_reason_and_reuse() -> None:
     assert payload["entries"]["ship_orders"]["skip_cause"] == "charge_payments"
     assert payload["entries"]["archive_logs"]["reused"] is True
     assert payload["entries"]["fetch_inventory"]["skip_reason"] is None
+
+
+# -- size -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_large_run_with_changes_everywhere_stays_under_the_clipping_size(language: str) -> None:
+    from factories import heavy_report
+
+    report = heavy_report()
+    changes = {name: TaskChange.STILL_FAILING for name in report.errored}
+    changes.update(dict.fromkeys(list(report.successes)[:2000], TaskChange.RECOVERED))
+    streaks = {name: FailureStreak(12, SINCE) for name in report.errored}
+    report = replace(report, changes=changes, streaks=streaks, host="h" * 300)
+    markup = render_email_html(report, style=HTMLEmailStyle(language=language))
+    assert len(markup.encode()) < 100_000
+    text = visible_text(markup)
+    assert get_locale(language).heading_recovered in text
+    assert since_words(language).replace("(3 ", "(12 ") in text
+    first_failure = next(iter(report.errored))
+    assert first_failure in text
