@@ -325,6 +325,32 @@ def test_webhook_and_chat_alert_exactly_on_changes(server: HTTPServer) -> None:
     ]
 
 
+@pytest.mark.parametrize("language", [code for code in LANGUAGES if code != "en"])
+def test_chat_alerts_speak_the_channel_language(server: HTTPServer, language: str) -> None:
+    words = get_locale(language)
+    channels = [
+        SlackChannel(server.url_for("/slack"), language=language),
+        DiscordChannel(server.url_for("/discord"), language=language),
+        TeamsChannel(server.url_for("/teams"), language=language),
+    ]
+    for report in RUNS:
+        report.notify(*channels, only_changes=True)
+    still = words.still_failing_since.format(since=since(0), runs=words.runs(3))
+    new = words.change[TaskChange.NEW_FAILURE]
+    for path in ("/slack", "/discord", "/teams"):
+        received = [
+            json.dumps(body, ensure_ascii=False).replace("\\\\[", "[").replace("\\\\]", "]")
+            for body in bodies(server, path)
+        ]
+        assert len(received) == 3, path
+        first, third, fourth = received
+        assert f"[{new}]" in first, path
+        assert f"[{still}]" in third, path
+        assert f"{words.label_recovered} (2)" in fourth, path
+        assert words.chat_recovered_count.format(n=2) in fourth, path
+        assert "tasks failed" not in first + third, path
+
+
 # -- end to end: real runs recorded in a real SQLite file ------------------------------------
 
 #: What each task raises this run ("" = it works); the runs below change it between runs.

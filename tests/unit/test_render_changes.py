@@ -498,3 +498,49 @@ def test_a_large_run_with_changes_everywhere_stays_under_the_clipping_size(langu
     assert since_words(language).replace("(3 ", "(12 ") in text
     first_failure = next(iter(report.errored))
     assert first_failure in text
+
+
+# -- chat in every language -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_chat_messages_speak_every_language(language: str) -> None:
+    words = get_locale(language)
+    renders = (render_slack, render_discord, render_teams)
+    for render in renders:
+        still = json.dumps(render(still_failing(), language=language), ensure_ascii=False)
+        still = still.replace("\\\\[", "[").replace("\\\\]", "]")  # Discord's escapes
+        assert f"[{since_words(language)}]" in still, render
+        alike = words.chat_errored_alike.format(attempts=words.attempts(3), duration="")
+        assert alike.split("{")[0].rstrip(", ") in still, render
+        assert words.label_skipped_because in still, render
+        assert f"{words.label_run.lower()} {RUN_ID}" in still, render
+        back = json.dumps(render(recovered(), language=language), ensure_ascii=False)
+        assert f"{words.label_recovered} (1)" in back, render
+        assert words.chat_recovered_count.format(n=1) in back, render
+        if language != "en":
+            for english in ("tasks failed", "errored after", "Skipped because", "Recovered ("):
+                assert english not in still + back, (render, english)
+    title = words.chat_title_failed.format(name="orders-pipeline", failed=1, total=5)
+    assert render_slack(new_failure(), language=language)["text"] == (
+        f"{title} ({words.chat_new_count.format(n=1)})"
+    )
+
+
+def test_chat_channels_take_a_language_and_refuse_an_unknown_one() -> None:
+    from processes import SlackChannel, TeamsChannel
+
+    channel = SlackChannel("https://hooks.slack.test/services/x", language="fr")
+    assert channel.language == "fr"
+    body = json.loads(channel.render(new_failure()))
+    assert body["text"].startswith("orders-pipeline : 1 sur 5 tâches en échec")
+    with pytest.raises(ValueError, match="language must be one of en, es, pt, fr, de, it"):
+        TeamsChannel("https://teams.test/workflows/x", language="nl")
+
+
+def test_large_counts_are_grouped_as_the_language_writes_them() -> None:
+    from factories import large_report
+
+    report = large_report()
+    assert "3,000 tasks" in render_slack(report)["blocks"][1]["text"]["text"]
+    assert "3.000 Aufgaben" in render_slack(report, language="de")["blocks"][1]["text"]["text"]

@@ -21,6 +21,7 @@ from processes.channels.webhook import (
 )
 from processes.content import ReportContent
 from processes.rendering.chat import render_discord, render_slack, render_teams
+from processes.rendering.locales import get_locale
 from processes.rendering.webhook import serialise_payload
 
 if TYPE_CHECKING:
@@ -32,7 +33,10 @@ __all__ = ["DiscordChannel", "SlackChannel", "TeamsChannel"]
 
 
 class _ChatChannel(ReportChannel):
-    """An incoming-webhook URL and a renderer; ``timeout`` and ``retries`` as for webhooks."""
+    """An incoming-webhook URL and a renderer; ``timeout`` and ``retries`` as for webhooks.
+
+    ``language`` is one of the email's (``en``, ``es``, ``pt``, ``fr``, ``de``, ``it``).
+    """
 
     _render: ClassVar[Callable[..., dict[str, Any]]]
 
@@ -41,6 +45,7 @@ class _ChatChannel(ReportChannel):
         url: str,
         content: ReportContent | None = None,
         *,
+        language: str = "en",
         timeout: float = 5,
         retries: int = 3,
         sleep: Callable[[float], None] = time.sleep,
@@ -57,6 +62,8 @@ class _ChatChannel(ReportChannel):
             raise TypeError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise TypeError(f"retries must be a non-negative int, got {retries!r}")
+        get_locale(language)  # a clear ValueError now, not at send time
+        self.language = language
         self.content = content or ReportContent()
         self._transport = HttpTransport(
             timeout_seconds=timeout, retries=retries, sleep=sleep, clock=clock
@@ -71,7 +78,9 @@ class _ChatChannel(ReportChannel):
 
     def render(self, report: ProcessExecutionReport, *, errors_only: bool = False) -> bytes:
         """Return the exact body ``send_report`` would POST."""
-        payload = type(self)._render(report, content=self.content, errors_only=errors_only)
+        payload = type(self)._render(
+            report, content=self.content, errors_only=errors_only, language=self.language
+        )
         return serialise_payload(mask_payload(payload, self._secrets))
 
     def secret_values(self) -> list[str]:

@@ -30,7 +30,7 @@ from processes.rendering.common import (
     is_minimal,
     list_names,
 )
-from processes.rendering.locales import get_locale
+from processes.rendering.locales import Locale, get_locale
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -64,8 +64,6 @@ DISCORD_LIMITS = {
 TEAMS_MAX_BYTES = 27_000
 
 _ZWSP = "\u200b"
-# Chat messages are in English; their words come from the same table as the email's.
-_WORDS = get_locale("en")
 
 
 # -- what every chat message says -----------------------------------------------------------
@@ -87,49 +85,58 @@ class _ChatSummary:
     changes: dict[str, str]
     #: Why a skipped task never ran, where the graph does not say ("skipped: deadline").
     skip_notes: dict[str, str]
+    words: Locale
 
 
-def _summarise(report: ProcessExecutionReport, errors_only: bool) -> _ChatSummary:
+def _summarise(report: ProcessExecutionReport, errors_only: bool, language: str) -> _ChatSummary:
     """Count every task of ``report``; ``errors_only`` leaves out the name lists only."""
+    words = get_locale(language)
+    number = words.number
     entries = report.entries.values()
     failures = [e for e in entries if e.status is TaskStatus.ERRORED]
     skipped = [e.name for e in entries if e.status is TaskStatus.SKIPPED]
     successes = [e.name for e in entries if e.status is TaskStatus.SUCCESS]
-    name = report.process_name or "Process"
-    total = len(report.entries)
-    changes = {n: change_note(report, n, _WORDS) for n in report.changes if n in report.entries}
+    name = report.process_name or words.unnamed
+    total = number(len(report.entries))
+    changes = {n: change_note(report, n, words) for n in report.changes if n in report.entries}
     recovered = [n for n in successes if report.changes.get(n) is TaskChange.RECOVERED]
     new = sum(report.changes.get(e.name) is TaskChange.NEW_FAILURE for e in failures)
     known = sum(report.changes.get(e.name) is TaskChange.STILL_FAILING for e in failures)
     if failures:
-        title = f"{name}: {len(failures):,} of {total:,} tasks failed"
+        title = words.chat_title_failed.format(name=name, failed=number(len(failures)), total=total)
         if new:
-            title += f" ({new:,} {_WORDS.change[TaskChange.NEW_FAILURE]})"
+            title += f" ({words.chat_new_count.format(n=number(new))})"
         elif known == len(failures):
-            title += f" ({_WORDS.change[TaskChange.STILL_FAILING]})"
+            title += f" ({words.change[TaskChange.STILL_FAILING]})"
     elif skipped and has_failed(report):
-        title = f"{name}: {len(skipped):,} of {total:,} tasks skipped"
+        title = words.chat_title_skipped.format(
+            name=name, skipped=number(len(skipped)), total=total
+        )
     else:
-        title = f"{name}: all {total - len(skipped):,} tasks succeeded"
+        title = words.chat_title_ok.format(name=name, total=number(len(entries) - len(skipped)))
         if recovered:
-            title += f" ({len(recovered):,} {_WORDS.change[TaskChange.RECOVERED]})"
-    counts = (
-        (TaskStatus.SUCCESS, len(successes)),
-        (TaskStatus.ERRORED, len(failures)),
-        (TaskStatus.SKIPPED, len(skipped)),
-    )
-    words = ", ".join(f"{n:,} {STATUS_LOOKS[status].count_word}" for status, n in counts)
-    parts = [f"{total:,} tasks: {words}"]
+            title += f" ({words.chat_recovered_count.format(n=number(len(recovered)))})"
+    parts = [
+        words.chat_counts.format(
+            total=total,
+            succeeded=number(len(successes)),
+            errored=number(len(failures)),
+            skipped=number(len(skipped)),
+        )
+    ]
     if reused := sum(e.reused for e in entries):
-        parts[0] += f", {reused:,} {_WORDS.reused}"
+        parts[0] += f", {number(reused)} {words.reused}"
     if report.started_at and report.finished_at:
-        parts.append(f"in {format_duration(report.elapsed_seconds)}")
-        parts.append(f"started {report.started_at.isoformat(timespec='seconds')}")
+        parts.append(
+            words.chat_took.format(duration=format_duration(report.elapsed_seconds, words))
+        )
+        started = report.started_at.isoformat(timespec="seconds")
+        parts.append(words.chat_started.format(time=started))
     if report.host:
-        parts.append(f"{_WORDS.label_host.lower()} {report.host}")
-    parts.append(f"{_WORDS.label_run.lower()} {report.run_id}")
+        parts.append(f"{words.label_host.lower()} {report.host}")
+    parts.append(f"{words.label_run.lower()} {report.run_id}")
     summary = " · ".join(parts)
-    if stopped := stop_note(report, _WORDS):
+    if stopped := stop_note(report, words):
         summary += "\n" + stopped
     return _ChatSummary(
         title=title,
@@ -143,8 +150,9 @@ def _summarise(report: ProcessExecutionReport, errors_only: bool) -> _ChatSummar
         skip_notes={
             e.name: note
             for e in entries
-            if e.status is TaskStatus.SKIPPED and (note := skip_note(e, _WORDS))
+            if e.status is TaskStatus.SKIPPED and (note := skip_note(e, words))
         },
+        words=words,
     )
 
 
@@ -166,16 +174,17 @@ def _tag(overview: _ChatSummary, name: str) -> str:
     return f"[{change}]" if change else ""
 
 
-def _attempts(entry: TaskReportEntry) -> str:
-    plural = "" if entry.attempts == 1 else "s"
-    duration = format_duration(entry.elapsed_seconds)
+def _attempts(entry: TaskReportEntry, words: Locale) -> str:
+    duration = format_duration(entry.elapsed_seconds, words)
     # The error is shown once below; say that every attempt failed with it.
-    alike = ", all with this error" if repeated_error(entry) else ""
-    return f"errored after {entry.attempts} attempt{plural}{alike}, {duration}"
+    template = words.chat_errored_alike if repeated_error(entry) else words.chat_errored_after
+    return template.format(attempts=words.attempts(entry.attempts), duration=duration)
 
 
-def _exception(entry: TaskReportEntry) -> str:
-    return entry.error.exception if entry.error and entry.error.exception else "unknown error"
+def _exception(entry: TaskReportEntry, words: Locale) -> str:
+    if entry.error and entry.error.exception:
+        return entry.error.exception
+    return words.chat_unknown_error
 
 
 def _impact(entry: TaskReportEntry, content: ReportContent) -> tuple[str, ...]:
@@ -193,9 +202,15 @@ def _tail(text: str, limit: int) -> str:
     return ELLIPSIS + text[-(limit - 1) :]
 
 
-def _names(names: Sequence[str], chars: int, show: Callable[[str], str]) -> str:
+def _names(names: Sequence[str], chars: int, show: Callable[[str], str], words: Locale) -> str:
     """Join names while they fit in ``chars`` characters, then say how many are left."""
-    return list_names(names, chars=chars, show=show, more=ELLIPSIS + " {n:,} more")
+    grouped = "{n:,}" if words.thousands == "," else "{n}"
+    more = ELLIPSIS + " " + words.chat_more.replace("{n}", grouped)
+    return list_names(names, chars=chars, show=show, more=more)
+
+
+def _more_failed(hidden: int, words: Locale) -> str:
+    return f"{ELLIPSIS} {words.chat_more_failed.format(n=words.number(hidden))}"
 
 
 def _vars_lines(entry: TaskReportEntry, value_chars: int) -> list[str]:
@@ -232,27 +247,30 @@ def _slack_name(name: str) -> str:
 
 
 def _slack_failure(
-    entry: TaskReportEntry, content: ReportContent, detailed: bool, tag: str = ""
+    entry: TaskReportEntry, content: ReportContent, detailed: bool, words: Locale, tag: str = ""
 ) -> str:
     detailed = detailed and not is_minimal(content)
     name = _slack_name(cut(entry.name, 200))
     if tag:
         name += " " + _slack_escape(tag)
-    exception = _slack_escape(cut(_exception(entry), 500 if detailed else 200))
+    exception = _slack_escape(cut(_exception(entry, words), 500 if detailed else 200))
     impact = _impact(entry, content)
     if not detailed:
-        more = f" (skipped {len(impact):,})" if impact else ""
+        more = (
+            f" ({words.chat_skipped_count.format(n=words.number(len(impact)))})" if impact else ""
+        )
         return f"• {name}: {exception}{more}"
-    lines = [f"*{name}* {_attempts(entry)}", f"> {exception}"]
+    lines = [f"*{name}* {_slack_escape(_attempts(entry, words))}", f"> {exception}"]
     if impact:
-        lines.append("Skipped because of it: " + _names(impact, 400, _slack_name))
+        names = _names(impact, 400, _slack_name, words)
+        lines.append(f"{_slack_escape(words.label_skipped_because)}: {names}")
     optional: list[str] = []
     if content.show_traceback and entry.error and entry.error.traceback_str:
         optional.append(_slack_code(_tail(entry.error.traceback_str, 800)))
     if content.show_traced_vars and (traced := _vars_lines(entry, 80)):
         where = entry.error.traced_vars_location if entry.error else ""
-        label = f"Variables at {_slack_escape(where)}:" if where else "Variables:"
-        optional.append(label + "\n" + _slack_code("\n".join(traced[:10])))
+        label = words.chat_variables_at.format(where=where) if where else words.chat_variables
+        optional.append(_slack_escape(label) + "\n" + _slack_code("\n".join(traced[:10])))
     limit = SLACK_LIMITS["section_text"]
     # Drop whole code blocks, last first, rather than cut one open.
     while optional and len("\n".join(lines + optional)) > limit:
@@ -270,10 +288,12 @@ def render_slack(
     content: ReportContent | None = None,
     errors_only: bool = False,
     detailed_failures: int = 3,
+    language: str = "en",
 ) -> dict[str, Any]:
     """Return a Slack message: Block Kit blocks plus the ``text`` notifications show."""
     content = content or ReportContent()
-    overview = _summarise(report, errors_only)
+    overview = _summarise(report, errors_only, language)
+    words = overview.words
     section_max = SLACK_LIMITS["section_text"]
     icon = ":white_check_mark:" if overview.ok else ":x:"
     blocks: list[dict[str, Any]] = [
@@ -288,15 +308,15 @@ def render_slack(
     ]
     tail: list[dict[str, Any]] = []
     # Name lists stay short so the failures keep most of the message.
-    if overview.recovered:
-        names = _names(overview.recovered, 1000, _slack_name)
-        tail.append(_section(f"*Recovered ({len(overview.recovered):,})*: {names}"))
-    if overview.skipped:
-        names = _names(overview.skipped, 1000, _named(overview, _slack_name, _slack_escape))
-        tail.append(_section(f"*Skipped ({len(overview.skipped):,})*: {names}"))
-    if overview.successes:
-        names = _names(overview.successes, 1000, _slack_name)
-        tail.append(_section(f"*Succeeded ({len(overview.successes):,})*: {names}"))
+    for label, listed, show in (
+        (words.label_recovered, overview.recovered, _slack_name),
+        (words.label_skipped, overview.skipped, _named(overview, _slack_name, _slack_escape)),
+        (words.label_succeeded, overview.successes, _slack_name),
+    ):
+        if listed:
+            names = _names(listed, 1000, show, words)
+            count = words.number(len(listed))
+            tail.append(_section(f"*{_slack_escape(label)} ({count})*: {names}"))
     used_chars = sum(len(_block_text(block)) for block in [*blocks, *tail])
     chars_left = SLACK_LIMITS["total_text"] - used_chars
     # One block is kept for the "… N more" note, one for the divider.
@@ -313,10 +333,10 @@ def render_slack(
     for index, entry in enumerate(overview.failures):
         detailed = index < detailed_failures
         tag = _tag(overview, entry.name)
-        text = _slack_failure(entry, content, detailed, tag)
+        text = _slack_failure(entry, content, detailed, words, tag)
         if detailed and len(text) + 1 > chars_left:  # the one-line form may still fit
             detailed = False
-            text = _slack_failure(entry, content, detailed, tag)
+            text = _slack_failure(entry, content, detailed, words, tag)
         if len(text) + 1 > chars_left:
             break
         if detailed:
@@ -340,7 +360,7 @@ def render_slack(
         blocks.append({"type": "divider"})
         blocks.extend(failure_blocks)
     if hidden := len(overview.failures) - shown:
-        note = f"{ELLIPSIS} {hidden:,} more failed tasks (see the full report)"
+        note = _slack_escape(f"{_more_failed(hidden, words)} {words.chat_see_report}")
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
     blocks.extend(tail)
     return {"text": _fit_escaped(_slack_escape(overview.title), 3000), "blocks": blocks}
@@ -383,18 +403,20 @@ def _discord_code(text: str) -> str:
 
 
 def _discord_failure(
-    entry: TaskReportEntry, content: ReportContent, detailed: bool, tag: str = ""
+    entry: TaskReportEntry, content: ReportContent, detailed: bool, words: Locale, tag: str = ""
 ) -> str:
     detailed = detailed and not is_minimal(content)
-    exception = _discord_md(cut(_exception(entry), 300 if detailed else 150))
+    exception = _discord_md(cut(_exception(entry, words), 300 if detailed else 150))
     impact = _impact(entry, content)
     said = f"**{_discord_md(tag)}** " if tag else ""
     if not detailed:
-        more = f" · skipped {len(impact):,}" if impact else ""
+        skipped = words.chat_skipped_count.format(n=words.number(len(impact)))
+        more = f" · {_discord_md(skipped)}" if impact else ""
         return _fit_md(f"{said}{exception}{more}", DISCORD_LIMITS["field_value"])
-    lines = [f"{said}{_attempts(entry)}", f"**{exception}**"]
+    lines = [f"{said}{_discord_md(_attempts(entry, words))}", f"**{exception}**"]
     if impact:
-        lines.append("Skipped because of it: " + _names(impact, 200, _discord_md))
+        names = _names(impact, 200, _discord_md, words)
+        lines.append(f"{_discord_md(words.label_skipped_because)}: {names}")
     if content.show_traceback and entry.error and entry.error.traceback_str:
         lines.append(_discord_code(_tail(entry.error.traceback_str, 400)))
     if content.show_traced_vars and (traced := _vars_lines(entry, 60)):
@@ -411,25 +433,27 @@ def render_discord(
     content: ReportContent | None = None,
     errors_only: bool = False,
     detailed_failures: int = 3,
+    language: str = "en",
 ) -> dict[str, Any]:
     """Return a Discord webhook message: a summary ``content`` and up to ten embeds.
 
     ``allowed_mentions`` is empty, so nothing in the report can ping anyone.
     """
     content = content or ReportContent()
-    overview = _summarise(report, errors_only)
+    overview = _summarise(report, errors_only, language)
+    words = overview.words
     limits = DISCORD_LIMITS
     title = cut(_discord_inert(overview.title), limits["title"])
     description_parts = [_discord_md(overview.summary)]
-    if overview.recovered:
-        names = _names(overview.recovered, 600, _discord_md)
-        description_parts.append(f"**Recovered ({len(overview.recovered):,})**: {names}")
-    if overview.skipped:
-        names = _names(overview.skipped, 600, _named(overview, _discord_md, _discord_md))
-        description_parts.append(f"**Skipped ({len(overview.skipped):,})**: {names}")
-    if overview.successes:
-        names = _names(overview.successes, 600, _discord_md)
-        description_parts.append(f"**Succeeded ({len(overview.successes):,})**: {names}")
+    for label, listed, show in (
+        (words.label_recovered, overview.recovered, _discord_md),
+        (words.label_skipped, overview.skipped, _named(overview, _discord_md, _discord_md)),
+        (words.label_succeeded, overview.successes, _discord_md),
+    ):
+        if listed:
+            names = _names(listed, 600, show, words)
+            count = words.number(len(listed))
+            description_parts.append(f"**{_discord_md(label)} ({count})**: {names}")
     description = _fit_md("\n".join(description_parts), 1500)
     verdict = TaskStatus.SUCCESS if overview.ok else TaskStatus.ERRORED
     colour = int(STATUS_LOOKS[verdict].line.removeprefix("#"), 16)  # the views' own colours
@@ -441,9 +465,9 @@ def render_discord(
     for index, entry in enumerate(overview.failures):
         name = _fit_md(_discord_md(entry.name), limits["field_name"])
         tag = _tag(overview, entry.name)
-        value = _discord_failure(entry, content, index < detailed_failures, tag)
+        value = _discord_failure(entry, content, index < detailed_failures, words, tag)
         if len(name) + len(value) > budget:  # the one-line form may still fit
-            value = _discord_failure(entry, content, False, tag)
+            value = _discord_failure(entry, content, False, words, tag)
         size = len(name) + len(value)
         if size > budget:
             break
@@ -459,7 +483,7 @@ def render_discord(
         budget -= size
         shown += 1
     if hidden := len(overview.failures) - shown:
-        embeds[-1]["footer"] = {"text": f"{ELLIPSIS} {hidden:,} more failed tasks"}
+        embeds[-1]["footer"] = {"text": _discord_inert(_more_failed(hidden, words))}
     return {
         "content": cut(_discord_inert(overview.title), limits["content"]),
         "embeds": embeds,
@@ -485,14 +509,16 @@ def _rich(*runs: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 def _teams_failure(
-    entry: TaskReportEntry, content: ReportContent, detailed: bool, tag: str = ""
+    entry: TaskReportEntry, content: ReportContent, detailed: bool, words: Locale, tag: str = ""
 ) -> dict[str, Any]:
     detailed = detailed and not is_minimal(content)
-    exception = cut(_exception(entry), 500 if detailed else 200)
+    exception = cut(_exception(entry, words), 500 if detailed else 200)
     impact = _impact(entry, content)
     said = [_text_run(f" {tag}", weight="Bolder", color="Attention")] if tag else []
     if not detailed:
-        more = f" (skipped {len(impact):,})" if impact else ""
+        more = (
+            f" ({words.chat_skipped_count.format(n=words.number(len(impact)))})" if impact else ""
+        )
         return _rich(
             _text_run(cut(entry.name, 200), weight="Bolder"),
             *said,
@@ -503,26 +529,26 @@ def _teams_failure(
         _rich(
             _text_run(cut(entry.name, 200), weight="Bolder"),
             *said,
-            _text_run(f" {_attempts(entry)}"),
+            _text_run(f" {_attempts(entry, words)}"),
         ),
         _rich(_text_run(exception, color="Attention")),
     ]
     if impact:
-        names = _names(impact, 400, str)
-        items.append(_rich(_text_run(f"Skipped because of it: {names}", isSubtle=True)))
+        names = _names(impact, 400, str, words)
+        items.append(_rich(_text_run(f"{words.label_skipped_because}: {names}", isSubtle=True)))
     if content.show_traceback and entry.error and entry.error.traceback_str:
         trace = _tail(entry.error.traceback_str, 1000)
         items.append(_rich(_text_run(trace, fontType="Monospace", size="Small")))
     if content.show_traced_vars and (traced := _vars_lines(entry, 80)):
         where = entry.error.traced_vars_location if entry.error else ""
-        label = f"Variables at {where}:" if where else "Variables:"
+        label = words.chat_variables_at.format(where=where) if where else words.chat_variables
         items.append(_rich(_text_run(label, isSubtle=True)))
         items.append(_rich(_text_run("\n".join(traced[:10]), fontType="Monospace", size="Small")))
     return {"type": "Container", "separator": True, "items": items}
 
 
-def _teams_note(hidden: int) -> dict[str, Any]:
-    return _rich(_text_run(f"{ELLIPSIS} {hidden:,} more failed tasks", isSubtle=True))
+def _teams_note(hidden: int, words: Locale) -> dict[str, Any]:
+    return _rich(_text_run(_more_failed(hidden, words), isSubtle=True))
 
 
 def render_teams(
@@ -532,10 +558,12 @@ def render_teams(
     errors_only: bool = False,
     detailed_failures: int = 5,
     max_bytes: int = TEAMS_MAX_BYTES,
+    language: str = "en",
 ) -> dict[str, Any]:
     """Return a Teams Workflows message: one Adaptive Card under ``max_bytes`` of UTF-8."""
     content = content or ReportContent()
-    overview = _summarise(report, errors_only)
+    overview = _summarise(report, errors_only, language)
+    words = overview.words
     body: list[dict[str, Any]] = [
         _rich(
             _text_run(
@@ -549,30 +577,19 @@ def render_teams(
     ]
     tail: list[dict[str, Any]] = []
     names_chars = min(2000, max_bytes // 10)
-    if overview.recovered:
-        tail.append(
-            _rich(
-                _text_run(f"Recovered ({len(overview.recovered):,}): ", weight="Bolder"),
-                _text_run(_names(overview.recovered, names_chars, str), color="Good"),
-                separator=True,
+    for label, listed, show, style in (
+        (words.label_recovered, overview.recovered, str, {"color": "Good"}),
+        (words.label_skipped, overview.skipped, _named(overview, str, str), {}),
+        (words.label_succeeded, overview.successes, str, {}),
+    ):
+        if listed:
+            tail.append(
+                _rich(
+                    _text_run(f"{label} ({words.number(len(listed))}): ", weight="Bolder"),
+                    _text_run(_names(listed, names_chars, show, words), **style),
+                    separator=True,
+                )
             )
-        )
-    if overview.skipped:
-        tail.append(
-            _rich(
-                _text_run(f"Skipped ({len(overview.skipped):,}): ", weight="Bolder"),
-                _text_run(_names(overview.skipped, names_chars, _named(overview, str, str))),
-                separator=True,
-            )
-        )
-    if overview.successes:
-        tail.append(
-            _rich(
-                _text_run(f"Succeeded ({len(overview.successes):,}): ", weight="Bolder"),
-                _text_run(_names(overview.successes, names_chars, str)),
-                separator=True,
-            )
-        )
     message: dict[str, Any] = {
         "type": "message",
         "attachments": [
@@ -589,17 +606,17 @@ def render_teams(
             }
         ],
     }
-    note_reserve = _compact_size(_teams_note(len(overview.failures)))
+    note_reserve = _compact_size(_teams_note(len(overview.failures), words))
     # The body list grows by one serialised item plus a comma per element.
     size = _compact_size(message) + sum(_compact_size(item) + 1 for item in tail)
     budget = max_bytes - size - note_reserve - 1
     shown = 0
     for index, entry in enumerate(overview.failures):
         tag = _tag(overview, entry.name)
-        item = _teams_failure(entry, content, index < detailed_failures, tag)
+        item = _teams_failure(entry, content, index < detailed_failures, words, tag)
         cost = _compact_size(item) + 1
         if cost > budget:  # the one-line form may still fit
-            item = _teams_failure(entry, content, False, tag)
+            item = _teams_failure(entry, content, False, words, tag)
             cost = _compact_size(item) + 1
         if cost > budget:
             break
@@ -607,6 +624,6 @@ def render_teams(
         budget -= cost
         shown += 1
     if hidden := len(overview.failures) - shown:
-        body.append(_teams_note(hidden))
+        body.append(_teams_note(hidden, words))
     body.extend(tail)
     return message

@@ -91,6 +91,26 @@ class Locale:
     skipped_for: str
     #: Why the run stopped early: one sentence.
     stopped_by: Mapping[StopReason, str]
+    #: Chat messages (Slack, Discord, Teams): short lines; ``thousands`` groups digits.
+    chat_title_failed: str
+    chat_title_skipped: str
+    chat_title_ok: str
+    chat_new_count: str
+    chat_recovered_count: str
+    chat_counts: str
+    chat_took: str
+    chat_started: str
+    chat_errored_after: str
+    chat_errored_alike: str
+    chat_unknown_error: str
+    chat_skipped_count: str
+    chat_variables: str
+    chat_variables_at: str
+    chat_more_failed: str
+    chat_see_report: str
+    chat_more: str
+    label_recovered: str
+    thousands: str
 
     def attempts(self, count: int) -> str:
         return (self.attempt_one if count == 1 else self.attempt_many).format(n=count)
@@ -111,6 +131,10 @@ class Locale:
 
     def runs(self, count: int) -> str:
         return _counted(self.run_one, self.run_many, count)
+
+    def number(self, count: int) -> str:
+        """Return ``count`` with its digits grouped as the language writes them."""
+        return f"{count:,}".replace(",", self.thousands)
 
 
 def _counted(one: str, many: str, count: int) -> str:
@@ -245,6 +269,25 @@ _EN = Locale(
         "Interrupted (Ctrl-C): tasks not started were skipped.",
         "Terminated (SIGTERM): tasks not started were skipped.",
     ),
+    chat_title_failed="{name}: {failed} of {total} tasks failed",
+    chat_title_skipped="{name}: {skipped} of {total} tasks skipped",
+    chat_title_ok="{name}: all {total} tasks succeeded",
+    chat_new_count="{n} new",
+    chat_recovered_count="{n} recovered",
+    chat_counts="{total} tasks: {succeeded} succeeded, {errored} errored, {skipped} skipped",
+    chat_took="in {duration}",
+    chat_started="started {time}",
+    chat_errored_after="errored after {attempts}, {duration}",
+    chat_errored_alike="errored after {attempts}, all with this error, {duration}",
+    chat_unknown_error="unknown error",
+    chat_skipped_count="skipped {n}",
+    chat_variables="Variables:",
+    chat_variables_at="Variables at {where}:",
+    chat_more_failed="{n} more failed tasks",
+    chat_see_report="(see the full report)",
+    chat_more="{n} more",
+    label_recovered="Recovered",
+    thousands=",",
 )
 
 _ES = Locale(
@@ -326,6 +369,25 @@ _ES = Locale(
         "Interrumpida (Ctrl-C): las tareas no iniciadas se omitieron.",
         "Terminada (SIGTERM): las tareas no iniciadas se omitieron.",
     ),
+    chat_title_failed="{name}: fallaron {failed} de {total} tareas",
+    chat_title_skipped="{name}: se omitieron {skipped} de {total} tareas",
+    chat_title_ok="{name}: las {total} tareas terminaron correctamente",
+    chat_new_count="nuevos: {n}",
+    chat_recovered_count="recuperadas: {n}",
+    chat_counts="{total} tareas: {succeeded} correctas, {errored} fallidas, {skipped} omitidas",
+    chat_took="en {duration}",
+    chat_started="inicio {time}",
+    chat_errored_after="falló tras {attempts}, {duration}",
+    chat_errored_alike="falló tras {attempts}, todos con este error, {duration}",
+    chat_unknown_error="error desconocido",
+    chat_skipped_count="{n} omitidas",
+    chat_variables="Variables:",
+    chat_variables_at="Variables en {where}:",
+    chat_more_failed="{n} tareas fallidas más",
+    chat_see_report="(ver el informe completo)",
+    chat_more="{n} más",
+    label_recovered="Recuperadas",
+    thousands=".",
 )
 
 _PT = Locale(
@@ -407,6 +469,25 @@ _PT = Locale(
         "Interrompido (Ctrl-C): as tarefas não iniciadas foram ignoradas.",
         "Terminado (SIGTERM): as tarefas não iniciadas foram ignoradas.",
     ),
+    chat_title_failed="{name}: {failed} de {total} tarefas falharam",
+    chat_title_skipped="{name}: {skipped} de {total} tarefas ignoradas",
+    chat_title_ok="{name}: as {total} tarefas foram concluídas",
+    chat_new_count="novos: {n}",
+    chat_recovered_count="recuperadas: {n}",
+    chat_counts="{total} tarefas: {succeeded} concluídas, {errored} com falha, {skipped} ignoradas",
+    chat_took="em {duration}",
+    chat_started="início {time}",
+    chat_errored_after="falhou após {attempts}, {duration}",
+    chat_errored_alike="falhou após {attempts}, todas com este erro, {duration}",
+    chat_unknown_error="erro desconhecido",
+    chat_skipped_count="{n} ignoradas",
+    chat_variables="Variáveis:",
+    chat_variables_at="Variáveis em {where}:",
+    chat_more_failed="mais {n} tarefas com falha",
+    chat_see_report="(ver o relatório completo)",
+    chat_more="mais {n}",
+    label_recovered="Recuperadas",
+    thousands=".",
 )
 
 _FR = Locale(
@@ -489,6 +570,25 @@ _FR = Locale(
         "Interrompu (Ctrl-C) : les tâches non démarrées ont été ignorées.",
         "Terminé (SIGTERM) : les tâches non démarrées ont été ignorées.",
     ),
+    chat_title_failed="{name} : {failed} sur {total} tâches en échec",
+    chat_title_skipped="{name} : {skipped} sur {total} tâches ignorées",
+    chat_title_ok="{name} : les {total} tâches ont réussi",
+    chat_new_count="nouveaux : {n}",
+    chat_recovered_count="rétablies : {n}",
+    chat_counts="{total} tâches : {succeeded} réussies, {errored} en échec, {skipped} ignorées",
+    chat_took="en {duration}",
+    chat_started="début {time}",
+    chat_errored_after="en échec après {attempts}, {duration}",
+    chat_errored_alike="en échec après {attempts}, toutes avec cette erreur, {duration}",
+    chat_unknown_error="erreur inconnue",
+    chat_skipped_count="{n} ignorées",
+    chat_variables="Variables :",
+    chat_variables_at="Variables à {where} :",
+    chat_more_failed="{n} autres tâches en échec",
+    chat_see_report="(voir le rapport complet)",
+    chat_more="{n} de plus",
+    label_recovered="Rétablies",
+    thousands="\u202f",
 )
 
 _DE = Locale(
@@ -573,6 +673,28 @@ _DE = Locale(
         "Unterbrochen (Strg-C): nicht gestartete Aufgaben wurden übersprungen.",
         "Beendet (SIGTERM): nicht gestartete Aufgaben wurden übersprungen.",
     ),
+    chat_title_failed="{name}: {failed} von {total} Aufgaben fehlgeschlagen",
+    chat_title_skipped="{name}: {skipped} von {total} Aufgaben übersprungen",
+    chat_title_ok="{name}: alle {total} Aufgaben erfolgreich",
+    chat_new_count="neu: {n}",
+    chat_recovered_count="wieder erfolgreich: {n}",
+    chat_counts=(
+        "{total} Aufgaben: {succeeded} erfolgreich, {errored} fehlgeschlagen, "
+        "{skipped} übersprungen"
+    ),
+    chat_took="in {duration}",
+    chat_started="Beginn {time}",
+    chat_errored_after="fehlgeschlagen nach {attempts}, {duration}",
+    chat_errored_alike="fehlgeschlagen nach {attempts}, alle mit diesem Fehler, {duration}",
+    chat_unknown_error="unbekannter Fehler",
+    chat_skipped_count="{n} übersprungen",
+    chat_variables="Variablen:",
+    chat_variables_at="Variablen in {where}:",
+    chat_more_failed="{n} weitere fehlgeschlagene Aufgaben",
+    chat_see_report="(siehe den vollständigen Bericht)",
+    chat_more="{n} weitere",
+    label_recovered="Wieder erfolgreich",
+    thousands=".",
 )
 
 _IT = Locale(
@@ -655,6 +777,25 @@ _IT = Locale(
         "Interrotto (Ctrl-C): le attività non avviate sono state saltate.",
         "Terminato (SIGTERM): le attività non avviate sono state saltate.",
     ),
+    chat_title_failed="{name}: {failed} su {total} attività fallite",
+    chat_title_skipped="{name}: {skipped} su {total} attività saltate",
+    chat_title_ok="{name}: tutte le {total} attività riuscite",
+    chat_new_count="nuovi: {n}",
+    chat_recovered_count="ripristinate: {n}",
+    chat_counts="{total} attività: {succeeded} riuscite, {errored} fallite, {skipped} saltate",
+    chat_took="in {duration}",
+    chat_started="inizio {time}",
+    chat_errored_after="fallita dopo {attempts}, {duration}",
+    chat_errored_alike="fallita dopo {attempts}, tutti con questo errore, {duration}",
+    chat_unknown_error="errore sconosciuto",
+    chat_skipped_count="{n} saltate",
+    chat_variables="Variabili:",
+    chat_variables_at="Variabili in {where}:",
+    chat_more_failed="altre {n} attività fallite",
+    chat_see_report="(vedi il rapporto completo)",
+    chat_more="altre {n}",
+    label_recovered="Ripristinate",
+    thousands=".",
 )
 
 _LOCALES: Mapping[str, Locale] = MappingProxyType(
