@@ -1,7 +1,7 @@
 """What every view says about a run beyond its statuses: what changed since the last run,
 how the run ended, why a task was skipped or reused, and a repeated error said once.
 
-Pure; imports ``processes.outcome`` and ``rendering.locales``, and ``processes.report``
+Pure; imports ``processes.outcome``, and ``rendering.locales`` and ``processes.report``
 only for type checking.
 """
 
