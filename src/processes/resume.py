@@ -35,7 +35,6 @@ class Resumption:
     says why a task that succeeded there must run again.
     """
 
-    run_id: str
     reused: dict[str, tuple[Any, TaskReportEntry]] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
 
@@ -60,7 +59,7 @@ def resumption_from_report(report: ProcessExecutionReport) -> Resumption:
             reasons[key] = reason
         else:
             reused[key] = (entry.result, entry)
-    return Resumption(report.run_id, reused, reasons)
+    return Resumption(reused, reasons)
 
 
 def why_not_restorable(shown: Any) -> str:

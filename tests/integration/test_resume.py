@@ -1,8 +1,8 @@
 """``run(resume=...)`` (SPEC §12, issue 11 item 5): what succeeded is not run again, its
 results feed the dependants, and what cannot be restored runs again and says why.
 
-On threads, sequentially and on a real ProcessPoolExecutor (its task functions are in
-``resume_jobs`` so that the worker processes can import them).
+On threads, sequentially, on a real ProcessPoolExecutor and a local Dask cluster (their
+task functions are in ``resume_jobs`` so that the worker processes can import them).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import resume_jobs as jobs
+from distributed import Client, LocalCluster
 
 from processes import (
     EventKind,
@@ -543,3 +544,31 @@ def test_a_rerun_on_a_process_pool_says_why(
     assert report.entries["square_all"].attempts == 1
     assert jobs.calls_of(calls, "square_all") == 2
     assert report.entries["total"].reused  # it succeeded there; its result still stands
+
+
+@pytest.mark.integration
+def test_resume_on_a_dask_cluster_runs_only_the_failed_task(tmp_path: Path) -> None:
+    calls, broken = tmp_path / "calls", tmp_path / "broken"
+    calls.mkdir()
+    broken.touch()
+    with (
+        LocalCluster(
+            n_workers=1,
+            processes=True,
+            threads_per_worker=2,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        first = Process(pool_tasks(calls, broken)).run(executor=client.get_executor())
+        assert set(first.errored) == {"total"}
+        broken.unlink()
+        report = Process(pool_tasks(calls, broken)).run(
+            executor=client.get_executor(), resume=first
+        )
+
+    assert report.ok
+    assert report.entries["total"].result == 30
+    assert [jobs.calls_of(calls, name) for name in ("source", "square_all", "total")] == [1, 1, 2]
+    assert report.entries["worker_pid"].reused
