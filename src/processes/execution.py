@@ -833,7 +833,10 @@ class Run:
         value, earlier = self.reused[i]
         self.results[i] = value
         task = self.tasks[i]
-        shown = REDACTED if i in self.secret_results else earlier.result
+        if i in self.secret_results:
+            shown = REDACTED
+        else:  # as this run's redaction shows it: a report built by hand holds anything
+            shown = task.capture_settings.redactor.scrub(earlier.result, [])
         if shown is not value:
             self.shown_otherwise.add(i)
         self.entries[i] = TaskReportEntry(

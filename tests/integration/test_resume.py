@@ -239,6 +239,25 @@ def test_tasks_are_matched_by_name_ignoring_case_even_when_their_function_change
     assert entry.result == [7, 8]
 
 
+def test_a_reused_result_is_shown_as_this_runs_redaction_shows_it() -> None:
+    settings = {"host": "db.internal", "password": "hunter2-hunter2"}
+    by_hand = ProcessExecutionReport(
+        {"settings": TaskReportEntry("settings", "f", (), {}, TaskStatus.SUCCESS, 0, 1, settings)}
+    )
+    received: list[Any] = []
+    report = Process(
+        [
+            Task("settings", dict),
+            Task("connect", received.append, dependencies=[piped("settings")]),
+        ]
+    ).run(resume=by_hand)
+
+    assert received == [settings]  # the value itself feeds the dependant
+    assert report.entries["settings"].reused
+    assert report.entries["settings"].result == {"host": "db.internal", "password": REDACTED}
+    assert "hunter2" not in report.to_json()
+
+
 def test_a_reused_task_whose_new_upstream_fails_now_is_skipped() -> None:
     earlier = Process([Task("b", lambda: "b")]).run()
 
