@@ -827,8 +827,9 @@ class Run:
     def _reuse(self, i: int) -> None:
         """Finish task ``i`` with its result from the resumed run, as if it had just run.
 
-        The entry shows what that run showed (arguments, result); it has no times, since
-        it did not run in this one. Listeners get a FINISHED event with attempt 0.
+        The entry shows the arguments as that run showed them and the result as this
+        run shows results; it has no times, since it did not run in this one. Listeners
+        get a FINISHED event with attempt 0.
         """
         value, earlier = self.reused[i]
         self.results[i] = value
@@ -836,7 +837,7 @@ class Run:
         if i in self.secret_results:
             shown = REDACTED
         else:  # as this run's redaction shows it: a report built by hand holds anything
-            shown = task.capture_settings.redactor.scrub(earlier.result, [])
+            shown = task.capture_settings.redactor.scrub(value, [])
         if shown is not value:
             self.shown_otherwise.add(i)
         self.entries[i] = TaskReportEntry(

@@ -16,7 +16,7 @@ from processes.execution import Run
 from processes.graph import TaskGraph
 from processes.progress import ProgressLine
 from processes.report import ProcessExecutionReport
-from processes.resume import Resumption, resumption_from_report
+from processes.resume import Resumption, resumption_from_history, resumption_from_report
 from processes.task import Task, TaskDependency
 from processes.tasklog import LogFiles
 
@@ -167,16 +167,18 @@ class Process:
         stderr when it is a terminal. ``sleep`` replaces how a sequential run waits
         before a retry (tests pass ``list.append`` to record the delays instead).
 
-        ``resume`` (an earlier report, or a run id with ``history``) resumes that run:
-        each task that SUCCEEDED there, matched by name (case-insensitive) even if its
-        function or arguments changed since, is not run again; its result feeds its
-        dependants, and its entry says ``reused`` (attempts 0, elapsed 0, no times). Its
-        upstream tasks still come first: one that fails now skips it. Every other task
-        runs as usual; one whose earlier result cannot be restored runs again, and its
-        ``rerun_reason`` says why (for a report object: a result shown ``[redacted]``,
-        or too big to show whole; a report read by ``from_json`` passes on its JSON
-        values, a ``repr`` for what JSON could not hold). A reused task sends listeners
-        no STARTED event, only a FINISHED one with attempt 0.
+        ``resume`` (an earlier report, or the run id of a run in ``history``) resumes
+        that run: each task that SUCCEEDED there, matched by name (case-insensitive)
+        even if its function or arguments changed since, is not run again; its result
+        feeds its dependants, and its entry says ``reused`` (attempts 0, elapsed 0, no
+        times). Its upstream tasks still come first: one that fails now skips it. Every
+        other task runs as usual; one whose earlier result cannot be restored runs
+        again, and its ``rerun_reason`` says why: a report shows a result hidden as a
+        secret as ``[redacted]`` and a huge one cut; a history restores JSON-native
+        results, and others when made with ``store_results=True``. A report read by
+        ``from_json`` passes on its JSON values as they are (a ``repr`` for what JSON
+        could not hold): resume from the history for other results. A reused task
+        sends listeners no STARTED event, only a FINISHED one with attempt 0.
 
         ``history`` records the run when it ends, interrupted or not, and fills the
         report's ``changes`` against the previous run recorded there (SPEC §12).
@@ -189,12 +191,14 @@ class Process:
             KeyboardInterrupt: Ctrl-C stopped the run; ``.report`` holds what it did.
             RunTerminated: SIGTERM stopped the run (in the main thread, where ``run``
                 handles SIGTERM while it runs); ``.report`` holds what it did.
+            ValueError: ``resume`` is a run id and there is no ``history``.
+            LookupError: no run of that id is in ``history``.
         """
         _check_deadline(deadline)
-        resumption = _resumption(resume)
         self._revalidate_if_changed()
         if history is not None and not callable(getattr(history, "record", None)):
             raise TypeError(f"history must be a RunHistory, got {history!r}")
+        resumption = _resumption(resume, history)
         if parallel is None:
             parallel = executor is not None or len(self.tasks) >= PARALLEL_THRESHOLD
         workers = max(int(max_workers), 1) if parallel else 1
@@ -254,13 +258,17 @@ class Process:
         return f"Process(name={self.name!r}, tasks={len(self.tasks)})"
 
 
-def _resumption(resume: ProcessExecutionReport | str | None) -> Resumption | None:
-    """What ``run(resume=...)`` takes over, checked before anything runs."""
+def _resumption(
+    resume: ProcessExecutionReport | str | None, history: RunHistory | None
+) -> Resumption | None:
+    """What ``run(resume=...)`` takes over, looked up before anything runs."""
     if resume is None:
         return None
     if isinstance(resume, ProcessExecutionReport):
         return resumption_from_report(resume)
     if isinstance(resume, str):
+        if history is not None:  # an unknown run id raises LookupError, naming the file
+            return resumption_from_history(history.report(resume), *history.results(resume))
         raise ValueError(
             f"resume={resume!r} is a run id: resuming from one needs the history that "
             "recorded it, run(resume=run_id, history=RunHistory(path)); or pass the "

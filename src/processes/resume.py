@@ -15,6 +15,8 @@ from processes.redaction import REDACTED
 from processes.report import MAX_JSON_DEPTH
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
 #: The ``rerun_reason`` of a task whose earlier result the report showed as a secret.
@@ -60,6 +62,27 @@ def resumption_from_report(report: ProcessExecutionReport) -> Resumption:
         else:
             reused[key] = (entry.result, entry)
     return Resumption(reused, reasons)
+
+
+def resumption_from_history(
+    report: ProcessExecutionReport, values: Mapping[str, Any], reasons: Mapping[str, str]
+) -> Resumption:
+    """Take the results a ``RunHistory`` restored for the successes of ``report``.
+
+    ``values`` and ``reasons`` are ``RunHistory.results()``: the restored results by
+    task name, and why the others could not be restored.
+    """
+    reused: dict[str, tuple[Any, TaskReportEntry]] = {}
+    why: dict[str, str] = {}
+    for name, entry in report.entries.items():
+        if entry.status is not TaskStatus.SUCCESS:
+            continue
+        if name in values:
+            reused[name.lower()] = (values[name], entry)
+        else:
+            reason = reasons.get(name) or "it was not kept"
+            why[name.lower()] = f"its result could not be restored from the history: {reason}"
+    return Resumption(reused, why)
 
 
 def why_not_restorable(shown: Any) -> str:

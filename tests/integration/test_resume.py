@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -19,6 +20,7 @@ from processes import (
     EventKind,
     Process,
     ProcessExecutionReport,
+    RunHistory,
     Task,
     TaskDependency,
     TaskEvent,
@@ -478,6 +480,144 @@ def test_a_reused_task_sends_only_a_finished_event_with_attempt_zero(
     assert names.index("parse") < names.index("load")
 
 
+# -- from a run id, in a real history file ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Basket:
+    """A result JSON cannot hold; picklable (module level)."""
+
+    items: frozenset[str]
+
+
+class Shop:
+    """``catalogue`` -> ``basket`` (a Basket) -> ``checkout``, which fails until fixed."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.broken = True
+
+    def catalogue(self) -> dict[str, float]:
+        self.calls["catalogue"] += 1
+        return {"tea": 2.5, "milk": 1.0}
+
+    def basket(self, prices: dict[str, float]) -> Basket:
+        self.calls["basket"] += 1
+        return Basket(frozenset(prices))
+
+    def checkout(self, basket: Basket) -> str:
+        self.calls["checkout"] += 1
+        if self.broken:
+            raise ConnectionError("the payment service is down")
+        return ",".join(sorted(basket.items))
+
+    def tasks(self) -> list[Task]:
+        return [
+            Task("catalogue", self.catalogue),
+            Task("basket", self.basket, dependencies=[piped("catalogue")]),
+            Task("checkout", self.checkout, dependencies=[piped("basket")]),
+        ]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_resume_from_a_run_id_restores_json_and_pickled_results(
+    tmp_path: Path, mode: dict[str, Any]
+) -> None:
+    shop = Shop()
+    with RunHistory(tmp_path / "runs.db", store_results=True) as history:
+        first = Process(shop.tasks(), name="shop").run(history=history, **mode)
+        assert set(first.errored) == {"checkout"}
+        shop.broken = False
+        shop.calls.clear()
+        report = Process(shop.tasks(), name="shop").run(
+            resume=first.run_id, history=history, **mode
+        )
+
+    assert shop.calls == Counter({"checkout": 1})
+    assert report.entries["checkout"].result == "milk,tea"
+    assert report.entries["basket"].reused
+    assert report.entries["basket"].result == Basket(frozenset({"tea", "milk"}))
+    assert report.entries["catalogue"].result == {"tea": 2.5, "milk": 1.0}
+
+
+def test_without_store_results_a_result_json_cannot_hold_runs_again_and_says_why(
+    tmp_path: Path,
+) -> None:
+    shop = Shop()
+    with RunHistory(tmp_path / "runs.db") as history:
+        first = Process(shop.tasks(), name="shop").run(history=history)
+        shop.broken = False
+        shop.calls.clear()
+        report = Process(shop.tasks(), name="shop").run(resume=first.run_id, history=history)
+
+    assert shop.calls == Counter({"basket": 1, "checkout": 1})
+    assert report.ok
+    basket = report.entries["basket"]
+    assert not basket.reused
+    assert basket.rerun_reason.startswith("its result could not be restored from the history: ")
+    assert "not JSON-native" in basket.rerun_reason
+    assert "store_results=True" in basket.rerun_reason
+    assert report.entries["catalogue"].reused
+
+
+def test_a_secret_result_is_not_restored_from_the_history(tmp_path: Path) -> None:
+    calls: Counter[str] = Counter()
+
+    def login() -> str:
+        calls["login"] += 1
+        return "s3cr3t-session-value"
+
+    def fetch(*, session: str) -> int:
+        calls["fetch"] += 1
+        if calls["fetch"] == 1:
+            raise TimeoutError("the API timed out")
+        return len(session)
+
+    tasks = [
+        Task("login", login),
+        Task("fetch", fetch, dependencies=[piped("login", kwarg="session")]),
+    ]
+    with RunHistory(tmp_path / "runs.db", store_results=True) as history:
+        first = Process(tasks).run(history=history)
+        report = Process(tasks).run(resume=first.run_id, history=history)
+        stored = (tmp_path / "runs.db").read_bytes()
+
+    assert calls == Counter({"login": 2, "fetch": 2})
+    assert "hidden as a secret" in report.entries["login"].rerun_reason
+    assert report.entries["fetch"].result == len("s3cr3t-session-value")
+    assert b"s3cr3t-session-value" not in stored
+
+
+def test_a_resumed_run_recorded_in_the_history_can_be_resumed_from_its_run_id(
+    tmp_path: Path,
+) -> None:
+    shop = Shop()
+    with RunHistory(tmp_path / "runs.db", store_results=True) as history:
+        first = Process(shop.tasks(), name="shop").run(history=history)
+        shop.broken = False
+        second = Process(shop.tasks(), name="shop").run(resume=first.run_id, history=history)
+        shop.calls.clear()
+        third = Process(shop.tasks(), name="shop").run(resume=second.run_id, history=history)
+        recorded = history.report(third.run_id)
+
+    assert shop.calls == Counter()
+    assert all(entry.reused for entry in third.entries.values())
+    assert third.entries["basket"].result == Basket(frozenset({"tea", "milk"}))
+    assert all(entry.reused for entry in recorded.entries.values())
+
+
+def test_an_unknown_run_id_is_an_error_before_anything_runs(tmp_path: Path) -> None:
+    calls: list[str] = []
+    with (
+        RunHistory(tmp_path / "runs.db") as history,
+        pytest.raises(LookupError, match=r"no run 'no-such-run' in the history .*runs\.db"),
+    ):
+        Process([Task("a", lambda: calls.append("a"))]).run(resume="no-such-run", history=history)
+    assert calls == []
+    with RunHistory(tmp_path / "runs.db") as history:
+        assert history.runs() == []
+
+
 # -- bad input -----------------------------------------------------------------------------
 
 
@@ -540,6 +680,25 @@ def test_resume_on_a_process_pool_runs_only_the_failed_task_in_a_worker(
         "square_all",
         "worker_pid",
     ]
+
+
+@pytest.mark.integration
+def test_resume_from_a_run_id_on_a_process_pool(
+    process_pool: ProcessPoolExecutor, tmp_path: Path
+) -> None:
+    calls, broken = tmp_path / "calls", tmp_path / "broken"
+    calls.mkdir()
+    broken.touch()
+    with RunHistory(tmp_path / "runs.db") as history:
+        first = Process(pool_tasks(calls, broken)).run(executor=process_pool, history=history)
+        broken.unlink()
+        report = Process(pool_tasks(calls, broken)).run(
+            executor=process_pool, resume=first.run_id, history=history
+        )
+
+    assert report.ok
+    assert report.entries["total"].result == 30
+    assert [jobs.calls_of(calls, name) for name in ("source", "square_all", "total")] == [1, 1, 2]
 
 
 @pytest.mark.integration
