@@ -1,7 +1,8 @@
 """Resume over random DAGs (SPEC §12, issue 11 item 5): run with random failures, fix
 them, resume. No task that succeeded before runs again, every other task runs once, and
 every result equals that of a clean full run; sequential, parallel with 1-8 workers and
-on a caller's executor, from the report object or from its JSON.
+on a caller's executor, from the report object, from its JSON, or from its run id in a
+real history file.
 
 Each result spells out the results it was computed from, so an upstream result that was
 lost or passed wrongly shows in every task downstream of it.
@@ -9,16 +10,25 @@ lost or passed wrongly shows in every task downstream of it.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from processes import Process, ProcessExecutionReport, Task, TaskDependency, TaskStatus
+from processes import (
+    Process,
+    ProcessExecutionReport,
+    RunHistory,
+    Task,
+    TaskDependency,
+    TaskStatus,
+)
 from processes.resume import HIDDEN_AS_SECRET
 
 
@@ -35,7 +45,7 @@ class Graph:
     failing: frozenset[int]  # fail in the first run only
     mode: str  # "sequential", "parallel", "executor"
     workers: int
-    via_json: bool  # resume from ``from_json(to_json())`` of the first report
+    source: str  # resume from the "report", its "json" round trip, or its run id in a "history"
 
 
 def name(i: int) -> str:
@@ -60,7 +70,8 @@ def graphs(draw: st.DrawFn) -> Graph:
         )
     failing = draw(st.frozensets(st.integers(0, n - 1), max_size=n))
     mode = draw(st.sampled_from(["sequential", "parallel", "executor"]))
-    return Graph(tuple(edges), failing, mode, draw(st.integers(1, 8)), draw(st.booleans()))
+    source = draw(st.sampled_from(["report", "json", "history"]))
+    return Graph(tuple(edges), failing, mode, draw(st.integers(1, 8)), source)
 
 
 class Calls:
@@ -118,15 +129,26 @@ def run(graph: Graph, tasks: list[Task], **options: Any) -> ProcessExecutionRepo
         return process.run(executor=executor, max_workers=graph.workers, **options)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graphs())
 def test_resume_after_a_fix_runs_only_what_did_not_succeed(graph: Graph) -> None:
     clean = run(graph, build(graph, Calls(), broken=frozenset()))
-    first = run(graph, build(graph, Calls(), broken=graph.failing))
-    earlier = ProcessExecutionReport.from_json(first.to_json()) if graph.via_json else first
-
     calls = Calls()
-    resumed = run(graph, build(graph, calls, broken=frozenset()), resume=earlier)
+    if graph.source == "history":
+        with tempfile.TemporaryDirectory() as folder, RunHistory(Path(folder, "h.db")) as history:
+            first = run(graph, build(graph, Calls(), broken=graph.failing), history=history)
+            resumed = run(
+                graph,
+                build(graph, calls, broken=frozenset()),
+                resume=first.run_id,
+                history=history,
+            )
+    else:
+        first = run(graph, build(graph, Calls(), broken=graph.failing))
+        earlier = (
+            ProcessExecutionReport.from_json(first.to_json()) if graph.source == "json" else first
+        )
+        resumed = run(graph, build(graph, calls, broken=frozenset()), resume=earlier)
 
     # A result some task receives under a secret-looking keyword is hidden in the
     # report: that task cannot be restored from it and runs again.
@@ -145,8 +167,12 @@ def test_resume_after_a_fix_runs_only_what_did_not_succeed(graph: Graph) -> None
         else:
             assert calls.counts[task] == 1, task
             assert (entry.reused, entry.attempts) == (False, 1), task
-            expected_reason = HIDDEN_AS_SECRET if task in succeeded else ""
-            assert entry.rerun_reason == expected_reason, task
+            if task not in succeeded:
+                assert entry.rerun_reason == "", task
+            elif graph.source == "history":
+                assert entry.rerun_reason.endswith("hidden as a secret"), task
+            else:
+                assert entry.rerun_reason == HIDDEN_AS_SECRET, task
     assert resumed.ok
     assert list(resumed.entries) == list(clean.entries)
     assert {task: e.result for task, e in resumed.entries.items()} == {
