@@ -750,3 +750,45 @@ def test_resume_on_a_dask_cluster_runs_only_the_failed_task(tmp_path: Path) -> N
     assert report.entries["total"].result == 30
     assert [jobs.calls_of(calls, name) for name in ("source", "square_all", "total")] == [1, 1, 2]
     assert report.entries["worker_pid"].reused
+
+
+# -- with run_when -------------------------------------------------------------------------
+
+
+def test_a_cleanup_that_succeeded_is_reused_and_a_compensation_only_when_its_rule_holds() -> None:
+    calls: Counter[str] = Counter()
+    broken = [True]
+
+    def load() -> str:
+        calls["load"] += 1
+        if broken[0]:
+            raise ConnectionError("the warehouse is down")
+        return "loaded"
+
+    def counted(name: str) -> Callable[[], str]:
+        def run() -> str:
+            calls[name] += 1
+            return name
+
+        return run
+
+    def tasks() -> list[Task]:
+        after_load = [TaskDependency("load")]
+        return [
+            Task("load", load),
+            Task("cleanup", counted("cleanup"), dependencies=after_load, run_when="all_done"),
+            Task("undo", counted("undo"), dependencies=after_load, run_when="any_failed"),
+        ]
+
+    first = Process(tasks()).run(parallel=False)
+    assert {n: e.status for n, e in first.entries.items()} == dict.fromkeys(
+        ["cleanup", "undo"], TaskStatus.SUCCESS
+    ) | {"load": TaskStatus.ERRORED}
+    broken[0] = False
+    calls.clear()
+    report = Process(tasks()).run(parallel=False, resume=first)
+
+    assert calls == Counter({"load": 1})
+    assert report.entries["cleanup"].reused  # it would start now too: its result stands
+    undo = report.entries["undo"]  # nothing failed now: a compensation has no place
+    assert (undo.status, undo.reused) == (TaskStatus.SKIPPED, False)
