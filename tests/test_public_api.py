@@ -73,7 +73,8 @@ def test_run_terminated_is_public_and_ends_a_script_as_sigterm_does() -> None:
     assert "RunTerminated" in processes.__all__
     assert issubclass(processes.RunTerminated, SystemExit)
     assert not issubclass(processes.RunTerminated, Exception)
-    stop = processes.RunTerminated()
+    report = processes.ProcessExecutionReport(process_name="nightly")
+    stop = processes.RunTerminated(report)
     assert stop.code == 143
-    assert stop.report is None
+    assert stop.report is report
     assert stop.signal.name == "SIGTERM"

@@ -3,7 +3,7 @@
 ``run_attempt`` and ``run_guarded_attempt`` are module-level functions of plain values so
 that a thread pool, a process pool or a Dask cluster can run them; what they return is
 plain values too. They never raise for the task's own failure. Imports only
-``capture``, ``errors`` (and ``redaction``): nothing that schedules.
+``capture``, ``termination`` (and ``redaction``): nothing that schedules.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from processes.capture import Failure, capture_failure
-from processes.errors import RunTerminated
+from processes.termination import HALTS
 
 if TYPE_CHECKING:
     import logging
@@ -83,7 +83,7 @@ def run_attempt(
         value = func(*args, **kwargs)
         if hasattr(type(value), "__await__"):  # an async def task: run it to its end
             value = await_result(value, settings.timeout_seconds)
-    except (KeyboardInterrupt, RunTerminated):  # the run is stopping: not the task's failure
+    except HALTS:  # the run is stopping: not the task's failure
         raise
     except BaseException as exc:  # SystemExit from a task ends the task, not the run
         elapsed = time.perf_counter() - started

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from processes.report import ProcessExecutionReport  # for the type only: no cycle
+
 
 class ProcessesError(Exception):
     """Base of every error this library raises on purpose."""
@@ -95,10 +97,13 @@ class RunTerminated(SystemExit):
             raise
     """
 
-    def __init__(self, report: object = None, signal_number: int = signal.SIGTERM) -> None:
+    def __init__(self, report: ProcessExecutionReport, signal_number: int = signal.SIGTERM) -> None:
         super().__init__(128 + signal_number)
         self.report = report
         self.signal = signal.Signals(signal_number)
+
+    def __reduce__(self) -> tuple[type[RunTerminated], tuple[object, int]]:
+        return type(self), (self.report, self.signal.value)
 
     def __str__(self) -> str:
         return f"the run was stopped by {self.signal.name} (exit status {self.code})"

@@ -60,7 +60,7 @@ from processes.tasklog import (
     routing_task_records,
     task_context,
 )
-from processes.termination import handling_sigterm
+from processes.termination import HALTS, Terminating, handling_sigterm
 from processes.workers import DaemonThreadPool, Result
 
 if TYPE_CHECKING:
@@ -85,8 +85,6 @@ _UPSTREAM_FAILED = 1  # a flag in Run.blocked: an upstream task errored or was s
 # path of tasks that are not started, which reuses it if its rule lets it start.
 _REUSED = 2
 _HAS_RULE = 4  # a flag in Run.blocked: the task's run_when is not "all_succeeded"
-#: What Ctrl-C and SIGTERM raise through the loops, past a task's own error handling.
-_HALTS = (KeyboardInterrupt, RunTerminated)
 _SKIPPED_BY = {
     StopReason.FAIL_FAST: SkipReason.FAIL_FAST,
     StopReason.DEADLINE: SkipReason.DEADLINE,
@@ -224,7 +222,7 @@ class Run:
             # task that swallows the exception ends anyway; elsewhere the loop is between
             # two steps and stops before the next (``_gate``), its bookkeeping whole.
             if attempting or sleeping:
-                raise RunTerminated
+                raise Terminating
 
         with self._routing(in_this_process=True), handling_sigterm(on_sigterm):
             try:
@@ -264,7 +262,7 @@ class Run:
                     clock += time.perf_counter() - began
                     if delay is not None:
                         heapq.heappush(retries, (clock + delay, next(sequence), i, delay, clock))
-            except _HALTS as halt:
+            except HALTS as halt:
                 cut_off, attempting, sleeping = attempting, (), False  # a second signal waits
                 if isinstance(halt, KeyboardInterrupt):
                     raise self._interrupted(halt, started_at, cut_off) from None
@@ -349,7 +347,7 @@ class Run:
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         # This thread only waits and keeps the books here: the loop sees the flag when it
-        # next wakes (within WAKE_UP_SECONDS) and raises RunTerminated itself.
+        # next wakes (within WAKE_UP_SECONDS) and stops itself.
         self._stop(StopReason.TERMINATED)
 
     def _loop(
@@ -482,7 +480,7 @@ class Run:
                     self._halt_if_terminated()
                     if retry_ready or retry_timers:
                         self._give_up_retries(retry_ready, retry_timers)
-        except _HALTS as halt:
+        except HALTS as halt:
             for token in list(running):
                 abandon(token)
             cut_off = {i for i, _ in running.values()}
@@ -627,7 +625,7 @@ class Run:
             state = self.states[i] = _TaskState()
             state.args, state.kwargs = args, kwargs
             state.started_at, state.started_perf = started_at, began
-            if isinstance(exc, _HALTS):
+            if isinstance(exc, HALTS):
                 raise
             elapsed = time.perf_counter() - began
             outcome = failed_attempt(exc, task.capture_settings, elapsed, task.func, args, kwargs)
@@ -943,7 +941,7 @@ class Run:
 
     def _halt_if_terminated(self) -> None:
         if self.stopped_by is StopReason.TERMINATED:
-            raise RunTerminated
+            raise Terminating
 
     def _start_clock(self) -> None:
         self.started_perf = time.perf_counter()

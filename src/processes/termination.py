@@ -1,8 +1,8 @@
 """SIGTERM during a run: a handler of the run's own, installed only while it runs.
 
 ``timeout``, cron wrappers, systemd, Docker and Kubernetes stop a script with SIGTERM;
-without a handler Python dies at once, with no report and no alert. Imports nothing
-from the package: the run loop (``execution``) passes in what the handler does.
+without a handler Python dies at once, with no report and no alert. Imports only
+``errors``: the run loop (``execution``) passes in what the handler does.
 """
 
 from __future__ import annotations
@@ -13,9 +13,21 @@ import signal
 import threading
 from typing import TYPE_CHECKING
 
+from processes.errors import RunTerminated
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from types import FrameType
+
+
+class Terminating(BaseException):
+    """SIGTERM arrived: raised in a task's code (or a wait) in the run's thread, past the
+    task's own ``except Exception``; the run loop turns it into ``RunTerminated``."""
+
+
+#: What stops a run, raised through the code of the task it cuts off: Ctrl-C, SIGTERM
+#: on its way, and the RunTerminated of a run nested in a task.
+HALTS = (KeyboardInterrupt, Terminating, RunTerminated)
 
 
 @contextlib.contextmanager

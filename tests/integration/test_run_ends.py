@@ -342,8 +342,10 @@ def test_run_when_is_checked_when_built_and_when_set() -> None:
 
 
 def test_run_when_is_keyword_only() -> None:
+    # The ten positional parameters of v7, then one more.
+    positional: list[Any] = ["a", lambda: 1, None, (), None, None, None, None, 0, None]
     with pytest.raises(TypeError):
-        Task("a", lambda: 1, None, (), None, None, None, None, 0, None, "all_done")  # type: ignore[misc]
+        Task(*[*positional, "all_done"])
 
 
 # -- what stops do to cleanup tasks -----------------------------------------------------------

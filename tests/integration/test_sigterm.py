@@ -197,7 +197,7 @@ def test_sigterm_while_a_sequential_run_waits_on_an_attempt_thread(how: str) -> 
 
     limits: dict[str, Any] = {"timeout": GENEROUS_SECONDS} if how == "timeout" else {}
     tasks = [Task("waited_on", terminate_soon, **limits), Task("next", lambda: 1)]
-    run_limits = {"deadline": GENEROUS_SECONDS * 2} if how == "deadline" else {}
+    run_limits: dict[str, Any] = {"deadline": GENEROUS_SECONDS * 2} if how == "deadline" else {}
     try:
         with Process(tasks) as process, pytest.raises(RunTerminated) as caught:
             process.run(parallel=False, **run_limits)
