@@ -478,3 +478,22 @@ def test_a_run_that_nothing_stopped_says_so() -> None:
 
     assert report.stopped_by is None
     assert skips(report) == {"after_bad": (SkipReason.UPSTREAM_FAILED, "bad")}
+
+
+def test_the_text_view_says_why_each_task_was_skipped() -> None:
+    tasks = [
+        Task("bad", broken),
+        Task("after_bad", lambda: 1, dependencies=after("bad")),
+        Task("compensate", lambda: 1, dependencies=after("unrelated"), run_when="any_failed"),
+        Task("unrelated", lambda: 1),
+        Task("later", lambda: 1, dependencies=after("unrelated")),
+    ]
+    text = Process(tasks).run(parallel=False).to_text(color=False)
+    lines = {line.split()[1]: line for line in text.splitlines() if "SKIPPED" in line}
+
+    assert lines["after_bad"].endswith("(because of bad)")
+    assert lines["compensate"].endswith("(skipped: nothing upstream failed)")
+
+    fast = Process(tasks).run(parallel=False, fail_fast=True).to_text(color=False)
+    (later,) = [line for line in fast.splitlines() if line.split()[1:2] == ["later"]]
+    assert later.endswith("(skipped: fail-fast)")

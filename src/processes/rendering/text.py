@@ -17,6 +17,8 @@ from processes.rendering.changes import (
     change_note,
     has_failed,
     reuse_note,
+    skip_note,
+    skip_roots,
     stop_note,
 )
 from processes.rendering.common import (
@@ -146,8 +148,9 @@ def _task_lines(
     for name, entry in listed.items():
         if entry.status is TaskStatus.SKIPPED:
             attempts, duration = "-", "-"
-            because = causes[name].roots
-            note = f"({words.label_caused_by} {_names(because)})" if because else ""
+            why = skip_note(entry, words)  # a skip no failure explains: fail-fast, deadline...
+            because = () if why else skip_roots(entry, causes[name].roots)
+            note = f"({words.label_caused_by} {_names(because)})" if because else why and f"({why})"
         else:
             reuse = reuse_note(entry, words)
             attempts = words.reused if entry.reused else words.attempts(entry.attempts)
