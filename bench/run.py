@@ -629,13 +629,26 @@ def index_timings(results: dict[str, Any]) -> dict[tuple[str, int, str], dict[st
     return {(t["shape"], t["size"], t["kind"]): t for t in results["timings"]}
 
 
+def _with_missing(
+    timings: dict[tuple[str, int, str], dict[str, Any]],
+) -> dict[tuple[str, int, str], dict[str, Any]]:
+    """Timings where a kind left out (``--kinds``) reads as not measured."""
+    missing = {"median_seconds": None, "us_per_task": None, "gc_seconds": [], "seconds": []}
+
+    class Timings(dict[tuple[str, int, str], dict[str, Any]]):
+        def __missing__(self, key: tuple[str, int, str]) -> dict[str, Any]:
+            return missing
+
+    return Timings(timings)
+
+
 def ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
 
 
 def judge(results: dict[str, Any], sizes: list[int], shapes: list[str]) -> list[dict[str, Any]]:
     """One verdict per target and shape, at the sizes issue 2 names (or the nearest run)."""
-    timings = index_timings(results)
+    timings = _with_missing(index_timings(results))
     at = TARGET_SIZE if TARGET_SIZE in sizes else max(sizes)
     small, large = min(sizes), max(sizes)
     verdicts: list[dict[str, Any]] = []
@@ -704,7 +717,7 @@ def context(results: dict[str, Any], sizes: list[int], shapes: list[str]) -> lis
     object built, building 1,000 (in a fresh interpreter) for none. The build floor shows
     how much of the growth any pure-Python graph of objects has.
     """
-    timings = index_timings(results)
+    timings = _with_missing(index_timings(results))
     at = TARGET_SIZE if TARGET_SIZE in sizes else max(sizes)
     small, large = min(sizes), max(sizes)
 
@@ -768,12 +781,19 @@ def table(results: dict[str, Any]) -> str:
     ]  # fmt: skip
     groups = sorted({(t["size"], SHAPES.index(t["shape"]), t["shape"]) for t in timings.values()})
     for n, _, shape in groups:
-        cell = {kind: timings[shape, n, kind] for kind in (*KINDS, *extra) if kind in kinds_run}
-        us = {k: c["us_per_task"] for k, c in cell.items()}
+        cell = {
+            kind: timings[shape, n, kind]
+            for kind in (*KINDS, *extra)
+            if (shape, n, kind) in timings
+        }
+        us: dict[str, float | None] = {k: c["us_per_task"] for k, c in cell.items()}
         time_cell = {
             k: fmt(c["us_per_task"]) if c["status"] == "ok" else c["status"].split()[0].upper()
             for k, c in cell.items()
         }
+        for kind in (*KINDS, *extra):  # kinds left out with --kinds
+            us.setdefault(kind, None)
+            time_cell.setdefault(kind, "-")
         mem_cell = {}
         for kind in MEMORY_KINDS:
             m = memory.get((shape, n, kind))
@@ -790,7 +810,7 @@ def table(results: dict[str, Any]) -> str:
             (
                 shape,
                 f"{n:,}",
-                f"{cell['loop']['edges']:,}",
+                f"{next(iter(cell.values()))['edges']:,}",
                 time_cell["plain"],
                 time_cell["build"],
                 fmt(ratio(us["build"], us["plain"]), ".2f", "x"),
@@ -906,6 +926,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="measure src/processes as committed at this ref (default: the working tree)",
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc runs")
+    parser.add_argument(
+        "--kinds",
+        dest="kinds_given",
+        help="comma-separated subset of the kinds to time (default all; for a look)",
+    )
     parser.add_argument("--no-dask", action="store_true", help="no Dask rows, even if installed")
     parser.add_argument(
         "--no-old-floor", action="store_true", help="no pool-wait row (issue 2's floor)"
@@ -931,6 +956,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.kinds = [k for k in KINDS if not (args.no_old_floor and k == "pool-wait")]
         if not args.no_dask and has_dask():
             args.kinds += DASK_KINDS
+        if args.kinds_given:
+            wanted = args.kinds_given.split(",")
+            unknown = set(wanted) - set(KINDS) - set(DASK_KINDS)
+            if unknown:
+                parser.error(f"unknown kinds {sorted(unknown)}; choose from {KINDS + DASK_KINDS}")
+            args.kinds = [kind for kind in args.kinds if kind in wanted]
         if args.out is None:
             name = "quick.json" if args.quick else "latest.json"
             args.out = HERE / "results" / name

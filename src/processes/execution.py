@@ -21,7 +21,7 @@ import uuid
 from collections import deque
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from processes.attempt import (
@@ -79,6 +79,8 @@ _NEVER = float("inf")
 _now = datetime.now  # _now(UTC): the wall clock of entries, without a call in between
 _HOST = socket.gethostname()  # read once: a report names the machine it ran on
 _ANY_NUMBER_OF_ARGUMENTS = 256  # more than any function has positional parameters
+#: How many attempts our pool may hold per worker, begun or queued (see ``_loop``).
+_QUEUED_PER_WORKER = 16
 _RUN_DEADLINE = -1  # the token of the run's deadline among the attempts' deadlines
 _UPSTREAM_FAILED = 1  # a flag in Run.blocked: an upstream task errored or was skipped
 # A flag in Run.blocked: the resumed run holds the task's result. It goes down the
@@ -169,6 +171,11 @@ class Run:
         # Set once nothing new may start (for tasks with a rule, under fail-fast, only
         # what their rule says); ``stopped_by`` says why.
         self.stopping = False
+        # A parallel run on our own pool: the pool, the tokens of attempts queued in it
+        # (submitted while every worker had one), and those SIGTERM took back.
+        self.pool: DaemonThreadPool | None = None
+        self.queued: set[int] = set()
+        self.taken_back: set[int] = set()
         self.stopped_by: StopReason | None = None
         # Tasks whose upstream tasks all finished, by topological position: a heap.
         self.ready = [i for i, waiting in enumerate(self.waiting) if waiting == 0]
@@ -333,7 +340,7 @@ class Run:
         started_at = utcnow()
         self._start_clock()
         finished: queue.SimpleQueue[Result] = queue.SimpleQueue()
-        own = DaemonThreadPool(workers, finished) if executor is None else None
+        own = self.pool = DaemonThreadPool(workers, finished) if executor is None else None
         in_this_process = executor is None or isinstance(executor, ThreadPoolExecutor)
         try:
             with self._routing(in_this_process), handling_sigterm(self._on_sigterm):
@@ -347,8 +354,14 @@ class Run:
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         # This thread only waits and keeps the books here: the loop sees the flag when it
-        # next wakes (within WAKE_UP_SECONDS) and stops itself.
+        # next wakes (within WAKE_UP_SECONDS) and stops itself. The calls queued in our
+        # pool are taken back now, so that none begins meanwhile.
         self._stop(StopReason.TERMINATED)
+        pool = self.pool
+        if pool is not None:
+            for token in list(self.queued):
+                if pool.cancel(token):
+                    self.taken_back.add(token)
 
     def _loop(
         self,
@@ -370,6 +383,14 @@ class Run:
         ready = self.ready
         tokens = itertools.count()
         route = self.has_log_files and in_this_process
+        # Our pool may hold more attempts than it has workers, queued, where nothing
+        # depends on when they begin: attempts of tasks nobody watches (no timeout, log
+        # output or listener), in runs without fail-fast (whose first error stops every
+        # start after it). A worker then takes the next one as soon as it is free, without
+        # waiting for this thread; where an attempt begins, its start is recorded.
+        queueing = own is not None and not self.fail_fast and self.on_event is None
+        room = workers * _QUEUED_PER_WORKER if queueing else workers
+        queued = self.queued  # tokens submitted while every worker had one
 
         def start(i: int) -> None:
             task = self.tasks[i]
@@ -378,6 +399,8 @@ class Run:
             handler = state.handler if route else None
             token = next(tokens)
             now = time.perf_counter()
+            if len(running) >= workers:
+                queued.add(token)
             running[token] = (i, now)  # before submitting: the result may come at once
             try:
                 if own is not None:
@@ -430,23 +453,65 @@ class Run:
             else:  # a foreign executor's worker cannot be reclaimed; stop waiting for it
                 futures.pop(token).cancel()
 
+        def take_back() -> None:
+            """The run stops: the attempts no worker has begun never will, and their
+            tasks are as if never started. Done before any worker is abandoned: the
+            worker replacing it would take the next queued attempt at once."""
+            for token, (i, _) in list(running.items()):
+                if token in self.taken_back or (own is not None and own.cancel(token)):
+                    del running[token]
+                    queued.discard(token)
+                    unstart(i)
+
+        # A success nobody watches is released at once, so that its dependants are
+        # submitted before its entry is written: the entry is written while a worker
+        # wakes up for them, before this thread waits again (``write_entries``).
+        deferring = self.on_event is None
+        unwritten: list[int] = []
+
+        def write_entries() -> None:
+            for i in unwritten:
+                if self.entries[i] is None:  # (twice only after an interruption)
+                    self._write_success(i)
+            unwritten.clear()
+
+        def unstart(i: int) -> None:
+            """Task ``i``'s attempt never began: as if it had not been started."""
+            if self._state(i).attempts == 0:  # the gate decides again (the run stops)
+                self.states[i] = None
+                heapq.heappush(ready, i)
+            else:  # its retry waits again (and is given up, as the run stops)
+                retry_ready.appendleft(i)
+
         try:
             while True:
-                while len(running) < workers and (retry_ready or ready):
-                    i = retry_ready.popleft() if retry_ready else heapq.heappop(ready)
+                while retry_ready or ready:
+                    i = retry_ready[0] if retry_ready else ready[0]
+                    if len(running) >= workers and not (
+                        len(running) < room and self.unwatched[i] and not self.stopping
+                    ):
+                        break
+                    if retry_ready:
+                        retry_ready.popleft()
+                    else:
+                        heapq.heappop(ready)
                     if self.states[i] is None:
                         if (self.blocked[i] or self.stopping) and not self._gate(i):
                             continue
                         self._begin(i)
                     start(i)
+                if unwritten:
+                    write_entries()
                 if not running and not retry_timers:
                     break
-                wake = min(
-                    deadlines[0][0] if deadlines else _NEVER,
-                    retry_timers[0][0] if retry_timers else _NEVER,
-                )
                 # Never wait long: Ctrl-C delivered to another thread waits for this one.
-                timeout = min(max(wake - time.perf_counter(), 0.0), WAKE_UP_SECONDS)
+                timeout = WAKE_UP_SECONDS
+                if deadlines or retry_timers:
+                    wake = min(
+                        deadlines[0][0] if deadlines else _NEVER,
+                        retry_timers[0][0] if retry_timers else _NEVER,
+                    )
+                    timeout = min(max(wake - time.perf_counter(), 0.0), WAKE_UP_SECONDS)
                 try:
                     arrived = [finished.get(timeout=timeout)]
                 except queue.Empty:
@@ -454,12 +519,22 @@ class Run:
                 # Everything that finished before the deadlines are looked at: an attempt
                 # done in time must not lose to its own deadline while it waits in the queue.
                 while arrived:
-                    token, payload = arrived.pop()
+                    token, payload, began = arrived.pop()
                     if token in running:
                         i, begun = running.pop(token)
-                        futures.pop(token, None)
-                        settle(i, _outcome_of(self.tasks[i], payload, begun))
-                    with contextlib.suppress(queue.Empty):
+                        if futures:
+                            futures.pop(token, None)
+                        if queued and token in queued:
+                            queued.discard(token)
+                            self._began_late(i, began)
+                        if type(payload) is not AttemptOutcome:
+                            payload = _outcome_of(self.tasks[i], payload, begun)
+                        if deferring and payload.failure is None and self.unwatched[i]:
+                            self._succeeded(i, payload.value)
+                            unwritten.append(i)
+                        else:
+                            settle(i, payload)
+                    if not finished.empty():
                         arrived.append(finished.get_nowait())
                 now = time.perf_counter()
                 while deadlines and deadlines[0][0] <= now:
@@ -470,6 +545,7 @@ class Run:
                         settle(i, timed_out(self.tasks[i].capture_settings, now - begun))
                     elif token == _RUN_DEADLINE:  # nothing new starts; the running end now
                         self._stop(StopReason.DEADLINE)
+                        take_back()
                         for cut, (i, begun) in list(running.items()):
                             del running[cut]
                             abandon(cut)
@@ -481,6 +557,8 @@ class Run:
                     if retry_ready or retry_timers:
                         self._give_up_retries(retry_ready, retry_timers)
         except HALTS as halt:
+            write_entries()
+            take_back()
             for token in list(running):
                 abandon(token)
             cut_off = {i for i, _ in running.values()}
@@ -488,6 +566,36 @@ class Run:
                 raise self._interrupted(halt, started_at, cut_off) from None
             raise self._terminated(started_at, cut_off) from None
         return self._report(started_at)
+
+    def _succeeded(self, i: int, value: Any) -> None:
+        """Task ``i``, which nobody watches, succeeded: release its dependants now; its
+        entry is written by ``_write_success`` before the loop next waits."""
+        self._state(i).attempts += 1
+        self.results[i] = value
+        self._release(i, blocked=False)
+
+    def _write_success(self, i: int) -> None:
+        state = self._state(i)
+        self.entries[i] = self._entry(
+            i,
+            TaskStatus.SUCCESS,
+            self._shown_inputs(i, state.args, state.kwargs),
+            time.perf_counter() - state.started_perf,
+            state.attempts,
+            self.results[i],
+            None,
+            state.started_at,
+            state.attempt_errors,
+        )
+        self.states[i] = None
+
+    def _began_late(self, i: int, began: float) -> None:
+        """Task ``i``'s first attempt waited in our pool's queue: it started at ``began``."""
+        state = self._state(i)
+        if state.attempts == 0 and began > state.started_perf:
+            assert state.started_at is not None
+            state.started_at += timedelta(seconds=began - state.started_perf)
+            state.started_perf = began
 
     def _give_up_retries(self, ready: deque[int], timers: list[tuple[float, int, int]]) -> None:
         """The run stopped: retries that were waiting end with their last failure (under
@@ -1119,7 +1227,7 @@ class _Inputs:
 def _deliver(
     finished: queue.SimpleQueue[Result], token: int, future: Future[AttemptOutcome]
 ) -> None:
-    finished.put((token, future))
+    finished.put((token, future, 0.0))
 
 
 def _outcome_of(task: Task, payload: Any, begun: float) -> AttemptOutcome:

@@ -13,14 +13,16 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-#: What a worker puts on the results queue: the call's token, and what the call
-#: returned, or the exception it raised.
-Result = tuple[int, Any]
+#: What a worker puts on the results queue: the call's token, what the call returned
+#: (or the exception it raised), and when it began (``time.perf_counter()``; 0.0 where
+#: that is not known).
+Result = tuple[int, Any, float]
 
 _Call = tuple[int, "Callable[..., Any]", tuple[Any, ...]]
 
@@ -43,7 +45,10 @@ class DaemonThreadPool:
         # without the lock (a dict store is atomic); only abandon() reads the others.
         self._running: dict[int, int | None] = {}
         self._abandoned: set[int] = set()  # workers whose place a replacement took
-        self._cancelled: set[int] = set()  # tokens given up on before they started
+        # Tokens submitted and not begun yet. A worker begins a call, and ``cancel()``
+        # takes one back, by removing its token from here: a single step under the GIL,
+        # so exactly one of them succeeds, without a lock.
+        self._pending: set[int] = set()
         # Workers that still take calls from the queue (abandoned ones never do again):
         # shutdown() sends each of them one sentinel.
         self._live = 0
@@ -58,20 +63,25 @@ class DaemonThreadPool:
     def _work(self) -> None:
         me = threading.get_ident()
         running = self._running
+        pending = self._pending
+        clock = time.perf_counter
         while True:
             call = self._calls.get()
             if call is None:
                 return
             token, fn, args = call
-            running[me] = token  # before the call starts, so that abandon() finds it
-            if token in self._cancelled:
-                self._cancelled.discard(token)
+            running[me] = token  # before the call begins, so that abandon() finds it
+            try:
+                pending.remove(token)
+            except KeyError:  # cancelled before it began
+                pass
             else:
+                began = clock()
                 try:
                     outcome: Any = fn(*args)
                 except BaseException as exc:  # reported, never raised in a worker
                     outcome = exc
-                self._results.put((token, outcome))
+                self._results.put((token, outcome, began))
             running[me] = None
             if me in self._abandoned:  # a replacement took this place: retire
                 with self._lock:
@@ -85,18 +95,35 @@ class DaemonThreadPool:
             with self._lock:
                 if self._live < self._max_workers:
                     self._start_worker()
+        self._pending.add(token)
         self._calls.put((token, fn, args))
 
-    def abandon(self, token: int) -> None:
-        """Give up on a call: if it runs, a new worker takes its thread's place."""
+    def cancel(self, token: int) -> bool:
+        """Take back a call no worker has begun; True if it never will run.
+
+        Takes no lock, so a signal handler may call it.
+        """
+        try:
+            self._pending.remove(token)
+        except KeyError:  # begun (or finished, or cancelled already)
+            return False
+        return True
+
+    def abandon(self, token: int) -> bool:
+        """Give up on a call: if it runs, a new worker takes its thread's place.
+
+        Returns whether the call had begun (False: it never will).
+        """
+        if self.cancel(token):
+            return False
         with self._lock:
             for ident, running in list(self._running.items()):
                 if running == token and ident not in self._abandoned:
                     self._abandoned.add(ident)
                     self._live -= 1
                     self._start_worker()
-                    return
-            self._cancelled.add(token)  # not started yet: it never will
+                    break
+        return True
 
     def shutdown(self) -> None:
         """Tell the workers to stop; never wait for them (one may be stuck forever)."""

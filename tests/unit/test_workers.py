@@ -44,7 +44,7 @@ def test_a_pool_never_runs_more_threads_than_max_workers() -> None:
     pool = DaemonThreadPool(2, results)
     for token in range(20):
         pool.submit(token, int, token)
-    assert sorted(results.get(timeout=GENEROUS_SECONDS) for _ in range(20)) == [
+    assert sorted(results.get(timeout=GENEROUS_SECONDS)[:2] for _ in range(20)) == [
         (token, token) for token in range(20)
     ]
     threads = _new_threads(before)
@@ -67,10 +67,10 @@ def test_shutdown_stops_each_live_worker_with_one_sentinel_after_abandons() -> N
     pool.submit(1, stuck)
     pool.submit(2, stuck)
     started.wait()  # both calls run: abandoning them replaces both threads
-    pool.abandon(1)
-    pool.abandon(2)
+    assert pool.abandon(1)  # it had begun
+    assert pool.abandon(2)
     pool.submit(3, int, 3)  # the replacements take calls
-    assert results.get(timeout=GENEROUS_SECONDS) == (3, 3)
+    assert results.get(timeout=GENEROUS_SECONDS)[:2] == (3, 3)
 
     pool.shutdown()
     release.set()  # the abandoned threads finish their calls and retire on their own
@@ -86,9 +86,37 @@ def test_a_call_abandoned_before_it_started_never_runs() -> None:
     ran: list[int] = []
     pool.submit(1, release.wait, GENEROUS_SECONDS)
     pool.submit(2, ran.append, 2)
-    pool.abandon(2)  # still queued behind call 1
+    assert not pool.abandon(2)  # still queued behind call 1: it never begins
     release.set()
     pool.submit(3, ran.append, 3)
     assert [results.get(timeout=GENEROUS_SECONDS)[0] for _ in range(2)] == [1, 3]
     assert ran == [3]
+    pool.shutdown()
+
+
+def test_a_call_cancelled_before_it_began_never_runs_and_cancel_says_so() -> None:
+    results: queue.SimpleQueue[Result] = queue.SimpleQueue()
+    pool = DaemonThreadPool(1, results)
+    release = threading.Event()
+    began = threading.Event()
+    ran: list[int] = []
+
+    def first() -> None:
+        began.set()
+        release.wait(GENEROUS_SECONDS)
+
+    pool.submit(1, first)
+    pool.submit(2, ran.append, 2)
+    pool.submit(3, ran.append, 3)
+    assert began.wait(GENEROUS_SECONDS)
+    assert not pool.cancel(1)  # begun: too late to take back
+    assert pool.cancel(2)
+    assert not pool.cancel(2)  # taken back once only
+    release.set()
+    token, outcome, started = results.get(timeout=GENEROUS_SECONDS)
+    assert (token, outcome) == (1, None)
+    assert started > 0.0
+    assert results.get(timeout=GENEROUS_SECONDS)[:2] == (3, None)
+    assert ran == [3]
+    assert not pool.cancel(3)  # finished
     pool.shutdown()
