@@ -544,3 +544,11 @@ def test_large_counts_are_grouped_as_the_language_writes_them() -> None:
     report = large_report()
     assert "3,000 tasks" in render_slack(report)["blocks"][1]["text"]["text"]
     assert "3.000 Aufgaben" in render_slack(report, language="de")["blocks"][1]["text"]["text"]
+
+
+def test_mermaid_labels_say_what_changed() -> None:
+    graph = still_failing().to_mermaid()
+    (line,) = [ln for ln in graph.splitlines() if "charge_payments<br/>" in ln]
+    assert line.endswith('errored · still failing"]:::errored')
+    assert "new" not in graph
+    assert "·" not in orders_report().to_mermaid()

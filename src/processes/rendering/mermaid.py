@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from processes.outcome import TaskStatus
 from processes.rendering.common import STATUS_LOOKS
+from processes.rendering.locales import get_locale
 
 if TYPE_CHECKING:
     from processes.report import ProcessExecutionReport
@@ -38,6 +39,7 @@ _ENTITIES = {
     "%": "#37;",  # ``%%{...}%%`` is a directive even inside a quoted label
 }
 _TABLE = str.maketrans({**_ENTITIES, "\n": " ", "\r": " ", "\t": " "})
+_WORDS = get_locale("en")
 
 
 def escape_label(text: str) -> str:
@@ -50,7 +52,8 @@ def render_mermaid(report: ProcessExecutionReport) -> str:
 
     Node ids are positional (``t0``, ``t1``...), so no task name can collide with Mermaid
     syntax or keywords such as ``end``; the name appears only in the escaped, quoted label,
-    with its status in words. A dotted arrow is a dependency that caused a skip.
+    with its status in words (and "new", "still failing" or "recovered" when the report
+    knows what changed). A dotted arrow is a dependency that caused a skip.
     """
     ids = {name: f"t{i}" for i, name in enumerate(report.entries)}
     lines = ["flowchart LR"]
@@ -60,6 +63,8 @@ def render_mermaid(report: ProcessExecutionReport) -> str:
     for name, entry in report.entries.items():
         status = entry.status
         label = f"{escape_label(name)}<br/>{STATUS_LOOKS[status].glyph} {status.value}"
+        if change := report.changes.get(name):  # what changed since the previous run
+            label += f" · {escape_label(_WORDS.change[change])}"
         lines.append(f'  {ids[name]}["{label}"]:::{status.value}')
     failed = (TaskStatus.ERRORED, TaskStatus.SKIPPED)
     for name, entry in report.entries.items():
