@@ -72,7 +72,6 @@ if TYPE_CHECKING:
     from processes.graph import TaskGraph
     from processes.outcome import ErrorData
     from processes.resume import Resumption
-    from processes.task import TaskDependency
     from processes.tasklog import LogFiles
 
 _NEVER = float("inf")
@@ -180,19 +179,16 @@ class Run:
         # Tasks whose upstream tasks all finished, by topological position: a heap.
         self.ready = [i for i, waiting in enumerate(self.waiting) if waiting == 0]
         self.has_log_files = any(task.log_path is not None for task in tasks)
-        # The lists the process checked against the graph when the run began. A list
-        # changed in place during the run is read only as far as the graph goes (every
-        # ``zip`` with the graph's upstream tasks is ``strict=False``): a run never
-        # breaks on it, and the change counts from the next run.
-        self.dependencies = [task.dependencies for task in tasks]
-        self.inputs = _Inputs(tasks, self.dependencies, graph)
+        # Read from the lists the process checked against the graph when the run began,
+        # once: a list changed in place during the run is never read again by it (and
+        # only as far as the graph goes), and the change counts from the next run.
+        self.inputs = _Inputs(tasks, graph)
         self.secret_results = self.inputs.secret_results
         # Tasks whose entry shows a result other than the object itself (scrubbed or
         # hidden): their dependants' inputs are shown as those entries show them.
         self.shown_otherwise: set[int] = set()
-        # Read once per run, not per attempt: each entry's function label, and whether
-        # nothing watches a task's attempts (no timeout, log file or handler).
-        self.labels = [task.function_label for task in tasks]
+        # Read once per run, not per attempt: whether nothing watches a task's attempts
+        # (no timeout, log file or handler).
         self.unwatched = bytearray(map(Task.is_unwatched, tasks))
         # Resuming: the result and earlier entry of each task not to run again, and why
         # the other successes of that run run again.
@@ -630,7 +626,7 @@ class Run:
                 args = (*args, results[positional[0]])
             else:
                 args = (*args, *[results[up] for up in positional])
-        if named := self.inputs.by_name[i]:
+        if named := self.inputs.by_name.get(i):
             kwargs = dict(kwargs)
             for name, up in named:
                 kwargs[name] = results[up]
@@ -658,7 +654,7 @@ class Run:
             self.shown_otherwise.add(i)
         return new_entry(
             task.name,
-            self.labels[i],
+            task.function_label,
             *shown_inputs,
             status,
             elapsed_seconds,
@@ -683,8 +679,7 @@ class Run:
         if not args and not kwargs:  # nothing to show, or to hide
             return args, kwargs
         task = self.tasks[i]
-        dependencies = self.dependencies[i]
-        if not dependencies:
+        if not self.graph.upstreams[i]:
             return task.hide_secret_args(task.args), task.redactor.scrub_kwargs(task.kwargs)
         redactor = task.capture_settings.redactor
         own_args, own_kwargs = task.args, task.kwargs
@@ -701,17 +696,17 @@ class Run:
         shown_args = list(redactor.scrub_args(own_args)) if own_args else []
         shown_kwargs = redactor.scrub_kwargs(own_kwargs) if own_kwargs else own_kwargs
         entries = self.entries
-        for dep, up in zip(dependencies, self.graph.upstreams[i], strict=False):
+
+        def shown(up: int) -> Any:
             upstream = entries[up]
-            shown = REDACTED if upstream is None else upstream.result
-            if dep.use_result_as_additional_args:
-                shown_args.append(shown)
-            if dep.use_result_as_additional_kwargs:
-                if shown_kwargs is own_kwargs:
-                    shown_kwargs = dict(shown_kwargs)
-                name = dep.additional_kwarg_name
-                shown_kwargs[name] = REDACTED if redactor.is_secret(name) else shown
-        for position in self.inputs.secret_parameters[i]:
+            return REDACTED if upstream is None else upstream.result
+
+        shown_args.extend(shown(up) for up in self.inputs.by_position[i])
+        if named := self.inputs.by_name.get(i):
+            shown_kwargs = dict(shown_kwargs)
+            for name, up in named:
+                shown_kwargs[name] = REDACTED if redactor.is_secret(name) else shown(up)
+        for position in self.inputs.secret_parameters.get(i, ()):
             if position < len(shown_args):
                 shown_args[position] = REDACTED
         return tuple(shown_args), shown_kwargs
@@ -907,7 +902,7 @@ class Run:
         task = self.tasks[i]
         self.entries[i] = new_entry(
             task.name,
-            self.labels[i],
+            task.function_label,
             task.hide_secret_args(task.args),
             task.redactor.scrub_kwargs(task.kwargs),
             TaskStatus.SKIPPED,
@@ -948,7 +943,7 @@ class Run:
             self.shown_otherwise.add(i)
         self.entries[i] = TaskReportEntry(
             task.name,
-            self.labels[i],
+            task.function_label,
             earlier.args,
             earlier.kwargs,
             TaskStatus.SUCCESS,
@@ -1162,9 +1157,10 @@ class _Inputs:
     attempt gathers its inputs without looking at a ``TaskDependency``:
 
     - ``by_position[i]``: the upstream tasks whose results follow task ``i``'s own
-      ``args``, in order; ``by_name[i]``: ``(keyword, upstream task)`` pairs;
-    - ``secret_parameters[i]``: the positions of its secret-named parameters (only for
-      tasks given upstream results or arguments of their own);
+      ``args``, in order (the graph's own tuple when every one does);
+      ``by_name[i]``: ``(keyword, upstream task)`` pairs, for the tasks that have any;
+    - ``secret_parameters[i]``: the positions of its secret-named parameters, for the
+      tasks given upstream results or arguments of their own that have any;
     - ``secret_results``: the tasks whose result some dependant receives under a
       secret-looking parameter or keyword: every entry shows it as ``[redacted]``;
     - ``hiding``: the tasks whose entries hide some of their inputs for that reason.
@@ -1172,31 +1168,31 @@ class _Inputs:
 
     __slots__ = ("by_name", "by_position", "hiding", "secret_parameters", "secret_results")
 
-    def __init__(
-        self, tasks: list[Task], dependencies: list[list[TaskDependency]], graph: TaskGraph
-    ) -> None:
-        count = len(tasks)
-        self.by_position: list[tuple[int, ...]] = [()] * count
-        self.by_name: list[tuple[tuple[str, int], ...]] = [()] * count
-        self.secret_parameters: list[tuple[int, ...]] = [()] * count
+    def __init__(self, tasks: list[Task], graph: TaskGraph) -> None:
+        self.by_position: list[tuple[int, ...]] = [()] * len(tasks)
+        self.by_name: dict[int, tuple[tuple[str, int], ...]] = {}
+        self.secret_parameters: dict[int, tuple[int, ...]] = {}
         self.secret_results: set[int] = set()
         self.hiding: set[int] = set()
         known: dict[tuple[int, int], tuple[int, ...]] = {}  # tasks share functions: ask once
         last: tuple[object, object, tuple[int, ...]] = (None, None, ())
-        for i, deps in enumerate(dependencies):
-            if not deps:
+        for i, task in enumerate(tasks):
+            upstreams = graph.upstreams[i]
+            if not upstreams:
                 continue
-            task = tasks[i]
+            deps = task.dependencies
             positional: list[int] = []
             named: list[tuple[str, int]] = []
-            for dep, up in zip(deps, graph.upstreams[i], strict=False):
+            for dep, up in zip(deps, upstreams, strict=False):
                 if dep.use_result_as_additional_args:
                     positional.append(up)
                 if dep.use_result_as_additional_kwargs:
                     named.append((dep.additional_kwarg_name, up))
             own = len(task.args)
             if positional:
-                self.by_position[i] = tuple(positional)
+                # the graph's tuple when every upstream result follows (the same order)
+                same = len(positional) == len(upstreams)
+                self.by_position[i] = upstreams if same else tuple(positional)
             redactor = task.capture_settings.redactor
             if named:
                 self.by_name[i] = tuple(named)

@@ -265,7 +265,6 @@ def _check_number(name: str, value: object) -> float:
     return float(value)
 
 
-_NUMBERS = (int, float)  # exactly: a bool, a Fraction or a Decimal is checked in full
 _DEFAULT_VALUES = (0, None, None, None, DEFAULT_REDACTOR, 0, 1, None, 0)  # as _derive lists them
 _DEFAULT_POLICY = _policy(0, None, 0, 1, None, 0)
 _DEFAULT_SETTINGS = _settings(None, DEFAULT_REDACTOR, _DEFAULT_POLICY.retry_on, None)
@@ -343,27 +342,40 @@ def _check_dependencies(task: Task, dependencies: object) -> list[TaskDependency
     return _checked_dependencies(task.name, [] if dependencies is None else dependencies)
 
 
+#: The settings a task keeps in one tuple (``Task._raw``), in this order: most tasks
+#: share ``_DEFAULT_VALUES``, so 100,000 of them hold no per-task copy of nine values.
+_SETTING_NAMES = (
+    "retries",
+    "retry_on",
+    "timeout",
+    "traced_vars_frame_filter",
+    "redactor",
+    "retry_delay",
+    "retry_backoff",
+    "retry_max_delay",
+    "retry_jitter",
+)
+_TIMEOUT, _REDACTOR = _SETTING_NAMES.index("timeout"), _SETTING_NAMES.index("redactor")
+
+
 class _Setting:
     """A task setting checked when it is set; what runs use is derived again from it."""
 
-    __slots__ = ("private",)
+    __slots__ = ("index",)
 
     def __set_name__(self, owner: type, name: str) -> None:
-        self.private = f"_{name}"
+        self.index = _SETTING_NAMES.index(name)
 
-    def __get__(self, task: object, owner: type | None = None) -> Any:
-        return self if task is None else getattr(task, self.private)
+    def __get__(self, task: Task | None, owner: type | None = None) -> Any:
+        return self if task is None else task._raw[self.index]
 
     def __set__(self, task: Task, value: object) -> None:
-        if not hasattr(task, "_settings"):  # still being built: __init__ checks everything
-            setattr(task, self.private, value)
-            return
-        old = getattr(task, self.private)
-        setattr(task, self.private, value)
+        old = task._raw
+        task._raw = (*old[: self.index], value, *old[self.index + 1 :])
         try:
             task._derive()
         except (TypeError, ValueError) as exc:
-            setattr(task, self.private, old)
+            task._raw = old
             raise type(exc)(f"Task {task.name!r}: {exc}") from None
 
 
@@ -393,17 +405,9 @@ class Task:
         "_logger",
         "_name",
         "_policy",
-        "_redactor",
-        "_retries",
-        "_retry_backoff",
-        "_retry_delay",
-        "_retry_jitter",
-        "_retry_max_delay",
-        "_retry_on",
+        "_raw",
         "_run_when",
         "_settings",
-        "_timeout",
-        "_traced_vars_frame_filter",
     )
 
     # Checked when set, after construction too: an invalid Task cannot exist, and the
@@ -448,15 +452,17 @@ class Task:
             raise TypeError(
                 f"Task {self.name!r}: redact must be a list of name fragments, not a str"
             )
-        self._traced_vars_frame_filter = traced_vars_frame_filter
-        self._timeout = timeout
-        self._retries = 0 if retries is None else retries
-        self._retry_on = retry_on
-        self._retry_delay = retry_delay
-        self._retry_backoff = retry_backoff
-        self._retry_max_delay = retry_max_delay
-        self._retry_jitter = retry_jitter
-        self._redactor = DEFAULT_REDACTOR if redact is None else Redactor(redact)
+        self._raw: tuple[Any, ...] = (
+            0 if retries is None else retries,
+            retry_on,
+            timeout,
+            traced_vars_frame_filter,
+            DEFAULT_REDACTOR if redact is None else Redactor(redact),
+            retry_delay,
+            retry_backoff,
+            retry_max_delay,
+            retry_jitter,
+        )
         self._derive()
         self._logger: logging.Logger | None = None
         self._dependencies = _checked_dependencies(
@@ -548,44 +554,31 @@ class Task:
         secrets masked, and what the others hold under secret-looking names."""
         if not args:
             return args
-        positions = secret_positions(self.func, self._redactor, len(args))
+        redactor: Redactor = self._raw[_REDACTOR]
+        positions = secret_positions(self.func, redactor, len(args))
         if positions:
             args = tuple(REDACTED if i in positions else arg for i, arg in enumerate(args))
-        return self._redactor.scrub_args(args)
+        return redactor.scrub_args(args)
 
     def _derive(self) -> None:
         """Check the settings and derive what runs use from them (shared between tasks)."""
-        values = (
-            self._retries,
-            self._retry_on,
-            self._timeout,
-            self._traced_vars_frame_filter,
-            self._redactor,
-            self._retry_delay,
-            self._retry_backoff,
-            self._retry_max_delay,
-            self._retry_jitter,
+        values = self._raw
+        (retries, retry_on, timeout, frame_filter, redactor, delay, backoff, max_delay, jitter) = (
+            values
         )
         if (
             values == _DEFAULT_VALUES
-            and type(self._retries) is int
-            and type(self._retry_delay) in _NUMBERS
-            and type(self._retry_backoff) in _NUMBERS
-            and type(self._retry_jitter) in _NUMBERS
-        ):  # the defaults, already checked: most tasks, at no cost (0.0 or False is no count)
+            and type(retries) is int
+            and type(delay) is int
+            and type(backoff) is int
+            and type(jitter) is int
+            and redactor is DEFAULT_REDACTOR
+        ):  # the defaults, exactly: most tasks, sharing one tuple and what derives from it
+            self._raw = _DEFAULT_VALUES
             self._policy, self._settings = _DEFAULT_POLICY, _DEFAULT_SETTINGS
             return
-        self._policy = _policy(
-            self._retries,
-            self._retry_on,
-            self._retry_delay,
-            self._retry_backoff,
-            self._retry_max_delay,
-            self._retry_jitter,
-        )
-        self._settings = _settings(
-            self._traced_vars_frame_filter, self._redactor, self._policy.retry_on, self._timeout
-        )
+        self._policy = _policy(retries, retry_on, delay, backoff, max_delay, jitter)
+        self._settings = _settings(frame_filter, redactor, self._policy.retry_on, timeout)
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -601,7 +594,7 @@ class Task:
         """True when nothing observes an attempt: no timeout and no log output."""
         logger = self._logger
         return (
-            self._timeout is None
+            self._raw[_TIMEOUT] is None
             and self._log_path is None
             and (logger is None or not logger.handlers)
         )
