@@ -1,13 +1,14 @@
 """Orchestration overhead of ``processes`` with no-op tasks, against floors measured alongside.
 
-    python bench/run.py                      # sizes 1,000 10,000 100,000 (about 10 minutes)
+    python bench/run.py                      # sizes 1,000 10,000 100,000 (about 15 minutes)
     python bench/run.py --quick              # smoke run: small sizes, one repetition
     python bench/run.py --sizes 1000,10000 --shapes chain,layered
 
-Every measurement runs in a fresh interpreter (this script in ``--worker`` mode, answering
-one JSON line), so no repetition inherits another's heap, caches or threads. The parent
-takes the median of the repetitions, prints a table, judges the targets of issue 2 and
-writes everything to ``bench/results/latest.json``. See ``bench/README.md``.
+Every case (one kind, one shape, one size, one repetition) runs in a fresh interpreter
+(this script in ``--worker`` mode, answering one JSON line) that imports only what its
+kind needs before the clock starts. The parent takes the median of the repetitions,
+prints a table, judges the targets of issue 13 and writes everything to
+``bench/results/latest.json``. See ``bench/README.md``.
 
 Kinds of measurement, per shape and size:
 
@@ -19,11 +20,16 @@ Kinds of measurement, per shape and size:
   garbage collector's share) included;
 - ``sequential``: ``process.run(parallel=False)``;
 - ``parallel``: ``process.run(parallel=True, max_workers=4)``;
-- ``loop`` (sequential floor): a plain loop calling the same function over a precomputed
-  ``graphlib.TopologicalSorter(...).static_order()``, passing results along the edges;
-- ``pool`` (parallel floor): ``graphlib.TopologicalSorter`` ``prepare()``/``get_ready()``/
-  ``done()`` feeding a ``ThreadPoolExecutor(4)`` with at most 4 calls in flight, collected
-  with ``concurrent.futures.wait(FIRST_COMPLETED)``, passing results along the edges.
+- ``loop`` (sequential floor): a plain loop over ``graphlib.TopologicalSorter(...)
+  .static_order()`` calling the same function, passing results along the edges;
+- ``pool`` (parallel floor): ``graphlib.TopologicalSorter`` ``prepare()``/``get_ready()``;
+  every ready task submitted at once to a ``ThreadPoolExecutor(4)``, each worker putting
+  ``(name, ok, value)`` on a ``queue.SimpleQueue`` that the loop drains, calling
+  ``done()``;
+- ``pool-wait`` (an extra row, never a denominator): issue 2's floor, at most 4 calls in
+  flight collected with ``concurrent.futures.wait(FIRST_COMPLETED)``;
+- ``dask-sync`` and ``dask-threaded`` (extra rows, when Dask is installed): the same graph
+  run by ``dask.local.get_sync`` and ``dask.threaded.get(num_workers=4)``.
 
 Every task's function receives its upstream results as positional arguments and returns
 ``1 + max(them)``: its depth in the graph, which every run (floors included) must get
@@ -647,7 +653,7 @@ def ratio(a: float | None, b: float | None) -> float | None:
 
 
 def judge(results: dict[str, Any], sizes: list[int], shapes: list[str]) -> list[dict[str, Any]]:
-    """One verdict per target and shape, at the sizes issue 2 names (or the nearest run)."""
+    """One verdict per target and shape, at the sizes issue 13 names (or the nearest run)."""
     timings = _with_missing(index_timings(results))
     at = TARGET_SIZE if TARGET_SIZE in sizes else max(sizes)
     small, large = min(sizes), max(sizes)
