@@ -17,7 +17,7 @@ import sys
 import threading
 import warnings
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from processes.errors import ProcessesError
@@ -70,7 +70,7 @@ CREATE TABLE tasks (
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL,
     elapsed_seconds REAL NOT NULL,
-    started_at REAL,
+    started_at_us INTEGER,
     failing_runs INTEGER,
     failing_since TEXT,
     PRIMARY KEY (run, name)
@@ -91,6 +91,7 @@ ALTER TABLE runs ADD COLUMN host TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN pid INTEGER;
 ALTER TABLE runs ADD COLUMN argv TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE runs ADD COLUMN stopped_by TEXT;
+ALTER TABLE tasks ADD COLUMN started_at_us INTEGER;
 ALTER TABLE tasks ADD COLUMN failing_runs INTEGER;
 ALTER TABLE tasks ADD COLUMN failing_since TEXT;
 CREATE INDEX tasks_failing ON tasks (run) WHERE failing_runs IS NOT NULL;
@@ -294,6 +295,8 @@ class RunHistory:
                     raise
         except Exception as exc:  # a run must never break on its history
             cause = _cause(exc)
+            if isinstance(exc, sqlite3.IntegrityError) and "runs.run_id" in cause:
+                cause = f"the run {report.run_id!r} is in the history already"
             if "database is locked" in cause:
                 cause += f" (another connection held it for more than {self.timeout_seconds:g} s)"
             warnings.warn(
@@ -317,11 +320,18 @@ class RunHistory:
             changes, streaks, failing = _compare(connection, report, started)
             report = replace(report, changes=changes, streaks=streaks)
             counts = _counts(entries)
-            cursor = connection.execute(
-                "INSERT INTO runs (run_id, process_name, started_at, finished_at, ok,"
+            # The run's id is known before its row is written, so that its tasks' rows
+            # are built in the same pass as the stored report (AUTOINCREMENT: never reused).
+            (run,) = connection.execute(
+                "SELECT coalesce(max(seq), 0) + 1 FROM sqlite_sequence WHERE name = 'runs'"
+            ).fetchone()
+            text, task_rows = _encoded(report, run, failing)
+            connection.execute(
+                "INSERT INTO runs (id, run_id, process_name, started_at, finished_at, ok,"
                 " succeeded, errored, skipped, host, pid, argv, stopped_by, report)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
+                    run,
                     report.run_id,
                     report.process_name,
                     started,
@@ -332,25 +342,11 @@ class RunHistory:
                     os.getpid(),
                     json.dumps(_masked_argv(_argv())),
                     report.stopped_by.value if report.stopped_by else None,
-                    encode_report(report),
+                    text,
                 ),
             )
-            run = cursor.lastrowid
             connection.executemany(
-                "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        run,
-                        e.name,
-                        position,
-                        e.status.value,
-                        e.attempts,
-                        e.elapsed_seconds,
-                        e.started_at.timestamp() if e.started_at else None,
-                        *failing.get(e.name, _NOT_FAILING),
-                    )
-                    for position, e in enumerate(entries)
-                ],
+                "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", task_rows
             )
             if kept:
                 connection.executemany(
@@ -718,13 +714,18 @@ _ENTRY_FIELDS = (
 )
 
 
-def _moment(moment: datetime | None) -> float | str | None:
-    """A time as the stored report holds it: UTC seconds, exact to the microsecond."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _moment(moment: datetime | None) -> int | str | None:
+    """A time as the stored report holds it: microseconds since 1970 UTC (an int is
+    cheaper to write than a float or a text, and exact)."""
     if moment is None:
         return None
-    if moment.tzinfo is None:  # naive: seconds would shift it by the local offset
+    if moment.tzinfo is None:  # naive: no instant to count from
         return moment.isoformat()
-    return moment.timestamp()
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def _from_moment(value: float | str | None) -> datetime | None:
@@ -732,7 +733,7 @@ def _from_moment(value: float | str | None) -> datetime | None:
         return None
     if isinstance(value, str):
         return datetime.fromisoformat(value)
-    return datetime.fromtimestamp(value, UTC)
+    return _EPOCH + timedelta(microseconds=value)
 
 
 def _is_plain(entry: TaskReportEntry) -> bool:
@@ -747,10 +748,18 @@ def _is_plain(entry: TaskReportEntry) -> bool:
 
 
 def encode_report(report: ProcessExecutionReport) -> str:
-    """The report as the history stores it: JSON, one short row per plain entry.
+    """The report as the history stores it: JSON, one short row per plain entry."""
+    return _encoded(report, 0, {})[0]
 
-    Writing ``to_json()``'s objects costs several times more per task; entries with an
-    error, a skip reason or a reuse are kept in that form (they are few).
+
+def _encoded(
+    report: ProcessExecutionReport, run: int, failing: dict[str, tuple[int, str]]
+) -> tuple[str, list[tuple[Any, ...]]]:
+    """The stored report and the rows of run ``run``'s tasks, built in one pass.
+
+    Writing ``to_json()``'s objects costs several times more per task: a plain entry is
+    one short list; entries with an error, a skip reason or a reuse are kept in that
+    form (they are few).
     """
     head = {
         "format": REPORT_FORMAT,
@@ -767,34 +776,54 @@ def encode_report(report: ProcessExecutionReport) -> str:
         "finished_at": report.finished_at.isoformat() if report.finished_at else None,
         "fields": _ENTRY_FIELDS,
     }
-    rows: list[Any] = [
-        [
-            e.name,
-            e.function,
-            e.args,
-            e.kwargs,
-            e.status.value,
-            e.elapsed_seconds,
-            e.attempts,
-            e.result,
-            _moment(e.started_at),
-            _moment(e.finished_at),
-            e.dependencies,
-        ]
-        if _is_plain(e)
-        else entry_to_dict(e)
-        for e in report.entries.values()
-    ]
+    rows: list[Any] = []
+    task_rows: list[tuple[Any, ...]] = []
+    add_row, add_task_row = rows.append, task_rows.append
+    for position, e in enumerate(report.entries.values()):
+        status = e.status._value_  # the enum's property costs several times more
+        started = _moment(e.started_at)
+        if _is_plain(e):
+            add_row(
+                [
+                    e.name,
+                    e.function,
+                    e.args,
+                    e.kwargs,
+                    status,
+                    e.elapsed_seconds,
+                    e.attempts,
+                    e.result,
+                    started,
+                    _moment(e.finished_at),
+                    e.dependencies,
+                ]
+            )
+        else:
+            add_row(entry_to_dict(e))
+        fails, since = failing.get(e.name, _NOT_FAILING) if failing else _NOT_FAILING
+        add_task_row(
+            (
+                run,
+                e.name,
+                position,
+                status,
+                e.attempts,
+                e.elapsed_seconds,
+                started if type(started) is int else None,
+                fails,
+                since,
+            )
+        )
     head["entries"] = rows
     try:
         # Most values are JSON already; what is not is written as its repr, as jsonable()
         # would. (int keys become strings here, where to_json() writes their dict's repr.)
-        return json.dumps(head, default=safe_repr, allow_nan=False)
+        return json.dumps(head, default=safe_repr, allow_nan=False), task_rows
     except (ValueError, TypeError, RecursionError):  # NaN, a cycle, a huge int, odd keys
         for row in rows:
             if isinstance(row, list):
                 row[2], row[3], row[7] = jsonable(row[2]), jsonable(row[3]), jsonable(row[7])
-        return json.dumps(head, default=safe_repr)
+        return json.dumps(head, default=safe_repr), task_rows
 
 
 def decode_report(text: str) -> ProcessExecutionReport:

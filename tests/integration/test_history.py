@@ -164,6 +164,14 @@ def test_a_report_is_equal_through_the_history_whatever_its_values(history: RunH
     assert stored.entries["t0"].started_at == report.entries["t0"].started_at
 
 
+def test_recording_a_run_twice_is_one_warning(history: RunHistory) -> None:
+    report = Pipeline().run(history)
+    with pytest.warns(UserWarning, match=f"the run {report.run_id!r} is in the history already"):
+        again = history.record(report)
+    assert again is report
+    assert len(history.runs()) == 1
+
+
 def test_an_unknown_run_id_names_the_id_and_the_file(history: RunHistory) -> None:
     with pytest.raises(LookupError, match=r"no run 'nope' in the history .*runs\.db"):
         history.report("nope")
@@ -524,7 +532,6 @@ CREATE TABLE tasks (
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL,
     elapsed_seconds REAL NOT NULL,
-    started_at REAL,
     PRIMARY KEY (run, name)
 ) WITHOUT ROWID;
 PRAGMA user_version = 1;
@@ -554,9 +561,9 @@ def _make_version_1_file(path: Path, reports: list[ProcessExecutionReport]) -> N
             ),
         )
         db.executemany(
-            "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (cursor.lastrowid, e.name, i, e.status.value, e.attempts, e.elapsed_seconds, None)
+                (cursor.lastrowid, e.name, i, e.status.value, e.attempts, e.elapsed_seconds)
                 for i, e in enumerate(entries)
             ],
         )

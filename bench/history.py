@@ -1,0 +1,318 @@
+"""What the run history costs (issue 11): recording, listing, and nothing when unused.
+
+    python bench/history.py                  # 10,000 and 100,000 tasks, 5 processes each
+    python bench/history.py --quick          # smoke run: small sizes, 1 process each
+    python bench/history.py --baseline REF   # the commit a run without history= is compared to
+
+Every measurement runs in a fresh interpreter (this script with ``--worker``, answering one
+JSON line) and the parent prints the medians over those processes:
+
+- ``record``: ``history.record(report, results)`` of a chain of no-op tasks, per task,
+  into a fresh file (the schema already made: that is paid once per file), then again
+  with that run as the previous one, then with ``keep_runs=1`` so that the same
+  transaction also deletes the oldest run (what a full history pays on every run);
+- ``runs``: on a file holding 10,000 runs of 10 process names, ``runs()`` (the newest 20),
+  ``runs(name)``, ``last(name)`` and ``report(run_id)``, the first call of a fresh
+  interpreter (it opens the file) and the median of 20 calls after it;
+- ``plain run``: ``process.run(parallel=False)`` without ``history=``, per task, with this
+  working tree and with ``--baseline`` (default: the commit before the history landed),
+  alternating between the two so that both see the same machine load.
+
+Results are written to ``bench/results/history.json`` (git-ignored). Never a test: the
+suite only runs ``--quick`` to check that it works (tests/test_bench_smoke.py does the
+same for bench/run.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+#: main just before ``RunHistory`` landed (08246d5): the library a plain run is compared to.
+DEFAULT_BASELINE = "093144c"
+TARGET_RECORD_US = 5.0
+TARGET_RUNS_MS = 10.0
+
+
+def noop(*upstream: int) -> int:
+    return 1 + max(upstream, default=0)
+
+
+def chain(size: int) -> Any:
+    from processes import Process, Task, TaskDependency
+
+    tasks = [
+        Task(
+            f"t{i}",
+            noop,
+            dependencies=[TaskDependency(f"t{i - 1}", use_result_as_additional_args=True)]
+            if i
+            else None,
+        )
+        for i in range(size)
+    ]
+    return Process(tasks, name="bench")
+
+
+class Captured:
+    """Takes what ``run(history=...)`` hands a history, to record it later on the clock."""
+
+    def record(self, report: Any, results: Any) -> Any:
+        self.report, self.results = report, list(results)
+        return report
+
+
+# -- workers (fresh interpreters) -------------------------------------------------------------
+
+
+def work_record(size: int, folder: Path) -> dict[str, float]:
+    import dataclasses
+
+    from processes import RunHistory
+    from processes.report import new_run_id
+
+    process = chain(size)
+    captured = Captured()
+    process.run(parallel=False, history=captured)
+    report, results = captured.report, captured.results
+    cpu = time.process_time()
+    process.run(parallel=False)  # the yardstick: what the run itself costs, here and now
+    answer: dict[str, float] = {"plain run cpu": (time.process_time() - cpu) / size * 1e6}
+    for label, keep in (("fresh", 1000), ("second", 1000), ("retention", 1)):
+        history = RunHistory(folder / "record.db", keep_runs=keep)
+        history.runs(limit=1)  # opens the file, makes the schema: not part of a record
+        gc.collect()
+        report = dataclasses.replace(report, run_id=new_run_id())
+        began, cpu = time.perf_counter(), time.process_time()
+        recorded = history.record(report, results)
+        answer[f"{label} cpu"] = (time.process_time() - cpu) / size * 1e6
+        answer[label] = (time.perf_counter() - began) / size * 1e6
+        history.close()
+        assert recorded.changes == {}
+    return answer
+
+
+def work_build_runs(path: Path, count: int) -> dict[str, float]:
+    from processes import Process, RunHistory, Task
+
+    processes = [
+        Process([Task(f"task{j}", noop) for j in range(5)], name=f"job{i}") for i in range(10)
+    ]
+    captured = Captured()
+    reports = []
+    for process in processes:
+        process.run(parallel=False, history=captured)
+        reports.append((captured.report, captured.results))
+    import dataclasses
+
+    from processes.report import new_run_id
+
+    began = time.perf_counter()
+    with RunHistory(path) as history:
+        for i in range(count):
+            report, results = reports[i % len(reports)]
+            history.record(dataclasses.replace(report, run_id=new_run_id()), results)
+    return {"seconds": time.perf_counter() - began}
+
+
+def work_runs(path: Path) -> dict[str, float]:
+    from processes import RunHistory
+
+    history = RunHistory(path)
+    answer: dict[str, float] = {}
+    began = time.perf_counter()
+    listed = history.runs()
+    answer["runs() first call"] = (time.perf_counter() - began) * 1e3
+    assert len(listed) == 20
+    run_id = listed[7].run_id
+    calls = {
+        "runs()": lambda: history.runs(),
+        "runs(name)": lambda: history.runs("job3"),
+        "last(name)": lambda: history.last("job3"),
+        "report(run_id)": lambda: history.report(run_id),
+    }
+    for label, call in calls.items():
+        times = []
+        for _ in range(20):
+            began = time.perf_counter()
+            call()
+            times.append((time.perf_counter() - began) * 1e3)
+        answer[label] = statistics.median(times)
+    history.close()
+    return answer
+
+
+def work_plain(size: int) -> dict[str, float]:
+    process = chain(size)
+    process.run(parallel=False)  # warm: imports, first calls
+    gc.collect()
+    began = time.perf_counter()
+    report = process.run(parallel=False)
+    elapsed = time.perf_counter() - began
+    assert report.entries[f"t{size - 1}"].result == size
+    return {"us_per_task": elapsed / size * 1e6}
+
+
+def worker(job: dict[str, Any]) -> dict[str, Any]:
+    kind = job["kind"]
+    if kind == "record":
+        return work_record(job["size"], Path(job["folder"]))
+    if kind == "build-runs":
+        return work_build_runs(Path(job["path"]), job["count"])
+    if kind == "runs":
+        return work_runs(Path(job["path"]))
+    if kind == "plain":
+        return work_plain(job["size"])
+    raise ValueError(f"unknown job {kind!r}")
+
+
+# -- the parent -------------------------------------------------------------------------------
+
+
+def spawn(job: dict[str, Any], code: Path) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(code)}
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(job)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"worker {job} failed:\n{done.stderr}")
+    answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def snapshot(git_ref: str | None, into: Path) -> Path:
+    """``src/processes`` of the working tree, or of a commit, as an importable folder."""
+    into.mkdir(parents=True)
+    if git_ref is None:
+        shutil.copytree(REPO / "src" / "processes", into / "processes")
+        return into
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", git_ref, "src/processes"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    (into / "src" / "processes").rename(into / "processes")
+    return into
+
+
+def medians(answers: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(a[key] for a in answers) for key in answers[0]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="small sizes, 1 process each")
+    parser.add_argument("--repeat", type=int, default=5, help="fresh processes per case")
+    parser.add_argument("--baseline", default=DEFAULT_BASELINE, help="git ref to compare to")
+    parser.add_argument("--out", type=Path, help="where to write the results (JSON)")
+    args = parser.parse_args()
+    if args.worker:
+        warnings.simplefilter("error")  # a history that warns did not record: no number
+        print(json.dumps(worker(json.loads(args.worker))))
+        return 0
+    sizes = [200, 1000] if args.quick else [10_000, 100_000]
+    run_count = 300 if args.quick else 10_000
+    repeat = 1 if args.quick else args.repeat
+    results: dict[str, Any] = {"sizes": sizes, "repeat": repeat, "baseline": args.baseline}
+    verdicts: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bench-history-") as scratch:
+        root = Path(scratch)
+        current = snapshot(None, root / "current")
+        baseline = snapshot(args.baseline, root / "baseline")
+
+        print("recording a run, us per task (median of fresh processes): wall / CPU")
+        print(
+            f"{'tasks':>8} {'fresh file':>15} {'second run':>15} {'+retention':>15}"
+            f" {'run itself (CPU)':>17}"
+        )
+        for size in sizes:
+            answers = []
+            for i in range(repeat):
+                folder = root / f"record-{size}-{i}"
+                folder.mkdir()
+                answers.append(
+                    spawn({"kind": "record", "size": size, "folder": str(folder)}, current)
+                )
+            m = medians(answers)
+            results[f"record {size}"] = {"median": m, "all": answers}
+            cells = [
+                f"{m[label]:.2f} / {m[label + ' cpu']:.2f}"
+                for label in ("fresh", "second", "retention")
+            ]
+            print(
+                f"{size:>8,} {cells[0]:>15} {cells[1]:>15} {cells[2]:>15}"
+                f" {m['plain run cpu']:>17.2f}"
+            )
+            for label in ("fresh", "second", "retention"):
+                ok = m[label] <= TARGET_RECORD_US
+                verdicts.append(
+                    f"{'PASS' if ok else 'FAIL'} record {size:,} tasks ({label}): "
+                    f"{m[label]:.2f} us/task wall, {m[label + ' cpu']:.2f} CPU, "
+                    f"{m[label + ' cpu'] / m['plain run cpu']:.2f}x the run's own CPU "
+                    f"(target <= {TARGET_RECORD_US} us)"
+                )
+
+        path = root / "runs.db"
+        built = spawn({"kind": "build-runs", "path": str(path), "count": run_count}, current)
+        print(f"\nreading a history of {run_count:,} runs (built in {built['seconds']:.1f} s), ms")
+        answers = [spawn({"kind": "runs", "path": str(path)}, current) for _ in range(repeat)]
+        m = medians(answers)
+        results["reading"] = {"runs": run_count, "median": m, "all": answers}
+        for label, value in m.items():
+            print(f"  {label:<20} {value:8.3f}")
+        for label in ("runs()", "runs() first call"):
+            ok = m[label] < TARGET_RUNS_MS
+            verdicts.append(
+                f"{'PASS' if ok else 'FAIL'} {label} on {run_count:,} runs: {m[label]:.3f} ms "
+                f"(target < {TARGET_RUNS_MS})"
+            )
+
+        print(f"\na run without history=, us per task: this tree against {args.baseline}")
+        print(f"{'tasks':>8} {'baseline':>9} {'now':>9} {'ratio':>7}")
+        for size in sizes:
+            mine, theirs = [], []
+            for _ in range(repeat):  # alternating: both see the same machine load
+                theirs.append(spawn({"kind": "plain", "size": size}, baseline)["us_per_task"])
+                mine.append(spawn({"kind": "plain", "size": size}, current)["us_per_task"])
+            now, before = statistics.median(mine), statistics.median(theirs)
+            results[f"plain {size}"] = {"now": mine, "baseline": theirs}
+            print(f"{size:>8,} {before:>9.2f} {now:>9.2f} {now / before:>7.2f}")
+            verdicts.append(
+                f"INFO plain run {size:,} tasks: {now:.2f} us/task now, {before:.2f} before "
+                f"({now / before:.2f}x)"
+            )
+    print()
+    print("\n".join(verdicts))
+    out = args.out or HERE / "results" / ("history-quick.json" if args.quick else "history.json")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({**results, "verdicts": verdicts}, indent=2))
+    print(f"\nwritten to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
