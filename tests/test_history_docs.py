@@ -1,0 +1,39 @@
+"""The Python of "Pipelines that run every day" runs as written, and its CLI lines work."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from processes import RunHistory
+from snippets import code_blocks, run_python
+
+PAGE = Path(__file__).parents[1] / "docs" / "every-day.md"
+
+
+def test_the_page_s_python_runs_in_order_and_leaves_a_history(tmp_path: Path) -> None:
+    script = "\n".join(code_blocks(PAGE.read_text(encoding="utf-8"), "python"))
+    assert "run(history=history)" in script
+    first = run_python(script, tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stderr == ""
+    assert "nightly  OK" in first.stdout
+    second = run_python(script, tmp_path)  # the next night
+    assert second.returncode == 0, second.stdout + second.stderr
+    with RunHistory(tmp_path / "nightly.db") as history:
+        runs = history.runs()
+        assert [run.process_name for run in runs] == ["nightly", "nightly"]
+        assert history.results(runs[0].run_id)[0]["load"] == "loaded 2 orders"
+    with RunHistory(tmp_path / "nightly-copy.db") as copy:  # the backup, made by the page
+        assert len(copy.runs()) >= 1
+    listed = subprocess.run(
+        [sys.executable, "-m", "processes", "history", "nightly.db", "--process", "nightly"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.count("succeeded: 3 ok") == 2
