@@ -1,0 +1,60 @@
+"""Each read of a RunHistory is one query on an index: never a scan of every run (§12)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+from processes import Process, RunHistory, Task
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+
+def _statements(history: RunHistory, read: Callable[[], object]) -> list[str]:
+    """The SQL statements ``read`` runs on the history's own connection."""
+    seen: list[str] = []
+    connection = history._connect()  # module-focused: its own queries
+    connection.set_trace_callback(seen.append)
+    try:
+        read()
+    finally:
+        connection.set_trace_callback(None)
+    return seen
+
+
+def _plan(path: Path, statement: str) -> str:
+    with sqlite3.connect(path) as db:
+        rows = db.execute(f"EXPLAIN QUERY PLAN {statement}").fetchall()
+    return "\n".join(row[-1] for row in rows)
+
+
+def test_runs_report_and_last_are_one_indexed_query_each(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with RunHistory(path) as history:
+        for name in ("a", "b"):
+            for _ in range(3):
+                report = Process([Task("t", lambda: 1)], name=name).run(history=history)
+        reads: dict[str, Callable[[], object]] = {
+            "runs()": history.runs,
+            "runs(name)": lambda: history.runs("a"),
+            "report(run_id)": lambda: history.report(report.run_id),
+            "last(name)": lambda: history.last("a"),
+        }
+        for label, read in reads.items():
+            statements = _statements(history, read)
+            assert len(statements) == 1, (label, statements)
+            plan = _plan(path, statements[0])
+            # Newest first comes from the index itself, never from sorting the rows.
+            assert "TEMP B-TREE" not in plan, (label, plan)
+            assert plan == PLANS[label], (label, plan)
+
+
+PLANS = {
+    # The rowid B-tree walked from its end, stopped after `limit` rows.
+    "runs()": "SCAN runs",
+    "runs(name)": "SEARCH runs USING INDEX runs_by_process (process_name=?)",
+    "report(run_id)": "SEARCH runs USING INDEX sqlite_autoindex_runs_1 (run_id=?)",
+    "last(name)": "SEARCH runs USING INDEX runs_by_process (process_name=?)",
+}
