@@ -15,6 +15,7 @@ import pickle
 import sqlite3
 import sys
 import threading
+import time
 import warnings
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -232,7 +233,7 @@ class RunHistory:
             uri=self.path.startswith("file:"),
         )
         try:
-            _prepare(connection)
+            _prepare(connection, self.timeout_seconds)
         except BaseException:
             connection.close()
             raise
@@ -541,7 +542,7 @@ def _statements(script: str) -> list[str]:
     return [statement for statement in script.split(";") if statement.strip()]
 
 
-def _prepare(connection: sqlite3.Connection) -> None:
+def _prepare(connection: sqlite3.Connection, timeout_seconds: float) -> None:
     """Create the schema in a new file, or bring an older one up to date."""
     connection.execute("PRAGMA synchronous = NORMAL")  # WAL: safe, one fsync per checkpoint
     version = connection.execute("PRAGMA user_version").fetchone()[0]
@@ -552,8 +553,7 @@ def _prepare(connection: sqlite3.Connection) -> None:
             f"its schema is version {version}, newer than this version of processes knows"
             f" ({SCHEMA_VERSION}): upgrade processes to use it"
         )
-    if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-        connection.execute("PRAGMA journal_mode = WAL")  # persistent, outside a transaction
+    _use_write_ahead_log(connection, timeout_seconds)
     connection.execute("BEGIN IMMEDIATE")
     try:
         version = connection.execute("PRAGMA user_version").fetchone()[0]  # another won?
@@ -575,6 +575,30 @@ def _prepare(connection: sqlite3.Connection) -> None:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
+
+
+def _use_write_ahead_log(connection: sqlite3.Connection, timeout_seconds: float) -> None:
+    """Switch the file to WAL mode (persistent, outside a transaction).
+
+    The switch takes an exclusive lock without waiting in SQLite's busy handler: when
+    several processes open a new file at once, the ones that lose try again until
+    ``timeout_seconds`` have passed.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    pause = 0.005
+    while True:
+        try:
+            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                # Answers the mode it is in afterwards: the old one when it could not switch.
+                mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode in ("wal", "memory") or time.monotonic() >= deadline:
+                return  # a file that cannot switch still records, one writer at a time
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _migrate_v1_to_v2(connection: sqlite3.Connection) -> None:
