@@ -34,6 +34,8 @@ def main() -> int:
     parser.add_argument("--dump", type=Path, help="also write the raw pstats file here")
     args = parser.parse_args()
 
+    import processes  # noqa: F401  (imported before profiling, as run.py does before its clock)
+
     ups = bench.make_upstreams(args.shape, args.size)
     names = [f"t{i}" for i in range(args.size)]
     process = None if args.kind == "build" else bench.build_process(names, ups, None)

@@ -54,11 +54,13 @@ class Process:
         """Validate and order ``tasks``; on error, raise and leave the process untouched."""
         upstreams: dict[str, tuple[str, ...]] = {}
         for task in tasks:
-            if task.name in upstreams:
-                raise ValueError(f"Duplicate task name: {task.name}")
-            upstreams[task.name] = tuple([d.task_name for d in task.dependencies])
+            name = task.name
+            if name in upstreams:
+                raise ValueError(f"Duplicate task name: {name}")
+            dependencies = task.dependencies
+            upstreams[name] = tuple([d.task_name for d in dependencies]) if dependencies else ()
         graph = TaskGraph(upstreams)
-        if any(task.name != name for task, name in zip(tasks, graph.order, strict=True)):
+        if graph.order != list(upstreams):  # not given in dependency order: reordered
             given = {task.name: task for task in tasks}
             self.tasks = [given[name] for name in graph.order]
         else:

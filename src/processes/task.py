@@ -79,7 +79,9 @@ class TaskDependency:
                 f"Dependency {task_name!r} passes its result as a keyword argument: "
                 "give it a non-empty additional_kwarg_name"
             )
-        self.task_name = lower_cased(task_name)
+        # lower_cased(), inline: 300,000 dependencies are built for 100,000 tasks
+        lower = type(task_name) is str and task_name.islower()
+        self.task_name = task_name if lower else task_name.lower()
         self.use_result_as_additional_args = use_result_as_additional_args
         self.use_result_as_additional_kwargs = use_result_as_additional_kwargs
         self.additional_kwarg_name = additional_kwarg_name
@@ -245,6 +247,9 @@ def _shared_settings(
     return CaptureSettings(frame_filter, redactor, retry_on, timeout)
 
 
+_ASYNC_GENERATOR = inspect.CO_ASYNC_GENERATOR
+
+
 def _is_async_generator_function(func: object) -> bool:
     if type(func) is types.FunctionType:  # the common case, without inspect's unwrapping
         return bool(func.__code__.co_flags & inspect.CO_ASYNC_GENERATOR)
@@ -265,7 +270,17 @@ def _check_number(name: str, value: object) -> float:
     return float(value)
 
 
-_DEFAULT_VALUES = (0, None, None, None, DEFAULT_REDACTOR, 0, 1, None, 0)  # as _derive lists them
+_DEFAULT_VALUES: tuple[Any, ...] = (
+    0,
+    None,
+    None,
+    None,
+    DEFAULT_REDACTOR,
+    0,
+    1,
+    None,
+    0,
+)  # as _derive lists them
 _DEFAULT_POLICY = _policy(0, None, 0, 1, None, 0)
 _DEFAULT_SETTINGS = _settings(None, DEFAULT_REDACTOR, _DEFAULT_POLICY.retry_on, None)
 
@@ -442,31 +457,52 @@ class Task:
         redact: Iterable[str] | None = None,
         run_when: str = ALL_SUCCEEDED,
     ) -> None:
+        # The checks of the common values are inline: 100,000 tasks are built at once.
         self._name = _check_name(None, name)
-        self._func = _check_func(self, func)
-        self._log_path = _check_log_path(self, log_path)
-        self._args = _check_args(self, args)
-        self._kwargs = _check_kwargs(self, kwargs)
+        if type(func) is types.FunctionType and not func.__code__.co_flags & _ASYNC_GENERATOR:
+            self._func: Callable[..., Any] = func
+        else:
+            self._func = _check_func(self, func)
+        self._log_path = None if log_path is None else _check_log_path(self, log_path)
+        self._args = args if type(args) is tuple else _check_args(self, args)
+        self._kwargs = {} if kwargs is None else _check_kwargs(self, kwargs)
         self._run_when = run_when if run_when is ALL_SUCCEEDED else _check_run_when(self, run_when)
-        if isinstance(redact, str):
-            raise TypeError(
-                f"Task {self.name!r}: redact must be a list of name fragments, not a str"
+        if (
+            redact is None
+            and retry_on is None
+            and timeout is None
+            and traced_vars_frame_filter is None
+            and retry_max_delay is None
+            and (retries is None or (type(retries) is int and retries == 0))
+            and type(retry_delay) is int
+            and retry_delay == 0
+            and type(retry_backoff) is int
+            and retry_backoff == 1
+            and type(retry_jitter) is int
+            and retry_jitter == 0
+        ):  # every setting left at its default: what _derive() would find, at no cost
+            self._raw = _DEFAULT_VALUES
+            self._policy, self._settings = _DEFAULT_POLICY, _DEFAULT_SETTINGS
+        else:
+            if isinstance(redact, str):
+                raise TypeError(
+                    f"Task {self.name!r}: redact must be a list of name fragments, not a str"
+                )
+            self._raw = (
+                0 if retries is None else retries,
+                retry_on,
+                timeout,
+                traced_vars_frame_filter,
+                DEFAULT_REDACTOR if redact is None else Redactor(redact),
+                retry_delay,
+                retry_backoff,
+                retry_max_delay,
+                retry_jitter,
             )
-        self._raw: tuple[Any, ...] = (
-            0 if retries is None else retries,
-            retry_on,
-            timeout,
-            traced_vars_frame_filter,
-            DEFAULT_REDACTOR if redact is None else Redactor(redact),
-            retry_delay,
-            retry_backoff,
-            retry_max_delay,
-            retry_jitter,
-        )
-        self._derive()
+            self._derive()
         self._logger: logging.Logger | None = None
-        self._dependencies = _checked_dependencies(
-            self._name, [] if dependencies is None else dependencies
+        self._dependencies = (
+            [] if dependencies is None else _checked_dependencies(self._name, dependencies)
         )
 
     # Checked when set, as in __init__: a process never meets a task it cannot run.
