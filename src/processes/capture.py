@@ -273,7 +273,7 @@ def capture_failure(
     With the call (``func``, ``args``, ``kwargs``), the arguments that hold secrets are
     found too, so that reports and logs can hide them.
     """
-    secrets: list[str] = []
+    secrets = list(redactor.known_values())  # the environment's, read when the run began
     _remember_secret_locals(exc, redactor, secrets)
     traced_vars: dict[str, str] = {}
     location = ""

@@ -41,7 +41,7 @@ from processes.capture import Failure, capture_failure, qualified_name, secret_p
 from processes.errors import RunTerminated
 from processes.events import EventKind, TaskEvent
 from processes.outcome import SkipReason, StopReason, TaskStatus
-from processes.redaction import REDACTED, remember_secret
+from processes.redaction import REDACTED, read_environment, remember_secret
 from processes.report import ProcessExecutionReport, TaskReportEntry, new_entry
 from processes.task import (
     ALL_DONE,
@@ -196,6 +196,7 @@ class Run:
         self.rerun_reasons: dict[int, str] = {}
         if resume is not None:
             self._take_over(resume)
+        read_environment()  # its secret values, for every task's failures, args and results
 
     # -- the two loops --------------------------------------------------------------------
 
@@ -1233,12 +1234,22 @@ def _outcome_of(task: Task, payload: Any, begun: float) -> AttemptOutcome:
     try:
         if isinstance(payload, Future):
             outcome: AttemptOutcome = payload.result()
-            return outcome
+            return _masked_here(task, outcome)
         raise payload  # our pool hands back what the call raised
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # the executor failed to run the attempt at all
         return _executor_failure(task, exc, time.perf_counter() - begun)
+
+
+def _masked_here(task: Task, outcome: AttemptOutcome) -> AttemptOutcome:
+    """The outcome with this process's environment secrets masked out of its failure:
+    a worker elsewhere knows only its own environment."""
+    failure = outcome.failure
+    known = task.redactor.known_values()
+    if failure is None or not known:
+        return outcome
+    return outcome._replace(failure=failure.masked(list(known)))
 
 
 def _executor_failure(task: Task, exc: BaseException, elapsed: float) -> AttemptOutcome:

@@ -1,5 +1,7 @@
 """Which names look secret, and how their values are kept out of every report.
 
+Secrets are found by name (a variable, key or parameter), by value (the environment's
+secret-named variables, read once per run) and by shape (published credential formats).
 Imports only ``saferepr``; capture applies it where a failure happens, so logs,
 reports, JSON, emails and webhooks never hold the value.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import os
 import re
 import string
 import types
@@ -16,7 +19,7 @@ import urllib.parse
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from processes.saferepr import safe_repr
 
@@ -88,7 +91,7 @@ class Redactor:
         """Return ``value`` as a report may show it: the original object when nothing in it
         looks secret, else a copy with what secret-named keys hold masked.
 
-        Strings are masked by shape (``mask_shapes``); a namedtuple or a dict with
+        Strings are masked by value and by shape (``mask_text``); a namedtuple or a dict with
         secret-named fields (``str`` or ``bytes`` keys) gets them masked; an object with
         secret-named attributes is shown as its ``repr``, masked. Below a few levels of
         nesting a container is searched instead: hidden whole unless the search could see
@@ -105,7 +108,7 @@ class Redactor:
             found: list[str] = []
             self.collect((value,), found, shortest=_SHORTEST_MASKED_VALUE)
             secrets.extend(found)
-            return mask(self.mask_shapes(safe_repr(value)), found)
+            return mask(self.mask_text(safe_repr(value)), found)
 
     def _scrub(self, value: Any, secrets: list[str], depth: int, budget: list[int]) -> Any:
         if type(value) in _ATOMS:
@@ -116,12 +119,13 @@ class Redactor:
         if isinstance(value, str):
             if len(value) > _LONGEST_TEXT_SCRUBBED:
                 raise _TooBigToScrub
-            return self.mask_shapes(value)
+            return self.mask_text(value)
         if isinstance(value, Mapping | list | tuple):
             if depth >= _MAX_DEPTH:
                 found: list[str] = []
                 complete = self.collect((value,), found, shortest=_SHORTEST_MASKED_VALUE)
-                return value if complete and not found else REDACTED  # fail closed
+                clean = complete and not found and self._texts_are_clean(value)
+                return value if clean else REDACTED  # fail closed
             if isinstance(value, Mapping):
                 return self._scrub_fields(value.items(), value, secrets, depth, budget)
             if hasattr(type(value), "_fields"):  # a namedtuple: its fields have names
@@ -133,7 +137,7 @@ class Redactor:
         found = []
         self.collect((value,), found, shortest=_SHORTEST_MASKED_VALUE)
         text = safe_repr(value)
-        shown = mask(self.mask_shapes(text), found)
+        shown = mask(self.mask_text(text), found)
         if shown == text and not found:
             return value
         secrets.extend(found)
@@ -207,14 +211,26 @@ class Redactor:
             return args
         return tuple(scrubbed)
 
+    def known_values(self) -> tuple[str, ...]:
+        """The forms of the secret values known before anything failed (the environment's
+        secret-named variables), or none when this redactor is off."""
+        return () if self._pattern is None else environment_secrets().forms
+
+    def mask_text(self, text: str) -> str:
+        """Mask the run's known secret values (the environment's), then credential shapes."""
+        if self._pattern is None:
+            return text
+        return self.mask_shapes(environment_secrets().mask(text))
+
     def mask_shapes(self, text: str) -> str:
         """Mask what looks like a credential by its shape, whatever its value.
 
         A URL's password (``postgresql://user:[redacted]@host``), an ``Authorization``
-        credential (``Basic ...``, ``Bearer ...``) and a value written next to a
-        secret-looking name (``password='...'``, ``"token": "..."``, ``api_key=...``):
-        values nobody registered, such as a literal in a traceback's source line or a
-        field in an object's repr.
+        credential (``Basic ...``, ``Bearer ...``), a value written next to a
+        secret-looking name (``password='...'``, ``"token": "..."``, ``api_key=...``) and
+        a token in a vendor's published format (``CREDENTIAL_SHAPES``): values nobody
+        registered, such as a literal in a traceback's source line or a field in an
+        object's repr. The same string object comes back when nothing was masked.
         """
         if self._pattern is None:
             return text
@@ -223,7 +239,26 @@ class Redactor:
             text = _URL_PASSWORD.sub(_mask_url_password, text)
         if "asic " in text or "earer " in text or "oken " in text:  # [Bb]asic, [Bb]earer, ...
             text = _CREDENTIAL.sub(_mask_credential, text)
-        return self._mask_assignments(text)
+        return mask_credential_shapes(self._mask_assignments(text))
+
+    def _texts_are_clean(self, value: Any) -> bool:
+        """True when no string in ``value`` (searched within a budget) shows a secret."""
+        budget = _MOST_ITEMS_SCRUBBED
+        pending = [value]
+        while pending:
+            current = pending.pop()
+            budget -= 1
+            if budget < 0:
+                return False
+            if isinstance(current, str):
+                if len(current) > _LONGEST_TEXT_SCRUBBED or self.mask_text(current) != current:
+                    return False
+            elif isinstance(current, Mapping):
+                items = itertools.chain.from_iterable(current.items())
+                pending.extend(itertools.islice(items, budget))
+            elif isinstance(current, list | tuple):
+                pending.extend(itertools.islice(current, budget))
+        return True
 
     def _mask_assignments(self, text: str) -> str:
         """Mask the values written next to secret-looking names, found by those names."""
@@ -440,5 +475,254 @@ def mask(text: str, secrets: list[str]) -> str:
             text = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", REDACTED, text)
     return text
 
+
+# -- credentials known by their shape ---------------------------------------------------
+
+
+class CredentialShape(NamedTuple):
+    """A kind of credential recognised by its published format, wherever it appears.
+
+    ``pattern`` runs only on text holding one of ``hints``; its ``kept`` group (a
+    vendor's public prefix, telling which kind of credential it was) stays readable.
+    """
+
+    name: str
+    hints: tuple[str, ...]
+    pattern: re.Pattern[str]
+    source: str
+
+
+def _token(prefix: str, width: int, body: str) -> re.Pattern[str]:
+    """A token: a literal ``prefix`` (a regex ``width`` characters wide) that starts a
+    word, then ``body``.
+
+    The prefix comes first, so that the regex engine searches for it as fast as ``in``
+    does; the look-behind after it checks that no letter or digit stands before it
+    (a ``\\n`` written by ``repr`` may). Every quantifier in ``body`` is possessive or
+    bounded: no match attempt goes back over what it consumed, and attempts start only
+    where a word starts, so a scan is linear in the length of the text.
+    """
+    before = f"(?:(?<![A-Za-z0-9_].{{{width}}})|(?<=\\\\[nrt].{{{width}}}))"
+    return re.compile(f"(?P<kept>{prefix}){before}{body}")
+
+
+#: The credentials masked by their shape (SPEC §5), with the documents that publish each
+#: format. A token keeps its vendor's prefix (``sk_live_[redacted]``), so a reader can
+#: tell which credential leaked and rotate it.
+CREDENTIAL_SHAPES: tuple[CredentialShape, ...] = (
+    CredentialShape(
+        "Stripe secret or restricted key",
+        ("k_live_", "k_test_"),
+        _token("[sr]k_(?:live|test)_", 8, "[0-9A-Za-z]{16,}+"),
+        "Stripe, API keys: https://docs.stripe.com/keys",
+    ),
+    CredentialShape(
+        "GitHub token (personal, OAuth, user, server, refresh)",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+        _token("gh[pousr]_", 4, "[0-9A-Za-z]{36}(?![0-9A-Za-z])"),
+        "GitHub, Behind GitHub's new authentication token formats: "
+        "https://github.blog/2021-04-05-behind-githubs-new-authentication-token-formats/",
+    ),
+    CredentialShape(
+        "GitHub fine-grained personal access token",
+        ("github_pat_",),
+        _token("github_pat_", 11, "[0-9A-Za-z_]{22,}+"),
+        "GitHub, Managing your personal access tokens: https://docs.github.com/en/"
+        "authentication/keeping-your-account-and-data-secure/managing-your-personal-access-tokens",
+    ),
+    CredentialShape(
+        "Slack token (bot, user, app, refresh, configuration)",
+        ("xox",),
+        _token("xox[abpors]-", 5, "[0-9A-Za-z-]{10,}+"),
+        "Slack, Token types: https://api.slack.com/authentication/token-types",
+    ),
+    CredentialShape(
+        "AWS access key id (long-term AKIA, temporary ASIA)",
+        ("AKIA", "ASIA"),
+        _token("A[KS]IA", 4, "[0-9A-Z]{16}(?![0-9A-Za-z])"),
+        "AWS, IAM identifiers, unique ID prefixes: https://docs.aws.amazon.com/IAM/latest/"
+        "UserGuide/reference_identifiers.html#identifiers-unique-ids",
+    ),
+    CredentialShape(
+        "Google API key",
+        ("AIza",),
+        _token("AIza", 4, "[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
+        "Google Cloud, Manage API keys: https://cloud.google.com/docs/authentication/api-keys",
+    ),
+    CredentialShape(
+        "JSON Web Token (header.payload.signature, the header a JSON object)",
+        ("eyJ",),
+        # The header is base64url of '{"...': it starts "eyJ". Nothing of it is kept.
+        re.compile(
+            "(?P<kept>)eyJ(?:(?<![A-Za-z0-9_-]eyJ)|(?<=\\\\[nrt]eyJ))"
+            r"[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]*+"
+        ),
+        "RFC 7519 (JWT) section 3 and RFC 7515 (JWS) section 7.1: "
+        "https://www.rfc-editor.org/rfc/rfc7519#section-3",
+    ),
+    CredentialShape(
+        "PEM or OpenPGP private-key block",
+        ("PRIVATE KEY",),
+        # BEGIN line, then the body up to the next "-----" (base64, headers such as
+        # "Proc-Type: 4,ENCRYPTED", line breaks as they are or as repr() and JSON write
+        # them), then the END line if it is there: a block cut short is hidden too.
+        re.compile(
+            r"(?P<kept>-----BEGIN (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----)"
+            r"(?:[A-Za-z0-9+/=\s:,.\\]|-(?!----))*+"
+            r"(?P<end>-----END (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----)?+"
+        ),
+        "RFC 7468 (textual encodings of PKIX, PKCS and CMS structures) sections 2 and 10, "
+        "RFC 4880 (OpenPGP) section 6.2: https://www.rfc-editor.org/rfc/rfc7468",
+    ),
+)
+
+
+def _mask_shape(found: re.Match[str]) -> str:
+    return f"{found['kept']}{REDACTED}{found.groupdict().get('end') or ''}"
+
+
+def mask_credential_shapes(text: str) -> str:
+    """Mask every token of ``CREDENTIAL_SHAPES`` in ``text``; ``text`` itself when none.
+
+    Each pattern runs only on text holding one of its hints, and one search for all the
+    hints tells that ordinary text holds none: it costs a single scan.
+    """
+    if _SHAPE_HINTS.search(text) is None:
+        return text
+    for shape in CREDENTIAL_SHAPES:
+        for hint in shape.hints:
+            if hint in text:
+                masked, count = shape.pattern.subn(_mask_shape, text)
+                if count:
+                    text = masked
+                break
+    return text
+
+
+_SHAPE_HINTS = re.compile(
+    "|".join(re.escape(hint) for shape in CREDENTIAL_SHAPES for hint in shape.hints)
+)
+
+
+# -- secrets known by their value: the environment's ------------------------------------
+
+#: Names of environment variables that hold secrets, besides those the default patterns
+#: match: the endings ``*_KEY``, ``*_DSN`` (a connection string, password included) and
+#: ``*_PW``.
+SECRET_ENVIRONMENT_ENDINGS: tuple[str, ...] = ("_KEY", "_DSN", "_PW")
+# Secret-looking names that by convention hold no secret: the working directory (PWD is
+# in every traceback's paths), desktop-session settings, a program or socket that asks
+# for one, and a place where one is kept (POSTGRES_PASSWORD_FILE names a file).
+_NOT_SECRET_ENVIRONMENT = re.compile(
+    r"(?:OLD)?PWD|XDG_SESSION_\w*|DESKTOP_SESSION|SESSION_MANAGER|\w*_ASKPASS\w*"
+    r"|SSH_AUTH_SOCK|(?:\w*_)?AUTHOR(?:_\w*)?|TOKENIZERS_PARALLELISM|\w*_(?:FILE|PATH|DIR)",
+    re.IGNORECASE,
+)
+# Values that are settings, not secrets: masking "false" or "3600" would garble reports.
+_SETTING_WORDS = frozenset(
+    {"true", "false", "yes", "no", "on", "off", "none", "null", "enabled", "disabled"}
+)
+
+
+class KnownSecrets:
+    """Secret values known before anything failed, masked in every form they can take."""
+
+    __slots__ = ("_any", "_long", "_short", "forms", "values")
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self.values = tuple(values)
+        forms: list[str] = []
+        for value in self.values:
+            forms.extend(secret_forms(value))
+        #: Longest first, so that a value is masked before a part of it is.
+        self.forms = tuple(sorted(set(forms), key=len, reverse=True))
+        self._long = tuple(f for f in self.forms if len(f) >= _MASKED_INSIDE_WORDS)
+        self._short = tuple(
+            (f, re.compile(rf"(?<!\w){re.escape(f)}(?!\w)"))
+            for f in self.forms
+            if len(f) < _MASKED_INSIDE_WORDS
+        )
+        # One search tells a short text (most results and arguments) holds none of them.
+        self._any = re.compile("|".join(map(re.escape, self.forms))) if self.forms else None
+
+    def __bool__(self) -> bool:
+        return bool(self.forms)
+
+    def mask(self, text: str) -> str:
+        """Return ``text`` with every form of every value masked; ``text`` itself if none."""
+        if self._any is None:
+            return text
+        if len(text) < _LONGEST_TEXT_SEARCHED_AT_ONCE and self._any.search(text) is None:
+            return text
+        for form in self._long:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        for form, word in self._short:
+            if form in text:
+                masked, count = word.subn(REDACTED, text)
+                if count:
+                    text = masked
+        return text
+
+
+# Past this length, one search for many values is slower than one ``in`` per value.
+_LONGEST_TEXT_SEARCHED_AT_ONCE = 4_096
+
+
+def is_secret_environment_name(name: str) -> bool:
+    """True for an environment variable whose value is a secret, judged by its name."""
+    verdict = _environment_names.get(name)
+    if verdict is None:
+        verdict = not _NOT_SECRET_ENVIRONMENT.fullmatch(name) and (
+            name.upper().endswith(SECRET_ENVIRONMENT_ENDINGS) or DEFAULT_REDACTOR.is_secret(name)
+        )
+        if len(_environment_names) < _MOST_NAMES_REMEMBERED:
+            _environment_names[name] = verdict
+    return verdict
+
+
+_environment_names: dict[str, bool] = {}  # an environment's names change rarely
+_MOST_NAMES_REMEMBERED = 10_000
+
+
+def _is_secret_environment_value(value: str) -> bool:
+    bare = value.strip()
+    if len(bare) < _SHORTEST_MASKED_VALUE or bare.lower() in _SETTING_WORDS:
+        return False
+    return not (bare.isdigit() and len(bare) < len(str(_SMALLEST_MASKED_INT)))
+
+
+def read_environment(environ: Mapping[str, str] | None = None) -> KnownSecrets:
+    """Read the secret values of the environment (``os.environ`` by default) for the
+    run that starts now, and return them.
+
+    Called once per run, not per task: a value the script set before ``run()`` counts,
+    and a failure costs no look at the environment. A worker process that never saw a
+    run reads its own environment at its first failure (``environment_secrets``).
+    """
+    global _environment
+    if environ is None:
+        environ = os.environ
+    # A value written with a newline at its end (``$(cat key)``) is masked without it.
+    values = tuple(
+        dict.fromkeys(
+            value.strip()
+            for name, value in environ.items()
+            if is_secret_environment_name(name) and _is_secret_environment_value(value)
+        )
+    )
+    known = _environment
+    if known is None or known.values != values:  # the same values: the same masks
+        known = _environment = KnownSecrets(values)
+    return known
+
+
+def environment_secrets() -> KnownSecrets:
+    """The environment's secret values, as read at the start of the latest run."""
+    known = _environment
+    return known if known is not None else read_environment()
+
+
+_environment: KnownSecrets | None = None  # never read in this process yet
 
 DEFAULT_REDACTOR = Redactor()

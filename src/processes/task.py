@@ -20,7 +20,7 @@ from processes.attempt import CaptureSettings, interruptible_sleep, run_within_t
 from processes.capture import secret_positions
 from processes.errors import CircularDependencyError, TaskTraceback
 from processes.outcome import ErrorData, TaskResult, TaskStatus
-from processes.redaction import DEFAULT_REDACTOR, REDACTED, Redactor
+from processes.redaction import DEFAULT_REDACTOR, REDACTED, Redactor, read_environment
 from processes.retry import DEFAULT_RETRY_ON, RetryPolicy
 from processes.tasklog import (
     LOG_FINISHED,
@@ -650,6 +650,7 @@ class Task:
         ``executing_process`` is accepted for v7 code and not used: a process hands its
         tasks their inputs, tasks never reach into it.
         """
+        read_environment()  # this run's secret values
         logs = LogFiles()
         try:
             if self.log_path is None:
