@@ -371,13 +371,15 @@ def _summary_dict(run: RunSummary) -> dict[str, Any]:
 
 
 def _stats_text(stats: TaskStats) -> str:
+    recorded = stats.runs + stats.skipped + stats.reused
     return "\n".join(
         [
-            f"task {stats.task_name} of {stats.process_name}, over its {stats.runs} recorded runs:",
+            f"task {stats.task_name} of {stats.process_name}, over its {recorded} recorded runs:",
             f"  succeeded  {stats.succeeded}",
             f"  failed     {stats.failures}",
             f"  flaky      {stats.flaky} (succeeded after retries)",
             f"  skipped    {stats.skipped}",
+            f"  reused     {stats.reused} (resumed: the earlier run's result used)",
             f"  duration   p50 {_seconds(stats.p50_seconds)}, p95 {_seconds(stats.p95_seconds)}",
         ]
     )
@@ -393,6 +395,7 @@ def _stats_json(stats: TaskStats) -> str:
             "failures": stats.failures,
             "flaky": stats.flaky,
             "skipped": stats.skipped,
+            "reused": stats.reused,
             "p50_seconds": stats.p50_seconds,
             "p95_seconds": stats.p95_seconds,
         },

@@ -154,8 +154,11 @@ class RunSummary:
 class TaskStats:
     """A task's record over the recorded runs of a process.
 
-    ``flaky`` counts the runs where it succeeded after retries; the durations are over
-    the runs where it ran (succeeded or errored), None when it never did.
+    ``runs`` counts the runs where it ran (``succeeded`` + ``failures``); the runs where
+    it was ``skipped``, or ``reused`` from a resumed run (attempts 0, no time of its own),
+    are counted apart, so they do not pull its durations down. ``flaky`` counts the runs
+    where it succeeded after retries; the durations are over the runs where it ran, None
+    when it never did.
     """
 
     process_name: str
@@ -167,6 +170,7 @@ class TaskStats:
     flaky: int
     p50_seconds: float | None
     p95_seconds: float | None
+    reused: int = 0
 
 
 class RunHistory:
@@ -509,22 +513,22 @@ class RunHistory:
                 " JOIN tasks t ON t.run = r.id AND t.name = ? WHERE r.process_name = ?",
                 (name, process_name),
             ).fetchall()
-        statuses = [status for status, _, _ in rows]
-        durations = sorted(
-            elapsed for status, _, elapsed in rows if status != TaskStatus.SKIPPED.value
-        )
+        success, errored = TaskStatus.SUCCESS.value, TaskStatus.ERRORED.value
+        # A reused entry (resume) succeeded with no attempt of its own: not a run.
+        ran = [row for row in rows if row[0] == errored or (row[0] == success and row[1] > 0)]
+        durations = sorted(elapsed for _, _, elapsed in ran)
+        succeeded = sum(status == success for status, _, _ in ran)
         return TaskStats(
             process_name=process_name,
             task_name=name,
-            runs=len(rows),
-            succeeded=statuses.count(TaskStatus.SUCCESS.value),
-            failures=statuses.count(TaskStatus.ERRORED.value),
-            skipped=statuses.count(TaskStatus.SKIPPED.value),
-            flaky=sum(
-                status == TaskStatus.SUCCESS.value and attempts > 1 for status, attempts, _ in rows
-            ),
+            runs=len(ran),
+            succeeded=succeeded,
+            failures=len(ran) - succeeded,
+            skipped=sum(status == TaskStatus.SKIPPED.value for status, _, _ in rows),
+            flaky=sum(status == success and attempts > 1 for status, attempts, _ in ran),
             p50_seconds=_percentile(durations, 50),
             p95_seconds=_percentile(durations, 95),
+            reused=sum(status == success and attempts == 0 for status, attempts, _ in rows),
         )
 
     def process_names(self) -> list[str]:
@@ -608,14 +612,18 @@ def _migrate_v1_to_v2(connection: sqlite3.Connection) -> None:
     streaks: dict[tuple[str, str], tuple[int, str]] = {}  # (process, task) -> runs, since
     runs = connection.execute("SELECT id, process_name, started_at FROM runs ORDER BY id")
     for run, process_name, started_at in runs.fetchall():
-        errored = connection.execute(
-            "SELECT name FROM tasks WHERE run = ? AND status = ?",
-            (run, TaskStatus.ERRORED.value),
+        rows = connection.execute(
+            "SELECT name, status FROM tasks WHERE run = ? AND status IN (?, ?)",
+            (run, TaskStatus.ERRORED.value, TaskStatus.SKIPPED.value),
         ).fetchall()
         now: dict[tuple[str, str], tuple[int, str]] = {}
-        for (name,) in errored:
-            count, since = streaks.get((process_name, name), (0, started_at or ""))
-            now[process_name, name] = (count + 1, since)
+        for name, status in rows:
+            key = (process_name, name)
+            if status == TaskStatus.ERRORED.value:
+                count, since = streaks.get(key, (0, started_at or ""))
+                now[key] = (count + 1, since)
+            elif key in streaks:  # skipped: the streak goes on, as _compare carries it
+                now[key] = streaks[key]
         streaks = {key: value for key, value in streaks.items() if key[0] != process_name}
         streaks.update(now)
         connection.executemany(
@@ -636,7 +644,8 @@ def _compare(
     connection: sqlite3.Connection, report: ProcessExecutionReport, started: str | None
 ) -> tuple[dict[str, TaskChange], dict[str, FailureStreak], dict[str, tuple[int, str]]]:
     """The changes and streaks against the previous run of the same process name, and
-    the failing rows to store: only failures are read and written, so it costs little."""
+    the failing rows to store: only failures (and the skipped tasks whose failure streak
+    they carry on) are read and written, so it costs little."""
     previous = connection.execute(
         "SELECT id FROM runs WHERE process_name = ? ORDER BY id DESC LIMIT 1",
         (report.process_name,),
@@ -658,7 +667,8 @@ def _compare(
     errored, success = TaskStatus.ERRORED, TaskStatus.SUCCESS
     entries = report.entries
     for name, entry in entries.items():
-        if entry.status is errored:
+        status = entry.status
+        if status is errored:
             if name in before:
                 count, since = before[name]
                 failing[name] = (count + 1, since)
@@ -667,8 +677,14 @@ def _compare(
             else:
                 failing[name] = (1, since_now)
                 changes[name] = TaskChange.NEW_FAILURE
-        elif before and entry.status is success and name in before:
-            changes[name] = TaskChange.RECOVERED
+        elif before and name in before:
+            if status is success:
+                changes[name] = TaskChange.RECOVERED
+            elif status is TaskStatus.SKIPPED:
+                # Not attempted (its upstream failed, the deadline passed, the run was
+                # stopped): no change to report, and the streak goes on unchanged, so
+                # that failing again next time is not a new failure.
+                failing[name] = before[name]
     return changes, streaks, failing
 
 

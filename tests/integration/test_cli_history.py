@@ -117,13 +117,51 @@ def test_a_task_record(recorded: Recorded) -> None:
     assert lines[1].split() == ["succeeded", "3"]
     assert lines[2].split() == ["failed", "0"]
     assert lines[3].split()[:2] == ["flaky", "1"]
-    assert lines[5].startswith("  duration   p50 ")
+    assert lines[5].split()[:2] == ["reused", "0"]
+    assert lines[6].startswith("  duration   p50 ")
     as_json = run_cli(
         "history", recorded.path, "--process", "nightly", "--task", "load", "--json", cwd=Path.cwd()
     )
     record = json.loads(as_json.stdout)
     assert (record["runs"], record["failures"], record["flaky"]) == (3, 1, 0)
+    assert (record["skipped"], record["reused"]) == (0, 0)
     assert 0 <= record["p50_seconds"] <= record["p95_seconds"]
+
+
+def test_a_task_record_counts_reused_entries_apart(tmp_path: Path) -> None:
+    failing = {"load"}
+
+    def step(name: str) -> Any:
+        def run() -> str:
+            if name in failing:
+                raise ValueError(f"{name} broke")
+            return name
+
+        return run
+
+    process = Process(
+        [
+            Task("fetch", step("fetch")),
+            Task("load", step("load"), dependencies=[TaskDependency("fetch")]),
+        ],
+        name="nightly",
+    )
+    with RunHistory(tmp_path / "runs.db") as history:
+        failed = process.run(history=history)
+        failing.clear()
+        process.run(history=history, resume=failed.run_id)
+    done = run_cli("history", "runs.db", "--process", "nightly", "--task", "fetch", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "task fetch of nightly, over its 2 recorded runs:"
+    assert lines[1].split() == ["succeeded", "1"]
+    assert lines[5].split()[:2] == ["reused", "1"]
+    as_json = run_cli(
+        "history", "runs.db", "--process", "nightly", "--task", "fetch", "--json", cwd=tmp_path
+    )
+    record = json.loads(as_json.stdout)
+    assert (record["runs"], record["succeeded"], record["reused"]) == (1, 1, 1)
+    assert record["p50_seconds"] == failed.entries["fetch"].elapsed_seconds
 
 
 def test_show_a_recorded_run_as_show_does_a_file(recorded: Recorded) -> None:

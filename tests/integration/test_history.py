@@ -110,15 +110,65 @@ def test_changes_and_streaks_follow_a_failure_through_its_fix(history: RunHistor
     assert later.streaks == {"transform": FailureStreak(2, again.started_at)}  # type: ignore[arg-type]
 
 
-def test_a_skipped_task_is_no_change_and_no_recovery(history: RunHistory) -> None:
+def test_a_skipped_task_is_no_change_and_recovers_when_it_next_succeeds(
+    history: RunHistory,
+) -> None:
     pipeline = Pipeline()
     pipeline.run(history, "transform", "load")  # load errors? no: it is skipped
     skipped = pipeline.run(history, "extract")
     assert skipped.entries["transform"].status is TaskStatus.SKIPPED
     # transform errored before and is skipped now: neither still failing nor recovered.
     assert skipped.changes == {"extract": TaskChange.NEW_FAILURE}
+    assert skipped.streaks == {}
+    # Its failure was alerted and never attempted since: succeeding now is its recovery.
     back = pipeline.run(history)
-    assert back.changes == {"extract": TaskChange.RECOVERED}
+    assert back.changes == {"extract": TaskChange.RECOVERED, "transform": TaskChange.RECOVERED}
+
+
+def test_a_failure_streak_goes_on_through_runs_where_the_task_was_skipped(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "runs.db"
+    pipeline = Pipeline()
+    with RunHistory(path) as history:
+        first = pipeline.run(history, "transform")
+        assert first.changes == {"transform": TaskChange.NEW_FAILURE}
+        upstream = pipeline.run(history, "extract")  # transform skipped: its upstream failed
+        assert upstream.entries["transform"].status is TaskStatus.SKIPPED
+        assert upstream.changes == {"extract": TaskChange.NEW_FAILURE}
+    with RunHistory(path) as history:  # the file, read afresh
+        again = pipeline.run(history, "transform")
+        # Not a new failure (no second alert with only_changes=True): the same streak,
+        # since the first run, counting the runs where it errored.
+        assert again.changes == {
+            "transform": TaskChange.STILL_FAILING,
+            "extract": TaskChange.RECOVERED,
+        }
+        assert again.streaks == {"transform": FailureStreak(2, first.started_at)}  # type: ignore[arg-type]
+        assert history.report(again.run_id) == again
+        twice = [pipeline.run(history, "extract") for _ in range(2)]
+        assert all(r.entries["transform"].status is TaskStatus.SKIPPED for r in twice)
+        assert pipeline.run(history, "transform").streaks == {
+            "transform": FailureStreak(3, first.started_at)  # type: ignore[arg-type]
+        }
+    with sqlite3.connect(path) as db:
+        # Streak rows only for the errored tasks and the skipped ones carrying a streak.
+        rows = db.execute(
+            "SELECT r.id, t.name, t.status, t.failing_runs FROM tasks t JOIN runs r"
+            " ON t.run = r.id WHERE t.failing_runs IS NOT NULL ORDER BY r.id, t.name"
+        ).fetchall()
+    statuses = [(name, TaskStatus(status).name, count) for _, name, status, count in rows]
+    assert statuses == [
+        ("transform", "ERRORED", 1),
+        ("extract", "ERRORED", 1),
+        ("transform", "SKIPPED", 1),
+        ("transform", "ERRORED", 2),
+        ("extract", "ERRORED", 1),
+        ("transform", "SKIPPED", 2),
+        ("extract", "ERRORED", 2),
+        ("transform", "SKIPPED", 2),
+        ("transform", "ERRORED", 3),
+    ]
 
 
 def test_changes_are_per_process_name(history: RunHistory) -> None:
@@ -272,6 +322,25 @@ def test_task_stats_count_failures_flaky_runs_and_durations(history: RunHistory)
     assert 0 <= stats.p50_seconds <= stats.p95_seconds
     none = history.task_stats("p", "missing")
     assert (none.runs, none.p50_seconds, none.p95_seconds) == (0, None, None)
+
+
+def test_task_stats_leave_reused_and_skipped_entries_out_of_the_runs(
+    history: RunHistory,
+) -> None:
+    pipeline = Pipeline()
+    failed = pipeline.run(history, "transform")  # load skipped
+    pipeline.failing = set()
+    resumed = [pipeline.process.run(history=history, resume=failed.run_id) for _ in range(3)]
+    assert all(r.entries["extract"].reused for r in resumed)
+    extract = history.task_stats("nightly", "extract")
+    assert (extract.runs, extract.succeeded, extract.reused, extract.skipped) == (1, 1, 3, 0)
+    # Its durations are its one real run's, not pulled down by the reused entries' 0 s.
+    took = failed.entries["extract"].elapsed_seconds
+    assert (extract.p50_seconds, extract.p95_seconds) == (took, took)
+    load = history.task_stats("nightly", "load")
+    assert (load.runs, load.succeeded, load.skipped, load.reused) == (3, 3, 1, 0)
+    transform = history.task_stats("nightly", "transform")
+    assert (transform.runs, transform.succeeded, transform.failures) == (4, 3, 1)
 
 
 # -- results ----------------------------------------------------------------------------------
@@ -588,6 +657,20 @@ def test_a_version_1_file_is_upgraded_and_its_streaks_carried_on(tmp_path: Path)
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (2,)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_version_1_file_carries_a_streak_through_a_skipped_run(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    pipeline = Pipeline()
+    old = []
+    for failing in ("transform", "extract"):  # then transform is skipped: extract failed
+        pipeline.failing = {failing}
+        old.append(pipeline.process.run())
+    _make_version_1_file(path, old)
+    with RunHistory(path) as history:
+        report = pipeline.run(history, "transform")
+    assert report.changes["transform"] is TaskChange.STILL_FAILING
+    assert report.streaks == {"transform": FailureStreak(2, old[0].started_at)}  # type: ignore[arg-type]
 
 
 # -- several OS processes at once -------------------------------------------------------------
