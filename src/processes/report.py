@@ -179,12 +179,22 @@ class ProcessExecutionReport:
 
     @property
     def skipped(self) -> dict[str, TaskReportEntry]:
-        """The tasks that never ran because an upstream task errored or was skipped."""
+        """The tasks that never ran, whatever the reason; each entry's ``skip_reason`` says it.
+
+        An upstream failure, fail-fast, the run's deadline, Ctrl-C or SIGTERM, or a
+        ``run_when="any_failed"`` task whose upstream all succeeded. Those skipped because
+        of a failure are the errored entries' ``error.downstream_impact``.
+        """
         return self._with_status(TaskStatus.SKIPPED)
 
     @property
     def ok(self) -> bool:
-        """True when no task errored or was skipped."""
+        """True when no task errored or was skipped, for any reason (SPEC §6).
+
+        So a ``run_when="any_failed"`` task skipped because nothing failed makes this
+        False, while the channels' subjects and titles call that run healthy (they ask
+        ``rendering.changes.has_failed``, which lets that one skip pass).
+        """
         return all(e.status is TaskStatus.SUCCESS for e in self.entries.values())
 
     @property
@@ -237,9 +247,7 @@ class ProcessExecutionReport:
         for name, entry in errored.items():
             message = entry.error.exception if entry.error else "unknown error"
             lines.append(f"  {name}: {message}")
-        if skipped := self.skipped:
-            cause = "it" if len(errored) == 1 else "them"
-            lines.append(f"  ({len(skipped)} skipped because of {cause}: {', '.join(skipped)})")
+        lines.extend(self._skip_lines(errored))
         error = ProcessFailedError("\n".join(lines), list(errored), self)
         first = next(iter(errored.values())).error
         if first is None:
@@ -247,6 +255,37 @@ class ProcessExecutionReport:
         # The original exception where it exists; where its text held a secret (the
         # error data then keeps no cause), the traceback as captured, with it masked.
         raise error from (first.cause or TaskTraceback(first.traceback_str))
+
+    def _skip_lines(self, errored: Mapping[str, TaskReportEntry]) -> list[str]:
+        """Name the tasks skipped because of the failures, then the others with their reason.
+
+        Only the failures' ``downstream_impact`` counts as "because of": a task skipped by
+        fail-fast, the deadline or an unmet ``any_failed`` condition is not their doing.
+        """
+        from processes.rendering.locales import get_locale
+
+        impact: dict[str, None] = {}
+        for entry in errored.values():
+            if entry.error is not None:
+                impact.update(dict.fromkeys(entry.error.downstream_impact))
+        order = {name: index for index, name in enumerate(self.entries)}
+        # In report order; names a filtered report no longer holds keep theirs, at the end.
+        because = sorted(impact, key=lambda name: order.get(name, len(order)))
+        lines = []
+        if because:
+            cause = "it" if len(errored) == 1 else "them"
+            lines.append(f"  ({len(because)} skipped because of {cause}: {', '.join(because)})")
+        words = get_locale("en").skip_reason
+        others: dict[str, list[str]] = {}  # reason -> names, in report order
+        for name, entry in self.skipped.items():
+            if name in impact:
+                continue
+            reason = entry.skip_reason or SkipReason.UPSTREAM_FAILED
+            why = words[reason].format(cause=entry.skip_cause or "task")
+            others.setdefault(why, []).append(name)
+        for why, names in others.items():
+            lines.append(f"  (also skipped, {why}: {', '.join(names)})")
+        return lines
 
     # -- delivery -------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -19,7 +19,15 @@ from factories import (
     raising,
     small_report,
 )
-from processes import ProcessExecutionReport, ReportContent, TaskStatus
+from processes import (
+    Process,
+    ProcessExecutionReport,
+    ReportContent,
+    SkipReason,
+    Task,
+    TaskDependency,
+    TaskStatus,
+)
 from processes.rendering import html as html_view
 from processes.rendering.html import layout_graph, render_html
 
@@ -513,3 +521,108 @@ def test_control_characters_from_tasks_are_shown_not_embedded() -> None:
     page = render_html(make_report(failing, recovered, name="run\x9b"))
     assert re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", page) is None
     assert "ValueError: \\x00nul \\x1b[31m" in page
+
+
+# -- skips no failure caused -------------------------------------------------------------
+
+
+def _one() -> int:
+    return 1
+
+
+def _boom() -> None:
+    raise RuntimeError("boom")
+
+
+def skip_paragraphs(root: Node) -> list[str]:
+    return [
+        " ".join(p.text().split())
+        for p in root.by_id("failures").find_all("p")
+        if "skipped" in p.text()
+    ]
+
+
+def node_titles(svg: ET.Element) -> dict[str, str]:
+    titles = {}
+    for name, g in graph_nodes(svg).items():
+        title = g.find(f"{SVG}title")
+        assert title is not None
+        titles[name] = title.text or ""
+    return titles
+
+
+def test_a_healthy_run_with_a_compensation_skipped_blames_no_failure() -> None:
+    tasks = [
+        Task("load", _one),
+        Task("compensate", _one, dependencies=[TaskDependency("load")], run_when="any_failed"),
+        Task("report_refund", _one, dependencies=[TaskDependency("compensate")]),
+    ]
+    report = Process(tasks).run(parallel=False)
+    assert report.entries["report_refund"].skip_reason is SkipReason.CONDITION_NOT_MET
+    page = report.to_html()
+    root = parse(page)
+    assert "because of these failures" not in root.by_id("failures").text()
+    assert skip_paragraphs(root) == [
+        "2 task(s) skipped, not because of a failure \u2014 nothing upstream failed: "
+        "compensate, report_refund."
+    ]
+    rows = {row_name(r): r for r in timeline_rows(root)}
+    for name in ("compensate", "report_refund"):
+        assert rows[name].find_all("td")[0].text().endswith("skipped (nothing upstream failed)")
+    svg = svg_of(page)
+    assert not any(skip for _, _, skip in graph_edges(svg))  # no dashed "skipped because of"
+    titles = node_titles(svg)
+    assert titles["compensate"] == "compensate: skipped (nothing upstream failed)"
+    assert titles["report_refund"] == "report_refund: skipped (nothing upstream failed)"
+
+
+def test_fail_fast_skips_are_told_apart_from_the_failures_own() -> None:
+    tasks = [
+        Task("a", _boom),
+        Task("b", _one, dependencies=[TaskDependency("a")]),
+        Task("z", _one),
+        Task("y", _one, dependencies=[TaskDependency("z")]),
+    ]
+    report = Process(tasks).run(parallel=False, fail_fast=True)
+    assert report.entries["b"].skip_reason is SkipReason.UPSTREAM_FAILED
+    assert report.entries["y"].skip_reason is SkipReason.FAIL_FAST
+    page = report.to_html()
+    root = parse(page)
+    assert skip_paragraphs(root) == [
+        "1 task(s) skipped because of these failures; the timeline says which failure "
+        "stopped each one.",
+        "2 task(s) skipped, not because of a failure \u2014 fail-fast: z, y.",
+    ]
+    svg = svg_of(page)
+    assert [(a, b) for a, b, skip in graph_edges(svg) if skip] == [("a", "b")]
+    titles = node_titles(svg)
+    assert titles["b"] == "b: skipped, skipped because of a"
+    assert titles["y"] == "y: skipped (fail-fast)"
+
+
+def test_other_skips_are_grouped_by_reason_and_escaped() -> None:
+    late = "<script>late</script>"
+    report = make_report(
+        make_entry("a"),
+        replace(make_entry(late, TaskStatus.SKIPPED), skip_reason=SkipReason.DEADLINE),
+        replace(
+            make_entry("b", TaskStatus.SKIPPED, dependencies=("a",)),
+            skip_reason=SkipReason.CONDITION_NOT_MET,
+        ),
+        replace(make_entry("c", TaskStatus.SKIPPED), skip_reason=SkipReason.DEADLINE),
+    )
+    page = report.to_html()
+    assert "<script>" not in page
+    assert skip_paragraphs(parse(page)) == [
+        f"3 task(s) skipped, not because of a failure \u2014 deadline: {late}, c; "
+        "nothing upstream failed: b."
+    ]
+
+
+def test_skips_of_a_report_without_reasons_are_counted_as_the_failures_doing() -> None:
+    # small_report's entries hold no skip_reason, as reports written before reasons did.
+    report = small_report()
+    assert all(e.skip_reason is None for e in report.skipped.values())
+    root = parse(report.to_html())
+    assert skip_paragraphs(root)[0].startswith("2 task(s) skipped because of these failures")
+    assert len(skip_paragraphs(root)) == 1

@@ -123,6 +123,17 @@ def skip_note(entry: TaskReportEntry, words: Locale) -> str:
     return words.skipped_for.format(reason=words.skip_reason[reason])
 
 
+def skipped_by_a_failure(entry: TaskReportEntry) -> bool:
+    """Tell whether a task was skipped because an upstream task failed (or of no known reason).
+
+    Reports written before skips had a reason hold only such skips. Fail-fast, the
+    deadline, an interruption or an unmet ``any_failed`` condition are not a failure's doing.
+    """
+    return entry.status is TaskStatus.SKIPPED and (
+        entry.skip_reason is None or entry.skip_reason is SkipReason.UPSTREAM_FAILED
+    )
+
+
 def skip_roots(entry: TaskReportEntry, roots: tuple[str, ...]) -> tuple[str, ...]:
     """The failures that stopped a skipped task: from the graph, else its ``skip_cause``."""
     if roots or entry.skip_reason not in (None, SkipReason.UPSTREAM_FAILED):

@@ -15,7 +15,7 @@ from string import Template
 from typing import TYPE_CHECKING
 
 from processes.content import ReportContent
-from processes.outcome import TaskChange, TaskStatus
+from processes.outcome import SkipReason, TaskChange, TaskStatus
 from processes.rendering.changes import (
     attempts_said_once,
     change_note,
@@ -23,6 +23,7 @@ from processes.rendering.changes import (
     reuse_note,
     skip_note,
     skip_roots,
+    skipped_by_a_failure,
     stop_note,
 )
 from processes.rendering.common import (
@@ -354,12 +355,7 @@ def _failures(report: ProcessExecutionReport, content: ReportContent) -> Markup:
             "this page small; the JSON report has them all.</p>"
             f"<ul>{''.join(short)}</ul>"
         )
-    skipped = report.skipped
-    if skipped:
-        parts.append(
-            f"<p>{len(skipped)} task(s) skipped because of these failures; the timeline "
-            "says which failure stopped each one.</p>"
-        )
+    parts.extend(_skipped_notes(report))
     recovered = [
         name
         for name, change in report.changes.items()
@@ -394,6 +390,31 @@ def _failures(report: ProcessExecutionReport, content: ReportContent) -> Markup:
         tail = f'<p class="note">\u2026 and {more} more.</p>' if more > 0 else ""
         parts.append(f"<h3>Recovered by a retry ({len(retried)})</h3><ul>{items}</ul>{tail}")
     return join(parts)
+
+
+def _skipped_notes(report: ProcessExecutionReport) -> list[str]:
+    """Count the tasks a failure skipped; name the others with their reason, which is not."""
+    by_failure = 0
+    others: dict[str, list[str]] = {}  # reason -> names, in report order
+    for name, entry in report.skipped.items():
+        reason = entry.skip_reason
+        if reason is None or reason is SkipReason.UPSTREAM_FAILED:  # skipped_by_a_failure
+            by_failure += 1
+        else:
+            others.setdefault(_WORDS.skip_reason[reason], []).append(name)
+    notes = []
+    if by_failure:
+        notes.append(
+            f"<p>{by_failure} task(s) skipped because of these failures; the timeline "
+            "says which failure stopped each one.</p>"
+        )
+    if others:
+        count = sum(len(names) for names in others.values())
+        reasons = "; ".join(f"{why}: {_listed(names)}" for why, names in others.items())
+        notes.append(
+            f"<p>{count} task(s) skipped, not because of a failure \u2014 {escape(reasons)}.</p>"
+        )
+    return notes
 
 
 def _timeline(report: ProcessExecutionReport, *, errors_only: bool) -> Markup:
@@ -599,7 +620,7 @@ def _graph(report: ProcessExecutionReport) -> Markup:
             x1 += _NODE_W
             y1 = top1 + _NODE_H // 2
             bend = max((x2 - x1) // 2, 20)
-            skip = entry.status is TaskStatus.SKIPPED and entries[dep].status in failed
+            skip = skipped_by_a_failure(entry) and entries[dep].status in failed
             (skip_edges if skip else edges).append(
                 fill(
                     _EDGE,
@@ -623,7 +644,9 @@ def _graph(report: ProcessExecutionReport) -> Markup:
         tooltip = f"{name}: {STATUS_LOOKS[entry.status].word}"
         tooltip += f", {entry.attempts} attempts" if retried else ""
         cause = causes.get(name)
-        if cause is not None and cause.roots:
+        if skip_note(entry, _WORDS) and entry.skip_reason is not None:  # no failure's doing
+            tooltip += f" ({_WORDS.skip_reason[entry.skip_reason]})"
+        elif cause is not None and cause.roots:
             tooltip += f", skipped because of {_skip_note(cause)}"
         node = fill(
             _NODE,

@@ -8,11 +8,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from processes.outcome import TaskStatus
-from processes.rendering.common import STATUS_LOOKS
+from processes.rendering.changes import skip_note, skip_roots, skipped_by_a_failure
+from processes.rendering.common import STATUS_LOOKS, list_names, skip_causes
 from processes.rendering.locales import get_locale
 
 if TYPE_CHECKING:
-    from processes.report import ProcessExecutionReport
+    from collections.abc import Mapping
+
+    from processes.rendering.common import SkipCause
+    from processes.report import ProcessExecutionReport, TaskReportEntry
 
 __all__ = ["escape_label", "render_mermaid"]
 
@@ -40,6 +44,8 @@ _ENTITIES = {
 }
 _TABLE = str.maketrans({**_ENTITIES, "\n": " ", "\r": " ", "\t": " "})
 _WORDS = get_locale("en")
+#: Failures named in a skipped node's label; the dotted arrows show the rest.
+_ROOTS_SHOWN = 3
 
 
 def escape_label(text: str) -> str:
@@ -53,9 +59,12 @@ def render_mermaid(report: ProcessExecutionReport) -> str:
     Node ids are positional (``t0``, ``t1``...), so no task name can collide with Mermaid
     syntax or keywords such as ``end``; the name appears only in the escaped, quoted label,
     with its status in words (and "new", "still failing" or "recovered" when the report
-    knows what changed). A dotted arrow is a dependency that caused a skip.
+    knows what changed); a skipped task says why: the failures it was skipped because of,
+    or its reason (fail-fast, deadline, nothing upstream failed...). A dotted arrow is a
+    dependency whose failure caused a skip.
     """
     ids = {name: f"t{i}" for i, name in enumerate(report.entries)}
+    causes = skip_causes(report) if report.skipped else {}
     lines = ["flowchart LR"]
     if report.process_name:  # a comment, not a YAML title: no name can break the parse
         lines.append(f"  %% process {report.process_name.translate(_TABLE)}")
@@ -63,6 +72,8 @@ def render_mermaid(report: ProcessExecutionReport) -> str:
     for name, entry in report.entries.items():
         status = entry.status
         label = f"{escape_label(name)}<br/>{STATUS_LOOKS[status].glyph} {status.value}"
+        if status is TaskStatus.SKIPPED:
+            label += escape_label(_why_skipped(entry, causes))
         if change := report.changes.get(name):  # what changed since the previous run
             label += f" · {escape_label(_WORDS.change[change])}"
         lines.append(f'  {ids[name]}["{label}"]:::{status.value}')
@@ -71,7 +82,16 @@ def render_mermaid(report: ProcessExecutionReport) -> str:
         for dep in dict.fromkeys(entry.dependencies):
             if dep not in ids or dep == name:
                 continue  # a filtered report: the upstream task is not in it
-            skip = entry.status is TaskStatus.SKIPPED and report.entries[dep].status in failed
+            skip = skipped_by_a_failure(entry) and report.entries[dep].status in failed
             arrow = "-. skipped .->" if skip else "-->"
             lines.append(f"  {ids[dep]} {arrow} {ids[name]}")
     return "\n".join(lines) + "\n"
+
+
+def _why_skipped(entry: TaskReportEntry, causes: Mapping[str, SkipCause]) -> str:
+    """Return " (deadline)", " (because of fetch)" and the like: the reason, unescaped."""
+    if skip_note(entry, _WORDS) and entry.skip_reason is not None:
+        return f" ({_WORDS.skip_reason[entry.skip_reason]})"
+    cause = causes.get(entry.name)
+    roots = skip_roots(entry, cause.roots if cause is not None else ())
+    return f" (because of {list_names(roots, most=_ROOTS_SHOWN)})" if roots else ""
