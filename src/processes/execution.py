@@ -44,7 +44,6 @@ from processes.outcome import SkipReason, StopReason, TaskStatus
 from processes.redaction import REDACTED, read_environment, remember_secret
 from processes.report import ProcessExecutionReport, TaskReportEntry, new_entry
 from processes.task import (
-    ALL_DONE,
     ALL_SUCCEEDED,
     ANY_FAILED,
     Task,
@@ -988,20 +987,43 @@ class Run:
             return False
         why = self._why_not(i)
         if why is None:
+            if self.blocked[i] & _REUSED:  # only a task with a rule starts after all
+                self._say_why_it_runs_again(i)
             return True
         self._skip(i, *why)
         return False
 
     def _is_reused(self, i: int) -> bool:
-        """Whether task ``i`` takes its result from the resumed run: when that run holds
-        one and the task's rule lets it start (whether or not the run is stopping)."""
+        """Whether task ``i`` takes its result from the resumed run, which holds one
+        (whether or not this run is stopping).
+
+        A task with a rule (a cleanup, a compensation) is reused only when all its
+        upstream tasks are: one that runs again must be cleaned up after again. Any other
+        task is reused unless an upstream task fails now.
+        """
         flags = self.blocked[i]
         if not flags & _REUSED:
             return False
-        rule = self.rules.get(i, ALL_SUCCEEDED) if self.rules else ALL_SUCCEEDED
-        upstream_failed = flags & _UPSTREAM_FAILED
-        return rule is ALL_DONE or bool(
-            upstream_failed if rule is ANY_FAILED else not upstream_failed
+        if flags & _HAS_RULE:
+            return self._upstream_run_again(i) is None
+        return not flags & _UPSTREAM_FAILED
+
+    def _upstream_run_again(self, i: int) -> int | None:
+        """The first upstream task of ``i`` not reused in this run, or None."""
+        entries = self.entries
+        for up in self.graph.upstreams[i]:
+            entry = entries[up]
+            if entry is None or not entry.reused:
+                return up
+        return None
+
+    def _say_why_it_runs_again(self, i: int) -> None:
+        """Task ``i`` with a rule succeeded in the resumed run yet starts now: say why."""
+        up = self._upstream_run_again(i)
+        assert up is not None  # else it would have been reused
+        self.rerun_reasons[i] = (
+            f"its upstream task {self.tasks[up].name!r} runs again, so this "
+            f"run_when={self.rules[i]!r} task runs again after it"
         )
 
     def _why_not(self, i: int) -> tuple[SkipReason, int | None] | None:

@@ -173,7 +173,8 @@ class Process:
         that run: each task that SUCCEEDED there, matched by name (case-insensitive)
         even if its function or arguments changed since, is not run again; its result
         feeds its dependants, and its entry says ``reused`` (attempts 0, elapsed 0, no
-        times). Its upstream tasks still come first: one that fails now skips it. Every
+        times). Its upstream tasks still come first: one that fails now skips it; a task
+        with a ``run_when`` rule is reused only when all its upstream tasks are. Every
         other task runs as usual; one whose earlier result cannot be restored runs
         again, and its ``rerun_reason`` says why: a report shows a result hidden as a
         secret as ``[redacted]`` and a huge one cut; a history restores JSON-native

@@ -755,40 +755,119 @@ def test_resume_on_a_dask_cluster_runs_only_the_failed_task(tmp_path: Path) -> N
 # -- with run_when -------------------------------------------------------------------------
 
 
-def test_a_cleanup_that_succeeded_is_reused_and_a_compensation_only_when_its_rule_holds() -> None:
-    calls: Counter[str] = Counter()
-    broken = [True]
+class Warehouse:
+    """lock -> load -> report, with ``unlock`` (all_done) after lock and load and ``undo``
+    (any_failed) after load. ``load`` and ``report`` fail while broken; every call is
+    counted and what ``unlock`` received is kept."""
 
-    def load() -> str:
-        calls["load"] += 1
-        if broken[0]:
+    def __init__(self, *, load_broken: bool, report_broken: bool = False) -> None:
+        self.calls: Counter[str] = Counter()
+        self.load_broken = load_broken
+        self.report_broken = report_broken
+        self.unlocked_after: list[Any] = []
+
+    def lock(self) -> str:
+        self.calls["lock"] += 1
+        return "lock-1"
+
+    def load(self, lock: str) -> str:
+        self.calls["load"] += 1
+        if self.load_broken:
             raise ConnectionError("the warehouse is down")
-        return "loaded"
+        return f"loaded under {lock}"
 
-    def counted(name: str) -> Callable[[], str]:
-        def run() -> str:
-            calls[name] += 1
-            return name
+    def report(self, loaded: str) -> str:
+        self.calls["report"] += 1
+        if self.report_broken:
+            raise ValueError("the report template is broken")
+        return f"report of {loaded}"
 
-        return run
+    def unlock(self, lock: str, loaded: str | None) -> str:
+        self.calls["unlock"] += 1
+        self.unlocked_after.append(loaded)
+        return f"released {lock}"
 
-    def tasks() -> list[Task]:
-        after_load = [TaskDependency("load")]
+    def undo(self) -> str:
+        self.calls["undo"] += 1
+        return "undone"
+
+    def tasks(self) -> list[Task]:
         return [
-            Task("load", load),
-            Task("cleanup", counted("cleanup"), dependencies=after_load, run_when="all_done"),
-            Task("undo", counted("undo"), dependencies=after_load, run_when="any_failed"),
+            Task("lock", self.lock),
+            Task("load", self.load, dependencies=[piped("lock")]),
+            Task("report", self.report, dependencies=[piped("load")]),
+            Task(
+                "unlock",
+                self.unlock,
+                dependencies=[piped("lock"), piped("load")],
+                run_when="all_done",
+            ),
+            Task("undo", self.undo, dependencies=[TaskDependency("load")], run_when="any_failed"),
         ]
 
-    first = Process(tasks()).run(parallel=False)
-    assert {n: e.status for n, e in first.entries.items()} == dict.fromkeys(
-        ["cleanup", "undo"], TaskStatus.SUCCESS
-    ) | {"load": TaskStatus.ERRORED}
-    broken[0] = False
-    calls.clear()
-    report = Process(tasks()).run(parallel=False, resume=first)
 
-    assert calls == Counter({"load": 1})
-    assert report.entries["cleanup"].reused  # it would start now too: its result stands
+RUNS_AGAIN_AFTER_LOAD = (
+    "its upstream task 'load' runs again, so this run_when='all_done' task runs again after it"
+)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_cleanup_runs_again_after_an_upstream_task_that_runs_again(
+    mode: dict[str, Any],
+) -> None:
+    warehouse = Warehouse(load_broken=True)
+    first = Process(warehouse.tasks()).run(**mode)
+    assert {n: e.status for n, e in first.entries.items()} == {
+        "lock": TaskStatus.SUCCESS,
+        "load": TaskStatus.ERRORED,
+        "report": TaskStatus.SKIPPED,
+        "unlock": TaskStatus.SUCCESS,
+        "undo": TaskStatus.SUCCESS,
+    }
+    warehouse.load_broken = False
+    warehouse.calls.clear()
+    report = Process(warehouse.tasks()).run(resume=first, **mode)
+
+    assert not report.errored
+    # The lock is reused; the cleanup runs again after the load that now ran, with its result.
+    assert warehouse.calls == Counter({"load": 1, "report": 1, "unlock": 1})
+    assert warehouse.unlocked_after == [None, "loaded under lock-1"]
+    unlock = report.entries["unlock"]
+    assert (unlock.status, unlock.reused, unlock.attempts) == (TaskStatus.SUCCESS, False, 1)
+    assert unlock.rerun_reason == RUNS_AGAIN_AFTER_LOAD
+    assert report.entries["lock"].reused
     undo = report.entries["undo"]  # nothing failed now: a compensation has no place
-    assert (undo.status, undo.reused) == (TaskStatus.SKIPPED, False)
+    assert (undo.status, undo.reused, undo.rerun_reason) == (TaskStatus.SKIPPED, False, "")
+
+
+def test_a_cleanup_whose_upstream_tasks_are_all_reused_is_reused() -> None:
+    warehouse = Warehouse(load_broken=False, report_broken=True)
+    first = Process(warehouse.tasks()).run(parallel=False)
+    assert set(first.errored) == {"report"}
+    warehouse.report_broken = False
+    warehouse.calls.clear()
+    report = Process(warehouse.tasks()).run(parallel=False, resume=first)
+
+    assert not report.errored
+    assert warehouse.calls == Counter({"report": 1})  # lock and load stand: so does unlock
+    unlock = report.entries["unlock"]
+    assert (unlock.reused, unlock.attempts, unlock.rerun_reason) == (True, 0, "")
+    assert unlock.result == "released lock-1"
+
+
+def test_a_compensation_runs_again_after_an_upstream_task_that_fails_again() -> None:
+    warehouse = Warehouse(load_broken=True)
+    first = Process(warehouse.tasks()).run(parallel=False)
+    warehouse.calls.clear()
+    report = Process(warehouse.tasks()).run(parallel=False, resume=first)  # not fixed
+
+    assert set(report.errored) == {"load"}
+    assert warehouse.calls == Counter({"load": 1, "unlock": 1, "undo": 1})
+    undo = report.entries["undo"]
+    assert (undo.status, undo.reused, undo.attempts) == (TaskStatus.SUCCESS, False, 1)
+    assert undo.rerun_reason == (
+        "its upstream task 'load' runs again, so this run_when='any_failed' task runs again "
+        "after it"
+    )
+    assert report.entries["unlock"].rerun_reason == RUNS_AGAIN_AFTER_LOAD
+    assert report.entries["lock"].reused

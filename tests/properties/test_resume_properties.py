@@ -2,7 +2,8 @@
 them, resume. No task that succeeded before runs again, every other task runs once, and
 every result equals that of a clean full run; sequential, parallel with 1-8 workers and
 on a caller's executor, from the report object, from its JSON, or from its run id in a
-real history file.
+real history file. With random run_when rules too: a cleanup or compensation is reused
+only when all its upstream tasks are, and otherwise follows its rule again after them.
 
 Each result spells out the results it was computed from, so an upstream result that was
 lost or passed wrongly shows in every task downstream of it.
@@ -179,3 +180,119 @@ def test_resume_after_a_fix_runs_only_what_did_not_succeed(graph: Graph) -> None
         task: e.result for task, e in clean.entries.items()
     }
     assert all(e.status is TaskStatus.SUCCESS for e in resumed.entries.values())
+
+
+# -- with run_when -------------------------------------------------------------------------
+
+RULES = ("all_succeeded", "all_done", "any_failed")
+
+
+@dataclass(frozen=True)
+class RuledGraph:
+    upstreams: tuple[tuple[int, ...], ...]  # of task i, all < i
+    rules: tuple[str, ...]
+    failing_first: frozenset[int]
+    failing_again: frozenset[int]  # fail in the resumed run (not fixed, or newly broken)
+    workers: int  # 1: sequential
+
+
+@st.composite
+def ruled_graphs(draw: st.DrawFn) -> RuledGraph:
+    n = draw(st.integers(1, 10))
+    upstreams = tuple(
+        tuple(sorted(draw(st.sets(st.integers(0, i - 1), max_size=3)))) if i else ()
+        for i in range(n)
+    )
+    rules = tuple(draw(st.lists(st.sampled_from(RULES), min_size=n, max_size=n)))
+    failing = st.frozensets(st.integers(0, n - 1), max_size=n)
+    return RuledGraph(upstreams, rules, draw(failing), draw(failing), draw(st.integers(1, 4)))
+
+
+class Recorded:
+    """Return ``name(inputs...)``, or raise while broken; record what each call received."""
+
+    def __init__(self, task_name: str, received: dict[str, tuple[Any, ...]], broken: bool):
+        self.task_name = task_name
+        self.received = received
+        self.broken = broken
+
+    def __call__(self, *args: Any) -> str:
+        self.received[self.task_name] = args
+        if self.broken:
+            raise ValueError(f"{self.task_name} is broken")
+        return f"{self.task_name}({', '.join(map(str, args))})"
+
+
+def ruled_tasks(
+    graph: RuledGraph, received: dict[str, tuple[Any, ...]], broken: frozenset[int]
+) -> list[Task]:
+    return [
+        Task(
+            name(i),
+            Recorded(name(i), received, i in broken),
+            dependencies=[
+                TaskDependency(name(up), use_result_as_additional_args=True) for up in ups
+            ],
+            run_when=graph.rules[i],
+        )
+        for i, ups in enumerate(graph.upstreams)
+    ]
+
+
+def starts(rule: str, upstream_failed: bool) -> bool:
+    if rule == "all_done":
+        return True
+    return upstream_failed if rule == "any_failed" else not upstream_failed
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ruled_graphs())
+def test_resume_follows_each_rule_again_after_an_upstream_task_that_runs_again(
+    graph: RuledGraph,
+) -> None:
+    options: dict[str, Any] = (
+        {"parallel": False} if graph.workers == 1 else {"max_workers": graph.workers}
+    )
+    first = Process(ruled_tasks(graph, {}, graph.failing_first)).run(**options)
+    received: dict[str, tuple[Any, ...]] = {}
+    resumed = Process(ruled_tasks(graph, received, graph.failing_again)).run(
+        resume=first, **options
+    )
+
+    # What the resumed run must do, from SPEC §11 and §12 alone: a task with a rule is
+    # reused only when all its upstream tasks are; any other only if none fails now.
+    reused: list[bool] = []
+    status: list[TaskStatus] = []
+    for i, ups in enumerate(graph.upstreams):
+        task = name(i)
+        entry = resumed.entries[task]
+        upstream_failed = any(status[up] is not TaskStatus.SUCCESS for up in ups)
+        succeeded = first.entries[task].status is TaskStatus.SUCCESS
+        if graph.rules[i] == "all_succeeded":
+            reuse = succeeded and not upstream_failed
+        else:
+            reuse = succeeded and all(reused[up] for up in ups)
+        reused.append(reuse)
+        assert entry.reused is reuse, task
+        if reuse:
+            status.append(TaskStatus.SUCCESS)
+            assert task not in received
+            assert entry.rerun_reason == ""
+        elif starts(graph.rules[i], upstream_failed):
+            status.append(TaskStatus.ERRORED if i in graph.failing_again else TaskStatus.SUCCESS)
+            # It ran after its upstream tasks, with their results of this run.
+            assert received[task] == tuple(
+                resumed.entries[name(up)].result if status[up] is TaskStatus.SUCCESS else None
+                for up in ups
+            )
+            if succeeded:  # it ran again, so an upstream task ran again: named
+                again = next(up for up in ups if not reused[up])
+                assert entry.rerun_reason.startswith(
+                    f"its upstream task {name(again)!r} runs again"
+                ), task
+            else:
+                assert entry.rerun_reason == ""
+        else:
+            status.append(TaskStatus.SKIPPED)
+            assert task not in received
+        assert entry.status is status[i], task
