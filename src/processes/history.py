@@ -450,12 +450,19 @@ class RunHistory:
             LookupError: no run of that id is in this history.
         """
         with self._reading() as connection:
-            row = connection.execute(
-                "SELECT report FROM runs WHERE run_id = ?", (run_id,)
-            ).fetchone()
+            (report,) = self._run_row(connection, "report", run_id)
+        return decode_report(report)
+
+    def _run_row(
+        self, connection: sqlite3.Connection, columns: str, run_id: str
+    ) -> tuple[Any, ...]:
+        """The ``columns`` of run ``run_id``; a LookupError naming it when it is not here."""
+        row: tuple[Any, ...] | None = connection.execute(
+            f"SELECT {columns} FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
         if row is None:
             raise LookupError(f"no run {run_id!r} in the history {self.path}")
-        return decode_report(row[0])
+        return row
 
     def last(self, process_name: str) -> ProcessExecutionReport | None:
         """Return the newest recorded report of ``process_name``, or None."""
@@ -476,11 +483,7 @@ class RunHistory:
             LookupError: no run of that id is in this history.
         """
         with self._reading() as connection:
-            row = connection.execute(
-                "SELECT id, report FROM runs WHERE run_id = ?", (run_id,)
-            ).fetchone()
-            if row is None:
-                raise LookupError(f"no run {run_id!r} in the history {self.path}")
+            row = self._run_row(connection, "id, report", run_id)
             kept = {
                 name: (kind, value, reason)
                 for name, kind, value, reason in connection.execute(
