@@ -25,6 +25,8 @@ from processes.errors import ProcessesError
 from processes.outcome import FailureStreak, StopReason, TaskChange, TaskStatus
 from processes.redaction import REDACTED, Redactor
 from processes.report import (
+    LONGEST_JSON_INT_BITS,
+    MAX_JSON_DEPTH,
     ProcessExecutionReport,
     TaskReportEntry,
     entry_to_dict,
@@ -114,7 +116,6 @@ _RESULT_JSON = "json"  # the value is the entry's result in the stored report
 _RESULT_PICKLE = "pickle"
 _RESULT_NONE = "none"  # not kept; ``reason`` says why
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
-_LONGEST_JSON_INT_BITS = 14_000  # as the report's JSON writes whole
 _NOT_JSON = "not JSON-native: create RunHistory(..., store_results=True) to keep it"
 _HIDDEN = "hidden as a secret"
 _UNCHECKED = "too big to check for secrets (the report shows it cut), so not kept"
@@ -707,7 +708,7 @@ def _is_json_scalar(value: Any) -> bool:
     if type(value) is float:
         return math.isfinite(value)
     if type(value) is int:
-        return value.bit_length() <= _LONGEST_JSON_INT_BITS
+        return value.bit_length() <= LONGEST_JSON_INT_BITS
     return True
 
 
@@ -717,7 +718,7 @@ def is_json_native(value: Any, _depth: int = 0) -> bool:
     kind = type(value)
     if kind in _JSON_SCALARS:
         return _is_json_scalar(value)
-    if _depth >= 50:  # the report writes deeper containers as their repr
+    if _depth >= MAX_JSON_DEPTH:  # the report writes deeper containers as their repr
         return False
     if kind is list:
         return all(is_json_native(item, _depth + 1) for item in value)

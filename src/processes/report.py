@@ -416,7 +416,7 @@ def _masked_value(value: Any, forms: list[str], _seen: frozenset[int] = frozense
         return value if text == value else text
     if isinstance(value, int) and not isinstance(value, bool):
         # to_json() writes an int's digits whole, past the cut of a repr.
-        text = str(value) if value.bit_length() <= _LONGEST_JSON_INT_BITS else safe_repr(value)
+        text = str(value) if value.bit_length() <= LONGEST_JSON_INT_BITS else safe_repr(value)
         masked_digits = mask(text, forms)
         return value if masked_digits == text else masked_digits
     if value is None or isinstance(value, bool | float):
@@ -499,7 +499,7 @@ def _masked_entry(entry: TaskReportEntry, forms: list[str]) -> TaskReportEntry:
 #: Containers nested deeper than this are written as their ``repr``.
 MAX_JSON_DEPTH = 50
 # Python refuses str() of ints longer than 4300 digits (about 14,000 bits) by default.
-_LONGEST_JSON_INT_BITS = 14_000
+LONGEST_JSON_INT_BITS = 14_000
 
 
 def jsonable(value: Any, _seen: frozenset[int] = frozenset()) -> Any:
@@ -507,7 +507,7 @@ def jsonable(value: Any, _seen: frozenset[int] = frozenset()) -> Any:
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int):
-        return value if value.bit_length() <= _LONGEST_JSON_INT_BITS else safe_repr(value)
+        return value if value.bit_length() <= LONGEST_JSON_INT_BITS else safe_repr(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
     if id(value) in _seen or len(_seen) >= MAX_JSON_DEPTH:
