@@ -3,6 +3,7 @@
     python bench/history.py                  # 10,000 and 100,000 tasks, 5 processes each
     python bench/history.py --quick          # smoke run: small sizes, 1 process each
     python bench/history.py --baseline REF   # the commit a run without history= is compared to
+    python bench/history.py --record-baseline REF   # the commit recording is compared to
 
 Every measurement runs in a fresh interpreter (this script with ``--worker``, answering one
 JSON line) and the parent prints the medians over those processes:
@@ -10,7 +11,11 @@ JSON line) and the parent prints the medians over those processes:
 - ``record``: ``history.record(report, results)`` of a chain of no-op tasks, per task,
   into a fresh file (the schema already made: that is paid once per file), then again
   with that run as the previous one, then with ``keep_runs=1`` so that the same
-  transaction also deletes the oldest run (what a full history pays on every run);
+  transaction also deletes the oldest run (what a full history pays on every run); with
+  this working tree and with ``--record-baseline`` (default: the recorder before the
+  ``tasks`` rows were slimmed), alternating; and the floor, in a fresh interpreter of its
+  own: the ``tasks`` rows alone, one ``executemany`` of ``(run, name, status, attempts,
+  elapsed)`` into a bare table in one transaction, the least a row per task costs;
 - ``runs``: on a file holding 10,000 runs of 10 process names, ``runs()`` (the newest 20),
   ``runs(name)``, ``last(name)`` and ``report(run_id)``, the first call of a fresh
   interpreter (it opens the file) and the median of 20 calls after it;
@@ -45,6 +50,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 #: main just before ``RunHistory`` landed (08246d5): the library a plain run is compared to.
 DEFAULT_BASELINE = "093144c"
+#: main before the recorder's rows were slimmed (schema 2: nine columns per task row, the
+#: whole entry in the stored report): what recording is compared to.
+DEFAULT_RECORD_BASELINE = "b1ca113"
 TARGET_RECORD_US = 5.0
 TARGET_RUNS_MS = 10.0
 
@@ -104,6 +112,35 @@ def work_record(size: int, folder: Path) -> dict[str, float]:
         answer[label] = (time.perf_counter() - began) / size * 1e6
         history.close()
         assert recorded.changes == {}
+    return answer
+
+
+def work_record_floor(size: int, folder: Path) -> dict[str, float]:
+    """The least a row per task costs: the tasks' rows alone, written the plain way."""
+    import sqlite3
+
+    process = chain(size)
+    captured = Captured()
+    process.run(parallel=False, history=captured)
+    entries = list(captured.report.entries.values())
+    connection = sqlite3.connect(folder / "floor.db", isolation_level=None)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = NORMAL")
+    connection.execute(
+        "CREATE TABLE tasks (run INTEGER, name TEXT, status TEXT, attempts INTEGER,"
+        " elapsed_seconds REAL, PRIMARY KEY (run, name)) WITHOUT ROWID"
+    )
+    gc.collect()
+    began, cpu = time.perf_counter(), time.process_time()
+    rows = [(1, e.name, e.status.value, e.attempts, e.elapsed_seconds) for e in entries]
+    connection.execute("BEGIN")
+    connection.executemany("INSERT INTO tasks VALUES (?, ?, ?, ?, ?)", rows)
+    connection.execute("COMMIT")
+    answer = {
+        "floor cpu": (time.process_time() - cpu) / size * 1e6,
+        "floor": (time.perf_counter() - began) / size * 1e6,
+    }
+    connection.close()
     return answer
 
 
@@ -172,6 +209,8 @@ def worker(job: dict[str, Any]) -> dict[str, Any]:
     kind = job["kind"]
     if kind == "record":
         return work_record(job["size"], Path(job["folder"]))
+    if kind == "record-floor":
+        return work_record_floor(job["size"], Path(job["folder"]))
     if kind == "build-runs":
         return work_build_runs(Path(job["path"]), job["count"])
     if kind == "runs":
@@ -228,6 +267,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, 1 process each")
     parser.add_argument("--repeat", type=int, default=5, help="fresh processes per case")
     parser.add_argument("--baseline", default=DEFAULT_BASELINE, help="git ref to compare to")
+    parser.add_argument(
+        "--record-baseline",
+        default=DEFAULT_RECORD_BASELINE,
+        help="git ref whose recording is compared to",
+    )
     parser.add_argument("--out", type=Path, help="where to write the results (JSON)")
     args = parser.parse_args()
     if args.worker:
@@ -237,42 +281,58 @@ def main() -> int:
     sizes = [200, 1000] if args.quick else [10_000, 100_000]
     run_count = 300 if args.quick else 10_000
     repeat = 1 if args.quick else args.repeat
-    results: dict[str, Any] = {"sizes": sizes, "repeat": repeat, "baseline": args.baseline}
+    results: dict[str, Any] = {
+        "sizes": sizes,
+        "repeat": repeat,
+        "baseline": args.baseline,
+        "record baseline": args.record_baseline,
+    }
     verdicts: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-history-") as scratch:
         root = Path(scratch)
         current = snapshot(None, root / "current")
         baseline = snapshot(args.baseline, root / "baseline")
+        record_baseline = snapshot(args.record_baseline, root / "record-baseline")
 
         print("recording a run, us per task (median of fresh processes): wall / CPU")
         print(
             f"{'tasks':>8} {'fresh file':>15} {'second run':>15} {'+retention':>15}"
-            f" {'run itself (CPU)':>17}"
+            f" {'run itself (CPU)':>17} {'floor':>13}"
         )
         for size in sizes:
-            answers = []
-            for i in range(repeat):
-                folder = root / f"record-{size}-{i}"
+            answers, before, floors = [], [], []
+            for i in range(repeat):  # alternating: all three see the same machine load
+                for code, into in ((current, answers), (record_baseline, before)):
+                    folder = root / f"record-{size}-{i}-{len(into)}-{code.name}"
+                    folder.mkdir()
+                    job = {"kind": "record", "size": size, "folder": str(folder)}
+                    into.append(spawn(job, code))
+                folder = root / f"floor-{size}-{i}"
                 folder.mkdir()
-                answers.append(
-                    spawn({"kind": "record", "size": size, "folder": str(folder)}, current)
-                )
-            m = medians(answers)
+                job = {"kind": "record-floor", "size": size, "folder": str(folder)}
+                floors.append(spawn(job, current))
+            m, b, f = medians(answers), medians(before), medians(floors)
             results[f"record {size}"] = {"median": m, "all": answers}
-            cells = [
-                f"{m[label]:.2f} / {m[label + ' cpu']:.2f}"
-                for label in ("fresh", "second", "retention")
-            ]
-            print(
-                f"{size:>8,} {cells[0]:>15} {cells[1]:>15} {cells[2]:>15}"
-                f" {m['plain run cpu']:>17.2f}"
-            )
+            results[f"record {size} baseline"] = {"median": b, "all": before}
+            results[f"record {size} floor"] = {"median": f, "all": floors}
+            for row, label in ((m, "now"), (b, args.record_baseline)):
+                cells = [
+                    f"{row[key]:.2f} / {row[key + ' cpu']:.2f}"
+                    for key in ("fresh", "second", "retention")
+                ]
+                print(
+                    f"{size:>8,} {cells[0]:>15} {cells[1]:>15} {cells[2]:>15}"
+                    f" {row['plain run cpu']:>17.2f} {f['floor']:>6.2f} / {f['floor cpu']:.2f}"
+                    f"  ({label})"
+                )
             for label in ("fresh", "second", "retention"):
                 ok = m[label] <= TARGET_RECORD_US
                 verdicts.append(
                     f"{'PASS' if ok else 'FAIL'} record {size:,} tasks ({label}): "
                     f"{m[label]:.2f} us/task wall, {m[label + ' cpu']:.2f} CPU, "
-                    f"{m[label + ' cpu'] / m['plain run cpu']:.2f}x the run's own CPU "
+                    f"{m[label + ' cpu'] / m['plain run cpu']:.2f}x the run's own CPU, "
+                    f"{m[label] / f['floor']:.2f}x the floor, "
+                    f"{m[label] / b[label]:.2f}x {args.record_baseline} "
                     f"(target <= {TARGET_RECORD_US} us)"
                 )
 

@@ -42,11 +42,13 @@ if TYPE_CHECKING:
 __all__ = ["RunHistory", "RunHistoryError", "RunSummary", "TaskStats"]
 
 #: The schema this code writes. Version 1 kept no host, pid, argv, stop reason, failure
-#: streaks or results; opening such a file upgrades it in place (``_MIGRATIONS``).
-SCHEMA_VERSION = 2
-#: The format of the ``runs.report`` column this code writes (version 1 stored
-#: ``report.to_json()``; both are read).
-REPORT_FORMAT = 2
+#: streaks or results; version 2 kept a task's streak, position and start time in its
+#: ``tasks`` row. Opening an older file upgrades it in place (``_MIGRATIONS``).
+SCHEMA_VERSION = 3
+#: The format of the ``runs.report`` column this code writes: 3 leaves a plain entry's
+#: status, attempts and elapsed time to its ``tasks`` row. Version 1 stored
+#: ``report.to_json()``, 2 whole rows; all three are read.
+REPORT_FORMAT = 3
 
 _SCHEMA = """
 CREATE TABLE runs (
@@ -69,16 +71,18 @@ CREATE INDEX runs_by_process ON runs (process_name, id);
 CREATE TABLE tasks (
     run INTEGER NOT NULL,
     name TEXT NOT NULL,
-    position INTEGER NOT NULL,
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL,
     elapsed_seconds REAL NOT NULL,
-    started_at_us INTEGER,
-    failing_runs INTEGER,
-    failing_since TEXT,
     PRIMARY KEY (run, name)
 ) WITHOUT ROWID;
-CREATE INDEX tasks_failing ON tasks (run) WHERE failing_runs IS NOT NULL;
+CREATE TABLE streaks (
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    runs INTEGER NOT NULL,
+    since TEXT NOT NULL,
+    PRIMARY KEY (run, name)
+) WITHOUT ROWID;
 CREATE TABLE results (
     run INTEGER NOT NULL,
     name TEXT NOT NULL,
@@ -108,6 +112,32 @@ CREATE TABLE results (
 );
 """
 
+# Streaks move to a table of their own (a row per failing task, not a column of every
+# task's row), and a task's row keeps only what its statistics read: each row costs less
+# to write (SQLite rebuilds a table to drop columns: the rows are copied across).
+_V2_TO_V3 = """
+CREATE TABLE streaks (
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    runs INTEGER NOT NULL,
+    since TEXT NOT NULL,
+    PRIMARY KEY (run, name)
+) WITHOUT ROWID;
+INSERT INTO streaks SELECT run, name, failing_runs, coalesce(failing_since, '')
+    FROM tasks WHERE failing_runs IS NOT NULL;
+CREATE TABLE tasks_v3 (
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    elapsed_seconds REAL NOT NULL,
+    PRIMARY KEY (run, name)
+) WITHOUT ROWID;
+INSERT INTO tasks_v3 SELECT run, name, status, attempts, elapsed_seconds FROM tasks;
+DROP TABLE tasks;
+ALTER TABLE tasks_v3 RENAME TO tasks
+"""
+
 _RUN_COLUMNS = (
     "run_id, process_name, started_at, finished_at, ok, succeeded, errored, skipped, "
     "host, pid, argv, stopped_by"
@@ -116,6 +146,7 @@ _RESULT_JSON = "json"  # the value is the entry's result in the stored report
 _RESULT_PICKLE = "pickle"
 _RESULT_NONE = "none"  # not kept; ``reason`` says why
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+_ALWAYS_EXACT_IN_JSON = frozenset({str, bool, type(None)})  # an int or float may not be
 _NOT_JSON = "not JSON-native: create RunHistory(..., store_results=True) to keep it"
 _HIDDEN = "hidden as a secret"
 _UNCHECKED = "too big to check for secrets (the report shows it cut), so not kept"
@@ -331,7 +362,7 @@ class RunHistory:
             (run,) = connection.execute(
                 "SELECT coalesce(max(seq), 0) + 1 FROM sqlite_sequence WHERE name = 'runs'"
             ).fetchone()
-            text, task_rows = _encoded(report, run, failing)
+            text, task_rows = _encoded(report, run)
             connection.execute(
                 "INSERT INTO runs (id, run_id, process_name, started_at, finished_at, ok,"
                 " succeeded, errored, skipped, host, pid, argv, stopped_by, report)"
@@ -351,8 +382,10 @@ class RunHistory:
                     text,
                 ),
             )
+            connection.executemany("INSERT INTO tasks VALUES (?, ?, ?, ?, ?)", task_rows)
             connection.executemany(
-                "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", task_rows
+                "INSERT INTO streaks VALUES (?, ?, ?, ?)",
+                [(run, name, count, since) for name, (count, since) in failing.items()],
             )
             if kept:
                 connection.executemany(
@@ -374,6 +407,7 @@ class RunHistory:
         the JSON-native value its entry already holds in the stored report."""
         rows: list[tuple[str, str, bytes | None, str]] = []
         success = TaskStatus.SUCCESS
+        count = 0 if results is None else len(results)
         for position, entry in enumerate(entries):
             if entry.status is not success:
                 continue
@@ -384,12 +418,16 @@ class RunHistory:
                 elif _shows_redacted(shown):
                     rows.append((entry.name, _RESULT_NONE, None, _HIDDEN))
                 continue
-            value = results[position] if position < len(results) else None
+            value = results[position] if position < count else None
+            kind = type(value)
+            if value is shown and (
+                kind in _ALWAYS_EXACT_IN_JSON
+                or (kind is int and value.bit_length() <= LONGEST_JSON_INT_BITS)
+            ):
+                continue  # the common case, kept in the report's own entry
             if shown is not value:  # the report shows a scrubbed copy: never kept in clear
                 reason = _HIDDEN if _shows_redacted(shown) else _UNCHECKED
                 rows.append((entry.name, _RESULT_NONE, None, reason))
-            elif type(value) in _JSON_SCALARS and _is_json_scalar(value):
-                continue  # the common case, kept in the report's own entry
             elif is_json_native(value):
                 continue
             elif not self.store_results:
@@ -419,8 +457,8 @@ class RunHistory:
         if not old:
             return
         ids = [(run,) for run in old]
-        connection.executemany("DELETE FROM tasks WHERE run = ?", ids)
-        connection.executemany("DELETE FROM results WHERE run = ?", ids)
+        for table in ("tasks", "streaks", "results"):
+            connection.executemany(f"DELETE FROM {table} WHERE run = ?", ids)
         connection.executemany("DELETE FROM runs WHERE id = ?", ids)
 
     # -- reading --------------------------------------------------------------------------
@@ -451,8 +489,8 @@ class RunHistory:
             LookupError: no run of that id is in this history.
         """
         with self._reading() as connection:
-            (report,) = self._run_row(connection, "report", run_id)
-        return decode_report(report)
+            run, text = self._run_row(connection, "id, report", run_id)
+            return decode_report(text, _task_rows(connection, run))
 
     def _run_row(
         self, connection: sqlite3.Connection, columns: str, run_id: str
@@ -469,10 +507,12 @@ class RunHistory:
         """Return the newest recorded report of ``process_name``, or None."""
         with self._reading() as connection:
             row = connection.execute(
-                "SELECT report FROM runs WHERE process_name = ? ORDER BY id DESC LIMIT 1",
+                "SELECT id, report FROM runs WHERE process_name = ? ORDER BY id DESC LIMIT 1",
                 (process_name,),
             ).fetchone()
-        return None if row is None else decode_report(row[0])
+            if row is None:
+                return None
+            return decode_report(row[1], _task_rows(connection, row[0]))
 
     def results(self, run_id: str) -> tuple[dict[str, Any], dict[str, str]]:
         """Return the results of run ``run_id``'s SUCCEEDED tasks that can be restored, by
@@ -484,16 +524,19 @@ class RunHistory:
             LookupError: no run of that id is in this history.
         """
         with self._reading() as connection:
-            row = self._run_row(connection, "id, report", run_id)
+            run, text = self._run_row(connection, "id, report", run_id)
+            statuses = {
+                name: status for name, (status, _, _) in _task_rows(connection, run).items()
+            }
             kept = {
                 name: (kind, value, reason)
                 for name, kind, value, reason in connection.execute(
-                    "SELECT name, kind, value, reason FROM results WHERE run = ?", (row[0],)
+                    "SELECT name, kind, value, reason FROM results WHERE run = ?", (run,)
                 )
             }
         values: dict[str, Any] = {}
         reasons: dict[str, str] = {}
-        for name, status, result in _results_in(row[1]):
+        for name, status, result in _results_in(text, statuses):
             if status != TaskStatus.SUCCESS.value:
                 continue
             kind, value, reason = kept.get(name, (_RESULT_JSON, None, ""))
@@ -636,12 +679,15 @@ def _migrate_v1_to_v2(connection: sqlite3.Connection) -> None:
         )
 
 
-_MIGRATIONS = {1: _migrate_v1_to_v2}
+def _migrate_v2_to_v3(connection: sqlite3.Connection) -> None:
+    for statement in _statements(_V2_TO_V3):
+        connection.execute(statement)
+
+
+_MIGRATIONS = {1: _migrate_v1_to_v2, 2: _migrate_v2_to_v3}
 
 
 # -- what changed -------------------------------------------------------------------------
-
-_NOT_FAILING: tuple[None, None] = (None, None)
 
 
 def _compare(
@@ -659,9 +705,7 @@ def _compare(
         before = {
             name: (count, since)
             for name, count, since in connection.execute(
-                "SELECT name, failing_runs, failing_since FROM tasks"
-                " WHERE run = ? AND failing_runs IS NOT NULL",
-                (previous[0],),
+                "SELECT name, runs, since FROM streaks WHERE run = ?", (previous[0],)
             )
         }
     since_now = started or datetime.now(UTC).isoformat()
@@ -743,7 +787,20 @@ def _size(count: int) -> str:
 
 # -- the stored report ----------------------------------------------------------------------
 
+#: A plain entry's row in the stored report; its status, attempts and elapsed time are in
+#: its ``tasks`` row (a float costs more to write as JSON text than all the rest).
 _ENTRY_FIELDS = (
+    "name",
+    "function",
+    "args",
+    "kwargs",
+    "result",
+    "started_at",
+    "finished_at",
+    "dependencies",
+)
+#: The row of format 2, which held them all.
+_ENTRY_FIELDS_V2 = (
     "name",
     "function",
     "args",
@@ -780,30 +837,12 @@ def _from_moment(value: float | str | None) -> datetime | None:
     return _EPOCH + timedelta(microseconds=value)
 
 
-def _is_plain(entry: TaskReportEntry) -> bool:
-    return (
-        entry.error is None
-        and not entry.attempt_errors
-        and not entry.reused
-        and not entry.rerun_reason
-        and entry.skip_reason is None
-        and not entry.skip_cause
-    )
+def _encoded(report: ProcessExecutionReport, run: int) -> tuple[str, list[tuple[Any, ...]]]:
+    """The stored report and the ``tasks`` rows of run ``run``, built in one pass.
 
-
-def encode_report(report: ProcessExecutionReport) -> str:
-    """The report as the history stores it: JSON, one short row per plain entry."""
-    return _encoded(report, 0, {})[0]
-
-
-def _encoded(
-    report: ProcessExecutionReport, run: int, failing: dict[str, tuple[int, str]]
-) -> tuple[str, list[tuple[Any, ...]]]:
-    """The stored report and the rows of run ``run``'s tasks, built in one pass.
-
-    Writing ``to_json()``'s objects costs several times more per task: a plain entry is
-    one short list; entries with an error, a skip reason or a reuse are kept in that
-    form (they are few).
+    A plain entry (no error, skip or reuse: most of them) is one short list; the others
+    are kept whole, in ``to_json()``'s form. Writing ``to_json()``'s objects for every
+    entry costs several times more per task.
     """
     head = {
         "format": REPORT_FORMAT,
@@ -823,57 +862,61 @@ def _encoded(
     rows: list[Any] = []
     task_rows: list[tuple[Any, ...]] = []
     add_row, add_task_row = rows.append, task_rows.append
-    for position, e in enumerate(report.entries.values()):
-        status = e.status._value_  # the enum's property costs several times more
-        started = _moment(e.started_at)
-        if _is_plain(e):
+    epoch, microsecond = _EPOCH, _MICROSECOND
+    for e in report.entries.values():
+        if (
+            e.error is None
+            and not e.attempt_errors
+            and not e.reused
+            and not e.rerun_reason
+            and e.skip_reason is None
+            and not e.skip_cause
+        ):
+            started, finished = e.started_at, e.finished_at
             add_row(
                 [
                     e.name,
                     e.function,
                     e.args,
                     e.kwargs,
-                    status,
-                    e.elapsed_seconds,
-                    e.attempts,
                     e.result,
-                    started,
-                    _moment(e.finished_at),
+                    # _moment(), inline for the times the run itself took (aware, UTC).
+                    (started - epoch) // microsecond
+                    if started is not None and started.tzinfo is not None
+                    else _moment(started),
+                    (finished - epoch) // microsecond
+                    if finished is not None and finished.tzinfo is not None
+                    else _moment(finished),
                     e.dependencies,
                 ]
             )
         else:
             add_row(entry_to_dict(e))
-        fails, since = failing.get(e.name, _NOT_FAILING) if failing else _NOT_FAILING
-        add_task_row(
-            (
-                run,
-                e.name,
-                position,
-                status,
-                e.attempts,
-                e.elapsed_seconds,
-                started if type(started) is int else None,
-                fails,
-                since,
-            )
-        )
+        # The enum's ``value`` property costs several times more than its attribute.
+        add_task_row((run, e.name, e.status._value_, e.attempts, e.elapsed_seconds))
     head["entries"] = rows
     try:
         # Most values are JSON already; what is not is written as its repr, as jsonable()
         # would. (int keys become strings here, where to_json() writes their dict's repr.)
-        return json.dumps(head, default=safe_repr, allow_nan=False), task_rows
+        # No check for cycles on the way (a quarter of the time): one ends in a
+        # RecursionError, and the values are written again below, by jsonable().
+        text = json.dumps(head, default=safe_repr, allow_nan=False, check_circular=False)
     except (ValueError, TypeError, RecursionError):  # NaN, a cycle, a huge int, odd keys
         for row in rows:
             if isinstance(row, list):
-                row[2], row[3], row[7] = jsonable(row[2]), jsonable(row[3]), jsonable(row[7])
-        return json.dumps(head, default=safe_repr), task_rows
+                row[2], row[3], row[4] = jsonable(row[2]), jsonable(row[3]), jsonable(row[4])
+        text = json.dumps(head, default=safe_repr)
+    return text, task_rows
 
 
-def decode_report(text: str) -> ProcessExecutionReport:
-    """Rebuild a report stored by ``encode_report`` (or ``to_json()``, version 1)."""
+def decode_report(
+    text: str, tasks: dict[str, tuple[str, int, float]] | None = None
+) -> ProcessExecutionReport:
+    """Rebuild a stored report: ``tasks`` holds the plain entries' status, attempts and
+    elapsed time by name, from their ``tasks`` rows (format 3)."""
     data = json.loads(text)
-    if data.get("format") != REPORT_FORMAT:
+    version = data.get("format")
+    if version not in (2, REPORT_FORMAT):  # report.to_json(), as version 1 stored it
         return report_from_dict(data)
     rows = data["entries"]
     detailed = {row["name"]: row for row in rows if isinstance(row, dict)}
@@ -883,7 +926,11 @@ def decode_report(text: str) -> ProcessExecutionReport:
         if isinstance(row, dict):
             entries[row["name"]] = rebuilt.entries[row["name"]]
             continue
-        name, function, args, kwargs, status, elapsed, attempts, result, start, end, deps = row
+        if version == 2:
+            name, function, args, kwargs, status, elapsed, attempts, result, start, end, deps = row
+        else:
+            name, function, args, kwargs, result, start, end, deps = row
+            status, attempts, elapsed = (tasks or {})[name]
         entries[name] = TaskReportEntry(
             name,
             function,
@@ -900,20 +947,32 @@ def decode_report(text: str) -> ProcessExecutionReport:
     return replace(rebuilt, entries=entries)
 
 
-def _results_in(text: str) -> Iterator[tuple[str, str, Any]]:
-    """Each entry's name, status value and result in a stored report."""
+def _results_in(text: str, statuses: dict[str, str]) -> Iterator[tuple[str, str, Any]]:
+    """Each entry's name, status value and result in a stored report (``statuses``:
+    its ``tasks`` rows' statuses, by name)."""
     data = json.loads(text)
     entries = data["entries"]
     if isinstance(entries, dict):  # to_json()'s form
         entries = list(entries.values())
+    result_at = 7 if data.get("format") == 2 else 4
     for row in entries:
         if isinstance(row, dict):
             yield row["name"], row["status"], row.get("result")
         else:
-            yield row[0], row[4], row[7]
+            yield row[0], statuses.get(row[0], ""), row[result_at]
 
 
 # -- small helpers --------------------------------------------------------------------------
+
+
+def _task_rows(connection: sqlite3.Connection, run: int) -> dict[str, tuple[str, int, float]]:
+    """The status, attempts and elapsed time of run ``run``'s tasks, by name."""
+    return {
+        name: (status, attempts, elapsed)
+        for name, status, attempts, elapsed in connection.execute(
+            "SELECT name, status, attempts, elapsed_seconds FROM tasks WHERE run = ?", (run,)
+        )
+    }
 
 
 def _parse_time(text: str | None) -> datetime | None:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ from processes import (
 )
 
 pytestmark = pytest.mark.integration
+
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class Pipeline:
@@ -154,8 +156,8 @@ def test_a_failure_streak_goes_on_through_runs_where_the_task_was_skipped(
     with sqlite3.connect(path) as db:
         # Streak rows only for the errored tasks and the skipped ones carrying a streak.
         rows = db.execute(
-            "SELECT r.id, t.name, t.status, t.failing_runs FROM tasks t JOIN runs r"
-            " ON t.run = r.id WHERE t.failing_runs IS NOT NULL ORDER BY r.id, t.name"
+            "SELECT s.run, s.name, t.status, s.runs FROM streaks s JOIN tasks t"
+            " ON t.run = s.run AND t.name = s.name ORDER BY s.run, s.name"
         ).fetchall()
     statuses = [(name, TaskStatus(status).name, count) for _, name, status, count in rows]
     assert statuses == [
@@ -655,7 +657,7 @@ def test_a_version_1_file_is_upgraded_and_its_streaks_carried_on(tmp_path: Path)
         assert report.streaks == {"audit": FailureStreak(3, old[0].started_at)}  # type: ignore[arg-type]
         assert history.report(report.run_id) == report
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("PRAGMA user_version").fetchone() == (3,)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
@@ -671,6 +673,131 @@ def test_a_version_1_file_carries_a_streak_through_a_skipped_run(tmp_path: Path)
         report = pipeline.run(history, "transform")
     assert report.changes["transform"] is TaskChange.STILL_FAILING
     assert report.streaks == {"transform": FailureStreak(2, old[0].started_at)}  # type: ignore[arg-type]
+
+
+_VERSION_2_TASKS = """
+CREATE TABLE tasks (
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    elapsed_seconds REAL NOT NULL,
+    started_at_us INTEGER,
+    failing_runs INTEGER,
+    failing_since TEXT,
+    PRIMARY KEY (run, name)
+) WITHOUT ROWID;
+CREATE INDEX tasks_failing ON tasks (run) WHERE failing_runs IS NOT NULL;
+CREATE TABLE results (
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value BLOB,
+    reason TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (run, name)
+);
+"""
+
+
+def _microseconds(moment: datetime | None) -> int | None:
+    return None if moment is None else (moment - datetime(1970, 1, 1, tzinfo=UTC)) // _MICROSECOND
+
+
+def _format_2(report: ProcessExecutionReport) -> str:
+    """The stored report as version 2 wrote it: a plain entry a list of all its fields."""
+    data = json.loads(report.to_json())
+    data["format"] = 2
+    rows: list[Any] = []
+    for e in report.entries.values():
+        if e.error is not None or e.skip_reason is not None:
+            rows.append(data["entries"][e.name])
+            continue
+        started, finished = _microseconds(e.started_at), _microseconds(e.finished_at)
+        rows.append(
+            [e.name, e.function, list(e.args), e.kwargs, e.status.value, e.elapsed_seconds,
+             e.attempts, e.result, started, finished, list(e.dependencies)]
+        )  # fmt: skip
+    data["entries"] = rows
+    return json.dumps(data)
+
+
+def _make_version_2_file(path: Path, reports: list[ProcessExecutionReport]) -> None:
+    """A history as the second schema wrote it: streaks in the ``tasks`` rows."""
+    db = sqlite3.connect(path)
+    db.executescript(_VERSION_1.replace("PRAGMA user_version = 1;", ""))
+    db.execute("DROP TABLE tasks")
+    db.executescript(_VERSION_2_TASKS)
+    for column in ("host TEXT NOT NULL DEFAULT ''", "pid INTEGER", "argv TEXT", "stopped_by TEXT"):
+        db.execute(f"ALTER TABLE runs ADD COLUMN {column}")
+    failing: dict[str, tuple[int, str]] = {}
+    for report in reports:
+        entries = report.entries.values()
+        counts = [sum(e.status is s for e in entries) for s in TaskStatus if s.value != "pending"]
+        cursor = db.execute(
+            "INSERT INTO runs (run_id, process_name, started_at, finished_at, ok, succeeded,"
+            " errored, skipped, host, pid, argv, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " '[]', ?)",
+            (
+                report.run_id,
+                report.process_name,
+                report.started_at.isoformat() if report.started_at else None,
+                report.finished_at.isoformat() if report.finished_at else None,
+                int(report.ok),
+                *counts,
+                report.host,
+                os.getpid(),
+                _format_2(report),
+            ),
+        )
+        since = report.started_at.isoformat() if report.started_at else ""
+        failing = {
+            e.name: (failing.get(e.name, (0, since))[0] + 1, failing.get(e.name, (0, since))[1])
+            for e in entries
+            if e.status is TaskStatus.ERRORED
+        }
+        db.executemany(
+            "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    cursor.lastrowid,
+                    e.name,
+                    i,
+                    e.status.value,
+                    e.attempts,
+                    e.elapsed_seconds,
+                    _microseconds(e.started_at),
+                    *failing.get(e.name, (None, None)),
+                )
+                for i, e in enumerate(entries)
+            ],
+        )
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+
+
+def test_a_version_2_file_is_upgraded_and_reads_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    pipeline = Pipeline()
+    pipeline.failing = {"transform"}
+    old = [pipeline.process.run() for _ in range(2)]
+    _make_version_2_file(path, old)
+    with RunHistory(path) as history:
+        assert [history.report(r.run_id) for r in old] == old  # format 2 is still read
+        assert history.results(old[1].run_id)[0] == {"extract": [1, 2, 3], "audit": 7}
+        report = pipeline.run(history, "transform")
+        assert report.changes == {"transform": TaskChange.STILL_FAILING}
+        assert report.streaks == {"transform": FailureStreak(3, old[0].started_at)}  # type: ignore[arg-type]
+        assert history.report(report.run_id) == report
+        stats = history.task_stats("nightly", "transform")
+        assert (stats.runs, stats.failures, stats.skipped) == (3, 3, 0)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (3,)
+        columns = [row[1] for row in db.execute("PRAGMA table_info(tasks)")]
+        assert columns == ["run", "name", "status", "attempts", "elapsed_seconds"]
+        streaks = db.execute("SELECT name, runs FROM streaks ORDER BY run").fetchall()
+        assert streaks == [("transform", 1), ("transform", 2), ("transform", 3)]
 
 
 # -- several OS processes at once -------------------------------------------------------------
