@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from processes.redaction import Redactor
+    from processes.termination import Guard
 
 
 #: Extra time a timed-out ``async def`` task gets to be cancelled inside its own loop
@@ -68,11 +69,13 @@ def run_attempt(
     kwargs: dict[str, Any],
     settings: CaptureSettings,
     log_handler: logging.Handler | None = None,
+    guard: Guard | None = None,
 ) -> AttemptOutcome:
     """Call ``func(*args, **kwargs)`` once and record how it went.
 
     With ``log_handler``, records that the task's code logs meanwhile in this thread are
-    also written there (see ``tasklog.routing_task_records``).
+    also written there (see ``tasklog.routing_task_records``). With ``guard`` (an attempt
+    in the run's own thread), the guard is open exactly while the task's code runs.
     """
     started = time.perf_counter()
     if log_handler is not None:
@@ -80,15 +83,23 @@ def run_attempt(
         outer = current_log_handler()
         _current.log_handler = log_handler
     try:
+        if guard is not None:
+            guard.enter()
         value = func(*args, **kwargs)
         if hasattr(type(value), "__await__"):  # an async def task: run it to its end
             value = await_result(value, settings.timeout_seconds)
+        if guard is not None:
+            guard.is_open = False
     except HALTS:  # the run is stopping: not the task's failure
         raise
     except BaseException as exc:  # SystemExit from a task ends the task, not the run
+        if guard is not None:
+            guard.is_open = False  # capturing the failure is the run's bookkeeping
         elapsed = time.perf_counter() - started
         return failed_attempt(exc, settings, elapsed, func, args, kwargs)
     finally:
+        if guard is not None:
+            guard.is_open = False
         if log_handler is not None:
             _current.log_handler = outer
     return AttemptOutcome(value, None, False, time.perf_counter() - started)
@@ -100,17 +111,19 @@ def run_within_timeout(
     kwargs: dict[str, Any],
     settings: CaptureSettings,
     log_handler: logging.Handler | None = None,
+    guard: Guard | None = None,
 ) -> AttemptOutcome:
     """``run_attempt``, given up on at the task's timeout: the call is left to a daemon thread.
 
     The abandoned thread runs on until the function returns (Python cannot stop a
     thread), but it never keeps the interpreter from exiting. An ``async def`` task is
     cancelled inside its own loop first; its thread is abandoned only if it does not
-    yield to the cancellation within ``ASYNC_CANCEL_GRACE_SECONDS``.
+    yield to the cancellation within ``ASYNC_CANCEL_GRACE_SECONDS``. With ``guard``, it
+    is open while the task's code runs here, or while this thread waits for it.
     """
     timeout_seconds = settings.timeout_seconds
     if timeout_seconds is None:
-        return run_attempt(func, args, kwargs, settings, log_handler)
+        return run_attempt(func, args, kwargs, settings, log_handler, guard)
     box: list[AttemptOutcome] = []
     started = time.perf_counter()
     worker = threading.Thread(
@@ -119,7 +132,14 @@ def run_within_timeout(
         daemon=True,
     )
     worker.start()
-    wait_for_thread(worker, abandon_after(func, timeout_seconds))
+    if guard is None:
+        wait_for_thread(worker, abandon_after(func, timeout_seconds))
+    else:
+        try:  # a signal that stops the wait abandons the attempt's thread
+            guard.enter()
+            wait_for_thread(worker, abandon_after(func, timeout_seconds))
+        finally:
+            guard.is_open = False
     return box[0] if box else timed_out(settings, time.perf_counter() - started)
 
 

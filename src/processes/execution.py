@@ -59,7 +59,7 @@ from processes.tasklog import (
     routing_task_records,
     task_context,
 )
-from processes.termination import HALTS, Terminating, handling_sigterm
+from processes.termination import HALTS, Guard, Terminating, handling_ctrl_c, handling_sigterm
 from processes.workers import DaemonThreadPool, Result
 
 if TYPE_CHECKING:
@@ -175,6 +175,9 @@ class Run:
         self.queued: set[int] = set()
         self.taken_back: set[int] = set()
         self.stopped_by: StopReason | None = None
+        # Open while a task's code runs in a sequential run's thread: only there may a
+        # signal raise (``execute_sequentially``).
+        self.guard = Guard()
         # Tasks whose upstream tasks all finished, by topological position: a heap.
         self.ready = [i for i, waiting in enumerate(self.waiting) if waiting == 0]
         self.has_log_files = any(task.log_path is not None for task in tasks)
@@ -218,16 +221,30 @@ class Run:
         sequence = itertools.count()
         attempting: tuple[int, ...] = ()  # the task whose attempt runs, for Ctrl-C
         sleeping = False  # waiting for a retry
+        guard = self.guard
 
+        # Ctrl-C and SIGTERM stop a task's code (its attempt runs in this thread, or this
+        # thread waits for it) or a wait for a retry there and then. A task that swallows
+        # the exception ends anyway. Elsewhere the loop is keeping its books: they are
+        # left whole, and the loop stops at its next step (``_gate``), or a task about to
+        # begin stops there (``Guard``).
         def on_sigterm(signum: int, frame: FrameType | None) -> None:
             self._stop(StopReason.TERMINATED)
-            # In a task's code (its attempt runs in this thread) or waiting: stop there. A
-            # task that swallows the exception ends anyway; elsewhere the loop is between
-            # two steps and stops before the next (``_gate``), its bookkeeping whole.
-            if attempting or sleeping:
+            if sleeping:
                 raise Terminating
+            guard.halt(Terminating)
 
-        with self._routing(in_this_process=True), handling_sigterm(on_sigterm):
+        def on_sigint(signum: int, frame: FrameType | None) -> None:
+            self._stop(StopReason.INTERRUPTED)
+            if sleeping:
+                raise KeyboardInterrupt
+            guard.halt(KeyboardInterrupt)
+
+        with (
+            self._routing(in_this_process=True),
+            handling_sigterm(on_sigterm),
+            handling_ctrl_c(on_sigint),
+        ):
             try:
                 while ready or retries:
                     if ready and not (retries and retries[0][0] <= clock):
@@ -244,13 +261,14 @@ class Run:
                     else:
                         _, _, i, delay, since = heapq.heappop(retries)
                         if self.stopping and not self._retries_while_stopping(i):
-                            self._halt_if_terminated()
+                            self._halt_if_signalled()
                             self._fail(i, self._last_failure(i))  # the retry is given up
                             continue
                         left = delay - (clock - since)
                         if left > 0:
                             wait = min(left, self._seconds_to_deadline())
                             sleeping = True
+                            self._halt_if_signalled()  # it came just before: no wait
                             self.sleep(wait)
                             sleeping = False
                             clock += wait
@@ -267,11 +285,15 @@ class Run:
                         heapq.heappush(retries, (clock + delay, next(sequence), i, delay, clock))
             except HALTS as halt:
                 cut_off, attempting, sleeping = attempting, (), False  # a second signal waits
+                guard.is_open = False
                 if isinstance(halt, KeyboardInterrupt):
                     raise self._interrupted(halt, started_at, cut_off) from None
                 raise self._terminated(started_at, cut_off) from None
-        if self.stopped_by is StopReason.TERMINATED:  # it came after the last start
+        # The signal came after the last start, while the loop kept its books.
+        if self.stopped_by is StopReason.TERMINATED:
             raise self._terminated(started_at, ())
+        if self.stopped_by is StopReason.INTERRUPTED:
+            raise self._interrupted(KeyboardInterrupt(), started_at, ())
         return self._report(started_at)
 
     def _attempt_here(self, i: int) -> float | None:
@@ -284,7 +306,12 @@ class Run:
         self._attempt_started(i)
         if self.deadline_at == _NEVER:
             outcome = run_within_timeout(
-                task.func, state.args, state.kwargs, task.capture_settings, state.handler
+                task.func,
+                state.args,
+                state.kwargs,
+                task.capture_settings,
+                state.handler,
+                self.guard,
             )
         else:
             outcome = self._run_before_deadline(task, state)
@@ -307,7 +334,11 @@ class Run:
         left = self.deadline_at - started
         timeout = settings.timeout_seconds
         limit = left if timeout is None else min(left, abandon_after(task.func, timeout))
-        wait_for_thread(worker, limit)
+        try:  # waiting for the task's code: a signal stops the wait, the thread is abandoned
+            self.guard.enter()
+            wait_for_thread(worker, limit)
+        finally:
+            self.guard.is_open = False
         if box:
             return box[0]
         elapsed = time.perf_counter() - started
@@ -549,7 +580,7 @@ class Run:
                 while retry_timers and retry_timers[0][0] <= now:
                     retry_ready.append(heapq.heappop(retry_timers)[2])
                 if self.stopping:
-                    self._halt_if_terminated()
+                    self._halt_if_signalled()
                     if retry_ready or retry_timers:
                         self._give_up_retries(retry_ready, retry_timers)
         except HALTS as halt:
@@ -720,11 +751,15 @@ class Run:
         args, kwargs = self._inputs(i, task)
         started_at = _now(UTC)
         began = time.perf_counter()
+        guard = self.guard  # open exactly while the task's code runs (see run_attempt)
         try:
+            guard.enter()
             value = task.func(*args, **kwargs)
             if hasattr(type(value), "__await__"):
                 value = await_result(value, None)
+            guard.is_open = False
         except BaseException as exc:
+            guard.is_open = False
             state = self.states[i] = _TaskState()
             state.args, state.kwargs = args, kwargs
             state.started_at, state.started_perf = started_at, began
@@ -981,7 +1016,7 @@ class Run:
     def _gate(self, i: int) -> bool:
         """Whether task ``i`` starts; if not, record its skip. Asked only when an upstream
         task did not succeed, the task has a rule, or the run is stopping."""
-        self._halt_if_terminated()
+        self._halt_if_signalled()
         if self._is_reused(i):
             self._reuse(i)
             return False
@@ -1065,9 +1100,12 @@ class Run:
             self.stopped_by = reason
         self.stopping = True
 
-    def _halt_if_terminated(self) -> None:
+    def _halt_if_signalled(self) -> None:
+        """Stop here if SIGTERM or Ctrl-C came while the loop kept its books."""
         if self.stopped_by is StopReason.TERMINATED:
             raise Terminating
+        if self.stopped_by is StopReason.INTERRUPTED:
+            raise KeyboardInterrupt
 
     def _start_clock(self) -> None:
         self.started_perf = time.perf_counter()

@@ -1,8 +1,10 @@
-"""SIGTERM during a run: a handler of the run's own, installed only while it runs.
+"""SIGTERM and Ctrl-C during a run: handlers of the run's own, installed only while it runs.
 
 ``timeout``, cron wrappers, systemd, Docker and Kubernetes stop a script with SIGTERM;
-without a handler Python dies at once, with no report and no alert. Imports only
-``errors``: the run loop (``execution``) passes in what the handler does.
+without a handler Python dies at once, with no report and no alert. A sequential run
+also handles Ctrl-C, so that it stops a task's code but never the run's bookkeeping
+(``Guard``). Imports only ``errors``: the run loop (``execution``) passes in what the
+handlers do.
 """
 
 from __future__ import annotations
@@ -28,6 +30,34 @@ class Terminating(BaseException):
 #: What stops a run, raised through the code of the task it cuts off: Ctrl-C, SIGTERM
 #: on its way, and the RunTerminated of a run nested in a task.
 HALTS = (KeyboardInterrupt, Terminating, RunTerminated)
+
+
+class Guard:
+    """Where a signal may raise in the run's thread: in a task's code, never in the run's
+    own bookkeeping (recording a result, writing an entry, logging, telling listeners).
+
+    The loop opens the guard (``enter``) just before a task's code runs in its thread and
+    closes it (``is_open = False``) as soon as that code returns or raises. A handler
+    calls ``halt``: open, it raises there and then; closed, it leaves the exception
+    pending: the loop stops at its next step, and a task about to begin raises it in
+    ``enter`` instead of starting.
+    """
+
+    __slots__ = ("is_open", "pending")
+
+    def __init__(self) -> None:
+        self.is_open = False
+        self.pending: type[BaseException] | None = None
+
+    def enter(self) -> None:
+        self.is_open = True
+        if self.pending is not None:
+            raise self.pending
+
+    def halt(self, halt: type[BaseException]) -> None:
+        if self.is_open:
+            raise halt
+        self.pending = halt
 
 
 @contextlib.contextmanager
@@ -62,3 +92,40 @@ def handling_sigterm(on_sigterm: Callable[[int, FrameType | None], None]) -> Ite
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+class _CtrlC:
+    """A run's own Ctrl-C handler; a run nested in a task installs its own over it."""
+
+    __slots__ = ("on_sigint", "owner")
+
+    def __init__(self, on_sigint: Callable[[int, FrameType | None], None]) -> None:
+        self.on_sigint = on_sigint
+        self.owner = os.getpid()
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != self.owner:  # a child forked during the run: as by default
+            signal.default_int_handler(signum, frame)
+        self.on_sigint(signum, frame)
+
+
+@contextlib.contextmanager
+def handling_ctrl_c(on_sigint: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """Call ``on_sigint`` on Ctrl-C (SIGINT) while the block runs, in place of Python's
+    default handler, which raises ``KeyboardInterrupt`` wherever the main thread is.
+
+    A handler of the caller's own is left alone, and so is every thread but the main
+    thread; the previous handler is restored however the block ends.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler and not isinstance(previous, _CtrlC):
+        yield
+        return
+    signal.signal(signal.SIGINT, _CtrlC(on_sigint))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -7,6 +7,7 @@ Scripts run in real subprocesses and deliver to a real aiosmtpd server on 127.0.
 from __future__ import annotations
 
 import email
+import logging
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from email import policy
 from email.message import EmailMessage
@@ -23,11 +25,22 @@ import executor_jobs as jobs
 import pytest
 from aiosmtpd.controller import Controller
 
-from processes import Process, RunTerminated, StopReason, Task, TaskDependency, TaskStatus
+from processes import (
+    EventKind,
+    Process,
+    ProcessExecutionReport,
+    RunTerminated,
+    SkipReason,
+    StopReason,
+    Task,
+    TaskDependency,
+    TaskEvent,
+    TaskStatus,
+)
 
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Iterator
+    from collections.abc import ItemsView, Iterator
     from pathlib import Path
     from types import FrameType
 
@@ -323,3 +336,209 @@ def test_a_pool_worker_forked_during_a_run_still_dies_of_sigterm() -> None:
         os.kill(pid, signal.SIGTERM)
         process.join(GENEROUS_SECONDS)
         assert process.exitcode == -signal.SIGTERM
+
+
+# -- a signal while the run keeps its books ---------------------------------------------------
+# In a sequential run the signal is raised where the loop is when it arrives: it may stop a
+# task's code, never the run's own bookkeeping around it. Each hook below is user code that
+# the library calls in that bookkeeping, so the signal arrives there, every time.
+
+SIGNALS = pytest.mark.parametrize(
+    ("signum", "stop"),
+    [(signal.SIGTERM, RunTerminated), (signal.SIGINT, KeyboardInterrupt)],
+    ids=["sigterm", "ctrl-c"],
+)
+
+
+def report_of(caught: pytest.ExceptionInfo[BaseException]) -> ProcessExecutionReport:
+    report = getattr(caught.value, "report", None)
+    assert isinstance(report, ProcessExecutionReport)
+    return report
+
+
+class SignalsWhenRead(Mapping[str, int]):
+    """A task's result that sends a signal when the library reads it to build the entry."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.sent = False
+
+    def __getitem__(self, key: str) -> int:
+        return {"rows": 3}[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(["rows"])
+
+    def __len__(self) -> int:
+        return 1
+
+    def items(self) -> ItemsView[str, int]:
+        if not self.sent:  # the signal is raised here, in the handler, before we go on
+            self.sent = True
+            signal.raise_signal(self.signum)
+        return super().items()
+
+
+@SIGNALS
+def test_a_signal_while_a_quiet_tasks_success_is_recorded_keeps_the_success(
+    signum: int, stop: type[BaseException]
+) -> None:
+    ran = []
+    result = SignalsWhenRead(signum)
+    tasks = [
+        Task("returned", lambda: result),
+        Task("next", lambda: ran.append(1), dependencies=[TaskDependency("returned")]),
+        Task("independent", lambda: ran.append(2)),
+    ]
+    with Process(tasks) as process, pytest.raises(stop) as caught:
+        process.run(parallel=False)
+
+    assert result.sent
+    assert ran == []
+    report = report_of(caught)
+    returned = report.entries["returned"]
+    assert returned.status is TaskStatus.SUCCESS  # it had returned: not cut off
+    assert returned.attempts == 1
+    assert returned.error is None
+    assert dict(returned.result) == {"rows": 3}
+    reason = SkipReason.TERMINATED if signum == signal.SIGTERM else SkipReason.INTERRUPTED
+    assert {name: e.skip_reason for name, e in report.skipped.items()} == {
+        "next": reason,
+        "independent": reason,
+    }
+
+
+class SignalOnRecord(logging.Handler):
+    """A handler on a task's logger that sends a signal on the record whose text has ``word``."""
+
+    def __init__(self, signum: int, word: str) -> None:
+        super().__init__()
+        self.signum = signum
+        self.word = word
+        self.sent = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.word in record.getMessage():
+            self.sent += 1
+            signal.raise_signal(self.signum)
+
+
+@SIGNALS
+def test_a_signal_while_the_finished_line_is_logged_keeps_the_success(
+    signum: int, stop: type[BaseException]
+) -> None:
+    logged = Task("logged", lambda: "value")
+    handler = SignalOnRecord(signum, "Finished")
+    logged.logger.addHandler(handler)
+    try:
+        with Process([logged, Task("next", lambda: 1)]) as process, pytest.raises(stop) as caught:
+            process.run(parallel=False)
+    finally:
+        logged.logger.removeHandler(handler)
+
+    assert handler.sent == 1
+    report = report_of(caught)
+    assert report.entries["logged"].status is TaskStatus.SUCCESS
+    assert report.entries["logged"].result == "value"
+    assert report.entries["next"].status is TaskStatus.SKIPPED
+
+
+def test_a_signal_while_a_retry_is_announced_keeps_the_tasks_own_failure() -> None:
+    def refuses() -> None:
+        raise ConnectionError("refused")
+
+    def on_event(event: TaskEvent) -> None:
+        if event.kind is EventKind.RETRYING:
+            signal.raise_signal(signal.SIGTERM)
+
+    tasks = [Task("flaky", refuses, retries=2)]
+    with Process(tasks) as process, pytest.raises(RunTerminated) as caught:
+        process.run(parallel=False, on_event=on_event)
+
+    flaky = caught.value.report.entries["flaky"]
+    assert flaky.status is TaskStatus.ERRORED
+    assert flaky.attempts == 1  # the retry never began: nothing was cut off
+    assert flaky.error is not None
+    assert flaky.error.exception == "ConnectionError: refused"
+
+
+def test_a_signal_while_a_failure_is_announced_still_skips_its_dependants_because_of_it() -> None:
+    def on_event(event: TaskEvent) -> None:
+        if event.kind is EventKind.FINISHED and event.task_name == "broken":
+            signal.raise_signal(signal.SIGTERM)
+
+    def broken() -> None:
+        raise ValueError("boom")
+
+    tasks = [
+        Task("broken", broken),
+        Task("needs_it", lambda: 1, dependencies=[TaskDependency("broken")]),
+    ]
+    with Process(tasks) as process, pytest.raises(RunTerminated) as caught:
+        process.run(parallel=False, on_event=on_event)
+
+    report = caught.value.report
+    needs_it = report.entries["needs_it"]
+    assert (needs_it.skip_reason, needs_it.skip_cause) == (SkipReason.UPSTREAM_FAILED, "broken")
+    error = report.entries["broken"].error
+    assert error is not None
+    assert error.downstream_impact == ("needs_it",)
+
+
+@SIGNALS
+def test_a_signal_as_a_task_is_about_to_start_keeps_its_code_from_running(
+    signum: int, stop: type[BaseException]
+) -> None:
+    ran = []
+
+    def on_event(event: TaskEvent) -> None:
+        if event.kind is EventKind.STARTED:
+            signal.raise_signal(signum)
+
+    process = Process([Task("never_runs", lambda: ran.append(1))])
+    with process, pytest.raises(stop) as caught:
+        process.run(parallel=False, on_event=on_event)
+
+    assert ran == []
+    assert report_of(caught).entries["never_runs"].status is TaskStatus.ERRORED
+
+
+def test_ctrl_c_in_a_tasks_code_still_stops_it_there() -> None:
+    after = []
+
+    def interrupted() -> None:
+        signal.raise_signal(signal.SIGINT)
+        after.append("went on")
+
+    process = Process([Task("interrupted", interrupted)])
+    with process, pytest.raises(KeyboardInterrupt) as caught:
+        process.run(parallel=False)
+
+    assert after == []
+    entry = report_of(caught).entries["interrupted"]
+    assert entry.status is TaskStatus.ERRORED
+    assert entry.error is not None
+    assert entry.error.exception.startswith("KeyboardInterrupt")
+
+
+def test_a_run_leaves_a_ctrl_c_handler_of_its_callers_alone() -> None:
+    pressed = []
+
+    def own_ctrl_c(signum: int, frame: FrameType | None) -> None:
+        pressed.append(signum)
+
+    before = signal.signal(signal.SIGINT, own_ctrl_c)
+    try:
+        during: list[Any] = []
+
+        def look() -> None:
+            during.append(signal.getsignal(signal.SIGINT))
+            signal.raise_signal(signal.SIGINT)
+
+        report = Process([Task("look", look)]).run(parallel=False)
+        assert report.ok
+        assert during == [own_ctrl_c]
+        assert pressed == [signal.SIGINT]
+        assert signal.getsignal(signal.SIGINT) is own_ctrl_c
+    finally:
+        signal.signal(signal.SIGINT, before)
