@@ -799,21 +799,6 @@ _ENTRY_FIELDS = (
     "finished_at",
     "dependencies",
 )
-#: The row of format 2, which held them all.
-_ENTRY_FIELDS_V2 = (
-    "name",
-    "function",
-    "args",
-    "kwargs",
-    "status",
-    "elapsed_seconds",
-    "attempts",
-    "result",
-    "started_at",
-    "finished_at",
-    "dependencies",
-)
-
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -909,11 +894,10 @@ def _encoded(report: ProcessExecutionReport, run: int) -> tuple[str, list[tuple[
     return text, task_rows
 
 
-def decode_report(
-    text: str, tasks: dict[str, tuple[str, int, float]] | None = None
-) -> ProcessExecutionReport:
+def decode_report(text: str, tasks: dict[str, tuple[str, int, float]]) -> ProcessExecutionReport:
     """Rebuild a stored report: ``tasks`` holds the plain entries' status, attempts and
-    elapsed time by name, from their ``tasks`` rows (format 3)."""
+    elapsed time by name, from their ``tasks`` rows (format 3; format 2 kept them in the
+    row, between ``kwargs`` and ``result``)."""
     data = json.loads(text)
     version = data.get("format")
     if version not in (2, REPORT_FORMAT):  # report.to_json(), as version 1 stored it
@@ -930,7 +914,13 @@ def decode_report(
             name, function, args, kwargs, status, elapsed, attempts, result, start, end, deps = row
         else:
             name, function, args, kwargs, result, start, end, deps = row
-            status, attempts, elapsed = (tasks or {})[name]
+            try:
+                status, attempts, elapsed = tasks[name]
+            except KeyError:
+                raise RunHistoryError(
+                    f"the run {data.get('run_id')!r} has no tasks row for its task {name!r}"
+                    " (were rows deleted by hand?)"
+                ) from None
         entries[name] = TaskReportEntry(
             name,
             function,

@@ -520,6 +520,17 @@ def _run_warned(history: RunHistory, match: str) -> ProcessExecutionReport:
     return report
 
 
+def test_a_report_whose_task_rows_were_deleted_by_hand_is_a_clear_error(tmp_path: Path) -> None:
+    with RunHistory(tmp_path / "runs.db") as history:
+        report = Process([Task("load", lambda: 1)], name="p").run(history=history)
+    with sqlite3.connect(tmp_path / "runs.db") as db:
+        db.execute("DELETE FROM tasks")
+    with RunHistory(tmp_path / "runs.db") as history:
+        with pytest.raises(RunHistoryError, match=r"no tasks row for its task 'load'"):
+            history.report(report.run_id)
+        assert history.runs()[0].run_id == report.run_id  # the rest still reads
+
+
 def test_a_corrupt_file_costs_one_warning(tmp_path: Path) -> None:
     path = tmp_path / "runs.db"
     path.write_bytes(b"this is not an SQLite file at all, just text " * 200)
