@@ -173,6 +173,26 @@ def test_a_failure_streak_goes_on_through_runs_where_the_task_was_skipped(
     ]
 
 
+def test_a_task_cut_off_by_the_deadline_is_a_new_failure_then_recovers(
+    history: RunHistory,
+) -> None:
+    pause = threading.Event()  # never set: the task waits until the deadline cuts it off
+    slow = {"on": True}
+
+    def load() -> str:
+        if slow["on"]:
+            pause.wait(30)
+        return "loaded"
+
+    process = Process([Task("extract", lambda: 1), Task("load", load)], name="cut")
+    cut = process.run(parallel=False, deadline=0.5, history=history)
+    assert cut.entries["load"].status is TaskStatus.ERRORED
+    assert cut.changes == {"load": TaskChange.NEW_FAILURE}
+    slow["on"] = False
+    pause.set()  # the abandoned attempt ends too
+    assert process.run(parallel=False, history=history).changes == {"load": TaskChange.RECOVERED}
+
+
 def test_changes_are_per_process_name(history: RunHistory) -> None:
     nightly, hourly = Pipeline("nightly"), Pipeline("hourly")
     nightly.run(history, "audit")
