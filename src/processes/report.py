@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from processes.errors import ProcessFailedError, TaskTraceback
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
     from processes.content import ReportContent
 
 __all__ = ["Delivery", "ProcessExecutionReport", "TaskReportEntry"]
+
+# How many failed tasks a raise_for_errors() message lists, and skipped ones per line: a
+# run with thousands of failures still gives a message a log or a terminal can show.
+_MOST_NAMED = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,8 +240,10 @@ class ProcessExecutionReport:
     def raise_for_errors(self) -> ProcessExecutionReport:
         """Raise ``ProcessFailedError`` naming every errored task; return self when none did.
 
-        The exception is chained to the first task's original exception where this
-        interpreter still holds it, so a cron job's traceback shows the real cause.
+        ``.failed`` holds every errored task's name; the message gives the first ten with
+        their error, then how many more failed (and lists at most ten skipped tasks per
+        line). The exception is chained to the first task's original exception where
+        this interpreter still holds it, so a cron job's traceback shows the real cause.
         """
         errored = self.errored
         if not errored:
@@ -244,9 +251,11 @@ class ProcessExecutionReport:
         where = self.process_name or "the process"
         count = "1 task" if len(errored) == 1 else f"{len(errored)} tasks"
         lines = [f"{count} failed in {where}:"]
-        for name, entry in errored.items():
+        for name, entry in islice(errored.items(), _MOST_NAMED):
             message = entry.error.exception if entry.error else "unknown error"
             lines.append(f"  {name}: {message}")
+        if len(errored) > _MOST_NAMED:
+            lines.append(f"  ... and {len(errored) - _MOST_NAMED} more")
         lines.extend(self._skip_lines(errored))
         error = ProcessFailedError("\n".join(lines), list(errored), self)
         first = next(iter(errored.values())).error
@@ -274,7 +283,7 @@ class ProcessExecutionReport:
         lines = []
         if because:
             cause = "it" if len(errored) == 1 else "them"
-            lines.append(f"  ({len(because)} skipped because of {cause}: {', '.join(because)})")
+            lines.append(f"  ({len(because)} skipped because of {cause}: {_some(because)})")
         words = get_locale("en").skip_reason
         others: dict[str, list[str]] = {}  # reason -> names, in report order
         for name, entry in self.skipped.items():
@@ -284,7 +293,7 @@ class ProcessExecutionReport:
             why = words[reason].format(cause=entry.skip_cause or "task")
             others.setdefault(why, []).append(name)
         for why, names in others.items():
-            lines.append(f"  (also skipped, {why}: {', '.join(names)})")
+            lines.append(f"  (also skipped, {why}: {_some(names)})")
         return lines
 
     # -- delivery -------------------------------------------------------------------------
@@ -374,6 +383,13 @@ class ProcessExecutionReport:
 
     def __str__(self) -> str:
         return self.to_text(color=False)
+
+
+def _some(names: list[str]) -> str:
+    """Join the first few names; say how many more there are."""
+    shown = ", ".join(names[:_MOST_NAMED])
+    more = len(names) - _MOST_NAMED
+    return f"{shown} ... and {more} more" if more > 0 else shown
 
 
 def _has_alerting_change(report: ProcessExecutionReport) -> bool:

@@ -118,3 +118,81 @@ def test_a_filtered_report_still_names_what_the_failure_skipped() -> None:
 def test_no_skip_line_when_nothing_was_skipped() -> None:
     report = Process([Task("a", _boom), Task("z", _one)]).run(parallel=False)
     assert message_of(report) == ["1 task failed in the process:", "  a: RuntimeError: boom"]
+
+
+# -- many failures: the message lists ten, .failed names them all ---------------------------
+
+
+def failures(count: int) -> ProcessExecutionReport:
+    return make_report(
+        *(
+            make_entry(f"t{i:05d}", TaskStatus.ERRORED, error=make_error(f"t{i:05d}", "boom"))
+            for i in range(count)
+        )
+    )
+
+
+def test_ten_failures_are_all_listed() -> None:
+    lines = message_of(failures(10))
+    assert lines == ["10 tasks failed in orders-pipeline:"] + [
+        f"  t{i:05d}: boom" for i in range(10)
+    ]
+
+
+def test_the_eleventh_failure_is_counted_not_listed() -> None:
+    report = failures(11)
+    with pytest.raises(ProcessFailedError) as excinfo:
+        report.raise_for_errors()
+    lines = str(excinfo.value).splitlines()
+    assert lines[0] == "11 tasks failed in orders-pipeline:"
+    assert lines[1:11] == [f"  t{i:05d}: boom" for i in range(10)]
+    assert lines[11:] == ["  ... and 1 more"]
+    assert excinfo.value.failed == tuple(report.errored)
+
+
+def test_thousands_of_real_failures_give_a_short_message_and_every_name() -> None:
+    count = 3_000
+    tasks = [Task(f"load_{i:04d}", _boom) for i in range(count)]
+    tasks += [
+        Task(f"report_{i:04d}", _one, dependencies=[TaskDependency(f"load_{i:04d}")])
+        for i in range(count)
+    ]
+    # In parallel: a sequential run spends far longer capturing each failure.
+    report = Process(tasks, name="nightly").run(parallel=True, max_workers=2)
+    with pytest.raises(ProcessFailedError) as excinfo:
+        report.raise_for_errors()
+    lines = str(excinfo.value).splitlines()
+    assert lines[0] == "3000 tasks failed in nightly:"
+    assert lines[1:11] == [f"  load_{i:04d}: RuntimeError: boom" for i in range(10)]
+    assert lines[11] == "  ... and 2990 more"
+    shown = ", ".join(f"report_{i:04d}" for i in range(10))
+    assert lines[12:] == [f"  (3000 skipped because of them: {shown} ... and 2990 more)"]
+    assert len(str(excinfo.value)) < 1_000
+    assert excinfo.value.failed == tuple(f"load_{i:04d}" for i in range(count))
+    assert excinfo.value.report is report
+
+
+def test_the_other_skips_are_listed_ten_a_line_too() -> None:
+    late = [skipped(f"late_{i:02d}", SkipReason.DEADLINE) for i in range(12)]
+    report = make_report(make_entry("a", TaskStatus.ERRORED, error=make_error("a", "boom")), *late)
+    shown = ", ".join(f"late_{i:02d}" for i in range(10))
+    assert message_of(report)[2:] == [f"  (also skipped, deadline: {shown} ... and 2 more)"]
+
+
+def test_ten_skipped_names_are_all_listed() -> None:
+    downstream = tuple(f"d{i}" for i in range(10))
+    report = make_report(
+        make_entry("a", TaskStatus.ERRORED, error=make_error("a", "boom", downstream=downstream)),
+        *(skipped(name, SkipReason.UPSTREAM_FAILED, "a") for name in downstream),
+    )
+    assert message_of(report)[2:] == [f"  (10 skipped because of it: {', '.join(downstream)})"]
+
+
+def test_ten_thousand_failures_are_named_in_failed_not_in_the_message() -> None:
+    report = failures(10_000)
+    with pytest.raises(ProcessFailedError) as excinfo:
+        report.raise_for_errors()
+    lines = str(excinfo.value).splitlines()
+    assert len(lines) == 12
+    assert lines[-1] == "  ... and 9990 more"
+    assert len(excinfo.value.failed) == 10_000
