@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from processes.capture import Failure, capture_failure
-from processes.termination import HALTS
+from processes.termination import HALTS, DeadlinePassed
 
 if TYPE_CHECKING:
     import logging
@@ -33,6 +33,10 @@ ASYNC_CANCEL_GRACE_SECONDS = 1.0
 
 #: Longest a blocking wait lasts before the waiting thread checks for Ctrl-C.
 WAKE_UP_SECONDS = 0.2
+
+#: What ends an attempt without being the task's failure: the run stopping, or its
+#: deadline passing in the task's code.
+_CUT_SHORT = (*HALTS, DeadlinePassed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +94,7 @@ def run_attempt(
             value = await_result(value, settings.timeout_seconds)
         if guard is not None:
             guard.is_open = False
-    except HALTS:  # the run is stopping: not the task's failure
+    except _CUT_SHORT:  # the run is stopping, or its deadline passed: not the task's failure
         raise
     except BaseException as exc:  # SystemExit from a task ends the task, not the run
         if guard is not None:

@@ -59,7 +59,15 @@ from processes.tasklog import (
     routing_task_records,
     task_context,
 )
-from processes.termination import HALTS, Guard, Terminating, handling_ctrl_c, handling_sigterm
+from processes.termination import (
+    HALTS,
+    DeadlinePassed,
+    Guard,
+    Terminating,
+    alarm_after,
+    handling_ctrl_c,
+    handling_sigterm,
+)
 from processes.workers import DaemonThreadPool, Result
 
 if TYPE_CHECKING:
@@ -80,6 +88,7 @@ _ANY_NUMBER_OF_ARGUMENTS = 256  # more than any function has positional paramete
 #: How many attempts our pool may hold per worker, begun or queued (see ``_loop``).
 _QUEUED_PER_WORKER = 16
 _RUN_DEADLINE = -1  # the token of the run's deadline among the attempts' deadlines
+_SHORTEST_ALARM_SECONDS = 1e-6  # setitimer(0) would cancel the alarm, not ring it now
 _UPSTREAM_FAILED = 1  # a flag in Run.blocked: an upstream task errored or was skipped
 # A flag in Run.blocked: the resumed run holds the task's result. It goes down the
 # path of tasks that are not started, which reuses it if its rule lets it start.
@@ -178,6 +187,9 @@ class Run:
         # Open while a task's code runs in a sequential run's thread: only there may a
         # signal raise (``execute_sequentially``).
         self.guard = Guard()
+        # A sequential run's deadline is enforced by SIGALRM in the calling thread, where
+        # the platform and the script let it be (``alarm_after``); else by helper threads.
+        self.alarmed = False
         # Tasks whose upstream tasks all finished, by topological position: a heap.
         self.ready = [i for i, waiting in enumerate(self.waiting) if waiting == 0]
         self.has_log_files = any(task.log_path is not None for task in tasks)
@@ -212,8 +224,9 @@ class Run:
         """
         started_at = utcnow()
         self._start_clock()
-        # With a deadline every attempt runs in a helper thread (``_attempt_here``), so
-        # that the one still running when it passes can be abandoned.
+        # With a deadline the attempts run in this thread, stopped by SIGALRM when it
+        # passes, or where that cannot be (not the main thread, not POSIX, SIGALRM the
+        # script's) each in a helper thread that can be abandoned (``_attempt_here``).
         quiet = self.on_event is None and self.deadline_seconds is None
         ready = self.ready
         retries: list[tuple[float, int, int, float, float]] = []  # due, seq, i, delay, since
@@ -240,10 +253,16 @@ class Run:
                 raise KeyboardInterrupt
             guard.halt(KeyboardInterrupt)
 
+        def on_sigalrm(signum: int, frame: FrameType | None) -> None:
+            # The deadline stops the task's code it lands in; anywhere else the loop
+            # finds it has passed before the next attempt (``_attempt_here``).
+            guard.halt(DeadlinePassed)
+
         with (
             self._routing(in_this_process=True),
             handling_sigterm(on_sigterm),
             handling_ctrl_c(on_sigint),
+            self._deadline_alarm(on_sigalrm),
         ):
             try:
                 while ready or retries:
@@ -304,18 +323,32 @@ class Run:
             return None
         state = self.states[i] or self._begin(i)
         self._attempt_started(i)
-        if self.deadline_at == _NEVER:
+        if self.deadline_at < _NEVER and not self.alarmed:
+            return self._settle(i, self._run_before_deadline(task, state))
+        guard = self.guard
+        guard.raised = None
+        began = time.perf_counter()
+        outcome: AttemptOutcome | None = None
+        with contextlib.suppress(DeadlinePassed):
             outcome = run_within_timeout(
-                task.func,
-                state.args,
-                state.kwargs,
-                task.capture_settings,
-                state.handler,
-                self.guard,
+                task.func, state.args, state.kwargs, task.capture_settings, state.handler, guard
             )
-        else:
-            outcome = self._run_before_deadline(task, state)
+        if outcome is None or guard.raised is DeadlinePassed:  # even if the task swallowed it
+            self._stop(StopReason.DEADLINE)
+            # Raised in its code in this thread, or in the wait for its helper thread.
+            fate = "stopped" if task.capture_settings.timeout_seconds is None else "abandoned"
+            outcome = self._past_deadline(time.perf_counter() - began, fate)
         return self._settle(i, outcome)
+
+    @contextlib.contextmanager
+    def _deadline_alarm(self, on_alarm: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+        """SIGALRM at the run's deadline while the block runs, where it can be set."""
+        if self.deadline_at == _NEVER:
+            yield
+            return
+        seconds = max(self.deadline_at - time.perf_counter(), _SHORTEST_ALARM_SECONDS)
+        with alarm_after(seconds, on_alarm) as self.alarmed:
+            yield
 
     def _run_before_deadline(self, task: Task, state: _TaskState) -> AttemptOutcome:
         """One attempt in a helper thread, abandoned at its timeout or at the run's
@@ -1112,12 +1145,12 @@ class Run:
         if self.deadline_seconds is not None:
             self.deadline_at = self.started_perf + self.deadline_seconds
 
-    def _past_deadline(self, attempt_seconds: float) -> AttemptOutcome:
-        """The outcome of an attempt abandoned because the run's deadline passed."""
+    def _past_deadline(self, attempt_seconds: float, fate: str = "abandoned") -> AttemptOutcome:
+        """The outcome of an attempt abandoned (or stopped) because the run's deadline passed."""
         run_seconds = time.perf_counter() - self.started_perf
         message = (
             f"the run's deadline passed after {run_seconds:.2f} s "
-            f"(deadline={self.deadline_seconds:g} s); this attempt was abandoned after "
+            f"(deadline={self.deadline_seconds:g} s); this attempt was {fate} after "
             f"{attempt_seconds:.2f} s"
         )
         try:

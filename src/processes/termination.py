@@ -1,10 +1,11 @@
-"""SIGTERM and Ctrl-C during a run: handlers of the run's own, installed only while it runs.
+"""SIGTERM, Ctrl-C and SIGALRM during a run: handlers of the run's own, installed only
+while it runs.
 
 ``timeout``, cron wrappers, systemd, Docker and Kubernetes stop a script with SIGTERM;
 without a handler Python dies at once, with no report and no alert. A sequential run
 also handles Ctrl-C, so that it stops a task's code but never the run's bookkeeping
-(``Guard``). Imports only ``errors``: the run loop (``execution``) passes in what the
-handlers do.
+(``Guard``), and enforces its deadline with SIGALRM where it can. Imports only
+``errors``: the run loop (``execution``) passes in what the handlers do.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ class Terminating(BaseException):
 HALTS = (KeyboardInterrupt, Terminating, RunTerminated)
 
 
+class DeadlinePassed(BaseException):
+    """The run's deadline passed: raised by the SIGALRM handler in a task's code in the
+    run's thread, past the task's own ``except Exception``; the attempt ends ERRORED."""
+
+
 class Guard:
     """Where a signal may raise in the run's thread: in a task's code, never in the run's
     own bookkeeping (recording a result, writing an entry, logging, telling listeners).
@@ -43,21 +49,26 @@ class Guard:
     ``enter`` instead of starting.
     """
 
-    __slots__ = ("is_open", "pending")
+    __slots__ = ("is_open", "pending", "raised")
 
     def __init__(self) -> None:
         self.is_open = False
         self.pending: type[BaseException] | None = None
+        # What was last raised into a task's code, even if the task swallowed it.
+        self.raised: type[BaseException] | None = None
 
     def enter(self) -> None:
         self.is_open = True
         if self.pending is not None:
+            self.raised = self.pending
             raise self.pending
 
     def halt(self, halt: type[BaseException]) -> None:
         if self.is_open:
+            self.raised = halt
             raise halt
-        self.pending = halt
+        if self.pending is None or self.pending is DeadlinePassed:  # a signal outranks it
+            self.pending = halt
 
 
 @contextlib.contextmanager
@@ -129,3 +140,32 @@ def handling_ctrl_c(on_sigint: Callable[[int, FrameType | None], None]) -> Itera
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def alarm_after(
+    seconds: float, on_alarm: Callable[[int, FrameType | None], None]
+) -> Iterator[bool]:
+    """Call ``on_alarm`` when ``seconds`` have passed, if the block is still running;
+    yield whether the alarm could be set.
+
+    SIGALRM and ``signal.setitimer`` exist only on POSIX and serve only the main thread,
+    and they are the script's if it gave SIGALRM a handler or has a timer running:
+    then nothing is set. Otherwise the timer is stopped and SIGALRM's default handler
+    restored however the block ends.
+    """
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGALRM) is not signal.SIG_DFL
+        or signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0)
+    ):
+        yield False
+        return
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        yield True
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

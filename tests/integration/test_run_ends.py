@@ -28,7 +28,9 @@ from processes import (
     TaskStatus,
 )
 
-pytestmark = pytest.mark.integration
+# The thread method of pytest-timeout leaves SIGALRM alone, so that a sequential run's
+# deadline is kept by it here, as in a script (test_sequential_deadline.py has the rest).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300, method="thread")]
 
 GENEROUS_SECONDS = 20.0
 DEADLINE_SECONDS = 0.5

@@ -201,7 +201,8 @@ def test_a_task_that_swallows_the_stop_does_not_keep_the_run_going() -> None:
 
 @pytest.mark.parametrize("how", ["timeout", "deadline"])
 def test_sigterm_while_a_sequential_run_waits_on_an_attempt_thread(how: str) -> None:
-    # With a timeout or a deadline the attempt runs in a helper thread and this one waits.
+    # With a timeout the attempt runs in a helper thread and this one waits; so it does
+    # with a deadline while SIGALRM is not the run's (pytest-timeout's signal method).
     release = threading.Event()
 
     def terminate_soon() -> None:
