@@ -187,7 +187,8 @@ class Process:
         report's ``changes`` against the previous run recorded there (SPEC §12).
 
         ``deadline`` bounds the whole run, in seconds: when it passes nothing new starts,
-        attempts still running are abandoned (ERRORED, ``TimeoutError``), and the report
+        attempts still running are abandoned, or in a sequential run in the main thread
+        stopped in their own code by SIGALRM (ERRORED, ``TimeoutError``), and the report
         comes back with ``stopped_by=StopReason.DEADLINE``.
 
         Raises:
