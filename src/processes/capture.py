@@ -136,6 +136,17 @@ def _user_traceback(exc: BaseException) -> TracebackType | None:
     return tb
 
 
+def _beyond_library(tb: TracebackType | None) -> TracebackType | None:
+    """The traceback from its first frame that is not this library's: the frames of the
+    call that ran the attempt (the run loop, whose locals hold the whole run) are not
+    the task's, and hold none of its secrets."""
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(
+        _LIBRARY_DIR
+    ):
+        tb = tb.tb_next
+    return tb
+
+
 def qualified_name(cls: type) -> str:
     module = cls.__module__
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
@@ -150,7 +161,8 @@ _LONGEST_WORD_IN_A_CONTAINER = 8
 
 def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: list[str]) -> None:
     """Remember the secrets held by every frame of the traceback, and of chained and
-    grouped exceptions.
+    grouped exceptions, from the task's own code on (not the library's frames that
+    called it, nor the caller's frames above ``run()``, which a traceback never holds).
 
     Not only the traced frame: a key held one call up and passed on as ``k`` shows up
     in the message of the exception raised further down. In each frame: the values of
@@ -166,7 +178,7 @@ def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: lis
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        for frame in _frames(current.__traceback__):
+        for frame in _frames(_beyond_library(current.__traceback__)):
             for name, value in frame.f_locals.items():
                 if not redactor.is_secret(name):
                     searched.append(value)

@@ -8,7 +8,7 @@ import os
 import sys
 import sysconfig
 import textwrap
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -411,3 +411,55 @@ def test_installed_package_frames_are_not_user_code() -> None:
     error = fail(caller)
     assert location(error)[0] == THIS_FILE
     assert error.traced_vars["reason"] == repr("checked by an installed package")
+
+
+class _Tripwire(dict[str, str]):
+    """A mapping that records when a failure's capture looks into it while armed."""
+
+    armed = False
+    visits: list[str] = []  # noqa: RUF012 - shared on purpose: one list per test run
+
+    def items(self) -> Any:  # type: ignore[override]
+        if _Tripwire.armed:
+            _Tripwire.visits.append(self.get("where", "?"))
+        return super().items()
+
+
+def _arm() -> None:
+    _Tripwire.armed = True
+
+
+def _disarm() -> None:
+    _Tripwire.armed = False
+
+
+def _connect(password: str) -> None:
+    raise ConnectionError(f"login refused for {password}")
+
+
+def _failing_task() -> None:
+    _arm()
+    api_token = "tok-caller-frames-9f2e71"
+    _connect(api_token)
+
+
+def test_a_sequential_failure_looks_only_into_the_tasks_own_frames() -> None:
+    _Tripwire.visits = []
+    caller_local = _Tripwire(where="caller of run()")  # above run(): never the task's
+    tasks = [
+        Task("held", lambda: _Tripwire(where="the run's results")),
+        Task("fails", _failing_task),
+        Task("after", _disarm),
+    ]
+    try:
+        with Process(tasks) as process:
+            report = process.run(parallel=False)
+    finally:
+        _disarm()
+    assert caller_local["where"] == "caller of run()"
+    assert _Tripwire.visits == []  # neither the run loop's locals nor the caller's
+    error = report.entries["fails"].error
+    assert error is not None
+    assert "tok-caller-frames-9f2e71" not in error.exception
+    assert "tok-caller-frames-9f2e71" not in error.traceback_str
+    assert "[redacted]" in error.exception
