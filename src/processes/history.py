@@ -45,10 +45,11 @@ __all__ = ["RunHistory", "RunHistoryError", "RunSummary", "TaskStats"]
 #: streaks or results; version 2 kept a task's streak, position and start time in its
 #: ``tasks`` row. Opening an older file upgrades it in place (``_MIGRATIONS``).
 SCHEMA_VERSION = 3
-#: The format of the ``runs.report`` column this code writes: 3 leaves a plain entry's
-#: status, attempts and elapsed time to its ``tasks`` row. Version 1 stored
-#: ``report.to_json()``, 2 whole rows; all three are read.
-REPORT_FORMAT = 3
+#: The format of the ``runs.report`` column this code writes: 4 writes a plain entry's
+#: times in microseconds from the run's start (3: from 1970) and leaves its status,
+#: attempts and elapsed time to its ``tasks`` row. Version 1 stored ``report.to_json()``,
+#: 2 whole rows; all four are read.
+REPORT_FORMAT = 4
 
 _SCHEMA = """
 CREATE TABLE runs (
@@ -123,7 +124,8 @@ CREATE TABLE streaks (
     since TEXT NOT NULL,
     PRIMARY KEY (run, name)
 ) WITHOUT ROWID;
-INSERT INTO streaks SELECT run, name, failing_runs, coalesce(failing_since, '')
+INSERT INTO streaks SELECT run, name, failing_runs,
+    coalesce(failing_since, (SELECT started_at FROM runs WHERE runs.id = tasks.run), '')
     FROM tasks WHERE failing_runs IS NOT NULL;
 CREATE TABLE tasks_v3 (
     run INTEGER NOT NULL,
@@ -137,6 +139,8 @@ INSERT INTO tasks_v3 SELECT run, name, status, attempts, elapsed_seconds FROM ta
 DROP TABLE tasks;
 ALTER TABLE tasks_v3 RENAME TO tasks
 """
+
+_PAGE_BYTES = 16384  # SQLite's default is 4096
 
 _RUN_COLUMNS = (
     "run_id, process_name, started_at, finished_at, ok, succeeded, errored, skipped, "
@@ -156,6 +160,16 @@ _ARGV_REDACTOR = Redactor()
 
 class RunHistoryError(ProcessesError):
     """A history that cannot be read: missing tables, a newer schema, a corrupt file."""
+
+
+class _MissingRows(Exception):
+    """A stored report names a task that has no ``tasks`` row (deleted by hand)."""
+
+    def __init__(self, run_id: object, name: str) -> None:
+        super().__init__(
+            f"the run {run_id!r} has no tasks row for its task {name!r}"
+            " (were rows deleted by hand?)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,12 +299,23 @@ class RunHistory:
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one read transaction: a reader that runs several queries
+        sees one state of the file, whatever another process records or forgets meanwhile
+        (WAL: the writer does not wait for it)."""
         with self._lock:
             try:
-                yield self._connect()
+                connection = self._connect()
+                connection.execute("BEGIN")
+                try:
+                    yield connection
+                finally:
+                    if connection.in_transaction:
+                        connection.execute("COMMIT")  # a read: nothing to keep or undo
             except sqlite3.Error as exc:
                 self._drop_connection()
                 raise RunHistoryError(f"{self.path}: cannot read the run history ({exc})") from exc
+            except _MissingRows as exc:
+                raise RunHistoryError(f"{self.path}: {exc}") from None
 
     def close(self) -> None:
         """Close the file; the history cannot be used afterwards."""
@@ -534,9 +559,10 @@ class RunHistory:
                     "SELECT name, kind, value, reason FROM results WHERE run = ?", (run,)
                 )
             }
+            shown = list(_results_in(text, statuses))
         values: dict[str, Any] = {}
         reasons: dict[str, str] = {}
-        for name, status, result in _results_in(text, statuses):
+        for name, status, result in shown:
             if status != TaskStatus.SUCCESS.value:
                 continue
             kind, value, reason = kept.get(name, (_RESULT_JSON, None, ""))
@@ -604,6 +630,10 @@ def _prepare(connection: sqlite3.Connection, timeout_seconds: float) -> None:
             f"its schema is version {version}, newer than this version of processes knows"
             f" ({SCHEMA_VERSION}): upgrade processes to use it"
         )
+    if version == 0:
+        # Before the file's first page is written (no effect on one that has pages): a
+        # run's report is one long text, and larger pages hold it in fewer of them.
+        connection.execute(f"PRAGMA page_size = {_PAGE_BYTES}")
     _use_write_ahead_log(connection, timeout_seconds)
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -799,27 +829,34 @@ _ENTRY_FIELDS = (
     "finished_at",
     "dependencies",
 )
+_RESULT_AT = _ENTRY_FIELDS.index("result")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _moment(moment: datetime | None) -> int | str | None:
-    """A time as the stored report holds it: microseconds since 1970 UTC (an int is
-    cheaper to write than a float or a text, and exact)."""
+def _moment(moment: datetime | None, origin: datetime = _EPOCH) -> int | str | None:
+    """A time as the stored report holds it: microseconds since ``origin`` (an int is
+    cheaper to write than a float or a text, and exact; a small one is shorter)."""
     if moment is None:
         return None
     if moment.tzinfo is None:  # naive: no instant to count from
         return moment.isoformat()
-    return (moment - _EPOCH) // _MICROSECOND
+    return (moment - origin) // _MICROSECOND
 
 
-def _from_moment(value: float | str | None) -> datetime | None:
+def _from_moment(value: float | str | None, origin: datetime = _EPOCH) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
         return datetime.fromisoformat(value)
-    return _EPOCH + timedelta(microseconds=value)
+    return origin + timedelta(microseconds=value)
+
+
+def _origin(report: ProcessExecutionReport) -> datetime:
+    """What a plain entry's times count from: the run's start, when it is an instant."""
+    started = report.started_at
+    return started if started is not None and started.tzinfo is not None else _EPOCH
 
 
 def _encoded(report: ProcessExecutionReport, run: int) -> tuple[str, list[tuple[Any, ...]]]:
@@ -842,12 +879,13 @@ def _encoded(report: ProcessExecutionReport, run: int) -> tuple[str, list[tuple[
         },
         "started_at": report.started_at.isoformat() if report.started_at else None,
         "finished_at": report.finished_at.isoformat() if report.finished_at else None,
-        "fields": _ENTRY_FIELDS,
     }
+    origin = _origin(report)
+    head["times_from_us"] = _moment(origin)
     rows: list[Any] = []
     task_rows: list[tuple[Any, ...]] = []
     add_row, add_task_row = rows.append, task_rows.append
-    epoch, microsecond = _EPOCH, _MICROSECOND
+    microsecond = _MICROSECOND
     for e in report.entries.values():
         if (
             e.error is None
@@ -866,10 +904,10 @@ def _encoded(report: ProcessExecutionReport, run: int) -> tuple[str, list[tuple[
                     e.kwargs,
                     e.result,
                     # _moment(), inline for the times the run itself took (aware, UTC).
-                    (started - epoch) // microsecond
+                    (started - origin) // microsecond
                     if started is not None and started.tzinfo is not None
                     else _moment(started),
-                    (finished - epoch) // microsecond
+                    (finished - origin) // microsecond
                     if finished is not None and finished.tzinfo is not None
                     else _moment(finished),
                     e.dependencies,
@@ -896,15 +934,16 @@ def _encoded(report: ProcessExecutionReport, run: int) -> tuple[str, list[tuple[
 
 def decode_report(text: str, tasks: dict[str, tuple[str, int, float]]) -> ProcessExecutionReport:
     """Rebuild a stored report: ``tasks`` holds the plain entries' status, attempts and
-    elapsed time by name, from their ``tasks`` rows (format 3; format 2 kept them in the
-    row, between ``kwargs`` and ``result``)."""
+    elapsed time by name, from their ``tasks`` rows (formats 3 and 4; format 2 kept them
+    in the row, between ``kwargs`` and ``result``)."""
     data = json.loads(text)
     version = data.get("format")
-    if version not in (2, REPORT_FORMAT):  # report.to_json(), as version 1 stored it
+    if version not in (2, 3, REPORT_FORMAT):  # report.to_json(), as version 1 stored it
         return report_from_dict(data)
     rows = data["entries"]
     detailed = {row["name"]: row for row in rows if isinstance(row, dict)}
     rebuilt = report_from_dict({**data, "entries": detailed})
+    origin = _from_moment(data.get("times_from_us", 0)) or _EPOCH
     entries: dict[str, TaskReportEntry] = {}
     for row in rows:
         if isinstance(row, dict):
@@ -917,10 +956,7 @@ def decode_report(text: str, tasks: dict[str, tuple[str, int, float]]) -> Proces
             try:
                 status, attempts, elapsed = tasks[name]
             except KeyError:
-                raise RunHistoryError(
-                    f"the run {data.get('run_id')!r} has no tasks row for its task {name!r}"
-                    " (were rows deleted by hand?)"
-                ) from None
+                raise _MissingRows(data.get("run_id"), name) from None
         entries[name] = TaskReportEntry(
             name,
             function,
@@ -930,8 +966,8 @@ def decode_report(text: str, tasks: dict[str, tuple[str, int, float]]) -> Proces
             elapsed,
             attempts,
             result,
-            started_at=_from_moment(start),
-            finished_at=_from_moment(end),
+            started_at=_from_moment(start, origin),
+            finished_at=_from_moment(end, origin),
             dependencies=tuple(deps),
         )
     return replace(rebuilt, entries=entries)
@@ -944,12 +980,14 @@ def _results_in(text: str, statuses: dict[str, str]) -> Iterator[tuple[str, str,
     entries = data["entries"]
     if isinstance(entries, dict):  # to_json()'s form
         entries = list(entries.values())
-    result_at = 7 if data.get("format") == 2 else 4
+    result_at = 7 if data.get("format") == 2 else _RESULT_AT
     for row in entries:
         if isinstance(row, dict):
             yield row["name"], row["status"], row.get("result")
+        elif row[0] in statuses:
+            yield row[0], statuses[row[0]], row[result_at]
         else:
-            yield row[0], statuses.get(row[0], ""), row[result_at]
+            raise _MissingRows(data.get("run_id"), row[0])
 
 
 # -- small helpers --------------------------------------------------------------------------

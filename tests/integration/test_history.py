@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+import processes.history as history_module
 from processes import (
     FailureStreak,
     Process,
@@ -317,10 +319,12 @@ def test_retention_keeps_the_newest_runs_of_each_process(tmp_path: Path) -> None
     with sqlite3.connect(tmp_path / "runs.db") as db:
         assert db.execute("SELECT count(*) FROM runs").fetchone() == (4,)
         assert db.execute("SELECT count(*) FROM tasks").fetchone() == (16,)
-        orphans = db.execute(
-            "SELECT count(*) FROM tasks WHERE run NOT IN (SELECT id FROM runs)"
-        ).fetchone()
-        assert orphans == (0,)
+        assert db.execute("SELECT count(*) FROM streaks").fetchone() == (4,)
+        for table in ("tasks", "streaks", "results"):
+            orphans = db.execute(
+                f"SELECT count(*) FROM {table} WHERE run NOT IN (SELECT id FROM runs)"
+            ).fetchone()
+            assert orphans == (0,), table
 
 
 def test_task_stats_count_failures_flaky_runs_and_durations(history: RunHistory) -> None:
@@ -546,9 +550,49 @@ def test_a_report_whose_task_rows_were_deleted_by_hand_is_a_clear_error(tmp_path
     with sqlite3.connect(tmp_path / "runs.db") as db:
         db.execute("DELETE FROM tasks")
     with RunHistory(tmp_path / "runs.db") as history:
-        with pytest.raises(RunHistoryError, match=r"no tasks row for its task 'load'"):
+        missing = rf"^{re.escape(history.path)}: .*no tasks row for its task 'load'"
+        with pytest.raises(RunHistoryError, match=missing):
             history.report(report.run_id)
+        with pytest.raises(RunHistoryError, match=missing):
+            history.last("p")
+        with pytest.raises(RunHistoryError, match=missing):
+            history.results(report.run_id)  # not an empty answer: resume would rerun all
         assert history.runs()[0].run_id == report.run_id  # the rest still reads
+
+
+@pytest.mark.parametrize("read", ["report", "last", "results"])
+def test_a_read_sees_one_state_while_another_process_forgets_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    """report(), last() and results() read the run's row, then its tasks rows: a run
+    recorded in between, whose retention deletes the one being read, is not seen."""
+    path = tmp_path / "runs.db"
+    process = Process([Task("load", lambda: [1, 2])], name="p")
+    with RunHistory(path, keep_runs=1) as history:
+        report = process.run(history=history)
+    read_task_rows = history_module._task_rows
+
+    def record_in_between(connection: sqlite3.Connection, run: int) -> Any:
+        script = (
+            "import sys; from processes import Process, RunHistory, Task\n"
+            "with RunHistory(sys.argv[1], keep_runs=1) as h:\n"
+            "    Process([Task('load', lambda: 3)], name='p').run(history=h)\n"
+        )
+        subprocess.run([sys.executable, "-W", "error", "-c", script, str(path)], check=True)
+        return read_task_rows(connection, run)
+
+    monkeypatch.setattr(history_module, "_task_rows", record_in_between)
+    with RunHistory(path, keep_runs=1) as history:
+        if read == "report":
+            assert history.report(report.run_id) == report
+        elif read == "last":
+            assert history.last("p") == report
+        else:
+            assert history.results(report.run_id) == ({"load": [1, 2]}, {})
+    monkeypatch.undo()
+    with RunHistory(path) as history:  # the other process did forget it
+        assert [run.run_id for run in history.runs()] != [report.run_id]
+        assert len(history.runs()) == 1
 
 
 def test_a_corrupt_file_costs_one_warning(tmp_path: Path) -> None:
@@ -829,6 +873,19 @@ def test_a_version_2_file_is_upgraded_and_reads_as_before(tmp_path: Path) -> Non
         assert columns == ["run", "name", "status", "attempts", "elapsed_seconds"]
         streaks = db.execute("SELECT name, runs FROM streaks ORDER BY run").fetchall()
         assert streaks == [("transform", 1), ("transform", 2), ("transform", 3)]
+
+
+def test_a_version_2_streak_without_its_start_starts_with_its_run(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    pipeline = Pipeline()
+    pipeline.failing = {"transform"}
+    old = pipeline.process.run()
+    _make_version_2_file(path, [old])
+    with sqlite3.connect(path) as db:  # as a hand-edited file may hold it
+        db.execute("UPDATE tasks SET failing_since = NULL WHERE failing_runs IS NOT NULL")
+    with RunHistory(path) as history:
+        report = pipeline.run(history, "transform")
+    assert report.streaks == {"transform": FailureStreak(2, old.started_at)}  # type: ignore[arg-type]
 
 
 # -- several OS processes at once -------------------------------------------------------------

@@ -43,7 +43,9 @@ def test_runs_report_and_last_find_their_rows_by_an_index(tmp_path: Path) -> Non
             "last(name)": lambda: history.last("a"),
         }
         for label, read in reads.items():
-            statements = _statements(history, read)
+            begin, *statements, commit = _statements(history, read)
+            # One read transaction: its queries see one state of the file (WAL snapshot).
+            assert (begin, commit) == ("BEGIN", "COMMIT"), label
             assert len(statements) == len(PLANS[label]), (label, statements)
             for statement, expected in zip(statements, PLANS[label], strict=True):
                 plan = _plan(path, statement)
