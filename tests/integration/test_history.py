@@ -327,6 +327,19 @@ def test_retention_keeps_the_newest_runs_of_each_process(tmp_path: Path) -> None
             assert orphans == (0,), table
 
 
+def test_a_full_history_reuses_the_pages_of_the_runs_it_forgets(tmp_path: Path) -> None:
+    process = Process([Task(f"task_{i:04}", int) for i in range(2000)], name="wide")
+    with RunHistory(tmp_path / "runs.db", keep_runs=2) as history:
+        pages = []
+        for _ in range(6):
+            process.run(parallel=False, history=history)
+            (count,) = history._connect().execute("PRAGMA page_count").fetchone()
+            pages.append(count)
+    # Runs 3 to 6 each push one out: its pages hold the new run, the file does not grow
+    # (deleting after inserting would leave a whole run of free pages behind).
+    assert pages[5] <= pages[1] + 2, pages
+
+
 def test_task_stats_count_failures_flaky_runs_and_durations(history: RunHistory) -> None:
     attempts = iter(
         [ConnectionError("once"), None, None, ConnectionError("a"), ConnectionError("b")]
