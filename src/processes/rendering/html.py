@@ -205,7 +205,6 @@ def _skip_note(cause: SkipCause) -> str:
     if len(via) > _VIA_SHOWN:  # a long chain: its two ends say the most
         via = [*via[:2], ELLIPSIS, *via[-2:]]
     return f"{text} (via {' → '.join(via)})" if via else text
-    return text
 
 
 def _anchors(report: ProcessExecutionReport) -> dict[str, str]:
