@@ -18,7 +18,8 @@ JSON line) and the parent prints the medians over those processes:
   this working tree and with ``--record-baseline`` (default: the recorder before the
   ``tasks`` rows were slimmed), alternating; and the floor, in a fresh interpreter of its
   own: the ``tasks`` rows alone, one ``executemany`` of ``(run, name, status, attempts,
-  elapsed)`` into a bare table in one transaction, the least a row per task costs;
+  elapsed)`` into a bare table in one transaction, then its close, the least a row per
+  task costs;
 - ``runs``: on a file holding 10,000 runs of 10 process names, ``runs()`` (the newest 20),
   ``runs(name)``, ``last(name)`` and ``report(run_id)``, the first call of a fresh
   interpreter (it opens the file) and the median of 20 calls after it;

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -329,12 +330,13 @@ def test_retention_keeps_the_newest_runs_of_each_process(tmp_path: Path) -> None
 
 def test_a_full_history_reuses_the_pages_of_the_runs_it_forgets(tmp_path: Path) -> None:
     process = Process([Task(f"task_{i:04}", int) for i in range(2000)], name="wide")
-    with RunHistory(tmp_path / "runs.db", keep_runs=2) as history:
-        pages = []
+    path = tmp_path / "runs.db"
+    pages = []
+    with RunHistory(path, keep_runs=2) as history:
         for _ in range(6):
             process.run(parallel=False, history=history)
-            (count,) = history._connect().execute("PRAGMA page_count").fetchone()
-            pages.append(count)
+            with closing(sqlite3.connect(path)) as db:  # sees the log: the file's pages
+                pages.append(db.execute("PRAGMA page_count").fetchone()[0])
     # Runs 3 to 6 each push one out: its pages hold the new run, the file does not grow
     # (deleting after inserting would leave a whole run of free pages behind).
     assert pages[5] <= pages[1] + 2, pages
