@@ -19,6 +19,7 @@ import time
 import warnings
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from processes.errors import ProcessesError
@@ -36,7 +37,7 @@ from processes.report import (
 from processes.saferepr import safe_repr
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
     from types import TracebackType
 
 __all__ = ["RunHistory", "RunHistoryError", "RunSummary", "TaskStats"]
@@ -45,11 +46,12 @@ __all__ = ["RunHistory", "RunHistoryError", "RunSummary", "TaskStats"]
 #: streaks or results; version 2 kept a task's streak, position and start time in its
 #: ``tasks`` row. Opening an older file upgrades it in place (``_MIGRATIONS``).
 SCHEMA_VERSION = 3
-#: The format of the ``runs.report`` column this code writes: 4 writes a plain entry's
-#: times in microseconds from the run's start (3: from 1970) and leaves its status,
-#: attempts and elapsed time to its ``tasks`` row. Version 1 stored ``report.to_json()``,
-#: 2 whole rows; all four are read.
-REPORT_FORMAT = 4
+#: The format of the ``runs.report`` column this code writes: 5 writes the plain entries
+#: as columns, a list per field (4: a list per entry), their times in microseconds from
+#: the run's start (3: from 1970), and leaves their status, attempts and elapsed time to
+#: their ``tasks`` rows. Version 1 stored ``report.to_json()``, 2 whole rows; all five
+#: are read.
+REPORT_FORMAT = 5
 
 _SCHEMA = """
 CREATE TABLE runs (
@@ -820,8 +822,9 @@ def _size(count: int) -> str:
 
 # -- the stored report ----------------------------------------------------------------------
 
-#: A plain entry's row in the stored report; its status, attempts and elapsed time are in
-#: its ``tasks`` row (a float costs more to write as JSON text than all the rest).
+#: A plain entry's fields in the stored report, in the order a row of formats 3 and 4 held
+#: them; its status, attempts and elapsed time are in its ``tasks`` row (a float costs more
+#: to write as JSON text than all the rest).
 _ENTRY_FIELDS = (
     "name",
     "function",
@@ -833,6 +836,7 @@ _ENTRY_FIELDS = (
     "dependencies",
 )
 _RESULT_AT = _ENTRY_FIELDS.index("result")
+_COLUMNS = _ENTRY_FIELDS[1:]  # format 5 keeps the names of all entries apart
 
 _COMPACT = (",", ":")  # no spaces: an eighth less text to write and keep
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -863,14 +867,55 @@ def _origin(report: ProcessExecutionReport) -> datetime:
     return started if started is not None and started.tzinfo is not None else _EPOCH
 
 
-def _encoded(report: ProcessExecutionReport, run: int) -> tuple[str, list[tuple[Any, ...]]]:
-    """The stored report and the ``tasks`` rows of run ``run``, built in one pass.
+def _encoded(report: ProcessExecutionReport, run: int) -> tuple[str, Iterable[tuple[Any, ...]]]:
+    """The stored report and the ``tasks`` rows of run ``run``.
 
-    A plain entry (no error, skip or reuse: most of them) is one short list; the others
-    are kept whole, in ``to_json()``'s form. Writing ``to_json()``'s objects for every
-    entry costs several times more per task.
+    The plain entries (no error, skip or reuse: most of them) are stored as columns, a
+    list per field; the others are kept whole, in ``to_json()``'s form. Columns build no
+    container per entry: a list per entry costs more than the entry's own fields, and
+    its share of the cyclic garbage collector's passes (several full passes over the
+    program's objects at 100,000 tasks) more again. The ``tasks`` rows are zipped from
+    columns for the same reason: ``executemany`` drops each before it takes the next.
     """
-    head = {
+    entries = list(report.entries.values())
+    plain: list[TaskReportEntry] = []
+    details: list[dict[str, Any]] = []
+    for e in entries:
+        if (
+            e.error is None
+            and not e.attempt_errors
+            and not e.reused
+            and not e.rerun_reason
+            and e.skip_reason is None
+            and not e.skip_cause
+        ):
+            plain.append(e)
+        else:
+            details.append(entry_to_dict(e))
+    origin = _origin(report)
+    microsecond = _MICROSECOND
+    names = [e.name for e in entries]
+    columns: dict[str, list[Any]] = {
+        "function": [e.function for e in plain],
+        "args": [e.args for e in plain],
+        "kwargs": [e.kwargs for e in plain],
+        "result": [e.result for e in plain],
+        # _moment(), inline for the times the run itself took (aware, UTC).
+        "started_at": [
+            (e.started_at - origin) // microsecond
+            if e.started_at is not None and e.started_at.tzinfo is not None
+            else _moment(e.started_at)
+            for e in plain
+        ],
+        "finished_at": [
+            (e.finished_at - origin) // microsecond
+            if e.finished_at is not None and e.finished_at.tzinfo is not None
+            else _moment(e.finished_at)
+            for e in plain
+        ],
+        "dependencies": [e.dependencies for e in plain],
+    }
+    stored = {
         "format": REPORT_FORMAT,
         "process_name": report.process_name,
         "run_id": report.run_id,
@@ -883,74 +928,62 @@ def _encoded(report: ProcessExecutionReport, run: int) -> tuple[str, list[tuple[
         },
         "started_at": report.started_at.isoformat() if report.started_at else None,
         "finished_at": report.finished_at.isoformat() if report.finished_at else None,
+        "times_from_us": _moment(origin),
+        "names": names,
+        "details": details,
+        "plain": columns,
     }
-    origin = _origin(report)
-    head["times_from_us"] = _moment(origin)
-    rows: list[Any] = []
-    task_rows: list[tuple[Any, ...]] = []
-    add_row, add_task_row = rows.append, task_rows.append
-    microsecond = _MICROSECOND
-    for e in report.entries.values():
-        if (
-            e.error is None
-            and not e.attempt_errors
-            and not e.reused
-            and not e.rerun_reason
-            and e.skip_reason is None
-            and not e.skip_cause
-        ):
-            started, finished = e.started_at, e.finished_at
-            add_row(
-                [
-                    e.name,
-                    e.function,
-                    e.args,
-                    e.kwargs,
-                    e.result,
-                    # _moment(), inline for the times the run itself took (aware, UTC).
-                    (started - origin) // microsecond
-                    if started is not None and started.tzinfo is not None
-                    else _moment(started),
-                    (finished - origin) // microsecond
-                    if finished is not None and finished.tzinfo is not None
-                    else _moment(finished),
-                    e.dependencies,
-                ]
-            )
-        else:
-            add_row(entry_to_dict(e))
-        # The enum's ``value`` property costs several times more than its attribute.
-        add_task_row((run, e.name, e.status._value_, e.attempts, e.elapsed_seconds))
-    head["entries"] = rows
     try:
         # Most values are JSON already; what is not is written as its repr, as jsonable()
         # would. (int keys become strings here, where to_json() writes their dict's repr.)
         # No check for cycles on the way (a quarter of the time): one ends in a
         # RecursionError, and the values are written again below, by jsonable().
         text = json.dumps(
-            head,
+            stored,
             default=safe_repr,
             allow_nan=False,
             check_circular=False,
             separators=_COMPACT,
         )
     except (ValueError, TypeError, RecursionError):  # NaN, a cycle, a huge int, odd keys
-        for row in rows:
-            if isinstance(row, list):
-                row[2], row[3], row[4] = jsonable(row[2]), jsonable(row[3]), jsonable(row[4])
-        text = json.dumps(head, default=safe_repr, separators=_COMPACT)
+        for field in ("args", "kwargs", "result"):
+            columns[field] = [jsonable(value) for value in columns[field]]
+        text = json.dumps(stored, default=safe_repr, separators=_COMPACT)
+    # The enum's ``value`` property costs several times more than its attribute.
+    task_rows = zip(
+        repeat(run),
+        names,
+        [e.status._value_ for e in entries],
+        [e.attempts for e in entries],
+        [e.elapsed_seconds for e in entries],
+        strict=False,  # repeat() never ends
+    )
     return text, task_rows
+
+
+def _stored_rows(data: dict[str, Any]) -> Iterator[dict[str, Any] | list[Any]]:
+    """The entries of a stored report (formats 2 to 5), in order: a detailed one as a dict
+    in ``to_json()``'s form, a plain one as a list of its ``_ENTRY_FIELDS`` (format 2: of
+    all its fields, its status, elapsed time and attempts after ``kwargs``)."""
+    if data.get("format") != 5:
+        yield from data["entries"]
+        return
+    details = {row["name"]: row for row in data["details"]}
+    columns = data["plain"]
+    plain = zip(*(columns[field] for field in _COLUMNS), strict=True)
+    for name in data["names"]:
+        yield details[name] if name in details else [name, *next(plain)]
 
 
 def decode_report(text: str, tasks: dict[str, tuple[str, int, float]]) -> ProcessExecutionReport:
     """Rebuild a stored report: ``tasks`` holds the plain entries' status, attempts and
-    elapsed time by name, from their ``tasks`` rows (formats 3 and 4; format 2 kept them
+    elapsed time by name, from their ``tasks`` rows (formats 3 to 5; format 2 kept them
     in the row, between ``kwargs`` and ``result``)."""
     data = json.loads(text)
     version = data.get("format")
-    if version not in (2, 3, REPORT_FORMAT):  # report.to_json(), as version 1 stored it
+    if version not in (2, 3, 4, 5):  # report.to_json(), as version 1 stored it
         return report_from_dict(data)
-    rows = data["entries"]
+    rows = list(_stored_rows(data))
     detailed = {row["name"]: row for row in rows if isinstance(row, dict)}
     rebuilt = report_from_dict({**data, "entries": detailed})
     origin = _from_moment(data.get("times_from_us", 0)) or _EPOCH
@@ -987,11 +1020,12 @@ def _results_in(text: str, statuses: dict[str, str]) -> Iterator[tuple[str, str,
     """Each entry's name, status value and result in a stored report (``statuses``:
     its ``tasks`` rows' statuses, by name)."""
     data = json.loads(text)
-    entries = data["entries"]
-    if isinstance(entries, dict):  # to_json()'s form
-        entries = list(entries.values())
+    if "format" not in data:  # to_json()'s form
+        rows: Iterable[dict[str, Any] | list[Any]] = data["entries"].values()
+    else:
+        rows = _stored_rows(data)
     result_at = 7 if data.get("format") == 2 else _RESULT_AT
-    for row in entries:
+    for row in rows:
         if isinstance(row, dict):
             yield row["name"], row["status"], row.get("result")
         elif row[0] in statuses:

@@ -1,23 +1,27 @@
-"""The stored report's compact rows (history format 3) hold what the entry held."""
+"""The stored report's compact form (history formats 3 to 5) holds what the entry held."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from factories import make_entry, make_report
+from factories import make_entry, make_error, make_report
 from processes.history import (
     _ENTRY_FIELDS,
     _encoded,
     _from_moment,
     _moment,
     _origin,
+    _stored_rows,
     decode_report,
 )
+from processes.outcome import SkipReason, TaskStatus
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ZONES = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-7))])
@@ -32,9 +36,12 @@ def test_a_plain_row_writes_its_times_as_moment_does(
     from the run's start when it is an instant, else from 1970."""
     entry = replace(make_entry("load"), started_at=started, finished_at=finished)
     report = replace(make_report(entry), started_at=run_started)
-    text, task_rows = _encoded(report, run=7)
+    text, rows = _encoded(report, run=7)
+    task_rows = list(rows)
 
-    (row,) = json.loads(text)["entries"]
+    data = json.loads(text)
+    (row,) = _stored_rows(data)
+    assert data["names"] == ["load"]
     shown = dict(zip(_ENTRY_FIELDS, row, strict=True))
     origin = _origin(report)
     assert origin == (run_started if run_started and run_started.tzinfo else _EPOCH)
@@ -46,14 +53,56 @@ def test_a_plain_row_writes_its_times_as_moment_does(
     assert decode_report(text, tasks).entries["load"] == entry
 
 
+def _in_rows(text: str) -> dict[str, Any]:
+    """A format 5 report as format 4 stored it: a list per plain entry, in order."""
+    data = json.loads(text)
+    data["entries"] = list(_stored_rows(data))
+    for field in ("names", "details", "plain"):
+        del data[field]
+    data["format"] = 4
+    return data
+
+
+def _task_rows(rows: Iterable[tuple[Any, ...]]) -> dict[str, tuple[str, int, float]]:
+    return {name: (status, attempts, elapsed) for _, name, status, attempts, elapsed in rows}
+
+
+def test_plain_and_detailed_entries_come_back_in_their_order() -> None:
+    """Format 5 keeps the plain entries as columns and the others whole: reading merges
+    them back in the report's order."""
+    failed = make_entry("transform", TaskStatus.ERRORED, error=make_error("transform"))
+    skipped = replace(
+        make_entry("load", TaskStatus.SKIPPED),
+        skip_reason=SkipReason.UPSTREAM_FAILED,
+        skip_cause="transform",
+    )
+    report = make_report(make_entry("extract"), failed, make_entry("count"), skipped)
+    text, rows = _encoded(report, run=3)
+    data = json.loads(text)
+    assert data["names"] == ["extract", "transform", "count", "load"]
+    assert [row["name"] for row in data["details"]] == ["transform", "load"]
+    assert data["plain"]["function"] == [report.entries[n].function for n in ("extract", "count")]
+    decoded = decode_report(text, _task_rows(rows))
+    assert list(decoded.entries) == list(report.entries)
+    assert decoded == report
+
+
+def test_a_format_4_report_is_still_read() -> None:
+    """Format 4 (a list per plain entry) is still read."""
+    report = make_report(make_entry("extract"), make_entry("load", start=1.5))
+    text, rows = _encoded(report, run=1)
+    tasks = _task_rows(rows)
+    assert decode_report(json.dumps(_in_rows(text)), tasks) == decode_report(text, tasks) == report
+
+
 def test_a_format_3_report_counts_its_times_from_1970() -> None:
     """Format 3 (before the times counted from the run's start) is still read."""
     report = make_report(make_entry("extract"), make_entry("load", start=1.5))
-    text, task_rows = _encoded(report, run=1)
-    data = json.loads(text)
+    text, rows = _encoded(report, run=1)
+    data = _in_rows(text)
     origin = data.pop("times_from_us")
     data["format"] = 3
     for row in data["entries"]:
         row[5], row[6] = row[5] + origin, row[6] + origin
-    tasks = {name: (status, attempts, elapsed) for _, name, status, attempts, elapsed in task_rows}
+    tasks = _task_rows(rows)
     assert decode_report(json.dumps(data), tasks) == decode_report(text, tasks) == report
