@@ -318,6 +318,11 @@ class RunHistory:
                 raise RunHistoryError(f"{self.path}: cannot read the run history ({exc})") from exc
             except _MissingRows as exc:
                 raise RunHistoryError(f"{self.path}: {exc}") from None
+            except (ValueError, KeyError, TypeError, IndexError) as exc:  # not LookupError
+                raise RunHistoryError(
+                    f"{self.path}: a recorded run cannot be read ({_cause(exc)});"
+                    " was the file edited by hand?"
+                ) from exc
 
     def close(self) -> None:
         """Close the file; the history cannot be used afterwards."""
@@ -968,11 +973,14 @@ def _stored_rows(data: dict[str, Any]) -> Iterator[dict[str, Any] | list[Any]]:
     if data.get("format") != 5:
         yield from data["entries"]
         return
-    details = {row["name"]: row for row in data["details"]}
-    columns = data["plain"]
+    names, details, columns = data["names"], data["details"], data["plain"]
+    lengths = {len(columns[field]) for field in _COLUMNS}
+    if lengths != {len(names) - len(details)}:
+        raise ValueError(f"{len(names)} names for {len(details)} entries and columns of {lengths}")
+    by_name = {row["name"]: row for row in details}
     plain = zip(*(columns[field] for field in _COLUMNS), strict=True)
-    for name in data["names"]:
-        yield details[name] if name in details else [name, *next(plain)]
+    for name in names:
+        yield by_name[name] if name in by_name else [name, *next(plain)]
 
 
 def decode_report(text: str, tasks: dict[str, tuple[str, int, float]]) -> ProcessExecutionReport:

@@ -575,6 +575,36 @@ def test_a_report_whose_task_rows_were_deleted_by_hand_is_a_clear_error(tmp_path
         assert history.runs()[0].run_id == report.run_id  # the rest still reads
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE runs SET report = substr(report, 1, 100)",  # cut short
+        "UPDATE runs SET report = json_set(report, '$.plain.args', json('[]'))",  # a column
+        "UPDATE runs SET report = json_remove(report, '$.names')",
+        "UPDATE tasks SET status = 'weird'",
+    ],
+)
+def test_a_run_damaged_by_hand_is_a_clear_error(tmp_path: Path, damage: str) -> None:
+    """A stored report or tasks row that was edited by hand is a RunHistoryError naming
+    the file and what is wrong, never a bare KeyError or JSONDecodeError."""
+    with RunHistory(tmp_path / "runs.db") as history:
+        report = Process([Task("load", lambda: 1)], name="p").run(history=history)
+    with sqlite3.connect(tmp_path / "runs.db") as db:
+        db.execute(damage)
+    with RunHistory(tmp_path / "runs.db") as history:
+        damaged = rf"^{re.escape(history.path)}: a recorded run cannot be read \(.+\)"
+        with pytest.raises(RunHistoryError, match=damaged):
+            history.report(report.run_id)
+        with pytest.raises(RunHistoryError, match=damaged):
+            history.last("p")
+        if "tasks" not in damage:  # results() reads a status as it is
+            with pytest.raises(RunHistoryError, match=damaged):
+                history.results(report.run_id)
+        with pytest.raises(LookupError, match="no run 'nope'"):
+            history.report("nope")  # still a LookupError
+        assert history.runs()[0].run_id == report.run_id  # the rest still reads
+
+
 @pytest.mark.parametrize("read", ["report", "last", "results"])
 def test_a_read_sees_one_state_while_another_process_forgets_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read: str
