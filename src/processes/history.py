@@ -976,7 +976,10 @@ def _stored_rows(data: dict[str, Any]) -> Iterator[dict[str, Any] | list[Any]]:
     names, details, columns = data["names"], data["details"], data["plain"]
     lengths = {len(columns[field]) for field in _COLUMNS}
     if lengths != {len(names) - len(details)}:
-        raise ValueError(f"{len(names)} names for {len(details)} entries and columns of {lengths}")
+        raise ValueError(
+            f"{len(names)} task names, but {len(details)} detailed entries"
+            f" and plain columns of {sorted(lengths)} values"
+        )
     by_name = {row["name"]: row for row in details}
     plain = zip(*(columns[field] for field in _COLUMNS), strict=True)
     for name in names:
