@@ -559,45 +559,35 @@ def _run_warned(history: RunHistory, match: str) -> ProcessExecutionReport:
     return report
 
 
-def test_a_report_whose_task_rows_were_deleted_by_hand_is_a_clear_error(tmp_path: Path) -> None:
-    with RunHistory(tmp_path / "runs.db") as history:
-        report = Process([Task("load", lambda: 1)], name="p").run(history=history)
-    with sqlite3.connect(tmp_path / "runs.db") as db:
-        db.execute("DELETE FROM tasks")
-    with RunHistory(tmp_path / "runs.db") as history:
-        missing = rf"^{re.escape(history.path)}: .*no tasks row for its task 'load'"
-        with pytest.raises(RunHistoryError, match=missing):
-            history.report(report.run_id)
-        with pytest.raises(RunHistoryError, match=missing):
-            history.last("p")
-        with pytest.raises(RunHistoryError, match=missing):
-            history.results(report.run_id)  # not an empty answer: resume would rerun all
-        assert history.runs()[0].run_id == report.run_id  # the rest still reads
+_DAMAGED = r"a recorded run cannot be read \(.+\)"
 
 
 @pytest.mark.parametrize(
-    "damage",
+    ("damage", "says", "results_read_it"),
     [
-        "UPDATE runs SET report = substr(report, 1, 100)",  # cut short
-        "UPDATE runs SET report = json_set(report, '$.plain.args', json('[]'))",  # a column
-        "UPDATE runs SET report = json_remove(report, '$.names')",
-        "UPDATE tasks SET status = 'weird'",
+        ("DELETE FROM tasks", r".*no tasks row for its task 'load'", True),
+        ("UPDATE runs SET report = substr(report, 1, 100)", _DAMAGED, True),  # cut short
+        ("UPDATE runs SET report = json_set(report, '$.plain.args', json('[]'))", _DAMAGED, True),
+        ("UPDATE runs SET report = json_remove(report, '$.names')", _DAMAGED, True),
+        ("UPDATE tasks SET status = 'weird'", _DAMAGED, False),  # results() reads it as text
     ],
 )
-def test_a_run_damaged_by_hand_is_a_clear_error(tmp_path: Path, damage: str) -> None:
-    """A stored report or tasks row that was edited by hand is a RunHistoryError naming
-    the file and what is wrong, never a bare KeyError or JSONDecodeError."""
+def test_a_run_damaged_by_hand_is_a_clear_error(
+    tmp_path: Path, damage: str, says: str, results_read_it: bool
+) -> None:
+    """A stored report or tasks rows deleted or edited by hand are a RunHistoryError
+    naming the file and what is wrong, never a bare KeyError or JSONDecodeError."""
     with RunHistory(tmp_path / "runs.db") as history:
         report = Process([Task("load", lambda: 1)], name="p").run(history=history)
     with sqlite3.connect(tmp_path / "runs.db") as db:
         db.execute(damage)
     with RunHistory(tmp_path / "runs.db") as history:
-        damaged = rf"^{re.escape(history.path)}: a recorded run cannot be read \(.+\)"
+        damaged = rf"^{re.escape(history.path)}: {says}"
         with pytest.raises(RunHistoryError, match=damaged):
             history.report(report.run_id)
         with pytest.raises(RunHistoryError, match=damaged):
             history.last("p")
-        if "tasks" not in damage:  # results() reads a status as it is
+        if results_read_it:  # not an empty answer: resume would rerun all
             with pytest.raises(RunHistoryError, match=damaged):
                 history.results(report.run_id)
         with pytest.raises(LookupError, match="no run 'nope'"):
