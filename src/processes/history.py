@@ -18,7 +18,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
@@ -846,6 +846,10 @@ _COLUMNS = _ENTRY_FIELDS[1:]  # format 5 keeps the names of all entries apart
 _COMPACT = (",", ":")  # no spaces: an eighth less text to write and keep
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+# The furthest offsets there are: an aware time at the ends of the calendar is an instant
+# that UTC cannot show, but one of these can.
+_FAR_EAST = timezone(timedelta(days=1) - _MICROSECOND)
+_FAR_WEST = timezone(-timedelta(days=1) + _MICROSECOND)
 
 
 def _moment(moment: datetime | None, origin: datetime = _EPOCH) -> int | str | None:
@@ -863,7 +867,11 @@ def _from_moment(value: float | str | None, origin: datetime = _EPOCH) -> dateti
         return None
     if isinstance(value, str):
         return datetime.fromisoformat(value)
-    return origin + timedelta(microseconds=value)
+    since = timedelta(microseconds=value)
+    try:
+        return origin + since
+    except OverflowError:  # an instant of year 1 east of UTC, or of 9999 west of it
+        return origin.astimezone(_FAR_EAST if value < 0 else _FAR_WEST) + since
 
 
 def _origin(report: ProcessExecutionReport) -> datetime:

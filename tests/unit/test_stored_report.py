@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -106,3 +107,16 @@ def test_a_format_3_report_counts_its_times_from_1970() -> None:
         row[5], row[6] = row[5] + origin, row[6] + origin
     tasks = _task_rows(rows)
     assert decode_report(json.dumps(data), tasks) == decode_report(text, tasks) == report
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=2))),  # before year 1 in UTC
+        datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5))),  # after 9999
+    ],
+)
+def test_a_time_at_the_ends_of_the_calendar_comes_back(moment: datetime) -> None:
+    """An aware time whose instant UTC cannot show is read back as the same instant."""
+    for origin in (_EPOCH, datetime(2026, 12, 3, tzinfo=UTC)):
+        assert _from_moment(_moment(moment, origin), origin) == moment
