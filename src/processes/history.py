@@ -441,24 +441,35 @@ class RunHistory:
         the JSON-native value its entry already holds in the stored report."""
         rows: list[tuple[str, str, bytes | None, str]] = []
         success = TaskStatus.SUCCESS
-        count = 0 if results is None else len(results)
-        for position, entry in enumerate(entries):
-            if entry.status is not success:
-                continue
-            shown = entry.result
-            if results is None:
-                if not is_json_native(shown):
+        if results is None:
+            for entry in entries:
+                if entry.status is not success:
+                    continue
+                if not is_json_native(entry.result):
                     rows.append((entry.name, _RESULT_NONE, None, _NOT_HANDED))
-                elif _shows_redacted(shown):
+                elif _shows_redacted(entry.result):
                     rows.append((entry.name, _RESULT_NONE, None, _HIDDEN))
-                continue
+            return rows
+        count, exact = len(results), _ALWAYS_EXACT_IN_JSON
+        # The common case first, in one pass: the report's entry holds the result itself,
+        # and JSON keeps it exactly. Only the others are looked at one by one.
+        others = [
+            position
+            for position, entry in enumerate(entries)
+            if entry.status is success
+            and not (
+                position < count
+                and (value := results[position]) is entry.result
+                and (
+                    (kind := type(value)) in exact
+                    or (kind is int and value.bit_length() <= LONGEST_JSON_INT_BITS)
+                )
+            )
+        ]
+        for position in others:
+            entry = entries[position]
+            shown = entry.result
             value = results[position] if position < count else None
-            kind = type(value)
-            if value is shown and (
-                kind in _ALWAYS_EXACT_IN_JSON
-                or (kind is int and value.bit_length() <= LONGEST_JSON_INT_BITS)
-            ):
-                continue  # the common case, kept in the report's own entry
             if shown is not value:  # the report shows a scrubbed copy: never kept in clear
                 reason = _HIDDEN if _shows_redacted(shown) else _UNCHECKED
                 rows.append((entry.name, _RESULT_NONE, None, reason))
@@ -907,25 +918,20 @@ def _encoded(report: ProcessExecutionReport, run: int) -> tuple[str, Iterable[tu
             details.append(entry_to_dict(e))
     origin = _origin(report)
     microsecond = _MICROSECOND
+    try:  # _moment(), inline for the times a run takes itself: instants, all of them
+        started = [(e.started_at - origin) // microsecond for e in plain]  # type: ignore[operator]
+        finished = [(e.finished_at - origin) // microsecond for e in plain]  # type: ignore[operator]
+    except TypeError:  # a time missing or naive (subtracting it from an instant fails)
+        started = [_moment(e.started_at, origin) for e in plain]
+        finished = [_moment(e.finished_at, origin) for e in plain]
     names = [e.name for e in entries]
     columns: dict[str, list[Any]] = {
         "function": [e.function for e in plain],
         "args": [e.args for e in plain],
         "kwargs": [e.kwargs for e in plain],
         "result": [e.result for e in plain],
-        # _moment(), inline for the times the run itself took (aware, UTC).
-        "started_at": [
-            (e.started_at - origin) // microsecond
-            if e.started_at is not None and e.started_at.tzinfo is not None
-            else _moment(e.started_at)
-            for e in plain
-        ],
-        "finished_at": [
-            (e.finished_at - origin) // microsecond
-            if e.finished_at is not None and e.finished_at.tzinfo is not None
-            else _moment(e.finished_at)
-            for e in plain
-        ],
+        "started_at": started,
+        "finished_at": finished,
         "dependencies": [e.dependencies for e in plain],
     }
     stored = {
