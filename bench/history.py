@@ -17,9 +17,9 @@ JSON line) and the parent prints the medians over those processes:
   transaction also deletes the oldest run (what a full history pays on every run); with
   this working tree and with ``--record-baseline`` (default: the recorder before the
   ``tasks`` rows were slimmed), alternating; and the floor, in a fresh interpreter of its
-  own: the ``tasks`` rows alone, one ``executemany`` of ``(run, name, status, attempts,
-  elapsed)`` into a bare table in one transaction, then its close, the least a row per
-  task costs;
+  own: the ``tasks`` rows alone, ``(run, name, status, attempts, elapsed)`` into a bare
+  table in one transaction, 100 rows per statement (a third cheaper per row than one
+  ``executemany`` of a row at a time), then its close, the least a row per task costs;
 - ``runs``: on a file holding 10,000 runs of 10 process names, ``runs()`` (the newest 20),
   ``runs(name)``, ``last(name)`` and ``report(run_id)``, the first call of a fresh
   interpreter (it opens the file) and the median of 20 calls after it;
@@ -138,9 +138,17 @@ def work_record_floor(size: int, folder: Path) -> dict[str, float]:
     )
     gc.collect()
     began, cpu = time.perf_counter(), time.process_time()
-    rows = [(1, e.name, e.status.value, e.attempts, e.elapsed_seconds) for e in entries]
+    # 100 rows per statement: a third cheaper per row than executemany's row at a time
+    values = [
+        v for e in entries for v in (1, e.name, e.status.value, e.attempts, e.elapsed_seconds)
+    ]
+    hundred = "INSERT INTO tasks VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * 100)
+    whole = len(values) - len(values) % 500
     connection.execute("BEGIN")
-    connection.executemany("INSERT INTO tasks VALUES (?, ?, ?, ?, ?)", rows)
+    connection.executemany(hundred, (values[i : i + 500] for i in range(0, whole, 500)))
+    if whole < len(values):
+        rest = ", ".join(["(?, ?, ?, ?, ?)"] * ((len(values) - whole) // 5))
+        connection.execute(f"INSERT INTO tasks VALUES {rest}", values[whole:])
     connection.execute("COMMIT")
     answer = {
         "floor cpu": (time.process_time() - cpu) / size * 1e6,

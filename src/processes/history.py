@@ -19,7 +19,7 @@ import time
 import warnings
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
-from itertools import repeat
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
 
 from processes.errors import ProcessesError
@@ -143,6 +143,11 @@ ALTER TABLE tasks_v3 RENAME TO tasks
 """
 
 _PAGE_BYTES = 16384  # SQLite's default is 4096
+#: Rows per INSERT statement when a run's ``tasks`` rows are written: one statement of
+#: many rows costs about a third less per row than a statement per row (fewer trips
+#: through SQLite's virtual machine and the GIL). 100 rows of 5 values stay under the
+#: 999 variables a statement may have in SQLite before 3.32.
+_ROWS_PER_INSERT = 100
 
 _RUN_COLUMNS = (
     "run_id, process_name, started_at, finished_at, ok, succeeded, errored, skipped, "
@@ -417,7 +422,7 @@ class RunHistory:
                     text,
                 ),
             )
-            connection.executemany("INSERT INTO tasks VALUES (?, ?, ?, ?, ?)", task_rows)
+            _insert_rows(connection, "tasks", 5, task_rows)
             connection.executemany(
                 "INSERT INTO streaks VALUES (?, ?, ?, ?)",
                 [(run, name, count, since) for name, (count, since) in failing.items()],
@@ -1060,6 +1065,28 @@ def _results_in(text: str, statuses: dict[str, str]) -> Iterator[tuple[str, str,
 
 
 # -- small helpers --------------------------------------------------------------------------
+
+
+def _insert_rows(
+    connection: sqlite3.Connection, table: str, width: int, rows: Iterable[tuple[Any, ...]]
+) -> None:
+    """Insert ``rows`` (of ``width`` values each) into ``table``, ``_ROWS_PER_INSERT``
+    rows per statement, the last statement taking what is left."""
+    values = list(chain.from_iterable(rows))
+    step = _ROWS_PER_INSERT * width
+    whole = len(values) - len(values) % step
+    if whole:
+        connection.executemany(
+            _inserting(table, width, _ROWS_PER_INSERT),
+            (values[start : start + step] for start in range(0, whole, step)),
+        )
+    if whole < len(values):
+        connection.execute(_inserting(table, width, (len(values) - whole) // width), values[whole:])
+
+
+def _inserting(table: str, width: int, count: int) -> str:
+    row = "(" + ", ".join("?" * width) + ")"
+    return f"INSERT INTO {table} VALUES " + ", ".join([row] * count)
 
 
 def _task_rows(connection: sqlite3.Connection, run: int) -> dict[str, tuple[str, int, float]]:
