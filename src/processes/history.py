@@ -904,7 +904,7 @@ def _encoded(report: ProcessExecutionReport, run: int) -> tuple[str, Iterable[tu
     container per entry: a list per entry costs more than the entry's own fields, and
     its share of the cyclic garbage collector's passes (several full passes over the
     program's objects at 100,000 tasks) more again. The ``tasks`` rows are zipped from
-    columns for the same reason: ``executemany`` drops each before it takes the next.
+    columns for the same reason: ``_insert_rows`` drops each before it takes the next.
     """
     entries = list(report.entries.values())
     plain: list[TaskReportEntry] = []
