@@ -145,9 +145,10 @@ ALTER TABLE tasks_v3 RENAME TO tasks
 _PAGE_BYTES = 16384  # SQLite's default is 4096
 #: Rows per INSERT statement when a run's ``tasks`` rows are written: one statement of
 #: many rows costs about a third less per row than a statement per row (fewer trips
-#: through SQLite's virtual machine and the GIL). 100 rows of 5 values stay under the
-#: 999 variables a statement may have in SQLite before 3.32.
-_ROWS_PER_INSERT = 100
+#: through SQLite's virtual machine and the GIL). 100 rows of the table's 5 values stay
+#: under the 999 variables a statement may have in SQLite before 3.32.
+_TASK_ROWS_PER_INSERT = 100
+_TASK_COLUMNS = 5  # run, name, status, attempts, elapsed_seconds
 
 _RUN_COLUMNS = (
     "run_id, process_name, started_at, finished_at, ok, succeeded, errored, skipped, "
@@ -422,7 +423,7 @@ class RunHistory:
                     text,
                 ),
             )
-            _insert_rows(connection, "tasks", 5, task_rows)
+            _insert_task_rows(connection, task_rows)
             connection.executemany(
                 "INSERT INTO streaks VALUES (?, ?, ?, ?)",
                 [(run, name, count, since) for name, (count, since) in failing.items()],
@@ -456,8 +457,10 @@ class RunHistory:
                     rows.append((entry.name, _RESULT_NONE, None, _HIDDEN))
             return rows
         count, exact = len(results), _ALWAYS_EXACT_IN_JSON
-        # The common case first, in one pass: the report's entry holds the result itself,
-        # and JSON keeps it exactly. Only the others are looked at one by one.
+        # The common case first, in one pass (a predicate called per task would cost more
+        # than its checks): a SUCCEEDED task needs no row when its entry holds the result
+        # itself and JSON keeps it exactly. The others, and a result missing from the
+        # end of ``results``, are looked at one by one.
         others = [
             position
             for position, entry in enumerate(entries)
@@ -904,7 +907,8 @@ def _encoded(report: ProcessExecutionReport, run: int) -> tuple[str, Iterable[tu
     container per entry: a list per entry costs more than the entry's own fields, and
     its share of the cyclic garbage collector's passes (several full passes over the
     program's objects at 100,000 tasks) more again. The ``tasks`` rows are zipped from
-    columns for the same reason: ``_insert_rows`` drops each before it takes the next.
+    columns for the same reason: ``_insert_task_rows`` flattens them into one list of
+    their values, one row at a time, so that no row outlives the next.
     """
     entries = list(report.entries.values())
     plain: list[TaskReportEntry] = []
@@ -1067,26 +1071,27 @@ def _results_in(text: str, statuses: dict[str, str]) -> Iterator[tuple[str, str,
 # -- small helpers --------------------------------------------------------------------------
 
 
-def _insert_rows(
-    connection: sqlite3.Connection, table: str, width: int, rows: Iterable[tuple[Any, ...]]
-) -> None:
-    """Insert ``rows`` (of ``width`` values each) into ``table``, ``_ROWS_PER_INSERT``
-    rows per statement, the last statement taking what is left."""
+def _insert_task_rows(connection: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
+    """Insert a run's ``tasks`` rows, ``_TASK_ROWS_PER_INSERT`` per statement, the last
+    statement taking what is left."""
     values = list(chain.from_iterable(rows))
-    step = _ROWS_PER_INSERT * width
+    step = _TASK_ROWS_PER_INSERT * _TASK_COLUMNS
     whole = len(values) - len(values) % step
     if whole:
         connection.executemany(
-            _inserting(table, width, _ROWS_PER_INSERT),
+            _insert_statement(_TASK_ROWS_PER_INSERT),
             (values[start : start + step] for start in range(0, whole, step)),
         )
     if whole < len(values):
-        connection.execute(_inserting(table, width, (len(values) - whole) // width), values[whole:])
+        connection.execute(
+            _insert_statement((len(values) - whole) // _TASK_COLUMNS), values[whole:]
+        )
 
 
-def _inserting(table: str, width: int, count: int) -> str:
-    row = "(" + ", ".join("?" * width) + ")"
-    return f"INSERT INTO {table} VALUES " + ", ".join([row] * count)
+def _insert_statement(rows: int) -> str:
+    """``INSERT INTO tasks`` of ``rows`` rows of parameters."""
+    row = "(" + ", ".join("?" * _TASK_COLUMNS) + ")"
+    return "INSERT INTO tasks VALUES " + ", ".join([row] * rows)
 
 
 def _task_rows(connection: sqlite3.Connection, run: int) -> dict[str, tuple[str, int, float]]:

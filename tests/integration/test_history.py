@@ -222,12 +222,12 @@ def test_the_recorded_report_is_the_returned_one(history: RunHistory) -> None:
     assert history.last("no such process") is None
 
 
-@pytest.mark.parametrize("extra", [-1, 0, 1, 150])
+@pytest.mark.parametrize("extra", [-100, -1, 0, 1, 150])
 def test_every_task_has_its_row_whatever_the_number_of_tasks(
     history: RunHistory, extra: int
 ) -> None:
     # The rows go in many per statement: around a statement's worth, none may be lost.
-    size = history_module._ROWS_PER_INSERT + extra
+    size = history_module._TASK_ROWS_PER_INSERT + extra
     process = Process([Task(f"t{i}", lambda i=i: i) for i in range(size)], name="wide")
     report = process.run(history=history)
     with closing(sqlite3.connect(history.path)) as db:

@@ -336,7 +336,8 @@ def test_a_pool_worker_forked_during_a_run_still_dies_of_sigterm() -> None:
         process = next(iter(executor._processes.values()))
         os.kill(pid, signal.SIGTERM)
         # The pool's own thread reaps a dead worker too, so a `join` here can lose that
-        # race and return early, before the exit code is known: poll for it instead.
+        # race and return before the exit code is known; nothing signals when that
+        # thread has set it, so it is polled for.
         deadline = time.monotonic() + GENEROUS_SECONDS
         while process.exitcode is None and time.monotonic() < deadline:
             time.sleep(0.01)

@@ -54,6 +54,28 @@ def test_a_plain_row_writes_its_times_as_moment_does(
     assert decode_report(text, tasks).entries["load"] == entry
 
 
+def test_one_missing_or_naive_time_leaves_the_others_of_the_run_exact() -> None:
+    """A time that cannot be counted from the run's start (missing, or naive, in a report
+    built by hand) sends the whole column the slow way: every time still comes back."""
+    run_started = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
+    times = [
+        (run_started + timedelta(seconds=1), run_started + timedelta(seconds=2)),
+        (None, run_started + timedelta(seconds=3)),
+        (datetime(2026, 12, 3, 1, 0, 4), None),  # naive
+        (run_started + timedelta(seconds=5), run_started + timedelta(seconds=6)),
+    ]
+    entries = [
+        replace(make_entry(f"t{i}"), started_at=start, finished_at=end)
+        for i, (start, end) in enumerate(times)
+    ]
+    report = replace(make_report(*entries), started_at=run_started)
+    text, rows = _encoded(report, run=2)
+    plain = json.loads(text)["plain"]
+    assert plain["started_at"] == [1_000_000, None, "2026-12-03T01:00:04", 5_000_000]
+    assert plain["finished_at"] == [2_000_000, 3_000_000, None, 6_000_000]
+    assert decode_report(text, _task_rows(rows)) == report
+
+
 def _in_rows(text: str) -> dict[str, Any]:
     """A format 5 report as format 4 stored it: a list per plain entry, in order."""
     data = json.loads(text)
