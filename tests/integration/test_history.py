@@ -781,7 +781,7 @@ def test_a_version_1_file_is_upgraded_and_its_streaks_carried_on(tmp_path: Path)
         assert report.streaks == {"audit": FailureStreak(3, old[0].started_at)}  # type: ignore[arg-type]
         assert history.report(report.run_id) == report
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (3,)
+        assert db.execute("PRAGMA user_version").fetchone() == (4,)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
@@ -917,9 +917,9 @@ def test_a_version_2_file_is_upgraded_and_reads_as_before(tmp_path: Path) -> Non
         stats = history.task_stats("nightly", "transform")
         assert (stats.runs, stats.failures, stats.skipped) == (3, 3, 0)
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (3,)
+        assert db.execute("PRAGMA user_version").fetchone() == (4,)
         columns = [row[1] for row in db.execute("PRAGMA table_info(tasks)")]
-        assert columns == ["run", "name", "status", "attempts", "elapsed_seconds"]
+        assert columns == ["id", "run", "name", "status", "attempts", "elapsed_seconds"]
         streaks = db.execute("SELECT name, runs FROM streaks ORDER BY run").fetchall()
         assert streaks == [("transform", 1), ("transform", 2), ("transform", 3)]
 
@@ -935,6 +935,51 @@ def test_a_version_2_streak_without_its_start_starts_with_its_run(tmp_path: Path
     with RunHistory(path) as history:
         report = pipeline.run(history, "transform")
     assert report.streaks == {"transform": FailureStreak(2, old.started_at)}  # type: ignore[arg-type]
+
+
+_VERSION_3_TASKS = """
+CREATE TABLE tasks_v3 (
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    elapsed_seconds REAL NOT NULL,
+    PRIMARY KEY (run, name)
+) WITHOUT ROWID;
+INSERT INTO tasks_v3 SELECT run, name, status, attempts, elapsed_seconds FROM tasks;
+DROP TABLE tasks;
+ALTER TABLE tasks_v3 RENAME TO tasks;
+PRAGMA user_version = 3;
+"""
+
+
+def test_a_version_3_file_is_upgraded_and_reads_as_before(tmp_path: Path) -> None:
+    # Version 3 keyed a task's row by its run and name; 4 by its run and position.
+    path = tmp_path / "v3.db"
+    pipeline = Pipeline()
+    with RunHistory(path) as history:
+        old = [pipeline.run(history, "transform") for _ in range(2)]
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(_VERSION_3_TASKS)
+    with RunHistory(path) as history:
+        assert [history.report(r.run_id) for r in old] == old
+        assert history.results(old[1].run_id)[0] == {"extract": [1, 2, 3], "audit": 7}
+        report = pipeline.run(history, "transform")
+        assert report.changes == {"transform": TaskChange.STILL_FAILING}
+        assert report.streaks == {"transform": FailureStreak(3, old[0].started_at)}  # type: ignore[arg-type]
+        stats = history.task_stats("nightly", "transform")
+        assert (stats.runs, stats.failures, stats.skipped) == (3, 3, 0)
+        assert history.task_stats("nightly", "load").skipped == 3
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (4,)
+        rows = db.execute("SELECT id, run, name FROM tasks ORDER BY id").fetchall()
+    # A migrated run's rows are numbered in the order of their names; a new run's in the
+    # order of its tasks.
+    by_name = sorted(["audit", "extract", "load", "transform"])
+    in_order = ["extract", "transform", "load", "audit"]
+    expected = [(run << 32 | i, run, name) for run in (1, 2) for i, name in enumerate(by_name)]
+    expected += [(3 << 32 | i, 3, name) for i, name in enumerate(in_order)]
+    assert rows == expected
 
 
 # -- several OS processes at once -------------------------------------------------------------

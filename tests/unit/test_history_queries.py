@@ -62,10 +62,10 @@ PLANS = {
     "runs(name)": ["SEARCH runs USING INDEX runs_by_process (process_name=?)"],
     "report(run_id)": [
         "SEARCH runs USING INDEX sqlite_autoindex_runs_1 (run_id=?)",
-        "SEARCH tasks USING PRIMARY KEY (run=?)",
+        "SEARCH tasks USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
     ],
     "last(name)": [
         "SEARCH runs USING INDEX runs_by_process (process_name=?)",
-        "SEARCH tasks USING PRIMARY KEY (run=?)",
+        "SEARCH tasks USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
     ],
 }

@@ -49,8 +49,8 @@ def test_a_plain_row_writes_its_times_as_moment_does(
     assert shown["started_at"] == _moment(started, origin)
     assert shown["finished_at"] == _moment(finished, origin)
     assert _from_moment(shown["started_at"], origin) == started  # the same instant
-    assert task_rows == [(7, "load", "success", entry.attempts, entry.elapsed_seconds)]
-    tasks = {name: (status, attempts, elapsed) for _, name, status, attempts, elapsed in task_rows}
+    assert task_rows == [(7 << 32, 7, "load", "success", entry.attempts, entry.elapsed_seconds)]
+    tasks = _task_rows(task_rows)
     assert decode_report(text, tasks).entries["load"] == entry
 
 
@@ -87,7 +87,7 @@ def _in_rows(text: str) -> dict[str, Any]:
 
 
 def _task_rows(rows: Iterable[tuple[Any, ...]]) -> dict[str, tuple[str, int, float]]:
-    return {name: (status, attempts, elapsed) for _, name, status, attempts, elapsed in rows}
+    return {name: (status, attempts, elapsed) for _, _, name, status, attempts, elapsed in rows}
 
 
 def test_plain_and_detailed_entries_come_back_in_their_order() -> None:
