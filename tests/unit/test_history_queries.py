@@ -41,6 +41,7 @@ def test_runs_report_and_last_find_their_rows_by_an_index(tmp_path: Path) -> Non
             "runs(name)": lambda: history.runs("a"),
             "report(run_id)": lambda: history.report(report.run_id),
             "last(name)": lambda: history.last("a"),
+            "task_stats(name, task)": lambda: history.task_stats("a", "t"),
         }
         for label, read in reads.items():
             begin, *statements, commit = _statements(history, read)
@@ -67,5 +68,10 @@ PLANS = {
     "last(name)": [
         "SEARCH runs USING INDEX runs_by_process (process_name=?)",
         "SEARCH tasks USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
+    ],
+    # Each run's own rows, by their ids: never the whole table.
+    "task_stats(name, task)": [
+        "SEARCH r USING COVERING INDEX runs_by_process (process_name=?)\n"
+        "SEARCH t USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
     ],
 }
