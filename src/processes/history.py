@@ -776,7 +776,7 @@ def _migrate_v3_to_v4(connection: sqlite3.Connection) -> None:
     """Key every ``tasks`` row by its run and position, the positions in name order
     (numbered here: SQLite numbers rows by itself only since 3.25)."""
     connection.execute(_V4_TASKS)
-    rows = connection.execute(
+    by_run = connection.execute(
         "SELECT run, name, status, attempts, elapsed_seconds FROM tasks ORDER BY run, name"
     )
 
@@ -785,9 +785,9 @@ def _migrate_v3_to_v4(connection: sqlite3.Connection) -> None:
         for run, *rest in rows:
             position = position + 1 if run == before else 0
             before = run
-            yield ((run << _POSITION_BITS) + position, run, *rest)
+            yield (_ids_of(run)[0] + position, run, *rest)
 
-    connection.executemany("INSERT INTO tasks_v4 VALUES (?, ?, ?, ?, ?, ?)", numbered(rows))
+    connection.executemany("INSERT INTO tasks_v4 VALUES (?, ?, ?, ?, ?, ?)", numbered(by_run))
     connection.execute("DROP TABLE tasks")
     connection.execute("ALTER TABLE tasks_v4 RENAME TO tasks")
 
@@ -1026,12 +1026,12 @@ def _encoded(report: ProcessExecutionReport, run: int) -> tuple[str, Iterable[tu
         for field in ("args", "kwargs", "result"):
             columns[field] = [jsonable(value) for value in columns[field]]
         text = json.dumps(stored, default=safe_repr, separators=_COMPACT)
-    # The enum's ``value`` property costs several times more than its attribute.
-    first = run << _POSITION_BITS
+    first, _ = _ids_of(run)
     task_rows = zip(
         range(first, first + len(entries)),
         repeat(run),
         names,
+        # The enum's ``value`` property costs several times more than its attribute.
         [e.status._value_ for e in entries],
         [e.attempts for e in entries],
         [e.elapsed_seconds for e in entries],
