@@ -2,8 +2,9 @@
 
 ``run_attempt`` and ``run_guarded_attempt`` are module-level functions of plain values so
 that a thread pool, a process pool or a Dask cluster can run them; what they return is
-plain values too. They never raise for the task's own failure. Imports only
-``capture``, ``termination`` (and ``redaction``): nothing that schedules.
+plain values too. They never raise for the task's own failure. Every way into a task's function goes
+through ``run_attempt``. Imports only ``capture``, ``termination`` and ``tasklog``:
+nothing that schedules.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from processes.capture import Failure, capture_failure
+from processes.capture import capture_failure, stand_in_failure
+from processes.tasklog import use_log_handler
 from processes.termination import HALTS, DeadlinePassed
 
 if TYPE_CHECKING:
     import logging
     from collections.abc import Callable
 
+    from processes.capture import Failure
     from processes.redaction import Redactor
     from processes.termination import Guard
 
@@ -33,6 +36,8 @@ ASYNC_CANCEL_GRACE_SECONDS = 1.0
 
 #: Longest a blocking wait lasts before the waiting thread checks for Ctrl-C.
 WAKE_UP_SECONDS = 0.2
+
+_NEVER = float("inf")
 
 #: What ends an attempt without being the task's failure: the run stopping, or its
 #: deadline passing in the task's code.
@@ -58,15 +63,6 @@ class AttemptOutcome(NamedTuple):
     elapsed_seconds: float
 
 
-_current = threading.local()  # .log_handler: the log file of the attempt in this thread
-
-
-def current_log_handler() -> logging.Handler | None:
-    """The log file of the task whose attempt runs in this thread, if it has one."""
-    handler: logging.Handler | None = getattr(_current, "log_handler", None)
-    return handler
-
-
 def run_attempt(
     func: Callable[..., Any],
     args: tuple[Any, ...],
@@ -83,9 +79,7 @@ def run_attempt(
     """
     started = time.perf_counter()
     if log_handler is not None:
-        # Restored afterwards, not cleared: a task may run a process of its own here.
-        outer = current_log_handler()
-        _current.log_handler = log_handler
+        outer = use_log_handler(log_handler)
     try:
         if guard is not None:
             guard.enter()
@@ -105,7 +99,7 @@ def run_attempt(
         if guard is not None:
             guard.is_open = False
         if log_handler is not None:
-            _current.log_handler = outer
+            use_log_handler(outer)
     return AttemptOutcome(value, None, False, time.perf_counter() - started)
 
 
@@ -116,18 +110,24 @@ def run_within_timeout(
     settings: CaptureSettings,
     log_handler: logging.Handler | None = None,
     guard: Guard | None = None,
+    *,
+    deadline_seconds: float | None = None,
 ) -> AttemptOutcome:
     """``run_attempt``, given up on at the task's timeout: the call is left to a daemon thread.
 
     The abandoned thread runs on until the function returns (Python cannot stop a
     thread), but it never keeps the interpreter from exiting. An ``async def`` task is
     cancelled inside its own loop first; its thread is abandoned only if it does not
-    yield to the cancellation within ``ASYNC_CANCEL_GRACE_SECONDS``. With ``guard``, it
+    yield to the cancellation within ``ASYNC_CANCEL_GRACE_SECONDS``. With
+    ``deadline_seconds`` (what is left of the run's deadline) the attempt is abandoned
+    then too, if that comes first, and ``DeadlinePassed`` is raised. With ``guard``, it
     is open while the task's code runs here, or while this thread waits for it.
     """
     timeout_seconds = settings.timeout_seconds
-    if timeout_seconds is None:
+    if timeout_seconds is None and deadline_seconds is None:
         return run_attempt(func, args, kwargs, settings, log_handler, guard)
+    timeout_limit = _NEVER if timeout_seconds is None else abandon_after(func, timeout_seconds)
+    deadline_limit = _NEVER if deadline_seconds is None else deadline_seconds
     box: list[AttemptOutcome] = []
     started = time.perf_counter()
     worker = threading.Thread(
@@ -137,14 +137,18 @@ def run_within_timeout(
     )
     worker.start()
     if guard is None:
-        wait_for_thread(worker, abandon_after(func, timeout_seconds))
+        wait_for_thread(worker, min(timeout_limit, deadline_limit))
     else:
         try:  # a signal that stops the wait abandons the attempt's thread
             guard.enter()
-            wait_for_thread(worker, abandon_after(func, timeout_seconds))
+            wait_for_thread(worker, min(timeout_limit, deadline_limit))
         finally:
             guard.is_open = False
-    return box[0] if box else timed_out(settings, time.perf_counter() - started)
+    if box:
+        return box[0]
+    if timeout_limit < deadline_limit:
+        return timed_out(settings, time.perf_counter() - started)
+    raise DeadlinePassed
 
 
 def abandon_after(func: Callable[..., Any], timeout_seconds: float) -> float:
@@ -256,19 +260,9 @@ def timeout_message(timeout_seconds: float, fate: Literal["cancelled", "abandone
 
 
 def timed_out(settings: CaptureSettings, elapsed_seconds: float) -> AttemptOutcome:
-    """The outcome of an attempt abandoned at its deadline."""
-    timeout_seconds = settings.timeout_seconds or 0.0
-    try:
-        raise TimeoutError(timeout_message(timeout_seconds, "abandoned"))
-    except TimeoutError as exc:
-        failure = Failure(
-            exception=f"TimeoutError: {exc}",
-            exception_type="TimeoutError",
-            traceback_str=f"TimeoutError: {exc}\n",
-            traced_vars={},
-            traced_vars_location="",
-            cause=exc,
-        )
+    """The outcome of an attempt abandoned at its timeout."""
+    message = timeout_message(settings.timeout_seconds or 0.0, "abandoned")
+    failure = stand_in_failure(TimeoutError, message)
     return AttemptOutcome(
         None, failure, issubclass(TimeoutError, settings.retry_on), elapsed_seconds
     )

@@ -79,6 +79,36 @@ class Failure:
         return args, kwargs
 
 
+def stand_in_failure(
+    kind: type[BaseException],
+    message: str,
+    *,
+    traceback_str: str | None = None,
+    chained: bool = True,
+) -> Failure:
+    """The failure of an attempt the run ended from outside (a timeout, the deadline,
+    Ctrl-C, SIGTERM): there is no traceback of the task's own to capture, only this.
+
+    The one place such a record is built. With ``chained``, ``cause`` is the exception,
+    raised here so that it is chained like any other.
+    """
+    exception = f"{kind.__name__}: {message}"
+    cause: BaseException | None = None
+    if chained:
+        try:
+            raise kind(message)
+        except BaseException as exc:  # only ever ``kind``
+            cause = exc
+    return Failure(
+        exception=exception,
+        exception_type=qualified_name(kind),
+        traceback_str=f"{exception}\n" if traceback_str is None else traceback_str,
+        traced_vars={},
+        traced_vars_location="",
+        cause=cause,
+    )
+
+
 def _library_dir() -> str:
     return os.path.dirname(os.path.abspath(__file__)) + os.sep
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from processes.attempt import interruptible_sleep
 from processes.errors import TaskNotFoundError
 from processes.events import Listener, SafeListener, TaskEvent
-from processes.execution import Run
+from processes.execution import Ledger, execute
 from processes.graph import TaskGraph
 from processes.progress import ProgressLine
 from processes.report import ProcessExecutionReport
@@ -212,35 +211,30 @@ class Process:
         progress_line = ProgressLine(len(self.tasks)) if progress else None
         if progress_line is not None and progress_line.enabled:
             listeners.append(SafeListener(progress_line))  # a closed stderr must not stop a run
-        run = Run(
+        ledger = Ledger(
             self.tasks,
             self._graph,
             self._logs,
             self.name,
             fail_fast=fail_fast,
             on_event=_fan_out(listeners),
-            sleep=sleep or interruptible_sleep,
             resume=resumption,
-            deadline=deadline,
         )
         try:
-            if executor is not None:
-                report = run.execute_in_parallel(workers, executor)
-            elif workers == 1:
-                report = run.execute_sequentially()
-            else:
-                report = run.execute_in_parallel(workers)
+            report = execute(
+                ledger, workers=workers, executor=executor, sleep=sleep, deadline=deadline
+            )
         except BaseException as stopped:
             # An interrupted run is recorded as its exception's report says it ended.
             partial = getattr(stopped, "report", None)
             if history is not None and partial is not None:
-                stopped.report = history.record(partial, run.results)  # type: ignore[attr-defined]
+                stopped.report = history.record(partial, ledger.results)  # type: ignore[attr-defined]
             raise
         finally:
             if progress_line is not None:
                 progress_line.close()
         if history is not None:
-            return history.record(report, run.results)
+            return history.record(report, ledger.results)
         return report
 
     def close_loggers(self) -> None:

@@ -19,19 +19,11 @@ from typing import TYPE_CHECKING, Any
 from processes.attempt import CaptureSettings, interruptible_sleep, run_within_timeout
 from processes.capture import secret_positions
 from processes.errors import CircularDependencyError, TaskTraceback
+from processes.life import TaskLife
 from processes.outcome import ErrorData, TaskResult, TaskStatus
 from processes.redaction import DEFAULT_REDACTOR, REDACTED, Redactor, read_environment
 from processes.retry import DEFAULT_RETRY_ON, RetryPolicy
-from processes.tasklog import (
-    LOG_FINISHED,
-    LOG_RETRYING,
-    LOG_STARTING,
-    LogFiles,
-    failure_message,
-    new_task_logger,
-    routing_task_records,
-    task_context,
-)
+from processes.tasklog import LogFiles, new_task_logger, routing_task_records
 
 if TYPE_CHECKING:
     import logging
@@ -662,62 +654,37 @@ class Task:
 
 
 def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
-    logger = task.logger if task.has_log_output() else None
-    handler = logs.acquire(task.log_path) if task.log_path is not None else None
-    if logger is not None and handler is not None:
-        logger.addHandler(handler)
+    life = TaskLife(task, task.args, task.kwargs)
+    if task.has_log_output():
+        life.open_log(task.name, task.logger, logs, task.log_path)
+    policy, settings = task.retry_policy, task.capture_settings
+    started = time.perf_counter()
     try:
-        if logger:
-            logger.info(LOG_STARTING, task.name)
-        policy, settings = task.retry_policy, task.capture_settings
-        started = time.perf_counter()
-        attempt = 0
         while True:
-            attempt += 1
-            outcome = run_within_timeout(task.func, task.args, task.kwargs, settings, handler)
-            failure = outcome.failure
-            if failure is None:
-                if logger:
-                    logger.info(LOG_FINISHED, task.name)
-                return TaskResult(
-                    TaskStatus.SUCCESS,
-                    outcome.value,
-                    None,
-                    None,
-                    time.perf_counter() - started,
-                    attempt,
-                )
-            if outcome.retryable and attempt < policy.max_attempts:
-                if logger:
-                    logger.warning(
-                        LOG_RETRYING,
-                        attempt,
-                        policy.max_attempts,
-                        failure.exception,
-                    )
-                interruptible_sleep(policy.delay_before(attempt))
-                continue
-            args, kwargs = failure.hide_arguments(task.args, task.kwargs)
-            error = error_data(task, args, kwargs, (), failure)
-            if logger:
-                logger.error(
-                    failure_message(task.name, error.function, args, error.kwargs, (), failure),
-                    extra={"task_context": task_context(error)},
-                )
-            return TaskResult(
-                TaskStatus.ERRORED,
-                None,
-                # the exception itself, unless its text held a secret: then its masked trace
-                TaskTraceback(failure.traceback_str) if failure.redacted else failure.cause,
-                error,
-                time.perf_counter() - started,
-                attempt,
-            )
-    finally:
-        if logger is not None and handler is not None:
-            logger.removeHandler(handler)
-        if handler is not None and task.log_path is not None:
-            logs.release(task.log_path)
+            outcome = run_within_timeout(task.func, task.args, task.kwargs, settings, life.handler)
+            delay = life.settle(outcome, policy)
+            if delay is None:
+                break
+            interruptible_sleep(delay)
+        elapsed = time.perf_counter() - started
+        failure = outcome.failure
+        if failure is None:
+            life.close_log(task.name, logs, task.log_path, succeeded=True)
+            return TaskResult(TaskStatus.SUCCESS, outcome.value, None, None, elapsed, life.attempts)
+        args, kwargs = failure.hide_arguments(task.args, task.kwargs)
+        error = error_data(task, args, kwargs, (), failure)
+        life.log_failure(error, (), failure)
+        return TaskResult(
+            TaskStatus.ERRORED,
+            None,
+            # the exception itself, unless its text held a secret: then its masked trace
+            TaskTraceback(failure.traceback_str) if failure.redacted else failure.cause,
+            error,
+            elapsed,
+            life.attempts,
+        )
+    finally:  # (done already after a success)
+        life.close_log(task.name, logs, task.log_path, succeeded=False)
 
 
 def error_data(

@@ -9,8 +9,8 @@ process are copied to its file too (``routing_task_records``), if they reach the
 logger: their logger's effective level must let them out (with nothing configured that is
 the root's WARNING, so ``getLogger("app").info(...)`` reaches neither the file nor
 anywhere else), and every logger on the way must propagate. The file keeps INFO and above.
-Imports ``attempt`` (which log file the running attempt uses) and ``saferepr``; nothing
-that schedules.
+This module is where a task's logging lives: its logger, its file, which file the
+attempt running in a thread uses, and the lines of its life. Imports only ``saferepr``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from processes.attempt import current_log_handler
 from processes.saferepr import safe_repr
 
 if TYPE_CHECKING:
@@ -37,6 +36,21 @@ LOG_STARTING = "Starting %s."
 LOG_FINISHED = "Finished %s."
 LOG_RETRYING = "Attempt %d/%d failed: %s. Retrying..."
 _FORMATTER = logging.Formatter(LOG_FORMAT)
+_attempt = threading.local()  # .handler: the log file of the attempt running in this thread
+
+
+def current_log_handler() -> logging.Handler | None:
+    """The log file of the task whose attempt runs in this thread, if it has one."""
+    handler: logging.Handler | None = getattr(_attempt, "handler", None)
+    return handler
+
+
+def use_log_handler(handler: logging.Handler | None) -> logging.Handler | None:
+    """Make ``handler`` the file of the attempt in this thread; return the one it replaces
+    (restored afterwards, not cleared: a task may run a process of its own)."""
+    outer = current_log_handler()
+    _attempt.handler = handler
+    return outer
 
 
 def new_task_logger(name: str) -> logging.Logger:

@@ -10,13 +10,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from processes import Process, Task
-from processes.attempt import (
-    CaptureSettings,
-    current_log_handler,
-    run_attempt,
-    timeout_message,
-)
+from processes.attempt import CaptureSettings, run_attempt, timeout_message
 from processes.redaction import DEFAULT_REDACTOR
+from processes.tasklog import current_log_handler
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

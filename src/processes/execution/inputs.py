@@ -1,0 +1,187 @@
+"""What each task receives from its upstream tasks, and what its entry shows of it.
+
+Worked out once per run from the dependency lists the run began with, so that an attempt
+gathers its inputs without looking at a ``TaskDependency``. The run's part of the
+redaction policy lives here (``processes.redaction`` says what is secret; this says
+which inputs and results of this run are): a result that some dependant receives under a
+secret-looking parameter is shown as ``[redacted]`` everywhere. Imports the tasks, the
+graph, ``capture`` and ``redaction``; never a driver.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from processes.capture import secret_positions
+from processes.redaction import REDACTED, remember_secret
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from processes.capture import Failure
+    from processes.graph import TaskGraph
+    from processes.report import TaskReportEntry
+    from processes.task import Task
+
+_ANY_NUMBER_OF_ARGUMENTS = 256  # more than any function has positional parameters
+
+
+class Inputs:
+    """Where each task's upstream results go among its arguments, and which are secret.
+
+    - ``by_position[i]``: the upstream tasks whose results follow task ``i``'s own
+      ``args``, in order (the graph's own tuple when every one does);
+      ``by_name[i]``: ``(keyword, upstream task)`` pairs, for the tasks that have any;
+    - ``secret_parameters[i]``: the positions of its secret-named parameters, for the
+      tasks given upstream results or arguments of their own that have any;
+    - ``secret_results``: the tasks whose result some dependant receives under a
+      secret-looking parameter or keyword: every entry shows it as ``[redacted]``;
+    - ``hiding``: the tasks whose entries hide some of their inputs for that reason;
+    - ``shown_otherwise``: the tasks whose entry shows a result other than the object
+      itself (scrubbed or hidden): their dependants' inputs are shown as those entries
+      show them.
+    """
+
+    __slots__ = (
+        "by_name",
+        "by_position",
+        "graph",
+        "hiding",
+        "secret_parameters",
+        "secret_results",
+        "shown_otherwise",
+        "tasks",
+    )
+
+    def __init__(self, tasks: list[Task], graph: TaskGraph) -> None:
+        self.tasks = tasks
+        self.graph = graph
+        self.by_position: list[tuple[int, ...]] = [()] * len(tasks)
+        self.by_name: dict[int, tuple[tuple[str, int], ...]] = {}
+        self.secret_parameters: dict[int, tuple[int, ...]] = {}
+        self.secret_results: set[int] = set()
+        self.hiding: set[int] = set()
+        self.shown_otherwise: set[int] = set()
+        known: dict[tuple[int, int], tuple[int, ...]] = {}  # tasks share functions: ask once
+        last: tuple[object, object, tuple[int, ...]] = (None, None, ())
+        for i, task in enumerate(tasks):
+            upstreams = graph.upstreams[i]
+            if not upstreams:
+                continue
+            positional: list[int] = []
+            named: list[tuple[str, int]] = []
+            for dep, up in zip(task.dependencies, upstreams, strict=False):
+                if dep.use_result_as_additional_args:
+                    positional.append(up)
+                if dep.use_result_as_additional_kwargs:
+                    named.append((dep.additional_kwarg_name, up))
+            own = len(task.args)
+            if positional:
+                # the graph's tuple when every upstream result follows (the same order)
+                same = len(positional) == len(upstreams)
+                self.by_position[i] = upstreams if same else tuple(positional)
+            redactor = task.capture_settings.redactor
+            if named:
+                self.by_name[i] = tuple(named)
+                for name, up in named:
+                    if redactor.is_secret(name):
+                        self.secret_results.add(up)
+                        self.hiding.add(i)
+            if not (positional or own):
+                continue
+            func = task.func
+            if func is last[0] and redactor is last[1]:
+                secret = last[2]
+            else:
+                key = (id(func), id(redactor))
+                found = known.get(key)
+                if found is None:
+                    found = known[key] = secret_positions(func, redactor, _ANY_NUMBER_OF_ARGUMENTS)
+                secret = found
+                last = (func, redactor, secret)
+            if secret:
+                self.secret_parameters[i] = secret
+                self.hiding.add(i)
+                for position, up in enumerate(positional, start=own):
+                    if position in secret:
+                        self.secret_results.add(up)
+
+    def gather(self, i: int, results: list[Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Task ``i``'s own arguments, plus the upstream results it asked for."""
+        task = self.tasks[i]
+        args = task.args
+        kwargs = task.kwargs
+        if positional := self.by_position[i]:
+            if len(positional) == 1:
+                args = (*args, results[positional[0]])
+            else:
+                args = (*args, *[results[up] for up in positional])
+        if named := self.by_name.get(i):
+            kwargs = dict(kwargs)
+            for name, up in named:
+                kwargs[name] = results[up]
+        return args, kwargs
+
+    def shown_result(self, i: int, value: Any) -> Any:
+        """Task ``i``'s result as its entry shows it: hidden, scrubbed, or itself."""
+        if i in self.secret_results:
+            shown: Any = REDACTED
+        else:  # as this run's redaction shows it: a report built by hand holds anything
+            shown = self.tasks[i].capture_settings.redactor.scrub(value, [])
+        if shown is not value:
+            self.shown_otherwise.add(i)
+        return shown
+
+    def shown(
+        self,
+        i: int,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        entries: Sequence[TaskReportEntry | None],
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Task ``i``'s arguments as reports show them, given those it was called with.
+
+        Its own arguments scrubbed; each upstream result as that task's entry shows it
+        (scrubbed once there, or hidden); what secret-named parameters received, hidden.
+        Most often that is exactly what it was called with, and those are returned.
+        """
+        if not args and not kwargs:  # nothing to show, or to hide
+            return args, kwargs
+        task = self.tasks[i]
+        upstreams = self.graph.upstreams[i]
+        if not upstreams:
+            return task.hide_secret_args(task.args), task.redactor.scrub_kwargs(task.kwargs)
+        redactor = task.capture_settings.redactor
+        own_args, own_kwargs = task.args, task.kwargs
+        if (
+            i not in self.hiding
+            and not (self.shown_otherwise and not self.shown_otherwise.isdisjoint(upstreams))
+            and (not own_args or redactor.scrub_args(own_args) is own_args)
+            and (not own_kwargs or redactor.scrub_kwargs(own_kwargs) is own_kwargs)
+        ):
+            return args, kwargs
+        shown_args = list(redactor.scrub_args(own_args)) if own_args else []
+        shown_kwargs = redactor.scrub_kwargs(own_kwargs) if own_kwargs else own_kwargs
+
+        def shown(up: int) -> Any:
+            upstream = entries[up]
+            return REDACTED if upstream is None else upstream.result
+
+        shown_args.extend(shown(up) for up in self.by_position[i])
+        if named := self.by_name.get(i):
+            shown_kwargs = dict(shown_kwargs)
+            for name, up in named:
+                shown_kwargs[name] = REDACTED if redactor.is_secret(name) else shown(up)
+        for position in self.secret_parameters.get(i, ()):
+            if position < len(shown_args):
+                shown_args[position] = REDACTED
+        return tuple(shown_args), shown_kwargs
+
+    def masked_failure(self, i: int, failure: Failure, results: list[Any]) -> Failure:
+        """Mask out of task ``i``'s failure the upstream results it received that are
+        secrets (another dependant takes them under a secret name)."""
+        secrets: list[str] = []
+        for up in self.graph.upstreams[i]:
+            if up in self.secret_results:
+                remember_secret(results[up], secrets)
+        return failure.masked(secrets) if secrets else failure

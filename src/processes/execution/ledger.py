@@ -1,0 +1,549 @@
+"""The ledger of a run: what each task's life is and what comes next, decided, never run.
+
+As graphlib's ``TopologicalSorter`` tracks readiness and runs nothing, the ledger knows
+which tasks are ready, which retries are due, what the gates say, whether the run is
+stopping, and every entry of the report; it owns no thread, signal or clock. The
+drivers (``sequential``, ``pooled``) run the attempts and tell it what happened, with
+the time on their own clock where a retry is due; it reads the wall clock only to stamp
+entries. Every edge is touched once, when its upstream task finishes; nothing rescans
+the task list. Imports the tasks, the graph, attempts' values, logging and the report.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import socket
+import time
+from collections import deque
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from processes.capture import stand_in_failure
+from processes.errors import RunTerminated
+from processes.events import EventKind, TaskEvent
+from processes.execution.gates import REUSED, SKIPPED_BY, Gates
+from processes.execution.inputs import Inputs
+from processes.life import TaskLife
+from processes.outcome import SkipReason, StopReason, TaskStatus
+from processes.redaction import read_environment
+from processes.report import ProcessExecutionReport, new_entry
+from processes.task import Task, error_data, utcnow
+from processes.termination import Terminating
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from processes.attempt import AttemptOutcome
+    from processes.capture import Failure
+    from processes.events import Listener
+    from processes.graph import TaskGraph
+    from processes.outcome import ErrorData
+    from processes.report import TaskReportEntry
+    from processes.resume import Resumption
+    from processes.tasklog import LogFiles
+
+_now = datetime.now  # _now(UTC): the wall clock of entries, without a call in between
+_HOST = socket.gethostname()  # read once: a report names the machine it ran on
+
+
+class Ledger:
+    """Each task's life during one run, and the report it adds up to.
+
+    The drivers' interface: ``next_start``/``put_back``/``next_retry`` (what to run
+    next), ``may_start`` (the gates; begins the task), ``start_attempt`` and ``settle``
+    (one attempt), ``give_up``/``give_up_retries``/``too_late``/``unstart``/
+    ``began_late`` (what a stop or a queue changes), ``stop``/``halt_if_signalled``/
+    ``stopping`` (stops), ``defer_entries``/``write_deferred``, and ``report``/
+    ``cut_short``. ``results`` holds each task's result for the history.
+    """
+
+    def __init__(
+        self,
+        tasks: list[Task],
+        graph: TaskGraph,
+        logs: LogFiles,
+        process_name: str,
+        *,
+        fail_fast: bool = False,
+        on_event: Listener | None = None,
+        resume: Resumption | None = None,
+    ) -> None:
+        self.tasks = tasks
+        self.graph = graph
+        self.logs = logs
+        self.process_name = process_name
+        self.fail_fast = fail_fast
+        self.on_event = on_event
+        # Upstream tasks not finished yet, counted on the graph the process validated.
+        self._waiting = [len(upstreams) for upstreams in graph.upstreams]
+        self.gates = Gates(tasks, graph)
+        self.lives: list[TaskLife | None] = [None] * len(tasks)  # from start to entry
+        self.results: list[Any] = [None] * len(tasks)
+        self.entries: list[TaskReportEntry | None] = [None] * len(tasks)
+        # Set once nothing new may start (for tasks with a rule, under fail-fast, only
+        # what their rule says); ``stopped_by`` says why.
+        self._stopping = False
+        self._stopped_by: StopReason | None = None
+        # Tasks whose upstream tasks all finished, by topological position: a heap.
+        self._ready = [i for i, waiting in enumerate(self._waiting) if waiting == 0]
+        # Retries waiting, by when they are due on the driver's clock, and those due.
+        self._retries: list[tuple[float, int, int]] = []
+        self._due: deque[int] = deque()
+        self._sequence = itertools.count()
+        self.has_log_files = any(task.log_path is not None for task in tasks)
+        # Read from the lists the process checked against the graph when the run began,
+        # once: a list changed in place during the run is never read again by it (and
+        # only as far as the graph goes), and the change counts from the next run.
+        self.inputs = Inputs(tasks, graph)
+        # Read once per run, not per attempt: whether nothing watches a task's attempts
+        # (no timeout, log file or handler).
+        self.unwatched = bytearray(map(Task.is_unwatched, tasks))
+        # Successes whose entry is written later (``defer_entries``).
+        self._deferring = False
+        self._unwritten: list[int] = []
+        # Resuming: the result and earlier entry of each task not to run again, and why
+        # the other successes of that run run again.
+        self.reused: dict[int, tuple[Any, TaskReportEntry]] = {}
+        self.rerun_reasons: dict[int, str] = {}
+        if resume is not None:
+            self._take_over(resume)
+        read_environment()  # its secret values, for every task's failures, args and results
+
+    # -- what runs next -------------------------------------------------------------------
+
+    def next_start(self, now: float) -> int:
+        """The next task to start: a retry due at ``now``, else a ready task; -1 if none."""
+        retries = self._retries
+        while retries and retries[0][0] <= now:
+            self._due.append(heapq.heappop(retries)[2])
+        if self._due:
+            return self._due.popleft()
+        if self._ready:
+            return heapq.heappop(self._ready)
+        return -1
+
+    def put_back(self, i: int) -> None:
+        """Task ``i``, just returned by ``next_start``, waits for a worker after all."""
+        if self.lives[i] is None:
+            heapq.heappush(self._ready, i)
+        else:
+            self._due.appendleft(i)
+
+    def next_retry(self) -> tuple[int, float]:
+        """The retry due first, whenever that is, and when: nothing else is left to run."""
+        due, _, i = heapq.heappop(self._retries)
+        return i, due
+
+    def next_retry_at(self) -> float:
+        """When the first waiting retry is due on the driver's clock (inf if none)."""
+        return self._retries[0][0] if self._retries else float("inf")
+
+    def has_retries(self) -> bool:
+        return bool(self._retries or self._due)
+
+    def may_start(self, i: int) -> bool:
+        """Whether task ``i`` may start now; if not, its entry says why. A retry may."""
+        if self.lives[i] is not None:
+            return True
+        return not (self.gates.blocked[i] or self._stopping) or self._gate(i)
+
+    def is_unwatched(self, i: int) -> bool:
+        """Whether nothing watches task ``i``'s attempts (no timeout, log file or handler)."""
+        return bool(self.unwatched[i])
+
+    def may_queue_ahead(self) -> bool:
+        """Whether nothing depends on when an unwatched attempt begins: no listener, and
+        no fail-fast (whose first error stops every start after it)."""
+        return not self.fail_fast and self.on_event is None
+
+    # -- one attempt ----------------------------------------------------------------------
+
+    def start_attempt(self, i: int) -> TaskLife:
+        """Task ``i``'s attempt begins: what it is called with, and its log file. A first
+        attempt begins the task: its inputs are gathered and its log opened."""
+        life = self.lives[i] or self._begin(i)
+        if self.on_event is not None:
+            self._emit(EventKind.STARTED, i, life.attempts + 1)
+        return life
+
+    def settle(self, i: int, outcome: AttemptOutcome, now: float) -> None:
+        """Record an attempt that ended at ``now``: the task is done, or a retry is due."""
+        life = self._life(i)
+        failure = outcome.failure
+        if failure is None:
+            self.results[i] = outcome.value
+            if self._deferring and self.unwatched[i]:
+                # Nobody watches it: release its dependants now, write its entry before
+                # the driver next waits (``write_deferred``).
+                life.attempts += 1
+                self._release(i, blocked=False)
+                self._unwritten.append(i)
+                return
+            life.attempts += 1
+            self._finish(i, TaskStatus.SUCCESS, outcome.value)
+            return
+        if self.inputs.secret_results:
+            outcome = outcome._replace(failure=self.inputs.masked_failure(i, failure, self.results))
+        may_retry = not self._stopping or self.gates.keeps_retries(i, self._stopped_by)
+        delay = life.settle(outcome, self.tasks[i].retry_policy, may_retry)
+        failure = life.failure
+        assert failure is not None
+        if delay is None:
+            self._fail(i, failure)
+            return
+        if self.on_event is not None:
+            self._emit(
+                EventKind.RETRYING, i, life.attempts, delay_seconds=delay, error=failure.exception
+            )
+        heapq.heappush(self._retries, (now + delay, next(self._sequence), i))
+
+    def defer_entries(self) -> None:
+        """Successes nobody watches are released at once, their entries written when the
+        driver calls ``write_deferred``: their dependants start while a worker wakes up."""
+        self._deferring = self.on_event is None
+
+    def write_deferred(self) -> None:
+        for i in self._unwritten:
+            if self.entries[i] is None:  # (twice only after an interruption)
+                self._finish(i, TaskStatus.SUCCESS, self.results[i], release=False)
+        self._unwritten.clear()
+
+    def began_late(self, i: int, began: float) -> None:
+        """Task ``i``'s first attempt waited in a pool's queue: it started at ``began``."""
+        life = self._life(i)
+        if life.attempts == 0 and began > life.started_perf:
+            assert life.started_at is not None
+            life.started_at += timedelta(seconds=began - life.started_perf)
+            life.started_perf = began
+
+    def unstart(self, i: int) -> None:
+        """Task ``i``'s attempt never began: as if it had not been started."""
+        if self._life(i).attempts == 0:  # the gate decides again (the run stops)
+            self.lives[i] = None
+            heapq.heappush(self._ready, i)
+        else:  # its retry waits again (and is given up, as the run stops)
+            self._due.appendleft(i)
+
+    # -- stops ----------------------------------------------------------------------------
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def stopped_by(self) -> StopReason | None:
+        return self._stopped_by
+
+    def stop(self, reason: StopReason) -> None:
+        """Start nothing new from now on. The first reason is kept, but Ctrl-C and SIGTERM
+        outrank fail-fast and the deadline: the run ends with their exception."""
+        if self._stopped_by is None or reason in (StopReason.INTERRUPTED, StopReason.TERMINATED):
+            self._stopped_by = reason
+        self._stopping = True
+
+    def halt_if_signalled(self) -> None:
+        """Stop here if SIGTERM or Ctrl-C came while the books were being kept."""
+        if self._stopped_by is StopReason.TERMINATED:
+            raise Terminating
+        if self._stopped_by is StopReason.INTERRUPTED:
+            raise KeyboardInterrupt
+
+    def give_up(self, i: int) -> None:
+        """Task ``i``'s retry never comes (the run stopped): it ends with its last failure."""
+        failure = self._life(i).failure
+        assert failure is not None, "a task waits for a retry only after a failure"
+        self._fail(i, failure)
+
+    def give_up_retries(self) -> None:
+        """The run stopped: retries that were waiting end with their last failure (under
+        fail-fast, those of tasks with a rule go on)."""
+        if not (self._retries or self._due):
+            return
+        keeps = self.gates.keeps_retries
+        stopped_by = self._stopped_by
+        waiting = [*self._due, *(retry[2] for retry in self._retries)]
+        given_up = [i for i in waiting if not keeps(i, stopped_by)]
+        if not given_up:
+            return
+        kept_due = [i for i in self._due if keeps(i, stopped_by)]
+        self._due.clear()
+        self._due.extend(kept_due)
+        self._retries[:] = [retry for retry in self._retries if keeps(retry[2], stopped_by)]
+        heapq.heapify(self._retries)
+        for i in given_up:
+            self.give_up(i)
+
+    def too_late(self, i: int) -> None:
+        """Task ``i`` was to start (or retry) after the run's deadline: it never does."""
+        self.stop(StopReason.DEADLINE)
+        if self.lives[i] is None:
+            why = self.gates.why_not(i, self._stopped_by, self.entries)
+            self._skip(i, *(why or (SkipReason.DEADLINE, None)))
+        else:
+            self.give_up(i)
+
+    # -- one task's life ------------------------------------------------------------------
+
+    def _life(self, i: int) -> TaskLife:
+        life = self.lives[i]
+        assert life is not None, "a task has a life from its start on"
+        return life
+
+    def _begin(self, i: int) -> TaskLife:
+        """Gather the task's inputs from its upstream results and log its start."""
+        task = self.tasks[i]
+        args, kwargs = self.inputs.gather(i, self.results)
+        life = self.lives[i] = TaskLife(task, args, kwargs, _now(UTC), time.perf_counter())
+        if not self.unwatched[i] and task.has_log_output():
+            life.open_log(task.name, task.logger, self.logs, task.log_path)
+        return life
+
+    def _fail(self, i: int, failure: Failure) -> None:
+        task = self.tasks[i]
+        life = self._life(i)
+        life.args, life.kwargs = failure.hide_arguments(
+            *self.inputs.shown(i, life.args, life.kwargs, self.entries)
+        )
+        impact = [self.tasks[j].name for j in self.gates.impact(i)]
+        error = error_data(task, life.args, life.kwargs, impact, failure)
+        life.log_failure(error, impact, failure)
+        self._finish(i, TaskStatus.ERRORED, None, error)
+        if self.fail_fast:
+            self.stop(StopReason.FAIL_FAST)
+
+    def _finish(
+        self,
+        i: int,
+        status: TaskStatus,
+        result: Any,
+        error: ErrorData | None = None,
+        *,
+        release: bool = True,
+    ) -> None:
+        task = self.tasks[i]
+        life = self._life(i)
+        if life.logger is not None:
+            life.close_log(task.name, self.logs, task.log_path, status is TaskStatus.SUCCESS)
+        shown_inputs = (
+            self.inputs.shown(i, life.args, life.kwargs, self.entries)
+            if error is None
+            else (life.args, life.kwargs)
+        )
+        self._record(
+            i,
+            status,
+            shown_inputs,
+            time.perf_counter() - life.started_perf,
+            life.attempts,
+            self.inputs.shown_result(i, result) if error is None else None,
+            error,
+            life.started_at,
+            _now(UTC),
+            life.attempt_errors,
+        )
+        if self.on_event is not None:
+            self._emit(
+                EventKind.FINISHED,
+                i,
+                life.attempts,
+                status=status,
+                error=error.exception if error is not None else None,
+            )
+        self.lives[i] = None  # finished: what the run needed of it is in its entry now
+        if release:
+            self._release(i, blocked=status is not TaskStatus.SUCCESS, cause=i)
+
+    def _skip(self, i: int, reason: SkipReason, cause: int | None = None) -> None:
+        """Record that task ``i`` never runs, why, and the errored task at the root of it."""
+        task = self.tasks[i]
+        self._record(
+            i,
+            TaskStatus.SKIPPED,
+            (task.hide_secret_args(task.args), task.redactor.scrub_kwargs(task.kwargs)),
+            skip_reason=reason,
+            skip_cause="" if cause is None else self.tasks[cause].name,
+        )
+        if self.on_event is not None:
+            self._emit(EventKind.FINISHED, i, 0, status=TaskStatus.SKIPPED)
+        self._release(i, blocked=True, cause=cause)
+
+    def _reuse(self, i: int) -> None:
+        """Finish task ``i`` with its result from the resumed run, as if it had just run.
+
+        The entry shows the arguments as that run showed them and the result as this
+        run shows results; it has no times, since it did not run in this one. Listeners
+        get a FINISHED event with attempt 0.
+        """
+        value, earlier = self.reused[i]
+        self.results[i] = value
+        self._record(
+            i,
+            TaskStatus.SUCCESS,
+            (earlier.args, earlier.kwargs),
+            result=self.inputs.shown_result(i, value),
+            reused=True,
+        )
+        if self.on_event is not None:
+            self._emit(EventKind.FINISHED, i, 0, status=TaskStatus.SUCCESS)
+        self._release(i, blocked=False)
+
+    def _record(
+        self,
+        i: int,
+        status: TaskStatus,
+        shown_inputs: tuple[tuple[Any, ...], dict[str, Any]],
+        elapsed_seconds: float = 0.0,
+        attempts: int = 0,
+        result: Any = None,
+        error: ErrorData | None = None,
+        started_at: datetime | None = None,
+        finished_at: datetime | None = None,
+        attempt_errors: tuple[str, ...] = (),
+        **extra: Any,
+    ) -> None:
+        """Write task ``i``'s entry: the one place an entry of a run is built."""
+        task = self.tasks[i]
+        self.entries[i] = new_entry(
+            task.name,
+            task.function_label,
+            *shown_inputs,
+            status,
+            elapsed_seconds,
+            attempts,
+            result,
+            error,
+            started_at,
+            finished_at,
+            self.graph.upstream_names[i],
+            attempt_errors,
+            **extra,
+        )
+
+    def _release(self, i: int, *, blocked: bool, cause: int | None = None) -> None:
+        """Tell the dependants of task ``i`` that it is done; queue those now ready.
+
+        With ``blocked`` (it errored or was skipped), ``cause`` is the errored task at the
+        root of it, if any: ``i`` itself when it errored.
+        """
+        waiting = self._waiting
+        ready = self._ready
+        for child in self.graph.dependants[i]:
+            if blocked:
+                self.gates.block(child, cause)
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, child)
+
+    def _take_over(self, resume: Resumption) -> None:
+        for i, task in enumerate(self.tasks):
+            taken = resume.reused.get(task.name)
+            if taken is not None:
+                self.reused[i] = taken
+                self.gates.blocked[i] |= REUSED
+            elif reason := resume.reasons.get(task.name):
+                self.rerun_reasons[i] = reason
+
+    def _gate(self, i: int) -> bool:
+        """Whether task ``i`` starts; if not, record its skip. Asked only when an upstream
+        task did not succeed, the task has a rule, or the run is stopping."""
+        self.halt_if_signalled()
+        if self.gates.is_reused(i, self.entries):
+            self._reuse(i)
+            return False
+        why = self.gates.why_not(i, self._stopped_by, self.entries)
+        if why is None:
+            if self.gates.blocked[i] & REUSED:  # only a task with a rule starts after all
+                self.rerun_reasons[i] = self.gates.why_runs_again(i, self.entries)
+            return True
+        self._skip(i, *why)
+        return False
+
+    def _emit(self, kind: EventKind, i: int, attempt: int, **details: Any) -> None:
+        assert self.on_event is not None
+        task = self.tasks[i]
+        max_attempts = task.retry_policy.max_attempts
+        self.on_event(TaskEvent(kind, task.name, utcnow(), attempt, max_attempts, **details))
+
+    # -- the report -----------------------------------------------------------------------
+
+    def report(self, started_at: datetime) -> ProcessExecutionReport:
+        """The report of the run so far: a task never reached is SKIPPED (or reused)."""
+        entries = {}
+        for i, task in enumerate(self.tasks):
+            entry = self.entries[i]
+            if entry is None:  # never reached: only after Ctrl-C or SIGTERM
+                stopped = self._stopped_by or StopReason.INTERRUPTED
+                if self.gates.is_reused(i, self.entries):
+                    self._reuse(i)
+                else:
+                    why = self.gates.why_not(i, self._stopped_by, self.entries)
+                    self._skip(i, *(why or (SKIPPED_BY[stopped], None)))
+                entry = self.entries[i]
+                assert entry is not None
+            entries[task.name] = entry
+        for i, reason in self.rerun_reasons.items():
+            name = self.tasks[i].name
+            entries[name] = replace(entries[name], rerun_reason=reason)
+        return ProcessExecutionReport(
+            entries,
+            self.process_name,
+            started_at,
+            utcnow(),
+            host=_HOST,
+            stopped_by=self._stopped_by,
+        )
+
+    def halted(
+        self, halt: BaseException, started_at: datetime, running: Collection[int]
+    ) -> BaseException:
+        """The exception that ends a run Ctrl-C (``KeyboardInterrupt``) or SIGTERM
+        (``RunTerminated``) stopped, carrying its partial report as ``.report``."""
+        if isinstance(halt, KeyboardInterrupt):
+            error = KeyboardInterrupt(*halt.args)
+            error.report = self.cut_short(  # type: ignore[attr-defined]
+                StopReason.INTERRUPTED, started_at, running
+            )
+            return error
+        return RunTerminated(self.cut_short(StopReason.TERMINATED, started_at, running))
+
+    def cut_short(
+        self, reason: StopReason, started_at: datetime, running: Collection[int]
+    ) -> ProcessExecutionReport:
+        """The report of a run stopped by Ctrl-C or SIGTERM.
+
+        Tasks cut off while running are ERRORED, their attempt abandoned (it counts);
+        tasks waiting to retry keep their last failure; those never started are SKIPPED.
+        """
+        self.stop(reason)
+        for i in running:
+            if self.entries[i] is None and self.lives[i] is None:
+                # cut off before its first attempt's life began
+                self.lives[i] = TaskLife(self.tasks[i])
+        for i, entry in enumerate(self.entries):
+            life = self.lives[i]
+            if entry is None and life is not None:
+                if i in running or life.failure is None:
+                    life.attempts += 1
+                    self._fail(i, _cut_off_failure(reason))
+                else:
+                    self._fail(i, life.failure)
+        return self.report(started_at)
+
+
+def _cut_off_failure(reason: StopReason) -> Failure:
+    """The failure of an attempt that Ctrl-C or SIGTERM cut off."""
+    if reason is StopReason.TERMINATED:
+        return stand_in_failure(
+            RunTerminated,
+            "the run was stopped by SIGTERM while this task ran; the attempt was abandoned",
+            traceback_str="RunTerminated\n",
+            chained=False,
+        )
+    return stand_in_failure(
+        KeyboardInterrupt,
+        "the run was interrupted while this task ran",
+        traceback_str="KeyboardInterrupt\n",
+        chained=False,
+    )
