@@ -29,6 +29,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from typing import TYPE_CHECKING
 
 from processes.channels.base import ReportChannel
+from processes.checks import check_flag, check_seconds, check_type
 from processes.content import ReportContent
 from processes.errors import ProcessesError
 from processes.redaction import mask, remember_secret
@@ -181,8 +182,7 @@ class SMTPConfig:
         if not host:
             raise ValueError("mailhost must name a host, got ''")
         _check_header_text("mailhost", host)
-        if not isinstance(fromaddr, str):
-            raise TypeError(f"fromaddr must be a str, got {type(fromaddr).__name__}")
+        check_type("fromaddr", fromaddr, str, owner="SMTPConfig")
         _check_address("fromaddr", fromaddr)
         if isinstance(toaddrs, str):
             recipients: tuple[str, ...] = (toaddrs,)
@@ -208,14 +208,17 @@ class SMTPConfig:
                 "secure must be None, () for STARTTLS, (keyfile,) or (keyfile, certfile), "
                 f"got {secure!r}"
             )
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-            raise TypeError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if not timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
-            raise TypeError(
-                f"ssl_context must be an ssl.SSLContext, got {type(ssl_context).__name__}"
-            )
+        check_seconds("timeout", timeout, owner="SMTPConfig")
+        check_flag("implicit_tls", implicit_tls, owner="SMTPConfig")
+        check_flag("allow_insecure_auth", allow_insecure_auth, owner="SMTPConfig")
+        check_type(
+            "ssl_context",
+            ssl_context,
+            ssl.SSLContext,
+            owner="SMTPConfig",
+            allow_none=True,
+            what="an ssl.SSLContext",
+        )
         if secure and ssl_context is not None:
             # Loading the certificate would change a context the caller may share, and a
             # copy cannot carry everything the caller set on it: the caller loads it.
@@ -508,14 +511,15 @@ class EmailChannel(ReportChannel):
         style: HTMLEmailStyle | None = None,
         content: ReportContent | None = None,
     ) -> None:
-        if not isinstance(smtp_config, SMTPConfig):
-            raise TypeError(f"smtp_config must be an SMTPConfig, got {type(smtp_config).__name__}")
-        if style is not None and not isinstance(style, HTMLEmailStyle):
-            raise TypeError(f"style must be an HTMLEmailStyle or None, got {type(style).__name__}")
-        if content is not None and not isinstance(content, ReportContent):
-            raise TypeError(
-                f"content must be a ReportContent or None, got {type(content).__name__}"
-            )
+        owner = "EmailChannel"
+        # The value is not shown: credentials or a password passed here by mistake.
+        check_type(
+            "smtp_config", smtp_config, SMTPConfig, owner=owner, what="an SMTPConfig", secret=True
+        )
+        check_type(
+            "style", style, HTMLEmailStyle, owner=owner, allow_none=True, what="an HTMLEmailStyle"
+        )
+        check_type("content", content, ReportContent, owner=owner, allow_none=True)
         self.smtp_config = smtp_config
         self.style = HTMLEmailStyle() if style is None else style
         self.content = ReportContent() if content is None else content
