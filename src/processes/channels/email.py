@@ -29,7 +29,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from typing import TYPE_CHECKING
 
 from processes.channels.base import ReportChannel
-from processes.checks import check_flag, check_seconds, check_type
+from processes.checks import check_flag, check_seconds, check_type, type_error
 from processes.content import ReportContent
 from processes.errors import ProcessesError
 from processes.redaction import mask, remember_secret
@@ -108,6 +108,44 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _host_and_port(mailhost: object, *, implicit_tls: bool) -> tuple[str, int]:
+    if isinstance(mailhost, str):
+        host, port = mailhost, _SMTPS_PORT if implicit_tls else _SMTP_PORT
+    elif (
+        isinstance(mailhost, tuple)
+        and len(mailhost) == 2
+        and isinstance(mailhost[0], str)
+        and isinstance(mailhost[1], int)
+        and not isinstance(mailhost[1], bool)
+    ):
+        host, port = mailhost
+    else:
+        raise type_error(
+            "mailhost", mailhost, "a host name or a (host, port) tuple", owner="SMTPConfig"
+        )
+    if not host:
+        raise ValueError("SMTPConfig mailhost must name a host, got ''")
+    _check_header_text("mailhost", host)
+    return host, port
+
+
+def _recipients(toaddrs: object) -> tuple[str, ...]:
+    if isinstance(toaddrs, str):
+        recipients: tuple[object, ...] = (toaddrs,)
+    elif isinstance(toaddrs, Iterable):
+        recipients = tuple(toaddrs)
+    else:
+        raise type_error("toaddrs", toaddrs, "a str or a list of str", owner="SMTPConfig")
+    if not recipients:
+        raise ValueError("SMTPConfig toaddrs must name at least one recipient, got none")
+    checked: list[str] = []
+    for address in recipients:
+        if not isinstance(address, str):
+            raise type_error("toaddrs", address, "str addresses", owner="SMTPConfig")
+        checked.append(_check_address("toaddrs", address))
+    return tuple(checked)
+
+
 class SMTPConfig:
     """Where and how to send: ``SMTPConfig(("smtp.example.com", 587), from, [to], secure=())``.
 
@@ -165,51 +203,32 @@ class SMTPConfig:
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_auth: bool = False,
     ) -> None:
-        if isinstance(mailhost, str):
-            host, port = mailhost, _SMTPS_PORT if implicit_tls else _SMTP_PORT
-        elif (
-            isinstance(mailhost, tuple)
-            and len(mailhost) == 2
-            and isinstance(mailhost[0], str)
-            and isinstance(mailhost[1], int)
-            and not isinstance(mailhost[1], bool)
-        ):
-            host, port = mailhost
-        else:
-            raise TypeError(
-                f"mailhost must be a host name or a (host, port) tuple, got {mailhost!r}"
-            )
-        if not host:
-            raise ValueError("mailhost must name a host, got ''")
-        _check_header_text("mailhost", host)
+        check_flag("implicit_tls", implicit_tls, owner="SMTPConfig")
+        host, port = _host_and_port(mailhost, implicit_tls=implicit_tls)
         check_type("fromaddr", fromaddr, str, owner="SMTPConfig")
         _check_address("fromaddr", fromaddr)
-        if isinstance(toaddrs, str):
-            recipients: tuple[str, ...] = (toaddrs,)
-        elif isinstance(toaddrs, Iterable):
-            recipients = tuple(toaddrs)
-        else:
-            raise TypeError(f"toaddrs must be a str or a list of str, got {type(toaddrs).__name__}")
-        if not recipients:
-            raise ValueError("toaddrs must name at least one recipient")
-        for address in recipients:
-            if not isinstance(address, str):
-                raise TypeError(f"toaddrs must hold str addresses, got {address!r}")
-            _check_address("toaddrs", address)
+        recipients = _recipients(toaddrs)
         if credentials is not None and not (
             isinstance(credentials, tuple)
             and len(credentials) == 2
             and all(isinstance(part, str) for part in credentials)
         ):
             # The value is not shown: it may hold the password.
-            raise TypeError("credentials must be a (username, password) tuple of str or None")
+            raise type_error(
+                "credentials",
+                credentials,
+                "a (username, password) tuple of str or None",
+                owner="SMTPConfig",
+                secret=True,
+            )
         if secure is not None and not (isinstance(secure, tuple) and len(secure) <= 2):
-            raise TypeError(
-                "secure must be None, () for STARTTLS, (keyfile,) or (keyfile, certfile), "
-                f"got {secure!r}"
+            raise type_error(
+                "secure",
+                secure,
+                "None, () for STARTTLS, (keyfile,) or (keyfile, certfile)",
+                owner="SMTPConfig",
             )
         check_seconds("timeout", timeout, owner="SMTPConfig")
-        check_flag("implicit_tls", implicit_tls, owner="SMTPConfig")
         check_flag("allow_insecure_auth", allow_insecure_auth, owner="SMTPConfig")
         check_type(
             "ssl_context",
