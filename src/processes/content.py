@@ -1,8 +1,10 @@
-"""How much detail a rendering shows for each failure. A plain value; imports nothing."""
+"""How much detail a rendering shows for each failure. A plain value; imports only ``checks``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from processes.checks import check_flag
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,9 +16,7 @@ class ReportContent:
 
     def __post_init__(self) -> None:
         for name in ("show_traceback", "show_traced_vars"):
-            value = getattr(self, name)
-            if not isinstance(value, bool):
-                raise TypeError(f"ReportContent {name} must be a bool, got {value!r}")
+            check_flag(name, getattr(self, name), owner="ReportContent")
 
     @classmethod
     def full(cls) -> ReportContent:

@@ -6,9 +6,9 @@ of the core: only the package's ``__init__`` imports it.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
+from processes.checks import check_count, check_seconds, check_type
 from processes.errors import TaskNotFoundError
 from processes.events import Listener, SafeListener, TaskEvent
 from processes.execution import Ledger, execute
@@ -43,8 +43,7 @@ class Process:
     def __init__(self, tasks: list[Task], name: str = "") -> None:
         if not isinstance(tasks, list) or not all(isinstance(t, Task) for t in tasks):
             raise TypeError("tasks must be a list of Task objects")
-        if not isinstance(name, str):
-            raise TypeError(f"Process name must be a str, got {name!r}")
+        check_type("name", name, str, owner="Process")
         self.name = name
         self._logs = LogFiles()
         self._set_tasks(tasks)
@@ -197,7 +196,10 @@ class Process:
             ValueError: ``resume`` is a run id and there is no ``history``.
             LookupError: no run of that id is in ``history``.
         """
-        _check_deadline(deadline)
+        check_count("max_workers", max_workers, owner="Process.run()", minimum=None)
+        check_seconds(
+            "deadline", deadline, owner="Process.run()", allow_none=True, allow_infinite=True
+        )
         self._revalidate_if_changed()
         if history is not None and not callable(getattr(history, "record", None)):
             raise TypeError(f"history must be a RunHistory, got {history!r}")
@@ -276,15 +278,6 @@ def _resumption(
         "resume must be a ProcessExecutionReport, a run id (str) or None, "
         f"got {type(resume).__name__}"
     )
-
-
-def _check_deadline(deadline: object) -> None:
-    if deadline is None:
-        return
-    if isinstance(deadline, bool) or not isinstance(deadline, int | float):
-        raise TypeError(f"deadline must be a number of seconds or None, got {deadline!r}")
-    if math.isnan(deadline) or deadline <= 0:
-        raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
 
 
 def _fan_out(listeners: list[Listener]) -> Listener | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 import os
 import time
 import types
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from processes.attempt import CaptureSettings, interruptible_sleep, run_within_timeout
 from processes.capture import secret_positions
+from processes.checks import check_choice, check_number, check_type, type_error
 from processes.errors import CircularDependencyError, TaskTraceback
 from processes.life import TaskLife
 from processes.outcome import ErrorData, TaskResult, TaskStatus
@@ -54,8 +54,10 @@ class TaskDependency:
         use_result_as_additional_kwargs: bool = False,
         additional_kwarg_name: str = "",
     ) -> None:
-        if not isinstance(task_name, str):
-            raise TypeError(f"TaskDependency task_name must be a str, got {task_name!r}")
+        if not isinstance(task_name, str):  # inline: 300,000 are built for 100,000 tasks
+            raise type_error("task_name", task_name, "a str", owner="TaskDependency")
+        # SPEC §2 fixes a TypeError for the flags and for a missing additional_kwarg_name,
+        # whose messages name the dependency.
         if use_result_as_additional_args.__class__ is not bool:
             raise _not_a_flag(
                 "use_result_as_additional_args", use_result_as_additional_args, task_name
@@ -122,15 +124,17 @@ def _checked_dependencies(name: str, dependencies: object) -> list[TaskDependenc
     """A task's dependencies, checked. A list given is kept, not copied: this library never
     changes it (tasks may share one), and 100,000 tasks hold no copies."""
     if not isinstance(dependencies, _SEQUENCES):
-        raise TypeError(
-            f"Task {name!r}: dependencies must be a list of TaskDependency or None, "
-            f"got {type(dependencies).__name__}"
+        raise type_error(
+            "dependencies",
+            dependencies,
+            "a list of TaskDependency or None",
+            owner=f"Task {name!r}:",
         )
     seen: set[str] = set()
     for dependency in dependencies:
         if not isinstance(dependency, TaskDependency):
-            raise TypeError(
-                f"Task {name!r}: dependencies must be TaskDependency objects, got {dependency!r}"
+            raise type_error(
+                "dependencies", dependency, "TaskDependency objects", owner=f"Task {name!r}:"
             )
         upstream = dependency.task_name
         if upstream == name:
@@ -182,19 +186,24 @@ def _policy(
     policy of tasks built alike."""
     if retries is None:
         retries = 0
+    # SPEC §1 fixes a TypeError, even for a negative value, and the messages of retries,
+    # retry_on, timeout and traced_vars_frame_filter (v7's); the newer settings use checks.
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise TypeError(f"retries must be a non-negative int, got {retries!r}")
     _check_retry_on(retry_on)
-    jitter = _check_number("retry_jitter", jitter)
-    if jitter > 1:
-        raise ValueError(f"retry_jitter must be between 0 and 1, got {jitter!r}")
+    # Finite: a nan delay would corrupt the run's timer heap.
+    check_number("retry_jitter", jitter, maximum=1)
+    check_number("retry_delay", delay)
+    check_number("retry_backoff", backoff)
+    if max_delay is not None:
+        check_number("retry_max_delay", max_delay)
     return _shared_policy(
         retries,
         DEFAULT_RETRY_ON if retry_on is None else retry_on,
-        _check_number("retry_delay", delay),
-        _check_number("retry_backoff", backoff),
-        None if max_delay is None else _check_number("retry_max_delay", max_delay),
-        jitter,
+        float(delay),
+        float(backoff),
+        None if max_delay is None else float(max_delay),
+        float(jitter),
     )
 
 
@@ -252,16 +261,6 @@ def _is_positive_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
-def _check_number(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(value):  # a nan delay would corrupt the run's timer heap
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must not be negative, got {value!r}")
-    return float(value)
-
-
 _DEFAULT_VALUES: tuple[Any, ...] = (
     0,
     None,
@@ -295,20 +294,16 @@ def rules_given() -> bool:
 
 def _check_run_when(task: Task, run_when: object) -> str:
     global _rules_given
-    for rule in RUN_WHEN:
-        if run_when == rule and isinstance(run_when, str):
-            if rule is not ALL_SUCCEEDED:
-                _rules_given = True
-            return rule  # the constant itself: runs compare rules by identity
-    raise ValueError(
-        f"Task {task.name!r}: run_when must be one of {', '.join(map(repr, RUN_WHEN))}, "
-        f"got {run_when!r}"
-    )
+    check_choice("run_when", run_when, RUN_WHEN, owner=f"Task {task.name!r}:")
+    rule = RUN_WHEN[RUN_WHEN.index(run_when)]
+    if rule is not ALL_SUCCEEDED:
+        _rules_given = True
+    return rule  # the constant itself: runs compare rules by identity
 
 
 def _check_name(task: Task | None, name: object) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"Task name must be a str, got {name!r}")
+    if not isinstance(name, str):  # inline, not check_type(): 100,000 tasks are named at once
+        raise type_error("name", name, "a str", owner="Task")
     if name.split() != [name]:  # empty, or holding whitespace
         raise ValueError(f"Task name must be non-empty with no whitespace, got {name!r}")
     return lower_cased(name)
@@ -326,23 +321,27 @@ def _check_func(task: Task, func: object) -> Callable[..., Any]:
 
 
 def _check_log_path(task: Task, log_path: object) -> str | os.PathLike[str] | None:
-    if log_path is not None and not isinstance(log_path, str | os.PathLike):
-        raise TypeError(f"Task {task.name!r}: log_path must be a str, a path or None")
-    return log_path
+    check_type(
+        "log_path",
+        log_path,
+        (str, os.PathLike),
+        owner=f"Task {task.name!r}:",
+        allow_none=True,
+        what="a str, a path",
+    )
+    return log_path  # type: ignore[return-value]  # checked
 
 
 def _check_args(task: Task, args: object) -> tuple[Any, ...]:
-    if not isinstance(args, tuple):
-        raise TypeError(f"Task {task.name!r}: args must be a tuple, got {type(args).__name__}")
-    return args
+    check_type("args", args, tuple, owner=f"Task {task.name!r}:")
+    return args  # type: ignore[return-value]  # checked
 
 
 def _check_kwargs(task: Task, kwargs: object) -> dict[str, Any]:
     if kwargs is None:
         return {}
-    if not isinstance(kwargs, dict):
-        raise TypeError(f"Task {task.name!r}: kwargs must be a dict or None")
-    return kwargs
+    check_type("kwargs", kwargs, dict, owner=f"Task {task.name!r}:", allow_none=True)
+    return kwargs  # type: ignore[return-value]  # checked
 
 
 def _check_dependencies(task: Task, dependencies: object) -> list[TaskDependency]:

@@ -224,7 +224,7 @@ def test_chat_channels_refuse_other_schemes(kind: type[ChatChannel], url: str) -
 
 
 def test_chat_timeout_and_retries_are_validated() -> None:
-    with pytest.raises(TypeError, match="timeout"):
+    with pytest.raises(ValueError, match="SlackChannel timeout"):
         SlackChannel("https://hooks.slack.com/services/x", timeout=0)
-    with pytest.raises(TypeError, match="retries"):
+    with pytest.raises(ValueError, match="TeamsChannel retries"):
         TeamsChannel("https://example.test/x", retries=-1)

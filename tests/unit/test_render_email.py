@@ -550,7 +550,7 @@ def test_smtp_config_defaults_and_ports() -> None:
         ({"mailhost": 25}, TypeError, "mailhost must be"),
         ({"mailhost": ("h", "25")}, TypeError, "mailhost must be"),
         ({"toaddrs": []}, ValueError, "at least one recipient"),
-        ({"toaddrs": [1]}, TypeError, "toaddrs must hold str"),
+        ({"toaddrs": [1]}, TypeError, "toaddrs must be str addresses"),
         ({"credentials": ("only-user",)}, TypeError, "credentials must be"),
         ({"timeout": 0}, ValueError, "timeout must be a positive"),
         ({"timeout": "5"}, TypeError, "timeout must be a positive"),

@@ -336,9 +336,9 @@ def test_http_and_https_are_accepted_in_any_case() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
-        ({"timeout": 0}, TypeError),
+        ({"timeout": 0}, ValueError),
         ({"timeout": "5"}, TypeError),
-        ({"retries": -1}, TypeError),
+        ({"retries": -1}, ValueError),
         ({"retries": True}, TypeError),
         ({"signing": "sha1"}, ValueError),
         ({"signing": "standard-webhooks", "secret": "not-base64!"}, ValueError),
@@ -347,7 +347,7 @@ def test_http_and_https_are_accepted_in_any_case() -> None:
         ({"headers": {"X-A": 1}}, TypeError),
         ({"extra_payload": {1: "x"}}, TypeError),
         ({"nest_under": 3}, TypeError),
-        ({"secret": ""}, TypeError),
+        ({"secret": ""}, ValueError),
     ],
 )
 def test_invalid_config_is_refused(kwargs: dict[str, object], error: type[Exception]) -> None:

@@ -19,9 +19,10 @@ from processes.channels.webhook import (
     redact_url,
     url_secrets,
 )
+from processes.checks import check_choice, check_count, check_seconds, check_type
 from processes.content import ReportContent
 from processes.rendering.chat import render_discord, render_slack, render_teams
-from processes.rendering.locales import get_locale
+from processes.rendering.locales import LANGUAGES
 from processes.rendering.webhook import serialise_payload
 
 if TYPE_CHECKING:
@@ -56,13 +57,10 @@ class _ChatChannel(ReportChannel):
         self.url = self._prepare_url(checked)
         # From the URL as given: "wait=true", added for Discord, is no secret to mask.
         self._secrets = url_secrets(checked)
-        if content is not None and not isinstance(content, ReportContent):
-            raise TypeError(f"content must be a ReportContent, got {type(content).__name__}")
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise TypeError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise TypeError(f"retries must be a non-negative int, got {retries!r}")
-        get_locale(language)  # a clear ValueError now, not at send time
+        check_type("content", content, ReportContent, owner=name, allow_none=True)
+        check_seconds("timeout", timeout, owner=name)
+        check_count("retries", retries, owner=name)
+        check_choice("language", language, LANGUAGES, owner=name)  # now, not at send time
         self.language = language
         self.content = content or ReportContent()
         self._transport = HttpTransport(

@@ -29,6 +29,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from typing import TYPE_CHECKING
 
 from processes.channels.base import ReportChannel
+from processes.checks import check_flag, check_seconds, check_type, type_error
 from processes.content import ReportContent
 from processes.errors import ProcessesError
 from processes.redaction import mask, remember_secret
@@ -107,6 +108,44 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _host_and_port(mailhost: object, *, implicit_tls: bool) -> tuple[str, int]:
+    if isinstance(mailhost, str):
+        host, port = mailhost, _SMTPS_PORT if implicit_tls else _SMTP_PORT
+    elif (
+        isinstance(mailhost, tuple)
+        and len(mailhost) == 2
+        and isinstance(mailhost[0], str)
+        and isinstance(mailhost[1], int)
+        and not isinstance(mailhost[1], bool)
+    ):
+        host, port = mailhost
+    else:
+        raise type_error(
+            "mailhost", mailhost, "a host name or a (host, port) tuple", owner="SMTPConfig"
+        )
+    if not host:
+        raise ValueError("SMTPConfig mailhost must name a host, got ''")
+    _check_header_text("mailhost", host)
+    return host, port
+
+
+def _recipients(toaddrs: object) -> tuple[str, ...]:
+    if isinstance(toaddrs, str):
+        recipients: tuple[object, ...] = (toaddrs,)
+    elif isinstance(toaddrs, Iterable):
+        recipients = tuple(toaddrs)
+    else:
+        raise type_error("toaddrs", toaddrs, "a str or a list of str", owner="SMTPConfig")
+    if not recipients:
+        raise ValueError("SMTPConfig toaddrs must name at least one recipient, got none")
+    checked: list[str] = []
+    for address in recipients:
+        if not isinstance(address, str):
+            raise type_error("toaddrs", address, "str addresses", owner="SMTPConfig")
+        checked.append(_check_address("toaddrs", address))
+    return tuple(checked)
+
+
 class SMTPConfig:
     """Where and how to send: ``SMTPConfig(("smtp.example.com", 587), from, [to], secure=())``.
 
@@ -164,58 +203,41 @@ class SMTPConfig:
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_auth: bool = False,
     ) -> None:
-        if isinstance(mailhost, str):
-            host, port = mailhost, _SMTPS_PORT if implicit_tls else _SMTP_PORT
-        elif (
-            isinstance(mailhost, tuple)
-            and len(mailhost) == 2
-            and isinstance(mailhost[0], str)
-            and isinstance(mailhost[1], int)
-            and not isinstance(mailhost[1], bool)
-        ):
-            host, port = mailhost
-        else:
-            raise TypeError(
-                f"mailhost must be a host name or a (host, port) tuple, got {mailhost!r}"
-            )
-        if not host:
-            raise ValueError("mailhost must name a host, got ''")
-        _check_header_text("mailhost", host)
-        if not isinstance(fromaddr, str):
-            raise TypeError(f"fromaddr must be a str, got {type(fromaddr).__name__}")
+        check_flag("implicit_tls", implicit_tls, owner="SMTPConfig")
+        host, port = _host_and_port(mailhost, implicit_tls=implicit_tls)
+        check_type("fromaddr", fromaddr, str, owner="SMTPConfig")
         _check_address("fromaddr", fromaddr)
-        if isinstance(toaddrs, str):
-            recipients: tuple[str, ...] = (toaddrs,)
-        elif isinstance(toaddrs, Iterable):
-            recipients = tuple(toaddrs)
-        else:
-            raise TypeError(f"toaddrs must be a str or a list of str, got {type(toaddrs).__name__}")
-        if not recipients:
-            raise ValueError("toaddrs must name at least one recipient")
-        for address in recipients:
-            if not isinstance(address, str):
-                raise TypeError(f"toaddrs must hold str addresses, got {address!r}")
-            _check_address("toaddrs", address)
+        recipients = _recipients(toaddrs)
         if credentials is not None and not (
             isinstance(credentials, tuple)
             and len(credentials) == 2
             and all(isinstance(part, str) for part in credentials)
         ):
             # The value is not shown: it may hold the password.
-            raise TypeError("credentials must be a (username, password) tuple of str or None")
+            raise type_error(
+                "credentials",
+                credentials,
+                "a (username, password) tuple of str or None",
+                owner="SMTPConfig",
+                secret=True,
+            )
         if secure is not None and not (isinstance(secure, tuple) and len(secure) <= 2):
-            raise TypeError(
-                "secure must be None, () for STARTTLS, (keyfile,) or (keyfile, certfile), "
-                f"got {secure!r}"
+            raise type_error(
+                "secure",
+                secure,
+                "None, () for STARTTLS, (keyfile,) or (keyfile, certfile)",
+                owner="SMTPConfig",
             )
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-            raise TypeError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if not timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
-            raise TypeError(
-                f"ssl_context must be an ssl.SSLContext, got {type(ssl_context).__name__}"
-            )
+        check_seconds("timeout", timeout, owner="SMTPConfig")
+        check_flag("allow_insecure_auth", allow_insecure_auth, owner="SMTPConfig")
+        check_type(
+            "ssl_context",
+            ssl_context,
+            ssl.SSLContext,
+            owner="SMTPConfig",
+            allow_none=True,
+            what="an ssl.SSLContext",
+        )
         if secure and ssl_context is not None:
             # Loading the certificate would change a context the caller may share, and a
             # copy cannot carry everything the caller set on it: the caller loads it.
@@ -508,14 +530,15 @@ class EmailChannel(ReportChannel):
         style: HTMLEmailStyle | None = None,
         content: ReportContent | None = None,
     ) -> None:
-        if not isinstance(smtp_config, SMTPConfig):
-            raise TypeError(f"smtp_config must be an SMTPConfig, got {type(smtp_config).__name__}")
-        if style is not None and not isinstance(style, HTMLEmailStyle):
-            raise TypeError(f"style must be an HTMLEmailStyle or None, got {type(style).__name__}")
-        if content is not None and not isinstance(content, ReportContent):
-            raise TypeError(
-                f"content must be a ReportContent or None, got {type(content).__name__}"
-            )
+        owner = "EmailChannel"
+        # The value is not shown: credentials or a password passed here by mistake.
+        check_type(
+            "smtp_config", smtp_config, SMTPConfig, owner=owner, what="an SMTPConfig", secret=True
+        )
+        check_type(
+            "style", style, HTMLEmailStyle, owner=owner, allow_none=True, what="an HTMLEmailStyle"
+        )
+        check_type("content", content, ReportContent, owner=owner, allow_none=True)
         self.smtp_config = smtp_config
         self.style = HTMLEmailStyle() if style is None else style
         self.content = ReportContent() if content is None else content

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from processes.channels.base import ReportChannel
+from processes.checks import check_choice, check_type
+from processes.content import ReportContent
 from processes.rendering.html import render_html
 from processes.rendering.text import render_text
 
 if TYPE_CHECKING:
-    from processes.content import ReportContent
     from processes.report import ProcessExecutionReport
 
 __all__ = ["FileChannel"]
@@ -46,10 +47,11 @@ class FileChannel(ReportChannel):
         *,
         content: ReportContent | None = None,
     ) -> None:
-        if not isinstance(path, str | os.PathLike):
-            raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-        if format not in FORMATS:
-            raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {format!r}")
+        check_type(
+            "path", path, (str, os.PathLike), owner="FileChannel", what="a str or os.PathLike"
+        )
+        check_choice("format", format, FORMATS, owner="FileChannel")
+        check_type("content", content, ReportContent, owner="FileChannel", allow_none=True)
         self.path = Path(path)
         self.format = format
         self.content = content

@@ -24,6 +24,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from processes.channels.base import ReportChannel
+from processes.checks import check_choice, check_count, check_seconds, check_text, check_type
 from processes.content import ReportContent
 from processes.errors import ProcessesError
 from processes.redaction import REDACTED, mask, remember_secret
@@ -442,22 +443,18 @@ class WebhookConfig:
         signing: str = HMAC_SHA256,
         retries: int = 3,
     ) -> None:
+        owner = "WebhookConfig"
         check_url(url)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise TypeError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if secret is not None and (not isinstance(secret, str) or not secret):
-            raise TypeError("secret must be a non-empty str or None")
+        check_seconds("timeout", timeout, owner=owner)
+        check_text("secret", secret, owner=owner, allow_none=True, secret=True)
         extra = {} if extra_payload is None else extra_payload
         if not isinstance(extra, Mapping) or not all(isinstance(k, str) for k in extra):
-            raise TypeError("extra_payload must be a mapping with str keys")
-        if nest_under is not None and not isinstance(nest_under, str):
-            raise TypeError(f"nest_under must be a str or None, got {type(nest_under).__name__}")
-        if signing not in SCHEMES:
-            raise ValueError(f"signing must be one of {', '.join(SCHEMES)}, got {signing!r}")
+            raise TypeError(f"{owner} extra_payload must be a mapping with str keys")
+        check_type("nest_under", nest_under, str, owner=owner, allow_none=True)
+        check_choice("signing", signing, SCHEMES, owner=owner)
         if signing == STANDARD_WEBHOOKS and secret is not None:
             _standard_webhooks_key(secret)
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise TypeError(f"retries must be a non-negative int, got {retries!r}")
+        check_count("retries", retries, owner=owner)
         set_ = object.__setattr__
         set_(self, "url", url)
         set_(self, "headers", _copy_headers({} if headers is None else headers))
@@ -505,12 +502,10 @@ class WebhookChannel(ReportChannel):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not isinstance(webhook_config, WebhookConfig):
-            raise TypeError(
-                f"webhook_config must be a WebhookConfig, got {type(webhook_config).__name__}"
-            )
-        if content is not None and not isinstance(content, ReportContent):
-            raise TypeError(f"content must be a ReportContent, got {type(content).__name__}")
+        owner = "WebhookChannel"
+        # The value is not shown: a URL passed here by mistake is itself a secret.
+        check_type("webhook_config", webhook_config, WebhookConfig, owner=owner, secret=True)
+        check_type("content", content, ReportContent, owner=owner, allow_none=True)
         self.config = webhook_config
         self.content = content or ReportContent()
         self._transport = HttpTransport(

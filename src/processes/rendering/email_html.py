@@ -209,6 +209,8 @@ class HTMLEmailStyle:
     language: str = "en"
 
     def __post_init__(self) -> None:
+        # SPEC §8 fixes ValueError and these messages for anything else, a non-str too,
+        # so ``checks.check_choice`` (TypeError for a non-str) is not used here.
         if self.palette not in PALETTES:
             raise ValueError(f"palette must be one of {', '.join(PALETTES)}; got {self.palette!r}")
         if self.language not in LANGUAGES:
