@@ -1,6 +1,7 @@
 """The run history: every run of a process recorded in one SQLite file (SPEC §12).
 
-Recording computes what changed since the previous run of the same process name and
+``RunHistory`` is the entry point, a thin shell over the package's modules (``connection``,
+``schema``, ``stored``, ``keeping``, ``changes``, ``recording``, ``queries``). Recording
 never breaks a run: a history that cannot be written costs one ``UserWarning``. Imports
 the report and its values only; ``process`` hands it each run as the run ends.
 """
