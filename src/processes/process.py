@@ -268,7 +268,9 @@ def _resumption(
         return resumption_from_report(resume)
     if isinstance(resume, str):
         if history is not None:  # an unknown run id raises LookupError, naming the file
-            return resumption_from_history(history.report(resume), *history.results(resume))
+            # The report and its results in one read: one state of the file, whatever
+            # another process records or forgets meanwhile.
+            return resumption_from_history(*history.report_and_results(resume))
         raise ValueError(
             f"resume={resume!r} is a run id: resuming from one needs the history that "
             "recorded it, run(resume=run_id, history=RunHistory(path)); or pass the "

@@ -70,7 +70,8 @@ def resumption_from_history(
     """Take the results a ``RunHistory`` restored for the successes of ``report``.
 
     ``values`` and ``reasons`` are ``RunHistory.results()``: the restored results by
-    task name, and why the others could not be restored.
+    task name, and why the others could not be restored (``report_and_results()`` reads
+    all three in one transaction).
     """
     reused: dict[str, tuple[Any, TaskReportEntry]] = {}
     why: dict[str, str] = {}

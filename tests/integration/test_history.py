@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-import processes.history as history_module
+import processes.history.queries as history_queries
 from processes import (
     FailureStreak,
     Process,
@@ -30,6 +30,7 @@ from processes import (
     TaskDependency,
     TaskStatus,
 )
+from processes.history.recording import TASK_ROWS_PER_INSERT
 
 pytestmark = pytest.mark.integration
 
@@ -227,7 +228,7 @@ def test_every_task_has_its_row_whatever_the_number_of_tasks(
     history: RunHistory, extra: int
 ) -> None:
     # The rows go in many per statement: around a statement's worth, none may be lost.
-    size = history_module._TASK_ROWS_PER_INSERT + extra
+    size = TASK_ROWS_PER_INSERT + extra
     process = Process([Task(f"t{i}", lambda i=i: i) for i in range(size)], name="wide")
     report = process.run(history=history)
     with closing(sqlite3.connect(history.path)) as db:
@@ -609,17 +610,18 @@ def test_a_run_damaged_by_hand_is_a_clear_error(
         assert history.runs()[0].run_id == report.run_id  # the rest still reads
 
 
-@pytest.mark.parametrize("read", ["report", "last", "results"])
+@pytest.mark.parametrize("read", ["report", "last", "results", "report_and_results"])
 def test_a_read_sees_one_state_while_another_process_forgets_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read: str
 ) -> None:
-    """report(), last() and results() read the run's row, then its tasks rows: a run
-    recorded in between, whose retention deletes the one being read, is not seen."""
+    """report(), last(), results() and report_and_results() read the run's row, then its
+    tasks rows: a run recorded in between, whose retention deletes the one being read, is
+    not seen."""
     path = tmp_path / "runs.db"
     process = Process([Task("load", lambda: [1, 2])], name="p")
     with RunHistory(path, keep_runs=1) as history:
         report = process.run(history=history)
-    read_task_rows = history_module._task_rows
+    read_task_rows = history_queries.task_rows
 
     def record_in_between(connection: sqlite3.Connection, run: int) -> Any:
         script = (
@@ -630,14 +632,16 @@ def test_a_read_sees_one_state_while_another_process_forgets_the_run(
         subprocess.run([sys.executable, "-W", "error", "-c", script, str(path)], check=True)
         return read_task_rows(connection, run)
 
-    monkeypatch.setattr(history_module, "_task_rows", record_in_between)
+    monkeypatch.setattr(history_queries, "task_rows", record_in_between)
     with RunHistory(path, keep_runs=1) as history:
         if read == "report":
             assert history.report(report.run_id) == report
         elif read == "last":
             assert history.last("p") == report
-        else:
+        elif read == "results":
             assert history.results(report.run_id) == ({"load": [1, 2]}, {})
+        else:
+            assert history.report_and_results(report.run_id) == (report, {"load": [1, 2]}, {})
     monkeypatch.undo()
     with RunHistory(path) as history:  # the other process did forget it
         assert [run.run_id for run in history.runs()] != [report.run_id]

@@ -7,6 +7,9 @@ task functions are in ``resume_jobs`` so that the worker processes can import th
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ import pytest
 import resume_jobs as jobs
 from distributed import Client, LocalCluster
 
+import processes.history.queries as history_queries
 from processes import (
     EventKind,
     Process,
@@ -604,6 +608,53 @@ def test_a_resumed_run_recorded_in_the_history_can_be_resumed_from_its_run_id(
     assert all(entry.reused for entry in third.entries.values())
     assert third.entries["basket"].result == Basket(frozenset({"tea", "milk"}))
     assert all(entry.reused for entry in recorded.entries.values())
+
+
+def test_resuming_from_a_run_id_reads_the_run_in_one_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's report and its results are one state of the file: another process that
+    records a run in between, whose retention forgets the one being resumed, is not seen."""
+    path = tmp_path / "runs.db"
+    shop = Shop()
+    with RunHistory(path, keep_runs=1, store_results=True) as history:
+        first = Process(shop.tasks(), name="shop").run(history=history)
+    read_task_rows = history_queries.task_rows
+    recorded_in_between: list[str] = []
+
+    def record_in_between(connection: sqlite3.Connection, run: int) -> Any:
+        if not recorded_in_between:
+            script = (
+                "import sys; from processes import Process, RunHistory, Task\n"
+                "with RunHistory(sys.argv[1], keep_runs=1) as h:\n"
+                "    print(Process([Task('catalogue', lambda: {})], name='shop')"
+                ".run(history=h).run_id)\n"
+            )
+            done = subprocess.run(
+                [sys.executable, "-W", "error", "-c", script, str(path)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            recorded_in_between.append(done.stdout.strip())
+        return read_task_rows(connection, run)
+
+    monkeypatch.setattr(history_queries, "task_rows", record_in_between)
+    shop.broken = False
+    shop.calls.clear()
+    with RunHistory(path, keep_runs=1, store_results=True) as history:
+        statements: list[str] = []
+        history._connection.connect().set_trace_callback(statements.append)
+        report = Process(shop.tasks(), name="shop").run(resume=first.run_id, history=history)
+
+    assert recorded_in_between  # the other process did record, and forget the first run
+    assert shop.calls == Counter({"checkout": 1})
+    assert report.entries["basket"].reused
+    assert report.entries["basket"].result == Basket(frozenset({"tea", "milk"}))
+    assert statements.count("BEGIN") == 1  # one read; the record is a BEGIN IMMEDIATE
+    monkeypatch.undo()
+    with RunHistory(path) as history:
+        assert [run.run_id for run in history.runs()] == [report.run_id]
 
 
 def test_an_unknown_run_id_is_an_error_before_anything_runs(tmp_path: Path) -> None:

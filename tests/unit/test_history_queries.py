@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def _statements(history: RunHistory, read: Callable[[], object]) -> list[str]:
     """The SQL statements ``read`` runs on the history's own connection."""
     seen: list[str] = []
-    connection = history._connect()  # module-focused: its own queries
+    connection = history._connection.connect()  # module-focused: its own queries
     connection.set_trace_callback(seen.append)
     try:
         read()

@@ -13,14 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from factories import make_entry, make_error, make_report
-from processes.history import (
-    _ENTRY_FIELDS,
-    _encoded,
-    _from_moment,
-    _moment,
-    _origin,
-    _stored_rows,
+from processes.history.stored import (
+    ENTRY_FIELDS,
     decode_report,
+    encode_report,
+    from_moment,
+    moment_of,
+    origin_of,
+    stored_rows,
 )
 from processes.outcome import SkipReason, TaskStatus
 
@@ -33,22 +33,22 @@ _MOMENTS = st.none() | st.datetimes(timezones=st.none() | _ZONES)
 def test_a_plain_row_writes_its_times_as_moment_does(
     run_started: datetime | None, started: datetime | None, finished: datetime | None
 ) -> None:
-    """The recorder writes the times inline, for speed: the same values as _moment(),
+    """The recorder writes the times inline, for speed: the same values as moment_of(),
     from the run's start when it is an instant, else from 1970."""
     entry = replace(make_entry("load"), started_at=started, finished_at=finished)
     report = replace(make_report(entry), started_at=run_started)
-    text, rows = _encoded(report, run=7)
+    text, rows = encode_report(report, run=7)
     task_rows = list(rows)
 
     data = json.loads(text)
-    (row,) = _stored_rows(data)
+    (row,) = stored_rows(data)
     assert data["names"] == ["load"]
-    shown = dict(zip(_ENTRY_FIELDS, row, strict=True))
-    origin = _origin(report)
+    shown = dict(zip(ENTRY_FIELDS, row, strict=True))
+    origin = origin_of(report)
     assert origin == (run_started if run_started and run_started.tzinfo else _EPOCH)
-    assert shown["started_at"] == _moment(started, origin)
-    assert shown["finished_at"] == _moment(finished, origin)
-    assert _from_moment(shown["started_at"], origin) == started  # the same instant
+    assert shown["started_at"] == moment_of(started, origin)
+    assert shown["finished_at"] == moment_of(finished, origin)
+    assert from_moment(shown["started_at"], origin) == started  # the same instant
     assert task_rows == [(7 << 32, 7, "load", "success", entry.attempts, entry.elapsed_seconds)]
     tasks = _task_rows(task_rows)
     assert decode_report(text, tasks).entries["load"] == entry
@@ -69,7 +69,7 @@ def test_one_missing_or_naive_time_leaves_the_others_of_the_run_exact() -> None:
         for i, (start, end) in enumerate(times)
     ]
     report = replace(make_report(*entries), started_at=run_started)
-    text, rows = _encoded(report, run=2)
+    text, rows = encode_report(report, run=2)
     plain = json.loads(text)["plain"]
     assert plain["started_at"] == [1_000_000, None, "2026-12-03T01:00:04", 5_000_000]
     assert plain["finished_at"] == [2_000_000, 3_000_000, None, 6_000_000]
@@ -79,7 +79,7 @@ def test_one_missing_or_naive_time_leaves_the_others_of_the_run_exact() -> None:
 def _in_rows(text: str) -> dict[str, Any]:
     """A format 5 report as format 4 stored it: a list per plain entry, in order."""
     data = json.loads(text)
-    data["entries"] = list(_stored_rows(data))
+    data["entries"] = list(stored_rows(data))
     for field in ("names", "details", "plain"):
         del data[field]
     data["format"] = 4
@@ -100,7 +100,7 @@ def test_plain_and_detailed_entries_come_back_in_their_order() -> None:
         skip_cause="transform",
     )
     report = make_report(make_entry("extract"), failed, make_entry("count"), skipped)
-    text, rows = _encoded(report, run=3)
+    text, rows = encode_report(report, run=3)
     data = json.loads(text)
     assert data["names"] == ["extract", "transform", "count", "load"]
     assert [row["name"] for row in data["details"]] == ["transform", "load"]
@@ -113,7 +113,7 @@ def test_plain_and_detailed_entries_come_back_in_their_order() -> None:
 def test_a_format_4_report_is_still_read() -> None:
     """Format 4 (a list per plain entry) is still read."""
     report = make_report(make_entry("extract"), make_entry("load", start=1.5))
-    text, rows = _encoded(report, run=1)
+    text, rows = encode_report(report, run=1)
     tasks = _task_rows(rows)
     assert decode_report(json.dumps(_in_rows(text)), tasks) == decode_report(text, tasks) == report
 
@@ -121,7 +121,7 @@ def test_a_format_4_report_is_still_read() -> None:
 def test_a_format_3_report_counts_its_times_from_1970() -> None:
     """Format 3 (before the times counted from the run's start) is still read."""
     report = make_report(make_entry("extract"), make_entry("load", start=1.5))
-    text, rows = _encoded(report, run=1)
+    text, rows = encode_report(report, run=1)
     data = _in_rows(text)
     origin = data.pop("times_from_us")
     data["format"] = 3
@@ -141,4 +141,4 @@ def test_a_format_3_report_counts_its_times_from_1970() -> None:
 def test_a_time_at_the_ends_of_the_calendar_comes_back(moment: datetime) -> None:
     """An aware time whose instant UTC cannot show is read back as the same instant."""
     for origin in (_EPOCH, datetime(2026, 12, 3, tzinfo=UTC)):
-        assert _from_moment(_moment(moment, origin), origin) == moment
+        assert from_moment(moment_of(moment, origin), origin) == moment

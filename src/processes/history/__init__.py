@@ -1,0 +1,196 @@
+"""The run history: every run of a process recorded in one SQLite file (SPEC §12).
+
+``RunHistory`` is the entry point, a thin shell over the package's modules (``connection``,
+``schema``, ``stored``, ``keeping``, ``changes``, ``recording``, ``queries``). Recording
+never breaks a run: a history that cannot be written costs one ``UserWarning``. Imports
+the report and its values only; ``process`` hands it each run as the run ends.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from processes.history import queries, recording
+from processes.history.connection import HistoryConnection
+from processes.history.errors import RunHistoryError
+from processes.history.errors import cause as _cause
+from processes.history.keeping import restored
+from processes.history.queries import RunSummary, TaskStats
+from processes.history.stored import decode_report
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import TracebackType
+
+    from processes.report import ProcessExecutionReport
+
+__all__ = ["RunHistory", "RunHistoryError", "RunSummary", "TaskStats"]
+
+
+class RunHistory:
+    """The runs of one or more processes, kept in one SQLite file next to the script.
+
+    Examples:
+        >>> history = RunHistory("nightly.db")
+        >>> report = process.run(history=history)   # recorded; report.changes filled
+        >>> history.runs(limit=5)                   # newest first
+
+    The file is created when missing; several processes may record into it at once (WAL
+    mode; a writer waits up to ``timeout_seconds`` for another). Each process name keeps
+    its newest ``keep_runs`` runs. Results that are JSON-native are always kept for
+    ``run(resume=...)``; others are pickled with ``store_results=True`` when at most
+    ``max_result_bytes``. Unpickling runs code: open only history files you trust.
+    ``path`` may also be a ``file:`` URI (``"file:runs.db?mode=ro"`` opens it read-only).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        keep_runs: int = 1000,
+        store_results: bool = False,
+        max_result_bytes: int = 1_000_000,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"RunHistory path must be a str or a path, got {path!r}")
+        if isinstance(keep_runs, bool) or not isinstance(keep_runs, int) or keep_runs < 1:
+            raise ValueError(f"keep_runs must be a whole number of at least 1, got {keep_runs!r}")
+        if isinstance(max_result_bytes, bool) or not isinstance(max_result_bytes, int):
+            raise TypeError(f"max_result_bytes must be an int, got {max_result_bytes!r}")
+        if not isinstance(timeout_seconds, int | float) or not timeout_seconds >= 0:
+            raise ValueError(f"timeout_seconds must be 0 or more, got {timeout_seconds!r}")
+        self.path = os.fspath(path)
+        self.keep_runs = keep_runs
+        self.store_results = bool(store_results)
+        self.max_result_bytes = max_result_bytes
+        self.timeout_seconds = float(timeout_seconds)
+        self._connection = HistoryConnection(self.path, self.timeout_seconds)
+
+    def __repr__(self) -> str:
+        return f"RunHistory({self.path!r})"
+
+    def close(self) -> None:
+        """Close the file; the history cannot be used afterwards."""
+        self._connection.close()
+
+    def __enter__(self) -> RunHistory:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- recording ------------------------------------------------------------------------
+
+    def record(
+        self, report: ProcessExecutionReport, results: Sequence[Any] | None = None
+    ) -> ProcessExecutionReport:
+        """Record a finished run; return the report with ``changes`` and ``streaks``.
+
+        ``results`` are the raw results of the run's tasks, in the order of
+        ``report.entries`` (only those of SUCCEEDED tasks are read); ``Process.run``
+        hands them over. Never raises for the file: when it cannot be written, one
+        ``UserWarning`` names it and the cause, and the report is returned as given.
+        """
+        try:
+            with self._connection.writing() as connection:
+                return recording.record(
+                    connection,
+                    report,
+                    results,
+                    keep_runs=self.keep_runs,
+                    store_results=self.store_results,
+                    max_result_bytes=self.max_result_bytes,
+                )
+        except Exception as exc:  # a run must never break on its history
+            cause = _cause(exc)
+            if isinstance(exc, sqlite3.IntegrityError) and "runs.run_id" in cause:
+                cause = f"the run {report.run_id!r} is in the history already"
+            if "database is locked" in cause:
+                cause += f" (another connection held it for more than {self.timeout_seconds:g} s)"
+            warnings.warn(
+                f"the run was not recorded in the history {self.path}: {cause}",
+                UserWarning,
+                stacklevel=2,
+            )
+            return report
+
+    # -- reading --------------------------------------------------------------------------
+
+    def runs(self, process_name: str | None = None, limit: int | None = 20) -> list[RunSummary]:
+        """Return the recorded runs, newest first: of ``process_name`` only, if given.
+
+        ``limit=None`` returns them all.
+        """
+        count = -1 if limit is None else int(limit)
+        with self._connection.reading() as connection:
+            return queries.runs(connection, process_name, count)
+
+    def report(self, run_id: str) -> ProcessExecutionReport:
+        """Return the report of run ``run_id``, as recorded.
+
+        Raises:
+            LookupError: no run of that id is in this history.
+        """
+        with self._connection.reading() as connection:
+            run, text = queries.run_row(connection, "id, report", run_id, self.path)
+            return decode_report(text, queries.task_rows(connection, run))
+
+    def last(self, process_name: str) -> ProcessExecutionReport | None:
+        """Return the newest recorded report of ``process_name``, or None."""
+        with self._connection.reading() as connection:
+            row = queries.last_run_row(connection, process_name)
+            if row is None:
+                return None
+            return decode_report(row[1], queries.task_rows(connection, row[0]))
+
+    def results(self, run_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """Return the results of run ``run_id``'s SUCCEEDED tasks that can be restored, by
+        task name, and for the others why not.
+
+        Pickled results are unpickled here: only from a history file you trust.
+
+        Raises:
+            LookupError: no run of that id is in this history.
+        """
+        with self._connection.reading() as connection:
+            run, text = queries.run_row(connection, "id, report", run_id, self.path)
+            tasks = queries.task_rows(connection, run)
+            shown, kept = queries.stored_results(connection, run, text, tasks)
+        return restored(shown, kept)
+
+    def report_and_results(
+        self, run_id: str
+    ) -> tuple[ProcessExecutionReport, dict[str, Any], dict[str, str]]:
+        """Return ``report(run_id)`` and the two dicts of ``results(run_id)``, read in one
+        transaction: what a resumed run takes from run ``run_id``, as one state of the file
+        whatever another process records or forgets meanwhile (the same errors as theirs).
+        """
+        with self._connection.reading() as connection:
+            run, text = queries.run_row(connection, "id, report", run_id, self.path)
+            tasks = queries.task_rows(connection, run)
+            report = decode_report(text, tasks)
+            shown, kept = queries.stored_results(connection, run, text, tasks)
+        return (report, *restored(shown, kept))
+
+    def task_stats(self, process_name: str, task_name: str) -> TaskStats:
+        """Return how task ``task_name`` fared over the recorded runs of ``process_name``.
+
+        Reads every task row of those runs (there is no index by task name: keeping one
+        would slow every record down): about 0.1 s for 1,000 runs of 1,000 tasks.
+        """
+        with self._connection.reading() as connection:
+            return queries.task_stats(connection, process_name, task_name)
+
+    def process_names(self) -> list[str]:
+        """Return the names of the processes that have recorded runs, sorted."""
+        with self._connection.reading() as connection:
+            return queries.process_names(connection)

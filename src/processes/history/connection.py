@@ -1,0 +1,104 @@
+"""The connection to a history file: one per OS process, opened and prepared on first use,
+used under a lock from any thread, waiting ``timeout_seconds`` for another writer; reads
+in one read transaction (readers never write). Imports the package's schema and errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from typing import TYPE_CHECKING
+
+from processes.history.errors import MissingRows, RunHistoryError, cause
+from processes.history.schema import prepare
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+class HistoryConnection:
+    """The connection of a ``RunHistory`` to its file at ``path`` (a path or a ``file:`` URI)."""
+
+    def __init__(self, path: str, timeout_seconds: float) -> None:
+        self.path = path
+        self.timeout_seconds = timeout_seconds
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._connection_pid = 0
+        self._closed = False
+
+    def connect(self) -> sqlite3.Connection:
+        """The open connection (one per OS process), the schema ready; under ``_lock``."""
+        if self._closed:
+            raise RunHistoryError(f"RunHistory({self.path!r}) is closed")
+        if self._connection is not None and self._connection_pid == os.getpid():
+            return self._connection
+        # A connection inherited through fork() belongs to the parent: never touched.
+        self._connection = None
+        connection = sqlite3.connect(
+            self.path,
+            timeout=self.timeout_seconds,
+            isolation_level=None,  # transactions are begun and ended here, explicitly
+            check_same_thread=False,  # used under the lock, from any thread
+            uri=self.path.startswith("file:"),
+        )
+        try:
+            prepare(connection, self.timeout_seconds)
+        except BaseException:
+            connection.close()
+            raise
+        self._connection, self._connection_pid = connection, os.getpid()
+        return connection
+
+    def _drop(self) -> None:
+        """Close the connection after an error: the next use opens a fresh one."""
+        if self._connection is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._connection.close()
+        self._connection = None
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock, for a writer that begins and ends its own
+        transaction; dropped after any error, so that the next use opens a fresh one."""
+        with self._lock:
+            try:
+                yield self.connect()
+            except BaseException:
+                self._drop()
+                raise
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one read transaction: a reader that runs several queries
+        sees one state of the file, whatever another process records or forgets meanwhile
+        (WAL: the writer does not wait for it)."""
+        with self._lock:
+            try:
+                connection = self.connect()
+                connection.execute("BEGIN")
+                try:
+                    yield connection
+                finally:
+                    if connection.in_transaction:
+                        connection.execute("COMMIT")  # a read: nothing to keep or undo
+            except sqlite3.Error as exc:
+                self._drop()
+                raise RunHistoryError(f"{self.path}: cannot read the run history ({exc})") from exc
+            except MissingRows as exc:
+                raise RunHistoryError(f"{self.path}: {exc}") from None
+            except (ValueError, KeyError, TypeError, IndexError) as exc:  # not LookupError
+                raise RunHistoryError(
+                    f"{self.path}: a recorded run cannot be read ({cause(exc)});"
+                    " was the file edited by hand?"
+                ) from exc
+
+    def close(self) -> None:
+        """Close the file; it cannot be used afterwards."""
+        with self._lock:
+            if self._connection_pid == os.getpid():
+                self._drop()
+            self._connection = None
+            self._closed = True

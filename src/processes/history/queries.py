@@ -1,0 +1,201 @@
+"""The read queries of a history: its runs, a run's report and results as stored, a
+task's record over the runs of a process. Each takes a connection inside the caller's
+read transaction. Imports the package's schema and stored format; never writes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime  # noqa: TC003 (a dataclass field's type)
+from typing import TYPE_CHECKING, Any
+
+from processes.history.schema import POSITION_BITS, ids_of
+from processes.history.stored import parse_time, results_in
+from processes.outcome import StopReason, TaskStatus
+
+if TYPE_CHECKING:
+    import sqlite3
+
+_RUN_COLUMNS = (
+    "run_id, process_name, started_at, finished_at, ok, succeeded, errored, skipped, "
+    "host, pid, argv, stopped_by"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One recorded run, as ``RunHistory.runs()`` lists it (the report stays in the file)."""
+
+    run_id: str
+    process_name: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    ok: bool
+    succeeded: int
+    errored: int
+    skipped: int
+    host: str
+    pid: int | None
+    argv: tuple[str, ...]
+    stopped_by: StopReason | None
+
+    @property
+    def elapsed_seconds(self) -> float:
+        if self.started_at is None or self.finished_at is None:
+            return 0.0
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStats:
+    """A task's record over the recorded runs of a process.
+
+    ``runs`` counts the runs where it ran (``succeeded`` + ``failures``); the runs where
+    it was ``skipped``, or ``reused`` from a resumed run (attempts 0, no time of its own),
+    are counted apart, so they do not pull its durations down. ``flaky`` counts the runs
+    where it succeeded after retries; the durations are over the runs where it ran, None
+    when it never did.
+    """
+
+    process_name: str
+    task_name: str
+    runs: int
+    succeeded: int
+    failures: int
+    skipped: int
+    flaky: int
+    p50_seconds: float | None
+    p95_seconds: float | None
+    reused: int = 0
+
+
+def runs(connection: sqlite3.Connection, process_name: str | None, count: int) -> list[RunSummary]:
+    """The newest ``count`` runs (all of them for -1), of ``process_name`` only if given."""
+    if process_name is None:
+        rows = connection.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (count,)
+        ).fetchall()
+    else:
+        rows = connection.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE process_name = ? ORDER BY id DESC LIMIT ?",
+            (process_name, count),
+        ).fetchall()
+    return [_summary(row) for row in rows]
+
+
+def run_row(
+    connection: sqlite3.Connection, columns: str, run_id: str, path: str
+) -> tuple[Any, ...]:
+    """The ``columns`` of run ``run_id``; a LookupError naming it when it is not here."""
+    row: tuple[Any, ...] | None = connection.execute(
+        f"SELECT {columns} FROM runs WHERE run_id = ?", (run_id,)
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"no run {run_id!r} in the history {path}")
+    return row
+
+
+def last_run_row(connection: sqlite3.Connection, process_name: str) -> tuple[int, str] | None:
+    """The id and stored report of the newest run of ``process_name``, or None."""
+    row: tuple[int, str] | None = connection.execute(
+        "SELECT id, report FROM runs WHERE process_name = ? ORDER BY id DESC LIMIT 1",
+        (process_name,),
+    ).fetchone()
+    return row
+
+
+def task_rows(connection: sqlite3.Connection, run: int) -> dict[str, tuple[str, int, float]]:
+    """The status, attempts and elapsed time of run ``run``'s tasks, by name."""
+    return {
+        name: (status, attempts, elapsed)
+        for name, status, attempts, elapsed in connection.execute(
+            "SELECT name, status, attempts, elapsed_seconds FROM tasks WHERE id >= ? AND id < ?",
+            ids_of(run),
+        )
+    }
+
+
+def stored_results(
+    connection: sqlite3.Connection,
+    run: int,
+    text: str,
+    tasks: dict[str, tuple[str, int, float]],
+) -> tuple[list[tuple[str, str, Any]], dict[str, tuple[str, Any, str]]]:
+    """Run ``run``'s results as stored: each entry's name, status value and result in its
+    stored report ``text`` (``tasks``: its ``tasks`` rows), and its ``results`` rows'
+    kind, value and reason by name."""
+    statuses = {name: status for name, (status, _, _) in tasks.items()}
+    kept = {
+        name: (kind, value, reason)
+        for name, kind, value, reason in connection.execute(
+            "SELECT name, kind, value, reason FROM results WHERE run = ?", (run,)
+        )
+    }
+    return list(results_in(text, statuses)), kept
+
+
+def task_stats(connection: sqlite3.Connection, process_name: str, task_name: str) -> TaskStats:
+    """How task ``task_name`` (lower-cased) fared over the recorded runs of ``process_name``."""
+    name = task_name.lower()
+    rows = connection.execute(
+        "SELECT t.status, t.attempts, t.elapsed_seconds FROM runs r"
+        f" JOIN tasks t ON t.id >= r.id << {POSITION_BITS}"
+        f" AND t.id < (r.id + 1) << {POSITION_BITS} AND t.name = ?"
+        " WHERE r.process_name = ?",
+        (name, process_name),
+    ).fetchall()
+    success, errored = TaskStatus.SUCCESS.value, TaskStatus.ERRORED.value
+    # A reused entry (resume) succeeded with no attempt of its own: not a run.
+    ran = [row for row in rows if row[0] == errored or (row[0] == success and row[1] > 0)]
+    durations = sorted(elapsed for _, _, elapsed in ran)
+    succeeded = sum(status == success for status, _, _ in ran)
+    return TaskStats(
+        process_name=process_name,
+        task_name=name,
+        runs=len(ran),
+        succeeded=succeeded,
+        failures=len(ran) - succeeded,
+        skipped=sum(status == TaskStatus.SKIPPED.value for status, _, _ in rows),
+        flaky=sum(status == success and attempts > 1 for status, attempts, _ in ran),
+        p50_seconds=_percentile(durations, 50),
+        p95_seconds=_percentile(durations, 95),
+        reused=sum(status == success and attempts == 0 for status, attempts, _ in rows),
+    )
+
+
+def process_names(connection: sqlite3.Connection) -> list[str]:
+    """The names of the processes that have recorded runs, sorted."""
+    rows = connection.execute("SELECT DISTINCT process_name FROM runs").fetchall()
+    return sorted(row[0] for row in rows)
+
+
+def _summary(row: tuple[Any, ...]) -> RunSummary:
+    run_id, name, started, finished, ok, succeeded, errored, skipped, host, pid, argv, stop = row
+    try:
+        arguments = tuple(str(a) for a in json.loads(argv))
+    except (TypeError, ValueError):
+        arguments = ()
+    return RunSummary(
+        run_id=run_id,
+        process_name=name,
+        started_at=parse_time(started),
+        finished_at=parse_time(finished),
+        ok=bool(ok),
+        succeeded=succeeded,
+        errored=errored,
+        skipped=skipped,
+        host=host,
+        pid=pid,
+        argv=arguments,
+        stopped_by=StopReason(stop) if stop else None,
+    )
+
+
+def _percentile(ordered: list[float], percent: int) -> float | None:
+    """The nearest-rank percentile of sorted values; None when there are none."""
+    if not ordered:
+        return None
+    rank = max(math.ceil(percent / 100 * len(ordered)), 1)
+    return ordered[rank - 1]

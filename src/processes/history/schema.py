@@ -1,0 +1,262 @@
+"""The schema of a history file: its tables, their version, the migrations from versions
+1 to 3, and preparing a file (page size, WAL) before it is first used.
+
+Imports the package's errors and ``processes.outcome`` only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import TYPE_CHECKING, Any
+
+from processes.history.errors import RunHistoryError
+from processes.outcome import TaskStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+#: The schema this code writes. Version 1 kept no host, pid, argv, stop reason, failure
+#: streaks or results; version 2 kept a task's streak, position and start time in its
+#: ``tasks`` row; version 3 keyed the ``tasks`` rows by run and name. Opening an older
+#: file upgrades it in place (``_MIGRATIONS``).
+SCHEMA_VERSION = 4
+_SCHEMA = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL UNIQUE,
+    process_name TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    ok INTEGER NOT NULL,
+    succeeded INTEGER NOT NULL,
+    errored INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    host TEXT NOT NULL DEFAULT '',
+    pid INTEGER,
+    argv TEXT NOT NULL DEFAULT '[]',
+    stopped_by TEXT,
+    report TEXT NOT NULL
+);
+CREATE INDEX runs_by_process ON runs (process_name, id);
+CREATE TABLE tasks (
+    id INTEGER PRIMARY KEY,
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    elapsed_seconds REAL NOT NULL
+);
+CREATE TABLE streaks (
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    runs INTEGER NOT NULL,
+    since TEXT NOT NULL,
+    PRIMARY KEY (run, name)
+) WITHOUT ROWID;
+CREATE TABLE results (
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value BLOB,
+    reason TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (run, name)
+);
+"""
+
+_V1_TO_V2 = """
+ALTER TABLE runs ADD COLUMN host TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN pid INTEGER;
+ALTER TABLE runs ADD COLUMN argv TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE runs ADD COLUMN stopped_by TEXT;
+ALTER TABLE tasks ADD COLUMN started_at_us INTEGER;
+ALTER TABLE tasks ADD COLUMN failing_runs INTEGER;
+ALTER TABLE tasks ADD COLUMN failing_since TEXT;
+CREATE INDEX tasks_failing ON tasks (run) WHERE failing_runs IS NOT NULL;
+CREATE TABLE results (
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value BLOB,
+    reason TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (run, name)
+);
+"""
+
+# Streaks move to a table of their own (a row per failing task, not a column of every
+# task's row), and a task's row keeps only what its statistics read: each row costs less
+# to write (SQLite rebuilds a table to drop columns: the rows are copied across).
+_V2_TO_V3 = """
+CREATE TABLE streaks (
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    runs INTEGER NOT NULL,
+    since TEXT NOT NULL,
+    PRIMARY KEY (run, name)
+) WITHOUT ROWID;
+INSERT INTO streaks SELECT run, name, failing_runs,
+    coalesce(failing_since, (SELECT started_at FROM runs WHERE runs.id = tasks.run), '')
+    FROM tasks WHERE failing_runs IS NOT NULL;
+CREATE TABLE tasks_v3 (
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    elapsed_seconds REAL NOT NULL,
+    PRIMARY KEY (run, name)
+) WITHOUT ROWID;
+INSERT INTO tasks_v3 SELECT run, name, status, attempts, elapsed_seconds FROM tasks;
+DROP TABLE tasks;
+ALTER TABLE tasks_v3 RENAME TO tasks
+"""
+
+# A task's row is found by its id, ``run << 32`` plus its position in the run: a run's rows
+# are added in order, each after the last, where rows keyed by run and name went in
+# unsorted within their run's part of the table (a third more per row, and pages split
+# and left part empty). A migrated run's rows are numbered in the order of their names
+# (``_migrate_v3_to_v4``): their reports keep the order of the tasks.
+_V4_TASKS = """
+CREATE TABLE tasks_v4 (
+    id INTEGER PRIMARY KEY,
+    run INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    elapsed_seconds REAL NOT NULL
+)
+"""
+
+_PAGE_BYTES = 16384  # SQLite's default is 4096
+#: A task's id is its run's id shifted by this many bits, plus its position in the run:
+#: room for 2**32 tasks per run and 2**31 runs per file, more than SQLite would hold.
+POSITION_BITS = 32
+
+
+def ids_of(run: int) -> tuple[int, int]:
+    """The first id of run ``run``'s ``tasks`` rows, and the first id past them: the rows
+    are found by their ids (the ``run`` column, there for people reading the file, has no
+    index: keeping one would cost as much per row as the ids save)."""
+    return run << POSITION_BITS, (run + 1) << POSITION_BITS
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would commit the open transaction first: one statement at a time.
+    return [statement for statement in script.split(";") if statement.strip()]
+
+
+def prepare(connection: sqlite3.Connection, timeout_seconds: float) -> None:
+    """Create the schema in a new file, or bring an older one up to date."""
+    connection.execute("PRAGMA synchronous = NORMAL")  # WAL: safe, one fsync per checkpoint
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise RunHistoryError(
+            f"its schema is version {version}, newer than this version of processes knows"
+            f" ({SCHEMA_VERSION}): upgrade processes to use it"
+        )
+    if version == 0:
+        # Before the file's first page is written (no effect on one that has pages): a
+        # run's report is one long text, and larger pages hold it in fewer of them.
+        connection.execute(f"PRAGMA page_size = {_PAGE_BYTES}")
+    _use_write_ahead_log(connection, timeout_seconds)
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]  # another won?
+        if version == 0:
+            tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
+            if tables:
+                raise RunHistoryError(
+                    f"an SQLite file but not a run history (it holds {', '.join(tables[:5])})"
+                )
+            for statement in _statements(_SCHEMA):
+                connection.execute(statement)
+        else:
+            while version < SCHEMA_VERSION:
+                _MIGRATIONS[version](connection)
+                version += 1
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def _use_write_ahead_log(connection: sqlite3.Connection, timeout_seconds: float) -> None:
+    """Switch the file to WAL mode (persistent, outside a transaction).
+
+    The switch takes an exclusive lock without waiting in SQLite's busy handler: when
+    several processes open a new file at once, the ones that lose try again until
+    ``timeout_seconds`` have passed.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    pause = 0.005
+    while True:
+        try:
+            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                # Answers the mode it is in afterwards: the old one when it could not switch.
+                mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode in ("wal", "memory") or time.monotonic() >= deadline:
+                return  # a file that cannot switch still records, one writer at a time
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
+def _migrate_v1_to_v2(connection: sqlite3.Connection) -> None:
+    """Add what version 2 keeps; work out the failure streaks of the runs already there."""
+    for statement in _statements(_V1_TO_V2):
+        connection.execute(statement)
+    streaks: dict[tuple[str, str], tuple[int, str]] = {}  # (process, task) -> runs, since
+    runs = connection.execute("SELECT id, process_name, started_at FROM runs ORDER BY id")
+    for run, process_name, started_at in runs.fetchall():
+        rows = connection.execute(
+            "SELECT name, status FROM tasks WHERE run = ? AND status IN (?, ?)",
+            (run, TaskStatus.ERRORED.value, TaskStatus.SKIPPED.value),
+        ).fetchall()
+        now: dict[tuple[str, str], tuple[int, str]] = {}
+        for name, status in rows:
+            key = (process_name, name)
+            if status == TaskStatus.ERRORED.value:
+                count, since = streaks.get(key, (0, started_at or ""))
+                now[key] = (count + 1, since)
+            elif key in streaks:  # skipped: the streak goes on, as changes.compare carries it
+                now[key] = streaks[key]
+        streaks = {key: value for key, value in streaks.items() if key[0] != process_name}
+        streaks.update(now)
+        connection.executemany(
+            "UPDATE tasks SET failing_runs = ?, failing_since = ? WHERE run = ? AND name = ?",
+            [(count, since, run, key[1]) for key, (count, since) in now.items()],
+        )
+
+
+def _migrate_v2_to_v3(connection: sqlite3.Connection) -> None:
+    for statement in _statements(_V2_TO_V3):
+        connection.execute(statement)
+
+
+def _migrate_v3_to_v4(connection: sqlite3.Connection) -> None:
+    """Key every ``tasks`` row by its run and position, the positions in name order
+    (numbered here: SQLite numbers rows by itself only since 3.25)."""
+    connection.execute(_V4_TASKS)
+    by_run = connection.execute(
+        "SELECT run, name, status, attempts, elapsed_seconds FROM tasks ORDER BY run, name"
+    )
+
+    def numbered(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+        before, position = None, 0
+        for run, *rest in rows:
+            position = position + 1 if run == before else 0
+            before = run
+            yield (ids_of(run)[0] + position, run, *rest)
+
+    connection.executemany("INSERT INTO tasks_v4 VALUES (?, ?, ?, ?, ?, ?)", numbered(by_run))
+    connection.execute("DROP TABLE tasks")
+    connection.execute("ALTER TABLE tasks_v4 RENAME TO tasks")
+
+
+_MIGRATIONS = {1: _migrate_v1_to_v2, 2: _migrate_v2_to_v3, 3: _migrate_v3_to_v4}
