@@ -70,37 +70,47 @@ def _masked_value(value: Any, forms: list[str], _seen: frozenset[int] = frozense
     if value is None or isinstance(value, bool | float):
         return value
     if id(value) not in _seen and len(_seen) < MAX_JSON_DEPTH:
-        seen = _seen | {id(value)}
         try:
-            if isinstance(value, list | tuple):
-                items = list(value)
-                masked = [_masked_value(item, forms, seen) for item in items]
-                if all(new is old for new, old in zip(masked, items, strict=True)):
-                    return value
-                return tuple(masked) if isinstance(value, tuple) else masked
-            if isinstance(value, dict):
-                pairs = list(value.items())
-                new_pairs = [
-                    (_masked_value(key, forms, seen), _masked_value(item, forms, seen))
-                    for key, item in pairs
-                ]
-                if all(
-                    new_key is key and new_item is item
-                    for (new_key, new_item), (key, item) in zip(new_pairs, pairs, strict=True)
-                ):
-                    return value
-                return dict(new_pairs)
-            if isinstance(value, set | frozenset):
-                members = list(value)
-                masked = [_masked_value(item, forms, seen) for item in members]
-                if all(new is old for new, old in zip(masked, members, strict=True)):
-                    return value
-                return frozenset(masked) if isinstance(value, frozenset) else set(masked)
+            walked = _masked_container(value, forms, _seen | {id(value)})
         except Exception:  # a container whose iteration or hashing raises: check its repr
-            pass
+            walked = _NOT_A_CONTAINER
+        if walked is not _NOT_A_CONTAINER:
+            return walked
     text = safe_repr(value)
     masked_text = mask(text, forms)
     return value if masked_text == text else masked_text
+
+
+_NOT_A_CONTAINER: Any = object()
+
+
+def _masked_container(value: Any, forms: list[str], seen: frozenset[int]) -> Any:
+    """A list, tuple, dict or set walked by ``_masked_value``; ``_NOT_A_CONTAINER`` else."""
+    if isinstance(value, list | tuple):
+        items = list(value)
+        masked = [_masked_value(item, forms, seen) for item in items]
+        if all(new is old for new, old in zip(masked, items, strict=True)):
+            return value
+        return tuple(masked) if isinstance(value, tuple) else masked
+    if isinstance(value, dict):
+        pairs = list(value.items())
+        new_pairs = [
+            (_masked_value(key, forms, seen), _masked_value(item, forms, seen))
+            for key, item in pairs
+        ]
+        if all(
+            new_key is key and new_item is item
+            for (new_key, new_item), (key, item) in zip(new_pairs, pairs, strict=True)
+        ):
+            return value
+        return dict(new_pairs)
+    if isinstance(value, set | frozenset):
+        members = list(value)
+        masked = [_masked_value(item, forms, seen) for item in members]
+        if all(new is old for new, old in zip(masked, members, strict=True)):
+            return value
+        return frozenset(masked) if isinstance(value, frozenset) else set(masked)
+    return _NOT_A_CONTAINER
 
 
 def _masked_values(values: Collection[Any], forms: list[str]) -> tuple[list[Any], bool]:

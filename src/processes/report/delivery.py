@@ -1,7 +1,8 @@
 """Handing a report to channels: ``notify()`` filters it once, masks the channels' own
 secrets out of it, calls each channel and catches per channel, returning ``Delivery``s.
 
-Imports the report model and ``outcome``; channels import the model, never this module.
+Imports ``outcome`` and ``redaction``; the model only for type checking (its ``notify()``
+calls this module). Channels import the model, never this module.
 """
 
 from __future__ import annotations
