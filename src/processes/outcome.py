@@ -8,7 +8,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime  # noqa: TC003 (a dataclass field's type)
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 class TaskStatus(enum.Enum):
@@ -70,6 +74,20 @@ class SkipReason(enum.Enum):
     DEADLINE = "deadline"  # ``run(deadline=...)`` passed before it could start
     INTERRUPTED = "interrupted"  # Ctrl-C stopped the run
     TERMINATED = "terminated"  # SIGTERM stopped the run
+
+
+#: Why a task was skipped, in English; ``{cause}`` is the failed upstream task's name.
+#: ``raise_for_errors()`` words its message with these, and the English locale shows them.
+ENGLISH_SKIP_REASONS: Mapping[SkipReason, str] = MappingProxyType(
+    {
+        SkipReason.UPSTREAM_FAILED: "upstream {cause} failed",
+        SkipReason.CONDITION_NOT_MET: "nothing upstream failed",
+        SkipReason.FAIL_FAST: "fail-fast",
+        SkipReason.DEADLINE: "deadline",
+        SkipReason.INTERRUPTED: "interrupted",
+        SkipReason.TERMINATED: "terminated (SIGTERM)",
+    }
+)
 
 
 class StopReason(enum.Enum):

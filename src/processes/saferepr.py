@@ -1,4 +1,5 @@
-"""``repr`` that never raises and never runs away: failure capture and JSON rely on it.
+"""``repr`` that never raises and never runs away: failure capture and JSON rely on it,
+and the limits past which a report shows a value as that ``repr``.
 
 Imports nothing from the package.
 """
@@ -11,6 +12,13 @@ import reprlib
 MAX_REPR_CHARS = 2_000
 
 _TRUNCATED = "... [truncated {} chars]"
+
+# The limits of a report's JSON form, here so that the report's writer and the masking of
+# a report's values (below the report) agree on what is written whole.
+#: Containers nested deeper than this are written as their ``repr``.
+MAX_JSON_DEPTH = 50
+# Python refuses str() of ints longer than 4300 digits (about 14,000 bits) by default.
+LONGEST_JSON_INT_BITS = 14_000
 
 
 def safe_repr(value: object, limit: int = MAX_REPR_CHARS) -> str:

@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from processes.outcome import SkipReason, StopReason, TaskChange, TaskStatus
+from processes.outcome import (
+    ENGLISH_SKIP_REASONS,
+    SkipReason,
+    StopReason,
+    TaskChange,
+    TaskStatus,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -254,14 +260,7 @@ _EN = Locale(
     attempts_all_same="{attempts}, all: {error}",
     reused="reused",
     ran_again="ran again: {reason}",
-    skip_reason=_skips(
-        "upstream {cause} failed",
-        "nothing upstream failed",
-        "fail-fast",
-        "deadline",
-        "interrupted",
-        "terminated (SIGTERM)",
-    ),
+    skip_reason=ENGLISH_SKIP_REASONS,  # raise_for_errors() words its message with these
     skipped_for="skipped: {reason}",
     stopped_by=_stops(
         "Stopped early: a task failed and fail-fast was on; tasks not started were skipped.",

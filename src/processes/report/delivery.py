@@ -1,0 +1,92 @@
+"""Handing a report to channels: ``notify()`` filters it once, masks the channels' own
+secrets out of it, calls each channel and catches per channel, returning ``Delivery``s.
+
+Imports ``outcome`` and ``redaction``; the model only for type checking (its ``notify()``
+calls this module). Channels import the model, never this module.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from processes.outcome import TaskChange
+from processes.redaction import channel_secrets
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from processes.report.model import ProcessExecutionReport
+
+__all__ = ["Channel", "Delivery", "notify"]
+
+
+class Channel(Protocol):
+    """What ``notify()`` needs of a channel (``ReportChannel`` is the one to subclass)."""
+
+    def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What became of one channel in ``notify()``: ``ok`` or the ``error`` it raised.
+
+    ``sent`` is False when there was nothing to send (``only_errors`` and no error, or
+    ``only_changes`` and nothing new or recovered).
+    """
+
+    channel: Any
+    ok: bool
+    error: BaseException | None = None
+    sent: bool = True
+
+
+def notify(
+    report: ProcessExecutionReport,
+    *channels: Channel,
+    only_errors: bool = False,
+    tasks: Iterable[str] | str | None = None,
+    show_warnings: bool = True,
+    only_changes: bool = False,
+) -> list[Delivery]:
+    """Send ``report`` through each channel, in order; never raise for a delivery.
+
+    ``ProcessExecutionReport.notify()`` documents the options; a channel that fails gives
+    one ``UserWarning`` (``stacklevel`` points at the caller of the report's method).
+    """
+    if tasks is not None:
+        report = report.only(tasks)
+    if (only_errors and not report.errored) or (only_changes and not _has_alerting_change(report)):
+        return [Delivery(channel, ok=True, sent=False) for channel in channels]
+    if secrets := channel_secrets(channels):
+        report = report.masked(secrets)
+    deliveries = []
+    for channel in channels:
+        try:
+            outcome = channel.send_report(report, errors_only=only_errors)
+            if outcome is False:  # channels in the apprise style report by returning False
+                raise RuntimeError("the channel reported that it could not deliver")
+        except Exception as exc:
+            deliveries.append(Delivery(channel, ok=False, error=exc))
+        else:
+            deliveries.append(Delivery(channel, ok=True))
+    # Warned only once every channel had its turn: warnings turned into errors
+    # (``-W error``) must not keep the later channels from delivering.
+    for delivery in deliveries:
+        if show_warnings and delivery.error is not None:
+            warnings.warn(
+                f"{type(delivery.channel).__name__} failed to deliver the report: "
+                f"{type(delivery.error).__name__}: {delivery.error}",
+                UserWarning,
+                stacklevel=3,
+            )
+    return deliveries
+
+
+def _has_alerting_change(report: ProcessExecutionReport) -> bool:
+    return any(
+        change is TaskChange.NEW_FAILURE or change is TaskChange.RECOVERED
+        for name, change in report.changes.items()
+        if name in report.entries  # a change of a task the report no longer holds is moot
+    )
