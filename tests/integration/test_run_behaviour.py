@@ -177,6 +177,20 @@ def test_task_jitter_never_pushes_a_sequential_delay_past_max_delay() -> None:
 
 
 @pytest.mark.parametrize("parallel", [False, True])
+def test_a_callers_sleep_takes_every_wait_for_a_retry_in_either_driver(parallel: bool) -> None:
+    slept: list[float] = []
+    task = Task("flaky", flaky(2), retries=2, retry_delay=600, retry_backoff=2)
+    with Process([task]) as process:
+        started = time.perf_counter()
+        report = process.run(parallel=parallel, sleep=slept.append)
+
+    assert report.ok
+    assert report.entries["flaky"].attempts == 3
+    assert time.perf_counter() - started < 60  # the waits were recorded, never slept
+    assert slept == pytest.approx([600, 1200], abs=1.0)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
 def test_every_failed_attempt_is_kept_oldest_first_with_one_warning_each(
     tmp_path: Path, parallel: bool
 ) -> None:

@@ -11,24 +11,20 @@ the task list. Imports the tasks, the graph, attempts' values, logging and the r
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import socket
 import time
-from collections import deque
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from processes.capture import stand_in_failure
 from processes.errors import RunTerminated
 from processes.events import EventKind, TaskEvent
+from processes.execution.agenda import Agenda
+from processes.execution.entries import Entries
 from processes.execution.gates import REUSED, SKIPPED_BY, Gates
 from processes.execution.inputs import Inputs
 from processes.life import TaskLife
 from processes.outcome import SkipReason, StopReason, TaskStatus
 from processes.redaction import read_environment
-from processes.report import ProcessExecutionReport, new_entry
 from processes.task import Task, error_data, utcnow
 from processes.termination import Terminating
 
@@ -40,12 +36,11 @@ if TYPE_CHECKING:
     from processes.events import Listener
     from processes.graph import TaskGraph
     from processes.outcome import ErrorData
-    from processes.report import TaskReportEntry
+    from processes.report import ProcessExecutionReport, TaskReportEntry
     from processes.resume import Resumption
     from processes.tasklog import LogFiles
 
 _now = datetime.now  # _now(UTC): the wall clock of entries, without a call in between
-_HOST = socket.gethostname()  # read once: a report names the machine it ran on
 
 
 class Ledger:
@@ -81,22 +76,18 @@ class Ledger:
         self.gates = Gates(tasks, graph)
         self.lives: list[TaskLife | None] = [None] * len(tasks)  # from start to entry
         self.results: list[Any] = [None] * len(tasks)
-        self.entries: list[TaskReportEntry | None] = [None] * len(tasks)
         # Set once nothing new may start (for tasks with a rule, under fail-fast, only
         # what their rule says); ``stopped_by`` says why.
         self._stopping = False
         self._stopped_by: StopReason | None = None
-        # Tasks whose upstream tasks all finished, by topological position: a heap.
-        self._ready = [i for i, waiting in enumerate(self._waiting) if waiting == 0]
-        # Retries waiting, by when they are due on the driver's clock, and those due.
-        self._retries: list[tuple[float, int, int]] = []
-        self._due: deque[int] = deque()
-        self._sequence = itertools.count()
+        self._agenda = Agenda(i for i, waiting in enumerate(self._waiting) if waiting == 0)
         self.has_log_files = any(task.log_path is not None for task in tasks)
         # Read from the lists the process checked against the graph when the run began,
         # once: a list changed in place during the run is never read again by it (and
         # only as far as the graph goes), and the change counts from the next run.
         self.inputs = Inputs(tasks, graph)
+        self._entries = Entries(tasks, graph, self.inputs)
+        self.entries = self._entries.by_position  # read by the gates and the inputs
         # Read once per run, not per attempt: whether nothing watches a task's attempts
         # (no timeout, log file or handler).
         self.unwatched = bytearray(map(Task.is_unwatched, tasks))
@@ -115,33 +106,26 @@ class Ledger:
 
     def next_start(self, now: float) -> int:
         """The next task to start: a retry due at ``now``, else a ready task; -1 if none."""
-        retries = self._retries
-        while retries and retries[0][0] <= now:
-            self._due.append(heapq.heappop(retries)[2])
-        if self._due:
-            return self._due.popleft()
-        if self._ready:
-            return heapq.heappop(self._ready)
-        return -1
+        return self._agenda.next(now)
 
     def put_back(self, i: int) -> None:
         """Task ``i``, just returned by ``next_start``, waits for a worker after all."""
         if self.lives[i] is None:
-            heapq.heappush(self._ready, i)
+            self._agenda.add_ready(i)
         else:
-            self._due.appendleft(i)
+            self._agenda.retry_first(i)
 
-    def next_retry(self) -> tuple[int, float]:
-        """The retry due first, whenever that is, and when: nothing else is left to run."""
-        due, _, i = heapq.heappop(self._retries)
-        return i, due
+    def next_retry(self, now: float) -> tuple[int, float]:
+        """The retry due first, whenever that is, and the seconds from ``now`` until
+        then: nothing else is left to run."""
+        return self._agenda.first_retry(now)
 
     def next_retry_at(self) -> float:
         """When the first waiting retry is due on the driver's clock (inf if none)."""
-        return self._retries[0][0] if self._retries else float("inf")
+        return self._agenda.first_retry_at()
 
     def has_retries(self) -> bool:
-        return bool(self._retries or self._due)
+        return self._agenda.has_retries()
 
     def may_start(self, i: int) -> bool:
         """Whether task ``i`` may start now; if not, its entry says why. A retry may."""
@@ -197,7 +181,7 @@ class Ledger:
             self._emit(
                 EventKind.RETRYING, i, life.attempts, delay_seconds=delay, error=failure.exception
             )
-        heapq.heappush(self._retries, (now + delay, next(self._sequence), i))
+        self._agenda.add_retry(i, now, delay)
 
     def defer_entries(self) -> None:
         """Successes nobody watches are released at once, their entries written when the
@@ -222,9 +206,9 @@ class Ledger:
         """Task ``i``'s attempt never began: as if it had not been started."""
         if self._life(i).attempts == 0:  # the gate decides again (the run stops)
             self.lives[i] = None
-            heapq.heappush(self._ready, i)
+            self._agenda.add_ready(i)
         else:  # its retry waits again (and is given up, as the run stops)
-            self._due.appendleft(i)
+            self._agenda.retry_first(i)
 
     # -- stops ----------------------------------------------------------------------------
 
@@ -259,20 +243,10 @@ class Ledger:
     def give_up_retries(self) -> None:
         """The run stopped: retries that were waiting end with their last failure (under
         fail-fast, those of tasks with a rule go on)."""
-        if not (self._retries or self._due):
+        if not self._agenda.has_retries():
             return
-        keeps = self.gates.keeps_retries
         stopped_by = self._stopped_by
-        waiting = [*self._due, *(retry[2] for retry in self._retries)]
-        given_up = [i for i in waiting if not keeps(i, stopped_by)]
-        if not given_up:
-            return
-        kept_due = [i for i in self._due if keeps(i, stopped_by)]
-        self._due.clear()
-        self._due.extend(kept_due)
-        self._retries[:] = [retry for retry in self._retries if keeps(retry[2], stopped_by)]
-        heapq.heapify(self._retries)
-        for i in given_up:
+        for i in self._agenda.drop_retries(lambda i: self.gates.keeps_retries(i, stopped_by)):
             self.give_up(i)
 
     def too_late(self, i: int) -> None:
@@ -326,23 +300,7 @@ class Ledger:
         life = self._life(i)
         if life.logger is not None:
             life.close_log(task.name, self.logs, task.log_path, status is TaskStatus.SUCCESS)
-        shown_inputs = (
-            self.inputs.shown(i, life.args, life.kwargs, self.entries)
-            if error is None
-            else (life.args, life.kwargs)
-        )
-        self._record(
-            i,
-            status,
-            shown_inputs,
-            time.perf_counter() - life.started_perf,
-            life.attempts,
-            self.inputs.shown_result(i, result) if error is None else None,
-            error,
-            life.started_at,
-            _now(UTC),
-            life.attempt_errors,
-        )
+        self._entries.finished(i, life, status, result, error)
         if self.on_event is not None:
             self._emit(
                 EventKind.FINISHED,
@@ -357,14 +315,7 @@ class Ledger:
 
     def _skip(self, i: int, reason: SkipReason, cause: int | None = None) -> None:
         """Record that task ``i`` never runs, why, and the errored task at the root of it."""
-        task = self.tasks[i]
-        self._record(
-            i,
-            TaskStatus.SKIPPED,
-            (task.hide_secret_args(task.args), task.redactor.scrub_kwargs(task.kwargs)),
-            skip_reason=reason,
-            skip_cause="" if cause is None else self.tasks[cause].name,
-        )
+        self._entries.skipped(i, reason, cause)
         if self.on_event is not None:
             self._emit(EventKind.FINISHED, i, 0, status=TaskStatus.SKIPPED)
         self._release(i, blocked=True, cause=cause)
@@ -378,48 +329,10 @@ class Ledger:
         """
         value, earlier = self.reused[i]
         self.results[i] = value
-        self._record(
-            i,
-            TaskStatus.SUCCESS,
-            (earlier.args, earlier.kwargs),
-            result=self.inputs.shown_result(i, value),
-            reused=True,
-        )
+        self._entries.reused(i, value, earlier)
         if self.on_event is not None:
             self._emit(EventKind.FINISHED, i, 0, status=TaskStatus.SUCCESS)
         self._release(i, blocked=False)
-
-    def _record(
-        self,
-        i: int,
-        status: TaskStatus,
-        shown_inputs: tuple[tuple[Any, ...], dict[str, Any]],
-        elapsed_seconds: float = 0.0,
-        attempts: int = 0,
-        result: Any = None,
-        error: ErrorData | None = None,
-        started_at: datetime | None = None,
-        finished_at: datetime | None = None,
-        attempt_errors: tuple[str, ...] = (),
-        **extra: Any,
-    ) -> None:
-        """Write task ``i``'s entry: the one place an entry of a run is built."""
-        task = self.tasks[i]
-        self.entries[i] = new_entry(
-            task.name,
-            task.function_label,
-            *shown_inputs,
-            status,
-            elapsed_seconds,
-            attempts,
-            result,
-            error,
-            started_at,
-            finished_at,
-            self.graph.upstream_names[i],
-            attempt_errors,
-            **extra,
-        )
 
     def _release(self, i: int, *, blocked: bool, cause: int | None = None) -> None:
         """Tell the dependants of task ``i`` that it is done; queue those now ready.
@@ -428,13 +341,12 @@ class Ledger:
         root of it, if any: ``i`` itself when it errored.
         """
         waiting = self._waiting
-        ready = self._ready
         for child in self.graph.dependants[i]:
             if blocked:
                 self.gates.block(child, cause)
             waiting[child] -= 1
             if waiting[child] == 0:
-                heapq.heappush(ready, child)
+                self._agenda.add_ready(child)
 
     def _take_over(self, resume: Resumption) -> None:
         for i, task in enumerate(self.tasks):
@@ -470,9 +382,7 @@ class Ledger:
 
     def report(self, started_at: datetime) -> ProcessExecutionReport:
         """The report of the run so far: a task never reached is SKIPPED (or reused)."""
-        entries = {}
-        for i, task in enumerate(self.tasks):
-            entry = self.entries[i]
+        for i, entry in enumerate(self.entries):
             if entry is None:  # never reached: only after Ctrl-C or SIGTERM
                 stopped = self._stopped_by or StopReason.INTERRUPTED
                 if self.gates.is_reused(i, self.entries):
@@ -480,19 +390,8 @@ class Ledger:
                 else:
                     why = self.gates.why_not(i, self._stopped_by, self.entries)
                     self._skip(i, *(why or (SKIPPED_BY[stopped], None)))
-                entry = self.entries[i]
-                assert entry is not None
-            entries[task.name] = entry
-        for i, reason in self.rerun_reasons.items():
-            name = self.tasks[i].name
-            entries[name] = replace(entries[name], rerun_reason=reason)
-        return ProcessExecutionReport(
-            entries,
-            self.process_name,
-            started_at,
-            utcnow(),
-            host=_HOST,
-            stopped_by=self._stopped_by,
+        return self._entries.report(
+            self.process_name, started_at, self._stopped_by, self.rerun_reasons
         )
 
     def halted(

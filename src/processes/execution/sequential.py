@@ -102,8 +102,7 @@ class SequentialDriver:
         """Nothing is ready: wait for the first retry; return it (-1 if the deadline
         passed first and gave it up) and the clock after the wait."""
         ledger = self.ledger
-        i, due = ledger.next_retry()
-        left = due - clock
+        i, left = ledger.next_retry(clock)
         if left <= 0:
             return i, clock
         wait = min(left, self.deadline.seconds_left())
@@ -121,17 +120,20 @@ class SequentialDriver:
         """One attempt of task ``i`` in this thread; None if the deadline came first."""
         ledger = self.ledger
         deadline = self.deadline
-        if deadline.has_passed():
-            ledger.too_late(i)
-            return None
+        left = None
+        if deadline.seconds is not None:
+            if deadline.has_passed():
+                ledger.too_late(i)
+                return None
+            # Without SIGALRM, the deadline is kept by running the attempt in a helper
+            # thread, abandoned when it passes.
+            left = None if self.alarmed else deadline.seconds_left()
         life = ledger.start_attempt(i)
         task = life.task
         settings = task.capture_settings
         guard = self.guard
         guard.raised = None
         began = time.perf_counter()
-        # Without SIGALRM, a deadline is kept by running the attempt in a helper thread.
-        left = deadline.seconds_left() if deadline.is_set and not self.alarmed else None
         try:
             outcome: AttemptOutcome | None = run_within_timeout(
                 task.func,
