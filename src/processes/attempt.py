@@ -63,6 +63,25 @@ class AttemptOutcome(NamedTuple):
     elapsed_seconds: float
 
 
+_new_tuple = tuple.__new__
+
+#: Result types known not to be awaitable: ``hasattr`` on a missing attribute costs an
+#: exception, once per type instead of once per attempt. Bounded: a task that returns
+#: instances of ever new classes fills it once, then is asked each time.
+_NOT_AWAITABLE: set[type] = {int, float, str, bytes, bool, type(None), list, dict, tuple}
+_MOST_TYPES_REMEMBERED = 1_000
+
+
+def _is_awaitable(value: Any) -> bool:
+    """Whether ``value`` is awaitable (an ``async def`` task's coroutine, a future)."""
+    cls = type(value)
+    if hasattr(cls, "__await__"):
+        return True
+    if len(_NOT_AWAITABLE) < _MOST_TYPES_REMEMBERED:
+        _NOT_AWAITABLE.add(cls)
+    return False
+
+
 def run_attempt(
     func: Callable[..., Any],
     args: tuple[Any, ...],
@@ -84,7 +103,7 @@ def run_attempt(
         if guard is not None:
             guard.enter()
         value = func(*args, **kwargs)
-        if hasattr(type(value), "__await__"):  # an async def task: run it to its end
+        if type(value) not in _NOT_AWAITABLE and _is_awaitable(value):  # an async def task
             value = await_result(value, settings.timeout_seconds)
         if guard is not None:
             guard.is_open = False
@@ -100,7 +119,8 @@ def run_attempt(
             guard.is_open = False
         if log_handler is not None:
             use_log_handler(outer)
-    return AttemptOutcome(value, None, False, time.perf_counter() - started)
+    # tuple.__new__ directly: the NamedTuple's own __new__ is a Python call per attempt
+    return _new_tuple(AttemptOutcome, (value, None, False, time.perf_counter() - started))
 
 
 def run_within_timeout(

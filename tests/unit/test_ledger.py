@@ -59,33 +59,34 @@ def test_tasks_become_ready_only_when_every_upstream_task_finished() -> None:
     assert ledger.next_start(0.0) == 0
     assert ledger.next_start(0.0) == 1
     assert ledger.next_start(0.0) == -1  # c waits for both
-    ledger.start_attempt(0)
+    ledger.start(0)
     ledger.settle(0, _ok(), 0.0)
     assert ledger.next_start(0.0) == -1  # still waits for b
-    ledger.start_attempt(1)
+    ledger.start(1)
     ledger.settle(1, _ok(), 0.0)
     assert ledger.next_start(0.0) == 2
 
 
 def test_an_attempt_receives_the_upstream_results_it_asked_for() -> None:
     ledger = _ledger([Task("a", _noop), Task("b", _noop, args=(5,), dependencies=_after("a"))])
-    ledger.start_attempt(ledger.next_start(0.0))
+    ledger.start(ledger.next_start(0.0))
     ledger.settle(0, _ok("rows"), 0.0)
-    life = ledger.start_attempt(ledger.next_start(0.0))
+    life = ledger.start(ledger.next_start(0.0))
+    assert life is not None
     assert life.args == (5, "rows")
 
 
 def test_a_retry_is_due_on_the_drivers_clock_and_comes_before_ready_tasks() -> None:
     ledger = _ledger([Task("flaky", _noop, retries=1, retry_delay=10.0), Task("other", _noop)])
     assert ledger.next_start(0.0) == 0
-    ledger.start_attempt(0)
+    ledger.start(0)
     ledger.settle(0, _failed(), now=5.0)
     assert ledger.next_retry_at() == 15.0
     assert ledger.next_start(14.9) == 1  # the retry is not due yet: the ready task goes
     ledger.put_back(1)
     assert ledger.next_start(15.0) == 0  # due now: it goes first
-    assert ledger.may_start(0)
-    life = ledger.start_attempt(0)
+    life = ledger.start(0)
+    assert life is not None
     assert life.attempts == 1
     ledger.settle(0, _ok(), 15.0)
     entry = ledger.entries[0]
@@ -105,13 +106,12 @@ def test_a_failure_skips_exactly_its_dependants_and_names_them() -> None:
         ]
     )
     i = ledger.next_start(0.0)
-    ledger.start_attempt(i)
+    ledger.start(i)
     ledger.settle(i, _failed(retryable=False), 0.0)
     started = []
     while (i := ledger.next_start(0.0)) >= 0:
-        if ledger.may_start(i):
+        if ledger.start(i) is not None:
             started.append(ledger.tasks[i].name)
-            ledger.start_attempt(i)
             ledger.settle(i, _ok(), 0.0)
     assert started == ["alone"]
     report = ledger.report(utcnow())
@@ -126,13 +126,12 @@ def test_a_stop_gives_up_waiting_retries_and_skips_what_never_started() -> None:
         [Task("flaky", _noop, retries=3, retry_delay=60.0), Task("later", _noop)],
         fail_fast=False,
     )
-    ledger.start_attempt(ledger.next_start(0.0))
+    ledger.start(ledger.next_start(0.0))
     ledger.settle(0, _failed(), 0.0)
     ledger.stop(StopReason.DEADLINE)
     ledger.give_up_retries()
     assert not ledger.has_retries()
-    i = ledger.next_start(0.0)
-    assert not ledger.may_start(i)
+    assert ledger.start(ledger.next_start(0.0)) is None
     report = ledger.report(utcnow())
     assert report.stopped_by is StopReason.DEADLINE
     assert report.errored["flaky"].attempts == 1
@@ -153,12 +152,11 @@ def test_under_fail_fast_a_cleanup_task_still_runs_and_keeps_its_retries() -> No
         ],
         fail_fast=True,
     )
-    ledger.start_attempt(ledger.next_start(0.0))
+    ledger.start(ledger.next_start(0.0))
     ledger.settle(0, _failed(retryable=False), 0.0)
     assert ledger.stopping
     i = ledger.next_start(0.0)
-    assert ledger.may_start(i)
-    ledger.start_attempt(i)
+    assert ledger.start(i) is not None
     ledger.settle(i, _failed(), 0.0)
     ledger.give_up_retries()
     assert ledger.has_retries()  # a cleanup keeps its retry under fail-fast
@@ -166,10 +164,10 @@ def test_under_fail_fast_a_cleanup_task_still_runs_and_keeps_its_retries() -> No
 
 def test_a_signal_that_came_while_the_books_were_kept_halts_at_the_next_gate() -> None:
     ledger = _ledger([Task("a", _noop), Task("b", _noop)])
-    ledger.start_attempt(ledger.next_start(0.0))
+    ledger.start(ledger.next_start(0.0))
     ledger.stop(StopReason.TERMINATED)
     with pytest.raises(Terminating) as halted:
-        ledger.may_start(ledger.next_start(0.0))
+        ledger.start(ledger.next_start(0.0))
     stop = ledger.halted(halted.value, utcnow(), running={0})
     report = stop.report  # type: ignore[attr-defined]
     assert report.errored["a"].error.exception_type == "processes.errors.RunTerminated"
@@ -179,7 +177,8 @@ def test_a_signal_that_came_while_the_books_were_kept_halts_at_the_next_gate() -
 def test_an_unstarted_attempt_goes_back_as_if_never_begun() -> None:
     ledger = _ledger([Task("a", _noop)])
     i = ledger.next_start(0.0)
-    ledger.start_attempt(i)
+    ledger.start(i)
     ledger.unstart(i)
+    assert ledger.lives[i] is None
     assert ledger.next_start(0.0) == i
-    assert ledger.may_start(i)
+    assert ledger.start(i) is not None

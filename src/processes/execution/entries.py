@@ -47,20 +47,24 @@ class Entries:
         """Task ``i`` ran: its entry from its life, ending now."""
         inputs = self.inputs
         if error is None:
-            shown_inputs = inputs.shown(i, life.args, life.kwargs, self.by_position)
+            args, kwargs = inputs.shown(i, life.args, life.kwargs, self.by_position)
             shown_result = inputs.shown_result(i, result)
         else:  # its life holds its inputs as its failure shows them already
-            shown_inputs, shown_result = (life.args, life.kwargs), None
-        self._record(
-            i,
+            args, kwargs, shown_result = life.args, life.kwargs, None
+        task = self.tasks[i]
+        self.by_position[i] = new_entry(
+            task.name,
+            task.function_label,
+            args,
+            kwargs,
             status,
-            shown_inputs,
             time.perf_counter() - life.started_perf,
             life.attempts,
             shown_result,
             error,
             life.started_at,
             _now(UTC),
+            self.graph.upstream_names[i],
             life.attempt_errors,
         )
 
@@ -105,7 +109,7 @@ class Entries:
             entries, process_name, started_at, utcnow(), host=_HOST, stopped_by=stopped_by
         )
 
-    def _record(
+    def _record(  # the entry of a task that did not run in this run
         self,
         i: int,
         status: TaskStatus,

@@ -29,7 +29,7 @@ from processes.task import Task, error_data, utcnow
 from processes.termination import Terminating
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection
 
     from processes.attempt import AttemptOutcome
     from processes.capture import Failure
@@ -47,11 +47,11 @@ class Ledger:
     """Each task's life during one run, and the report it adds up to.
 
     The drivers' interface: ``next_start``/``put_back``/``next_retry`` (what to run
-    next), ``may_start`` (the gates; begins the task), ``start_attempt`` and ``settle``
-    (one attempt), ``give_up``/``give_up_retries``/``too_late``/``unstart``/
-    ``began_late`` (what a stop or a queue changes), ``stop``/``halt_if_signalled``/
-    ``stopping`` (stops), ``defer_entries``/``write_deferred``, and ``report``/
-    ``cut_short``. ``results`` holds each task's result for the history.
+    next), ``start`` and ``settle`` (one attempt), ``give_up_retries``/``too_late``/
+    ``unstart``/``began_late`` (what a stop or a queue changes), ``stop``/
+    ``halt_if_signalled``/``stopping``/``stopped_by`` (stops), ``defer_entries``/
+    ``write_deferred``, and ``report``/``halted``. ``results`` holds each task's result
+    for the history.
     """
 
     def __init__(
@@ -77,10 +77,13 @@ class Ledger:
         self.lives: list[TaskLife | None] = [None] * len(tasks)  # from start to entry
         self.results: list[Any] = [None] * len(tasks)
         # Set once nothing new may start (for tasks with a rule, under fail-fast, only
-        # what their rule says); ``stopped_by`` says why.
-        self._stopping = False
-        self._stopped_by: StopReason | None = None
+        # what their rule says); ``stopped_by`` says why. The drivers read both; only
+        # ``stop`` writes them.
+        self.stopping = False
+        self.stopped_by: StopReason | None = None
         self._agenda = Agenda(i for i, waiting in enumerate(self._waiting) if waiting == 0)
+        # The next task to start: a retry due at ``now``, else a ready task; -1 if none.
+        self.next_start: Callable[[float], int] = self._agenda.next  # a call less per task
         self.has_log_files = any(task.log_path is not None for task in tasks)
         # Read from the lists the process checked against the graph when the run began,
         # once: a list changed in place during the run is never read again by it (and
@@ -104,10 +107,6 @@ class Ledger:
 
     # -- what runs next -------------------------------------------------------------------
 
-    def next_start(self, now: float) -> int:
-        """The next task to start: a retry due at ``now``, else a ready task; -1 if none."""
-        return self._agenda.next(now)
-
     def put_back(self, i: int) -> None:
         """Task ``i``, just returned by ``next_start``, waits for a worker after all."""
         if self.lives[i] is None:
@@ -127,12 +126,6 @@ class Ledger:
     def has_retries(self) -> bool:
         return self._agenda.has_retries()
 
-    def may_start(self, i: int) -> bool:
-        """Whether task ``i`` may start now; if not, its entry says why. A retry may."""
-        if self.lives[i] is not None:
-            return True
-        return not (self.gates.blocked[i] or self._stopping) or self._gate(i)
-
     def is_unwatched(self, i: int) -> bool:
         """Whether nothing watches task ``i``'s attempts (no timeout, log file or handler)."""
         return bool(self.unwatched[i])
@@ -144,17 +137,31 @@ class Ledger:
 
     # -- one attempt ----------------------------------------------------------------------
 
-    def start_attempt(self, i: int) -> TaskLife:
-        """Task ``i``'s attempt begins: what it is called with, and its log file. A first
-        attempt begins the task: its inputs are gathered and its log opened."""
-        life = self.lives[i] or self._begin(i)
+    def start(self, i: int) -> TaskLife | None:
+        """Task ``i``'s next attempt begins: what it is called with, and its log file; or
+        None when its gate keeps it from starting (its entry says why).
+
+        A first attempt begins the task: its inputs are gathered from the upstream
+        results and its log is opened. Only a task with a flag, or any task once the run
+        is stopping, is looked at by its gate first.
+        """
+        life = self.lives[i]
+        if life is None:
+            if (self.gates.blocked[i] or self.stopping) and not self._gate(i):
+                return None
+            task = self.tasks[i]
+            args, kwargs = self.inputs.gather(i, self.results)
+            life = self.lives[i] = TaskLife(task, args, kwargs, _now(UTC), time.perf_counter())
+            if not self.unwatched[i] and task.has_log_output():
+                life.open_log(task.name, task.logger, self.logs, task.log_path)
         if self.on_event is not None:
             self._emit(EventKind.STARTED, i, life.attempts + 1)
         return life
 
     def settle(self, i: int, outcome: AttemptOutcome, now: float) -> None:
         """Record an attempt that ended at ``now``: the task is done, or a retry is due."""
-        life = self._life(i)
+        life = self.lives[i]
+        assert life is not None, "a task has a life from its start on"
         failure = outcome.failure
         if failure is None:
             self.results[i] = outcome.value
@@ -162,15 +169,15 @@ class Ledger:
                 # Nobody watches it: release its dependants now, write its entry before
                 # the driver next waits (``write_deferred``).
                 life.attempts += 1
-                self._release(i, blocked=False)
+                self._release(i, False, None)
                 self._unwritten.append(i)
                 return
             life.attempts += 1
-            self._finish(i, TaskStatus.SUCCESS, outcome.value)
+            self._finish(i, life, TaskStatus.SUCCESS, outcome.value)
             return
         if self.inputs.secret_results:
             outcome = outcome._replace(failure=self.inputs.masked_failure(i, failure, self.results))
-        may_retry = not self._stopping or self.gates.keeps_retries(i, self._stopped_by)
+        may_retry = not self.stopping or self.gates.keeps_retries(i, self.stopped_by)
         delay = life.settle(outcome, self.tasks[i].retry_policy, may_retry)
         failure = life.failure
         assert failure is not None
@@ -191,7 +198,7 @@ class Ledger:
     def write_deferred(self) -> None:
         for i in self._unwritten:
             if self.entries[i] is None:  # (twice only after an interruption)
-                self._finish(i, TaskStatus.SUCCESS, self.results[i], release=False)
+                self._finish(i, self._life(i), TaskStatus.SUCCESS, self.results[i], release=False)
         self._unwritten.clear()
 
     def began_late(self, i: int, began: float) -> None:
@@ -212,26 +219,18 @@ class Ledger:
 
     # -- stops ----------------------------------------------------------------------------
 
-    @property
-    def stopping(self) -> bool:
-        return self._stopping
-
-    @property
-    def stopped_by(self) -> StopReason | None:
-        return self._stopped_by
-
     def stop(self, reason: StopReason) -> None:
         """Start nothing new from now on. The first reason is kept, but Ctrl-C and SIGTERM
         outrank fail-fast and the deadline: the run ends with their exception."""
-        if self._stopped_by is None or reason in (StopReason.INTERRUPTED, StopReason.TERMINATED):
-            self._stopped_by = reason
-        self._stopping = True
+        if self.stopped_by is None or reason in (StopReason.INTERRUPTED, StopReason.TERMINATED):
+            self.stopped_by = reason
+        self.stopping = True
 
     def halt_if_signalled(self) -> None:
         """Stop here if SIGTERM or Ctrl-C came while the books were being kept."""
-        if self._stopped_by is StopReason.TERMINATED:
+        if self.stopped_by is StopReason.TERMINATED:
             raise Terminating
-        if self._stopped_by is StopReason.INTERRUPTED:
+        if self.stopped_by is StopReason.INTERRUPTED:
             raise KeyboardInterrupt
 
     def give_up(self, i: int) -> None:
@@ -245,16 +244,16 @@ class Ledger:
         fail-fast, those of tasks with a rule go on)."""
         if not self._agenda.has_retries():
             return
-        stopped_by = self._stopped_by
+        stopped_by = self.stopped_by
         for i in self._agenda.drop_retries(lambda i: self.gates.keeps_retries(i, stopped_by)):
             self.give_up(i)
 
     def too_late(self, i: int) -> None:
-        """Task ``i`` was to start (or retry) after the run's deadline: it never does."""
+        """Task ``i`` was to start (or retry) after the run's deadline: it never does (a
+        task the resumed run holds is still reused: its gate decides)."""
         self.stop(StopReason.DEADLINE)
         if self.lives[i] is None:
-            why = self.gates.why_not(i, self._stopped_by, self.entries)
-            self._skip(i, *(why or (SkipReason.DEADLINE, None)))
+            self._gate(i)  # never lets it start now: the run is stopped by its deadline
         else:
             self.give_up(i)
 
@@ -263,15 +262,6 @@ class Ledger:
     def _life(self, i: int) -> TaskLife:
         life = self.lives[i]
         assert life is not None, "a task has a life from its start on"
-        return life
-
-    def _begin(self, i: int) -> TaskLife:
-        """Gather the task's inputs from its upstream results and log its start."""
-        task = self.tasks[i]
-        args, kwargs = self.inputs.gather(i, self.results)
-        life = self.lives[i] = TaskLife(task, args, kwargs, _now(UTC), time.perf_counter())
-        if not self.unwatched[i] and task.has_log_output():
-            life.open_log(task.name, task.logger, self.logs, task.log_path)
         return life
 
     def _fail(self, i: int, failure: Failure) -> None:
@@ -283,13 +273,14 @@ class Ledger:
         impact = [self.tasks[j].name for j in self.gates.impact(i)]
         error = error_data(task, life.args, life.kwargs, impact, failure)
         life.log_failure(error, impact, failure)
-        self._finish(i, TaskStatus.ERRORED, None, error)
+        self._finish(i, life, TaskStatus.ERRORED, None, error)
         if self.fail_fast:
             self.stop(StopReason.FAIL_FAST)
 
     def _finish(
         self,
         i: int,
+        life: TaskLife,
         status: TaskStatus,
         result: Any,
         error: ErrorData | None = None,
@@ -297,7 +288,6 @@ class Ledger:
         release: bool = True,
     ) -> None:
         task = self.tasks[i]
-        life = self._life(i)
         if life.logger is not None:
             life.close_log(task.name, self.logs, task.log_path, status is TaskStatus.SUCCESS)
         self._entries.finished(i, life, status, result, error)
@@ -311,14 +301,14 @@ class Ledger:
             )
         self.lives[i] = None  # finished: what the run needed of it is in its entry now
         if release:
-            self._release(i, blocked=status is not TaskStatus.SUCCESS, cause=i)
+            self._release(i, status is not TaskStatus.SUCCESS, i)
 
     def _skip(self, i: int, reason: SkipReason, cause: int | None = None) -> None:
         """Record that task ``i`` never runs, why, and the errored task at the root of it."""
         self._entries.skipped(i, reason, cause)
         if self.on_event is not None:
             self._emit(EventKind.FINISHED, i, 0, status=TaskStatus.SKIPPED)
-        self._release(i, blocked=True, cause=cause)
+        self._release(i, True, cause)
 
     def _reuse(self, i: int) -> None:
         """Finish task ``i`` with its result from the resumed run, as if it had just run.
@@ -332,9 +322,9 @@ class Ledger:
         self._entries.reused(i, value, earlier)
         if self.on_event is not None:
             self._emit(EventKind.FINISHED, i, 0, status=TaskStatus.SUCCESS)
-        self._release(i, blocked=False)
+        self._release(i, False, None)
 
-    def _release(self, i: int, *, blocked: bool, cause: int | None = None) -> None:
+    def _release(self, i: int, blocked: bool, cause: int | None) -> None:
         """Tell the dependants of task ``i`` that it is done; queue those now ready.
 
         With ``blocked`` (it errored or was skipped), ``cause`` is the errored task at the
@@ -364,7 +354,7 @@ class Ledger:
         if self.gates.is_reused(i, self.entries):
             self._reuse(i)
             return False
-        why = self.gates.why_not(i, self._stopped_by, self.entries)
+        why = self.gates.why_not(i, self.stopped_by, self.entries)
         if why is None:
             if self.gates.blocked[i] & REUSED:  # only a task with a rule starts after all
                 self.rerun_reasons[i] = self.gates.why_runs_again(i, self.entries)
@@ -384,14 +374,14 @@ class Ledger:
         """The report of the run so far: a task never reached is SKIPPED (or reused)."""
         for i, entry in enumerate(self.entries):
             if entry is None:  # never reached: only after Ctrl-C or SIGTERM
-                stopped = self._stopped_by or StopReason.INTERRUPTED
+                stopped = self.stopped_by or StopReason.INTERRUPTED
                 if self.gates.is_reused(i, self.entries):
                     self._reuse(i)
                 else:
-                    why = self.gates.why_not(i, self._stopped_by, self.entries)
+                    why = self.gates.why_not(i, self.stopped_by, self.entries)
                     self._skip(i, *(why or (SKIPPED_BY[stopped], None)))
         return self._entries.report(
-            self.process_name, started_at, self._stopped_by, self.rerun_reasons
+            self.process_name, started_at, self.stopped_by, self.rerun_reasons
         )
 
     def halted(

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from processes.execution.deadline import Deadline
     from processes.execution.ledger import Ledger
     from processes.execution.pools import Workers
+    from processes.life import TaskLife
     from processes.report import ProcessExecutionReport
     from processes.task import Task
     from processes.workers import Result
@@ -139,11 +140,11 @@ class PooledDriver:
             ):
                 ledger.put_back(i)
                 return
-            if ledger.may_start(i):
-                self._start(i)
+            life = ledger.start(i)
+            if life is not None:
+                self._start(i, life)
 
-    def _start(self, i: int) -> None:
-        life = self.ledger.start_attempt(i)
+    def _start(self, i: int, life: TaskLife) -> None:
         task = life.task
         token = next(self.tokens)
         now = time.perf_counter()

@@ -13,7 +13,7 @@ import contextlib
 import time
 from typing import TYPE_CHECKING
 
-from processes.attempt import interruptible_sleep, run_within_timeout
+from processes.attempt import interruptible_sleep, run_attempt, run_within_timeout
 from processes.execution.signals import alarm_after, handling_ctrl_c, handling_sigterm
 from processes.outcome import StopReason
 from processes.task import utcnow
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from processes.attempt import AttemptOutcome
     from processes.execution.deadline import Deadline
     from processes.execution.ledger import Ledger
+    from processes.life import TaskLife
     from processes.report import ProcessExecutionReport
 
 _SHORTEST_ALARM_SECONDS = 1e-6  # setitimer(0) would cancel the alarm, not ring it now
@@ -53,6 +54,7 @@ class SequentialDriver:
         self.guard = Guard()
         self.sleeping = False  # waiting for a retry: a signal may raise there too
         self.alarmed = False  # the deadline rings SIGALRM in this thread
+        self.timed = deadline.seconds is not None
 
     def run(self) -> ProcessExecutionReport:
         ledger = self.ledger
@@ -78,15 +80,17 @@ class SequentialDriver:
                         i, clock = self._wait_for_retry(clock)
                         if i < 0:
                             continue
-                    elif not ledger.may_start(i):
+                    if self.timed and self.deadline.has_passed():
+                        ledger.too_late(i)
                         continue
-                    began = time.perf_counter()
+                    life = ledger.start(i)
+                    if life is None:
+                        continue
                     attempting = (i,)
-                    outcome = self._attempt(i)
+                    outcome = self._attempt(life)
                     attempting = ()
-                    clock += time.perf_counter() - began
-                    if outcome is not None:
-                        ledger.settle(i, outcome, clock)
+                    clock += outcome.elapsed_seconds
+                    ledger.settle(i, outcome, clock)
             except HALTS as halt:
                 cut_off, attempting, self.sleeping = attempting, (), False  # a second one waits
                 self.guard.is_open = False
@@ -116,41 +120,39 @@ class SequentialDriver:
             return -1, clock + wait
         return i, clock + wait
 
-    def _attempt(self, i: int) -> AttemptOutcome | None:
-        """One attempt of task ``i`` in this thread; None if the deadline came first."""
-        ledger = self.ledger
-        deadline = self.deadline
-        left = None
-        if deadline.seconds is not None:
-            if deadline.has_passed():
-                ledger.too_late(i)
-                return None
-            # Without SIGALRM, the deadline is kept by running the attempt in a helper
-            # thread, abandoned when it passes.
-            left = None if self.alarmed else deadline.seconds_left()
-        life = ledger.start_attempt(i)
+    def _attempt(self, life: TaskLife) -> AttemptOutcome:
+        """One attempt in this thread, stopped or abandoned at the deadline if it passes."""
         task = life.task
         settings = task.capture_settings
+        # Without SIGALRM, the deadline is kept by running the attempt in a helper thread,
+        # abandoned when it passes.
+        left = self.deadline.seconds_left() if self.timed and not self.alarmed else None
         guard = self.guard
         guard.raised = None
         began = time.perf_counter()
+        outcome: AttemptOutcome | None
         try:
-            outcome: AttemptOutcome | None = run_within_timeout(
-                task.func,
-                life.args,
-                life.kwargs,
-                settings,
-                life.handler,
-                guard,
-                deadline_seconds=left,
-            )
+            if left is None and settings.timeout_seconds is None:  # nothing to wait for
+                outcome = run_attempt(
+                    task.func, life.args, life.kwargs, settings, life.handler, guard
+                )
+            else:
+                outcome = run_within_timeout(
+                    task.func,
+                    life.args,
+                    life.kwargs,
+                    settings,
+                    life.handler,
+                    guard,
+                    deadline_seconds=left,
+                )
         except DeadlinePassed:
             outcome = None
         if outcome is None or guard.raised is DeadlinePassed:  # even if the task swallowed it
-            ledger.stop(StopReason.DEADLINE)
+            self.ledger.stop(StopReason.DEADLINE)
             # Raised in its code in this thread, or in the wait for its helper thread.
             stopped = self.alarmed and settings.timeout_seconds is None
-            outcome = deadline.outcome(
+            outcome = self.deadline.outcome(
                 time.perf_counter() - began, "stopped" if stopped else "abandoned"
             )
         return outcome
