@@ -1,4 +1,8 @@
-"""Run a graph of Python callables in dependency order, then report what happened, once."""
+"""Run a graph of Python callables in dependency order, then report what happened, once.
+
+The public surface: re-exports and ``__all__`` only. May import any module of the package;
+none of them imports this one.
+"""
 
 from processes.channels.base import ReportChannel
 from processes.channels.chat import DiscordChannel, SlackChannel, TeamsChannel

@@ -1,4 +1,4 @@
-"""``python -m processes``: the command line in ``processes.cli``."""
+"""``python -m processes``: the command line in ``processes.cli``, its only import."""
 
 from processes.cli import main
 

@@ -276,6 +276,34 @@ _DEFAULT_POLICY = _policy(0, None, 0, 1, None, 0)
 _DEFAULT_SETTINGS = _settings(None, DEFAULT_REDACTOR, _DEFAULT_POLICY.retry_on, None)
 
 
+def _are_defaults(
+    redact: object,
+    retry_on: object,
+    timeout: object,
+    traced_vars_frame_filter: object,
+    retry_max_delay: object,
+    retries: object,
+    retry_delay: object,
+    retry_backoff: object,
+    retry_jitter: object,
+) -> bool:
+    """Whether every setting a task was given is its default (so it shares ``_DEFAULT_VALUES``)."""
+    return (
+        redact is None
+        and retry_on is None
+        and timeout is None
+        and traced_vars_frame_filter is None
+        and retry_max_delay is None
+        and (retries is None or (type(retries) is int and retries == 0))
+        and type(retry_delay) is int
+        and retry_delay == 0
+        and type(retry_backoff) is int
+        and retry_backoff == 1
+        and type(retry_jitter) is int
+        and retry_jitter == 0
+    )
+
+
 #: When a task may start, given how its upstream tasks ended (``Task(run_when=...)``).
 ALL_SUCCEEDED = "all_succeeded"  # every upstream task succeeded (v7's only rule)
 ALL_DONE = "all_done"  # every upstream task finished, whatever its status: cleanup
@@ -458,19 +486,16 @@ class Task:
         self._args = args if type(args) is tuple else _check_args(self, args)
         self._kwargs = {} if kwargs is None else _check_kwargs(self, kwargs)
         self._run_when = run_when if run_when is ALL_SUCCEEDED else _check_run_when(self, run_when)
-        if (
-            redact is None
-            and retry_on is None
-            and timeout is None
-            and traced_vars_frame_filter is None
-            and retry_max_delay is None
-            and (retries is None or (type(retries) is int and retries == 0))
-            and type(retry_delay) is int
-            and retry_delay == 0
-            and type(retry_backoff) is int
-            and retry_backoff == 1
-            and type(retry_jitter) is int
-            and retry_jitter == 0
+        if _are_defaults(
+            redact,
+            retry_on,
+            timeout,
+            traced_vars_frame_filter,
+            retry_max_delay,
+            retries,
+            retry_delay,
+            retry_backoff,
+            retry_jitter,
         ):  # every setting left at its default: what _derive() would find, at no cost
             self._raw = _DEFAULT_VALUES
             self._policy, self._settings = _DEFAULT_POLICY, _DEFAULT_SETTINGS

@@ -1,4 +1,7 @@
-"""The interface every channel implements; user-written channels subclass it too."""
+"""The interface every channel implements; user-written channels subclass it too.
+
+Imports ``processes.report`` only for type checking.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """A channel that writes the report to a file: a CI artifact, a page to open, a JSON log.
 
-Rendering comes from ``processes.rendering``; this module only writes, atomically.
+Rendering comes from ``processes.rendering``; this module only writes, atomically. Imports
+``channels.base``, ``checks``, ``content`` and ``rendering``; ``report`` for type checking.
 """
 
 from __future__ import annotations

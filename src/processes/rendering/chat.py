@@ -91,56 +91,15 @@ class _ChatSummary:
 def _summarise(report: ProcessExecutionReport, errors_only: bool, language: str) -> _ChatSummary:
     """Count every task of ``report``; ``errors_only`` leaves out the name lists only."""
     words = get_locale(language)
-    number = words.number
     entries = report.entries.values()
     failures = [e for e in entries if e.status is TaskStatus.ERRORED]
     skipped = [e.name for e in entries if e.status is TaskStatus.SKIPPED]
     successes = [e.name for e in entries if e.status is TaskStatus.SUCCESS]
-    name = report.process_name or words.unnamed
-    total = number(len(report.entries))
     changes = {n: change_note(report, n, words) for n in report.changes if n in report.entries}
     recovered = [n for n in successes if report.changes.get(n) is TaskChange.RECOVERED]
-    new = sum(report.changes.get(e.name) is TaskChange.NEW_FAILURE for e in failures)
-    known = sum(report.changes.get(e.name) is TaskChange.STILL_FAILING for e in failures)
-    if failures:
-        title = words.chat_title_failed.format(name=name, failed=number(len(failures)), total=total)
-        if new:
-            title += f" ({words.chat_new_count.format(n=number(new))})"
-        elif known == len(failures):
-            title += f" ({words.change[TaskChange.STILL_FAILING]})"
-    elif skipped and has_failed(report):
-        title = words.chat_title_skipped.format(
-            name=name, skipped=number(len(skipped)), total=total
-        )
-    else:
-        title = words.chat_title_ok.format(name=name, total=number(len(entries) - len(skipped)))
-        if recovered:
-            title += f" ({words.chat_recovered_count.format(n=number(len(recovered)))})"
-    parts = [
-        words.chat_counts.format(
-            total=total,
-            succeeded=number(len(successes)),
-            errored=number(len(failures)),
-            skipped=number(len(skipped)),
-        )
-    ]
-    if reused := sum(e.reused for e in entries):
-        parts[0] += f", {number(reused)} {words.reused}"
-    if report.started_at and report.finished_at:
-        parts.append(
-            words.chat_took.format(duration=format_duration(report.elapsed_seconds, words))
-        )
-        started = report.started_at.isoformat(timespec="seconds")
-        parts.append(words.chat_started.format(time=started))
-    if report.host:
-        parts.append(f"{words.label_host.lower()} {report.host}")
-    parts.append(f"{words.label_run.lower()} {report.run_id}")
-    summary = " · ".join(parts)
-    if stopped := stop_note(report, words):
-        summary += "\n" + stopped
     return _ChatSummary(
-        title=title,
-        summary=summary,
+        title=_title(report, words, failures, skipped, recovered),
+        summary=_summary_text(report, words, failures, skipped, successes),
         ok=not has_failed(report),
         failures=failures,
         skipped=[] if errors_only else skipped,
@@ -154,6 +113,71 @@ def _summarise(report: ProcessExecutionReport, errors_only: bool, language: str)
         },
         words=words,
     )
+
+
+def _title(
+    report: ProcessExecutionReport,
+    words: Locale,
+    failures: list[TaskReportEntry],
+    skipped: list[str],
+    recovered: list[str],
+) -> str:
+    """What failed and whether it is new, what was skipped, or that the run went well."""
+    number = words.number
+    name = report.process_name or words.unnamed
+    total = number(len(report.entries))
+    if failures:
+        new = sum(report.changes.get(e.name) is TaskChange.NEW_FAILURE for e in failures)
+        known = sum(report.changes.get(e.name) is TaskChange.STILL_FAILING for e in failures)
+        title = words.chat_title_failed.format(name=name, failed=number(len(failures)), total=total)
+        if new:
+            title += f" ({words.chat_new_count.format(n=number(new))})"
+        elif known == len(failures):
+            title += f" ({words.change[TaskChange.STILL_FAILING]})"
+    elif skipped and has_failed(report):
+        title = words.chat_title_skipped.format(
+            name=name, skipped=number(len(skipped)), total=total
+        )
+    else:
+        ran = len(report.entries) - len(skipped)
+        title = words.chat_title_ok.format(name=name, total=number(ran))
+        if recovered:
+            title += f" ({words.chat_recovered_count.format(n=number(len(recovered)))})"
+    return title
+
+
+def _summary_text(
+    report: ProcessExecutionReport,
+    words: Locale,
+    failures: list[TaskReportEntry],
+    skipped: list[str],
+    successes: list[str],
+) -> str:
+    """The counts, how long the run took, its host and id, and why it stopped early."""
+    number = words.number
+    parts = [
+        words.chat_counts.format(
+            total=number(len(report.entries)),
+            succeeded=number(len(successes)),
+            errored=number(len(failures)),
+            skipped=number(len(skipped)),
+        )
+    ]
+    if reused := sum(e.reused for e in report.entries.values()):
+        parts[0] += f", {number(reused)} {words.reused}"
+    if report.started_at and report.finished_at:
+        parts.append(
+            words.chat_took.format(duration=format_duration(report.elapsed_seconds, words))
+        )
+        started = report.started_at.isoformat(timespec="seconds")
+        parts.append(words.chat_started.format(time=started))
+    if report.host:
+        parts.append(f"{words.label_host.lower()} {report.host}")
+    parts.append(f"{words.label_run.lower()} {report.run_id}")
+    summary = " · ".join(parts)
+    if stopped := stop_note(report, words):
+        summary += "\n" + stopped
+    return summary
 
 
 def _named(

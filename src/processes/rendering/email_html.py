@@ -262,6 +262,71 @@ _DETAIL_LEVELS = (
 )
 
 
+def _arguments(error: ErrorData, level: _Detail, words: Locale) -> str:
+    """The failed call's arguments as ``repr``s, cut to the level's length."""
+    arguments = ", ".join(
+        [repr(a) for a in error.args] + [f"{k}={v!r}" for k, v in error.kwargs.items()]
+    )
+    return cut(arguments, level.value_chars, words.more_chars)
+
+
+def _attempt_list(entry: TaskReportEntry, level: _Detail, words: Locale) -> str:
+    """Each failed attempt's error, numbered, the middle ones cut when there are many."""
+    lines = [
+        f"{number}. {cut(message, level.value_chars, words.more_chars)}"
+        for number, message in enumerate(entry.attempt_errors, start=1)
+    ]
+    return _cut_lines("\n".join(lines), 3, 7, words)
+
+
+def _skipped_names(error: ErrorData, level: _Detail, words: Locale) -> str:
+    """The tasks a failure skipped: as many names as the level shows, or their count."""
+    skipped = list(error.downstream_impact)
+    return (
+        list_names(skipped, most=level.skipped_names, more=words.and_more)
+        if level.skipped_names
+        else str(len(skipped))
+    )
+
+
+def _traced_vars(error: ErrorData, level: _Detail, words: Locale) -> tuple[str, str]:
+    """The label and lines of a failure's traced variables, as many as the level shows."""
+    items = list(error.traced_vars.items())
+    lines = [
+        f"{var} = {cut(value, level.value_chars, words.more_chars)}"
+        for var, value in items[: level.traced_vars]
+    ]
+    if len(items) > level.traced_vars:
+        lines.append(words.more_vars.format(n=len(items) - level.traced_vars))
+    label = words.label_traced_vars
+    if error.traced_vars_location:
+        label += f" {words.at} {error.traced_vars_location}"
+    return label, "\n".join(lines)
+
+
+def _fit_names(names: Sequence[str], budget: int) -> int:
+    """Return how many of ``names`` fit, comma-separated and escaped, in ``budget`` bytes."""
+    used = 0
+    for count, name in enumerate(names):
+        used += len(escape(name).encode("utf-8")) + 2
+        if used > budget:
+            return count
+    return len(names)
+
+
+def _where_time_went(
+    timed: list[tuple[TaskReportEntry, datetime, datetime]], count: int
+) -> list[tuple[TaskReportEntry, datetime, datetime]]:
+    """``count`` of the timed tasks: half the rows for failures, the rest for the longest runs."""
+    failed = [t for t in timed if t[0].status is TaskStatus.ERRORED][: (count + 1) // 2]
+    longest = sorted(
+        (t for t in timed if t[0].status is not TaskStatus.ERRORED),
+        key=lambda t: t[0].elapsed_seconds,
+        reverse=True,
+    )
+    return failed + longest[: count - len(failed)]
+
+
 class _Renderer:
     def __init__(
         self,
@@ -433,10 +498,7 @@ class _Renderer:
         if entry.function and entry.function != entry.name:
             detail(words.label_function, entry.function)
         if level.arguments and (error.args or error.kwargs):
-            arguments = ", ".join(
-                [repr(a) for a in error.args] + [f"{k}={v!r}" for k, v in error.kwargs.items()]
-            )
-            detail(words.label_arguments, cut(arguments, level.value_chars, words.more_chars))
+            detail(words.label_arguments, _arguments(error, level, words))
         duration = format_duration(entry.elapsed_seconds, words)
         # One error repeated by every attempt is said once, with the count.
         repeated = attempts_said_once(entry, words)
@@ -444,31 +506,11 @@ class _Renderer:
             repeated = cut(repeated, level.value_chars or 200, words.more_chars)
         detail(words.label_attempts, f"{repeated or entry.attempts} \u00b7 {duration}")
         if level.attempt_list and len(entry.attempt_errors) > 1 and not repeated:
-            lines = [
-                f"{number}. {cut(message, level.value_chars, words.more_chars)}"
-                for number, message in enumerate(entry.attempt_errors, start=1)
-            ]
-            block(words.label_failed_attempts, _cut_lines("\n".join(lines), 3, 7, words))
+            block(words.label_failed_attempts, _attempt_list(entry, level, words))
         if error.downstream_impact:
-            skipped = list(error.downstream_impact)
-            shown = (
-                list_names(skipped, most=level.skipped_names, more=words.and_more)
-                if level.skipped_names
-                else str(len(skipped))
-            )
-            detail(words.label_skipped_because, shown)
+            detail(words.label_skipped_because, _skipped_names(error, level, words))
         if self.content.show_traced_vars and error.traced_vars and level.traced_vars:
-            items = list(error.traced_vars.items())
-            lines = [
-                f"{var} = {cut(value, level.value_chars, words.more_chars)}"
-                for var, value in items[: level.traced_vars]
-            ]
-            if len(items) > level.traced_vars:
-                lines.append(words.more_vars.format(n=len(items) - level.traced_vars))
-            label = words.label_traced_vars
-            if error.traced_vars_location:
-                label += f" {words.at} {error.traced_vars_location}"
-            block(label, "\n".join(lines))
+            block(*_traced_vars(error, level, words))
         if self.content.show_traceback and error.traceback_str.strip() and level.traceback_tail:
             text = _cut_lines(
                 error.traceback_str, level.traceback_head, level.traceback_tail, words
@@ -495,9 +537,7 @@ class _Renderer:
                 rest = [n for n, _ in errored[index:]]
                 note = self.note(
                     f"{self.words.more_failures.format(n=len(rest))} "
-                    + list_names(
-                        rest, most=self._fit_names(rest, left - 600), more=self.words.and_more
-                    )
+                    + list_names(rest, most=_fit_names(rest, left - 600), more=self.words.and_more)
                 )
                 parts.append(note)
                 left -= _size(note)
@@ -505,15 +545,6 @@ class _Renderer:
             parts.append(chosen)
             left -= _size(chosen)
         return join(parts), budget - left
-
-    def _fit_names(self, names: Sequence[str], budget: int) -> int:
-        """Return how many of ``names`` fit, comma-separated and escaped, in ``budget`` bytes."""
-        used = 0
-        for count, name in enumerate(names):
-            used += len(escape(name).encode("utf-8")) + 2
-            if used > budget:
-                return count
-        return len(names)
 
     # -- skipped --------------------------------------------------------------------------
 
@@ -561,7 +592,7 @@ class _Renderer:
             if share < 40:
                 break
             shown = list_names(
-                names, most=max(1, self._fit_names(names, share - 40)), more=words.and_more
+                names, most=max(1, _fit_names(names, share - 40)), more=words.and_more
             )
             group = self.fill("skipped_group", title=title, count=len(names), names=shown)
             parts.append(group)
@@ -595,9 +626,7 @@ class _Renderer:
             if _size(row) > left - 400:
                 rest = list(names[index:])
                 more = self.note(
-                    list_names(
-                        rest, most=self._fit_names(rest, left - 400), more=self.words.and_more
-                    )
+                    list_names(rest, most=_fit_names(rest, left - 400), more=self.words.and_more)
                 )
                 return join([self.fill("list", rows=join(rows)), more])
             rows.append(row)
@@ -626,17 +655,7 @@ class _Renderer:
         count = min(_TIMELINE_ROWS, len(timed), max(0, (budget - 1_500) // widest))
         if count == 0:
             return Markup("")
-        if count == len(timed):
-            chosen = timed
-        else:
-            # Half the rows for failures, the rest for the longest runs: where time went.
-            failed = [t for t in timed if t[0].status is TaskStatus.ERRORED][: (count + 1) // 2]
-            longest = sorted(
-                (t for t in timed if t[0].status is not TaskStatus.ERRORED),
-                key=lambda t: t[0].elapsed_seconds,
-                reverse=True,
-            )
-            chosen = failed + longest[: count - len(failed)]
+        chosen = timed if count == len(timed) else _where_time_went(timed, count)
         chosen.sort(key=lambda t: (t[1], t[0].name))
         parts = [self.fill("list", rows=join(row(item) for item in chosen))]
         if len(chosen) < len(timed):
@@ -678,11 +697,11 @@ class _Renderer:
         reused = [name for name in names if self.report.entries[name].reused]
         parts = []
         if reused:  # taken from the resumed run, not run again
-            count = self._fit_names(reused, budget // 3)
+            count = _fit_names(reused, budget // 3)
             shown = list_names(reused, most=count, more=words.and_more)
             parts.append(self.note(f"{words.reused} ({len(reused)}): {shown}"))
             budget -= _size(parts[0])
-        count = self._fit_names(names, budget - 800)
+        count = _fit_names(names, budget - 800)
         parts.insert(0, self.note(list_names(names, most=count, more=words.and_more)))
         return join(parts)
 

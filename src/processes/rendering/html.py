@@ -41,7 +41,7 @@ from processes.rendering.common import (
 from processes.rendering.locales import get_locale
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
 
     from processes.rendering.common import SkipCause
@@ -419,11 +419,7 @@ def _skipped_notes(report: ProcessExecutionReport) -> list[str]:
 def _timeline(report: ProcessExecutionReport, *, errors_only: bool) -> Markup:
     entries = report.errored if errors_only else report.entries
     causes = skip_causes(report)
-    starts = [e.started_at for e in entries.values() if e.started_at]
-    ends = [e.finished_at for e in entries.values() if e.finished_at]
-    origin = min([*starts, *([report.started_at] if report.started_at else [])], default=None)
-    last = max([*ends, *([report.finished_at] if report.finished_at else [])], default=None)
-    span = (last - origin).total_seconds() if origin and last else 0.0
+    origin, span = _time_frame(report, entries)
     timed = sorted(
         (e.started_at, i, name) for i, (name, e) in enumerate(entries.items()) if e.started_at
     )
@@ -439,63 +435,10 @@ def _timeline(report: ProcessExecutionReport, *, errors_only: bool) -> Markup:
                 left_out += 1
                 continue
             room_for_successes -= 1
-        classes = entry.status.value + (" retried" if entry.attempts > 1 else "")
-        why = ""
-        if entry.status is TaskStatus.SKIPPED:
-            cause = causes.get(name)
-            if skip_note(entry, _WORDS) and entry.skip_reason is not None:
-                why = f" ({_WORDS.skip_reason[entry.skip_reason]})"
-            elif cause is not None and cause.roots:
-                why = f" (because of {_skip_note(cause)})"
-            elif roots := skip_roots(entry, ()):
-                why = f" (because of {_listed(roots)})"
-        elif reused := reuse_note(entry, _WORDS):
-            why = f" ({reused})"
-        offset, bar = "", Markup("")
-        if entry.started_at and origin:
-            start_seconds = (entry.started_at - origin).total_seconds()
-            offset = f"+{format_duration(start_seconds)}"
-            if span > 0:
-                end = entry.finished_at or entry.started_at
-                width = (end - entry.started_at).total_seconds() / span * 100
-                left = start_seconds / span * 100
-                word = STATUS_LOOKS[entry.status].word
-                title = f"{name}: {word}, {format_duration(entry.elapsed_seconds)}"
-                if entry.attempts > 1:
-                    title += f", {entry.attempts} attempts"
-                bar = fill(_BAR, left=f"{left:.3f}", width=f"{width:.3f}", title=title)
-        ran = entry.status in (TaskStatus.SUCCESS, TaskStatus.ERRORED)
-        rows.append(
-            fill(
-                _ROW,
-                classes=classes,
-                name=name,
-                change=_change(report, name, short=True),
-                glyph=STATUS_LOOKS[entry.status].glyph,
-                status=STATUS_LOOKS[entry.status].word,
-                why=why,
-                attempts=entry.attempts if entry.attempts > 1 or ran else "",
-                offset=offset,
-                duration=format_duration(entry.elapsed_seconds) if ran else "",
-                bar=bar,
-            )
-        )
+        rows.append(_timeline_row(report, name, entry, causes.get(name), origin, span))
     ok_count = sum(e.status is TaskStatus.SUCCESS for e in entries.values())
     collapse = len(entries) >= COLLAPSE_SUCCESSES_FROM and ok_count < len(entries)
-    if not starts:
-        caption = "No start times were recorded, so there are no bars; tasks in report order."
-    elif collapse:
-        caption = (
-            f"{len(entries)} tasks: successful ones are hidden to keep failures in view; "
-            "tick the box above to show them."
-        )
-    else:
-        caption = f"{len(entries)} tasks over {format_duration(span)}."
-    if left_out:
-        caption += (
-            f" {left_out:,} successful tasks are not listed, to keep this page small; "
-            "the JSON report has them all."
-        )
+    caption = _timeline_caption(len(entries), bool(timed), collapse, span, left_out)
     axis = join(
         f'<span style="left:{q * 25}%">+{format_duration(span * q / 4)}</span>' for q in range(5)
     )
@@ -508,6 +451,98 @@ def _timeline(report: ProcessExecutionReport, *, errors_only: bool) -> Markup:
         axis=axis if span else Markup(""),
         rows=join(rows),
     )
+
+
+def _time_frame(
+    report: ProcessExecutionReport, entries: Mapping[str, TaskReportEntry]
+) -> tuple[datetime | None, float]:
+    """When the timeline's axis starts, and how many seconds it spans (0 without times)."""
+    starts = [e.started_at for e in entries.values() if e.started_at]
+    ends = [e.finished_at for e in entries.values() if e.finished_at]
+    origin = min([*starts, *([report.started_at] if report.started_at else [])], default=None)
+    last = max([*ends, *([report.finished_at] if report.finished_at else [])], default=None)
+    span = (last - origin).total_seconds() if origin and last else 0.0
+    return origin, span
+
+
+def _timeline_row(
+    report: ProcessExecutionReport,
+    name: str,
+    entry: TaskReportEntry,
+    cause: SkipCause | None,
+    origin: datetime | None,
+    span: float,
+) -> Markup:
+    """A task's row: its status, why it was skipped or reused, when it started, its bar."""
+    classes = entry.status.value + (" retried" if entry.attempts > 1 else "")
+    offset, bar = _timeline_bar(name, entry, origin, span)
+    ran = entry.status in (TaskStatus.SUCCESS, TaskStatus.ERRORED)
+    return fill(
+        _ROW,
+        classes=classes,
+        name=name,
+        change=_change(report, name, short=True),
+        glyph=STATUS_LOOKS[entry.status].glyph,
+        status=STATUS_LOOKS[entry.status].word,
+        why=_timeline_why(entry, cause),
+        attempts=entry.attempts if entry.attempts > 1 or ran else "",
+        offset=offset,
+        duration=format_duration(entry.elapsed_seconds) if ran else "",
+        bar=bar,
+    )
+
+
+def _timeline_why(entry: TaskReportEntry, cause: SkipCause | None) -> str:
+    """Why a skipped task never ran, or where a reused result came from, in brackets; or ""."""
+    if entry.status is TaskStatus.SKIPPED:
+        if skip_note(entry, _WORDS) and entry.skip_reason is not None:
+            return f" ({_WORDS.skip_reason[entry.skip_reason]})"
+        if cause is not None and cause.roots:
+            return f" (because of {_skip_note(cause)})"
+        if roots := skip_roots(entry, ()):
+            return f" (because of {_listed(roots)})"
+    elif reused := reuse_note(entry, _WORDS):
+        return f" ({reused})"
+    return ""
+
+
+def _timeline_bar(
+    name: str, entry: TaskReportEntry, origin: datetime | None, span: float
+) -> tuple[str, Markup]:
+    """When a task started after the run (``+1.2s``) and its bar; empty without times."""
+    offset, bar = "", Markup("")
+    if entry.started_at and origin:
+        start_seconds = (entry.started_at - origin).total_seconds()
+        offset = f"+{format_duration(start_seconds)}"
+        if span > 0:
+            end = entry.finished_at or entry.started_at
+            width = (end - entry.started_at).total_seconds() / span * 100
+            left = start_seconds / span * 100
+            word = STATUS_LOOKS[entry.status].word
+            title = f"{name}: {word}, {format_duration(entry.elapsed_seconds)}"
+            if entry.attempts > 1:
+                title += f", {entry.attempts} attempts"
+            bar = fill(_BAR, left=f"{left:.3f}", width=f"{width:.3f}", title=title)
+    return offset, bar
+
+
+def _timeline_caption(count: int, timed: bool, collapse: bool, span: float, left_out: int) -> str:
+    """What the timeline shows of ``count`` tasks, and what it leaves out."""
+    if not timed:
+        caption = "No start times were recorded, so there are no bars; tasks in report order."
+    elif collapse:
+        caption = (
+            f"{count} tasks: successful ones are hidden to keep failures in view; "
+            "tick the box above to show them."
+        )
+    else:
+        caption = f"{count} tasks over {format_duration(span)}."
+    if left_out:
+        caption += (
+            f" {left_out:,} successful tasks are not listed, to keep this page small; "
+            "the JSON report has them all."
+        )
+    return caption
 
 
 # -- graph -------------------------------------------------------------------------------
@@ -536,22 +571,7 @@ def layout_graph(report: ProcessExecutionReport) -> GraphLayout:
         name: list(dict.fromkeys(d for d in e.dependencies if d in entries and d != name))
         for name, e in entries.items()
     }
-    downstream: dict[str, list[str]] = {name: [] for name in entries}
-    waiting = {name: len(deps) for name, deps in upstream.items()}
-    for name, deps in upstream.items():
-        for dep in deps:
-            downstream[dep].append(name)
-    layers: dict[str, int] = {}
-    ready = [name for name, count in waiting.items() if count == 0]
-    for name in ready:  # ready grows while we walk it: Kahn's algorithm
-        layers[name] = max((layers[d] + 1 for d in upstream[name]), default=0)
-        for child in downstream[name]:
-            waiting[child] -= 1
-            if waiting[child] == 0:
-                ready.append(child)
-    if len(layers) < len(entries):
-        extra = max(layers.values(), default=-1) + 1
-        layers.update({name: extra for name in entries if name not in layers})
+    layers = _layers(upstream)
 
     by_layer: list[list[str]] = [[] for _ in range(max(layers.values(), default=-1) + 1)]
     for name in entries:
@@ -578,16 +598,41 @@ def layout_graph(report: ProcessExecutionReport) -> GraphLayout:
             row_of[name] = row
             positions[name] = (x + column * (_NODE_W + _SUBCOLUMN_GAP), row)
         x += columns * (_NODE_W + _SUBCOLUMN_GAP) - _SUBCOLUMN_GAP + _LAYER_GAP
-    # Centre each layer vertically now that the tallest one is known.
+    _centre_columns(positions, tallest)
+    width = max(x - _LAYER_GAP + _MARGIN, _NODE_W + 2 * _MARGIN)
+    height = tallest * _ROW_H - (_ROW_H - _NODE_H) + 2 * _MARGIN
+    return GraphLayout(layers=layers, positions=positions, width=width, height=height)
+
+
+def _layers(upstream: dict[str, list[str]]) -> dict[str, int]:
+    """Each task's layer: the longest path from a root; tasks in a cycle go in one more."""
+    downstream: dict[str, list[str]] = {name: [] for name in upstream}
+    waiting = {name: len(deps) for name, deps in upstream.items()}
+    for name, deps in upstream.items():
+        for dep in deps:
+            downstream[dep].append(name)
+    layers: dict[str, int] = {}
+    ready = [name for name, count in waiting.items() if count == 0]
+    for name in ready:  # ready grows while we walk it: Kahn's algorithm
+        layers[name] = max((layers[d] + 1 for d in upstream[name]), default=0)
+        for child in downstream[name]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    if len(layers) < len(upstream):
+        extra = max(layers.values(), default=-1) + 1
+        layers.update({name: extra for name in upstream if name not in layers})
+    return layers
+
+
+def _centre_columns(positions: dict[str, tuple[int, int]], tallest: int) -> None:
+    """Turn each task's (x, row) into its (x, y), each column centred on the tallest one."""
     column_rows: dict[int, int] = {}
     for column_x, row in positions.values():
         column_rows[column_x] = max(column_rows.get(column_x, 0), row + 1)
     for name, (column_x, row) in positions.items():
         offset = (tallest - column_rows[column_x]) * _ROW_H // 2
         positions[name] = (column_x, _MARGIN + offset + row * _ROW_H)
-    width = max(x - _LAYER_GAP + _MARGIN, _NODE_W + 2 * _MARGIN)
-    height = tallest * _ROW_H - (_ROW_H - _NODE_H) + 2 * _MARGIN
-    return GraphLayout(layers=layers, positions=positions, width=width, height=height)
 
 
 def _graph(report: ProcessExecutionReport) -> Markup:
@@ -606,6 +651,28 @@ def _graph(report: ProcessExecutionReport) -> Markup:
         )
     layout = layout_graph(report)
     anchors = _anchors(report)
+    edges, skip_edges = _edges(report, layout)
+    nodes = [
+        _node(name, entry, layout, causes.get(name), anchors.get(name))
+        for name, entry in entries.items()
+    ]
+    counts = f"{len(entries)} tasks and {len(edges) + len(skip_edges)} dependencies"
+    legend = join(_badge(status) for status in STATUS_LOOKS)
+    return fill(
+        _GRAPH,
+        legend=legend,
+        width=layout.width,
+        height=layout.height,
+        title=f"Task graph of {report.process_name or 'the process'}: {counts}, "
+        "coloured by status, upstream tasks on the left.",
+        edges=join([*edges, *skip_edges]),
+        nodes=join(nodes),
+    )
+
+
+def _edges(report: ProcessExecutionReport, layout: GraphLayout) -> tuple[list[str], list[str]]:
+    """The graph's edges, and apart those along which a failure skipped a task."""
+    entries = report.entries
     failed = (TaskStatus.ERRORED, TaskStatus.SKIPPED)
     edges: list[str] = []
     skip_edges: list[str] = []  # drawn last, so grey edges never hide what skipped what
@@ -634,45 +701,41 @@ def _graph(report: ProcessExecutionReport) -> Markup:
                     y2=y2,
                 )
             )
-    nodes: list[str] = []
-    for name, entry in entries.items():
-        x, y = layout.positions[name]
-        label = name if len(name) <= _NAME_CHARS else name[: _NAME_CHARS - 1] + "\u2026"
-        retried = entry.attempts > 1
-        more = f" \u00b7 {entry.attempts} attempts" if retried else ""
-        tooltip = f"{name}: {STATUS_LOOKS[entry.status].word}"
-        tooltip += f", {entry.attempts} attempts" if retried else ""
-        cause = causes.get(name)
-        if skip_note(entry, _WORDS) and entry.skip_reason is not None:  # no failure's doing
-            tooltip += f" ({_WORDS.skip_reason[entry.skip_reason]})"
-        elif cause is not None and cause.roots:
-            tooltip += f", skipped because of {_skip_note(cause)}"
-        node = fill(
-            _NODE,
-            status=entry.status.value,
-            name=name,
-            x=x,
-            y=y,
-            tooltip=tooltip,
-            label=label,
-            glyph=STATUS_LOOKS[entry.status].glyph,
-            more=more,
-        )
-        if name in anchors:
-            node = fill(_LINK, anchor=anchors[name], inner=node)
-        nodes.append(node)
-    counts = f"{len(entries)} tasks and {len(edges) + len(skip_edges)} dependencies"
-    legend = join(_badge(status) for status in STATUS_LOOKS)
-    return fill(
-        _GRAPH,
-        legend=legend,
-        width=layout.width,
-        height=layout.height,
-        title=f"Task graph of {report.process_name or 'the process'}: {counts}, "
-        "coloured by status, upstream tasks on the left.",
-        edges=join([*edges, *skip_edges]),
-        nodes=join(nodes),
+    return edges, skip_edges
+
+
+def _node(
+    name: str,
+    entry: TaskReportEntry,
+    layout: GraphLayout,
+    cause: SkipCause | None,
+    anchor: str | None,
+) -> str:
+    """A task's box: its status, a label cut to fit, a tooltip, a link to its failure."""
+    x, y = layout.positions[name]
+    label = name if len(name) <= _NAME_CHARS else name[: _NAME_CHARS - 1] + "\u2026"
+    retried = entry.attempts > 1
+    more = f" \u00b7 {entry.attempts} attempts" if retried else ""
+    tooltip = f"{name}: {STATUS_LOOKS[entry.status].word}"
+    tooltip += f", {entry.attempts} attempts" if retried else ""
+    if skip_note(entry, _WORDS) and entry.skip_reason is not None:  # no failure's doing
+        tooltip += f" ({_WORDS.skip_reason[entry.skip_reason]})"
+    elif cause is not None and cause.roots:
+        tooltip += f", skipped because of {_skip_note(cause)}"
+    node = fill(
+        _NODE,
+        status=entry.status.value,
+        name=name,
+        x=x,
+        y=y,
+        tooltip=tooltip,
+        label=label,
+        glyph=STATUS_LOOKS[entry.status].glyph,
+        more=more,
     )
+    if anchor is not None:
+        node = fill(_LINK, anchor=anchor, inner=node)
+    return node
 
 
 # -- page --------------------------------------------------------------------------------
