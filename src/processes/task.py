@@ -276,32 +276,11 @@ _DEFAULT_POLICY = _policy(0, None, 0, 1, None, 0)
 _DEFAULT_SETTINGS = _settings(None, DEFAULT_REDACTOR, _DEFAULT_POLICY.retry_on, None)
 
 
-def _are_defaults(
-    redact: object,
-    retry_on: object,
-    timeout: object,
-    traced_vars_frame_filter: object,
-    retry_max_delay: object,
-    retries: object,
-    retry_delay: object,
-    retry_backoff: object,
-    retry_jitter: object,
-) -> bool:
-    """Whether every setting a task was given is its default (so it shares ``_DEFAULT_VALUES``)."""
-    return (
-        redact is None
-        and retry_on is None
-        and timeout is None
-        and traced_vars_frame_filter is None
-        and retry_max_delay is None
-        and (retries is None or (type(retries) is int and retries == 0))
-        and type(retry_delay) is int
-        and retry_delay == 0
-        and type(retry_backoff) is int
-        and retry_backoff == 1
-        and type(retry_jitter) is int
-        and retry_jitter == 0
-    )
+# The int defaults, compared by identity in ``Task.__init__``: CPython keeps one object
+# per small int, so ``retries is _ZERO`` holds for the int 0 and never for 0.0 or False;
+# a value it misses takes the general path, which derives the same settings.
+_ZERO = 0
+_ONE = 1
 
 
 #: When a task may start, given how its upstream tasks ended (``Task(run_when=...)``).
@@ -486,42 +465,67 @@ class Task:
         self._args = args if type(args) is tuple else _check_args(self, args)
         self._kwargs = {} if kwargs is None else _check_kwargs(self, kwargs)
         self._run_when = run_when if run_when is ALL_SUCCEEDED else _check_run_when(self, run_when)
-        if _are_defaults(
-            redact,
-            retry_on,
-            timeout,
-            traced_vars_frame_filter,
-            retry_max_delay,
-            retries,
-            retry_delay,
-            retry_backoff,
-            retry_jitter,
+        if (
+            redact is None
+            and retry_on is None
+            and timeout is None
+            and traced_vars_frame_filter is None
+            and retry_max_delay is None
+            and (retries is None or retries is _ZERO)
+            and retry_delay is _ZERO
+            and retry_backoff is _ONE
+            and retry_jitter is _ZERO
         ):  # every setting left at its default: what _derive() would find, at no cost
             self._raw = _DEFAULT_VALUES
             self._policy, self._settings = _DEFAULT_POLICY, _DEFAULT_SETTINGS
         else:
-            if isinstance(redact, str):
-                raise TypeError(
-                    f"Task {self.name!r}: redact must be a list of name fragments, not a str"
-                )
-            self._raw = (
-                0 if retries is None else retries,
+            self._set_settings(
+                retries,
                 retry_on,
                 timeout,
                 traced_vars_frame_filter,
-                DEFAULT_REDACTOR if redact is None else Redactor(redact),
+                redact,
                 retry_delay,
                 retry_backoff,
                 retry_max_delay,
                 retry_jitter,
             )
-            self._derive()
         self._logger: logging.Logger | None = None
         self._dependencies = (
             [] if dependencies is None else _checked_dependencies(self._name, dependencies)
         )
 
     # Checked when set, as in __init__: a process never meets a task it cannot run.
+
+    def _set_settings(
+        self,
+        retries: int | None,
+        retry_on: tuple[type[Exception], ...] | None,
+        timeout: float | None,
+        traced_vars_frame_filter: str | None,
+        redact: Iterable[str] | None,
+        retry_delay: float,
+        retry_backoff: float,
+        retry_max_delay: float | None,
+        retry_jitter: float,
+    ) -> None:
+        """Keep settings given other than the defaults, checked, and derive from them."""
+        if isinstance(redact, str):
+            raise TypeError(
+                f"Task {self.name!r}: redact must be a list of name fragments, not a str"
+            )
+        self._raw = (
+            0 if retries is None else retries,
+            retry_on,
+            timeout,
+            traced_vars_frame_filter,
+            DEFAULT_REDACTOR if redact is None else Redactor(redact),
+            retry_delay,
+            retry_backoff,
+            retry_max_delay,
+            retry_jitter,
+        )
+        self._derive()
 
     @property
     def name(self) -> str:
