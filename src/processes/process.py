@@ -6,6 +6,8 @@ of the core: only the package's ``__init__`` imports it.
 
 from __future__ import annotations
 
+import itertools
+import operator
 from typing import TYPE_CHECKING
 
 from processes.checks import check_count, check_seconds, check_type
@@ -16,7 +18,13 @@ from processes.graph import TaskGraph
 from processes.progress import ProgressLine
 from processes.report import ProcessExecutionReport
 from processes.resume import Resumption, resumption_from_history, resumption_from_report
-from processes.task import Task, TaskDependency
+from processes.task import (
+    DEPENDENCIES_OF,
+    NAME_OF,
+    UPSTREAM_NAME_OF,
+    Task,
+    TaskDependency,
+)
 from processes.tasklog import LogFiles
 
 if TYPE_CHECKING:
@@ -126,19 +134,19 @@ class Process:
             self._set_tasks(self.tasks)
 
     def _changed_since_validated(self) -> bool:
+        """Whether the names or the dependencies the tasks list changed since the graph was
+        built (lists edited in place included). Asked before every run, so compared in
+        passes that stay in C: no Python call per task or per dependency."""
         graph = self._graph
-        if len(self.tasks) != len(graph.order):
+        tasks = self.tasks
+        if len(tasks) != len(graph.order) or list(map(NAME_OF, tasks)) != graph.order:
             return True
-        for task, name, upstream_names in zip(
-            self.tasks, graph.order, graph.upstream_names, strict=True
-        ):
-            dependencies = task.dependencies
-            if task.name != name or len(dependencies) != len(upstream_names):
-                return True
-            for dependency, upstream in zip(dependencies, upstream_names, strict=True):
-                if dependency.task_name != upstream:
-                    return True
-        return False
+        dependencies = list(map(DEPENDENCIES_OF, tasks))
+        if list(map(len, dependencies)) != list(map(len, graph.upstream_names)):
+            return True
+        listed = map(UPSTREAM_NAME_OF, itertools.chain.from_iterable(dependencies))
+        validated = itertools.chain.from_iterable(graph.upstream_names)
+        return not all(map(operator.eq, listed, validated))
 
     # -- running --------------------------------------------------------------------------
 

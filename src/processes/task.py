@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import operator
 import os
 import time
 import types
@@ -115,6 +116,12 @@ def lower_cased(name: str) -> str:
     """
     return name if type(name) is str and name.islower() else name.lower()
 
+
+#: Getters that run in C, for passes over every task (``Process`` checks before each run
+#: whether the tasks changed since it validated them).
+NAME_OF = operator.attrgetter("_name")
+DEPENDENCIES_OF = operator.attrgetter("_dependencies")
+UPSTREAM_NAME_OF = operator.attrgetter("task_name")
 
 # Built once: ``isinstance(x, list | tuple)`` builds the union on every call, per task.
 _SEQUENCES = (list, tuple)

@@ -98,10 +98,11 @@ class Entries:
         rerun_reasons: Mapping[int, str],
     ) -> ProcessExecutionReport:
         """The report of a run whose every entry is written."""
-        entries = {}
-        for task, entry in zip(self.tasks, self.by_position, strict=True):
-            assert entry is not None, "every task has its entry by the end of a run"
-            entries[task.name] = entry
+        by_position = self.by_position
+        assert None not in by_position, "every task has its entry by the end of a run"
+        entries: dict[str, TaskReportEntry] = dict(
+            zip(self.graph.order, by_position, strict=True)  # type: ignore[arg-type]
+        )
         for i, reason in rerun_reasons.items():
             name = self.tasks[i].name
             entries[name] = replace(entries[name], rerun_reason=reason)

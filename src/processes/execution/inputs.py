@@ -10,6 +10,7 @@ graph, ``capture`` and ``redaction``; never a driver.
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING, Any
 
 from processes.capture import secret_positions
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from processes.task import Task
 
 _ANY_NUMBER_OF_ARGUMENTS = 256  # more than any function has positional parameters
+_PASSES_ARGS = operator.attrgetter("use_result_as_additional_args")
+_PASSES_KWARGS = operator.attrgetter("use_result_as_additional_kwargs")
 
 
 class Inputs:
@@ -64,22 +67,27 @@ class Inputs:
         self.shown_otherwise: set[int] = set()
         known: dict[tuple[int, int], tuple[int, ...]] = {}  # tasks share functions: ask once
         last: tuple[object, object, tuple[int, ...]] = (None, None, ())
-        for i, task in enumerate(tasks):
-            upstreams = graph.upstreams[i]
+        by_position = self.by_position
+        for i, (task, upstreams) in enumerate(zip(tasks, graph.upstreams, strict=True)):
             if not upstreams:
                 continue
-            positional: list[int] = []
+            dependencies = task.dependencies
+            positional: Sequence[int]
             named: list[tuple[str, int]] = []
-            for dep, up in zip(task.dependencies, upstreams, strict=False):
-                if dep.use_result_as_additional_args:
-                    positional.append(up)
-                if dep.use_result_as_additional_kwargs:
-                    named.append((dep.additional_kwarg_name, up))
+            if all(map(_PASSES_ARGS, dependencies)) and not any(map(_PASSES_KWARGS, dependencies)):
+                positional = upstreams  # the common case: every result follows, in order
+            else:
+                positional = []
+                for dep, up in zip(dependencies, upstreams, strict=False):
+                    if dep.use_result_as_additional_args:
+                        positional.append(up)
+                    if dep.use_result_as_additional_kwargs:
+                        named.append((dep.additional_kwarg_name, up))
             own = len(task.args)
             if positional:
                 # the graph's tuple when every upstream result follows (the same order)
                 same = len(positional) == len(upstreams)
-                self.by_position[i] = upstreams if same else tuple(positional)
+                by_position[i] = upstreams if same else tuple(positional)
             redactor = task.capture_settings.redactor
             if named:
                 self.by_name[i] = tuple(named)
@@ -115,7 +123,7 @@ class Inputs:
             if len(positional) == 1:
                 args = (*args, results[positional[0]])
             else:
-                args = (*args, *[results[up] for up in positional])
+                args = (*args, *map(results.__getitem__, positional))
         if named := self.by_name.get(i):
             kwargs = dict(kwargs)
             for name, up in named:

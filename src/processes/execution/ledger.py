@@ -72,7 +72,7 @@ class Ledger:
         self.fail_fast = fail_fast
         self.on_event = on_event
         # Upstream tasks not finished yet, counted on the graph the process validated.
-        self._waiting = [len(upstreams) for upstreams in graph.upstreams]
+        self._waiting = list(map(len, graph.upstreams))
         self.gates = Gates(tasks, graph)
         self.lives: list[TaskLife | None] = [None] * len(tasks)  # from start to entry
         self.results: list[Any] = [None] * len(tasks)
@@ -81,7 +81,7 @@ class Ledger:
         # ``stop`` writes them.
         self.stopping = False
         self.stopped_by: StopReason | None = None
-        self._agenda = Agenda(i for i, waiting in enumerate(self._waiting) if waiting == 0)
+        self._agenda = Agenda([i for i, waiting in enumerate(self._waiting) if not waiting])
         # The next task to start: a retry due at ``now``, else a ready task; -1 if none.
         self.next_start: Callable[[float], int] = self._agenda.next  # a call less per task
         self.has_log_files = any(task.log_path is not None for task in tasks)
