@@ -74,6 +74,7 @@ class SkipReason(enum.Enum):
     DEADLINE = "deadline"  # ``run(deadline=...)`` passed before it could start
     INTERRUPTED = "interrupted"  # Ctrl-C stopped the run
     TERMINATED = "terminated"  # SIGTERM stopped the run
+    CRASHED = "crashed"  # the run's process died (SIGKILL, out of memory, a reboot)
 
 
 #: Why a task was skipped, in English; ``{cause}`` is the failed upstream task's name.
@@ -86,6 +87,7 @@ ENGLISH_SKIP_REASONS: Mapping[SkipReason, str] = MappingProxyType(
         SkipReason.DEADLINE: "deadline",
         SkipReason.INTERRUPTED: "interrupted",
         SkipReason.TERMINATED: "terminated (SIGTERM)",
+        SkipReason.CRASHED: "the run's process died",
     }
 )
 
@@ -97,6 +99,24 @@ class StopReason(enum.Enum):
     DEADLINE = "deadline"
     INTERRUPTED = "interrupted"
     TERMINATED = "terminated"
+    #: The run's process died without a word (SIGKILL, the out-of-memory killer, a
+    #: reboot): found in the history by a later reader, never by the run itself (§13).
+    CRASHED = "crashed"
+
+
+@dataclass(frozen=True, slots=True)
+class CrashedRun:
+    """An earlier run of the same process that died, closed by this run (SPEC §13).
+
+    ``tasks_finished`` of its ``tasks_total`` tasks had finished when it died, and
+    ``running`` were running (the tasks it died "during").
+    """
+
+    run_id: str
+    started_at: datetime | None
+    tasks_finished: int
+    tasks_total: int
+    running: tuple[str, ...] = ()
 
 
 class TaskChange(enum.Enum):

@@ -169,7 +169,13 @@ def _changes(new: str, still_failing: str, recovered: str) -> Mapping[TaskChange
 
 
 def _skips(
-    upstream: str, condition: str, fail_fast: str, deadline: str, interrupted: str, terminated: str
+    upstream: str,
+    condition: str,
+    fail_fast: str,
+    deadline: str,
+    interrupted: str,
+    terminated: str,
+    crashed: str,
 ) -> Mapping[SkipReason, str]:
     """``upstream`` has a ``{cause}`` field for the failed upstream task's name."""
     return MappingProxyType(
@@ -180,12 +186,13 @@ def _skips(
             SkipReason.DEADLINE: deadline,
             SkipReason.INTERRUPTED: interrupted,
             SkipReason.TERMINATED: terminated,
+            SkipReason.CRASHED: crashed,
         }
     )
 
 
 def _stops(
-    fail_fast: str, deadline: str, interrupted: str, terminated: str
+    fail_fast: str, deadline: str, interrupted: str, terminated: str, crashed: str
 ) -> Mapping[StopReason, str]:
     return MappingProxyType(
         {
@@ -193,6 +200,7 @@ def _stops(
             StopReason.DEADLINE: deadline,
             StopReason.INTERRUPTED: interrupted,
             StopReason.TERMINATED: terminated,
+            StopReason.CRASHED: crashed,
         }
     )
 
@@ -267,6 +275,8 @@ _EN = Locale(
         "Stopped by the deadline: tasks still running failed, tasks not started were skipped.",
         "Interrupted (Ctrl-C): tasks not started were skipped.",
         "Terminated (SIGTERM): tasks not started were skipped.",
+        "Crashed: the run's process died (killed, out of memory or a reboot); "
+        "tasks not started were skipped.",
     ),
     chat_title_failed="{name}: {failed} of {total} tasks failed",
     chat_title_skipped="{name}: {skipped} of {total} tasks skipped",
@@ -359,6 +369,7 @@ _ES = Locale(
         "plazo agotado",
         "interrumpida",
         "terminada (SIGTERM)",
+        "el proceso de la ejecución murió",
     ),
     skipped_for="omitida: {reason}",
     stopped_by=_stops(
@@ -367,6 +378,8 @@ _ES = Locale(
         "Parada por el plazo: las tareas en curso fallaron y las no iniciadas se omitieron.",
         "Interrumpida (Ctrl-C): las tareas no iniciadas se omitieron.",
         "Terminada (SIGTERM): las tareas no iniciadas se omitieron.",
+        "Caída: el proceso de la ejecución murió (terminado, sin memoria o un reinicio); "
+        "las tareas no iniciadas se omitieron.",
     ),
     chat_title_failed="{name}: fallaron {failed} de {total} tareas",
     chat_title_skipped="{name}: se omitieron {skipped} de {total} tareas",
@@ -459,6 +472,7 @@ _PT = Locale(
         "prazo esgotado",
         "interrompida",
         "terminada (SIGTERM)",
+        "o processo da execução morreu",
     ),
     skipped_for="ignorada: {reason}",
     stopped_by=_stops(
@@ -467,6 +481,8 @@ _PT = Locale(
         "Parado pelo prazo: as tarefas em curso falharam e as não iniciadas foram ignoradas.",
         "Interrompido (Ctrl-C): as tarefas não iniciadas foram ignoradas.",
         "Terminado (SIGTERM): as tarefas não iniciadas foram ignoradas.",
+        "Falhou: o processo da execução morreu (encerrado, sem memória ou uma reinicialização); "
+        "as tarefas não iniciadas foram ignoradas.",
     ),
     chat_title_failed="{name}: {failed} de {total} tarefas falharam",
     chat_title_skipped="{name}: {skipped} de {total} tarefas ignoradas",
@@ -559,6 +575,7 @@ _FR = Locale(
         "délai dépassé",
         "interrompue",
         "terminée (SIGTERM)",
+        "le processus de l'exécution est mort",
     ),
     skipped_for="ignorée : {reason}",
     stopped_by=_stops(
@@ -568,6 +585,8 @@ _FR = Locale(
         "les tâches non démarrées ont été ignorées.",
         "Interrompu (Ctrl-C) : les tâches non démarrées ont été ignorées.",
         "Terminé (SIGTERM) : les tâches non démarrées ont été ignorées.",
+        "Plantée : le processus de l'exécution est mort (tué, mémoire épuisée ou redémarrage) ; "
+        "les tâches non démarrées ont été ignorées.",
     ),
     chat_title_failed="{name} : {failed} sur {total} tâches en échec",
     chat_title_skipped="{name} : {skipped} sur {total} tâches ignorées",
@@ -662,6 +681,7 @@ _DE = Locale(
         "Frist abgelaufen",
         "unterbrochen",
         "beendet (SIGTERM)",
+        "der Prozess des Laufs ist gestorben",
     ),
     skipped_for="übersprungen: {reason}",
     stopped_by=_stops(
@@ -671,6 +691,8 @@ _DE = Locale(
         "nicht gestartete wurden übersprungen.",
         "Unterbrochen (Strg-C): nicht gestartete Aufgaben wurden übersprungen.",
         "Beendet (SIGTERM): nicht gestartete Aufgaben wurden übersprungen.",
+        "Abgestürzt: der Prozess des Laufs ist gestorben (beendet, kein Speicher oder ein "
+        "Neustart); nicht gestartete Aufgaben wurden übersprungen.",
     ),
     chat_title_failed="{name}: {failed} von {total} Aufgaben fehlgeschlagen",
     chat_title_skipped="{name}: {skipped} von {total} Aufgaben übersprungen",
@@ -766,6 +788,7 @@ _IT = Locale(
         "scadenza superata",
         "interrotta",
         "terminata (SIGTERM)",
+        "il processo dell'esecuzione è morto",
     ),
     skipped_for="saltata: {reason}",
     stopped_by=_stops(
@@ -775,6 +798,8 @@ _IT = Locale(
         "quelle non avviate sono state saltate.",
         "Interrotto (Ctrl-C): le attività non avviate sono state saltate.",
         "Terminato (SIGTERM): le attività non avviate sono state saltate.",
+        "Caduto: il processo dell'esecuzione è morto (ucciso, memoria esaurita o riavvio); "
+        "le attività non avviate sono state saltate.",
     ),
     chat_title_failed="{name}: {failed} su {total} attività fallite",
     chat_title_skipped="{name}: {skipped} su {total} attività saltate",

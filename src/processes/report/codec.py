@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from processes.outcome import (
+    CrashedRun,
     ErrorData,
     FailureStreak,
     SkipReason,
@@ -108,6 +109,16 @@ def report_to_dict(report: ProcessExecutionReport) -> dict[str, Any]:
         "run_id": report.run_id,
         "host": report.host,
         "stopped_by": report.stopped_by.value if report.stopped_by else None,
+        "crashes": [
+            {
+                "run_id": crash.run_id,
+                "started_at": _time(crash.started_at),
+                "tasks_finished": crash.tasks_finished,
+                "tasks_total": crash.tasks_total,
+                "running": list(crash.running),
+            }
+            for crash in report.crashes
+        ],
         "changes": {name: change.value for name, change in report.changes.items()},
         "streaks": {
             name: {"runs": streak.runs, "since": streak.since.isoformat()}
@@ -414,7 +425,27 @@ def report_from_dict(data: Mapping[str, Any]) -> ProcessExecutionReport:
         stopped_by=None
         if stopped_by is None
         else _member(StopReason, stopped_by, "stopped_by", "reason"),
+        crashes=_crashes_from(data.get("crashes", [])),
     )
+
+
+def _crashes_from(value: Any) -> tuple[CrashedRun, ...]:
+    if not isinstance(value, list):
+        raise ValueError(f"crashes: expected an array, got {_bad_value(value)}")
+    crashes = []
+    for index, item in enumerate(value):
+        where = f"crashes[{index}]"
+        crash = _object(item, where)
+        crashes.append(
+            CrashedRun(
+                run_id=_string(crash, "run_id", where),
+                started_at=_time_field(crash, "started_at", where),
+                tasks_finished=_count(crash, "tasks_finished", where),
+                tasks_total=_count(crash, "tasks_total", where),
+                running=_strings(crash, "running", where, ()),
+            )
+        )
+    return tuple(crashes)
 
 
 def report_from_json(text: str | bytes | bytearray) -> ProcessExecutionReport:

@@ -85,6 +85,9 @@ def notify(
 
 
 def _has_alerting_change(report: ProcessExecutionReport) -> bool:
+    """A new failure, a recovery, or an earlier run found dead (§12, §13)."""
+    if report.crashes:
+        return True
     return any(
         change is TaskChange.NEW_FAILURE or change is TaskChange.RECOVERED
         for name, change in report.changes.items()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from processes.errors import ProcessFailedError, TaskTraceback
 from processes.outcome import (
     ENGLISH_SKIP_REASONS,
+    CrashedRun,
     ErrorData,
     FailureStreak,
     SkipReason,
@@ -145,8 +146,16 @@ class ProcessExecutionReport:
     changes: dict[str, TaskChange] = field(default_factory=dict)
     #: For each STILL_FAILING task, how many runs in a row it has errored, since when.
     streaks: dict[str, FailureStreak] = field(default_factory=dict)
-    #: Why the run stopped starting tasks early (fail-fast, deadline, Ctrl-C, SIGTERM).
+    #: Why the run stopped starting tasks early (fail-fast, deadline, Ctrl-C, SIGTERM), or
+    #: ``CRASHED`` for a run read back from a history after its process died.
     stopped_by: StopReason | None = None
+    #: The earlier runs of this process that died, which this run closed (§13).
+    crashes: tuple[CrashedRun, ...] = ()
+
+    @property
+    def crashed_runs(self) -> tuple[str, ...]:
+        """The run ids of ``crashes``: the runs this one found dead and closed."""
+        return tuple(crash.run_id for crash in self.crashes)
 
     # -- triage ---------------------------------------------------------------------------
 
