@@ -83,9 +83,22 @@ def chain(size: int) -> Any:
 
 
 class Captured:
-    """Takes what ``run(history=...)`` hands a history, to record it later on the clock."""
+    """Takes what ``run(history=...)`` hands a history, to record it later on the clock
+    (as its own recorder of the run as it goes, it keeps nothing)."""
 
-    def record(self, report: Any, results: Any) -> Any:
+    def begin(self, *args: Any) -> Captured:
+        return self
+
+    def task_started(self, position: int, name: str) -> None:
+        pass
+
+    def task_finished(self, position: int, entry: Any, result: Any) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def record(self, report: Any, results: Any, live: Any = None) -> Any:
         self.report, self.results = report, list(results)
         return report
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from processes.checks import check_count, check_seconds, check_type
@@ -16,7 +17,7 @@ from processes.events import Listener, SafeListener, TaskEvent
 from processes.execution import Ledger, execute
 from processes.graph import TaskGraph
 from processes.progress import ProgressLine
-from processes.report import ProcessExecutionReport
+from processes.report import ProcessExecutionReport, new_run_id
 from processes.resume import Resumption, resumption_from_history, resumption_from_report
 from processes.task import (
     DEPENDENCIES_OF,
@@ -24,6 +25,7 @@ from processes.task import (
     UPSTREAM_NAME_OF,
     Task,
     TaskDependency,
+    utcnow,
 )
 from processes.tasklog import LogFiles
 
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 
 #: With ``parallel=None``, a process of at least this many tasks runs in parallel.
 PARALLEL_THRESHOLD = 10
+#: ``run(resume=LAST)``: the newest recorded run of the process, when it did not end ok.
+LAST = "last"
 
 
 class Process:
@@ -211,7 +215,7 @@ class Process:
         self._revalidate_if_changed()
         if history is not None and not callable(getattr(history, "record", None)):
             raise TypeError(f"history must be a RunHistory, got {history!r}")
-        resumption = _resumption(resume, history)
+        resumption = _resumption(resume, history, self.name)
         if parallel is None:
             parallel = executor is not None or len(self.tasks) >= PARALLEL_THRESHOLD
         workers = max(int(max_workers), 1) if parallel else 1
@@ -221,6 +225,11 @@ class Process:
         progress_line = ProgressLine(len(self.tasks)) if progress else None
         if progress_line is not None and progress_line.enabled:
             listeners.append(SafeListener(progress_line))  # a closed stderr must not stop a run
+        run_id = new_run_id()  # fixed now: a history has the run from its first moment
+        live = None
+        if history is not None:
+            names = [task.name for task in self.tasks]
+            live = history.begin(run_id, self.name, utcnow(), names)
         ledger = Ledger(
             self.tasks,
             self._graph,
@@ -229,7 +238,10 @@ class Process:
             fail_fast=fail_fast,
             on_event=_fan_out(listeners),
             resume=resumption,
+            run_id=run_id,
+            recorder=live,
         )
+        resumed_from = resumption.run_id if resumption is not None else None
         try:
             report = execute(
                 ledger, workers=workers, executor=executor, sleep=sleep, deadline=deadline
@@ -237,14 +249,21 @@ class Process:
         except BaseException as stopped:
             # An interrupted run is recorded as its exception's report says it ended.
             partial = getattr(stopped, "report", None)
-            if history is not None and partial is not None:
-                stopped.report = history.record(partial, ledger.results)  # type: ignore[attr-defined]
+            if partial is not None:
+                partial = replace(partial, resumed_from=resumed_from)
+                if history is not None and live is not None:
+                    partial = history.record(partial, ledger.results, live)
+                stopped.report = partial  # type: ignore[attr-defined]
             raise
         finally:
+            if live is not None:
+                live.stop()
             if progress_line is not None:
                 progress_line.close()
-        if history is not None:
-            return history.record(report, ledger.results)
+        if resumed_from is not None:
+            report = replace(report, resumed_from=resumed_from)
+        if history is not None and live is not None:
+            return history.record(report, ledger.results, live)
         return report
 
     def close_loggers(self) -> None:
@@ -267,27 +286,39 @@ class Process:
 
 
 def _resumption(
-    resume: ProcessExecutionReport | str | None, history: RunHistory | None
+    resume: ProcessExecutionReport | str | None, history: RunHistory | None, process_name: str
 ) -> Resumption | None:
     """What ``run(resume=...)`` takes over, looked up before anything runs."""
     if resume is None:
         return None
     if isinstance(resume, ProcessExecutionReport):
         return resumption_from_report(resume)
-    if isinstance(resume, str):
-        if history is not None:  # an unknown run id raises LookupError, naming the file
-            # The report and its results in one read: one state of the file, whatever
-            # another process records or forgets meanwhile.
-            return resumption_from_history(*history.report_and_results(resume))
+    if not isinstance(resume, str):
+        raise TypeError(
+            "resume must be a ProcessExecutionReport, a run id (str), 'last' or None, "
+            f"got {type(resume).__name__}"
+        )
+    if history is None:
         raise ValueError(
-            f"resume={resume!r} is a run id: resuming from one needs the history that "
-            "recorded it, run(resume=run_id, history=RunHistory(path)); or pass the "
+            f"resume={resume!r} names a recorded run: resuming from one needs the history "
+            "that recorded it, run(resume=..., history=RunHistory(path)); or pass the "
             "earlier report itself"
         )
-    raise TypeError(
-        "resume must be a ProcessExecutionReport, a run id (str) or None, "
-        f"got {type(resume).__name__}"
-    )
+    if resume == LAST:
+        newest = history.runs(process_name, limit=1)
+        # Started afresh after a run that ended ok, with none, or while one still runs.
+        if not newest or newest[0].ok or newest[0].finished_at is None:
+            return None
+        resume = newest[0].run_id
+    # The report and its results in one read (an unknown run id raises LookupError,
+    # naming the file): one state of the file, whatever another process does meanwhile.
+    report, results, reasons = history.report_and_results(resume)
+    if report.process_name != process_name:
+        raise ValueError(
+            f"run {resume!r} is a run of the process {report.process_name!r}, not of "
+            f"{process_name!r}: a process resumes only its own runs"
+        )
+    return resumption_from_history(report, results, reasons)
 
 
 def _fan_out(listeners: list[Listener]) -> Listener | None:

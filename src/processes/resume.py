@@ -39,6 +39,8 @@ class Resumption:
 
     reused: dict[str, tuple[Any, TaskReportEntry]] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
+    #: The run resumed: what the new run's ``report.resumed_from`` says.
+    run_id: str | None = None
 
 
 def resumption_from_report(report: ProcessExecutionReport) -> Resumption:
@@ -61,7 +63,7 @@ def resumption_from_report(report: ProcessExecutionReport) -> Resumption:
             reasons[key] = reason
         else:
             reused[key] = (entry.result, entry)
-    return Resumption(reused, reasons)
+    return Resumption(reused, reasons, report.run_id)
 
 
 def resumption_from_history(
@@ -83,7 +85,7 @@ def resumption_from_history(
         else:
             reason = reasons.get(name) or "it was not kept"
             why[name.lower()] = f"its result could not be restored from the history: {reason}"
-    return Resumption(reused, why)
+    return Resumption(reused, why, report.run_id)
 
 
 def why_not_restorable(shown: Any) -> str:

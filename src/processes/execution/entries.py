@@ -10,7 +10,7 @@ import socket
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from processes.outcome import TaskStatus
 from processes.report import ProcessExecutionReport, new_entry
@@ -30,15 +30,28 @@ _now = datetime.now  # _now(UTC): the wall clock of entries, without a call in b
 _HOST = socket.gethostname()  # read once: a report names the machine it ran on
 
 
+class Recorder(Protocol):
+    """What records a run as it goes (a history's ``LiveRun``): told of each task's start
+    and of each entry as it is written, from the run's thread."""
+
+    def task_started(self, position: int, name: str) -> None: ...
+
+    def task_finished(self, position: int, entry: TaskReportEntry, result: Any) -> None: ...
+
+
 class Entries:
-    """``by_position[i]``: task ``i``'s entry once it is known, else None."""
+    """``by_position[i]``: task ``i``'s entry once it is known, else None; each is handed
+    to ``recorder`` as it is written, with the task's result."""
 
-    __slots__ = ("by_position", "graph", "inputs", "tasks")
+    __slots__ = ("by_position", "graph", "inputs", "recorder", "tasks")
 
-    def __init__(self, tasks: list[Task], graph: TaskGraph, inputs: Inputs) -> None:
+    def __init__(
+        self, tasks: list[Task], graph: TaskGraph, inputs: Inputs, recorder: Recorder | None
+    ) -> None:
         self.tasks = tasks
         self.graph = graph
         self.inputs = inputs
+        self.recorder = recorder
         self.by_position: list[TaskReportEntry | None] = [None] * len(tasks)
 
     def finished(
@@ -52,7 +65,7 @@ class Entries:
         else:  # its life holds its inputs as its failure shows them already
             args, kwargs, shown_result = life.args, life.kwargs, None
         task = self.tasks[i]
-        self.by_position[i] = new_entry(
+        entry = self.by_position[i] = new_entry(
             task.name,
             task.function_label,
             args,
@@ -67,6 +80,8 @@ class Entries:
             self.graph.upstream_names[i],
             life.attempt_errors,
         )
+        if self.recorder is not None:
+            self.recorder.task_finished(i, entry, result)
 
     def skipped(self, i: int, reason: SkipReason, cause: int | None) -> None:
         """Task ``i`` never runs: why, and the errored task at the root of it."""
@@ -78,6 +93,8 @@ class Entries:
             skip_reason=reason,
             skip_cause="" if cause is None else self.tasks[cause].name,
         )
+        if self.recorder is not None:
+            self.recorder.task_finished(i, self.by_position[i], None)  # type: ignore[arg-type]
 
     def reused(self, i: int, value: Any, earlier: TaskReportEntry) -> None:
         """Task ``i`` takes its result from the resumed run: the arguments as that run
@@ -89,10 +106,13 @@ class Entries:
             result=self.inputs.shown_result(i, value),
             reused=True,
         )
+        if self.recorder is not None:
+            self.recorder.task_finished(i, self.by_position[i], value)  # type: ignore[arg-type]
 
     def report(
         self,
         process_name: str,
+        run_id: str,
         started_at: datetime,
         stopped_by: StopReason | None,
         rerun_reasons: Mapping[int, str],
@@ -107,7 +127,13 @@ class Entries:
             name = self.tasks[i].name
             entries[name] = replace(entries[name], rerun_reason=reason)
         return ProcessExecutionReport(
-            entries, process_name, started_at, utcnow(), host=_HOST, stopped_by=stopped_by
+            entries,
+            process_name,
+            started_at,
+            utcnow(),
+            run_id=run_id,
+            host=_HOST,
+            stopped_by=stopped_by,
         )
 
     def _record(  # the entry of a task that did not run in this run

@@ -19,12 +19,13 @@ from processes.capture import stand_in_failure
 from processes.errors import RunTerminated
 from processes.events import EventKind, TaskEvent
 from processes.execution.agenda import Agenda
-from processes.execution.entries import Entries
+from processes.execution.entries import Entries, Recorder
 from processes.execution.gates import REUSED, SKIPPED_BY, Gates
 from processes.execution.inputs import Inputs
 from processes.life import TaskLife
 from processes.outcome import SkipReason, StopReason, TaskStatus
 from processes.redaction import read_environment
+from processes.report import new_run_id
 from processes.task import Task, error_data, utcnow
 from processes.termination import Terminating
 
@@ -64,6 +65,8 @@ class Ledger:
         fail_fast: bool = False,
         on_event: Listener | None = None,
         resume: Resumption | None = None,
+        run_id: str | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.tasks = tasks
         self.graph = graph
@@ -71,6 +74,8 @@ class Ledger:
         self.process_name = process_name
         self.fail_fast = fail_fast
         self.on_event = on_event
+        self.run_id = run_id or new_run_id()  # fixed when the run starts (§13)
+        self.recorder = recorder
         # Upstream tasks not finished yet, counted on the graph the process validated.
         self._waiting = list(map(len, graph.upstreams))
         self.gates = Gates(tasks, graph)
@@ -89,7 +94,7 @@ class Ledger:
         # once: a list changed in place during the run is never read again by it (and
         # only as far as the graph goes), and the change counts from the next run.
         self.inputs = Inputs(tasks, graph)
-        self._entries = Entries(tasks, graph, self.inputs)
+        self._entries = Entries(tasks, graph, self.inputs, recorder)
         self.entries = self._entries.by_position  # read by the gates and the inputs
         # Read once per run, not per attempt: whether nothing watches a task's attempts
         # (no timeout, log file or handler).
@@ -154,6 +159,8 @@ class Ledger:
             life = self.lives[i] = TaskLife(task, args, kwargs, _now(UTC), time.perf_counter())
             if not self.unwatched[i] and task.has_log_output():
                 life.open_log(task.name, task.logger, self.logs, task.log_path)
+            if self.recorder is not None:
+                self.recorder.task_started(i, task.name)
         if self.on_event is not None:
             self._emit(EventKind.STARTED, i, life.attempts + 1)
         return life
@@ -381,7 +388,7 @@ class Ledger:
                     why = self.gates.why_not(i, self.stopped_by, self.entries)
                     self._skip(i, *(why or (SKIPPED_BY[stopped], None)))
         return self._entries.report(
-            self.process_name, started_at, self.stopped_by, self.rerun_reasons
+            self.process_name, self.run_id, started_at, self.stopped_by, self.rerun_reasons
         )
 
     def halted(

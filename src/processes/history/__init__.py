@@ -11,18 +11,23 @@ from __future__ import annotations
 import os
 import sqlite3
 import warnings
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from processes.checks import check_seconds
 from processes.history import queries, recording
 from processes.history.connection import HistoryConnection
+from processes.history.crashes import is_live
 from processes.history.errors import RunHistoryError
 from processes.history.errors import cause as _cause
 from processes.history.keeping import restored
+from processes.history.live import LiveRun
 from processes.history.queries import RunSummary, TaskStats
 from processes.history.stored import decode_report
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
     from types import TracebackType
 
     from processes.report import ProcessExecutionReport
@@ -54,6 +59,9 @@ class RunHistory:
         store_results: bool = False,
         max_result_bytes: int = 1_000_000,
         timeout_seconds: float = 10.0,
+        checkpoint_seconds: float = 1.0,
+        heartbeat_seconds: float = 30.0,
+        stale_seconds: float = 300.0,
     ) -> None:
         if not isinstance(path, str | os.PathLike):
             raise TypeError(f"RunHistory path must be a str or a path, got {path!r}")
@@ -68,6 +76,12 @@ class RunHistory:
         self.store_results = bool(store_results)
         self.max_result_bytes = max_result_bytes
         self.timeout_seconds = float(timeout_seconds)
+        check_seconds("checkpoint_seconds", checkpoint_seconds, owner="RunHistory")
+        self.checkpoint_seconds = float(checkpoint_seconds)
+        check_seconds("heartbeat_seconds", heartbeat_seconds, owner="RunHistory")
+        self.heartbeat_seconds = float(heartbeat_seconds)
+        check_seconds("stale_seconds", stale_seconds, owner="RunHistory")
+        self.stale_seconds = float(stale_seconds)
         self._connection = HistoryConnection(self.path, self.timeout_seconds)
 
     def __repr__(self) -> str:
@@ -90,16 +104,62 @@ class RunHistory:
 
     # -- recording ------------------------------------------------------------------------
 
+    def begin(
+        self, run_id: str, process_name: str, started_at: datetime, names: Sequence[str]
+    ) -> LiveRun | None:
+        """Write a run that starts now, and start recording it as it goes (§13).
+
+        First closes the runs of ``process_name`` whose process died (their end is written
+        once; the returned recorder's ``crashes`` names them). ``Process.run`` calls it;
+        ``record(..., live=...)`` ends the run. Never raises for the file: when it cannot
+        be written, one ``UserWarning``, and None (the run is not recorded).
+        """
+        try:
+            with self._connection.writing() as connection:
+                run, crashes = recording.begin(
+                    connection,
+                    run_id,
+                    process_name,
+                    started_at,
+                    names,
+                    keep_runs=self.keep_runs,
+                    stale_seconds=self.stale_seconds,
+                )
+        except Exception as exc:  # a run must never break on its history
+            self._warn_not_recorded(exc, run_id)
+            return None
+        live = LiveRun(
+            self._connection,
+            run,
+            started_at,
+            crashes,
+            checkpoint_seconds=self.checkpoint_seconds,
+            heartbeat_seconds=self.heartbeat_seconds,
+            store_results=self.store_results,
+            max_result_bytes=self.max_result_bytes,
+        )
+        live.start()
+        return live
+
     def record(
-        self, report: ProcessExecutionReport, results: Sequence[Any] | None = None
+        self,
+        report: ProcessExecutionReport,
+        results: Sequence[Any] | None = None,
+        live: LiveRun | None = None,
     ) -> ProcessExecutionReport:
         """Record a finished run; return the report with ``changes`` and ``streaks``.
 
         ``results`` are the raw results of the run's tasks, in the order of
         ``report.entries`` (only those of SUCCEEDED tasks are read); ``Process.run``
-        hands them over. Never raises for the file: when it cannot be written, one
-        ``UserWarning`` names it and the cause, and the report is returned as given.
+        hands them over, and ``live``, the run as ``begin`` started recording it. Never
+        raises for the file: when it cannot be written, one ``UserWarning`` names it and
+        the cause, and the report is returned as given.
         """
+        run, written = None, frozenset[int]()
+        if live is not None:
+            live.stop()
+            run, written = live.run, live.written_ids()
+            report = replace(report, crashes=live.crashes)
         try:
             with self._connection.writing() as connection:
                 return recording.record(
@@ -109,19 +169,24 @@ class RunHistory:
                     keep_runs=self.keep_runs,
                     store_results=self.store_results,
                     max_result_bytes=self.max_result_bytes,
+                    run=run,
+                    written=written,
                 )
         except Exception as exc:  # a run must never break on its history
-            cause = _cause(exc)
-            if isinstance(exc, sqlite3.IntegrityError) and "runs.run_id" in cause:
-                cause = f"the run {report.run_id!r} is in the history already"
-            if "database is locked" in cause:
-                cause += f" (another connection held it for more than {self.timeout_seconds:g} s)"
-            warnings.warn(
-                f"the run was not recorded in the history {self.path}: {cause}",
-                UserWarning,
-                stacklevel=2,
-            )
+            self._warn_not_recorded(exc, report.run_id)
             return report
+
+    def _warn_not_recorded(self, exc: Exception, run_id: str) -> None:
+        cause = _cause(exc)
+        if isinstance(exc, sqlite3.IntegrityError) and "runs.run_id" in cause:
+            cause = f"the run {run_id!r} is in the history already"
+        if "database is locked" in cause:
+            cause += f" (another connection held it for more than {self.timeout_seconds:g} s)"
+        warnings.warn(
+            f"the run was not recorded in the history {self.path}: {cause}",
+            UserWarning,
+            stacklevel=3,
+        )
 
     # -- reading --------------------------------------------------------------------------
 
@@ -132,7 +197,7 @@ class RunHistory:
         """
         count = -1 if limit is None else int(limit)
         with self._connection.reading() as connection:
-            return queries.runs(connection, process_name, count)
+            return queries.runs(connection, process_name, count, self.stale_seconds)
 
     def report(self, run_id: str) -> ProcessExecutionReport:
         """Return the report of run ``run_id``, as recorded.
@@ -142,7 +207,15 @@ class RunHistory:
         """
         with self._connection.reading() as connection:
             run, text = queries.run_row(connection, "id, report", run_id, self.path)
-            return decode_report(text, queries.task_rows(connection, run))
+            return self._decoded(connection, run, text)
+
+    def _decoded(
+        self, connection: sqlite3.Connection, run: int, text: str
+    ) -> ProcessExecutionReport:
+        """Run ``run``'s report from its row: as recorded, or as far as it got (§13)."""
+        if is_live(text):
+            return queries.live_run_report(connection, run, self.stale_seconds)
+        return decode_report(text, queries.task_rows(connection, run))
 
     def last(self, process_name: str) -> ProcessExecutionReport | None:
         """Return the newest recorded report of ``process_name``, or None."""
@@ -150,7 +223,7 @@ class RunHistory:
             row = queries.last_run_row(connection, process_name)
             if row is None:
                 return None
-            return decode_report(row[1], queries.task_rows(connection, row[0]))
+            return self._decoded(connection, *row)
 
     def results(self, run_id: str) -> tuple[dict[str, Any], dict[str, str]]:
         """Return the results of run ``run_id``'s SUCCEEDED tasks that can be restored, by
@@ -177,7 +250,7 @@ class RunHistory:
         with self._connection.reading() as connection:
             run, text = queries.run_row(connection, "id, report", run_id, self.path)
             tasks = queries.task_rows(connection, run)
-            report = decode_report(text, tasks)
+            report = self._decoded(connection, run, text)
             shown, kept = queries.stored_results(connection, run, text, tasks)
         return (report, *restored(shown, kept))
 

@@ -1,22 +1,25 @@
 """The read queries of a history: its runs, a run's report and results as stored, a
 task's record over the runs of a process. Each takes a connection inside the caller's
-read transaction. Imports the package's schema and stored format; never writes.
+read transaction. Imports the package's schema, stored format and crashes; never writes.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime  # noqa: TC003 (a dataclass field's type)
 from typing import TYPE_CHECKING, Any
 
+from processes.history.crashes import is_live, live_report, live_row_of
 from processes.history.schema import POSITION_BITS, ids_of
 from processes.history.stored import parse_time, results_in
 from processes.outcome import StopReason, TaskStatus
 
 if TYPE_CHECKING:
     import sqlite3
+
+    from processes.report import ProcessExecutionReport
 
 _RUN_COLUMNS = (
     "run_id, process_name, started_at, finished_at, ok, succeeded, errored, skipped, "
@@ -71,8 +74,11 @@ class TaskStats:
     reused: int = 0
 
 
-def runs(connection: sqlite3.Connection, process_name: str | None, count: int) -> list[RunSummary]:
-    """The newest ``count`` runs (all of them for -1), of ``process_name`` only if given."""
+def runs(
+    connection: sqlite3.Connection, process_name: str | None, count: int, stale_seconds: float
+) -> list[RunSummary]:
+    """The newest ``count`` runs (all of them for -1), of ``process_name`` only if given;
+    a run that has not ended as far as it got: running, or crashed (§13)."""
     if process_name is None:
         rows = connection.execute(
             f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?", (count,)
@@ -82,7 +88,36 @@ def runs(connection: sqlite3.Connection, process_name: str | None, count: int) -
             f"SELECT {_RUN_COLUMNS} FROM runs WHERE process_name = ? ORDER BY id DESC LIMIT ?",
             (process_name, count),
         ).fetchall()
-    return [_summary(row) for row in rows]
+    return [
+        _summary(row) if row[3] is not None else _live_summary(connection, row, stale_seconds)
+        for row in rows
+    ]
+
+
+def _live_summary(
+    connection: sqlite3.Connection, row: tuple[Any, ...], stale_seconds: float
+) -> RunSummary:
+    """The summary of a run that has not ended, from its report as far as it got."""
+    (run,) = connection.execute("SELECT id FROM runs WHERE run_id = ?", (row[0],)).fetchone()
+    report = live_run_report(connection, run, stale_seconds)
+    summary = _summary(row)
+    return replace(
+        summary,
+        finished_at=report.finished_at,
+        ok=False,
+        succeeded=len(report.successes),
+        errored=len(report.errored),
+        skipped=len(report.skipped),
+        stopped_by=report.stopped_by,
+    )
+
+
+def live_run_report(
+    connection: sqlite3.Connection, run: int, stale_seconds: float
+) -> ProcessExecutionReport:
+    """The report of run ``run``, which has not ended: running, or crashed."""
+    row = live_row_of(connection, run)
+    return live_report(connection, row, crashed=row.has_crashed(stale_seconds))
 
 
 def run_row(
@@ -127,13 +162,21 @@ def stored_results(
     stored report ``text`` (``tasks``: its ``tasks`` rows), and its ``results`` rows'
     kind, value and reason by name."""
     statuses = {name: status for name, (status, _, _) in tasks.items()}
+    texts = [text]
+    if is_live(text):  # what its checkpoints hold
+        texts = [
+            batch
+            for (batch,) in connection.execute(
+                "SELECT report FROM checkpoints WHERE run = ? ORDER BY batch", (run,)
+            )
+        ]
     kept = {
         name: (kind, value, reason)
         for name, kind, value, reason in connection.execute(
             "SELECT name, kind, value, reason FROM results WHERE run = ?", (run,)
         )
     }
-    return list(results_in(text, statuses)), kept
+    return [found for batch in texts for found in results_in(batch, statuses)], kept
 
 
 def task_stats(connection: sqlite3.Connection, process_name: str, task_name: str) -> TaskStats:

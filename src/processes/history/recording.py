@@ -1,7 +1,9 @@
-"""Recording a run: one write transaction that works out what changed, adds the run's
-rows and forgets the runs it pushes out of the history.
+"""Recording a run: its row when it starts (after closing the crashed runs of its
+process), then one write transaction at its end that works out what changed, adds the
+run's rows and forgets the runs it pushes out of the history.
 
-Imports the package's schema, stored format, keeping policy and changes; never queries.
+Imports the package's schema, stored format, keeping policy, changes, crashes and live
+runs; never queries.
 """
 
 from __future__ import annotations
@@ -14,17 +16,21 @@ from datetime import UTC, datetime
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
+from processes.history import live
 from processes.history.changes import Streak, compare
+from processes.history.crashes import LiveRow, crash_of, live_report, live_rows
 from processes.history.keeping import results_to_keep
 from processes.history.schema import ids_of
 from processes.history.stored import encode_report
+from processes.history.vitals import HOST
 from processes.outcome import TaskStatus
 from processes.redaction import REDACTED, Redactor
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Collection, Iterable, Sequence
 
+    from processes.outcome import CrashedRun
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
 #: Rows per INSERT statement when a run's ``tasks`` rows are written: one statement of
@@ -44,59 +50,25 @@ def record(
     keep_runs: int,
     store_results: bool,
     max_result_bytes: int,
+    run: int | None = None,
+    written: Collection[int] = (),
 ) -> ProcessExecutionReport:
     """Record a finished run in one write transaction; return the report with its
-    ``changes`` and ``streaks``. Raises what SQLite raises: the caller warns."""
-    entries = list(report.entries.values())
-    kept = results_to_keep(
-        entries, results, store_results=store_results, max_result_bytes=max_result_bytes
-    )
-    started = report.started_at.isoformat() if report.started_at else None
+    ``changes`` and ``streaks``. ``run`` is the id of its row when it was written at its
+    start (``begin``), ``written`` the ids of the ``tasks`` rows its checkpoints wrote.
+    Raises what SQLite raises: the caller warns."""
     connection.execute("BEGIN IMMEDIATE")
     try:
-        before = _previous_streaks(connection, report.process_name)
-        since_now = started or datetime.now(UTC).isoformat()
-        changes, streaks, failing = compare(before, report, since_now)
-        report = replace(report, changes=changes, streaks=streaks)
-        counts = _counts(entries)
-        # The run's id is known before its row is written, so that its tasks' rows
-        # are built in the same pass as the stored report (AUTOINCREMENT: never reused).
-        (run,) = connection.execute(
-            "SELECT coalesce(max(seq), 0) + 1 FROM sqlite_sequence WHERE name = 'runs'"
-        ).fetchone()
-        text, task_rows = encode_report(report, run)
-        # The oldest runs go first: the new run's rows reuse their pages, which are
-        # then written once (deleting after inserting writes twice as much).
-        _forget_old_runs(connection, report.process_name, keep_runs)
-        connection.execute(
-            "INSERT INTO runs (id, run_id, process_name, started_at, finished_at, ok,"
-            " succeeded, errored, skipped, host, pid, argv, stopped_by, report)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                run,
-                report.run_id,
-                report.process_name,
-                started,
-                report.finished_at.isoformat() if report.finished_at else None,
-                int(counts[1] == 0 and counts[2] == 0),
-                *counts,
-                report.host,
-                os.getpid(),
-                json.dumps(_masked_argv(_argv())),
-                report.stopped_by.value if report.stopped_by else None,
-                text,
-            ),
+        report = _write_end(
+            connection,
+            report,
+            results,
+            keep_runs=keep_runs,
+            store_results=store_results,
+            max_result_bytes=max_result_bytes,
+            run=run,
+            written=written,
         )
-        _insert_task_rows(connection, task_rows)
-        connection.executemany(
-            "INSERT INTO streaks VALUES (?, ?, ?, ?)",
-            [(run, name, count, since) for name, (count, since) in failing.items()],
-        )
-        if kept:
-            connection.executemany(
-                "INSERT INTO results VALUES (?, ?, ?, ?, ?)",
-                [(run, name, kind, value, reason) for name, kind, value, reason in kept],
-            )
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:
@@ -105,12 +77,156 @@ def record(
     return report
 
 
-def _previous_streaks(connection: sqlite3.Connection, process_name: str) -> dict[str, Streak]:
-    """The streaks kept by the previous run of ``process_name``, by task name (none when
-    it has no run yet)."""
+def begin(
+    connection: sqlite3.Connection,
+    run_id: str,
+    process_name: str,
+    started_at: datetime,
+    names: Sequence[str],
+    *,
+    keep_runs: int,
+    stale_seconds: float,
+) -> tuple[int, tuple[CrashedRun, ...]]:
+    """Write the row of a run that starts now, in one write transaction, after closing
+    the crashed runs of its process (§13); return its id and those runs."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        crashes = tuple(
+            _close(connection, row, keep_runs)
+            for row in live_rows(connection, process_name)
+            if row.has_crashed(stale_seconds)
+        )
+        run = live.begin(
+            connection,
+            run_id,
+            process_name,
+            started_at,
+            HOST,
+            json.dumps(_masked_argv(_argv())),
+            names,
+        )
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return run, crashes
+
+
+def _close(connection: sqlite3.Connection, row: LiveRow, keep_runs: int) -> CrashedRun:
+    """Write the end of a crashed run, as far as its checkpoints go."""
+    report = live_report(connection, row, crashed=True)
+    first, end = ids_of(row.id)
+    written = {
+        task
+        for (task,) in connection.execute(
+            "SELECT id FROM tasks WHERE id >= ? AND id < ?", (first, end)
+        )
+    }
+    _write_end(
+        connection,
+        report,
+        None,
+        keep_runs=keep_runs,
+        store_results=False,
+        max_result_bytes=0,
+        run=row.id,
+        written=written,
+    )
+    return crash_of(row, report)
+
+
+def _write_end(
+    connection: sqlite3.Connection,
+    report: ProcessExecutionReport,
+    results: Sequence[Any] | None,
+    *,
+    keep_runs: int,
+    store_results: bool,
+    max_result_bytes: int,
+    run: int | None,
+    written: Collection[int],
+) -> ProcessExecutionReport:
+    """The writes of ``record``, inside the caller's transaction."""
+    entries = list(report.entries.values())
+    kept = results_to_keep(
+        entries, results, store_results=store_results, max_result_bytes=max_result_bytes
+    )
+    started = report.started_at.isoformat() if report.started_at else None
+    if run is None:
+        # The run's id is known before its row is written, so that its tasks' rows
+        # are built in the same pass as the stored report (AUTOINCREMENT: never reused).
+        (run,) = connection.execute(
+            "SELECT coalesce(max(seq), 0) + 1 FROM sqlite_sequence WHERE name = 'runs'"
+        ).fetchone()
+        begun = False
+    else:
+        begun = True
+    assert run is not None
+    before = _previous_streaks(connection, report.process_name, run)
+    since_now = started or datetime.now(UTC).isoformat()
+    changes, streaks, failing = compare(before, report, since_now)
+    report = replace(report, changes=changes, streaks=streaks)
+    counts = _counts(entries)
+    text, task_rows = encode_report(report, run)
+    # The oldest runs go first: the new run's rows reuse their pages, which are
+    # then written once (deleting after inserting writes twice as much).
+    _forget_old_runs(connection, report.process_name, keep_runs, run)
+    ending = (
+        started,
+        report.finished_at.isoformat() if report.finished_at else None,
+        int(counts[1] == 0 and counts[2] == 0),
+        *counts,
+        report.stopped_by.value if report.stopped_by else None,
+        text,
+    )
+    if begun:
+        connection.execute(
+            "UPDATE runs SET started_at = ?, finished_at = ?, ok = ?, succeeded = ?,"
+            " errored = ?, skipped = ?, stopped_by = ?, report = ?, running = NULL"
+            " WHERE id = ?",
+            (*ending, run),
+        )
+        connection.execute("DELETE FROM checkpoints WHERE run = ?", (run,))
+        if written:
+            task_rows = (row for row in task_rows if row[0] not in written)
+    else:
+        connection.execute(
+            "INSERT INTO runs (id, run_id, process_name, host, pid, argv, started_at,"
+            " finished_at, ok, succeeded, errored, skipped, stopped_by, report)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run,
+                report.run_id,
+                report.process_name,
+                report.host,
+                os.getpid(),
+                json.dumps(_masked_argv(_argv())),
+                *ending,
+            ),
+        )
+    _insert_task_rows(connection, task_rows)
+    connection.executemany(
+        "INSERT INTO streaks VALUES (?, ?, ?, ?)",
+        [(run, name, count, since) for name, (count, since) in failing.items()],
+    )
+    if kept:  # a checkpoint may have kept some already
+        connection.executemany(
+            "INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?)",
+            [(run, name, kind, value, reason) for name, kind, value, reason in kept],
+        )
+    return report
+
+
+def _previous_streaks(
+    connection: sqlite3.Connection, process_name: str, run: int
+) -> dict[str, Streak]:
+    """The streaks kept by the run of ``process_name`` that ended last before run ``run``,
+    by task name (none when it has no such run)."""
     previous = connection.execute(
-        "SELECT id FROM runs WHERE process_name = ? ORDER BY id DESC LIMIT 1",
-        (process_name,),
+        "SELECT id FROM runs WHERE process_name = ? AND id < ? AND finished_at IS NOT NULL"
+        " ORDER BY id DESC LIMIT 1",
+        (process_name, run),
     ).fetchone()
     if previous is None:
         return {}
@@ -122,13 +238,17 @@ def _previous_streaks(connection: sqlite3.Connection, process_name: str) -> dict
     }
 
 
-def _forget_old_runs(connection: sqlite3.Connection, process_name: str, keep_runs: int) -> None:
-    """Delete the runs of ``process_name`` that the one being added pushes out."""
+def _forget_old_runs(
+    connection: sqlite3.Connection, process_name: str, keep_runs: int, run: int
+) -> None:
+    """Delete the ended runs of ``process_name`` that run ``run``, ending now, pushes out
+    (a run still running is never forgotten)."""
     old = [
         row[0]
         for row in connection.execute(
-            "SELECT id FROM runs WHERE process_name = ? ORDER BY id DESC LIMIT -1 OFFSET ?",
-            (process_name, keep_runs - 1),
+            "SELECT id FROM runs WHERE process_name = ? AND id != ? AND finished_at IS NOT NULL"
+            " ORDER BY id DESC LIMIT -1 OFFSET ?",
+            (process_name, run, keep_runs - 1),
         )
     ]
     if not old:
@@ -137,7 +257,7 @@ def _forget_old_runs(connection: sqlite3.Connection, process_name: str, keep_run
     connection.executemany(
         "DELETE FROM tasks WHERE id >= ? AND id < ?", [ids_of(run) for run in old]
     )
-    for table in ("streaks", "results"):
+    for table in ("streaks", "results", "checkpoints"):
         connection.executemany(f"DELETE FROM {table} WHERE run = ?", ids)
     connection.executemany("DELETE FROM runs WHERE id = ?", ids)
 

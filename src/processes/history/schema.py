@@ -1,5 +1,5 @@
 """The schema of a history file: its tables, their version, the migrations from versions
-1 to 3, and preparing a file (page size, WAL) before it is first used.
+1 to 4, and preparing a file (page size, WAL) before it is first used.
 
 Imports the package's errors and ``processes.outcome`` only.
 """
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 #: streaks or results; version 2 kept a task's streak, position and start time in its
 #: ``tasks`` row; version 3 keyed the ``tasks`` rows by run and name. Opening an older
 #: file upgrades it in place (``_MIGRATIONS``).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _SCHEMA = """
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -36,9 +36,18 @@ CREATE TABLE runs (
     pid INTEGER,
     argv TEXT NOT NULL DEFAULT '[]',
     stopped_by TEXT,
-    report TEXT NOT NULL
+    report TEXT NOT NULL,
+    heartbeat_at TEXT,
+    process_start INTEGER,
+    running TEXT
 );
 CREATE INDEX runs_by_process ON runs (process_name, id);
+CREATE TABLE checkpoints (
+    run INTEGER NOT NULL,
+    batch INTEGER NOT NULL,
+    report TEXT NOT NULL,
+    PRIMARY KEY (run, batch)
+) WITHOUT ROWID;
 CREATE TABLE tasks (
     id INTEGER PRIMARY KEY,
     run INTEGER NOT NULL,
@@ -124,6 +133,24 @@ CREATE TABLE tasks_v4 (
     attempts INTEGER NOT NULL,
     elapsed_seconds REAL NOT NULL
 )
+"""
+
+# A run is in the file from its start (§13): its row holds, until it ends, its task names
+# (``report`` in the "live" form), its last sign of life and the process recording it
+# (``heartbeat_at``, ``pid``, ``process_start``: the process's start, to tell a pid
+# reused by a later process) and the tasks running at its last checkpoint; each
+# checkpoint adds the ``tasks`` rows of the tasks finished since, and their entries as a
+# stored report of their own (``checkpoints``), folded into the run's report at its end.
+_V4_TO_V5 = """
+ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+ALTER TABLE runs ADD COLUMN process_start INTEGER;
+ALTER TABLE runs ADD COLUMN running TEXT;
+CREATE TABLE checkpoints (
+    run INTEGER NOT NULL,
+    batch INTEGER NOT NULL,
+    report TEXT NOT NULL,
+    PRIMARY KEY (run, batch)
+) WITHOUT ROWID
 """
 
 _PAGE_BYTES = 16384  # SQLite's default is 4096
@@ -259,4 +286,14 @@ def _migrate_v3_to_v4(connection: sqlite3.Connection) -> None:
     connection.execute("ALTER TABLE tasks_v4 RENAME TO tasks")
 
 
-_MIGRATIONS = {1: _migrate_v1_to_v2, 2: _migrate_v2_to_v3, 3: _migrate_v3_to_v4}
+def _migrate_v4_to_v5(connection: sqlite3.Connection) -> None:
+    for statement in _statements(_V4_TO_V5):
+        connection.execute(statement)
+
+
+_MIGRATIONS = {
+    1: _migrate_v1_to_v2,
+    2: _migrate_v2_to_v3,
+    3: _migrate_v3_to_v4,
+    4: _migrate_v4_to_v5,
+}

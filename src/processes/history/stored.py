@@ -18,6 +18,7 @@ from processes.outcome import TaskStatus
 from processes.report import (
     ProcessExecutionReport,
     TaskReportEntry,
+    crashes_to_list,
     entry_to_dict,
     jsonable,
     report_from_dict,
@@ -119,12 +120,37 @@ def encode_report(
         },
         "started_at": report.started_at.isoformat() if report.started_at else None,
         "finished_at": report.finished_at.isoformat() if report.finished_at else None,
+        "crashes": crashes_to_list(report.crashes),
+        "resumed_from": report.resumed_from,
         "times_from_us": moment_of(origin),
         "names": names,
         "details": details,
         "plain": columns,
     }
     return _dumped(stored, columns), _task_rows(entries, names, run)
+
+
+def encode_batch(
+    entries: list[TaskReportEntry], positions: list[int], run: int, origin: datetime
+) -> tuple[str, list[tuple[Any, ...]]]:
+    """A checkpoint of a run in progress: the entries finished since the last one, as a
+    stored report of their own (format 5, without the run's fields), and their ``tasks``
+    rows, the rows the run's end would write (``decode_report`` reads it back)."""
+    plain, details = _plain_and_detailed(entries)
+    columns = _columns(plain, origin)
+    stored = {
+        "format": REPORT_FORMAT,
+        "times_from_us": moment_of(origin),
+        "names": [e.name for e in entries],
+        "details": details,
+        "plain": columns,
+    }
+    first, _ = ids_of(run)
+    rows = [
+        (first + position, run, e.name, e.status._value_, e.attempts, e.elapsed_seconds)
+        for position, e in zip(positions, entries, strict=True)
+    ]
+    return _dumped(stored, columns), rows
 
 
 def _plain_and_detailed(

@@ -103,22 +103,28 @@ def entry_to_dict(entry: TaskReportEntry) -> dict[str, Any]:
     }
 
 
+def crashes_to_list(crashes: Iterable[CrashedRun]) -> list[dict[str, Any]]:
+    """``report.crashes`` in ``to_json()``'s form."""
+    return [
+        {
+            "run_id": crash.run_id,
+            "started_at": _time(crash.started_at),
+            "tasks_finished": crash.tasks_finished,
+            "tasks_total": crash.tasks_total,
+            "running": list(crash.running),
+        }
+        for crash in crashes
+    ]
+
+
 def report_to_dict(report: ProcessExecutionReport) -> dict[str, Any]:
     return {
         "process_name": report.process_name,
         "run_id": report.run_id,
         "host": report.host,
         "stopped_by": report.stopped_by.value if report.stopped_by else None,
-        "crashes": [
-            {
-                "run_id": crash.run_id,
-                "started_at": _time(crash.started_at),
-                "tasks_finished": crash.tasks_finished,
-                "tasks_total": crash.tasks_total,
-                "running": list(crash.running),
-            }
-            for crash in report.crashes
-        ],
+        "crashes": crashes_to_list(report.crashes),
+        "resumed_from": report.resumed_from,
         "changes": {name: change.value for name, change in report.changes.items()},
         "streaks": {
             name: {"runs": streak.runs, "since": streak.since.isoformat()}
@@ -426,6 +432,9 @@ def report_from_dict(data: Mapping[str, Any]) -> ProcessExecutionReport:
         if stopped_by is None
         else _member(StopReason, stopped_by, "stopped_by", "reason"),
         crashes=_crashes_from(data.get("crashes", [])),
+        resumed_from=None
+        if data.get("resumed_from") is None
+        else _string(data, "resumed_from", ""),
     )
 
 

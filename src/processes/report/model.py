@@ -151,6 +151,8 @@ class ProcessExecutionReport:
     stopped_by: StopReason | None = None
     #: The earlier runs of this process that died, which this run closed (§13).
     crashes: tuple[CrashedRun, ...] = ()
+    #: The run id this run resumed (``run(resume=...)``, whatever form it took), or None.
+    resumed_from: str | None = None
 
     @property
     def crashed_runs(self) -> tuple[str, ...]:

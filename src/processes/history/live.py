@@ -1,0 +1,194 @@
+"""A run recorded as it goes (SPEC §13): in the file from its first moment, its finished
+tasks written in small transactions while it runs, and a heartbeat while tasks run.
+
+A thread of the run's own does the writing, so that a task that holds the run's thread
+for an hour still has its finished neighbours and the heartbeat written. Imports the
+package's connection, schema, stored format and keeping policy; never queries.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import threading
+import warnings
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from processes.history.errors import cause
+from processes.history.keeping import results_to_keep
+from processes.history.schema import ids_of
+from processes.history.stored import encode_batch, moment_of
+from processes.history.vitals import own_start
+
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Sequence
+
+    from processes.history.connection import HistoryConnection
+    from processes.outcome import CrashedRun
+    from processes.report import TaskReportEntry
+
+#: The ``report`` of a run still running: its task names, until its end writes the rest.
+LIVE_FORMAT = "live"
+
+
+def begin(
+    connection: sqlite3.Connection,
+    run_id: str,
+    process_name: str,
+    started_at: datetime,
+    host: str,
+    argv: str,
+    names: Sequence[str],
+) -> int:
+    """Write the row of a run that starts now; return its id. Inside the caller's write
+    transaction."""
+    (run,) = connection.execute(
+        "SELECT coalesce(max(seq), 0) + 1 FROM sqlite_sequence WHERE name = 'runs'"
+    ).fetchone()
+    live = {"format": LIVE_FORMAT, "names": list(names), "times_from_us": moment_of(started_at)}
+    connection.execute(
+        "INSERT INTO runs (id, run_id, process_name, started_at, finished_at, ok, succeeded,"
+        " errored, skipped, host, pid, argv, stopped_by, report, heartbeat_at, process_start,"
+        " running) VALUES (?, ?, ?, ?, NULL, 0, 0, 0, 0, ?, ?, ?, NULL, ?, ?, ?, '[]')",
+        (
+            run,
+            run_id,
+            process_name,
+            started_at.isoformat(),
+            host,
+            os.getpid(),
+            argv,
+            json.dumps(live, separators=(",", ":")),
+            started_at.isoformat(),
+            own_start(),
+        ),
+    )
+    return int(run)
+
+
+class LiveRun:
+    """The recorder of one run while it runs: the engine tells it each task's start and
+    entry (``task_started``, ``task_finished``: cheap, any thread), and its thread writes
+    them at most ``checkpoint_seconds`` apart, beating the heartbeat at least every
+    ``heartbeat_seconds``. ``checkpointed`` holds the positions written so far."""
+
+    def __init__(
+        self,
+        connection: HistoryConnection,
+        run: int,
+        started_at: datetime,
+        crashes: tuple[CrashedRun, ...],
+        *,
+        checkpoint_seconds: float,
+        heartbeat_seconds: float,
+        store_results: bool,
+        max_result_bytes: int,
+    ) -> None:
+        self.run = run
+        self.crashes = crashes  # the runs of its process found dead when it began
+        self.checkpointed: set[int] = set()
+        self._connection = connection
+        self._origin = started_at
+        self._checkpoint_seconds = checkpoint_seconds
+        self._heartbeat_seconds = heartbeat_seconds
+        self._store_results = store_results
+        self._max_result_bytes = max_result_bytes
+        self._finished: collections.deque[tuple[int, TaskReportEntry, Any]] = collections.deque()
+        self._running: dict[int, str] = {}
+        self._batches = 0
+        self._stopped = threading.Event()
+        self._failed = False  # warned once: the rest of the run is recorded at its end
+        self._thread = threading.Thread(
+            target=self._keep_writing, name="processes-history", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def task_started(self, position: int, name: str) -> None:
+        self._running[position] = name
+
+    def task_finished(self, position: int, entry: TaskReportEntry, result: Any) -> None:
+        self._running.pop(position, None)
+        self._finished.append((position, entry, result))
+
+    def written_ids(self) -> frozenset[int]:
+        """The ids of the ``tasks`` rows the checkpoints wrote."""
+        first, _ = ids_of(self.run)
+        return frozenset(first + position for position in self.checkpointed)
+
+    def stop(self) -> None:
+        """Stop writing: the run's end records the rest, in one transaction."""
+        self._stopped.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def _keep_writing(self) -> None:
+        interval = min(self._checkpoint_seconds, self._heartbeat_seconds)
+        since_beat = 0.0
+        while not self._stopped.wait(interval):
+            since_beat += interval
+            if self._finished or since_beat >= self._heartbeat_seconds:
+                self._write()
+                since_beat = 0.0
+
+    def _write(self) -> None:
+        """One checkpoint: the tasks finished since the last, and a heartbeat."""
+        batch = []
+        while self._finished:
+            batch.append(self._finished.popleft())
+        try:
+            with self._connection.writing() as connection:
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    self._write_batch(connection, batch)
+                    connection.execute("COMMIT")
+                except BaseException:
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                    raise
+        except Exception as exc:  # the run goes on; its end records everything
+            self._finished.extendleft(reversed(batch))
+            if not self._failed:
+                self._failed = True
+                warnings.warn(
+                    f"the run's progress was not written to the history "
+                    f"{self._connection.path} ({cause(exc)}); it is recorded when it ends",
+                    UserWarning,
+                    stacklevel=1,
+                )
+            return
+        self.checkpointed.update(position for position, _, _ in batch)
+
+    def _write_batch(
+        self, connection: sqlite3.Connection, batch: list[tuple[int, TaskReportEntry, Any]]
+    ) -> None:
+        now = datetime.now(UTC).isoformat()
+        running = json.dumps(list(dict(self._running).values()))  # a copy: taken at once
+        connection.execute(
+            "UPDATE runs SET heartbeat_at = ?, running = ? WHERE id = ?", (now, running, self.run)
+        )
+        if not batch:
+            return
+        positions = [position for position, _, _ in batch]
+        entries = [entry for _, entry, _ in batch]
+        text, rows = encode_batch(entries, positions, self.run, self._origin)
+        connection.executemany("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?)", rows)
+        kept = results_to_keep(
+            entries,
+            [result for _, _, result in batch],
+            store_results=self._store_results,
+            max_result_bytes=self._max_result_bytes,
+        )
+        if kept:
+            connection.executemany(
+                "INSERT INTO results VALUES (?, ?, ?, ?, ?)",
+                [(self.run, name, kind, value, reason) for name, kind, value, reason in kept],
+            )
+        self._batches += 1
+        connection.execute(
+            "INSERT INTO checkpoints VALUES (?, ?, ?)", (self.run, self._batches, text)
+        )

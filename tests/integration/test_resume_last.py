@@ -1,0 +1,90 @@
+"""``run(resume="last")``: one fixed cron line that does the right thing after a bad night
+(SPEC §12): the newest run of the process is resumed when it did not end ok."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from processes import Process, RunHistory, Task, TaskDependency, TaskStatus
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.integration
+
+
+class Night:
+    """A pipeline whose ``load`` fails while ``broken``; counts each task's calls."""
+
+    def __init__(self) -> None:
+        self.broken = False
+        self.calls: dict[str, int] = {}
+
+    def step(self, name: str) -> int:
+        self.calls[name] = self.calls.get(name, 0) + 1
+        if name == "load" and self.broken:
+            raise ConnectionError("the warehouse refused the connection")
+        return len(name)
+
+    def process(self, name: str = "nightly") -> Process:
+        tasks = [
+            Task("extract", self.step, args=("extract",)),
+            Task("load", self.step, args=("load",), dependencies=[TaskDependency("extract")]),
+        ]
+        return Process(tasks, name=name)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_last_resumes_a_failed_run_and_starts_afresh_after_an_ok_one(
+    tmp_path: Path, parallel: bool
+) -> None:
+    night = Night()
+    with RunHistory(tmp_path / "runs.db") as history, night.process() as process:
+        first = process.run(parallel=parallel, resume="last", history=history)  # none yet
+        night.broken = True
+        failed = process.run(parallel=parallel, resume="last", history=history)  # ok before
+        night.broken = False
+        resumed = process.run(parallel=parallel, resume="last", history=history)
+        afresh = process.run(parallel=parallel, resume="last", history=history)
+
+    assert first.ok
+    assert first.resumed_from is None
+    assert failed.resumed_from is None  # the run before it ended ok
+    assert failed.entries["load"].status is TaskStatus.ERRORED
+    assert resumed.ok
+    assert resumed.resumed_from == failed.run_id
+    assert resumed.entries["extract"].reused
+    assert not resumed.entries["load"].reused
+    assert afresh.resumed_from is None
+    assert night.calls == {"extract": 3, "load": 4}
+
+
+def test_a_run_id_of_another_process_is_refused_naming_both(tmp_path: Path) -> None:
+    night = Night()
+    with RunHistory(tmp_path / "runs.db") as history:
+        with night.process("weekly") as weekly:
+            other = weekly.run(history=history)
+        with night.process("nightly") as nightly, pytest.raises(ValueError) as refused:
+            nightly.run(resume=other.run_id, history=history)
+    assert "'weekly'" in str(refused.value)
+    assert "'nightly'" in str(refused.value)
+
+
+def test_last_needs_a_history(tmp_path: Path) -> None:
+    with Night().process() as process, pytest.raises(ValueError, match="history"):
+        process.run(resume="last")
+
+
+def test_resumed_from_is_kept_in_the_history_and_in_json(tmp_path: Path) -> None:
+    night = Night()
+    night.broken = True
+    with RunHistory(tmp_path / "runs.db") as history, night.process() as process:
+        failed = process.run(history=history)
+        night.broken = False
+        resumed = process.run(resume=failed.run_id, history=history)
+        stored = history.report(resumed.run_id)
+    assert resumed.resumed_from == failed.run_id
+    assert stored.resumed_from == failed.run_id
+    assert type(resumed).from_json(resumed.to_json()).resumed_from == failed.run_id
