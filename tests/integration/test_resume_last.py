@@ -66,7 +66,10 @@ def test_a_run_id_of_another_process_is_refused_naming_both(tmp_path: Path) -> N
     with RunHistory(tmp_path / "runs.db") as history:
         with night.process("weekly") as weekly:
             other = weekly.run(history=history)
-        with night.process("nightly") as nightly, pytest.raises(ValueError) as refused:
+        with (
+            night.process("nightly") as nightly,
+            pytest.raises(ValueError, match="weekly") as refused,
+        ):
             nightly.run(resume=other.run_id, history=history)
     assert "'weekly'" in str(refused.value)
     assert "'nightly'" in str(refused.value)
