@@ -15,6 +15,7 @@ from processes.checks import check_count, check_seconds, check_type
 from processes.errors import TaskNotFoundError
 from processes.events import Listener, SafeListener, TaskEvent
 from processes.execution import Ledger, execute
+from processes.fingerprint import fingerprint, what_changed
 from processes.graph import TaskGraph
 from processes.progress import ProgressLine
 from processes.report import ProcessExecutionReport, new_run_id
@@ -215,7 +216,17 @@ class Process:
         self._revalidate_if_changed()
         if history is not None and not callable(getattr(history, "record", None)):
             raise TypeError(f"history must be a RunHistory, got {history!r}")
-        resumption = _resumption(resume, history, self.name)
+        fingerprints = (
+            [fingerprint(task.func, task.args, task.kwargs) for task in self.tasks]
+            if history is not None
+            else []
+        )
+        resumption = _resumption(
+            resume,
+            history,
+            self.name,
+            dict(zip([task.name for task in self.tasks], fingerprints, strict=False)),
+        )
         if parallel is None:
             parallel = executor is not None or len(self.tasks) >= PARALLEL_THRESHOLD
         workers = max(int(max_workers), 1) if parallel else 1
@@ -229,7 +240,7 @@ class Process:
         live = None
         if history is not None:
             names = [task.name for task in self.tasks]
-            live = history.begin(run_id, self.name, utcnow(), names)
+            live = history.begin(run_id, self.name, utcnow(), names, fingerprints)
         ledger = Ledger(
             self.tasks,
             self._graph,
@@ -286,7 +297,10 @@ class Process:
 
 
 def _resumption(
-    resume: ProcessExecutionReport | str | None, history: RunHistory | None, process_name: str
+    resume: ProcessExecutionReport | str | None,
+    history: RunHistory | None,
+    process_name: str,
+    fingerprints: dict[str, str],
 ) -> Resumption | None:
     """What ``run(resume=...)`` takes over, looked up before anything runs."""
     if resume is None:
@@ -299,8 +313,9 @@ def _resumption(
             f"got {type(resume).__name__}"
         )
     if history is None:
+        what = "is a run id" if resume != LAST else "resumes the last recorded run"
         raise ValueError(
-            f"resume={resume!r} names a recorded run: resuming from one needs the history "
+            f"resume={resume!r} {what}: resuming from a recorded run needs the history "
             "that recorded it, run(resume=..., history=RunHistory(path)); or pass the "
             "earlier report itself"
         )
@@ -312,13 +327,28 @@ def _resumption(
         resume = newest[0].run_id
     # The report and its results in one read (an unknown run id raises LookupError,
     # naming the file): one state of the file, whatever another process does meanwhile.
-    report, results, reasons = history.report_and_results(resume)
-    if report.process_name != process_name:
+    earlier = history.resumable(resume)
+    if earlier.report.process_name != process_name:
         raise ValueError(
-            f"run {resume!r} is a run of the process {report.process_name!r}, not of "
-            f"{process_name!r}: a process resumes only its own runs"
+            f"run {resume!r} is a run of the process {earlier.report.process_name!r}, not "
+            f"of {process_name!r}: a process resumes only its own runs"
         )
-    return resumption_from_history(report, results, reasons)
+    return resumption_from_history(
+        earlier.report,
+        earlier.results,
+        earlier.reasons,
+        changed=_changed_since(earlier.fingerprints, fingerprints),
+    )
+
+
+def _changed_since(before: dict[str, str], now: dict[str, str]) -> dict[str, str]:
+    """What changed in each task since the resumed run, by name (tasks whose function or
+    own arguments are not the same: §12)."""
+    changed = {}
+    for name, earlier in before.items():
+        if name in now and (what := what_changed(earlier, now[name])):
+            changed[name] = what
+    return changed
 
 
 def _fan_out(listeners: list[Listener]) -> Listener | None:

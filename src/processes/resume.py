@@ -67,20 +67,26 @@ def resumption_from_report(report: ProcessExecutionReport) -> Resumption:
 
 
 def resumption_from_history(
-    report: ProcessExecutionReport, values: Mapping[str, Any], reasons: Mapping[str, str]
+    report: ProcessExecutionReport,
+    values: Mapping[str, Any],
+    reasons: Mapping[str, str],
+    changed: Mapping[str, str] | None = None,
 ) -> Resumption:
     """Take the results a ``RunHistory`` restored for the successes of ``report``.
 
     ``values`` and ``reasons`` are ``RunHistory.results()``: the restored results by
-    task name, and why the others could not be restored (``report_and_results()`` reads
-    all three in one transaction).
+    task name, and why the others could not be restored (``resumable()`` reads them in
+    one transaction). ``changed`` says, by task name, what changed in a task since that
+    run (its function, its arguments): such a task runs again.
     """
     reused: dict[str, tuple[Any, TaskReportEntry]] = {}
     why: dict[str, str] = {}
     for name, entry in report.entries.items():
         if entry.status is not TaskStatus.SUCCESS:
             continue
-        if name in values:
+        if changed and name in changed:
+            why[name.lower()] = f"{changed[name]} changed since run {report.run_id}"
+        elif name in values:
             reused[name.lower()] = (values[name], entry)
         else:
             reason = reasons.get(name) or "it was not kept"

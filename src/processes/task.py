@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from processes.attempt import CaptureSettings, interruptible_sleep, run_within_timeout
 from processes.capture import secret_positions
-from processes.checks import check_choice, check_number, check_type, type_error
+from processes.checks import check_choice, check_flag, check_number, check_type, type_error
 from processes.errors import CircularDependencyError, TaskTraceback
 from processes.life import TaskLife
 from processes.outcome import ErrorData, TaskResult, TaskStatus
@@ -426,6 +426,7 @@ class Task:
         "_name",
         "_policy",
         "_raw",
+        "_reuse",
         "_run_when",
         "_settings",
     )
@@ -461,6 +462,7 @@ class Task:
         retry_jitter: float = 0,
         redact: Iterable[str] | None = None,
         run_when: str = ALL_SUCCEEDED,
+        reuse: bool = True,
     ) -> None:
         # The checks of the common values are inline: 100,000 tasks are built at once.
         self._name = _check_name(None, name)
@@ -472,6 +474,9 @@ class Task:
         self._args = args if type(args) is tuple else _check_args(self, args)
         self._kwargs = {} if kwargs is None else _check_kwargs(self, kwargs)
         self._run_when = run_when if run_when is ALL_SUCCEEDED else _check_run_when(self, run_when)
+        if reuse is not True:
+            check_flag("reuse", reuse, owner=f"Task {self._name!r}")
+        self._reuse = reuse
         if (
             redact is None
             and retry_on is None
@@ -581,6 +586,17 @@ class Task:
     @dependencies.setter
     def dependencies(self, dependencies: list[TaskDependency] | None) -> None:
         self._dependencies = _check_dependencies(self, dependencies)
+
+    @property
+    def reuse(self) -> bool:
+        """False: a resumed run never reuses this task's earlier result; it runs again
+        (a step that must happen on every run: archive, publish)."""
+        return self._reuse
+
+    @reuse.setter
+    def reuse(self, reuse: bool) -> None:
+        check_flag("reuse", reuse, owner=f"Task {self._name!r}")
+        self._reuse = reuse
 
     @property
     def run_when(self) -> str:

@@ -60,8 +60,9 @@ _JOB = textwrap.dedent(
     tasks.append(Task("report", report, dependencies=[
         TaskDependency("load_db", use_result_as_additional_args=True)]))
     history = RunHistory(sys.argv[1], checkpoint_seconds=0.05, heartbeat_seconds=0.05)
+    resume = os.environ.get("RESUME") or None
     with Process(tasks, name="nightly") as process:
-        process.run(parallel=False, history=history)
+        process.run(parallel=False, history=history, resume=resume)
     """
 )
 
@@ -255,14 +256,33 @@ def test_a_run_of_another_host_is_crashed_when_its_heartbeat_is_stale(
 
 
 def test_last_resumes_a_crashed_run_reusing_what_it_finished(
-    killed_run: tuple[Path, str],
+    killed_run: tuple[Path, str], tmp_path: Path
 ) -> None:
     path, run_id = killed_run
-    with RunHistory(path) as history, _job_process() as process:
-        report = process.run(resume="last", history=history)
+    # The same job again, as cron would start it: the same functions, resume="last".
+    script, ready = tmp_path / "job.py", tmp_path / "ready"
+    env = {**os.environ, "BLOCK": "0", "RESUME": "last"}
+    subprocess.run(
+        [sys.executable, str(script), str(path), str(ready)],
+        env=env,
+        check=True,
+        timeout=GENEROUS_SECONDS,
+    )
+    with RunHistory(path) as history:
+        report = history.last("nightly")
+    assert report is not None
     assert report.ok
     assert report.resumed_from == run_id
     assert report.crashed_runs == (run_id,)
     assert [report.entries[f"extract_{n}"].reused for n in range(3)] == [True] * 3
     assert report.entries["load_db"].attempts == 1
     assert report.entries["report"].result == "loaded"
+
+
+def test_a_resumed_task_whose_function_changed_runs_again(killed_run: tuple[Path, str]) -> None:
+    path, run_id = killed_run
+    with RunHistory(path) as history, _job_process() as process:  # other functions
+        report = process.run(resume="last", history=history)
+    assert report.resumed_from == run_id
+    assert not report.entries["extract_0"].reused
+    assert "its function changed" in report.entries["extract_0"].rerun_reason

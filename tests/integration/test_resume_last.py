@@ -91,3 +91,52 @@ def test_resumed_from_is_kept_in_the_history_and_in_json(tmp_path: Path) -> None
     assert resumed.resumed_from == failed.run_id
     assert stored.resumed_from == failed.run_id
     assert type(resumed).from_json(resumed.to_json()).resumed_from == failed.run_id
+
+
+def test_a_task_whose_arguments_or_function_changed_runs_again_and_says_why(
+    tmp_path: Path,
+) -> None:
+    night = Night()
+    night.broken = True
+    with RunHistory(tmp_path / "runs.db") as history:
+        with night.process() as process:
+            failed = process.run(history=history)
+        night.broken = False
+
+        def other_step(name: str) -> int:
+            return night.step(name)
+
+        tasks = [
+            Task("extract", night.step, args=("extract",), kwargs={}),
+            Task("load", night.step, args=("load",), dependencies=[TaskDependency("extract")]),
+        ]
+        tasks[0].args = ("extract",)  # the same arguments: reused
+        with Process(tasks, name="nightly") as same:
+            kept = same.run(resume=failed.run_id, history=history)
+        tasks[0].func = other_step  # another function: runs again
+        with Process(tasks, name="nightly") as edited:
+            rerun = edited.run(resume=failed.run_id, history=history)
+
+    assert kept.entries["extract"].reused
+    assert not rerun.entries["extract"].reused
+    assert "its function changed" in rerun.entries["extract"].rerun_reason
+    assert failed.run_id in rerun.entries["extract"].rerun_reason
+
+
+def test_a_task_with_reuse_false_runs_on_every_run(tmp_path: Path) -> None:
+    night = Night()
+    night.broken = True
+    with RunHistory(tmp_path / "runs.db") as history, night.process() as process:
+        failed = process.run(history=history)
+        night.broken = False
+        process.get_task("extract").reuse = False
+        resumed = process.run(resume="last", history=history)
+    assert resumed.resumed_from == failed.run_id
+    assert not resumed.entries["extract"].reused
+    assert "reuse=False" in resumed.entries["extract"].rerun_reason
+    assert night.calls["extract"] == 2
+
+
+def test_reuse_must_be_a_bool() -> None:
+    with pytest.raises(TypeError, match="reuse"):
+        Task("archive", print, reuse="no")  # type: ignore[arg-type]

@@ -348,7 +348,9 @@ class Ledger:
     def _take_over(self, resume: Resumption) -> None:
         for i, task in enumerate(self.tasks):
             taken = resume.reused.get(task.name)
-            if taken is not None:
+            if taken is not None and not task.reuse:
+                self.rerun_reasons[i] = "it has reuse=False: it runs on every run"
+            elif taken is not None:
                 self.reused[i] = taken
                 self.gates.blocked[i] |= REUSED
             elif reason := resume.reasons.get(task.name):

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import warnings
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from processes.checks import check_seconds
 from processes.history import queries, recording
@@ -23,7 +23,7 @@ from processes.history.errors import cause as _cause
 from processes.history.keeping import restored
 from processes.history.live import LiveRun
 from processes.history.queries import RunSummary, TaskStats
-from processes.history.stored import decode_report
+from processes.history.stored import decode_report, fingerprints_in
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -32,7 +32,16 @@ if TYPE_CHECKING:
 
     from processes.report import ProcessExecutionReport
 
-__all__ = ["RunHistory", "RunHistoryError", "RunSummary", "TaskStats"]
+__all__ = ["Resumable", "RunHistory", "RunHistoryError", "RunSummary", "TaskStats"]
+
+
+class Resumable(NamedTuple):
+    """What ``RunHistory.resumable()`` reads of a run, for a run resuming it."""
+
+    report: ProcessExecutionReport
+    results: dict[str, Any]
+    reasons: dict[str, str]
+    fingerprints: dict[str, str]
 
 
 class RunHistory:
@@ -105,7 +114,12 @@ class RunHistory:
     # -- recording ------------------------------------------------------------------------
 
     def begin(
-        self, run_id: str, process_name: str, started_at: datetime, names: Sequence[str]
+        self,
+        run_id: str,
+        process_name: str,
+        started_at: datetime,
+        names: Sequence[str],
+        fingerprints: Sequence[str] = (),
     ) -> LiveRun | None:
         """Write a run that starts now, and start recording it as it goes (§13).
 
@@ -122,6 +136,7 @@ class RunHistory:
                     process_name,
                     started_at,
                     names,
+                    fingerprints,
                     keep_runs=self.keep_runs,
                     stale_seconds=self.stale_seconds,
                 )
@@ -133,6 +148,7 @@ class RunHistory:
             run,
             started_at,
             crashes,
+            fingerprints,
             checkpoint_seconds=self.checkpoint_seconds,
             heartbeat_seconds=self.heartbeat_seconds,
             store_results=self.store_results,
@@ -156,9 +172,10 @@ class RunHistory:
         the cause, and the report is returned as given.
         """
         run, written = None, frozenset[int]()
+        fingerprints: Sequence[str] = ()
         if live is not None:
             live.stop()
-            run, written = live.run, live.written_ids()
+            run, written, fingerprints = live.run, live.written_ids(), live.fingerprints
             report = replace(report, crashes=live.crashes)
         try:
             with self._connection.writing() as connection:
@@ -171,6 +188,7 @@ class RunHistory:
                     max_result_bytes=self.max_result_bytes,
                     run=run,
                     written=written,
+                    fingerprints=fingerprints,
                 )
         except Exception as exc:  # a run must never break on its history
             self._warn_not_recorded(exc, report.run_id)
@@ -253,6 +271,18 @@ class RunHistory:
             report = self._decoded(connection, run, text)
             shown, kept = queries.stored_results(connection, run, text, tasks)
         return (report, *restored(shown, kept))
+
+    def resumable(self, run_id: str) -> Resumable:
+        """What a run resuming run ``run_id`` takes over, read in one transaction: its
+        report, its restored results and why others could not be restored (as
+        ``report_and_results``), and its tasks' fingerprints by name (§12)."""
+        with self._connection.reading() as connection:
+            run, text = queries.run_row(connection, "id, report", run_id, self.path)
+            tasks = queries.task_rows(connection, run)
+            report = self._decoded(connection, run, text)
+            shown, kept = queries.stored_results(connection, run, text, tasks)
+            fingerprints = fingerprints_in(text)
+        return Resumable(report, *restored(shown, kept), fingerprints)
 
     def task_stats(self, process_name: str, task_name: str) -> TaskStats:
         """Return how task ``task_name`` fared over the recorded runs of ``process_name``.

@@ -46,6 +46,7 @@ class LiveRow:
     heartbeat_at: datetime | None
     running: tuple[str, ...]
     names: tuple[str, ...]
+    fingerprints: tuple[str, ...]
 
     def has_crashed(self, stale_seconds: float, now: datetime | None = None) -> bool:
         """Whether the process recording it is gone (``vitals.has_died``)."""
@@ -66,6 +67,7 @@ def is_live(report_text: str) -> bool:
 
 def live_row(row: tuple[Any, ...]) -> LiveRow:
     run, run_id, process_name, started_at, host, pid, start, heartbeat, running, text = row
+    live = json.loads(text)
     return LiveRow(
         run,
         run_id,
@@ -76,7 +78,8 @@ def live_row(row: tuple[Any, ...]) -> LiveRow:
         start,
         parse_time(heartbeat),
         tuple(json.loads(running or "[]")),
-        tuple(json.loads(text)["names"]),
+        tuple(live["names"]),
+        tuple(live.get("fingerprints", ())),
     )
 
 

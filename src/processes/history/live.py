@@ -42,13 +42,19 @@ def begin(
     host: str,
     argv: str,
     names: Sequence[str],
+    fingerprints: Sequence[str],
 ) -> int:
     """Write the row of a run that starts now; return its id. Inside the caller's write
     transaction."""
     (run,) = connection.execute(
         "SELECT coalesce(max(seq), 0) + 1 FROM sqlite_sequence WHERE name = 'runs'"
     ).fetchone()
-    live = {"format": LIVE_FORMAT, "names": list(names), "times_from_us": moment_of(started_at)}
+    live = {
+        "format": LIVE_FORMAT,
+        "names": list(names),
+        "fingerprints": list(fingerprints),
+        "times_from_us": moment_of(started_at),
+    }
     connection.execute(
         "INSERT INTO runs (id, run_id, process_name, started_at, finished_at, ok, succeeded,"
         " errored, skipped, host, pid, argv, stopped_by, report, heartbeat_at, process_start,"
@@ -81,6 +87,7 @@ class LiveRun:
         run: int,
         started_at: datetime,
         crashes: tuple[CrashedRun, ...],
+        fingerprints: Sequence[str],
         *,
         checkpoint_seconds: float,
         heartbeat_seconds: float,
@@ -89,6 +96,7 @@ class LiveRun:
     ) -> None:
         self.run = run
         self.crashes = crashes  # the runs of its process found dead when it began
+        self.fingerprints = fingerprints  # of its tasks, in order (``processes.fingerprint``)
         self.checkpointed: set[int] = set()
         self._connection = connection
         self._origin = started_at

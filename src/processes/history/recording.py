@@ -52,6 +52,7 @@ def record(
     max_result_bytes: int,
     run: int | None = None,
     written: Collection[int] = (),
+    fingerprints: Sequence[str] = (),
 ) -> ProcessExecutionReport:
     """Record a finished run in one write transaction; return the report with its
     ``changes`` and ``streaks``. ``run`` is the id of its row when it was written at its
@@ -68,6 +69,7 @@ def record(
             max_result_bytes=max_result_bytes,
             run=run,
             written=written,
+            fingerprints=fingerprints,
         )
         connection.execute("COMMIT")
     except BaseException:
@@ -83,6 +85,7 @@ def begin(
     process_name: str,
     started_at: datetime,
     names: Sequence[str],
+    fingerprints: Sequence[str],
     *,
     keep_runs: int,
     stale_seconds: float,
@@ -104,6 +107,7 @@ def begin(
             HOST,
             json.dumps(_masked_argv(_argv())),
             names,
+            fingerprints,
         )
         connection.execute("COMMIT")
     except BaseException:
@@ -132,6 +136,7 @@ def _close(connection: sqlite3.Connection, row: LiveRow, keep_runs: int) -> Cras
         max_result_bytes=0,
         run=row.id,
         written=written,
+        fingerprints=row.fingerprints,
     )
     return crash_of(row, report)
 
@@ -146,6 +151,7 @@ def _write_end(
     max_result_bytes: int,
     run: int | None,
     written: Collection[int],
+    fingerprints: Sequence[str],
 ) -> ProcessExecutionReport:
     """The writes of ``record``, inside the caller's transaction."""
     entries = list(report.entries.values())
@@ -168,7 +174,7 @@ def _write_end(
     changes, streaks, failing = compare(before, report, since_now)
     report = replace(report, changes=changes, streaks=streaks)
     counts = _counts(entries)
-    text, task_rows = encode_report(report, run)
+    text, task_rows = encode_report(report, run, fingerprints)
     # The oldest runs go first: the new run's rows reuse their pages, which are
     # then written once (deleting after inserting writes twice as much).
     _forget_old_runs(connection, report.process_name, keep_runs, run)

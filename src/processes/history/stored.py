@@ -26,7 +26,7 @@ from processes.report import (
 from processes.saferepr import safe_repr
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
 
 #: The format of the ``runs.report`` column this code writes: 5 writes the plain entries
 #: as columns, a list per field (4: a list per entry), their times in microseconds from
@@ -90,7 +90,7 @@ def origin_of(report: ProcessExecutionReport) -> datetime:
 
 
 def encode_report(
-    report: ProcessExecutionReport, run: int
+    report: ProcessExecutionReport, run: int, fingerprints: Sequence[str] = ()
 ) -> tuple[str, Iterable[tuple[Any, ...]]]:
     """The stored report and the ``tasks`` rows of run ``run``.
 
@@ -127,7 +127,15 @@ def encode_report(
         "details": details,
         "plain": columns,
     }
+    if fingerprints:  # of the tasks, in the order of the names (``processes.fingerprint``)
+        stored["fingerprints"] = list(fingerprints)
     return _dumped(stored, columns), _task_rows(entries, names, run)
+
+
+def fingerprints_in(text: str) -> dict[str, str]:
+    """The fingerprints a stored report keeps, by task name (none before schema 5)."""
+    data = json.loads(text)
+    return dict(zip(data.get("names", ()), data.get("fingerprints", ()), strict=False))
 
 
 def encode_batch(
