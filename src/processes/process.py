@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import operator
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from processes.checks import check_count, check_seconds, check_type
 from processes.errors import TaskNotFoundError
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from processes.history import RunHistory
+    from processes.history.live import LiveRun
 
 #: With ``parallel=None``, a process of at least this many tasks runs in parallel.
 PARALLEL_THRESHOLD = 10
@@ -216,17 +217,8 @@ class Process:
         self._revalidate_if_changed()
         if history is not None and not callable(getattr(history, "record", None)):
             raise TypeError(f"history must be a RunHistory, got {history!r}")
-        fingerprints = (
-            [fingerprint(task.func, task.args, task.kwargs) for task in self.tasks]
-            if history is not None
-            else []
-        )
-        resumption = _resumption(
-            resume,
-            history,
-            self.name,
-            dict(zip([task.name for task in self.tasks], fingerprints, strict=False)),
-        )
+        run_id = new_run_id()  # fixed now: a history has the run from its first moment
+        resumption, live = self._resume_and_record(resume, history, run_id)
         if parallel is None:
             parallel = executor is not None or len(self.tasks) >= PARALLEL_THRESHOLD
         workers = max(int(max_workers), 1) if parallel else 1
@@ -236,11 +228,6 @@ class Process:
         progress_line = ProgressLine(len(self.tasks)) if progress else None
         if progress_line is not None and progress_line.enabled:
             listeners.append(SafeListener(progress_line))  # a closed stderr must not stop a run
-        run_id = new_run_id()  # fixed now: a history has the run from its first moment
-        live = None
-        if history is not None:
-            names = [task.name for task in self.tasks]
-            live = history.begin(run_id, self.name, utcnow(), names, fingerprints)
         ledger = Ledger(
             self.tasks,
             self._graph,
@@ -252,7 +239,7 @@ class Process:
             run_id=run_id,
             recorder=live,
         )
-        resumed_from = resumption.run_id if resumption is not None else None
+        ending = _Ending(history, live, resumption)
         try:
             report = execute(
                 ledger, workers=workers, executor=executor, sleep=sleep, deadline=deadline
@@ -261,21 +248,31 @@ class Process:
             # An interrupted run is recorded as its exception's report says it ended.
             partial = getattr(stopped, "report", None)
             if partial is not None:
-                partial = replace(partial, resumed_from=resumed_from)
-                if history is not None and live is not None:
-                    partial = history.record(partial, ledger.results, live)
-                stopped.report = partial  # type: ignore[attr-defined]
+                stopped.report = ending(partial, ledger.results)  # type: ignore[attr-defined]
             raise
         finally:
             if live is not None:
                 live.stop()
             if progress_line is not None:
                 progress_line.close()
-        if resumed_from is not None:
-            report = replace(report, resumed_from=resumed_from)
-        if history is not None and live is not None:
-            return history.record(report, ledger.results, live)
-        return report
+        return ending(report, ledger.results)
+
+    def _resume_and_record(
+        self,
+        resume: ProcessExecutionReport | str | None,
+        history: RunHistory | None,
+        run_id: str,
+    ) -> tuple[Resumption | None, LiveRun | None]:
+        """What the run takes over from an earlier one, and the recorder of the run in
+        ``history`` from its first moment (None when it cannot be written: warned)."""
+        if history is None:
+            return _resumption(resume, None, self.name, {}), None
+        names = [task.name for task in self.tasks]
+        fingerprints = [fingerprint(task.func, task.args, task.kwargs) for task in self.tasks]
+        resumption = _resumption(
+            resume, history, self.name, dict(zip(names, fingerprints, strict=True))
+        )
+        return resumption, history.begin(run_id, self.name, utcnow(), names, fingerprints)
 
     def close_loggers(self) -> None:
         """Close every log file this process opened."""
@@ -294,6 +291,27 @@ class Process:
 
     def __repr__(self) -> str:
         return f"Process(name={self.name!r}, tasks={len(self.tasks)})"
+
+
+class _Ending:
+    """What a run's report gets when it ends: the run it resumed, and its record in the
+    history (with what changed since the previous run)."""
+
+    def __init__(
+        self, history: RunHistory | None, live: LiveRun | None, resumption: Resumption | None
+    ) -> None:
+        self.history = history
+        self.live = live
+        self.resumed_from = resumption.run_id if resumption is not None else None
+
+    def __call__(
+        self, report: ProcessExecutionReport, results: list[Any]
+    ) -> ProcessExecutionReport:
+        if self.resumed_from is not None:
+            report = replace(report, resumed_from=self.resumed_from)
+        if self.history is not None and self.live is not None:
+            report = self.history.record(report, results, self.live)
+        return report
 
 
 def _resumption(

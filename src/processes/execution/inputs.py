@@ -17,12 +17,13 @@ from processes.capture import secret_positions
 from processes.redaction import REDACTED, remember_secret
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from processes.capture import Failure
     from processes.graph import TaskGraph
+    from processes.redaction import Redactor
     from processes.report import TaskReportEntry
-    from processes.task import Task
+    from processes.task import Task, TaskDependency
 
 _ANY_NUMBER_OF_ARGUMENTS = 256  # more than any function has positional parameters
 _PASSES_ARGS = operator.attrgetter("use_result_as_additional_args")
@@ -65,24 +66,12 @@ class Inputs:
         self.secret_results: set[int] = set()
         self.hiding: set[int] = set()
         self.shown_otherwise: set[int] = set()
-        known: dict[tuple[int, int], tuple[int, ...]] = {}  # tasks share functions: ask once
-        last: tuple[object, object, tuple[int, ...]] = (None, None, ())
+        secret_positions_of = _SecretPositions()
         by_position = self.by_position
         for i, (task, upstreams) in enumerate(zip(tasks, graph.upstreams, strict=True)):
             if not upstreams:
                 continue
-            dependencies = task.dependencies
-            positional: Sequence[int]
-            named: list[tuple[str, int]] = []
-            if all(map(_PASSES_ARGS, dependencies)) and not any(map(_PASSES_KWARGS, dependencies)):
-                positional = upstreams  # the common case: every result follows, in order
-            else:
-                positional = []
-                for dep, up in zip(dependencies, upstreams, strict=False):
-                    if dep.use_result_as_additional_args:
-                        positional.append(up)
-                    if dep.use_result_as_additional_kwargs:
-                        named.append((dep.additional_kwarg_name, up))
+            positional, named = _passed(task.dependencies, upstreams)
             own = len(task.args)
             if positional:
                 # the graph's tuple when every upstream result follows (the same order)
@@ -95,24 +84,21 @@ class Inputs:
                     if redactor.is_secret(name):
                         self.secret_results.add(up)
                         self.hiding.add(i)
-            if not (positional or own):
-                continue
-            func = task.func
-            if func is last[0] and redactor is last[1]:
-                secret = last[2]
-            else:
-                key = (id(func), id(redactor))
-                found = known.get(key)
-                if found is None:
-                    found = known[key] = secret_positions(func, redactor, _ANY_NUMBER_OF_ARGUMENTS)
-                secret = found
-                last = (func, redactor, secret)
-            if secret:
-                self.secret_parameters[i] = secret
-                self.hiding.add(i)
-                for position, up in enumerate(positional, start=own):
-                    if position in secret:
-                        self.secret_results.add(up)
+            if positional or own:
+                secret = secret_positions_of(task.func, redactor)
+                if secret:
+                    self._hide_secret_parameters(i, secret, positional, own)
+
+    def _hide_secret_parameters(
+        self, i: int, secret: tuple[int, ...], positional: Sequence[int], own: int
+    ) -> None:
+        """Task ``i`` has secret-named parameters at ``secret``: the upstream results
+        passed there are secrets, and its entry hides them."""
+        self.secret_parameters[i] = secret
+        self.hiding.add(i)
+        for position, up in enumerate(positional, start=own):
+            if position in secret:
+                self.secret_results.add(up)
 
     def gather(self, i: int, results: list[Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Task ``i``'s own arguments, plus the upstream results it asked for."""
@@ -193,3 +179,41 @@ class Inputs:
             if up in self.secret_results:
                 remember_secret(results[up], secrets)
         return failure.masked(secrets) if secrets else failure
+
+
+def _passed(
+    dependencies: list[TaskDependency], upstreams: tuple[int, ...]
+) -> tuple[Sequence[int], list[tuple[str, int]]]:
+    """The upstream tasks whose results follow a task's own arguments, and those passed
+    as ``(keyword, upstream task)``."""
+    if all(map(_PASSES_ARGS, dependencies)) and not any(map(_PASSES_KWARGS, dependencies)):
+        return upstreams, []  # the common case: every result follows, in order
+    positional: list[int] = []
+    named: list[tuple[str, int]] = []
+    for dep, up in zip(dependencies, upstreams, strict=False):
+        if dep.use_result_as_additional_args:
+            positional.append(up)
+        if dep.use_result_as_additional_kwargs:
+            named.append((dep.additional_kwarg_name, up))
+    return positional, named
+
+
+class _SecretPositions:
+    """``secret_positions`` asked once per function and redactor: tasks share functions."""
+
+    __slots__ = ("known", "last")
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[int, int], tuple[int, ...]] = {}
+        self.last: tuple[object, object, tuple[int, ...]] = (None, None, ())
+
+    def __call__(self, func: Callable[..., Any], redactor: Redactor) -> tuple[int, ...]:
+        last = self.last
+        if func is last[0] and redactor is last[1]:
+            return last[2]
+        key = (id(func), id(redactor))
+        found = self.known.get(key)
+        if found is None:
+            found = self.known[key] = secret_positions(func, redactor, _ANY_NUMBER_OF_ARGUMENTS)
+        self.last = (func, redactor, found)
+        return found
