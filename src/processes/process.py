@@ -16,6 +16,7 @@ from processes.events import Listener, SafeListener, TaskEvent
 from processes.execution import Ledger, execute
 from processes.graph import TaskGraph
 from processes.progress import ProgressLine
+from processes.redaction import DEFAULT_REDACTOR
 from processes.report import ProcessExecutionReport
 from processes.resume import Resumption, resumption_from_history, resumption_from_report
 from processes.task import (
@@ -225,7 +226,7 @@ class Process:
             self.tasks,
             self._graph,
             self._logs,
-            self.name,
+            DEFAULT_REDACTOR.mask_shapes(self.name),  # a URL's password never shows
             fail_fast=fail_fast,
             on_event=_fan_out(listeners),
             resume=resumption,
