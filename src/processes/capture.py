@@ -14,6 +14,7 @@ import site
 import sysconfig
 import traceback
 import types
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -182,48 +183,49 @@ def qualified_name(cls: type) -> str:
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
 
 
-_MAX_CHAINED = 10
+#: How many exceptions of a chain or group, and how many of their frames, are searched
+#: for secrets; any exception past either is shown as ``NOT_SEARCHED`` (fail closed).
+_MOST_EXCEPTIONS_SEARCHED = 1_000
+_MOST_FRAMES_SEARCHED = 20_000
+#: What a failure's traceback shows in place of the text of an exception not searched.
+NOT_SEARCHED = "[not shown: this exception was not searched for secrets]"
 _MAX_SECRET_FORMS = 1_024
 # A secret-named tuple or dict (``auth = ("admin", password)``): shorter items such as
 # "admin" are more likely names than secrets, and would be masked in every line.
 _LONGEST_WORD_IN_A_CONTAINER = 8
 
 
-def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: list[str]) -> None:
+def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: list[str]) -> set[int]:
     """Remember the secrets held by every frame of the traceback, and of chained and
     grouped exceptions, from the task's own code on (not the library's frames that
-    called it, nor the caller's frames above ``run()``, which a traceback never holds).
+    called it, nor the caller's frames above ``run()``, which a traceback never holds);
+    return the ids of the exceptions searched.
 
     Not only the traced frame: a key held one call up and passed on as ``k`` shows up
     in the message of the exception raised further down. In each frame: the values of
     secret-named locals (and of secret-named globals the code uses), and what dicts
-    and plain objects hold under secret-looking keys or attribute names.
+    and plain objects hold under secret-looking keys or attribute names; and of each
+    exception, its own secret-named attributes (``exc.token``). Breadth-first, in the
+    order a traceback shows them, up to ``_MOST_EXCEPTIONS_SEARCHED`` exceptions and
+    ``_MOST_FRAMES_SEARCHED`` frames: ``exc`` itself always.
     """
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
+    searched_ids: set[int] = set()
+    pending: deque[BaseException | None] = deque([exc])
     containers: list[Any] = []  # held under secret names: their long items are remembered
     searched: list[Any] = []  # for secret-named keys and attributes, last, within a budget
-    while pending and len(seen) < _MAX_CHAINED:
-        current = pending.pop()
-        if current is None or id(current) in seen:
+    frames_left = _MOST_FRAMES_SEARCHED
+    while pending and len(searched_ids) < _MOST_EXCEPTIONS_SEARCHED:
+        current = pending.popleft()
+        if current is None or id(current) in searched_ids:
             continue
-        seen.add(id(current))
-        for frame in _frames(_beyond_library(current.__traceback__)):
-            for name, value in frame.f_locals.items():
-                if not redactor.is_secret(name):
-                    searched.append(value)
-                elif isinstance(value, dict | tuple | set | frozenset):
-                    containers.append(value)
-                # Not a list: a list called ``tokens`` in some caller would mask every
-                # word it holds. The traced frame's lists are handled with its locals.
-                elif not isinstance(value, list):
-                    remember_secret(value, secrets)
-                    searched.append(value)  # an object: what its secret fields hold
-            for name in frame.f_code.co_names:
-                if redactor.is_secret(name) and name in frame.f_globals:
-                    value = frame.f_globals[name]
-                    if isinstance(value, str | bytes | int):
-                        remember_secret(value, secrets)
+        frames = _frames(_beyond_library(current.__traceback__))
+        frames_left -= len(frames)
+        if frames_left < 0 and searched_ids:
+            break
+        searched_ids.add(id(current))
+        _remember_own_fields(current, redactor, secrets, searched)
+        for frame in frames:
+            _remember_frame(frame, redactor, secrets, containers, searched)
         pending.extend((current.__cause__, current.__context__))
         if isinstance(current, BaseExceptionGroup):
             pending.extend(current.exceptions)
@@ -232,6 +234,70 @@ def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: lis
             break
         remember_secret(value, secrets, shortest=_LONGEST_WORD_IN_A_CONTAINER)
     redactor.collect(searched, secrets)
+    return searched_ids
+
+
+def _remember_own_fields(
+    exc: BaseException, redactor: Redactor, secrets: list[str], searched: list[Any]
+) -> None:
+    """What the exception holds under secret-looking attribute names (``exc.token``);
+    its other attributes are searched like locals."""
+    try:
+        namespace = object.__getattribute__(exc, "__dict__")
+    except AttributeError:
+        return
+    for name, value in list(namespace.items()):
+        if isinstance(name, str) and redactor.is_secret(name):
+            remember_secret(value, secrets)
+        searched.append(value)
+
+
+def _remember_frame(
+    frame: FrameType,
+    redactor: Redactor,
+    secrets: list[str],
+    containers: list[Any],
+    searched: list[Any],
+) -> None:
+    """What one frame's secret-named locals and the secret-named globals it uses hold."""
+    for name, value in frame.f_locals.items():
+        if not redactor.is_secret(name):
+            searched.append(value)
+        elif isinstance(value, dict | tuple | set | frozenset):
+            containers.append(value)
+        # Not a list: a list called ``tokens`` in some caller would mask every
+        # word it holds. The traced frame's lists are handled with its locals.
+        elif not isinstance(value, list):
+            remember_secret(value, secrets)
+            searched.append(value)  # an object: what its secret fields hold
+    for name in frame.f_code.co_names:
+        if redactor.is_secret(name) and name in frame.f_globals:
+            value = frame.f_globals[name]
+            if isinstance(value, str | bytes | int):
+                remember_secret(value, secrets)
+
+
+def _traceback_text(exc: BaseException, searched: set[int]) -> str:
+    """The traceback as ``traceback.format_exception`` writes it, where an exception the
+    search did not reach shows ``NOT_SEARCHED`` instead of its message and notes."""
+    shown = traceback.TracebackException(type(exc), exc, _user_traceback(exc), compact=True)
+    pending: list[tuple[Any, BaseException]] = [(shown, exc)]
+    visited: set[int] = set()
+    while pending:
+        part, original = pending.pop()
+        if id(part) in visited:
+            continue
+        visited.add(id(part))
+        if id(original) not in searched:
+            part._str = NOT_SEARCHED  # the text every Python 3.11+ writes as the message
+            part.__notes__ = None
+        for side in ("__cause__", "__context__"):
+            chained, chained_original = getattr(part, side, None), getattr(original, side)
+            if chained is not None and chained_original is not None:
+                pending.append((chained, chained_original))
+        members = getattr(part, "exceptions", None) or ()
+        pending.extend(zip(members, getattr(original, "exceptions", ()), strict=False))
+    return "".join(shown.format())
 
 
 def secret_positions(func: Callable[..., Any], redactor: Redactor, count: int) -> tuple[int, ...]:
@@ -316,7 +382,7 @@ def capture_failure(
     found too, so that reports and logs can hide them.
     """
     secrets = list(redactor.known_values())  # the environment's, read when the run began
-    _remember_secret_locals(exc, redactor, secrets)
+    searched = _remember_secret_locals(exc, redactor, secrets)
     traced_vars: dict[str, str] = {}
     location = ""
     frame = select_frame(exc, frame_filter)
@@ -336,7 +402,7 @@ def capture_failure(
     hidden_args, hidden_kwargs = _secret_arguments(func, args, kwargs or {}, redactor, secrets)
     try:
         message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        tb_text = "".join(traceback.format_exception(type(exc), exc, _user_traceback(exc)))
+        tb_text = _traceback_text(exc, searched)
     except Exception:  # whatever an exotic exception does to formatting, capture goes on
         message = f"{qualified_name(type(exc))}: <message unavailable>"
         tb_text = f"{message}\n<traceback unavailable>"
@@ -344,7 +410,7 @@ def capture_failure(
     masked_tb = redactor.mask_shapes(mask(tb_text, secrets))
     # Changed anywhere, even in a source line only: the exception object must not be
     # shown as it is, since printing it would read that line again from its file.
-    redacted = masked_message != message or masked_tb != tb_text
+    redacted = masked_message != message or masked_tb != tb_text or NOT_SEARCHED in tb_text
     message, tb_text = masked_message, masked_tb
     traced_vars = {
         name: redactor.mask_shapes(mask(text, secrets)) for name, text in traced_vars.items()

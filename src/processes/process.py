@@ -18,6 +18,7 @@ from processes.execution import Ledger, execute
 from processes.fingerprint import fingerprint, what_changed
 from processes.graph import TaskGraph
 from processes.progress import ProgressLine
+from processes.redaction import DEFAULT_REDACTOR
 from processes.report import ProcessExecutionReport, new_run_id
 from processes.resume import Resumption, resumption_from_history, resumption_from_report
 from processes.task import (
@@ -218,7 +219,8 @@ class Process:
         if history is not None and not callable(getattr(history, "record", None)):
             raise TypeError(f"history must be a RunHistory, got {history!r}")
         run_id = new_run_id()  # fixed now: a history has the run from its first moment
-        resumption, live = self._resume_and_record(resume, history, run_id)
+        name = DEFAULT_REDACTOR.mask_shapes(self.name)  # a URL's password never shows
+        resumption, live = self._resume_and_record(resume, history, run_id, name)
         if parallel is None:
             parallel = executor is not None or len(self.tasks) >= PARALLEL_THRESHOLD
         workers = max(int(max_workers), 1) if parallel else 1
@@ -232,7 +234,7 @@ class Process:
             self.tasks,
             self._graph,
             self._logs,
-            self.name,
+            name,
             fail_fast=fail_fast,
             on_event=_fan_out(listeners),
             resume=resumption,
@@ -262,17 +264,17 @@ class Process:
         resume: ProcessExecutionReport | str | None,
         history: RunHistory | None,
         run_id: str,
+        name: str,
     ) -> tuple[Resumption | None, LiveRun | None]:
         """What the run takes over from an earlier one, and the recorder of the run in
-        ``history`` from its first moment (None when it cannot be written: warned)."""
+        ``history`` from its first moment (None when it cannot be written: warned).
+        ``name`` is the process's name as reports show it."""
         if history is None:
-            return _resumption(resume, None, self.name, {}), None
+            return _resumption(resume, None, name, {}), None
         names = [task.name for task in self.tasks]
         fingerprints = [fingerprint(task.func, task.args, task.kwargs) for task in self.tasks]
-        resumption = _resumption(
-            resume, history, self.name, dict(zip(names, fingerprints, strict=True))
-        )
-        return resumption, history.begin(run_id, self.name, utcnow(), names, fingerprints)
+        resumption = _resumption(resume, history, name, dict(zip(names, fingerprints, strict=True)))
+        return resumption, history.begin(run_id, name, utcnow(), names, fingerprints)
 
     def close_loggers(self) -> None:
         """Close every log file this process opened."""

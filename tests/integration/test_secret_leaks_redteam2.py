@@ -125,9 +125,6 @@ def read_config_line() -> None:
     raise ValueError(f"cannot parse {line}")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="leak: `name = value` (INI, ~/.aws/credentials) unquoted is no shape"
-)
 def test_an_ini_assignment_with_spaces_in_a_message() -> None:
     report = run([Task("config", read_config_line)])
     assert "wJalrXUtnFEMI" not in everything(report)

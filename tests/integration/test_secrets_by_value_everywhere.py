@@ -12,7 +12,6 @@ from __future__ import annotations
 import email
 import json
 import os
-import socket
 import urllib.parse
 from concurrent.futures import ProcessPoolExecutor
 from email import policy
@@ -23,7 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
 
-from leaks import everything
+from leaks import Inbox, everything, free_port
 from processes import (
     DiscordChannel,
     EmailChannel,
@@ -164,21 +163,6 @@ def build(log_path: Path) -> Process:
         ],
         name="billing",
     )
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.raw: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.raw.append(envelope.content)
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_the_issues_snippets_are_masked(environment: None) -> None:

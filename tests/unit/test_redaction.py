@@ -14,7 +14,14 @@ import pytest
 
 from processes import Process, Task, TaskDependency
 from processes.capture import secret_positions
-from processes.redaction import DEFAULT_REDACTOR, REDACTED, Redactor, mask, remember_secret
+from processes.redaction import (
+    DEFAULT_REDACTOR,
+    REDACTED,
+    Redactor,
+    mask,
+    read_environment,
+    remember_secret,
+)
 
 # -- by shape --------------------------------------------------------------------------------
 
@@ -39,6 +46,10 @@ from processes.redaction import DEFAULT_REDACTOR, REDACTED, Redactor, mask, reme
         ("sent bearer abc123def456", "sent bearer [redacted]"),
         ("Authorization: Token abc123def456", "Authorization: Token [redacted]"),
         ("connect(password=pw)", "connect(password=[redacted])"),
+        ("password: correcthorsebatterystaple", "password: [redacted]"),  # no digit needed
+        ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG", "aws_secret_access_key = [redacted]"),
+        ("API_TOKEN= abc def", "API_TOKEN= [redacted] def"),  # the first word
+        ("api_key: sk-abc, user: bob", "api_key: [redacted], user: bob"),
     ],
 )
 def test_credentials_are_masked_by_their_shape(text: str, shown: str) -> None:
@@ -59,10 +70,37 @@ def test_credentials_are_masked_by_their_shape(text: str, shown: str) -> None:
         '{"url":"http://db:5432","owner":"ops@example.com"}',
         "password='[redacted]'",  # already masked
         "x = 1",
+        "status: ok",  # no secret name: whatever follows stays
+        "token count: 3",  # the name is "token", but no value is written after it
+        "jwt.exceptions.InvalidTokenError: Signature has expired",  # a class, then its message
+        "    token: Optional[str] = None",  # an annotation
+        "    session: Session = Session()",  # an annotated assignment
+        "    secret = settings.secret",  # an attribute
+        "    password = getpass.getpass()",  # a call
+        "max_tokens: 512",  # a count
     ],
 )
 def test_text_without_a_credential_is_left_alone(text: str) -> None:
     assert DEFAULT_REDACTOR.mask_shapes(text) == text
+
+
+def test_a_command_line_keeps_no_secret_given_as_a_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_PASSWORD", "Cmd-line-pw-4711")
+    read_environment()
+    argv = ["job.py", "-p", "Cmd-line-pw-4711", "--dsn", "h/db", "--key=k", "--port", "5432"]
+    assert DEFAULT_REDACTOR.mask_command_line(argv) == [
+        "job.py",
+        "-p",
+        REDACTED,
+        "--dsn",
+        REDACTED,  # named like a secret variable (*_DSN, *_KEY)
+        f"--key={REDACTED}",
+        "--port",
+        "5432",
+    ]
+    assert Redactor(()).mask_command_line(argv) == argv
+    monkeypatch.delenv("DB_PASSWORD")
+    read_environment()  # the next test's environment holds no such value
 
 
 def test_no_redaction_means_no_masking_by_shape_either() -> None:

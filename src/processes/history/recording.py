@@ -24,7 +24,7 @@ from processes.history.schema import ids_of
 from processes.history.stored import encode_report
 from processes.history.vitals import HOST
 from processes.outcome import TaskStatus
-from processes.redaction import REDACTED, Redactor
+from processes.redaction import Redactor
 
 if TYPE_CHECKING:
     import sqlite3
@@ -305,18 +305,5 @@ def _argv() -> list[str]:
 
 
 def _masked_argv(argv: list[str]) -> list[str]:
-    """The command line without what secret-named options were given (--password x)."""
-    shown: list[str] = []
-    hide_next = False
-    for argument in argv:
-        if hide_next:
-            shown.append(REDACTED)
-            hide_next = False
-            continue
-        name, equals, _ = argument.partition("=")
-        if name.startswith("-") and _ARGV_REDACTOR.is_secret(name):
-            shown.append(f"{name}={REDACTED}" if equals else argument)
-            hide_next = not equals
-            continue
-        shown.append(_ARGV_REDACTOR.mask_shapes(argument))
-    return shown
+    """The command line without the secrets given on it (``--password x``, ``-p "$PW"``)."""
+    return _ARGV_REDACTOR.mask_command_line(argv)

@@ -17,22 +17,31 @@ a failure's traced locals       capture           ``capture_failure``: secret na
 a failure's message, traceback  capture           ``mask`` (values remembered from locals and
 and traced variables' text                        arguments, ``Redactor.collect``, and
                                                   ``Redactor.known_values``), then
-                                                  ``Redactor.mask_shapes``
+                                                  ``Redactor.mask_shapes``; the locals and
+                                                  secret-named attributes of every exception
+                                                  of its chain or group (breadth-first, within
+                                                  a budget); one not searched is shown as
+                                                  ``capture.NOT_SEARCHED``, never its text
 the same, for secrets received  execution         ``Failure.masked`` (upstream results passed
 from upstream or known only                       to secret-named parameters; a worker's
 to this process                                   failure, by this process's environment)
 an entry's arguments            task, execution   ``Task.hide_secret_args`` (secret-named
                                                   parameters), ``Redactor.scrub_args``,
                                                   ``Redactor.scrub_kwargs``
-an entry's result               execution         ``Redactor.scrub``; ``REDACTED`` when a
+an entry's result               execution         ``Redactor.scrub`` (into dicts and their
+                                                  keys, lists, tuples, sets, deques, dict
+                                                  views, bytes); ``REDACTED`` when a
                                                   dependant takes it under a secret name
 the report at delivery          report.delivery   ``channel_secrets`` (each channel's
                                                   ``secret_values()``) then ``masked_report``
                                                   (also ``ProcessExecutionReport.masked``)
 a channel's own URL, password   channels          the channel's own masking with ``mask`` and
 and headers in its messages                       ``remember_secret`` (``redact_url``, ...)
-the stored command line         history           ``Redactor.mask_shapes`` and secret-named
-                                                  options' values ``REDACTED``
+the stored command line         history           ``Redactor.mask_command_line``: secret-named
+                                                  options' values ``REDACTED``, every argument
+                                                  by ``Redactor.mask_text``
+the process's name              process           ``Redactor.mask_shapes`` as the run starts:
+                                                  every view, channel and record shows it so
 a result shown masked           history, resume   never stored in clear; a resumed run runs
                                                   that task again
 ==============================  ================  ===========================================

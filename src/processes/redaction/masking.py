@@ -10,7 +10,8 @@ import json
 import re
 import urllib.parse
 import uuid
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import ItemsView, KeysView, Mapping, ValuesView
 from typing import Any
 
 __all__ = [
@@ -46,10 +47,10 @@ def remember_secret(
     if isinstance(value, str):
         if len(value) >= shortest:
             secrets.extend(secret_forms(value))
-    elif isinstance(value, bytes):
+    elif isinstance(value, bytes | bytearray):
         if len(value) >= shortest:  # as text, as repr() shows it, and as hex
             secrets.extend(secret_forms(value.decode(errors="replace")))
-            secrets.extend((repr(value)[2:-1], value.hex()))
+            secrets.extend((repr(bytes(value))[2:-1], value.hex()))
     elif isinstance(value, int) and not isinstance(value, bool):
         if abs(value) >= SMALLEST_MASKED_INT and value.bit_length() < _LONGEST_MASKED_INT_BITS:
             secrets.append(str(value))
@@ -58,18 +59,23 @@ def remember_secret(
     elif depth < MAX_DEPTH:
         if isinstance(value, Mapping):
             value = value.values()
-        if isinstance(value, list | tuple | set | frozenset | type({}.values())):
+        if isinstance(value, ItemsView):
+            value = [item for pair in value for item in pair]
+        if isinstance(value, list | tuple | set | frozenset | deque | KeysView | ValuesView):
             for item in value:
                 remember_secret(item, secrets, depth + 1, shortest=shortest)
 
 
 def secret_forms(text: str) -> list[str]:
-    """The ways ``text`` can appear in other text: as is, escaped by repr() or JSON, and
-    percent-encoded as in a URL."""
+    """The ways ``text`` can appear in other text: as is, escaped by repr() or JSON, as
+    the repr() of its UTF-8 bytes, and percent-encoded as in a URL (by ``quote()`` and
+    ``quote_plus()``, with their defaults and with nothing kept safe)."""
     escaped = (
         repr(text)[1:-1],
         json.dumps(text)[1:-1],
+        repr(text.encode(errors="surrogatepass"))[2:-1],
         urllib.parse.quote(text, safe=""),
+        urllib.parse.quote(text),  # its default keeps "/" as it is
         urllib.parse.quote_plus(text, safe=""),
     )
     return list(dict.fromkeys((text, *escaped)))

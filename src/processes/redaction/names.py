@@ -10,7 +10,8 @@ import dataclasses
 import itertools
 import re
 import types
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import ItemsView, Iterable, KeysView, Mapping, ValuesView
 from typing import Any
 
 __all__ = [
@@ -75,9 +76,11 @@ def fields_of(value: Any) -> Iterable[tuple[Any, Any]]:
     """The named parts of a dict or of a plain object; the items of a list or tuple."""
     if isinstance(value, Mapping):
         return value.items()
+    if isinstance(value, ItemsView):  # a dict's items(): named like the dict's
+        return iter(value)
     if isinstance(value, tuple) and hasattr(type(value), "_fields"):  # a namedtuple
         return zip(type(value)._fields, value, strict=False)  # type: ignore[attr-defined]
-    if isinstance(value, list | tuple | set | frozenset):
+    if isinstance(value, list | tuple | set | frozenset | deque | KeysView | ValuesView):
         return ((None, item) for item in value)
     if isinstance(value, type | types.ModuleType | types.FunctionType):
         return ()  # their namespaces are code, not data

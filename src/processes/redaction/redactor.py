@@ -10,10 +10,10 @@ import itertools
 import re
 import string
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import ItemsView, Iterable, KeysView, Mapping, ValuesView
 from typing import Any
 
-from processes.redaction.environment import environment_secrets
+from processes.redaction.environment import environment_secrets, is_secret_environment_name
 from processes.redaction.masking import (
     MASKED_INSIDE_WORDS,
     MAX_DEPTH,
@@ -98,19 +98,16 @@ class Redactor:
             if len(value) > _LONGEST_TEXT_SCRUBBED:
                 raise _TooBigToScrub
             return self.mask_text(value)
-        if isinstance(value, Mapping | list | tuple):
+        if isinstance(value, bytes | bytearray):
+            return self._scrub_bytes(value)
+        if isinstance(value, _CONTAINERS):
             if depth >= MAX_DEPTH:
                 found: list[str] = []
                 complete = self.collect((value,), found, shortest=SHORTEST_MASKED_VALUE)
                 clean = complete and not found and self._texts_are_clean(value)
                 return value if clean else REDACTED  # fail closed
-            if isinstance(value, Mapping):
-                return self._scrub_fields(value.items(), value, secrets, depth, budget)
-            if hasattr(type(value), "_fields"):  # a namedtuple: its fields have names
-                fields = zip(type(value)._fields, value, strict=False)  # type: ignore[union-attr]
-                return self._scrub_fields(fields, value, secrets, depth, budget)
-            return self._scrub_items(value, secrets, depth, budget)
-        if isinstance(value, bytes | bytearray | memoryview) or not has_fields(value):
+            return self._scrub_container(value, secrets, depth, budget)
+        if isinstance(value, memoryview) or not has_fields(value):
             return value
         found = []
         self.collect((value,), found, shortest=SHORTEST_MASKED_VALUE)
@@ -121,6 +118,42 @@ class Redactor:
         secrets.extend(found)
         return shown
 
+    def _scrub_container(
+        self, value: Any, secrets: list[str], depth: int, budget: list[int]
+    ) -> Any:
+        if isinstance(value, Mapping):
+            return self._scrub_fields(value.items(), value, secrets, depth, budget, keys=True)
+        if isinstance(value, ItemsView):  # shown as what it holds, masked
+            shown = self._scrub_fields(value, value, secrets, depth, budget, keys=True)
+            return value if shown is value else f"dict_items({safe_repr(list(shown.items()))})"
+        if hasattr(type(value), "_fields"):  # a namedtuple: its fields have names
+            fields = zip(type(value)._fields, value, strict=False)
+            return self._scrub_fields(fields, value, secrets, depth, budget)
+        if isinstance(value, list | tuple):
+            return self._scrub_items(value, secrets, depth, budget)
+        items = [self._scrub(item, secrets, depth + 1, budget) for item in value]
+        if all(item is original for item, original in zip(items, value, strict=True)):
+            return value
+        if isinstance(value, deque):
+            return deque(items, maxlen=value.maxlen)
+        if isinstance(value, set | frozenset):
+            try:
+                return frozenset(items) if isinstance(value, frozenset) else set(items)
+            except TypeError:  # an item shown as something unhashable
+                return items
+        return f"{type(value).__name__}({safe_repr(items)})"  # dict_keys, dict_values
+
+    def _scrub_bytes(self, value: bytes | bytearray) -> bytes | bytearray:
+        """Bytes with the known secrets and credential shapes their text shows masked."""
+        if len(value) > _LONGEST_TEXT_SCRUBBED:
+            raise _TooBigToScrub
+        text = value.decode("utf-8", "surrogateescape")  # any bytes, ASCII kept as text
+        shown = self.mask_text(text)
+        if shown == text:
+            return value
+        masked = shown.encode("utf-8", "surrogateescape")
+        return bytearray(masked) if isinstance(value, bytearray) else masked
+
     def _scrub_fields(
         self,
         fields: Iterable[tuple[Any, Any]],
@@ -128,17 +161,22 @@ class Redactor:
         secrets: list[str],
         depth: int,
         budget: list[int],
+        *,
+        keys: bool = False,
     ) -> Any:
+        """The fields with what secret names hold hidden, and (``keys``) the keys masked."""
         clean: dict[Any, Any] = {}
         changed = False
         for key, item in fields:
             name = name_of(key)
+            shown_key = self._scrub(key, secrets, depth + 1, budget) if keys else key
+            changed = changed or shown_key is not key
             if name is not None and self.is_secret(name):
                 remember_secret(item, secrets)
-                clean[key] = REDACTED
+                clean[shown_key] = REDACTED
                 changed = True
             else:
-                clean[key] = shown = self._scrub(item, secrets, depth + 1, budget)
+                clean[shown_key] = shown = self._scrub(item, secrets, depth + 1, budget)
                 changed = changed or shown is not item
         if not changed:
             return value  # an OrderedDict, a defaultdict or a namedtuple stays one
@@ -189,6 +227,32 @@ class Redactor:
             return args
         return tuple(scrubbed)
 
+    def mask_command_line(self, argv: Iterable[str]) -> list[str]:
+        """A command line as a record may keep it: the values of secret-named options
+        hidden (``--password x``, ``--api-key=x``, and options named like a secret
+        environment variable: ``--dsn``, ``--key``), and every argument masked by value
+        and by shape (``-p "$DB_PASSWORD"``, ``postgres://u:[redacted]@h/db``)."""
+        shown: list[str] = []
+        hide_next = False
+        for argument in argv:
+            if hide_next:
+                shown.append(REDACTED)
+                hide_next = False
+                continue
+            name, equals, _ = argument.partition("=")
+            if name.startswith("-") and self._is_secret_option(name):
+                shown.append(f"{name}={REDACTED}" if equals else argument)
+                hide_next = not equals
+                continue
+            shown.append(self.mask_text(argument))
+        return shown
+
+    def _is_secret_option(self, name: str) -> bool:
+        if self._pattern is None:
+            return False
+        as_variable = "_" + name.lstrip("-").replace("-", "_").upper()  # --dsn: _DSN
+        return self.is_secret(name) or is_secret_environment_name(as_variable)
+
     def known_values(self) -> tuple[str, ...]:
         """The forms of the secret values known before anything failed (the environment's
         secret-named variables), or none when this redactor is off."""
@@ -227,10 +291,13 @@ class Redactor:
             if isinstance(current, str):
                 if len(current) > _LONGEST_TEXT_SCRUBBED or self.mask_text(current) != current:
                     return False
+            elif isinstance(current, bytes | bytearray):
+                if len(current) > _LONGEST_TEXT_SCRUBBED or self._scrub_bytes(current) != current:
+                    return False
             elif isinstance(current, Mapping):
                 items = itertools.chain.from_iterable(current.items())
                 pending.extend(itertools.islice(items, budget))
-            elif isinstance(current, list | tuple):
+            elif isinstance(current, _COLLECTIONS):
                 pending.extend(itertools.islice(current, budget))
         return True
 
@@ -250,6 +317,8 @@ class Redactor:
             looked = name_end  # another word in the same name finds the same value
             written = _WRITTEN_AFTER_NAME.match(text, name_end)
             if written is None or not _looks_like_a_secret(written["value"]):
+                continue
+            if written["spaced"] is not None and _is_code_or_prose(text, word.start(), written):
                 continue
             value = written["value"]
             opening = len(value) - len(value.lstrip("bBrRuUfF"))  # b'...', f"..."
@@ -305,15 +374,47 @@ class _TooBigToScrub(Exception):
 
 
 _ATOMS = frozenset({int, float, bool, type(None), complex})
+# What ``scrub`` looks into item by item besides mappings (dict views included).
+_COLLECTIONS = (list, tuple, set, frozenset, deque, KeysView, ValuesView, ItemsView)
+_CONTAINERS = (Mapping, *_COLLECTIONS)
 _REST_OF_NAME = re.compile(r"[\w-]*")
 # After a secret-looking name: name='...', name: "...", "name": "...", '--name', '...'
-# (a command line), name=value (no spaces: query strings, log lines, keyword arguments)
-# or name: value (a header line). A quoted value may carry a b/f/r prefix.
+# (a command line), name=value (no spaces: query strings, log lines, keyword arguments),
+# name = value (an INI or .env file, ~/.aws/credentials) or name: value (a header, YAML),
+# whatever the value. A quoted value may carry a b/f/r prefix. The last two, ``spaced``,
+# are also how code and messages are written: ``_is_code_or_prose`` tells them apart.
 _WRITTEN_AFTER_NAME = re.compile(
-    r"(?:['\"]?\s*[:=]\s*(?=[bBrRuUfF]{0,2}['\"])|['\"],\s*(?=['\"])|=(?!=)|: (?=\S*\d))"
+    r"(?:['\"]?\s*[:=]\s*(?=[bBrRuUfF]{0,2}['\"])|['\"],\s*(?=['\"])"
+    r"|(?P<spaced>[ \t]*=(?!=)[ \t]+|[ \t]+=(?!=)[ \t]*|:[ \t]+)|=(?!=))"
     r"(?P<value>[bBrRuUfF]{0,2}(?:'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")"
     r"|[^\s&,;'\"()<>\[\]{}=]+)"
 )
+# Values after "name: " or "name = " that are code, not a secret: a type in an annotation
+# (``password: str``), a constant, or an auth scheme already followed by its masked
+# credential (``Authorization: Basic [redacted]``).
+_NOT_A_VALUE = frozenset(
+    {"str", "bytes", "int", "float", "bool", "object", "Any", "None", "True", "False"}
+    | {"SecretStr", "SecretBytes", "Optional", "Union", "Basic", "Bearer", "Token", "Digest"}
+)
+# An exception's class before its message ("InvalidTokenError: Signature has expired"):
+# the name of a kind of failure, not a field.
+_FAILURE_CLASS_ENDINGS = ("Error", "Exception", "Warning", "Failed", "Failure", "Denied")
+_ATTRIBUTE_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")  # self.token: code
+
+
+def _is_code_or_prose(text: str, name_start: int, written: re.Match[str]) -> bool:
+    """True when ``name = value`` or ``name: value`` is a line of code (an annotation, a
+    call, an attribute) or an exception's class and message, not a value given."""
+    value = written["value"]
+    following = text[written.end() : written.end() + 1]
+    if value in _NOT_A_VALUE or following in ("(", "[") or _ATTRIBUTE_PATH.fullmatch(value):
+        return True
+    if ":" not in written["spaced"]:
+        return False
+    name = text[name_start : written.start()]
+    return name.endswith(_FAILURE_CLASS_ENDINGS) or text.startswith(" =", written.end())
+
+
 _SMALL_NUMBER = re.compile(r"\d{1,5}")  # a count or a port (max_tokens=512), not a secret
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
