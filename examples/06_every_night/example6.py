@@ -7,7 +7,11 @@ three nights, with one run history (an SQLite file) kept between the runs:
 2. it refuses again, the same way: still failing, so nothing is sent (only_changes);
 3. the gateway is fixed and the run resumes the failed one: only the failed and skipped
    tasks run again, the others' results come from the history, and a "recovered" alert
-   is sent.
+   is sent;
+4. the job is killed with SIGKILL while ``ship_orders`` runs (what the kernel's
+   out-of-memory killer does): no report, no alert, but the history has the run;
+5. the same cron command, ``run(resume="last")``, finds night 4 dead, closes it, reuses
+   what it finished, and its alert says that the previous run died.
 
 Offline, in about a second: the alerts are the real emails EmailChannel would send,
 written to ``outbox/`` as ``.eml`` files instead of going to an SMTP server.
@@ -15,7 +19,12 @@ written to ``outbox/`` as ``.eml`` files instead of going to an SMTP server.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +49,7 @@ OUTBOX = STATE / "outbox"
 
 CALLS: Counter[str] = Counter()  # how many times each task's function ran, in all runs
 GATEWAY = {"up": False}  # the bug: fixed before the third night
+HANGS = STATE / "ship_orders.hangs"  # night 4: written when ship_orders hangs, to be killed
 
 Order = dict[str, Any]
 
@@ -67,6 +77,10 @@ def charge_payments(orders: list[Order]) -> str:
 
 def ship_orders(receipt: str) -> str:
     CALLS["ship_orders"] += 1
+    if os.environ.get("ORDERS_EXAMPLE_NIGHT") == "4":  # the night the process is killed
+        HANGS.write_text(str(os.getpid()))
+        while True:
+            time.sleep(0.1)
     return f"shipped with {receipt}"
 
 
@@ -113,7 +127,9 @@ class Outbox(ReportChannel):
 
 
 def night(number: int, history: RunHistory, outbox: Outbox, **run: Any) -> ProcessExecutionReport:
-    print(f"\n== night {number}" + (" (resuming the failed run)" if "resume" in run else ""))
+    resume = run.get("resume")
+    how = {None: "", "last": ' (resume="last": the cron line of every night)'}
+    print(f"\n== night {number}" + how.get(resume, " (resuming the failed run)"))
     before = CALLS.copy()
     with Process(build_tasks(), name="orders-pipeline") as process:
         report = process.run(parallel=False, history=history, **run)
@@ -136,7 +152,25 @@ def night(number: int, history: RunHistory, outbox: Outbox, **run: Any) -> Proce
     return report
 
 
+def the_night_that_dies() -> None:
+    """Night 4, in a process of its own, as cron starts it; killed while ship_orders runs."""
+    print("\n== night 4 (killed with SIGKILL while ship_orders runs)")
+    env = {**os.environ, "ORDERS_EXAMPLE_NIGHT": "4"}
+    job = subprocess.Popen([sys.executable, __file__, "--one-night"], env=env)
+    while not HANGS.exists():
+        time.sleep(0.05)
+    time.sleep(0.5)  # a checkpoint (checkpoint_seconds=0.2 here) has written its progress
+    job.send_signal(signal.SIGKILL)  # no handler runs, nothing is said: the OOM killer
+    job.wait()
+    print(f"  the job died (exit status {job.returncode}): no report, no alert")
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--one-night"]:  # night 4's own process
+        GATEWAY["up"] = True
+        with RunHistory(STATE / "history.db", checkpoint_seconds=0.2) as history:
+            Process(build_tasks(), name="orders-pipeline").run(parallel=False, history=history)
+        return 0
     shutil.rmtree(STATE, ignore_errors=True)
     OUTBOX.mkdir(parents=True)
     config = SMTPConfig(("127.0.0.1", 1025), "pipeline@example.test", ["oncall@example.test"])
@@ -146,9 +180,16 @@ def main() -> int:
         second = night(2, history, outbox)
         GATEWAY["up"] = True  # the fix is deployed
         night(3, history, outbox, resume=second.run_id)
+        the_night_that_dies()
+        fifth = night(5, history, outbox, resume="last")
+        for crash in fifth.crashes:
+            print(
+                f"  found dead: {crash.run_id}, after {crash.tasks_finished} of "
+                f"{crash.tasks_total} tasks, during {', '.join(crash.running)}"
+            )
         print("\nThe history (python -m processes history state/history.db):")
         for run in history.runs("orders-pipeline"):
-            verdict = "ok" if run.ok else "failed"
+            verdict = "ok" if run.ok else (run.stopped_by.value if run.stopped_by else "failed")
             print(f"  {run.run_id}  {verdict}")
     return 0
 

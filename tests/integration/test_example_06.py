@@ -1,4 +1,5 @@
-"""Example 6 runs offline, as a newcomer runs it: three nights, two alerts, one resume."""
+"""Example 6 runs offline, as a newcomer runs it: five nights, one killed with SIGKILL,
+three alerts, two resumes."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def alerts() -> list[EmailMessage]:
 
 
 def test_the_first_failure_alerts_the_same_failure_does_not(output: str) -> None:
-    first, second, _ = nights(output)
+    first, second, *_ = nights(output)
     assert "charge_payments" in first
     assert "new failure" in first
     assert "alert sent" in first
@@ -67,8 +68,8 @@ def test_the_resumed_night_runs_only_what_failed_and_alerts_the_recovery(output:
     assert "alert sent" in third
 
 
-def test_the_two_alerts_are_real_emails_that_say_what_changed(output: str) -> None:
-    failed, recovered = alerts()
+def test_the_alerts_are_real_emails_that_say_what_changed(output: str) -> None:
+    failed, recovered, _ = alerts()
     assert failed["Subject"].endswith("orders-pipeline | " + failed["Subject"][-8:])
     assert failed["Subject"] != recovered["Subject"]
     failed_text = failed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -80,15 +81,32 @@ def test_the_two_alerts_are_real_emails_that_say_what_changed(output: str) -> No
         assert message.get_body(("html",)) is not None
 
 
-def test_the_history_holds_the_three_nights(output: str) -> None:
+def test_the_history_holds_the_five_nights(output: str) -> None:
     with RunHistory(EXAMPLE / "state" / "history.db") as history:
         runs = history.runs("orders-pipeline")
-        assert [run.ok for run in runs] == [True, False, False]
-        last = history.last("orders-pipeline")
-        assert last is not None
-        assert last.changes == {"charge_payments": TaskChange.RECOVERED}
-        assert [name for name, entry in last.entries.items() if entry.reused] == [
+        assert [run.ok for run in runs] == [True, False, True, False, False]
+        third = history.report(runs[2].run_id)
+        assert third.changes == {"charge_payments": TaskChange.RECOVERED}
+        assert [name for name, entry in third.entries.items() if entry.reused] == [
             "fetch_inventory",
             "enrich_pricing",
             "archive_logs",
         ]
+
+
+def test_the_killed_night_is_found_dead_and_resumed_by_the_same_cron_line(output: str) -> None:
+    fourth, fifth = nights(output)[3:]
+    assert "exit status -9" in fourth
+    assert "alert sent" not in fourth
+    assert 'resume="last"' in fifth
+    assert fifth.count("reused, not run") == 3  # what night 4 finished before it died
+    assert "functions called: archive_logs, ship_orders\n" in fifth
+    assert "found dead:" in fifth
+    assert "after 3 of 5 tasks, during ship_orders" in fifth
+    assert "alert sent" in fifth
+    with RunHistory(EXAMPLE / "state" / "history.db") as history:
+        runs = history.runs("orders-pipeline")
+    assert [run.stopped_by.value if run.stopped_by else None for run in runs][:2] == [
+        None,
+        "crashed",
+    ]
