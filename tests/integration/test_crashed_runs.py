@@ -286,3 +286,54 @@ def test_a_resumed_task_whose_function_changed_runs_again(killed_run: tuple[Path
     assert report.resumed_from == run_id
     assert not report.entries["extract_0"].reused
     assert "its function changed" in report.entries["extract_0"].rerun_reason
+
+
+_BIG_JOB = textwrap.dedent(
+    """
+    import sys
+    from processes import Process, RunHistory, Task, TaskDependency
+
+    def step(*upstream):
+        return len(upstream)
+
+    def after(i):
+        return [TaskDependency(f"t{i - 1}", use_result_as_additional_args=True)]
+
+    tasks = [Task("t0", step)]
+    tasks += [Task(f"t{i}", step, dependencies=after(i)) for i in range(1, 10_000)]
+    history = RunHistory(sys.argv[1], checkpoint_seconds=0.05)
+    with Process(tasks, name="big") as process:
+        for _ in range(3):
+            process.run(parallel=False, history=history)
+    """
+)
+
+
+@pytest.mark.parametrize("trial", range(4))
+def test_a_kill_at_any_moment_of_a_large_run_leaves_a_sound_file(
+    tmp_path: Path, trial: int
+) -> None:
+    path = tmp_path / "runs.db"
+    script = tmp_path / "big.py"
+    script.write_text(_BIG_JOB)
+    child = subprocess.Popen([sys.executable, str(script), str(path)])
+    # Kill it at a moment that moves with the trial: before, during or between runs.
+    deadline = time.monotonic() + GENEROUS_SECONDS
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.15 + 0.35 * trial)
+    child.send_signal(signal.SIGKILL)
+    child.wait(GENEROUS_SECONDS)
+
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    with RunHistory(path) as history:
+        runs = history.runs("big")
+        for run in runs:  # every run readable, the killed one as far as it got
+            report = history.report(run.run_id)
+            assert len(report.entries) == 10_000
+        unended = [run for run in runs if run.stopped_by is StopReason.CRASHED]
+    assert len(unended) <= 1
+    with RunHistory(path) as history, Process([Task("t0", int)], name="big") as process:
+        after = process.run(history=history)
+    assert after.crashed_runs == tuple(run.run_id for run in unended)
