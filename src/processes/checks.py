@@ -122,9 +122,16 @@ def check_number(
         raise ValueError(_message(owner, field, what, value))
 
 
-def check_count(field: str, value: object, *, owner: str = "", minimum: int | None = 0) -> None:
+def check_count(
+    field: str,
+    value: object,
+    *,
+    owner: str = "",
+    minimum: int | None = 0,
+    maximum: int | None = None,
+) -> None:
     """Raise ``TypeError`` unless ``value`` is an int (never a bool), ``ValueError`` below
-    ``minimum`` (None: any int)."""
+    ``minimum`` (None: any int) or above ``maximum``."""
     if minimum is None:
         what = "an int"
     elif minimum == 0:
@@ -133,9 +140,11 @@ def check_count(field: str, value: object, *, owner: str = "", minimum: int | No
         what = "a positive int"
     else:
         what = f"an int of at least {minimum}"
+    if maximum is not None:
+        what += f" of at most {maximum:,}"
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(_message(owner, field, what, value))
-    if minimum is not None and value < minimum:
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise ValueError(_message(owner, field, what, value))
 
 

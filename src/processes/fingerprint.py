@@ -42,7 +42,7 @@ def arguments_digest(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     try:
         data = pickle.dumps((args, sorted(kwargs.items())), protocol=4)
     except Exception:  # not picklable: its repr stands in, as the report shows it
-        data = repr((args, sorted(kwargs.items(), key=lambda item: item[0]))).encode()
+        data = _text((args, sorted(kwargs.items(), key=lambda item: item[0])))
     return _digest(data)
 
 
@@ -73,7 +73,7 @@ def _function_identity(func: Callable[..., Any]) -> bytes:
     name = f"{getattr(target, '__module__', '')}.{qualname}".encode()
     if code is None:
         return name
-    defaults = repr(getattr(target, "__defaults__", None)).encode()
+    defaults = _text(getattr(target, "__defaults__", None))
     return b"|".join((name, _code_bytes(code), defaults))
 
 
@@ -82,10 +82,18 @@ def _code_bytes(code: CodeType) -> bytes:
     by its own, never by its repr, which holds its address in this process."""
     parts = [code.co_code]
     parts.extend(
-        _code_bytes(const) if isinstance(const, CodeType) else repr(const).encode()
+        _code_bytes(const) if isinstance(const, CodeType) else _text(const)
         for const in code.co_consts
     )
     return b"|".join(parts)
+
+
+def _text(value: object) -> bytes:
+    """``repr(value)``, or its type where that raises (a huge int, a broken ``__repr__``)."""
+    try:
+        return repr(value).encode(errors="replace")
+    except Exception:
+        return f"<{type(value).__qualname__}>".encode()
 
 
 def _digest(data: bytes) -> str:

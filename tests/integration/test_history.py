@@ -358,7 +358,7 @@ def test_a_full_history_reuses_the_pages_of_the_runs_it_forgets(tmp_path: Path) 
     # in the file from its start, its task names in a row of their own until it ends:
     # a third run's worth of names (a few pages) is there while each run runs.
     assert pages[5] <= pages[2] + 2, pages
-    assert pages[5] - pages[1] <= 4, pages
+    assert pages[5] == pages[3], pages  # full: not a page more
 
 
 def test_task_stats_count_failures_flaky_runs_and_durations(history: RunHistory) -> None:
@@ -542,11 +542,30 @@ def test_history_must_be_a_run_history(tmp_path: Path) -> None:
         Pipeline().process.run(history=str(tmp_path / "runs.db"))  # type: ignore[arg-type]
 
 
-def test_bad_arguments_are_refused_with_the_fix() -> None:
-    with pytest.raises(ValueError, match="keep_runs must be a whole number of at least 1, got 0"):
-        RunHistory("x.db", keep_runs=0)
+def test_bad_arguments_are_refused_with_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"keep_runs must be a positive int .*, got 0"):
+        RunHistory(tmp_path / "x.db", keep_runs=0)
+    with pytest.raises(ValueError, match=r"keep_runs must be .* at most 2,147,483,648"):
+        RunHistory(tmp_path / "x.db", keep_runs=10**30)  # was accepted, then never recorded
     with pytest.raises(TypeError, match="RunHistory path must be a str or a path"):
         RunHistory(3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="store_results must be a bool"):
+        RunHistory(tmp_path / "x.db", store_results="yes")  # type: ignore[arg-type]
+
+
+def test_a_missing_folder_is_made_and_a_path_that_cannot_hold_a_history_is_refused_now(
+    tmp_path: Path,
+) -> None:
+    with RunHistory(tmp_path / "new" / "folders" / "runs.db") as history:
+        assert Pipeline().process.run(history=history).ok
+        assert len(history.runs()) == 1
+    with pytest.raises(RunHistoryError, match="a folder, not a file"):
+        RunHistory(tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(RunHistoryError, match="cannot be made") as refused:
+        RunHistory(blocker / "logs" / "runs.db")
+    assert str(blocker) in str(refused.value)
 
 
 def test_a_closed_history_says_so(tmp_path: Path) -> None:
@@ -668,13 +687,6 @@ def test_a_read_only_file_costs_one_warning(tmp_path: Path) -> None:
     with RunHistory(f"file:{path}?mode=ro") as history:
         _run_warned(history, "readonly database")
         assert len(history.runs()) == 1  # reading still works
-
-
-def test_a_file_in_a_place_that_cannot_hold_one_costs_one_warning(tmp_path: Path) -> None:
-    not_a_folder = tmp_path / "plain-file"
-    not_a_folder.write_text("a file, not a folder")
-    with RunHistory(not_a_folder / "runs.db") as history:
-        _run_warned(history, "unable to open database file")
 
 
 def test_a_file_locked_past_the_timeout_costs_one_warning(tmp_path: Path) -> None:
@@ -1054,3 +1066,36 @@ def test_pickle_of_a_value_is_what_the_file_holds(tmp_path: Path) -> None:
     assert kind == "pickle"
     assert pickle.loads(value) == (1, "two")
     assert json.loads(report.to_json())["entries"]["t"]["result"] == [1, "two"]
+
+
+class _Payload:
+    """A pickle that runs code when loaded: it creates the file named ``marker``."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (Path.write_text, (Path(self.marker), "unpickled!"))  # type: ignore[return-value]
+
+
+def test_a_history_opened_without_store_results_never_unpickles(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    marker = tmp_path / "ran"
+    with RunHistory(path, store_results=True) as history:
+        failed = Pipeline().run(history, "transform")
+    # Someone who can write the file puts a crafted pickle in the results rows.
+    with closing(sqlite3.connect(path)) as db:
+        (run,) = db.execute("SELECT id FROM runs").fetchone()
+        db.executemany(
+            "INSERT OR REPLACE INTO results VALUES (?, ?, 'pickle', ?, '')",
+            [(run, name, pickle.dumps(_Payload(str(marker)))) for name in ("extract", "audit")],
+        )
+        db.commit()
+    with RunHistory(path) as history:  # not store_results=True: a file not trusted
+        values, reasons = history.results(failed.run_id)
+        resumed = Pipeline().process.run(resume=failed.run_id, history=history)
+    assert not marker.exists()
+    assert set(reasons) == {"extract", "audit"}
+    assert all("store_results=True" in reason for reason in reasons.values())
+    assert not any(entry.reused for name, entry in resumed.entries.items() if name in reasons)
+    assert set(values).isdisjoint(reasons)

@@ -14,7 +14,7 @@ import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from processes.checks import check_seconds
+from processes.checks import check_count, check_flag, check_number, check_seconds, check_type
 from processes.history import queries, recording
 from processes.history.connection import HistoryConnection
 from processes.history.crashes import is_live
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from processes.report import ProcessExecutionReport
+
+#: The most runs a process may keep: SQLite counts rows in 64 bits, far past this.
+_MOST_RUNS = 2**31
 
 __all__ = ["Resumable", "RunHistory", "RunHistoryError", "RunSummary", "TaskStats"]
 
@@ -72,15 +75,12 @@ class RunHistory:
         heartbeat_seconds: float = 30.0,
         stale_seconds: float = 300.0,
     ) -> None:
-        if not isinstance(path, str | os.PathLike):
-            raise TypeError(f"RunHistory path must be a str or a path, got {path!r}")
-        if isinstance(keep_runs, bool) or not isinstance(keep_runs, int) or keep_runs < 1:
-            raise ValueError(f"keep_runs must be a whole number of at least 1, got {keep_runs!r}")
-        if isinstance(max_result_bytes, bool) or not isinstance(max_result_bytes, int):
-            raise TypeError(f"max_result_bytes must be an int, got {max_result_bytes!r}")
-        if not isinstance(timeout_seconds, int | float) or not timeout_seconds >= 0:
-            raise ValueError(f"timeout_seconds must be 0 or more, got {timeout_seconds!r}")
-        self.path = os.fspath(path)
+        check_type("path", path, (str, os.PathLike), owner="RunHistory", what="a str or a path")
+        check_count("keep_runs", keep_runs, owner="RunHistory", minimum=1, maximum=_MOST_RUNS)
+        check_count("max_result_bytes", max_result_bytes, owner="RunHistory", minimum=0)
+        check_number("timeout_seconds", timeout_seconds, owner="RunHistory", minimum=0)
+        check_flag("store_results", store_results, owner="RunHistory")
+        self.path = _usable(os.fspath(path))
         self.keep_runs = keep_runs
         self.store_results = bool(store_results)
         self.max_result_bytes = max_result_bytes
@@ -256,7 +256,7 @@ class RunHistory:
             run, text = queries.run_row(connection, "id, report", run_id, self.path)
             tasks = queries.task_rows(connection, run)
             shown, kept = queries.stored_results(connection, run, text, tasks)
-        return restored(shown, kept)
+        return restored(shown, kept, unpickle=self.store_results)
 
     def report_and_results(
         self, run_id: str
@@ -270,7 +270,7 @@ class RunHistory:
             tasks = queries.task_rows(connection, run)
             report = self._decoded(connection, run, text)
             shown, kept = queries.stored_results(connection, run, text, tasks)
-        return (report, *restored(shown, kept))
+        return (report, *restored(shown, kept, unpickle=self.store_results))
 
     def resumable(self, run_id: str) -> Resumable:
         """What a run resuming run ``run_id`` takes over, read in one transaction: its
@@ -282,7 +282,7 @@ class RunHistory:
             report = self._decoded(connection, run, text)
             shown, kept = queries.stored_results(connection, run, text, tasks)
             fingerprints = fingerprints_in(text)
-        return Resumable(report, *restored(shown, kept), fingerprints)
+        return Resumable(report, *restored(shown, kept, unpickle=self.store_results), fingerprints)
 
     def task_stats(self, process_name: str, task_name: str) -> TaskStats:
         """Return how task ``task_name`` fared over the recorded runs of ``process_name``.
@@ -297,3 +297,21 @@ class RunHistory:
         """Return the names of the processes that have recorded runs, sorted."""
         with self._connection.reading() as connection:
             return queries.process_names(connection)
+
+
+def _usable(path: str) -> str:
+    """``path``, its folder created if missing; a ``RunHistoryError`` naming the path and
+    the cause when it cannot hold a history (a folder, or a folder that cannot be made),
+    raised now rather than as a warning after the run (§17). A ``file:`` URI is SQLite's."""
+    if path.startswith("file:"):
+        return path
+    if os.path.isdir(path):
+        raise RunHistoryError(f"RunHistory({path!r}): a folder, not a file: name the file in it")
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise RunHistoryError(
+            f"RunHistory({path!r}): its folder {folder!r} cannot be made ({_cause(exc)})"
+        ) from exc
+    return path

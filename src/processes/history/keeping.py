@@ -29,6 +29,10 @@ _NOT_JSON = "not JSON-native: create RunHistory(..., store_results=True) to keep
 _HIDDEN = "hidden as a secret"
 _UNCHECKED = "too big to check for secrets (the report shows it cut), so not kept"
 _NOT_HANDED = "its result was not handed to the history"
+_NOT_UNPICKLED = (
+    "it was pickled, and results are unpickled only from a history opened with"
+    " RunHistory(..., store_results=True): open it so if you trust the file"
+)
 
 
 def results_to_keep(
@@ -134,12 +138,16 @@ def _size(count: int) -> str:
 
 
 def restored(
-    shown: Iterable[tuple[str, str, Any]], kept: Mapping[str, tuple[str, Any, str]]
+    shown: Iterable[tuple[str, str, Any]],
+    kept: Mapping[str, tuple[str, Any, str]],
+    *,
+    unpickle: bool,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The results of the SUCCEEDED tasks that can be restored, by task name, and for the
     others why not: ``shown`` is each entry's name, status value and result in the stored
     report, ``kept`` the ``results`` rows' kind, value and reason by name. Pickled results
-    are unpickled here: only from a history file you trust."""
+    are unpickled here only with ``unpickle`` (a history opened with
+    ``store_results=True``: a file you trust); whatever the rows hold otherwise, never."""
     values: dict[str, Any] = {}
     reasons: dict[str, str] = {}
     for name, status, result in shown:
@@ -148,6 +156,8 @@ def restored(
         kind, value, reason = kept.get(name, (_RESULT_JSON, None, ""))
         if kind == _RESULT_JSON:
             values[name] = result
+        elif kind == _RESULT_PICKLE and not unpickle:
+            reasons[name] = _NOT_UNPICKLED
         elif kind == _RESULT_PICKLE:
             try:
                 values[name] = pickle.loads(value)  # trusted files only (documented)
