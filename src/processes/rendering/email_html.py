@@ -22,6 +22,7 @@ from processes.outcome import TaskChange, TaskStatus
 from processes.rendering.changes import (
     attempts_said_once,
     change_note,
+    crash_notes,
     has_failed,
     reuse_note,
     skip_note,
@@ -706,6 +707,23 @@ class _Renderer:
         return join(parts)
 
 
+def _crashed(renderer: _Renderer) -> list[Markup]:
+    """The earlier runs this run found dead (§13): a red panel under the header, or none."""
+    notes = crash_notes(renderer.report, renderer.words)
+    if not notes:
+        return []
+    colors = renderer.palette.errored
+    return [
+        renderer.fill(
+            "crashed",
+            notes=Markup("<br>".join(escape(note) for note in notes)),
+            soft=Markup(colors.soft),
+            solid=Markup(colors.solid),
+            ink=Markup(colors.ink),
+        )
+    ]
+
+
 def render_email_html(
     report: ProcessExecutionReport,
     content: ReportContent | None = None,
@@ -726,7 +744,7 @@ def render_email_html(
     content = ReportContent() if content is None else content
     renderer = _Renderer(report, content, palette, words, errors_only)
 
-    frame = [renderer.header(), renderer.summary(errors_only)]
+    frame = [renderer.header(), *_crashed(renderer), renderer.summary(errors_only)]
     footer = renderer.fill("footer", footer=words.footer)
     headings = {
         TaskStatus.ERRORED: words.heading_failures,

@@ -19,6 +19,7 @@ from processes.outcome import SkipReason, TaskChange, TaskStatus
 from processes.rendering.changes import (
     attempts_said_once,
     change_note,
+    crash_notes,
     has_failed,
     reuse_note,
     skip_note,
@@ -103,11 +104,12 @@ _BADGE = Template('<span class="badge $status">$glyph $word</span>')
 _CHANGE = Template('<span class="change $change" data-change="$change">$word</span>')
 _COUNT = Template('<li class="$status"><strong>$count</strong> $word</li>')
 _SUMMARY = Template(
-    '<p class="verdict $verdict_class" role="status">$verdict</p>\n$stopped'
+    '<p class="verdict $verdict_class" role="status">$verdict</p>\n$crashed$stopped'
     '<ul class="counts" aria-label="Task counts">$counts</ul>\n'
     '<p class="times">$times</p>'
 )
 _STOPPED = Template('<p class="stopped">$text</p>\n')
+_CRASHED = Template('<div class="crashed" role="alert">$notes</div>\n')
 _FAILURE = Template(
     '<details class="failure" id="$anchor"$open><summary>$badge <span class="mono">$name'
     '</span>$change: $message</summary><div><dl>$facts</dl><div class="extra">$extra</div></div>'
@@ -250,10 +252,19 @@ def _summary(report: ProcessExecutionReport) -> Markup:
         _SUMMARY,
         verdict=verdict,
         verdict_class=verdict_class,
+        crashed=_crashed(report),
         stopped=fill(_STOPPED, text=stopped) if stopped else Markup(""),
         counts=count_items,
         times=times,
     )
+
+
+def _crashed(report: ProcessExecutionReport) -> Markup:
+    """The earlier runs this one found dead (§13), one sentence each, or nothing."""
+    notes = crash_notes(report, _WORDS)
+    if not notes:
+        return Markup("")
+    return fill(_CRASHED, notes=join(f"<p>{escape(note)}</p>" for note in notes))
 
 
 def _failure_detail(

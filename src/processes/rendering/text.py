@@ -15,6 +15,7 @@ from processes.outcome import TaskChange, TaskStatus
 from processes.rendering.changes import (
     attempts_said_once,
     change_note,
+    crash_notes,
     has_failed,
     reuse_note,
     skip_note,
@@ -129,6 +130,8 @@ def _header(report: ProcessExecutionReport, words: Locale, style: _Style) -> lis
     if report.started_at is not None:
         when.insert(0, f"{words.label_started} {format_time(report.started_at)}")
     lines.append(" | ".join(when))
+    # An earlier run found dead (§13): said before anything about this run's tasks.
+    lines.extend(style.paint(show_controls(note), _BOLD) for note in crash_notes(report, words))
     if stopped := stop_note(report, words):
         lines.append(style.paint(stopped, _BOLD))
     return lines
