@@ -27,6 +27,7 @@ __all__ = [
     "crash_note",
     "crash_notes",
     "has_failed",
+    "never_ended",
     "repeated_error",
     "reuse_note",
     "run_outcome",
@@ -60,6 +61,14 @@ def has_failed(report: ProcessExecutionReport) -> bool:
         ):
             return True
     return False
+
+
+def never_ended(report: ProcessExecutionReport) -> bool:
+    """Tell whether the run started and has no end: it crashed, or still runs (§13).
+
+    Its duration is unknown then, and views leave it out rather than say "0 ms".
+    """
+    return report.started_at is not None and report.finished_at is None
 
 
 def run_outcome(report: ProcessExecutionReport) -> RunOutcome:

@@ -65,6 +65,8 @@ DISCORD_LIMITS = {
 TEAMS_MAX_BYTES = 27_000
 
 _ZWSP = "\u200b"
+#: Each crashed run's sentence is cut to this, so that the count of the rest always fits.
+_CRASH_CHARS = 300
 
 
 # -- what every chat message says -----------------------------------------------------------
@@ -115,7 +117,7 @@ def _summarise(report: ProcessExecutionReport, errors_only: bool, language: str)
             if e.status is TaskStatus.SKIPPED and (note := skip_note(e, words))
         },
         words=words,
-        crashes=crash_notes(report, words),
+        crashes=[cut(note, _CRASH_CHARS) for note in crash_notes(report, words)],
     )
 
 

@@ -24,6 +24,7 @@ from processes.rendering.changes import (
     change_note,
     crash_notes,
     has_failed,
+    never_ended,
     reuse_note,
     skip_note,
     skip_roots,
@@ -403,7 +404,8 @@ class _Renderer:
     def header(self) -> Markup:
         report, words = self.report, self.words
         overall = TaskStatus.ERRORED if has_failed(report) else TaskStatus.SUCCESS
-        meta = [f"{words.label_duration} {format_duration(report.elapsed_seconds, words)}"]
+        duration = f"{words.label_duration} {format_duration(report.elapsed_seconds, words)}"
+        meta = [] if never_ended(report) else [duration]
         if report.started_at is not None:
             meta.insert(0, f"{words.label_started} {format_time(report.started_at)}")
         # Which machine and which run, on a line of their own: what on-call looks up first.

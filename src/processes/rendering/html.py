@@ -21,6 +21,7 @@ from processes.rendering.changes import (
     change_note,
     crash_notes,
     has_failed,
+    never_ended,
     reuse_note,
     skip_note,
     skip_roots,
@@ -240,10 +241,9 @@ def _summary(report: ProcessExecutionReport) -> Markup:
         fill(_COUNT, status=s.value, count=counts[s], word=STATUS_LOOKS[s].count_word)
         for s in shown
     )
-    times = (
-        f"Started {_moment(report.started_at)} \u00b7 finished {_moment(report.finished_at)}"
-        f" \u00b7 took {format_duration(report.elapsed_seconds)}"
-    )
+    times = f"Started {_moment(report.started_at)} \u00b7 finished {_moment(report.finished_at)}"
+    if not never_ended(report):
+        times += f" \u00b7 took {format_duration(report.elapsed_seconds)}"
     if report.host:
         times += f" \u00b7 host {report.host}"
     times += f" \u00b7 run {report.run_id}"

@@ -17,6 +17,7 @@ from processes.rendering.changes import (
     change_note,
     crash_notes,
     has_failed,
+    never_ended,
     reuse_note,
     skip_note,
     skip_roots,
@@ -120,10 +121,9 @@ def _header(report: ProcessExecutionReport, words: Locale, style: _Style) -> lis
         (words.label_skipped, len(report.skipped)),
     ]
     totals = " | ".join(f"{label} {count}" for label, count in counts)
-    lines = [
-        f"{style.paint(name, _BOLD)}  {style.status(overall, words.status[overall])}",
-        f"{totals} | {words.label_duration} {format_duration(report.elapsed_seconds, words)}",
-    ]
+    if not never_ended(report):
+        totals += f" | {words.label_duration} {format_duration(report.elapsed_seconds, words)}"
+    lines = [f"{style.paint(name, _BOLD)}  {style.status(overall, words.status[overall])}", totals]
     when = [f"{words.label_run} {show_controls(report.run_id)}"]
     if report.host:
         when.insert(0, f"{words.label_host} {show_controls(report.host)}")
