@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from processes.outcome import ErrorData, TaskStatus
+from processes.outcome import CrashedRun, ErrorData, SkipReason, StopReason, TaskStatus
 from processes.report import ProcessExecutionReport, TaskReportEntry
 
 T0 = datetime(2024, 3, 15, 10, 0, 0, tzinfo=UTC)
@@ -375,3 +375,65 @@ def dag_report(
         for e in entries
     ]
     return make_report(*final, name="big-run", t0=PAGE_T0)
+
+
+# -- a night killed with SIGKILL, and the night after (SPEC §13) ------------------------------
+
+CRASHED_RUN_ID = "20240314T100000Z-1a2b3c4d"
+CRASHED_AT = datetime(2024, 3, 14, 10, 0, 0, tzinfo=UTC)
+#: What a crashed run's running task says, as the history writes it when it closes the run.
+DIED_MESSAGE = (
+    "RunCrashed: the run's process died while this task ran (killed, out of memory or a reboot)"
+)
+NIGHTLY = ("extract", "transform", "stage", "load_db", "index", "publish", "notify", "archive")
+
+
+def after_crash(
+    *crashes: CrashedRun, report: ProcessExecutionReport | None = None
+) -> ProcessExecutionReport:
+    """A run that found ``crashes`` dead and closed them (the orders run by default).
+
+    With no ``crashes``: the night before died after 3 of 8 tasks, during ``load_db``.
+    """
+    report = orders_report() if report is None else report
+    crashes = crashes or (CrashedRun(CRASHED_RUN_ID, CRASHED_AT, 3, 8, ("load_db",)),)
+    return replace(report, run_id="20240315T100000Z-9f8e7d6c", host="batch-01", crashes=crashes)
+
+
+def crashed_run_report() -> ProcessExecutionReport:
+    """A crashed run read back from a history: 3 of 8 tasks done, ``load_db`` running.
+
+    The running task is ERRORED with the history's message, the rest SKIPPED (crashed);
+    the run never finished, so it has no ``finished_at`` (nor the running task).
+    """
+    entries: list[TaskReportEntry] = []
+    previous: tuple[str, ...] = ()
+    for index, name in enumerate(NIGHTLY):
+        if index < 3:
+            entry = make_entry(
+                name, start=index * 10.0, seconds=10.0, dependencies=previous, t0=CRASHED_AT
+            )
+        elif index == 3:
+            died = make_error(name, DIED_MESSAGE, traceback="", traced_vars={}, location="")
+            entry = make_entry(
+                name,
+                TaskStatus.ERRORED,
+                start=30.0,
+                error=died,
+                dependencies=previous,
+                t0=CRASHED_AT,
+            )
+            entry = replace(entry, finished_at=None, elapsed_seconds=0.0)
+        else:
+            entry = make_entry(name, TaskStatus.SKIPPED, dependencies=previous)
+            entry = replace(entry, skip_reason=SkipReason.CRASHED)
+        entries.append(entry)
+        previous = (name,)
+    report = make_report(*entries, name="nightly", t0=CRASHED_AT)
+    return replace(
+        report,
+        finished_at=None,
+        run_id=CRASHED_RUN_ID,
+        host="batch-01",
+        stopped_by=StopReason.CRASHED,
+    )

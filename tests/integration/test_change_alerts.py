@@ -1,4 +1,5 @@
-"""A pipeline run five times: fail, the same failure, another failure, recover, succeed.
+"""A pipeline run five times: fail, the same failure, another failure, recover, succeed;
+then a run that found the night before it dead (SPEC §13).
 
 Twice: from reports built by hand as a history would fill them, and end to end, through
 ``process.run(history=...)`` on a real SQLite file.
@@ -46,7 +47,9 @@ from processes import (
     WebhookChannel,
     WebhookConfig,
 )
-from processes.outcome import FailureStreak, TaskChange
+from processes.outcome import CrashedRun, FailureStreak, TaskChange
+from processes.rendering.changes import crash_notes
+from processes.rendering.common import escape
 from processes.rendering.locales import LANGUAGES, get_locale
 
 pytestmark = pytest.mark.integration
@@ -427,3 +430,69 @@ def test_recorded_runs_alert_exactly_on_changes(
     ]
     assert [hook["run_id"] for hook in hooks] == [recorded[4], recorded[2], recorded[1]]
     assert hooks[1]["entries"]["charge"]["failing_runs"] == 3
+
+
+# -- a night that died: the next run says so (SPEC §13) ---------------------------------------
+
+DIED_NIGHT = "20240314T010000Z-1a2b3c4d"
+
+
+def after_a_dead_night(failed: dict[str, str] | None = None) -> ProcessExecutionReport:
+    """The fifth run, which found the night before it dead during charge, 1 of 4 tasks done."""
+    died = CrashedRun(DIED_NIGHT, FIRST - timedelta(days=1), 1, 4, ("charge",))
+    return replace(nightly(4, failed or {}, {}), crashes=(died,))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_dead_night_is_mailed_though_nothing_else_changed(smtp: Smtp, language: str) -> None:
+    words = get_locale(language)
+    said = crash_notes(after_a_dead_night(), words)[0]
+    assert DIED_NIGHT in said
+    assert "charge" in said
+    (delivery,) = after_a_dead_night().notify(smtp.channel(language), only_changes=True)
+    assert delivery.sent
+    assert delivery.ok
+    (received,) = smtp.inbox.received
+    assert received.tls
+    assert received.authenticated
+    message = received.message
+    # Folded when long: the fold's space is not part of the subject.
+    assert str(message["Subject"]).strip() == f"{words.subject_crashed_ok} orders | 20240315"
+    plain = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert said in plain.splitlines()[:5]
+    assert escape(said) in html
+    assert html.index(escape(said)) < html.index(words.label_tasks)
+
+
+def test_a_dead_night_reaches_the_webhook_and_the_chats(server: HTTPServer) -> None:
+    channels = [
+        WebhookChannel(WebhookConfig(server.url_for("/hook"), nest_under="report")),
+        SlackChannel(server.url_for("/slack")),
+        DiscordChannel(server.url_for("/discord")),
+        TeamsChannel(server.url_for("/teams")),
+    ]
+    report = after_a_dead_night({"archive": DISK})
+    deliveries = report.notify(*channels, only_changes=True)
+    assert [(d.sent, d.ok) for d in deliveries] == [(True, True)] * 4
+    said = (
+        f"The previous run {DIED_NIGHT} (started 2024-03-14 01:00:00 UTC) died after "
+        "1 of 4 tasks, during charge."
+    )
+    (hook,) = bodies(server, "/hook")
+    assert hook["report"]["crashes"] == [
+        {
+            "run_id": DIED_NIGHT,
+            "started_at": "2024-03-14T01:00:00+00:00",
+            "tasks_finished": 1,
+            "tasks_total": 4,
+            "running": ["charge"],
+            "message": said,
+        }
+    ]
+    (slack,) = bodies(server, "/slack")
+    assert slack["blocks"][1]["text"]["text"] == f":warning: {said}"
+    (discord,) = bodies(server, "/discord")
+    assert discord["content"].endswith(f"\u26a0 {said}")
+    (teams,) = bodies(server, "/teams")
+    assert said in json.dumps(teams)

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from cli_runner import run_cli
-from factories import make_entry, make_report, small_report
+from factories import (
+    CRASHED_RUN_ID,
+    after_crash,
+    crashed_run_report,
+    make_entry,
+    make_report,
+    small_report,
+)
 from processes import ProcessExecutionReport
 
 pytestmark = pytest.mark.integration
@@ -135,3 +142,19 @@ def test_no_command_prints_usage_and_exits_2(tmp_path: Path) -> None:
     done = run_cli(cwd=tmp_path)
     assert done.returncode == 2
     assert "usage: python -m processes" in done.stderr
+
+
+def test_show_says_the_runs_a_run_found_dead_and_a_dead_runs_own_end(tmp_path: Path) -> None:
+    after = tmp_path / "after.json"
+    after.write_text(after_crash().to_json(), encoding="utf-8")
+    done = run_cli("show", after, "--errors-only", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    said = f"The previous run {CRASHED_RUN_ID} (started 2024-03-14 10:00:00 UTC) died after 3"
+    assert said in done.stdout.splitlines()[3]
+    crashed = tmp_path / "crashed.json"
+    crashed.write_text(crashed_run_report().to_json(), encoding="utf-8")
+    done = run_cli("show", crashed, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Crashed: the run's process died" in done.stdout
+    (index,) = [line for line in done.stdout.splitlines() if line.split()[1:2] == ["index"]]
+    assert index.endswith("(skipped: the run's process died)")

@@ -1,8 +1,9 @@
 """What every view says about a run beyond its statuses: what changed since the last run,
-how the run ended, why a task was skipped or reused, and a repeated error said once.
+how the run ended, the earlier runs it found dead, why a task was skipped or reused, and a
+repeated error said once.
 
-Pure; imports ``processes.outcome``, and ``rendering.locales`` and ``processes.report``
-only for type checking.
+Pure; imports ``processes.outcome`` and ``rendering.common``, and ``rendering.locales``
+and ``processes.report`` only for type checking.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from datetime import UTC
 from typing import TYPE_CHECKING
 
 from processes.outcome import SkipReason, StopReason, TaskChange, TaskStatus
+from processes.rendering.common import cut, format_time, list_names
 
 if TYPE_CHECKING:
+    from processes.outcome import CrashedRun
     from processes.rendering.locales import Locale
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
@@ -21,7 +24,10 @@ __all__ = [
     "RunOutcome",
     "attempts_said_once",
     "change_note",
+    "crash_note",
+    "crash_notes",
     "has_failed",
+    "never_ended",
     "repeated_error",
     "reuse_note",
     "run_outcome",
@@ -57,6 +63,14 @@ def has_failed(report: ProcessExecutionReport) -> bool:
     return False
 
 
+def never_ended(report: ProcessExecutionReport) -> bool:
+    """Tell whether the run started and has no end: it crashed, or still runs (§13).
+
+    Its duration is unknown then, and views leave it out rather than say "0 ms".
+    """
+    return report.started_at is not None and report.finished_at is None
+
+
 def run_outcome(report: ProcessExecutionReport) -> RunOutcome:
     """Say how the run went, against the previous run where ``report.changes`` knows it."""
     changes = report.changes
@@ -71,9 +85,16 @@ def run_outcome(report: ProcessExecutionReport) -> RunOutcome:
 
 
 def subject_words(report: ProcessExecutionReport, words: Locale, *, errors_only: bool) -> str:
-    """Return the words before the process name in an email subject."""
+    """Return the words before the process name in an email subject.
+
+    A run that closed a crashed one says so first, and then whether it went well itself:
+    both decide what the reader does next (§13).
+    """
     if errors_only:
         return words.subject_errors
+    if report.crashes:
+        failed = has_failed(report)
+        return words.subject_crashed_failed if failed else words.subject_crashed_ok
     return {
         RunOutcome.FAILED: words.subject_failed,
         RunOutcome.STILL_FAILING: words.subject_still_failing,
@@ -145,6 +166,55 @@ def stop_note(report: ProcessExecutionReport, words: Locale) -> str:
     """Return the sentence saying why the run stopped early, or "" when it did not."""
     stopped_by: StopReason | None = report.stopped_by
     return words.stopped_by[stopped_by] if stopped_by is not None else ""
+
+
+#: Crashed runs said one by one; past one more than this, the rest are counted.
+MAX_CRASHES_SAID = 5
+#: Running tasks named in a crash's sentence before "and N more", and their length.
+MAX_RUNNING_NAMED = 3
+_RUNNING_NAME_CHARS = 100
+
+
+def crash_notes(report: ProcessExecutionReport, words: Locale, *, times: bool = True) -> list[str]:
+    """Say each earlier run this one found dead and closed: one plain-text sentence each.
+
+    "The previous run 20261205T021500Z-1a2b3c4d (started 2026-12-05 02:15:00 UTC) died
+    after 3 of 8 tasks, during load_db." ``times=False`` leaves out the start time, for
+    views that show none. Past ``MAX_CRASHES_SAID`` runs the rest are counted in one
+    more sentence; empty when the run closed none.
+    """
+    crashes = report.crashes
+    said = crashes if len(crashes) <= MAX_CRASHES_SAID + 1 else crashes[:MAX_CRASHES_SAID]
+    earlier = len(crashes) > 1
+    notes = [crash_note(crash, words, earlier=earlier, times=times) for crash in said]
+    if hidden := len(crashes) - len(said):
+        notes.append(words.crash_more.format(n=words.number(hidden)))
+    return notes
+
+
+def crash_note(
+    crash: CrashedRun, words: Locale, *, earlier: bool = False, times: bool = True
+) -> str:
+    """Say one crashed run: "The previous run …", or "An earlier run …" with ``earlier``."""
+    lead = words.crash_earlier if earlier else words.crash_previous
+    who = lead.format(run=crash.run_id)
+    if times and crash.started_at is not None:
+        who += words.crash_started.format(time=format_time(crash.started_at))
+    if not crash.running and not crash.tasks_finished:
+        return words.crash_before.format(who=who)
+    done = words.crash_done_one if crash.tasks_total == 1 else words.crash_done_many
+    done = done.format(
+        finished=words.number(crash.tasks_finished), total=words.number(crash.tasks_total)
+    )
+    if not crash.running:
+        return words.crash_between.format(who=who, done=done)
+    running = list_names(
+        crash.running,
+        most=MAX_RUNNING_NAMED,
+        show=lambda name: cut(name, _RUNNING_NAME_CHARS),
+        more=words.and_more,
+    )
+    return words.crash_during.format(who=who, done=done, running=running)
 
 
 def reuse_note(entry: TaskReportEntry, words: Locale) -> str:

@@ -17,6 +17,7 @@ from processes.content import ReportContent
 from processes.outcome import TaskChange, TaskStatus
 from processes.rendering.changes import (
     change_note,
+    crash_notes,
     has_failed,
     repeated_error,
     skip_note,
@@ -64,6 +65,8 @@ DISCORD_LIMITS = {
 TEAMS_MAX_BYTES = 27_000
 
 _ZWSP = "\u200b"
+#: Each crashed run's sentence is cut to this, so that the count of the rest always fits.
+_CRASH_CHARS = 300
 
 
 # -- what every chat message says -----------------------------------------------------------
@@ -86,6 +89,8 @@ class _ChatSummary:
     #: Why a skipped task never ran, where the graph does not say ("skipped: deadline").
     skip_notes: dict[str, str]
     words: Locale
+    #: The earlier runs this one found dead (§13): one sentence each, said near the top.
+    crashes: list[str]
 
 
 def _summarise(report: ProcessExecutionReport, errors_only: bool, language: str) -> _ChatSummary:
@@ -112,6 +117,7 @@ def _summarise(report: ProcessExecutionReport, errors_only: bool, language: str)
             if e.status is TaskStatus.SKIPPED and (note := skip_note(e, words))
         },
         words=words,
+        crashes=[cut(note, _CRASH_CHARS) for note in crash_notes(report, words)],
     )
 
 
@@ -306,6 +312,14 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
+def _slack_crashed(overview: _ChatSummary) -> list[dict[str, Any]]:
+    """A section saying the earlier runs found dead (§13), or none."""
+    if not overview.crashes:
+        return []
+    crashed = _slack_escape("\n".join(overview.crashes))
+    return [_section(_fit_escaped(f":warning: {crashed}", SLACK_LIMITS["section_text"]))]
+
+
 def render_slack(
     report: ProcessExecutionReport,
     *,
@@ -328,6 +342,7 @@ def render_slack(
                 "text": _fit_escaped(_slack_escape(overview.title), SLACK_LIMITS["header_text"]),
             },
         },
+        *_slack_crashed(overview),
         _section(f"{icon} {_slack_escape(overview.summary)}"),
     ]
     tail: list[dict[str, Any]] = []
@@ -387,7 +402,9 @@ def render_slack(
         note = _slack_escape(f"{_more_failed(hidden, words)} {words.chat_see_report}")
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
     blocks.extend(tail)
-    return {"text": _fit_escaped(_slack_escape(overview.title), 3000), "blocks": blocks}
+    # ``text`` is what a notification shows: the crash goes with the title.
+    text = "\n".join([overview.title, *overview.crashes])
+    return {"text": _fit_escaped(_slack_escape(text), 3000), "blocks": blocks}
 
 
 def _block_text(block: dict[str, Any]) -> str:
@@ -508,8 +525,11 @@ def render_discord(
         shown += 1
     if hidden := len(overview.failures) - shown:
         embeds[-1]["footer"] = {"text": _discord_inert(_more_failed(hidden, words))}
+    said = "\n".join(
+        [_discord_inert(overview.title), *(f"\u26a0 {_discord_md(n)}" for n in overview.crashes)]
+    )
     return {
-        "content": cut(_discord_inert(overview.title), limits["content"]),
+        "content": _fit_md(said, limits["content"]),
         "embeds": embeds,
         "allowed_mentions": {"parse": []},
     }
@@ -599,6 +619,9 @@ def render_teams(
         ),
         _rich(_text_run(overview.summary, isSubtle=True)),
     ]
+    if overview.crashes:
+        crashed = cut("\n".join(overview.crashes), 3000)
+        body.insert(1, _rich(_text_run(crashed, weight="Bolder", color="Attention")))
     tail: list[dict[str, Any]] = []
     names_chars = min(2000, max_bytes // 10)
     for label, listed, show, style in (

@@ -22,7 +22,9 @@ from processes.outcome import TaskChange, TaskStatus
 from processes.rendering.changes import (
     attempts_said_once,
     change_note,
+    crash_notes,
     has_failed,
+    never_ended,
     reuse_note,
     skip_note,
     skip_roots,
@@ -402,7 +404,8 @@ class _Renderer:
     def header(self) -> Markup:
         report, words = self.report, self.words
         overall = TaskStatus.ERRORED if has_failed(report) else TaskStatus.SUCCESS
-        meta = [f"{words.label_duration} {format_duration(report.elapsed_seconds, words)}"]
+        duration = f"{words.label_duration} {format_duration(report.elapsed_seconds, words)}"
+        meta = [] if never_ended(report) else [duration]
         if report.started_at is not None:
             meta.insert(0, f"{words.label_started} {format_time(report.started_at)}")
         # Which machine and which run, on a line of their own: what on-call looks up first.
@@ -706,6 +709,23 @@ class _Renderer:
         return join(parts)
 
 
+def _crashed(renderer: _Renderer) -> list[Markup]:
+    """The earlier runs this run found dead (§13): a red panel under the header, or none."""
+    notes = crash_notes(renderer.report, renderer.words)
+    if not notes:
+        return []
+    colors = renderer.palette.errored
+    return [
+        renderer.fill(
+            "crashed",
+            notes=Markup("<br>".join(escape(note) for note in notes)),
+            soft=Markup(colors.soft),
+            solid=Markup(colors.solid),
+            ink=Markup(colors.ink),
+        )
+    ]
+
+
 def render_email_html(
     report: ProcessExecutionReport,
     content: ReportContent | None = None,
@@ -726,7 +746,7 @@ def render_email_html(
     content = ReportContent() if content is None else content
     renderer = _Renderer(report, content, palette, words, errors_only)
 
-    frame = [renderer.header(), renderer.summary(errors_only)]
+    frame = [renderer.header(), *_crashed(renderer), renderer.summary(errors_only)]
     footer = renderer.fill("footer", footer=words.footer)
     headings = {
         TaskStatus.ERRORED: words.heading_failures,

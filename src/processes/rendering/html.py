@@ -19,7 +19,9 @@ from processes.outcome import SkipReason, TaskChange, TaskStatus
 from processes.rendering.changes import (
     attempts_said_once,
     change_note,
+    crash_notes,
     has_failed,
+    never_ended,
     reuse_note,
     skip_note,
     skip_roots,
@@ -103,11 +105,12 @@ _BADGE = Template('<span class="badge $status">$glyph $word</span>')
 _CHANGE = Template('<span class="change $change" data-change="$change">$word</span>')
 _COUNT = Template('<li class="$status"><strong>$count</strong> $word</li>')
 _SUMMARY = Template(
-    '<p class="verdict $verdict_class" role="status">$verdict</p>\n$stopped'
+    '<p class="verdict $verdict_class" role="status">$verdict</p>\n$crashed$stopped'
     '<ul class="counts" aria-label="Task counts">$counts</ul>\n'
     '<p class="times">$times</p>'
 )
 _STOPPED = Template('<p class="stopped">$text</p>\n')
+_CRASHED = Template('<div class="crashed" role="alert">$notes</div>\n')
 _FAILURE = Template(
     '<details class="failure" id="$anchor"$open><summary>$badge <span class="mono">$name'
     '</span>$change: $message</summary><div><dl>$facts</dl><div class="extra">$extra</div></div>'
@@ -238,10 +241,9 @@ def _summary(report: ProcessExecutionReport) -> Markup:
         fill(_COUNT, status=s.value, count=counts[s], word=STATUS_LOOKS[s].count_word)
         for s in shown
     )
-    times = (
-        f"Started {_moment(report.started_at)} \u00b7 finished {_moment(report.finished_at)}"
-        f" \u00b7 took {format_duration(report.elapsed_seconds)}"
-    )
+    times = f"Started {_moment(report.started_at)} \u00b7 finished {_moment(report.finished_at)}"
+    if not never_ended(report):
+        times += f" \u00b7 took {format_duration(report.elapsed_seconds)}"
     if report.host:
         times += f" \u00b7 host {report.host}"
     times += f" \u00b7 run {report.run_id}"
@@ -250,10 +252,19 @@ def _summary(report: ProcessExecutionReport) -> Markup:
         _SUMMARY,
         verdict=verdict,
         verdict_class=verdict_class,
+        crashed=_crashed(report),
         stopped=fill(_STOPPED, text=stopped) if stopped else Markup(""),
         counts=count_items,
         times=times,
     )
+
+
+def _crashed(report: ProcessExecutionReport) -> Markup:
+    """The earlier runs this one found dead (§13), one sentence each, or nothing."""
+    notes = crash_notes(report, _WORDS)
+    if not notes:
+        return Markup("")
+    return fill(_CRASHED, notes=join(f"<p>{escape(note)}</p>" for note in notes))
 
 
 def _failure_detail(

@@ -97,6 +97,23 @@ class Locale:
     skipped_for: str
     #: Why the run stopped early: one sentence.
     stopped_by: Mapping[StopReason, str]
+    #: An earlier run this one found dead and closed (§13), one sentence each: ``{who}``
+    #: is ``crash_previous`` (one crashed run) or ``crash_earlier`` (several) with its
+    #: ``{run}`` id and ``crash_started``; ``{done}`` is ``crash_done_one``/``_many`` (by
+    #: ``{total}``); ``crash_during`` names the ``{running}`` tasks; ``crash_more`` counts
+    #: the rest (always two or more).
+    crash_previous: str
+    crash_earlier: str
+    crash_started: str
+    crash_done_one: str
+    crash_done_many: str
+    crash_during: str
+    crash_between: str
+    crash_before: str
+    crash_more: str
+    #: Subject words when this run closed a crashed one: this run succeeded / failed.
+    subject_crashed_ok: str
+    subject_crashed_failed: str
     #: Chat messages (Slack, Discord, Teams): short lines; ``thousands`` groups digits.
     chat_title_failed: str
     chat_title_skipped: str
@@ -278,6 +295,17 @@ _EN = Locale(
         "Crashed: the run's process died (killed, out of memory or a reboot); "
         "tasks not started were skipped.",
     ),
+    crash_previous="The previous run {run}",
+    crash_earlier="An earlier run {run}",
+    crash_started=" (started {time})",
+    crash_done_one="{finished} of {total} task",
+    crash_done_many="{finished} of {total} tasks",
+    crash_during="{who} died after {done}, during {running}.",
+    crash_between="{who} died after {done}, between tasks.",
+    crash_before="{who} died before any task started.",
+    crash_more="{n} more earlier runs died too.",
+    subject_crashed_ok="Previous run died, this one succeeded:",
+    subject_crashed_failed="Previous run died, this one failed:",
     chat_title_failed="{name}: {failed} of {total} tasks failed",
     chat_title_skipped="{name}: {skipped} of {total} tasks skipped",
     chat_title_ok="{name}: all {total} tasks succeeded",
@@ -381,6 +409,17 @@ _ES = Locale(
         "Caída: el proceso de la ejecución murió (terminado, sin memoria o un reinicio); "
         "las tareas no iniciadas se omitieron.",
     ),
+    crash_previous="La ejecución anterior {run}",
+    crash_earlier="Una ejecución previa {run}",
+    crash_started=" (inicio {time})",
+    crash_done_one="{finished} de {total} tarea",
+    crash_done_many="{finished} de {total} tareas",
+    crash_during="{who} murió tras {done}, durante {running}.",
+    crash_between="{who} murió tras {done}, entre dos tareas.",
+    crash_before="{who} murió antes de que empezara ninguna tarea.",
+    crash_more="Otras {n} ejecuciones previas también murieron.",
+    subject_crashed_ok="La ejecución anterior murió, esta fue correcta:",
+    subject_crashed_failed="La ejecución anterior murió, esta falló:",
     chat_title_failed="{name}: fallaron {failed} de {total} tareas",
     chat_title_skipped="{name}: se omitieron {skipped} de {total} tareas",
     chat_title_ok="{name}: las {total} tareas terminaron correctamente",
@@ -484,6 +523,17 @@ _PT = Locale(
         "Falhou: o processo da execução morreu (encerrado, sem memória ou uma reinicialização); "
         "as tarefas não iniciadas foram ignoradas.",
     ),
+    crash_previous="A execução anterior {run}",
+    crash_earlier="Uma execução anterior {run}",
+    crash_started=" (início {time})",
+    crash_done_one="{finished} de {total} tarefa",
+    crash_done_many="{finished} de {total} tarefas",
+    crash_during="{who} morreu após {done}, durante {running}.",
+    crash_between="{who} morreu após {done}, entre duas tarefas.",
+    crash_before="{who} morreu antes de qualquer tarefa começar.",
+    crash_more="Outras {n} execuções anteriores também morreram.",
+    subject_crashed_ok="A execução anterior morreu, esta foi concluída:",
+    subject_crashed_failed="A execução anterior morreu, esta falhou:",
     chat_title_failed="{name}: {failed} de {total} tarefas falharam",
     chat_title_skipped="{name}: {skipped} de {total} tarefas ignoradas",
     chat_title_ok="{name}: as {total} tarefas foram concluídas",
@@ -588,6 +638,17 @@ _FR = Locale(
         "Plantée : le processus de l'exécution est mort (tué, mémoire épuisée ou redémarrage) ; "
         "les tâches non démarrées ont été ignorées.",
     ),
+    crash_previous="L'exécution précédente {run}",
+    crash_earlier="Une exécution antérieure {run}",
+    crash_started=" (début {time})",
+    crash_done_one="{finished} sur {total} tâche",
+    crash_done_many="{finished} sur {total} tâches",
+    crash_during="{who} est morte après {done}, pendant {running}.",
+    crash_between="{who} est morte après {done}, entre deux tâches.",
+    crash_before="{who} est morte avant qu'aucune tâche ne démarre.",
+    crash_more="{n} autres exécutions antérieures sont mortes aussi.",
+    subject_crashed_ok="Exécution précédente morte, celle-ci a réussi :",
+    subject_crashed_failed="Exécution précédente morte, celle-ci a échoué :",
     chat_title_failed="{name} : {failed} sur {total} tâches en échec",
     chat_title_skipped="{name} : {skipped} sur {total} tâches ignorées",
     chat_title_ok="{name} : les {total} tâches ont réussi",
@@ -694,6 +755,17 @@ _DE = Locale(
         "Abgestürzt: der Prozess des Laufs ist gestorben (beendet, kein Speicher oder ein "
         "Neustart); nicht gestartete Aufgaben wurden übersprungen.",
     ),
+    crash_previous="Der vorherige Lauf {run}",
+    crash_earlier="Ein früherer Lauf {run}",
+    crash_started=" (Beginn {time})",
+    crash_done_one="{finished} von {total} Aufgabe",
+    crash_done_many="{finished} von {total} Aufgaben",
+    crash_during="{who} ist nach {done} gestorben, während {running}.",
+    crash_between="{who} ist nach {done} gestorben, zwischen zwei Aufgaben.",
+    crash_before="{who} ist gestorben, bevor eine Aufgabe begann.",
+    crash_more="{n} weitere frühere Läufe sind ebenfalls gestorben.",
+    subject_crashed_ok="Vorheriger Lauf gestorben, dieser erfolgreich:",
+    subject_crashed_failed="Vorheriger Lauf gestorben, dieser fehlgeschlagen:",
     chat_title_failed="{name}: {failed} von {total} Aufgaben fehlgeschlagen",
     chat_title_skipped="{name}: {skipped} von {total} Aufgaben übersprungen",
     chat_title_ok="{name}: alle {total} Aufgaben erfolgreich",
@@ -801,6 +873,17 @@ _IT = Locale(
         "Caduto: il processo dell'esecuzione è morto (ucciso, memoria esaurita o riavvio); "
         "le attività non avviate sono state saltate.",
     ),
+    crash_previous="L'esecuzione precedente {run}",
+    crash_earlier="Un'esecuzione precedente {run}",
+    crash_started=" (inizio {time})",
+    crash_done_one="{finished} di {total} attività",
+    crash_done_many="{finished} di {total} attività",
+    crash_during="{who} è morta dopo {done}, durante {running}.",
+    crash_between="{who} è morta dopo {done}, tra due attività.",
+    crash_before="{who} è morta prima che iniziasse qualsiasi attività.",
+    crash_more="Anche altre {n} esecuzioni precedenti sono morte.",
+    subject_crashed_ok="Esecuzione precedente morta, questa riuscita:",
+    subject_crashed_failed="Esecuzione precedente morta, questa fallita:",
     chat_title_failed="{name}: {failed} su {total} attività fallite",
     chat_title_skipped="{name}: {skipped} su {total} attività saltate",
     chat_title_ok="{name}: tutte le {total} attività riuscite",

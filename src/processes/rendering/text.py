@@ -15,7 +15,9 @@ from processes.outcome import TaskChange, TaskStatus
 from processes.rendering.changes import (
     attempts_said_once,
     change_note,
+    crash_notes,
     has_failed,
+    never_ended,
     reuse_note,
     skip_note,
     skip_roots,
@@ -119,16 +121,17 @@ def _header(report: ProcessExecutionReport, words: Locale, style: _Style) -> lis
         (words.label_skipped, len(report.skipped)),
     ]
     totals = " | ".join(f"{label} {count}" for label, count in counts)
-    lines = [
-        f"{style.paint(name, _BOLD)}  {style.status(overall, words.status[overall])}",
-        f"{totals} | {words.label_duration} {format_duration(report.elapsed_seconds, words)}",
-    ]
+    if not never_ended(report):
+        totals += f" | {words.label_duration} {format_duration(report.elapsed_seconds, words)}"
+    lines = [f"{style.paint(name, _BOLD)}  {style.status(overall, words.status[overall])}", totals]
     when = [f"{words.label_run} {show_controls(report.run_id)}"]
     if report.host:
         when.insert(0, f"{words.label_host} {show_controls(report.host)}")
     if report.started_at is not None:
         when.insert(0, f"{words.label_started} {format_time(report.started_at)}")
     lines.append(" | ".join(when))
+    # An earlier run found dead (§13): said before anything about this run's tasks.
+    lines.extend(style.paint(show_controls(note), _BOLD) for note in crash_notes(report, words))
     if stopped := stop_note(report, words):
         lines.append(style.paint(stopped, _BOLD))
     return lines

@@ -1,7 +1,9 @@
 """The report as a webhook's JSON payload: the v7 shape plus a summary, timestamps, the
-run's id and host, and what changed since the previous run. Fields are added, never removed.
+run's id and host, what changed since the previous run and the earlier runs found dead.
+Fields are added, never removed.
 
-Pure: no I/O. Imports ``processes.report`` only for type checking.
+Pure: no I/O. Imports ``rendering.changes`` and ``rendering.locales``, and
+``processes.report`` only for type checking.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from processes.content import ReportContent
 from processes.outcome import TaskChange, TaskStatus
+from processes.rendering.changes import crash_note
+from processes.rendering.locales import get_locale
 from processes.saferepr import safe_repr
 
 if TYPE_CHECKING:
@@ -66,6 +70,23 @@ def _entry(
     }
 
 
+def _crashes(report: ProcessExecutionReport) -> list[dict[str, Any]]:
+    """Each earlier run this one found dead (§13), with the English sentence views show."""
+    earlier = len(report.crashes) > 1
+    english = get_locale("en")
+    return [
+        {
+            "run_id": crash.run_id,
+            "started_at": _time(crash.started_at),
+            "tasks_finished": crash.tasks_finished,
+            "tasks_total": crash.tasks_total,
+            "running": list(crash.running),
+            "message": crash_note(crash, english, earlier=earlier),
+        }
+        for crash in report.crashes
+    ]
+
+
 def summarise(report: ProcessExecutionReport) -> dict[str, Any]:
     """Count the report's tasks by status; ``ok`` is True when none errored or skipped."""
     counts = {
@@ -102,6 +123,7 @@ def render_webhook_payload(
         "host": report.host,
         "changes": {name: change.value for name, change in report.changes.items()},
         "stopped_by": report.stopped_by.value if report.stopped_by else None,
+        "crashes": _crashes(report),
     }
     payload = {nest_under: fields} if nest_under is not None else fields
     payload.update(extra_payload or {})  # extra keys stay top-level and win on collision
