@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from processes.history.crashes import DIED_WHILE_RUNNING
 from processes.outcome import CrashedRun, ErrorData, SkipReason, StopReason, TaskStatus
 from processes.report import ProcessExecutionReport, TaskReportEntry
 
@@ -382,9 +383,7 @@ def dag_report(
 CRASHED_RUN_ID = "20240314T100000Z-1a2b3c4d"
 CRASHED_AT = datetime(2024, 3, 14, 10, 0, 0, tzinfo=UTC)
 #: What a crashed run's running task says, as the history writes it when it closes the run.
-DIED_MESSAGE = (
-    "RunCrashed: the run's process died while this task ran (killed, out of memory or a reboot)"
-)
+DIED_MESSAGE = DIED_WHILE_RUNNING  # what the history writes for a task its process died in
 NIGHTLY = ("extract", "transform", "stage", "load_db", "index", "publish", "notify", "archive")
 
 
