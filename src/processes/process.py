@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import itertools
 import operator
+import signal
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from processes.checks import check_count, check_seconds, check_type
-from processes.errors import TaskNotFoundError
+from processes.errors import RunTerminated, TaskNotFoundError
 from processes.events import Listener, SafeListener, TaskEvent
 from processes.execution import Ledger, execute
+from processes.execution.signals import holding_signals
 from processes.fingerprint import fingerprint, what_changed
 from processes.graph import TaskGraph
 from processes.progress import ProgressLine
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
 PARALLEL_THRESHOLD = 10
 #: ``run(resume=LAST)``: the newest recorded run of the process, when it did not end ok.
 LAST = "last"
+_SHORTEST_WAIT_SECONDS = 0.05  # past the deadline, the record still gets this long
 
 
 class Process:
@@ -241,7 +245,7 @@ class Process:
             run_id=run_id,
             recorder=live,
         )
-        ending = _Ending(history, live, resumption)
+        ending = _Ending(history, live, resumption, deadline)
         try:
             report = execute(
                 ledger, workers=workers, executor=executor, sleep=sleep, deadline=deadline
@@ -250,7 +254,7 @@ class Process:
             # An interrupted run is recorded as its exception's report says it ended.
             partial = getattr(stopped, "report", None)
             if partial is not None:
-                stopped.report = ending(partial, ledger.results)  # type: ignore[attr-defined]
+                stopped.report = ending(partial, ledger.results, stopping=True)  # type: ignore[attr-defined]
             raise
         finally:
             if live is not None:
@@ -297,22 +301,41 @@ class Process:
 
 class _Ending:
     """What a run's report gets when it ends: the run it resumed, and its record in the
-    history (with what changed since the previous run)."""
+    history (with what changed since the previous run), which neither a signal nor a
+    lock held by another writer past the run's deadline can take from it."""
 
     def __init__(
-        self, history: RunHistory | None, live: LiveRun | None, resumption: Resumption | None
+        self,
+        history: RunHistory | None,
+        live: LiveRun | None,
+        resumption: Resumption | None,
+        deadline: float | None,
     ) -> None:
         self.history = history
         self.live = live
         self.resumed_from = resumption.run_id if resumption is not None else None
+        self.deadline_at = None if deadline is None else time.monotonic() + deadline
 
     def __call__(
-        self, report: ProcessExecutionReport, results: list[Any]
+        self, report: ProcessExecutionReport, results: list[Any], *, stopping: bool = False
     ) -> ProcessExecutionReport:
+        """The report, recorded; SIGTERM or Ctrl-C during the record is acted on after it,
+        carrying the report (unless the run is ``stopping`` by one already)."""
         if self.resumed_from is not None:
             report = replace(report, resumed_from=self.resumed_from)
-        if self.history is not None and self.live is not None:
-            report = self.history.record(report, results, self.live)
+        if self.history is None or self.live is None:
+            return report
+        wait = None
+        if self.deadline_at is not None:
+            wait = max(self.deadline_at - time.monotonic(), _SHORTEST_WAIT_SECONDS)
+        with holding_signals() as held:
+            report = self.history.record(report, results, self.live, wait_seconds=wait)
+        if held and not stopping:
+            if held[0] == signal.SIGTERM:
+                raise RunTerminated(report)
+            interrupt = KeyboardInterrupt()
+            interrupt.report = report  # type: ignore[attr-defined]
+            raise interrupt
         return report
 
 

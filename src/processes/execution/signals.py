@@ -118,3 +118,27 @@ def alarm_after(
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def holding_signals() -> Iterator[list[int]]:
+    """While the block runs, SIGTERM and Ctrl-C are held, not acted on: the list yielded
+    receives their numbers, for the caller to act on once the block is done (a run's
+    report being recorded is never cut in half). Main thread only, as any handler; a
+    signal ignored (``SIG_IGN``) or handled outside Python stays so."""
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    previous = {}
+    for number in (signal.SIGTERM, signal.SIGINT):
+        handler = signal.getsignal(number)
+        if handler is None or handler is signal.SIG_IGN:
+            continue
+        previous[number] = handler
+        signal.signal(number, lambda signum, frame: held.append(signum))
+    try:
+        yield held
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

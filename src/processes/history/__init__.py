@@ -162,12 +162,16 @@ class RunHistory:
         report: ProcessExecutionReport,
         results: Sequence[Any] | None = None,
         live: LiveRun | None = None,
+        *,
+        wait_seconds: float | None = None,
     ) -> ProcessExecutionReport:
         """Record a finished run; return the report with ``changes`` and ``streaks``.
 
         ``results`` are the raw results of the run's tasks, in the order of
         ``report.entries`` (only those of SUCCEEDED tasks are read); ``Process.run``
-        hands them over, and ``live``, the run as ``begin`` started recording it. Never
+        hands them over, and ``live``, the run as ``begin`` started recording it;
+        ``wait_seconds`` bounds the wait for another writer (what is left of the run's
+        deadline), if shorter than ``timeout_seconds``. Never
         raises for the file: when it cannot be written, one ``UserWarning`` names it and
         the cause, and the report is returned as given.
         """
@@ -178,7 +182,7 @@ class RunHistory:
             run, written, fingerprints = live.run, live.written_ids(), live.fingerprints
             report = replace(report, crashes=live.crashes)
         try:
-            with self._connection.writing() as connection:
+            with self._connection.writing(wait_seconds) as connection:
                 return recording.record(
                     connection,
                     report,
@@ -191,15 +195,21 @@ class RunHistory:
                     fingerprints=fingerprints,
                 )
         except Exception as exc:  # a run must never break on its history
-            self._warn_not_recorded(exc, report.run_id)
+            self._warn_not_recorded(exc, report.run_id, wait_seconds)
             return report
 
-    def _warn_not_recorded(self, exc: Exception, run_id: str) -> None:
+    def _warn_not_recorded(
+        self, exc: Exception, run_id: str, wait_seconds: float | None = None
+    ) -> None:
         cause = _cause(exc)
         if isinstance(exc, sqlite3.IntegrityError) and "runs.run_id" in cause:
             cause = f"the run {run_id!r} is in the history already"
         if "database is locked" in cause:
-            cause += f" (another connection held it for more than {self.timeout_seconds:g} s)"
+            waited = self.timeout_seconds if wait_seconds is None else wait_seconds
+            held = f"another connection held it for more than {waited:g} s"
+            if wait_seconds is not None and wait_seconds < self.timeout_seconds:
+                held += ", what was left of the run's deadline"
+            cause += f" ({held})"
         warnings.warn(
             f"the run was not recorded in the history {self.path}: {cause}",
             UserWarning,

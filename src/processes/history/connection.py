@@ -60,12 +60,21 @@ class HistoryConnection:
         self._connection = None
 
     @contextlib.contextmanager
-    def writing(self) -> Iterator[sqlite3.Connection]:
+    def writing(self, wait_seconds: float | None = None) -> Iterator[sqlite3.Connection]:
         """The connection, under the lock, for a writer that begins and ends its own
-        transaction; dropped after any error, so that the next use opens a fresh one."""
+        transaction; dropped after any error, so that the next use opens a fresh one.
+        ``wait_seconds`` bounds the wait for another writer this once, if shorter."""
         with self._lock:
             try:
-                yield self.connect()
+                connection = self.connect()
+                if wait_seconds is None or wait_seconds >= self.timeout_seconds:
+                    yield connection
+                    return
+                connection.execute(f"PRAGMA busy_timeout = {int(wait_seconds * 1000)}")
+                try:
+                    yield connection
+                finally:
+                    connection.execute(f"PRAGMA busy_timeout = {int(self.timeout_seconds * 1000)}")
             except BaseException:
                 self._drop()
                 raise

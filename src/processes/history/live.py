@@ -12,11 +12,9 @@ import collections
 import json
 import os
 import threading
-import warnings
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from processes.history.errors import cause
 from processes.history.keeping import results_to_keep
 from processes.history.schema import ids_of
 from processes.history.stored import encode_batch, moment_of
@@ -108,7 +106,6 @@ class LiveRun:
         self._running: dict[int, str] = {}
         self._batches = 0
         self._stopped = threading.Event()
-        self._failed = False  # warned once: the rest of the run is recorded at its end
         self._thread = threading.Thread(
             target=self._keep_writing, name="processes-history", daemon=True
         )
@@ -149,7 +146,9 @@ class LiveRun:
         while self._finished:
             batch.append(self._finished.popleft())
         try:
-            with self._connection.writing() as connection:
+            # Never waits long for another writer: a checkpoint missed is taken at the next
+            # one, or by the run's end, which records everything.
+            with self._connection.writing(self._checkpoint_seconds) as connection:
                 connection.execute("BEGIN IMMEDIATE")
                 try:
                     self._write_batch(connection, batch)
@@ -158,16 +157,8 @@ class LiveRun:
                     if connection.in_transaction:
                         connection.execute("ROLLBACK")
                     raise
-        except Exception as exc:  # the run goes on; its end records everything
+        except Exception:  # the run goes on; its end records everything, or warns once
             self._finished.extendleft(reversed(batch))
-            if not self._failed:
-                self._failed = True
-                warnings.warn(
-                    f"the run's progress was not written to the history "
-                    f"{self._connection.path} ({cause(exc)}); it is recorded when it ends",
-                    UserWarning,
-                    stacklevel=1,
-                )
             return
         self.checkpointed.update(position for position, _, _ in batch)
 
