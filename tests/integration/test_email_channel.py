@@ -29,6 +29,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from factories import orders_report
 from processes import EmailChannel, HTMLEmailStyle, Process, SMTPConfig, Task
+from processes.channels import email as email_module
 from processes.channels.email import EmailDeliveryError
 
 pytestmark = pytest.mark.integration
@@ -296,33 +297,54 @@ def test_client_certificate_loaded_by_the_caller_into_its_own_context(
 
 
 @pytest.mark.parametrize(
-    ("security", "hostname", "ehlo_name"),
+    ("security", "hostname", "fqdn", "ehlo_name"),
     [
-        ("none", "relay-7.example.test", "relay-7.example.test"),
-        ("none", "build-runner-7", "[127.0.0.1]"),  # no domain: an address literal
-        ("none", "localhost.localdomain", "[127.0.0.1]"),
-        ("none", "10.0.0.7", "[127.0.0.1]"),
-        ("none", "bad_name.example.test", "[127.0.0.1]"),
-        ("starttls", "build-runner-7", "[127.0.0.1]"),
-        ("implicit", "relay-7.example.test", "relay-7.example.test"),
+        ("none", "relay-7.example.test", None, "relay-7.example.test"),  # no DNS asked
+        (
+            "none",
+            "build-runner-7",
+            "build-runner-7.corp.example.com",
+            "build-runner-7.corp.example.com",
+        ),
+        ("none", "build-runner-7", "build-runner-7", "[127.0.0.1]"),  # no name: a literal
+        ("none", "build-runner-7", "localhost", "[127.0.0.1]"),
+        ("none", "localhost.localdomain", "localhost.localdomain", "[127.0.0.1]"),
+        ("none", "10.0.0.7", "10.0.0.7", "[127.0.0.1]"),
+        ("none", "bad_name.example.test", "bad_name.example.test", "[127.0.0.1]"),
+        (
+            "starttls",
+            "build-runner-7",
+            "build-runner-7.corp.example.com",
+            "build-runner-7.corp.example.com",
+        ),
+        ("starttls", "build-runner-7", "build-runner-7", "[127.0.0.1]"),
+        ("implicit", "relay-7.example.test", None, "relay-7.example.test"),
     ],
 )
-def test_ehlo_names_this_machine_without_asking_dns(
+def test_ehlo_names_this_machine_by_its_fully_qualified_name(
     start_server: StartServer,
     server_tls: ssl.SSLContext,
     client_tls: ssl.SSLContext,
     monkeypatch: pytest.MonkeyPatch,
     security: str,
     hostname: str,
+    fqdn: str | None,
     ehlo_name: str,
 ) -> None:
-    # socket.getfqdn() is a reverse DNS lookup that can stall every send on a host with
-    # poor DNS; the name must come from the host name or the connection instead.
+    # RFC 5321 §4.1.4: the client's fully qualified name, else an address literal. A host
+    # name that is already fully qualified needs no DNS; socket.getfqdn() (which may ask
+    # DNS) is asked only otherwise, once per process.
+    asked: list[str] = []
+
     def getfqdn(name: str = "") -> str:
-        raise AssertionError("socket.getfqdn() was called")
+        asked.append(name)
+        assert fqdn is not None, "socket.getfqdn() was called"
+        return fqdn
 
     monkeypatch.setattr(socket, "getfqdn", getfqdn)
     monkeypatch.setattr(socket, "gethostname", lambda: hostname)
+    email_module._machine_name.cache_clear()
+    monkeypatch.setattr(email_module, "_machine_name", email_module._machine_name)
     if security == "starttls":
         recorder, port = start_server(tls_context=server_tls, require_starttls=True)
         smtp = config(port, secure=(), ssl_context=client_tls)
@@ -332,9 +354,12 @@ def test_ehlo_names_this_machine_without_asking_dns(
     else:
         recorder, port = start_server()
         smtp = config(port)
-    EmailChannel(smtp).send_report(orders_report(), errors_only=False)
-    (received,) = recorder.received
-    assert received.ehlo_name == ehlo_name
+    channel = EmailChannel(smtp)
+    channel.send_report(orders_report(), errors_only=False)
+    channel.send_report(orders_report(), errors_only=False)
+    assert [received.ehlo_name for received in recorder.received] == [ehlo_name, ehlo_name]
+    assert len(asked) <= 1
+    email_module._machine_name.cache_clear()
 
 
 def test_errors_only_sends_only_the_failures(start_server: StartServer) -> None:

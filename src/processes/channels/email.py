@@ -10,32 +10,39 @@ scheduler.
 from __future__ import annotations
 
 import base64
+import copy
+import functools
+import hmac
 import html
 import ipaddress
 import logging
 import os
+import random
 import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Iterable, Iterator
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from email import policy
 from email.errors import HeaderParseError
+from email.header import Header
 from email.headerregistry import Address, AddressHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import TYPE_CHECKING
 
 from processes.channels.base import ReportChannel
-from processes.checks import check_flag, check_seconds, check_type, type_error
+from processes.channels.webhook import BACKOFF_BASE_SECONDS, BACKOFF_MAX_SECONDS
+from processes.checks import check_count, check_flag, check_seconds, check_type, type_error
 from processes.content import ReportContent
 from processes.errors import ProcessesError
 from processes.redaction import mask, remember_secret
-from processes.rendering.email_html import HTMLEmailStyle, render_email_html, subject_line
+from processes.rendering.email_html import HTMLEmailStyle, render_email, subject_line
 from processes.rendering.locales import get_locale
-from processes.rendering.text import render_text
 
 if TYPE_CHECKING:
     from processes.report import ProcessExecutionReport
@@ -60,11 +67,23 @@ _Secure = tuple[()] | tuple[_Path] | tuple[_Path, _Path]
 _SMTPS_PORT = 465
 
 
+#: An SMTP session (connecting, TLS, every command and reply) ends within this many
+#: ``timeout``s in all, whatever the server sends.
+SESSION_TIMEOUTS = 10
+#: The most a server's reply may hold (a multi-line reply included) before we give up.
+_MAX_REPLY_BYTES = 64 * 1024
+
+
 class EmailDeliveryError(ProcessesError):
     """The SMTP server could not be reached, refused us, or refused recipients.
 
-    The message names the server, never a password.
+    The message names the server, never a password. ``transient`` is True for a failure
+    worth trying again (the connection refused, a 4xx reply).
     """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 def _check_header_text(field: str, value: str) -> str:
@@ -166,13 +185,15 @@ class SMTPConfig:
 
     Credentials are refused on an unencrypted connection to any host but this machine,
     unless ``allow_insecure_auth=True``. ``timeout`` (seconds) bounds every network
-    operation.
+    operation, and a whole SMTP session to ``10 * timeout``; a transient failure (the
+    connection refused, a 4xx reply) is tried again up to ``retries`` times, after a
+    backoff. A password may hold any character: it is sent as UTF-8 (RFC 4616).
 
     Raises:
         TypeError: an argument has the wrong type.
         ValueError: an address is malformed or holds a line break or control character,
-            ``toaddrs`` is empty, ``timeout`` is not positive, or ``secure`` names a
-            client certificate while ``ssl_context`` is given.
+            ``toaddrs`` is empty, ``timeout`` is not positive, ``retries`` is negative,
+            or ``secure`` names a client certificate while ``ssl_context`` is given.
     """
 
     __slots__ = (
@@ -183,6 +204,7 @@ class SMTPConfig:
         "implicit_tls",
         "mailhost",
         "port",
+        "retries",
         "secure",
         "ssl_context",
         "timeout",
@@ -202,8 +224,10 @@ class SMTPConfig:
         implicit_tls: bool = False,
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_auth: bool = False,
+        retries: int = 2,
     ) -> None:
         check_flag("implicit_tls", implicit_tls, owner="SMTPConfig")
+        check_count("retries", retries, owner="SMTPConfig")
         host, port = _host_and_port(mailhost, implicit_tls=implicit_tls)
         check_type("fromaddr", fromaddr, str, owner="SMTPConfig")
         _check_address("fromaddr", fromaddr)
@@ -259,6 +283,7 @@ class SMTPConfig:
         self.implicit_tls = bool(implicit_tls)
         self.ssl_context = ssl_context
         self.allow_insecure_auth = bool(allow_insecure_auth)
+        self.retries = retries
 
     @property
     def credentials(self) -> tuple[str, str] | None:
@@ -278,7 +303,7 @@ class SMTPConfig:
             f"toaddrs={list(self.toaddrs)!r}, credentials={credentials!r}, "
             f"secure={self.secure!r}, timeout={self.timeout!r}, "
             f"implicit_tls={self.implicit_tls!r}, ssl_context={self.ssl_context!r}, "
-            f"allow_insecure_auth={self.allow_insecure_auth!r})"
+            f"allow_insecure_auth={self.allow_insecure_auth!r}, retries={self.retries!r})"
         )
 
     def tls_context(self) -> ssl.SSLContext:
@@ -337,14 +362,11 @@ def build_message(
 
     # Rendered from the whole report: with errors_only the counts still cover every task
     # and only the details are limited to the errored ones.
-    text = render_text(
-        report, color=False, content=content, language=style.language, errors_only=errors_only
-    )
-    markup = render_email_html(report, content, style, errors_only=errors_only)
+    text, markup = render_email(report, content, style, errors_only=errors_only)
     secrets = _secret_forms(config)
     text, markup = mask(text, secrets), mask(markup, secrets)
 
-    message = EmailMessage(policy=policy.default)
+    message = EmailMessage(policy=_POLICY)
     message["Subject"] = f"{subject} | {day}"
     message["From"] = config.fromaddr
     message["To"] = ", ".join(config.toaddrs)
@@ -355,6 +377,26 @@ def build_message(
     message.set_content(text, charset="utf-8")
     message.add_alternative(markup, subtype="html", charset="utf-8")
     return message
+
+
+class _MailPolicy(policy.EmailPolicy):
+    """``policy.default``, but a non-ASCII subject is folded by ``email.header``.
+
+    Python 3.11 and 3.12 drop the space between two words when they fold a long header
+    holding encoded words (fixed in 3.13); ``Header`` encodes the spaces inside the
+    encoded words, which every version reads back as written.
+    """
+
+    def _fold(self, name: str, value: object, refold_binary: bool = False) -> str:
+        text = str(value)
+        if name.lower() != "subject" or text.isascii():
+            folded: str = super()._fold(name, value, refold_binary)  # type: ignore[misc]
+            return folded
+        header = Header(text, "utf-8", maxlinelen=self.max_line_length, header_name=name)
+        return f"{name}: {header.encode(linesep=self.linesep)}{self.linesep}"
+
+
+_POLICY = _MailPolicy()
 
 
 def _domain(address: str) -> str:
@@ -380,14 +422,18 @@ def _secret_forms(config: SMTPConfig) -> list[str]:
     return forms + [html.escape(form) for form in forms]
 
 
-# -- the transport: thin -------------------------------------------------------------------
+# -- the transport: thin, and bounded in time ----------------------------------------------
 
 
-def send_message(message: EmailMessage, config: SMTPConfig) -> None:
+def send_message(
+    message: EmailMessage, config: SMTPConfig, *, sleep: Callable[[float], None] = time.sleep
+) -> None:
     """Send ``message`` as ``config`` says; raise ``EmailDeliveryError`` if it did not go.
 
     Every recipient must be accepted: one refused recipient fails the delivery (the
-    others have been sent the message by then).
+    others have been sent the message by then). A transient failure (the connection
+    refused, a 4xx reply) is tried again up to ``config.retries`` times after a backoff
+    (``sleep``); each session lasts at most ``10 * config.timeout`` seconds.
     """
     where = f"{config.host}:{config.port}"
     cleartext_login = config.credentials is not None and not config.uses_tls
@@ -397,53 +443,229 @@ def send_message(message: EmailMessage, config: SMTPConfig) -> None:
             "for STARTTLS or implicit_tls=True (or allow_insecure_auth=True to accept "
             "the risk)"
         )
+    attempts = config.retries + 1
+    for attempt in range(1, attempts + 1):
+        try:
+            _send_once(message, config, where)
+        except EmailDeliveryError as exc:
+            if not exc.transient or attempt == attempts:
+                if attempt > 1:
+                    raise EmailDeliveryError(f"{exc} (after {attempt} attempts)") from None
+                raise
+            delay = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** (attempt - 1))
+            sleep(delay * (0.5 + random.random() / 2))
+            continue
+        logger.info(
+            "Sent the report %r to %d recipient(s) via %s",
+            message["Subject"],
+            len(config.toaddrs),
+            where,
+        )
+        return
+
+
+def _send_once(message: EmailMessage, config: SMTPConfig, where: str) -> None:
+    session = _Session(SESSION_TIMEOUTS * config.timeout)
     try:
-        refused = _converse(message, config)
+        refused = _converse(message, config, session)
     except EmailDeliveryError:
         raise
     except smtplib.SMTPRecipientsRefused as exc:
         raise EmailDeliveryError(
-            f"{where} refused every recipient: {_describe_refused(exc.recipients)}"
+            f"{where} refused every recipient: {_describe_refused(exc.recipients)}",
+            transient=all(400 <= code < 500 for code, _ in exc.recipients.values()),
         ) from None
     except ssl.SSLCertVerificationError as exc:
         raise EmailDeliveryError(
             f"TLS certificate of {where} could not be verified ({exc.verify_message}); "
             "pass ssl_context= to trust a private CA"
         ) from None
-    except (smtplib.SMTPException, OSError) as exc:
+    except Exception as exc:  # any failure leaves as one clean message, never a password
+        if session.expired:
+            raise EmailDeliveryError(
+                f"gave up on {where}: the SMTP session did not end within "
+                f"{SESSION_TIMEOUTS * config.timeout:g} s ({SESSION_TIMEOUTS} x timeout)"
+            ) from None
         message_text = _scrub(f"{type(exc).__name__}: {exc}", config)
-        raise EmailDeliveryError(f"could not send the report via {where}: {message_text}") from None
+        code = getattr(exc, "smtp_code", None)
+        raise EmailDeliveryError(
+            f"could not send the report via {where}: {message_text}",
+            transient=isinstance(exc, ConnectionRefusedError)
+            or (isinstance(code, int) and 400 <= code < 500),
+        ) from None
+    finally:
+        session.end()
     if refused:
         raise EmailDeliveryError(
             f"{where} refused some recipients: {_describe_refused(refused)}; "
             "the others were sent the report"
         )
-    logger.info(
-        "Sent the report %r to %d recipient(s) via %s",
-        message["Subject"],
-        len(config.toaddrs),
-        where,
-    )
 
 
-def _converse(message: EmailMessage, config: SMTPConfig) -> dict[str, tuple[int, bytes]]:
+class _Session:
+    """The deadline of one SMTP session: when it passes, the socket is shut down.
+
+    A socket timeout bounds each read, not the session: a server answering a byte at a
+    time would hold it for as long as it likes. Shutting the socket down wakes whatever
+    waits on it (connecting, TLS, a reply) with an error. The file descriptor is used, as
+    STARTTLS moves it into a new socket object; ``end`` forgets it before it is closed.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._fd = -1
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._fd = sock.fileno()
+            if self.expired:
+                self._shut_down()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            self._shut_down()
+
+    def _shut_down(self) -> None:
+        if self._fd < 0:
+            return
+        sock = socket.socket(fileno=self._fd)
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        finally:
+            sock.detach()  # the fd still belongs to the SMTP connection, which closes it
+
+    def end(self) -> None:
+        with self._lock:
+            self._timer.cancel()
+            self._fd = -1
+
+
+class _Bounded(smtplib.SMTP):
+    """smtplib's client with a session deadline, replies of bounded size and UTF-8 AUTH."""
+
+    session: _Session
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        self.session.watch(sock)
+        return sock
+
+    def close(self) -> None:
+        if hasattr(self, "session"):
+            self.session.end()
+        super().close()
+
+    def getreply(self) -> tuple[int, bytes]:
+        """Read one reply, as smtplib does, but give up once it passes 64 KB.
+
+        smtplib keeps every line of a multi-line reply: a server sending ``220-`` lines
+        without end would fill the memory before the deadline.
+        """
+        if self.file is None:
+            self.file = self.sock.makefile("rb")  # type: ignore[union-attr]
+        lines: list[bytes] = []
+        size = 0
+        while True:
+            try:
+                line = self.file.readline(_MAX_LINE + 1)
+            except OSError as exc:
+                self.close()
+                raise smtplib.SMTPServerDisconnected(
+                    f"Connection unexpectedly closed: {exc}"
+                ) from None
+            if not line:
+                self.close()
+                raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+            size += len(line)
+            if len(line) > _MAX_LINE or size > _MAX_REPLY_BYTES:
+                self.close()
+                raise smtplib.SMTPServerDisconnected(
+                    f"the server's reply ran past {_MAX_REPLY_BYTES // 1024} KB"
+                )
+            lines.append(line[4:].strip(b" \t\r\n"))
+            try:
+                code = int(line[:3])
+            except ValueError:
+                code = -1
+                break
+            if line[3:4] != b"-":
+                break
+        return code, b"\n".join(lines)
+
+    def auth(
+        self,
+        mechanism: str,
+        authobject: Callable[..., str | None],
+        *,
+        initial_response_ok: bool = True,
+    ) -> tuple[int, bytes]:
+        """smtplib's AUTH, sending the credentials as UTF-8 (RFC 4616), not ASCII only."""
+        mechanism = mechanism.upper()
+        initial = authobject() if initial_response_ok else None
+        # smtplib's auth_login() counts the challenges to tell the user's from the password's.
+        if initial is not None:
+            code, reply = self.docmd("AUTH", f"{mechanism} {_b64(initial)}")
+            self._auth_challenge_count = 1
+        else:
+            code, reply = self.docmd("AUTH", mechanism)
+            self._auth_challenge_count = 0
+        for _ in range(5):  # a server asking again and again is refused below
+            if code != 334:
+                break
+            self._auth_challenge_count += 1
+            answer = authobject(base64.decodebytes(reply))
+            code, reply = self.docmd(_b64(answer or ""))
+        if code in (235, 503):
+            return code, reply
+        raise smtplib.SMTPAuthenticationError(code, reply)
+
+    def auth_cram_md5(self, challenge: bytes | None = None) -> str | None:  # type: ignore[override]
+        if challenge is None:
+            return None
+        password = (self.password or "").encode("utf-8")
+        return f"{self.user} {hmac.HMAC(password, challenge, 'md5').hexdigest()}"
+
+
+class _BoundedSSL(_Bounded, smtplib.SMTP_SSL):
+    """SMTPS with the same bounds; the deadline watches the socket before TLS starts."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = socket.create_connection((host, port), timeout, self.source_address)
+        self.session.watch(sock)
+        return self.context.wrap_socket(sock, server_hostname=self._host)  # type: ignore[attr-defined]
+
+
+_MAX_LINE = 8192  # smtplib's own limit on a line of a reply
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _converse(
+    message: EmailMessage, config: SMTPConfig, session: _Session
+) -> dict[str, tuple[int, bytes]]:
     context = config.tls_context() if config.uses_tls else None
-    smtp: smtplib.SMTP
-    # Without local_hostname smtplib asks socket.getfqdn(), a reverse DNS lookup that can
-    # stall each send for seconds; the real name is set once the local address is known,
-    # before the first EHLO.
+    smtp: _Bounded
+    # Not connected yet: the session's deadline must watch the socket from its start.
     if config.implicit_tls:
-        smtp = smtplib.SMTP_SSL(
-            config.host,
-            config.port,
-            local_hostname=_EHLO_UNKNOWN,
-            timeout=config.timeout,
-            context=context,
-        )
+        smtp = _BoundedSSL(local_hostname=_EHLO_UNKNOWN, timeout=config.timeout, context=context)
     else:
-        smtp = smtplib.SMTP(
-            config.host, config.port, local_hostname=_EHLO_UNKNOWN, timeout=config.timeout
-        )
+        smtp = _Bounded(local_hostname=_EHLO_UNKNOWN, timeout=config.timeout)
+    smtp.session = session
+    smtp._host = config.host  # type: ignore[attr-defined]  # what TLS verifies; set by __init__ only
+    try:
+        smtp.connect(config.host, config.port)
+    except BaseException:
+        smtp.close()
+        raise
     with _session(smtp):
         if smtp.sock is not None:  # always, once connected
             smtp.local_hostname = _ehlo_name(smtp.sock.getsockname()[0])
@@ -458,27 +680,71 @@ def _converse(message: EmailMessage, config: SMTPConfig) -> dict[str, tuple[int,
             smtp.ehlo()
         if config.credentials:
             smtp.login(*config.credentials)
+        smtp.ehlo_or_helo_if_needed()
+        return _send(smtp, message)
+
+
+def _send(smtp: smtplib.SMTP, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+    """Send with ``BODY=8BITMIME`` when the body is 8-bit and the server takes it (RFC
+    6152), else as quoted-printable: 8-bit data must not go to a server that did not say
+    it accepts it."""
+    eight_bit = any(part.get("Content-Transfer-Encoding") == "8bit" for part in message.walk())
+    if not eight_bit:
         return smtp.send_message(message)
+    if smtp.has_extn("8bitmime"):
+        return smtp.send_message(message, mail_options=["BODY=8BITMIME"])
+    return smtp.send_message(_seven_bit(message))
+
+
+def _seven_bit(message: EmailMessage) -> EmailMessage:
+    copied = copy.deepcopy(message)
+    for part in copied.walk():
+        if part.get("Content-Transfer-Encoding") == "8bit":
+            text = part.get_content()
+            part.set_content(
+                text, subtype=part.get_content_subtype(), charset="utf-8", cte="quoted-printable"
+            )
+    return copied
 
 
 _EHLO_UNKNOWN = "localhost"  # anything but None: smtplib would call socket.getfqdn()
 _DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
 
 
-def _ehlo_name(local_address: str) -> str:
-    """Name this machine for EHLO without asking DNS."""
-    # RFC 5321 §4.1.4 wants the primary domain name, else an address literal: the host
-    # name when it is fully qualified, else our end of the connection, [192.0.2.1] or
-    # [IPv6:2001:db8::1].
-    name = socket.gethostname()
-    labels = name.split(".")
-    if (
+def _is_domain_name(name: str) -> bool:
+    """Tell whether ``name`` is a fully qualified host name that names this machine."""
+    labels = name.rstrip(".").split(".")
+    return (
         len(labels) >= 2
         and len(name) <= 253
         and all(_DNS_LABEL.fullmatch(label) for label in labels)
         and not labels[-1].isdigit()  # an IPv4 address is not a name
         and labels[0].lower() != "localhost"  # localhost.localdomain names no one
-    ):
+        and labels[-1].lower() not in ("localdomain", "local", "localhost", "internal")
+    )
+
+
+@functools.cache
+def _machine_name() -> str | None:
+    """This machine's fully qualified name, asked once per process; None without one.
+
+    The host name when it is already fully qualified (no DNS), else ``socket.getfqdn()``,
+    which may ask DNS and so is asked once.
+    """
+    for ask in (socket.gethostname, socket.getfqdn):
+        name = ask()
+        if _is_domain_name(name):
+            return name.rstrip(".")
+    return None
+
+
+def _ehlo_name(local_address: str) -> str:
+    """Name this machine for EHLO: its fully qualified name, else an address literal."""
+    # RFC 5321 §4.1.4 and §2.3.5: the client's primary host name, a fully qualified
+    # domain name; a host without one sends an address literal, [192.0.2.1] or
+    # [IPv6:2001:db8::1], rather than a bare name spam filters score (HELO_NO_DOMAIN).
+    name = _machine_name()
+    if name is not None:
         return name
     address = ipaddress.ip_address(local_address.partition("%")[0])  # drop an IPv6 zone
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
@@ -492,7 +758,7 @@ def _session(smtp: smtplib.SMTP) -> Iterator[None]:
     timed_out = False
     try:
         yield
-    except TimeoutError:
+    except (TimeoutError, smtplib.SMTPServerDisconnected):
         timed_out = True  # a QUIT would only wait out the timeout once more
         raise
     finally:
@@ -529,6 +795,8 @@ class EmailChannel(ReportChannel):
         smtp_config: SMTPConfig,
         style: HTMLEmailStyle | None = None,
         content: ReportContent | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         owner = "EmailChannel"
         # The value is not shown: credentials or a password passed here by mistake.
@@ -542,6 +810,7 @@ class EmailChannel(ReportChannel):
         self.smtp_config = smtp_config
         self.style = HTMLEmailStyle() if style is None else style
         self.content = ReportContent() if content is None else content
+        self._sleep = sleep  # between attempts; injectable for tests
 
     def __repr__(self) -> str:
         return f"EmailChannel({self.smtp_config!r}, {self.style!r}, {self.content!r})"
@@ -552,4 +821,4 @@ class EmailChannel(ReportChannel):
     def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
         """Build the message and send it; raise ``EmailDeliveryError`` when it did not go."""
         message = build_message(report, self.smtp_config, self.style, self.content, errors_only)
-        send_message(message, self.smtp_config)
+        send_message(message, self.smtp_config, sleep=self._sleep)

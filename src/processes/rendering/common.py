@@ -27,10 +27,13 @@ if TYPE_CHECKING:
 __all__ = [
     "ELLIPSIS",
     "STATUS_LOOKS",
+    "FailureCut",
     "Markup",
+    "Shown",
     "SkipCause",
     "StatusLook",
     "cut",
+    "cut_lines",
     "escape",
     "fill",
     "format_duration",
@@ -240,6 +243,48 @@ def list_names(
     if hidden := len(names) - len(shown):
         text = f"{text} {more.format(n=hidden)}" if text else more.format(n=hidden)
     return text
+
+
+@dataclass(frozen=True, slots=True)
+class FailureCut:
+    """How much of one failure a bounded view shows; the email steps down until it fits."""
+
+    message_chars: int
+    traceback_head: int
+    traceback_tail: int
+    traced_vars: int
+    value_chars: int
+    skipped_names: int
+    arguments: bool
+    attempt_list: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What a bounded view (the email's HTML) shows, so that its twin shows the same.
+
+    ``named`` holds every task it names, ``failures`` how much of each failure it details,
+    ``notes`` what it says it left out, in the words it said them, and ``successes`` how it
+    lists the successes (their names in a line, not a row each) under ``successes_heading``.
+    """
+
+    named: frozenset[str]
+    failures: Mapping[str, FailureCut]
+    notes: tuple[str, ...]
+    successes_heading: str = ""
+    successes: tuple[str, ...] = ()
+
+
+def cut_lines(text: str, head: int, tail: int, more_lines: str) -> str:
+    """Keep the first ``head`` and last ``tail`` lines: a traceback's end says the most.
+
+    ``more_lines`` (a ``{n}`` template) says how many lines were left out between them.
+    """
+    lines = text.rstrip().splitlines()
+    if len(lines) <= head + tail:
+        return "\n".join(lines)
+    hidden = len(lines) - head - tail
+    return "\n".join([*lines[:head], more_lines.format(n=hidden), *lines[-tail:]])
 
 
 # -- HTML -----------------------------------------------------------------------------------

@@ -33,8 +33,11 @@ from processes.rendering.changes import (
 )
 from processes.rendering.common import (
     STATUS_LOOKS,
+    FailureCut,
     Markup,
+    Shown,
     cut,
+    cut_lines,
     escape,
     fill,
     format_duration,
@@ -45,6 +48,7 @@ from processes.rendering.common import (
     skip_causes,
 )
 from processes.rendering.locales import LANGUAGES, Locale, get_locale
+from processes.rendering.text import render_text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -58,6 +62,7 @@ __all__ = [
     "PALETTES",
     "HTMLEmailStyle",
     "Palette",
+    "render_email",
     "render_email_html",
     "subject_line",
 ]
@@ -233,38 +238,15 @@ def _size(markup: str) -> int:
     return len(markup.encode("utf-8"))
 
 
-def _cut_lines(text: str, head: int, tail: int, words: Locale) -> str:
-    """Keep the first ``head`` and last ``tail`` lines: a traceback's end says the most."""
-    lines = text.rstrip().splitlines()
-    if len(lines) <= head + tail:
-        return "\n".join(lines)
-    hidden = len(lines) - head - tail
-    return "\n".join([*lines[:head], words.more_lines.format(n=hidden), *lines[-tail:]])
-
-
-@dataclass(frozen=True, slots=True)
-class _Detail:
-    """How much of one failure to show; the renderer steps down until it fits."""
-
-    message_chars: int
-    traceback_head: int
-    traceback_tail: int
-    traced_vars: int
-    value_chars: int
-    skipped_names: int
-    arguments: bool
-    attempt_list: bool
-
-
 _DETAIL_LEVELS = (
-    _Detail(2_000, 5, 45, 40, 300, 50, arguments=True, attempt_list=True),
-    _Detail(800, 3, 17, 12, 160, 20, arguments=True, attempt_list=True),
-    _Detail(300, 0, 6, 0, 0, 10, arguments=False, attempt_list=False),
-    _Detail(200, 0, 0, 0, 0, 0, arguments=False, attempt_list=False),
+    FailureCut(2_000, 5, 45, 40, 300, 50, arguments=True, attempt_list=True),
+    FailureCut(800, 3, 17, 12, 160, 20, arguments=True, attempt_list=True),
+    FailureCut(300, 0, 6, 0, 0, 10, arguments=False, attempt_list=False),
+    FailureCut(200, 0, 0, 0, 0, 0, arguments=False, attempt_list=False),
 )
 
 
-def _arguments(error: ErrorData, level: _Detail, words: Locale) -> str:
+def _arguments(error: ErrorData, level: FailureCut, words: Locale) -> str:
     """The failed call's arguments as ``repr``s, cut to the level's length."""
     arguments = ", ".join(
         [repr(a) for a in error.args] + [f"{k}={v!r}" for k, v in error.kwargs.items()]
@@ -272,16 +254,16 @@ def _arguments(error: ErrorData, level: _Detail, words: Locale) -> str:
     return cut(arguments, level.value_chars, words.more_chars)
 
 
-def _attempt_list(entry: TaskReportEntry, level: _Detail, words: Locale) -> str:
+def _attempt_list(entry: TaskReportEntry, level: FailureCut, words: Locale) -> str:
     """Each failed attempt's error, numbered, the middle ones cut when there are many."""
     lines = [
         f"{number}. {cut(message, level.value_chars, words.more_chars)}"
         for number, message in enumerate(entry.attempt_errors, start=1)
     ]
-    return _cut_lines("\n".join(lines), 3, 7, words)
+    return cut_lines("\n".join(lines), 3, 7, words.more_lines)
 
 
-def _skipped_names(error: ErrorData, level: _Detail, words: Locale) -> str:
+def _skipped_names(error: ErrorData, level: FailureCut, words: Locale) -> str:
     """The tasks a failure skipped: as many names as the level shows, or their count."""
     skipped = list(error.downstream_impact)
     return (
@@ -291,7 +273,7 @@ def _skipped_names(error: ErrorData, level: _Detail, words: Locale) -> str:
     )
 
 
-def _traced_vars(error: ErrorData, level: _Detail, words: Locale) -> tuple[str, str]:
+def _traced_vars(error: ErrorData, level: FailureCut, words: Locale) -> tuple[str, str]:
     """The label and lines of a failure's traced variables, as many as the level shows."""
     items = list(error.traced_vars.items())
     lines = [
@@ -361,6 +343,11 @@ class _Renderer:
         }
         self.colors = {key: Markup(value) for key, value in colors.items()}
         self.colors.update(font=Markup(_FONT), mono=Markup(_MONO))
+        # What the body shows, for the text part to show the same (``Shown``).
+        self.named: set[str] = set()
+        self.levels: dict[str, FailureCut] = {}
+        self.left_out: list[str] = []
+        self.success_notes: list[str] = []
 
     def fill(self, template: str, /, **values: object) -> Markup:
         return fill(_template(template), **{**self.colors, **values})
@@ -466,7 +453,7 @@ class _Renderer:
 
     # -- failures -------------------------------------------------------------------------
 
-    def failure(self, name: str, entry: TaskReportEntry, level: _Detail) -> Markup:
+    def failure(self, name: str, entry: TaskReportEntry, level: FailureCut) -> Markup:
         colors = self.palette.of(TaskStatus.ERRORED)
         error = entry.error
         message = error.exception if error and error.exception else self.words.status[entry.status]
@@ -484,7 +471,7 @@ class _Renderer:
         )
 
     def failure_details(
-        self, entry: TaskReportEntry, error: ErrorData, level: _Detail, colors: StatusColors
+        self, entry: TaskReportEntry, error: ErrorData, level: FailureCut, colors: StatusColors
     ) -> Markup:
         words = self.words
         soft = Markup(colors.soft)
@@ -515,8 +502,8 @@ class _Renderer:
         if self.content.show_traced_vars and error.traced_vars and level.traced_vars:
             block(*_traced_vars(error, level, words))
         if self.content.show_traceback and error.traceback_str.strip() and level.traceback_tail:
-            text = _cut_lines(
-                error.traceback_str, level.traceback_head, level.traceback_tail, words
+            text = cut_lines(
+                error.traceback_str, level.traceback_head, level.traceback_tail, words.more_lines
             )
             block(words.label_traceback, cut(text, 12_000, words.more_chars))
         return join(rows)
@@ -538,13 +525,18 @@ class _Renderer:
                 chosen = card  # the smallest form, even past its share: it still fits
             if chosen is None:
                 rest = [n for n, _ in errored[index:]]
-                note = self.note(
-                    f"{self.words.more_failures.format(n=len(rest))} "
-                    + list_names(rest, most=_fit_names(rest, left - 600), more=self.words.and_more)
+                count = _fit_names(rest, left - 600)
+                said = f"{self.words.more_failures.format(n=len(rest))} " + list_names(
+                    rest, most=count, more=self.words.and_more
                 )
+                note = self.note(said)
+                self.named.update(rest[:count])
+                self.left_out.append(said)
                 parts.append(note)
                 left -= _size(note)
                 break
+            self.named.add(name)
+            self.levels[name] = level
             parts.append(chosen)
             left -= _size(chosen)
         return join(parts), budget - left
@@ -578,6 +570,9 @@ class _Renderer:
             )
         listing = self.fill("list", rows=join(rows))
         if _size(listing) <= budget:
+            for name, because in causes.items():
+                self.named.add(name)
+                self.named.update(because[:5])
             return listing
         return self.skipped_by_cause(causes, budget)
 
@@ -598,6 +593,7 @@ class _Renderer:
                 names, most=max(1, _fit_names(names, share - 40)), more=words.and_more
             )
             group = self.fill("skipped_group", title=title, count=len(names), names=shown)
+            self.named.update([cause, *names[: max(1, _fit_names(names, share - 40))]])
             parts.append(group)
             left -= _size(group)
         body = [
@@ -606,6 +602,7 @@ class _Renderer:
         if len(parts) < len(groups):
             hidden = sum(len(names) for names in list(groups.values())[len(parts) :])
             body.append(self.note(words.and_more.format(n=hidden)))
+            self.left_out.append(words.and_more.format(n=hidden))
         return join(body)
 
     # -- recovered ------------------------------------------------------------------------
@@ -628,10 +625,11 @@ class _Renderer:
             )
             if _size(row) > left - 400:
                 rest = list(names[index:])
-                more = self.note(
-                    list_names(rest, most=_fit_names(rest, left - 400), more=self.words.and_more)
-                )
+                count = _fit_names(rest, left - 400)
+                self.named.update(rest[:count])
+                more = self.note(list_names(rest, most=count, more=self.words.and_more))
                 return join([self.fill("list", rows=join(rows)), more])
+            self.named.add(name)
             rows.append(row)
             left -= _size(row)
         return self.fill("list", rows=join(rows))
@@ -660,6 +658,7 @@ class _Renderer:
             return Markup("")
         chosen = timed if count == len(timed) else _where_time_went(timed, count)
         chosen.sort(key=lambda t: (t[1], t[0].name))
+        self.named.update(entry.name for entry, _, _ in chosen)
         parts = [self.fill("list", rows=join(row(item) for item in chosen))]
         if len(chosen) < len(timed):
             note = self.words.timeline_partial.format(shown=len(chosen), total=len(timed))
@@ -702,10 +701,14 @@ class _Renderer:
         if reused:  # taken from the resumed run, not run again
             count = _fit_names(reused, budget // 3)
             shown = list_names(reused, most=count, more=words.and_more)
-            parts.append(self.note(f"{words.reused} ({len(reused)}): {shown}"))
+            self.named.update(reused[:count])
+            self.success_notes.append(f"{words.reused} ({len(reused)}): {shown}")
+            parts.append(self.note(self.success_notes[-1]))
             budget -= _size(parts[0])
         count = _fit_names(names, budget - 800)
-        parts.insert(0, self.note(list_names(names, most=count, more=words.and_more)))
+        self.named.update(names[:count])
+        self.success_notes.insert(0, list_names(names, most=count, more=words.and_more))
+        parts.insert(0, self.note(self.success_notes[0]))
         return join(parts)
 
 
@@ -740,6 +743,41 @@ def render_email_html(
     ``errors_only`` only the errored entries are shown, while the summary still counts
     every task (so "Skipped 1" agrees with a failure's "Skipped because of it").
     """
+    return _render(report, content, style, errors_only)[0]
+
+
+def render_email(
+    report: ProcessExecutionReport,
+    content: ReportContent | None = None,
+    style: HTMLEmailStyle | None = None,
+    *,
+    errors_only: bool = False,
+) -> tuple[str, str]:
+    """Return the email's two parts, ``(text, html)``, which carry the same content.
+
+    The text part names the tasks the HTML part names, details the failures it details as
+    far as it does, and says in the same words what both left out: spam filters score
+    alternative parts whose words differ (SpamAssassin's ``MPART_ALT_DIFF_COUNT``).
+    """
+    style = HTMLEmailStyle() if style is None else style
+    markup, shown = _render(report, content, style, errors_only)
+    text = render_text(
+        report,
+        color=False,
+        content=content,
+        language=style.language,
+        errors_only=errors_only,
+        shown=shown,
+    )
+    return text, markup
+
+
+def _render(
+    report: ProcessExecutionReport,
+    content: ReportContent | None,
+    style: HTMLEmailStyle | None,
+    errors_only: bool,
+) -> tuple[str, Shown]:
     style = HTMLEmailStyle() if style is None else style
     words = get_locale(style.language)
     palette = PALETTES[style.palette]
@@ -783,12 +821,20 @@ def render_email_html(
         sections.append(renderer.section(headings[TaskStatus.SUCCESS], body))
 
     title = subject_line(report, words, errors_only=errors_only)
-    return renderer.fill(
+    page = renderer.fill(
         "page",
         lang=words.code,
         title=title,
         body=join([*frame, *sections, footer]),
     )
+    shown = Shown(
+        frozenset(renderer.named),
+        dict(renderer.levels),
+        tuple(renderer.left_out),
+        words.heading_successes,
+        tuple(renderer.success_notes),
+    )
+    return page, shown
 
 
 def subject_line(report: ProcessExecutionReport, words: Locale, *, errors_only: bool) -> str:

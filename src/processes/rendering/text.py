@@ -25,18 +25,22 @@ from processes.rendering.changes import (
 )
 from processes.rendering.common import (
     STATUS_LOOKS,
+    cut,
+    cut_lines,
     format_duration,
     format_time,
     is_minimal,
+    list_names,
     show_controls,
     skip_causes,
 )
 from processes.rendering.locales import Locale, get_locale
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     from processes.outcome import ErrorData
+    from processes.rendering.common import FailureCut, Shown
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
 __all__ = ["render_text", "supports_color"]
@@ -89,11 +93,14 @@ def render_text(
     content: ReportContent | None = None,
     language: str = "en",
     errors_only: bool = False,
+    shown: Shown | None = None,
 ) -> str:
     """Return the report as aligned text: totals, one line per task, then each failure.
 
     ``color=None`` colours only when stdout is a terminal that supports it. With
     ``errors_only`` the totals still count every task, but only errored ones are listed.
+    With ``shown`` (the email's text part) only the tasks it names are listed, each failure
+    is cut as it says, and what it left out is said.
     """
     words = get_locale(language)
     content = ReportContent() if content is None else content
@@ -104,10 +111,21 @@ def render_text(
     lines.append("")
     if errors_only:
         lines.extend([words.errors_only, ""])
-    lines.extend(_task_lines(report, words, style, errors_only))
+    listed, left_out = _listed(report, errors_only, shown)
+    lines.extend(_task_lines(report, words, style, listed))
+    if left_out:
+        lines.append(f"  {words.and_more.format(n=left_out)}")
     for name, entry in report.errored.items():
+        limit = None if shown is None else shown.failures.get(name)
+        if shown is not None and limit is None:
+            continue  # named only, in the task lines and the note below
         lines.append("")
-        lines.extend(_failure_lines(name, entry, words, style, content))
+        lines.extend(_failure_lines(name, entry, words, style, content, limit))
+    if shown is not None:
+        for note in shown.notes:
+            lines.extend(["", note])
+        if shown.successes:
+            lines.extend(["", f"{shown.successes_heading}:", *shown.successes])
     return "\n".join(lines) + "\n"
 
 
@@ -137,15 +155,36 @@ def _header(report: ProcessExecutionReport, words: Locale, style: _Style) -> lis
     return lines
 
 
-def _task_lines(
-    report: ProcessExecutionReport, words: Locale, style: _Style, errors_only: bool
-) -> list[str]:
+def _listed(
+    report: ProcessExecutionReport, errors_only: bool, shown: Shown | None
+) -> tuple[Mapping[str, TaskReportEntry], int]:
+    """The entries with a line of their own, and how many more are left unnamed."""
     listed = report.errored if errors_only else report.entries
+    if shown is None:
+        return listed, 0
+    # Successes are listed by name in a line of their own, as the HTML part lists them; a
+    # recovered task keeps its row, as it has one there.
+    recovered = {n for n, c in report.changes.items() if c is TaskChange.RECOVERED}
+    kept = {
+        name: entry
+        for name, entry in listed.items()
+        if entry.status is not TaskStatus.SUCCESS or name in recovered
+    }
+    named = {name: entry for name, entry in kept.items() if name in shown.named}
+    return named, len(kept) - len(named)
+
+
+def _task_lines(
+    report: ProcessExecutionReport,
+    words: Locale,
+    style: _Style,
+    listed: Mapping[str, TaskReportEntry],
+) -> list[str]:
     if not listed:
         return []
     status_width = max(len(words.status[e.status]) for e in listed.values())
     names = {name: show_controls(name) for name in listed}
-    name_width = min(_MAX_NAME_COLUMN, max(len(shown) for shown in names.values()))
+    name_width = min(_MAX_NAME_COLUMN, max(len(text) for text in names.values()))
     causes = skip_causes(report)
     rows: list[tuple[TaskReportEntry, str, str, str, str]] = []
     for name, entry in listed.items():
@@ -165,11 +204,11 @@ def _task_lines(
     attempts_width = max(len(row[2]) for row in rows)
     duration_width = max(len(row[3]) for row in rows)
     lines = []
-    for entry, shown, attempts, duration, note in rows:
+    for entry, label, attempts, duration, note in rows:
         word = words.status[entry.status]
         line = (
             f"  {style.status(entry.status, word)}{' ' * (status_width - len(word))}"
-            f"  {shown:<{name_width}}"
+            f"  {label:<{name_width}}"
             f"  {attempts:<{attempts_width}}  {duration:>{duration_width}}"
         )
         if note:
@@ -181,7 +220,12 @@ def _task_lines(
 
 
 def _failure_lines(
-    name: str, entry: TaskReportEntry, words: Locale, style: _Style, content: ReportContent
+    name: str,
+    entry: TaskReportEntry,
+    words: Locale,
+    style: _Style,
+    content: ReportContent,
+    limit: FailureCut | None = None,
 ) -> list[str]:
     word = style.status(TaskStatus.ERRORED, words.status[TaskStatus.ERRORED])
     error = entry.error
@@ -192,38 +236,86 @@ def _failure_lines(
     lines = [title]
     if error is None:
         return lines
-    lines.extend(_indent(show_controls(error.exception), "  "))
+    message = error.exception
+    if limit is not None:
+        message = cut(message, limit.message_chars, words.more_chars)
+    lines.extend(_indent(show_controls(message), "  "))
     if not minimal:  # ReportContent.min(): name, status and message only
-        lines.extend(_error_details(entry, error, words, content))
+        lines.extend(_attempt_lines(entry, words, limit))
+        lines.extend(_error_details(error, words, content, limit))
     return lines
 
 
-def _error_details(
-    entry: TaskReportEntry, error: ErrorData, words: Locale, content: ReportContent
-) -> list[str]:
+def _attempt_lines(entry: TaskReportEntry, words: Locale, limit: FailureCut | None) -> list[str]:
     lines = []
     if repeated := attempts_said_once(entry, words):  # one error, said once with the count
+        if limit is not None:
+            repeated = cut(repeated, limit.value_chars or 200, words.more_chars)
         lines.extend(_indent(show_controls(repeated), f"  {words.label_attempts}: ", "    "))
-    elif len(entry.attempt_errors) <= 1:
+    elif len(entry.attempt_errors) <= 1 or (limit is not None and not limit.attempt_list):
         lines.append(f"  {words.label_attempts}: {entry.attempts}")
+    elif limit is not None:  # as the HTML part lists them: numbered, the middle ones cut
+        listed = "\n".join(
+            f"{number}. {cut(message, limit.value_chars, words.more_chars)}"
+            for number, message in enumerate(entry.attempt_errors, start=1)
+        )
+        lines.append(f"  {words.label_failed_attempts}:")
+        lines.extend(_indent(show_controls(cut_lines(listed, 3, 7, words.more_lines)), "    "))
     else:
         lines.append(f"  {words.label_failed_attempts}:")
         for number, message in enumerate(entry.attempt_errors, start=1):
             lines.extend(_indent(show_controls(message), f"    {number}. ", "       "))
+    return lines
+
+
+def _error_details(
+    error: ErrorData, words: Locale, content: ReportContent, limit: FailureCut | None
+) -> list[str]:
+    lines = []
     if error.downstream_impact:
-        lines.append(f"  {words.label_skipped_because}: {_names(error.downstream_impact)}")
-    if content.show_traced_vars and error.traced_vars:
-        where = (
-            f" {words.at} {show_controls(error.traced_vars_location)}"
-            if error.traced_vars_location
-            else ""
-        )
-        lines.append(f"  {words.label_traced_vars}{where}:")
-        for var, value in error.traced_vars.items():
-            lines.extend(_indent(show_controls(value), f"    {show_controls(var)} = ", "      "))
-    if content.show_traceback and error.traceback_str.strip():
+        skipped = _names(error.downstream_impact)
+        if limit is not None:
+            skipped = (
+                list_names(
+                    [show_controls(n) for n in error.downstream_impact],
+                    most=limit.skipped_names,
+                    more=words.and_more,
+                )
+                if limit.skipped_names
+                else str(len(error.downstream_impact))
+            )
+        lines.append(f"  {words.label_skipped_because}: {skipped}")
+    if content.show_traced_vars and error.traced_vars and (limit is None or limit.traced_vars):
+        lines.extend(_traced_var_lines(error, words, limit))
+    if (
+        content.show_traceback
+        and error.traceback_str.strip()
+        and (limit is None or limit.traceback_tail)
+    ):
+        trace = error.traceback_str.rstrip()
+        if limit is not None:
+            trace = cut_lines(trace, limit.traceback_head, limit.traceback_tail, words.more_lines)
+            trace = cut(trace, 12_000, words.more_chars)
         lines.append(f"  {words.label_traceback}:")
-        lines.extend(_indent(show_controls(error.traceback_str.rstrip()), "    "))
+        lines.extend(_indent(show_controls(trace), "    "))
+    return lines
+
+
+def _traced_var_lines(error: ErrorData, words: Locale, limit: FailureCut | None) -> list[str]:
+    where = (
+        f" {words.at} {show_controls(error.traced_vars_location)}"
+        if error.traced_vars_location
+        else ""
+    )
+    lines = [f"  {words.label_traced_vars}{where}:"]
+    items = list(error.traced_vars.items())
+    most = len(items) if limit is None else limit.traced_vars
+    for var, value in items[:most]:
+        if limit is not None:
+            value = cut(value, limit.value_chars, words.more_chars)
+        lines.extend(_indent(show_controls(value), f"    {show_controls(var)} = ", "      "))
+    if len(items) > most:
+        lines.append(f"    {words.more_vars.format(n=len(items) - most)}")
     return lines
 
 
