@@ -98,7 +98,7 @@ class Captured:
     def stop(self) -> None:
         pass
 
-    def record(self, report: Any, results: Any, live: Any = None) -> Any:
+    def record(self, report: Any, results: Any, live: Any = None, **options: Any) -> Any:
         self.report, self.results = report, list(results)
         return report
 

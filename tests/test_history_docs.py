@@ -24,7 +24,9 @@ def test_the_page_s_python_runs_in_order_and_leaves_a_history(tmp_path: Path) ->
     assert second.returncode == 0, second.stdout + second.stderr
     with RunHistory(tmp_path / "nightly.db") as history:
         runs = history.runs()
-        assert [run.process_name for run in runs] == ["nightly", "nightly"]
+        # each night: the nightly run, and the resume="last" one (afresh: all was well)
+        assert [run.process_name for run in runs] == ["nightly"] * 4
+        assert all(run.ok for run in runs)
         assert history.results(runs[0].run_id)[0]["load"] == "loaded 2 orders"
     with RunHistory(tmp_path / "nightly-copy.db") as copy:  # the backup, made by the page
         assert len(copy.runs()) >= 1
@@ -37,7 +39,7 @@ def test_the_page_s_python_runs_in_order_and_leaves_a_history(tmp_path: Path) ->
         check=False,
     )
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.count("succeeded: 3 ok") == 2
+    assert listed.stdout.count("succeeded: 3 ok") == 4
 
 
 def test_the_page_s_sql_forgets_one_process_and_leaves_the_others_whole(tmp_path: Path) -> None:
