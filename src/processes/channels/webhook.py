@@ -31,7 +31,12 @@ from processes.checks import check_choice, check_count, check_seconds, check_tex
 from processes.content import ReportContent
 from processes.errors import ProcessesError
 from processes.redaction import REDACTED, mask, remember_secret
-from processes.rendering.webhook import render_webhook_payload, serialise_payload
+from processes.rendering.webhook import (
+    MAX_BODY_BYTES,
+    fit_payload,
+    render_webhook_payload,
+    serialise_payload,
+)
 from processes.signing import HMAC_SHA256, SCHEMES, STANDARD_WEBHOOKS, sign_payload
 from processes.signing import standard_webhooks_key as _standard_webhooks_key
 
@@ -650,7 +655,11 @@ class WebhookChannel(ReportChannel):
             nest_under=self.config.nest_under,
             extra_payload=self.config.extra_payload,
         )
-        return serialise_payload(mask_payload(payload, self.config.hidden_values()))
+        masked = mask_payload(payload, self.config.hidden_values())
+        body = serialise_payload(masked)
+        if len(body) > MAX_BODY_BYTES:  # cut after masking: what is measured is what is sent
+            body = serialise_payload(fit_payload(masked, nest_under=self.config.nest_under))
+        return body
 
     def secret_values(self) -> list[str]:
         return self.config.hidden_values()
