@@ -230,7 +230,7 @@ def _tail(text: str, limit: int) -> str:
 def _names(names: Sequence[str], chars: int, show: Callable[[str], str], words: Locale) -> str:
     """Join names while they fit in ``chars`` characters, then say how many are left."""
     grouped = "{n:,}" if words.thousands == "," else "{n}"
-    more = ELLIPSIS + " " + words.chat_more.replace("{n}", grouped)
+    more = words.plural(ELLIPSIS + " " + words.chat_more.replace("{n}", grouped))
     return list_names(names, chars=chars, show=show, more=more)
 
 
