@@ -122,9 +122,9 @@ _FACT = Template("<dt>$term</dt><dd>$value</dd>")
 _SHORT_FAILURE = Template(
     '<li id="$anchor">$badge <span class="mono">$name</span>: $message</li>\n'
 )
-_TRACEBACK = Template('<div><h4>Traceback</h4><pre class="traceback">$traceback</pre></div>')
+_TRACEBACK = Template('<div><h3>Traceback</h3><pre class="traceback">$traceback</pre></div>')
 _VARS = Template(
-    '<div><h4>Traced variables <span class="note">at $location</span></h4>'
+    '<div><h3>Traced variables <span class="note">at $location</span></h3>'
     '<table class="vars"><thead><tr><th scope="col">Name</th><th scope="col">Value</th>'
     "</tr></thead><tbody>$rows</tbody></table></div>"
 )
@@ -136,7 +136,8 @@ _TIMELINE = Template(
     '<div class="scroll"><table class="tasks"><caption class="note">$caption</caption>'
     '<thead><tr><th scope="col">Task</th><th scope="col">Status</th>'
     '<th scope="col">Attempts</th><th scope="col">Started</th><th scope="col">Duration</th>'
-    '<th scope="col"><div class="axis" aria-label="Time axis">$axis</div></th></tr></thead>'
+    '<th scope="col"><div class="axis" role="group" aria-label="Time axis">$axis</div></th>'
+    "</tr></thead>"
     "<tbody>\n$rows</tbody></table></div>"
 )
 _ROW = Template(
