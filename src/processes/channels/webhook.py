@@ -398,7 +398,9 @@ class HttpTransport:
 
     Retries follow connection errors, timeouts, 408, 429 and 5xx, after exponential
     backoff with jitter or the server's ``Retry-After`` (capped). Any other non-2xx fails
-    at once, and a redirect is a failure that is never followed.
+    at once, and a redirect is a failure that is never followed. ``timeout_seconds``
+    bounds each attempt as a whole, so ``post`` returns or raises within
+    ``(retries + 1) * timeout_seconds + retries * MAX_RETRY_AFTER_SECONDS`` seconds.
     """
 
     timeout_seconds: float = 5
@@ -542,7 +544,8 @@ class WebhookConfig:
     ``signing="standard-webhooks"`` the secret is ``whsec_<base64>`` and the request
     carries ``webhook-id``/``webhook-timestamp``/``webhook-signature``. ``nest_under="k"``
     moves the report's fields under ``"k"``; ``extra_payload`` keys stay top-level and win
-    on a collision. ``retries`` bounds the retries after the first attempt.
+    on a collision. ``retries`` bounds the retries after the first attempt, and
+    ``timeout`` each attempt as a whole (not each read from the socket).
 
     Examples:
         >>> WebhookConfig("https://hooks.example.com/ci", secret="s3cr3t", nest_under="report")
