@@ -41,12 +41,20 @@ _TIMESTAMP = re.compile(r"[0-9]{1,20}")
 
 
 def standard_webhooks_key(secret: str) -> bytes:
-    """Return the HMAC key of a Standard Webhooks secret (``whsec_`` + base64).
+    """Return the HMAC key of a Standard Webhooks secret (``whsec_`` + base64, padded or not).
+
+    Without the ``whsec_`` prefix the base64 must be padded.
 
     Raises:
         ValueError: the secret is not base64; the message never shows the secret.
     """
     encoded = secret.removeprefix(_WHSEC_PREFIX)
+    if encoded != secret:
+        # Unpadded base64 is common after the prefix (32 random bytes as 43 characters)
+        # and the reference library accepts it: pad to a multiple of four, then decode
+        # strictly. Without the prefix only padded base64 is a key, so that a legacy
+        # secret ("s3cr3t") given by mistake is still refused.
+        encoded += "=" * (-len(encoded) % 4)
     try:
         key = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):

@@ -29,7 +29,7 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from factories import large_report, make_entry, make_error, make_report, orders_report
-from nu_checker import nu_errors
+from nu_checker import nu_errors_of
 from processes import EmailChannel, HTMLEmailStyle, SMTPConfig
 from processes.channels import email as email_module
 from processes.channels.email import EmailDeliveryError
@@ -440,5 +440,5 @@ def test_the_email_html_passes_the_nu_checker() -> None:
         "run with changes": render_email_html(changed),
         "3,000 tasks, 40 failures": render_email_html(large_report(3000, 40)),
     }
-    errors = dict(zip(pages, nu_errors(*pages.values()), strict=True))
+    errors = nu_errors_of(pages)
     assert errors == {what: [] for what in pages}

@@ -563,7 +563,7 @@ def test_a_healthy_run_with_a_compensation_skipped_blames_no_failure() -> None:
     root = parse(page)
     assert "because of these failures" not in root.by_id("failures").text()
     assert skip_paragraphs(root) == [
-        "2 task(s) skipped, not because of a failure \u2014 nothing upstream failed: "
+        "2 tasks skipped, not because of a failure \u2014 nothing upstream failed: "
         "compensate, report_refund."
     ]
     rows = {row_name(r): r for r in timeline_rows(root)}
@@ -589,9 +589,9 @@ def test_fail_fast_skips_are_told_apart_from_the_failures_own() -> None:
     page = report.to_html()
     root = parse(page)
     assert skip_paragraphs(root) == [
-        "1 task(s) skipped because of these failures; the timeline says which failure "
+        "1 task skipped because of these failures; the timeline says which failure "
         "stopped each one.",
-        "2 task(s) skipped, not because of a failure \u2014 fail-fast: z, y.",
+        "2 tasks skipped, not because of a failure \u2014 fail-fast: z, y.",
     ]
     svg = svg_of(page)
     assert [(a, b) for a, b, skip in graph_edges(svg) if skip] == [("a", "b")]
@@ -614,7 +614,7 @@ def test_other_skips_are_grouped_by_reason_and_escaped() -> None:
     page = report.to_html()
     assert "<script>" not in page
     assert skip_paragraphs(parse(page)) == [
-        f"3 task(s) skipped, not because of a failure \u2014 deadline: {late}, c; "
+        f"3 tasks skipped, not because of a failure \u2014 deadline: {late}, c; "
         "nothing upstream failed: b."
     ]
 
@@ -624,5 +624,5 @@ def test_skips_of_a_report_without_reasons_are_counted_as_the_failures_doing() -
     report = small_report()
     assert all(e.skip_reason is None for e in report.skipped.values())
     root = parse(report.to_html())
-    assert skip_paragraphs(root)[0].startswith("2 task(s) skipped because of these failures")
+    assert skip_paragraphs(root)[0].startswith("2 tasks skipped because of these failures")
     assert len(skip_paragraphs(root)) == 1

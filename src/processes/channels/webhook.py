@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import email.utils
 import http.client
 import random
 import re
+import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -28,7 +31,12 @@ from processes.checks import check_choice, check_count, check_seconds, check_tex
 from processes.content import ReportContent
 from processes.errors import ProcessesError
 from processes.redaction import REDACTED, mask, remember_secret
-from processes.rendering.webhook import render_webhook_payload, serialise_payload
+from processes.rendering.webhook import (
+    MAX_BODY_BYTES,
+    fit_payload,
+    render_webhook_payload,
+    serialise_payload,
+)
 from processes.signing import HMAC_SHA256, SCHEMES, STANDARD_WEBHOOKS, sign_payload
 from processes.signing import standard_webhooks_key as _standard_webhooks_key
 
@@ -240,15 +248,110 @@ def mask_payload(value: Any, secrets: Iterable[str]) -> Any:
 # -- transport ----------------------------------------------------------------------------
 
 
-def _opener() -> urllib.request.OpenerDirector:
+class _Watchdog:
+    """Ends an attempt's connections once its time is up, whatever the server sends.
+
+    A socket timeout bounds each read, so a server answering one byte at a time could hold
+    an attempt for ever. The watchdog shuts the attempt's sockets down at its deadline,
+    which wakes any read or write blocked on them; ``expired`` then says why it failed.
+    It shuts down its own duplicate of each socket, so a socket closed meanwhile (and its
+    descriptor reused) is never touched.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._done = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self._done:
+                return
+            try:
+                duplicate = sock.dup()
+            except OSError:
+                return
+            self._sockets.append(duplicate)
+            if self.expired:
+                self._shut(duplicate)
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            for duplicate in self._sockets:
+                self._shut(duplicate)
+
+    @staticmethod
+    def _shut(duplicate: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # already closed by the peer: nothing to wake
+            duplicate.shutdown(socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._done = True
+            for duplicate in self._sockets:
+                duplicate.close()
+            self._sockets.clear()
+
+
+def _watched(
+    base: type[http.client.HTTPConnection], watchdog: _Watchdog
+) -> Callable[..., http.client.HTTPConnection]:
+    """A connection factory for ``do_open`` whose sockets ``watchdog`` can end."""
+
+    def create_connection(*args: Any, **kwargs: Any) -> socket.socket:
+        sock = socket.create_connection(*args, **kwargs)
+        watchdog.watch(sock)
+        return sock
+
+    def connection(*args: Any, **kwargs: Any) -> http.client.HTTPConnection:
+        made = base(*args, **kwargs)
+        # http.client keeps this hook so that the raw socket, made before any TLS
+        # handshake or proxy tunnel, can be replaced: the watchdog sees every byte.
+        made._create_connection = create_connection  # type: ignore[attr-defined]
+        return made
+
+    return connection
+
+
+class _WatchedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self._watchdog = watchdog
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_watched(http.client.HTTPConnection, self._watchdog), req)
+
+
+class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__(context=ssl.create_default_context())
+        self._watchdog = watchdog
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(
+            _watched(http.client.HTTPSConnection, self._watchdog),
+            req,
+            context=self._context,  # type: ignore[attr-defined]
+        )
+
+
+def _opener(watchdog: _Watchdog) -> urllib.request.OpenerDirector:
     # Not build_opener(): its defaults add file:, ftp: and data: handlers and follow
     # redirects (turning a POST into a GET that "succeeds"). Without HTTPErrorProcessor
     # every response comes back as it is, redirects included, and is judged here. The
     # ProxyHandler honours HTTP(S)_PROXY and NO_PROXY, as urlopen() does.
     opener = urllib.request.OpenerDirector()
     opener.add_handler(urllib.request.ProxyHandler())
-    opener.add_handler(urllib.request.HTTPHandler())
-    opener.add_handler(urllib.request.HTTPSHandler(context=ssl.create_default_context()))
+    opener.add_handler(_WatchedHTTPHandler(watchdog))
+    opener.add_handler(_WatchedHTTPSHandler(watchdog))
     return opener
 
 
@@ -295,7 +398,9 @@ class HttpTransport:
 
     Retries follow connection errors, timeouts, 408, 429 and 5xx, after exponential
     backoff with jitter or the server's ``Retry-After`` (capped). Any other non-2xx fails
-    at once, and a redirect is a failure that is never followed.
+    at once, and a redirect is a failure that is never followed. ``timeout_seconds``
+    bounds each attempt as a whole, so ``post`` returns or raises within
+    ``(retries + 1) * timeout_seconds + retries * MAX_RETRY_AFTER_SECONDS`` seconds.
     """
 
     timeout_seconds: float = 5
@@ -308,6 +413,39 @@ class HttpTransport:
         """Return the pause before retry number ``retry`` (1 for the first)."""
         delay = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** (retry - 1))
         return delay * (0.5 + self.jitter() / 2)
+
+    def _exchange(
+        self, request: urllib.request.Request
+    ) -> tuple[int, str, str | None, str | None, bytes]:
+        """One attempt: the status, reason, Retry-After, Location and an error's excerpt.
+
+        ``timeout_seconds`` bounds the attempt as a whole (connecting, TLS, sending, the
+        answer), not each socket read, so a server trickling bytes cannot stretch it: when
+        the time is up the attempt raises ``TimeoutError``.
+        """
+        watchdog = _Watchdog(self.timeout_seconds)
+        try:
+            with _opener(watchdog).open(request, timeout=self.timeout_seconds) as response:
+                status: int = response.status
+                # A 2xx status is the verdict: a body that stalls or breaks off after it
+                # must not turn a delivered report into a failure and a repost.
+                delivered = 200 <= status <= 299
+                excerpt = b"" if delivered else response.read(_EXCERPT_BYTES)
+                if watchdog.expired and not delivered:
+                    raise TimeoutError  # cut off mid-answer: its end never came
+                return (
+                    status,
+                    response.reason or "",
+                    response.headers.get("Retry-After"),
+                    response.headers.get("Location"),
+                    excerpt,
+                )
+        except Exception:
+            if watchdog.expired:  # what a connection cut off raised says nothing of why
+                raise TimeoutError from None
+            raise
+        finally:
+            watchdog.finish()  # before any pause, so its timer never outlives the attempt
 
     def post(
         self,
@@ -330,20 +468,12 @@ class HttpTransport:
         for secret in [*url_secrets(url), *secrets]:
             remember_secret(secret, hidden)
         attempts = self.retries + 1
-        opener = _opener()
         for attempt in range(1, attempts + 1):
             headers = {"Content-Type": "application/json", "User-Agent": "processes"}
             headers.update(headers_for(int(self.clock())))
             request = urllib.request.Request(url, data=body, headers=headers, method="POST")
             try:
-                with opener.open(request, timeout=self.timeout_seconds) as response:
-                    status: int = response.status
-                    reason: str = response.reason or ""
-                    retry_after = response.headers.get("Retry-After")
-                    location = response.headers.get("Location")
-                    # A 2xx status is the verdict: a body that stalls or breaks off after
-                    # it must not turn a delivered report into a failure and a repost.
-                    excerpt = b"" if 200 <= status <= 299 else response.read(_EXCERPT_BYTES)
+                status, reason, retry_after, location, excerpt = self._exchange(request)
             except Exception as exc:  # any failure must leave here with a clean message
                 problem = mask(_describe(exc, self.timeout_seconds), hidden)
                 if not _is_transient(exc) or attempt == attempts:
@@ -414,7 +544,8 @@ class WebhookConfig:
     ``signing="standard-webhooks"`` the secret is ``whsec_<base64>`` and the request
     carries ``webhook-id``/``webhook-timestamp``/``webhook-signature``. ``nest_under="k"``
     moves the report's fields under ``"k"``; ``extra_payload`` keys stay top-level and win
-    on a collision. ``retries`` bounds the retries after the first attempt.
+    on a collision. ``retries`` bounds the retries after the first attempt, and
+    ``timeout`` each attempt as a whole (not each read from the socket).
 
     Examples:
         >>> WebhookConfig("https://hooks.example.com/ci", secret="s3cr3t", nest_under="report")
@@ -527,7 +658,11 @@ class WebhookChannel(ReportChannel):
             nest_under=self.config.nest_under,
             extra_payload=self.config.extra_payload,
         )
-        return serialise_payload(mask_payload(payload, self.config.hidden_values()))
+        masked = mask_payload(payload, self.config.hidden_values())
+        body = serialise_payload(masked)
+        if len(body) > MAX_BODY_BYTES:  # cut after masking: what is measured is what is sent
+            body = serialise_payload(fit_payload(masked, nest_under=self.config.nest_under))
+        return body
 
     def secret_values(self) -> list[str]:
         return self.config.hidden_values()

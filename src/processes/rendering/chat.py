@@ -67,6 +67,7 @@ TEAMS_MAX_BYTES = 27_000
 _ZWSP = "\u200b"
 #: Each crashed run's sentence is cut to this, so that the count of the rest always fits.
 _CRASH_CHARS = 300
+_BACKTICK_RUN = re.compile(r"`(?=`)")
 
 
 # -- what every chat message says -----------------------------------------------------------
@@ -235,7 +236,7 @@ def _tail(text: str, limit: int) -> str:
 def _names(names: Sequence[str], chars: int, show: Callable[[str], str], words: Locale) -> str:
     """Join names while they fit in ``chars`` characters, then say how many are left."""
     grouped = "{n:,}" if words.thousands == "," else "{n}"
-    more = ELLIPSIS + " " + words.chat_more.replace("{n}", grouped)
+    more = words.plural(ELLIPSIS + " " + words.chat_more.replace("{n}", grouped))
     return list_names(names, chars=chars, show=show, more=more)
 
 
@@ -253,6 +254,8 @@ def _vars_lines(entry: TaskReportEntry, value_chars: int) -> list[str]:
 
 
 def _slack_escape(text: str) -> str:
+    # Backticks too: "```" in a task's text would open a code block in the mrkdwn around it.
+    text = _BACKTICK_RUN.sub("`" + _ZWSP, text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -267,9 +270,24 @@ def _fit_escaped(text: str, limit: int) -> str:
     return cut + ELLIPSIS
 
 
+def _defuse_backticks(text: str) -> str:
+    """Keep ``text`` from closing the code block it goes in, whatever its backticks.
+
+    A zero-width space after every backtick that another follows: no run of two or more is
+    left (replacing each "```" left "`````" as "``\u200b```", which still closes the block),
+    and none at either end can join the fence around it.
+    """
+    text = _BACKTICK_RUN.sub("`" + _ZWSP, text)
+    if text.startswith("`"):
+        text = _ZWSP + text
+    if text.endswith("`"):
+        text += _ZWSP
+    return text
+
+
 def _slack_code(text: str) -> str:
     # A ``` inside the block would close it and let the rest be read as mrkdwn.
-    return "```" + _slack_escape(text.replace("```", "``" + _ZWSP + "`")) + "```"
+    return "```" + _slack_escape(_defuse_backticks(text)) + "```"
 
 
 def _slack_name(name: str) -> str:
@@ -421,7 +439,8 @@ _DISCORD_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
 def _discord_inert(text: str) -> str:
     # allowed_mentions already stops pings; the zero-width space keeps the text from even
     # looking like one.
-    return _DISCORD_MENTION.sub("@" + _ZWSP + r"\1", text)
+    # Nor open a code block where markdown is read unescaped (the message's content).
+    return _DISCORD_MENTION.sub("@" + _ZWSP + r"\1", _BACKTICK_RUN.sub("`" + _ZWSP, text))
 
 
 def _discord_md(text: str) -> str:
@@ -440,7 +459,7 @@ def _fit_md(text: str, limit: int) -> str:
 
 
 def _discord_code(text: str) -> str:
-    return "```\n" + _discord_inert(text.replace("```", "``" + _ZWSP + "`")) + "\n```"
+    return "```\n" + _discord_inert(_defuse_backticks(text)) + "\n```"
 
 
 def _discord_failure(
@@ -458,14 +477,16 @@ def _discord_failure(
     if impact:
         names = _names(impact, 200, _discord_md, words)
         lines.append(f"{_discord_md(words.label_skipped_because)}: {names}")
+    blocks: list[str] = []
     if content.show_traceback and entry.error and entry.error.traceback_str:
-        lines.append(_discord_code(_tail(entry.error.traceback_str, 400)))
+        blocks.append(_discord_code(_tail(entry.error.traceback_str, 400)))
     if content.show_traced_vars and (traced := _vars_lines(entry, 60)):
-        lines.append(_discord_code("\n".join(traced[:6])))
-    text = "\n".join(lines)
-    if len(text) > DISCORD_LIMITS["field_value"]:  # drop the code blocks rather than cut one
-        text = _fit_md("\n".join(lines[:3]), DISCORD_LIMITS["field_value"])
-    return text
+        blocks.append(_discord_code("\n".join(traced[:6])))
+    limit = DISCORD_LIMITS["field_value"]
+    # Drop whole code blocks, last first, rather than cut one open; then cut the words.
+    while blocks and len("\n".join(lines + blocks)) > limit:
+        blocks.pop()
+    return _fit_md("\n".join(lines + blocks), limit) if not blocks else "\n".join(lines + blocks)
 
 
 def render_discord(

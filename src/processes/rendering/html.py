@@ -80,6 +80,11 @@ _NAME_CHARS = 26
 _WORDS = get_locale("en")
 
 
+def _counted(count: int, one: str = "task", many: str = "tasks") -> str:
+    """``count`` (digits grouped) and the noun that agrees with it: "1 task", "2,000 tasks"."""
+    return f"{count:,} {one if count == 1 else many}"
+
+
 @cache
 def _page() -> Template:
     source = resources.files("processes.rendering").joinpath("templates", "page.html")
@@ -120,9 +125,9 @@ _FACT = Template("<dt>$term</dt><dd>$value</dd>")
 _SHORT_FAILURE = Template(
     '<li id="$anchor">$badge <span class="mono">$name</span>: $message</li>\n'
 )
-_TRACEBACK = Template('<div><h4>Traceback</h4><pre class="traceback">$traceback</pre></div>')
+_TRACEBACK = Template('<div><h3>Traceback</h3><pre class="traceback">$traceback</pre></div>')
 _VARS = Template(
-    '<div><h4>Traced variables <span class="note">at $location</span></h4>'
+    '<div><h3>Traced variables <span class="note">at $location</span></h3>'
     '<table class="vars"><thead><tr><th scope="col">Name</th><th scope="col">Value</th>'
     "</tr></thead><tbody>$rows</tbody></table></div>"
 )
@@ -130,11 +135,12 @@ _VAR_ROW = Template('<tr><td class="mono">$name</td><td><code>$value</code></td>
 _TIMELINE = Template(
     '<p class="legend">Bars show when each task ran, in order of start time; '
     '$retry_note</p>\n<input type="checkbox" id="show-ok" class="toggle"$checked> '
-    '<label for="show-ok">Show the $ok_count successful tasks</label>\n'
+    '<label for="show-ok">Show the $ok_count</label>\n'
     '<div class="scroll"><table class="tasks"><caption class="note">$caption</caption>'
     '<thead><tr><th scope="col">Task</th><th scope="col">Status</th>'
     '<th scope="col">Attempts</th><th scope="col">Started</th><th scope="col">Duration</th>'
-    '<th scope="col"><div class="axis" aria-label="Time axis">$axis</div></th></tr></thead>'
+    '<th scope="col"><div class="axis" role="group" aria-label="Time axis">$axis</div></th>'
+    "</tr></thead>"
     "<tbody>\n$rows</tbody></table></div>"
 )
 _ROW = Template(
@@ -226,7 +232,8 @@ def _summary(report: ProcessExecutionReport) -> Markup:
     if total == 0:
         verdict, verdict_class = "No tasks in this report.", "ok"
     elif not has_failed(report):
-        verdict, verdict_class = f"\u2713 Succeeded: all {total} tasks succeeded.", "ok"
+        verdict = f"\u2713 Succeeded: {'the' if total == 1 else 'all'} {_counted(total)} succeeded."
+        verdict_class = "ok"
     else:
         parts = [
             f"{counts[s]} {look.count_word}"
@@ -234,7 +241,7 @@ def _summary(report: ProcessExecutionReport) -> Markup:
             if s is not TaskStatus.SUCCESS
         ]
         verdict = f"\u2717 Failed: {', '.join(p for p in parts if not p.startswith('0 '))}"
-        verdict += f" of {total} tasks."
+        verdict += f" of {_counted(total)}."
         verdict_class = "failed"
     shown = [s for s in STATUS_LOOKS if counts[s] or s is not TaskStatus.PENDING]
     count_items = join(
@@ -320,8 +327,7 @@ def _facts(entry: TaskReportEntry) -> list[Markup]:
         facts.append(fill(_FACT, term="Failed attempts", value=Markup(f"<ol>{items}</ol>")))
     impact = entry.error.downstream_impact if entry.error else ()
     if impact:
-        noun = "task" if len(impact) == 1 else "tasks"
-        text = f"{len(impact)} {noun}: {_listed(impact)}"
+        text = f"{_counted(len(impact))}: {_listed(impact)}"
         facts.append(fill(_FACT, term="Skipped because of it", value=text))
     facts.append(fill(_FACT, term="Duration", value=format_duration(entry.elapsed_seconds)))
     return facts
@@ -337,7 +343,7 @@ def _failures(report: ProcessExecutionReport, content: ReportContent) -> Markup:
     short: list[str] = []
     if len(errored) > OPEN_FAILURES:
         parts.append(
-            f'<p class="note">{len(errored)} tasks failed; the first {OPEN_FAILURES} are '
+            f'<p class="note">{_counted(len(errored))} failed; the first {OPEN_FAILURES} are '
             "unfolded, open the others for their details.</p>"
         )
     for index, (name, entry) in enumerate(errored.items()):
@@ -415,14 +421,14 @@ def _skipped_notes(report: ProcessExecutionReport) -> list[str]:
     notes = []
     if by_failure:
         notes.append(
-            f"<p>{by_failure} task(s) skipped because of these failures; the timeline "
+            f"<p>{_counted(by_failure)} skipped because of these failures; the timeline "
             "says which failure stopped each one.</p>"
         )
     if others:
         count = sum(len(names) for names in others.values())
         reasons = "; ".join(f"{why}: {_listed(names)}" for why, names in others.items())
         notes.append(
-            f"<p>{count} task(s) skipped, not because of a failure \u2014 {escape(reasons)}.</p>"
+            f"<p>{_counted(count)} skipped, not because of a failure \u2014 {escape(reasons)}.</p>"
         )
     return notes
 
@@ -457,7 +463,7 @@ def _timeline(report: ProcessExecutionReport, *, errors_only: bool) -> Markup:
         _TIMELINE,
         retry_note="a dashed outline marks a task that needed more than one attempt.",
         checked=Markup("" if collapse else " checked"),
-        ok_count=ok_count,
+        ok_count=_counted(ok_count, "successful task", "successful tasks"),
         caption=caption,
         axis=axis if span else Markup(""),
         rows=join(rows),
@@ -543,14 +549,15 @@ def _timeline_caption(count: int, timed: bool, collapse: bool, span: float, left
         caption = "No start times were recorded, so there are no bars; tasks in report order."
     elif collapse:
         caption = (
-            f"{count} tasks: successful ones are hidden to keep failures in view; "
+            f"{_counted(count)}: successful ones are hidden to keep failures in view; "
             "tick the box above to show them."
         )
     else:
-        caption = f"{count} tasks over {format_duration(span)}."
+        caption = f"{_counted(count)} over {format_duration(span)}."
     if left_out:
         caption += (
-            f" {left_out:,} successful tasks are not listed, to keep this page small; "
+            f" {_counted(left_out, 'successful task is', 'successful tasks are')} not listed, "
+            "to keep this page small; "
             "the JSON report has them all."
         )
     return caption
@@ -656,7 +663,8 @@ def _graph(report: ProcessExecutionReport) -> Markup:
         return Markup(
             '<p class="note" id="graph-omitted">The task graph is not drawn for runs of more '
             f"than {MAX_GRAPH_TASKS:,} tasks or {MAX_GRAPH_EDGES:,} dependencies (this one has "
-            f"{len(entries):,} tasks and {edge_count:,} dependencies): it would make this page "
+            f"{_counted(len(entries))} and {_counted(edge_count, 'dependency', 'dependencies')}): "
+            "it would make this page "
             "too large to open. The failures above name what each one skipped; "
             "<code>report.to_mermaid()</code> gives the graph as text.</p>"
         )
@@ -667,7 +675,8 @@ def _graph(report: ProcessExecutionReport) -> Markup:
         _node(name, entry, layout, causes.get(name), anchors.get(name))
         for name, entry in entries.items()
     ]
-    counts = f"{len(entries)} tasks and {len(edges) + len(skip_edges)} dependencies"
+    edge_total = len(edges) + len(skip_edges)
+    counts = f"{_counted(len(entries))} and {_counted(edge_total, 'dependency', 'dependencies')}"
     legend = join(_badge(status) for status in STATUS_LOOKS)
     return fill(
         _GRAPH,

@@ -6,6 +6,7 @@ one place. Imports only ``processes.outcome``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -21,12 +22,64 @@ from processes.outcome import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["LANGUAGES", "Locale", "get_locale"]
+__all__ = ["LANGUAGES", "Locale", "Plural", "get_locale", "is_singular"]
+
+
+#: ``{count|one|many}``: the form that agrees with the number given for ``count``.
+_FORMS = re.compile(r"\{(\w+)\|([^{}|]*)\|([^{}|]*)\}")
+_DIGITS = re.compile(r"\d")
+
+
+def is_singular(language: str, count: int) -> bool:
+    """Whether ``count`` takes the singular in ``language`` (Unicode CLDR plural rules).
+
+    French and (Brazilian) Portuguese say "0 tâche", "0 tarefa": 0 and 1 are singular
+    there; English, Spanish, German and Italian use the singular for 1 alone.
+    """
+    if language in ("fr", "pt"):
+        return count in (0, 1)
+    return count == 1
+
+
+def _count_of(value: object) -> int | None:
+    """The number a template field was given: an int, or digits grouped as ``number()``."""
+    if isinstance(value, int):
+        return value
+    digits = "".join(_DIGITS.findall(str(value)))
+    return int(digits) if digits and len(digits) < 20 else None
+
+
+class Plural(str):
+    """A ``str.format`` template whose ``{count|one|many}`` parts agree with their numbers.
+
+    ``Plural("{n} {n|task|tasks} failed", "en").format(n=1)`` is "1 task failed". Every
+    other field is filled as ``str.format`` fills it, so call sites format it as any
+    template; a number given already formatted ("1,000") counts as its digits.
+    """
+
+    language: str
+
+    def __new__(cls, template: str, language: str) -> Plural:
+        made = super().__new__(cls, template)
+        made.language = language
+        return made
+
+    def format(self, *args: object, **kwargs: object) -> str:
+        def agree(match: re.Match[str]) -> str:
+            count = _count_of(kwargs.get(match[1]))
+            singular = count is not None and is_singular(self.language, count)
+            return match[2] if singular else match[3]
+
+        return str.format(_FORMS.sub(agree, self), *args, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
 class Locale:
-    """The words of one language; ``{n}``-style fields are filled with ``str.format``."""
+    """The words of one language; ``{n}``-style fields are filled with ``str.format``.
+
+    A field may say ``{n|task|tasks}``: it becomes a ``Plural``, whose ``format`` picks the
+    form that agrees with ``n`` in this language.
+    """
 
     code: str
     status: Mapping[TaskStatus, str]
@@ -135,8 +188,18 @@ class Locale:
     label_recovered: str
     thousands: str
 
+    def __post_init__(self) -> None:
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, str) and _FORMS.search(value):
+                object.__setattr__(self, name, Plural(value, self.code))
+
+    def plural(self, template: str) -> str:
+        """Return ``template`` as this language's ``Plural`` (built from other words)."""
+        return Plural(template, self.code)
+
     def attempts(self, count: int) -> str:
-        return (self.attempt_one if count == 1 else self.attempt_many).format(n=count)
+        return _counted(self.attempt_one, self.attempt_many, count, self.code)
 
     def some_failed(self, failed: int, skipped: int) -> str:
         """Return the verdict of a run that failed, in sentences that agree with each count.
@@ -144,24 +207,27 @@ class Locale:
         "2 tasks failed and 1 was skipped as a result.", "1 task failed." when nothing was
         skipped, or "3 tasks were skipped." for a report cut down to skipped tasks.
         """
+        code = self.code
         if skipped and not failed:  # a report cut down to some skipped tasks
-            return _counted(self.skipped_one, self.skipped_many, skipped) + "."
-        sentence = _counted(self.failed_one, self.failed_many, failed)
+            return _counted(self.skipped_one, self.skipped_many, skipped, code) + "."
+        sentence = _counted(self.failed_one, self.failed_many, failed, code)
         if skipped:
-            result = _counted(self.skipped_as_result_one, self.skipped_as_result_many, skipped)
+            result = _counted(
+                self.skipped_as_result_one, self.skipped_as_result_many, skipped, code
+            )
             sentence = f"{sentence} {result}"
         return sentence + "."
 
     def runs(self, count: int) -> str:
-        return _counted(self.run_one, self.run_many, count)
+        return _counted(self.run_one, self.run_many, count, self.code)
 
     def number(self, count: int) -> str:
         """Return ``count`` with its digits grouped as the language writes them."""
         return f"{count:,}".replace(",", self.thousands)
 
 
-def _counted(one: str, many: str, count: int) -> str:
-    return (one if count == 1 else many).format(n=count)
+def _counted(one: str, many: str, count: int, language: str) -> str:
+    return (one if is_singular(language, count) else many).format(n=count)
 
 
 def _status(success: str, errored: str, skipped: str, pending: str) -> Mapping[TaskStatus, str]:
@@ -249,11 +315,15 @@ _EN = Locale(
     attempt_one="{n} attempt",
     attempt_many="{n} attempts",
     and_more="and {n} more",
-    more_lines="... {n} more lines",
-    more_chars="... {n} more characters",
-    more_vars="... {n} more variables",
-    more_failures="{n} more failed tasks, shown by name only to keep this message small:",
-    timeline_partial="Showing {shown} of {total} tasks: the failures and the longest runs.",
+    more_lines="... {n} more {n|line|lines}",
+    more_chars="... {n} more {n|character|characters}",
+    more_vars="... {n} more {n|variable|variables}",
+    more_failures=(
+        "{n} more failed {n|task|tasks}, shown by name only to keep this message small:"
+    ),
+    timeline_partial=(
+        "Showing {shown} of {total} {total|task|tasks}: the failures and the longest runs."
+    ),
     all_ok="Every task succeeded.",
     failed_one="{n} task failed",
     failed_many="{n} tasks failed",
@@ -306,12 +376,14 @@ _EN = Locale(
     crash_more="{n} more earlier runs died too.",
     subject_crashed_ok="Previous run died, this one succeeded:",
     subject_crashed_failed="Previous run died, this one failed:",
-    chat_title_failed="{name}: {failed} of {total} tasks failed",
-    chat_title_skipped="{name}: {skipped} of {total} tasks skipped",
-    chat_title_ok="{name}: all {total} tasks succeeded",
+    chat_title_failed="{name}: {failed} of {total} {total|task|tasks} failed",
+    chat_title_skipped="{name}: {skipped} of {total} {total|task|tasks} skipped",
+    chat_title_ok="{name}: {total|the|all} {total} {total|task|tasks} succeeded",
     chat_new_count="{n} new",
     chat_recovered_count="{n} recovered",
-    chat_counts="{total} tasks: {succeeded} succeeded, {errored} errored, {skipped} skipped",
+    chat_counts=(
+        "{total} {total|task|tasks}: {succeeded} succeeded, {errored} errored, {skipped} skipped"
+    ),
     chat_took="in {duration}",
     chat_started="started {time}",
     chat_errored_after="errored after {attempts}, {duration}",
@@ -320,7 +392,7 @@ _EN = Locale(
     chat_skipped_count="skipped {n}",
     chat_variables="Variables:",
     chat_variables_at="Variables at {where}:",
-    chat_more_failed="{n} more failed tasks",
+    chat_more_failed="{n} more failed {n|task|tasks}",
     chat_see_report="(see the full report)",
     chat_more="{n} more",
     label_recovered="Recovered",
@@ -354,11 +426,15 @@ _ES = Locale(
     attempt_one="{n} intento",
     attempt_many="{n} intentos",
     and_more="y {n} más",
-    more_lines="... {n} líneas más",
-    more_chars="... {n} caracteres más",
-    more_vars="... {n} variables más",
-    more_failures="{n} tareas fallidas más, solo por nombre para que el mensaje sea breve:",
-    timeline_partial="Se muestran {shown} de {total} tareas: los fallos y las más largas.",
+    more_lines="... {n} {n|línea|líneas} más",
+    more_chars="... {n} {n|carácter|caracteres} más",
+    more_vars="... {n} {n|variable|variables} más",
+    more_failures=(
+        "{n} {n|tarea fallida|tareas fallidas} más, solo por nombre para que el mensaje sea breve:"
+    ),
+    timeline_partial=(
+        "Se muestran {shown} de {total} {total|tarea|tareas}: los fallos y las más largas."
+    ),
     all_ok="Todas las tareas terminaron correctamente.",
     failed_one="{n} tarea falló",
     failed_many="{n} tareas fallaron",
@@ -420,21 +496,26 @@ _ES = Locale(
     crash_more="Otras {n} ejecuciones previas también murieron.",
     subject_crashed_ok="La ejecución anterior murió, esta fue correcta:",
     subject_crashed_failed="La ejecución anterior murió, esta falló:",
-    chat_title_failed="{name}: fallaron {failed} de {total} tareas",
-    chat_title_skipped="{name}: se omitieron {skipped} de {total} tareas",
-    chat_title_ok="{name}: las {total} tareas terminaron correctamente",
+    chat_title_failed="{name}: {failed|falló|fallaron} {failed} de {total} {total|tarea|tareas}",
+    chat_title_skipped=(
+        "{name}: {skipped|se omitió|se omitieron} {skipped} de {total} {total|tarea|tareas}"
+    ),
+    chat_title_ok=("{name}: {total} {total|tarea terminó|tareas terminaron} correctamente"),
     chat_new_count="nuevos: {n}",
     chat_recovered_count="recuperadas: {n}",
-    chat_counts="{total} tareas: {succeeded} correctas, {errored} fallidas, {skipped} omitidas",
+    chat_counts=(
+        "{total} {total|tarea|tareas}: {succeeded} {succeeded|correcta|correctas}, "
+        "{errored} {errored|fallida|fallidas}, {skipped} {skipped|omitida|omitidas}"
+    ),
     chat_took="en {duration}",
     chat_started="inicio {time}",
     chat_errored_after="falló tras {attempts}, {duration}",
     chat_errored_alike="falló tras {attempts}, todos con este error, {duration}",
     chat_unknown_error="error desconocido",
-    chat_skipped_count="{n} omitidas",
+    chat_skipped_count="{n} {n|omitida|omitidas}",
     chat_variables="Variables:",
     chat_variables_at="Variables en {where}:",
-    chat_more_failed="{n} tareas fallidas más",
+    chat_more_failed="{n} {n|tarea fallida|tareas fallidas} más",
     chat_see_report="(ver el informe completo)",
     chat_more="{n} más",
     label_recovered="Recuperadas",
@@ -468,11 +549,15 @@ _PT = Locale(
     attempt_one="{n} tentativa",
     attempt_many="{n} tentativas",
     and_more="e mais {n}",
-    more_lines="... mais {n} linhas",
-    more_chars="... mais {n} caracteres",
-    more_vars="... mais {n} variáveis",
-    more_failures="Mais {n} tarefas com falha, só pelo nome para manter a mensagem pequena:",
-    timeline_partial="Mostrando {shown} de {total} tarefas: as falhas e as mais longas.",
+    more_lines="... mais {n} {n|linha|linhas}",
+    more_chars="... mais {n} {n|caractere|caracteres}",
+    more_vars="... mais {n} {n|variável|variáveis}",
+    more_failures=(
+        "Mais {n} {n|tarefa|tarefas} com falha, só pelo nome para manter a mensagem pequena:"
+    ),
+    timeline_partial=(
+        "Mostrando {shown} de {total} {total|tarefa|tarefas}: as falhas e as mais longas."
+    ),
     all_ok="Todas as tarefas foram concluídas.",
     failed_one="{n} tarefa falhou",
     failed_many="{n} tarefas falharam",
@@ -534,21 +619,24 @@ _PT = Locale(
     crash_more="Outras {n} execuções anteriores também morreram.",
     subject_crashed_ok="A execução anterior morreu, esta foi concluída:",
     subject_crashed_failed="A execução anterior morreu, esta falhou:",
-    chat_title_failed="{name}: {failed} de {total} tarefas falharam",
-    chat_title_skipped="{name}: {skipped} de {total} tarefas ignoradas",
-    chat_title_ok="{name}: as {total} tarefas foram concluídas",
+    chat_title_failed="{name}: {failed} de {total} {total|tarefa|tarefas} {failed|falhou|falharam}",
+    chat_title_skipped="{name}: {skipped} de {total} {total|tarefa ignorada|tarefas ignoradas}",
+    chat_title_ok="{name}: {total} {total|tarefa concluída|tarefas concluídas}",
     chat_new_count="novos: {n}",
     chat_recovered_count="recuperadas: {n}",
-    chat_counts="{total} tarefas: {succeeded} concluídas, {errored} com falha, {skipped} ignoradas",
+    chat_counts=(
+        "{total} {total|tarefa|tarefas}: {succeeded} {succeeded|concluída|concluídas}, "
+        "{errored} com falha, {skipped} {skipped|ignorada|ignoradas}"
+    ),
     chat_took="em {duration}",
     chat_started="início {time}",
     chat_errored_after="falhou após {attempts}, {duration}",
     chat_errored_alike="falhou após {attempts}, todas com este erro, {duration}",
     chat_unknown_error="erro desconhecido",
-    chat_skipped_count="{n} ignoradas",
+    chat_skipped_count="{n} {n|ignorada|ignoradas}",
     chat_variables="Variáveis:",
     chat_variables_at="Variáveis em {where}:",
-    chat_more_failed="mais {n} tarefas com falha",
+    chat_more_failed="mais {n} {n|tarefa|tarefas} com falha",
     chat_see_report="(ver o relatório completo)",
     chat_more="mais {n}",
     label_recovered="Recuperadas",
@@ -582,11 +670,14 @@ _FR = Locale(
     attempt_one="{n} tentative",
     attempt_many="{n} tentatives",
     and_more="et {n} de plus",
-    more_lines="... {n} lignes de plus",
-    more_chars="... {n} caractères de plus",
-    more_vars="... {n} variables de plus",
-    more_failures="{n} autres tâches en échec, nommées seulement pour garder ce message court :",
-    timeline_partial="{shown} tâches sur {total} : les échecs et les plus longues.",
+    more_lines="... {n} {n|ligne|lignes} de plus",
+    more_chars="... {n} {n|caractère|caractères} de plus",
+    more_vars="... {n} {n|variable|variables} de plus",
+    more_failures=(
+        "{n} {n|autre tâche|autres tâches} en échec, {n|nommée|nommées} seulement pour garder "
+        "ce message court :"
+    ),
+    timeline_partial="{shown} {shown|tâche|tâches} sur {total} : les échecs et les plus longues.",
     all_ok="Toutes les tâches ont réussi.",
     failed_one="{n} tâche a échoué",
     failed_many="{n} tâches ont échoué",
@@ -649,21 +740,24 @@ _FR = Locale(
     crash_more="{n} autres exécutions antérieures sont mortes aussi.",
     subject_crashed_ok="Exécution précédente morte, celle-ci a réussi :",
     subject_crashed_failed="Exécution précédente morte, celle-ci a échoué :",
-    chat_title_failed="{name} : {failed} sur {total} tâches en échec",
-    chat_title_skipped="{name} : {skipped} sur {total} tâches ignorées",
-    chat_title_ok="{name} : les {total} tâches ont réussi",
+    chat_title_failed="{name} : {failed} sur {total} {total|tâche|tâches} en échec",
+    chat_title_skipped="{name} : {skipped} sur {total} {total|tâche ignorée|tâches ignorées}",
+    chat_title_ok="{name} : {total} {total|tâche réussie|tâches réussies}",
     chat_new_count="nouveaux : {n}",
     chat_recovered_count="rétablies : {n}",
-    chat_counts="{total} tâches : {succeeded} réussies, {errored} en échec, {skipped} ignorées",
+    chat_counts=(
+        "{total} {total|tâche|tâches} : {succeeded} {succeeded|réussie|réussies}, "
+        "{errored} en échec, {skipped} {skipped|ignorée|ignorées}"
+    ),
     chat_took="en {duration}",
     chat_started="début {time}",
     chat_errored_after="en échec après {attempts}, {duration}",
     chat_errored_alike="en échec après {attempts}, toutes avec cette erreur, {duration}",
     chat_unknown_error="erreur inconnue",
-    chat_skipped_count="{n} ignorées",
+    chat_skipped_count="{n} {n|ignorée|ignorées}",
     chat_variables="Variables :",
     chat_variables_at="Variables à {where} :",
-    chat_more_failed="{n} autres tâches en échec",
+    chat_more_failed="{n} {n|autre tâche|autres tâches} en échec",
     chat_see_report="(voir le rapport complet)",
     chat_more="{n} de plus",
     label_recovered="Rétablies",
@@ -697,13 +791,14 @@ _DE = Locale(
     attempt_one="{n} Versuch",
     attempt_many="{n} Versuche",
     and_more="und {n} weitere",
-    more_lines="... {n} weitere Zeilen",
-    more_chars="... {n} weitere Zeichen",
-    more_vars="... {n} weitere Variablen",
+    more_lines="... {n} {n|weitere Zeile|weitere Zeilen}",
+    more_chars="... {n} {n|weiteres Zeichen|weitere Zeichen}",
+    more_vars="... {n} {n|weitere Variable|weitere Variablen}",
     more_failures=(
-        "{n} weitere fehlgeschlagene Aufgaben, nur mit Namen, damit die Nachricht klein bleibt:"
+        "{n} {n|weitere fehlgeschlagene Aufgabe|weitere fehlgeschlagene Aufgaben}, nur mit "
+        "Namen, damit die Nachricht klein bleibt:"
     ),
-    timeline_partial="{shown} von {total} Aufgaben: die Fehler und die längsten.",
+    timeline_partial="{shown} von {total} {total|Aufgabe|Aufgaben}: die Fehler und die längsten.",
     all_ok="Alle Aufgaben waren erfolgreich.",
     failed_one="{n} Aufgabe ist fehlgeschlagen",
     failed_many="{n} Aufgaben sind fehlgeschlagen",
@@ -766,13 +861,13 @@ _DE = Locale(
     crash_more="{n} weitere frühere Läufe sind ebenfalls gestorben.",
     subject_crashed_ok="Vorheriger Lauf gestorben, dieser erfolgreich:",
     subject_crashed_failed="Vorheriger Lauf gestorben, dieser fehlgeschlagen:",
-    chat_title_failed="{name}: {failed} von {total} Aufgaben fehlgeschlagen",
-    chat_title_skipped="{name}: {skipped} von {total} Aufgaben übersprungen",
-    chat_title_ok="{name}: alle {total} Aufgaben erfolgreich",
+    chat_title_failed="{name}: {failed} von {total} {total|Aufgabe|Aufgaben} fehlgeschlagen",
+    chat_title_skipped="{name}: {skipped} von {total} {total|Aufgabe|Aufgaben} übersprungen",
+    chat_title_ok="{name}: {total} {total|Aufgabe|Aufgaben} erfolgreich",
     chat_new_count="neu: {n}",
     chat_recovered_count="wieder erfolgreich: {n}",
     chat_counts=(
-        "{total} Aufgaben: {succeeded} erfolgreich, {errored} fehlgeschlagen, "
+        "{total} {total|Aufgabe|Aufgaben}: {succeeded} erfolgreich, {errored} fehlgeschlagen, "
         "{skipped} übersprungen"
     ),
     chat_took="in {duration}",
@@ -783,7 +878,7 @@ _DE = Locale(
     chat_skipped_count="{n} übersprungen",
     chat_variables="Variablen:",
     chat_variables_at="Variablen in {where}:",
-    chat_more_failed="{n} weitere fehlgeschlagene Aufgaben",
+    chat_more_failed=("{n} {n|weitere fehlgeschlagene Aufgabe|weitere fehlgeschlagene Aufgaben}"),
     chat_see_report="(siehe den vollständigen Bericht)",
     chat_more="{n} weitere",
     label_recovered="Wieder erfolgreich",
@@ -816,11 +911,14 @@ _IT = Locale(
     at="in",
     attempt_one="{n} tentativo",
     attempt_many="{n} tentativi",
-    and_more="e altre {n}",
-    more_lines="... altre {n} righe",
-    more_chars="... altri {n} caratteri",
-    more_vars="... altre {n} variabili",
-    more_failures="Altre {n} attività fallite, solo per nome per tenere breve il messaggio:",
+    and_more="e {n} {n|altra|altre}",
+    more_lines="... {n} {n|altra riga|altre righe}",
+    more_chars="... {n} {n|altro carattere|altri caratteri}",
+    more_vars="... {n} {n|altra variabile|altre variabili}",
+    more_failures=(
+        "{n} {n|altra attività fallita|altre attività fallite}, solo per nome per tenere breve "
+        "il messaggio:"
+    ),
     timeline_partial="{shown} attività su {total}: gli errori e le più lunghe.",
     all_ok="Tutte le attività sono riuscite.",
     failed_one="{n} attività è fallita",
@@ -884,23 +982,26 @@ _IT = Locale(
     crash_more="Anche altre {n} esecuzioni precedenti sono morte.",
     subject_crashed_ok="Esecuzione precedente morta, questa riuscita:",
     subject_crashed_failed="Esecuzione precedente morta, questa fallita:",
-    chat_title_failed="{name}: {failed} su {total} attività fallite",
-    chat_title_skipped="{name}: {skipped} su {total} attività saltate",
-    chat_title_ok="{name}: tutte le {total} attività riuscite",
+    chat_title_failed="{name}: {failed} su {total} attività {failed|fallita|fallite}",
+    chat_title_skipped="{name}: {skipped} su {total} attività {skipped|saltata|saltate}",
+    chat_title_ok="{name}: {total} attività {total|riuscita|riuscite}",
     chat_new_count="nuovi: {n}",
     chat_recovered_count="ripristinate: {n}",
-    chat_counts="{total} attività: {succeeded} riuscite, {errored} fallite, {skipped} saltate",
+    chat_counts=(
+        "{total} attività: {succeeded} {succeeded|riuscita|riuscite}, "
+        "{errored} {errored|fallita|fallite}, {skipped} {skipped|saltata|saltate}"
+    ),
     chat_took="in {duration}",
     chat_started="inizio {time}",
     chat_errored_after="fallita dopo {attempts}, {duration}",
     chat_errored_alike="fallita dopo {attempts}, tutti con questo errore, {duration}",
     chat_unknown_error="errore sconosciuto",
-    chat_skipped_count="{n} saltate",
+    chat_skipped_count="{n} {n|saltata|saltate}",
     chat_variables="Variabili:",
     chat_variables_at="Variabili in {where}:",
-    chat_more_failed="altre {n} attività fallite",
+    chat_more_failed="{n} {n|altra attività fallita|altre attività fallite}",
     chat_see_report="(vedi il rapporto completo)",
-    chat_more="altre {n}",
+    chat_more="{n} {n|altra|altre}",
     label_recovered="Ripristinate",
     thousands=".",
 )

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from processes.outcome import ErrorData
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
-__all__ = ["render_webhook_payload", "serialise_payload"]
+__all__ = ["MAX_BODY_BYTES", "fit_payload", "render_webhook_payload", "serialise_payload"]
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -124,6 +124,8 @@ def render_webhook_payload(
         "changes": {name: change.value for name, change in report.changes.items()},
         "stopped_by": report.stopped_by.value if report.stopped_by else None,
         "crashes": _crashes(report),
+        # What a body kept under MAX_BODY_BYTES left out (see fit_payload); None when whole.
+        "left_out": None,
     }
     payload = {nest_under: fields} if nest_under is not None else fields
     payload.update(extra_payload or {})  # extra keys stay top-level and win on collision
@@ -137,3 +139,141 @@ def serialise_payload(payload: Any) -> bytes:
     """
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=safe_repr)
     return text.encode("utf-8")
+
+
+# -- keeping the body under MAX_BODY_BYTES ----------------------------------------------------
+
+#: A webhook body never exceeds this many bytes (SPEC §17): receivers and proxies commonly
+#: refuse bodies of 1 MB and more.
+MAX_BODY_BYTES = 1_000_000
+#: The first failures keep this much of each text; the others (and every other entry) less.
+_FULL = {"text": 4_000, "trace": 8_000, "vars": 20, "var": 500, "names": 100}
+_BRIEF = {"text": 300, "trace": 1_000, "vars": 5, "var": 100, "names": 10}
+_FULL_FAILURES = 5
+#: No entry serialises smaller: its fifteen keys alone take more bytes.
+_SMALLEST_ENTRY = 200
+_PRIORITY = (TaskStatus.ERRORED.value, TaskStatus.SKIPPED.value, TaskStatus.SUCCESS.value)
+
+
+def _size(value: Any) -> int:
+    return len(serialise_payload(value))
+
+
+def cut_middle(text: str, limit: int) -> str:
+    """Keep the head and tail of ``text`` (``limit`` characters in all), saying what was cut."""
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    tail = limit - head
+    return f"{text[:head]}\n… [{len(text) - limit:,} characters cut] …\n{text[-tail:]}"
+
+
+def _shrunk_error(error: dict[str, Any], limits: Mapping[str, int]) -> dict[str, Any]:
+    error = dict(error)
+    for key, limit in (("exception", limits["text"]), ("traceback", limits["trace"])):
+        if isinstance(error.get(key), str):
+            error[key] = cut_middle(error[key], limit)
+    impact = error.get("downstream_impact")
+    if isinstance(impact, list) and len(impact) > limits["names"]:
+        error["downstream_impact"] = impact[: limits["names"]]
+        error["downstream_impact_left_out"] = len(impact) - limits["names"]
+    traced = error.get("traced_vars")
+    if isinstance(traced, dict):
+        kept = list(traced.items())[: limits["vars"]]
+        error["traced_vars"] = {
+            cut_middle(str(k), 200): cut_middle(v, limits["var"]) if isinstance(v, str) else v
+            for k, v in kept
+        }
+        if len(traced) > len(kept):
+            error["traced_vars_left_out"] = len(traced) - len(kept)
+    return error
+
+
+def _shrunk(entry: Any, limits: Mapping[str, int]) -> Any:
+    """The entry with its long texts cut head and tail, and ``"cut": true`` if any was."""
+    if not isinstance(entry, dict):
+        return entry
+    shrunk = {
+        key: cut_middle(value, limits["text"]) if isinstance(value, str) else value
+        for key, value in entry.items()
+    }
+    if isinstance(entry.get("error"), dict):
+        shrunk["error"] = _shrunk_error(entry["error"], limits)
+    if shrunk != entry:
+        shrunk["cut"] = True
+    return shrunk
+
+
+def _ranked(entries: Mapping[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
+    """Entry names failures first, skipped next, successes last; and the names by status."""
+    groups: dict[str, list[str]] = {status: [] for status in (*_PRIORITY, "other")}
+    for name, entry in entries.items():
+        status = entry.get("status") if isinstance(entry, dict) else None
+        groups.get(str(status), groups["other"]).append(name)
+    return [name for names in groups.values() for name in names], groups
+
+
+def _left_out(
+    groups: Mapping[str, list[str]], kept: set[str], cut_entries: int, max_bytes: int
+) -> dict[str, Any]:
+    counts = {status: sum(name not in kept for name in names) for status, names in groups.items()}
+    left = sum(counts.values())
+    total = sum(len(names) for names in groups.values())
+    return {
+        "entries": left,
+        **counts,
+        "cut_entries": cut_entries,
+        "max_bytes": max_bytes,
+        "note": (
+            f"{left:,} of {total:,} entries are left out, and long texts cut, to keep this "
+            f"body under {max_bytes:,} bytes; the summary counts every task"
+        ),
+    }
+
+
+def fit_payload(
+    payload: dict[str, Any], *, nest_under: str | None = None, max_bytes: int = MAX_BODY_BYTES
+) -> dict[str, Any]:
+    """Return ``payload`` made to serialise within ``max_bytes``, saying what it left out.
+
+    Nothing changes when it fits. Otherwise each entry's long texts are cut head and tail
+    (the first failures keep the most; such an entry says ``"cut": true``), then entries
+    are kept failures first, skipped tasks next, successes last, each group in report
+    order, while they fit; ``"left_out"`` counts the entries left out by status. The
+    summary still counts every task, and no field is removed. ``extra_payload`` keys are
+    the caller's and kept whole.
+    """
+    if _size(payload) <= max_bytes:
+        return payload
+    fields = payload.get(nest_under) if nest_under is not None else payload
+    if not isinstance(fields, dict) or not isinstance(fields.get("entries"), dict):
+        return payload
+    entries: dict[str, Any] = fields["entries"]
+    found = fields.get("changes")
+    changes: dict[str, Any] = found if isinstance(found, dict) else {}
+    order, groups = _ranked(entries)
+    shrunk: dict[str, Any] = {}
+
+    def with_fields(kept: set[str]) -> dict[str, Any]:
+        cut_entries = sum(isinstance(shrunk[n], dict) and "cut" in shrunk[n] for n in kept)
+        fitted = dict(
+            fields,
+            entries={name: shrunk[name] for name in entries if name in kept},
+            changes={name: change for name, change in changes.items() if name in kept},
+            left_out=_left_out(groups, kept, cut_entries, max_bytes),
+        )
+        return dict(payload, **{nest_under: fitted}) if nest_under is not None else fitted
+
+    budget = max_bytes - _size(with_fields(set())) - 100  # the counts grow by a few digits
+    kept: set[str] = set()
+    for rank, name in enumerate(order):
+        if budget < _SMALLEST_ENTRY:
+            break  # nothing further on can fit: stop measuring
+        shrunk[name] = _shrunk(entries[name], _FULL if rank < _FULL_FAILURES else _BRIEF)
+        cost = _size({name: shrunk[name]})
+        if name in changes:
+            cost += _size({name: changes[name]})
+        if cost <= budget:  # else a smaller entry further on may still fit
+            kept.add(name)
+            budget -= cost
+    return with_fields(kept)
