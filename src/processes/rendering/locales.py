@@ -373,7 +373,7 @@ _EN = Locale(
     crash_during="{who} died after {done}, during {running}.",
     crash_between="{who} died after {done}, between tasks.",
     crash_before="{who} died before any task started.",
-    crash_more="{n} more earlier runs died too.",
+    crash_more="{n} more earlier {n|run|runs} died too.",
     subject_crashed_ok="Previous run died, this one succeeded:",
     subject_crashed_failed="Previous run died, this one failed:",
     chat_title_failed="{name}: {failed} of {total} {total|task|tasks} failed",
@@ -493,7 +493,10 @@ _ES = Locale(
     crash_during="{who} murió tras {done}, durante {running}.",
     crash_between="{who} murió tras {done}, entre dos tareas.",
     crash_before="{who} murió antes de que empezara ninguna tarea.",
-    crash_more="Otras {n} ejecuciones previas también murieron.",
+    crash_more=(
+        "{n|Otra|Otras} {n} "
+        "{n|ejecución previa también murió|ejecuciones previas también murieron}."
+    ),
     subject_crashed_ok="La ejecución anterior murió, esta fue correcta:",
     subject_crashed_failed="La ejecución anterior murió, esta falló:",
     chat_title_failed="{name}: {failed|falló|fallaron} {failed} de {total} {total|tarea|tareas}",
@@ -616,7 +619,10 @@ _PT = Locale(
     crash_during="{who} morreu após {done}, durante {running}.",
     crash_between="{who} morreu após {done}, entre duas tarefas.",
     crash_before="{who} morreu antes de qualquer tarefa começar.",
-    crash_more="Outras {n} execuções anteriores também morreram.",
+    crash_more=(
+        "{n|Outra|Outras} {n} "
+        "{n|execução anterior também morreu|execuções anteriores também morreram}."
+    ),
     subject_crashed_ok="A execução anterior morreu, esta foi concluída:",
     subject_crashed_failed="A execução anterior morreu, esta falhou:",
     chat_title_failed="{name}: {failed} de {total} {total|tarefa|tarefas} {failed|falhou|falharam}",
@@ -737,7 +743,10 @@ _FR = Locale(
     crash_during="{who} est morte après {done}, pendant {running}.",
     crash_between="{who} est morte après {done}, entre deux tâches.",
     crash_before="{who} est morte avant qu'aucune tâche ne démarre.",
-    crash_more="{n} autres exécutions antérieures sont mortes aussi.",
+    crash_more=(
+        "{n} {n|autre exécution antérieure est morte|autres exécutions antérieures sont mortes}"
+        " aussi."
+    ),
     subject_crashed_ok="Exécution précédente morte, celle-ci a réussi :",
     subject_crashed_failed="Exécution précédente morte, celle-ci a échoué :",
     chat_title_failed="{name} : {failed} sur {total} {total|tâche|tâches} en échec",
@@ -858,7 +867,9 @@ _DE = Locale(
     crash_during="{who} ist nach {done} gestorben, während {running}.",
     crash_between="{who} ist nach {done} gestorben, zwischen zwei Aufgaben.",
     crash_before="{who} ist gestorben, bevor eine Aufgabe begann.",
-    crash_more="{n} weitere frühere Läufe sind ebenfalls gestorben.",
+    crash_more=(
+        "{n} {n|weiterer früherer Lauf ist|weitere frühere Läufe sind} ebenfalls gestorben."
+    ),
     subject_crashed_ok="Vorheriger Lauf gestorben, dieser erfolgreich:",
     subject_crashed_failed="Vorheriger Lauf gestorben, dieser fehlgeschlagen:",
     chat_title_failed="{name}: {failed} von {total} {total|Aufgabe|Aufgaben} fehlgeschlagen",
@@ -979,7 +990,10 @@ _IT = Locale(
     crash_during="{who} è morta dopo {done}, durante {running}.",
     crash_between="{who} è morta dopo {done}, tra due attività.",
     crash_before="{who} è morta prima che iniziasse qualsiasi attività.",
-    crash_more="Anche altre {n} esecuzioni precedenti sono morte.",
+    crash_more=(
+        "{n|Anche un'altra|Anche altre} {n} "
+        "{n|esecuzione precedente è morta|esecuzioni precedenti sono morte}."
+    ),
     subject_crashed_ok="Esecuzione precedente morta, questa riuscita:",
     subject_crashed_failed="Esecuzione precedente morta, questa fallita:",
     chat_title_failed="{name}: {failed} su {total} attività {failed|fallita|fallite}",
