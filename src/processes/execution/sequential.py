@@ -136,7 +136,7 @@ class SequentialDriver:
         guard.raised = None
         began = time.perf_counter()
         outcome: AttemptOutcome | None
-        stack: Stack | None = None
+        stack: Stack | None  # set where the attempt ended at the deadline (outcome None)
         try:
             if left is None and settings.timeout_seconds is None:  # nothing to wait for
                 outcome = run_attempt(
