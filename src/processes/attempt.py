@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from processes.capture import capture_failure, stand_in_failure
+from processes.capture import attach_stack, capture_failure, stand_in_failure, thread_stack
 from processes.tasklog import use_log_handler
 from processes.termination import HALTS, DeadlinePassed
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import logging
     from collections.abc import Callable
 
-    from processes.capture import Failure
+    from processes.capture import Failure, Stack
     from processes.redaction import Redactor
     from processes.termination import Guard
 
@@ -162,13 +162,24 @@ def run_within_timeout(
         try:  # a signal that stops the wait abandons the attempt's thread
             guard.enter()
             wait_for_thread(worker, min(timeout_limit, deadline_limit))
+        except _CUT_SHORT as halt:  # where the abandoned thread was goes with the halt
+            attach_stack(halt, _stack_of_thread(worker, settings))
+            raise
         finally:
             guard.is_open = False
     if box:
         return box[0]
+    stack = _stack_of_thread(worker, settings)  # read before it moves on
     if timeout_limit < deadline_limit:
-        return timed_out(settings, time.perf_counter() - started)
-    raise DeadlinePassed
+        return timed_out(settings, time.perf_counter() - started, stack)
+    passed = DeadlinePassed()
+    attach_stack(passed, stack)
+    raise passed
+
+
+def _stack_of_thread(thread: threading.Thread, settings: CaptureSettings) -> Stack | None:
+    """Where the code of the attempt running in ``thread`` is now (see ``thread_stack``)."""
+    return thread_stack(thread.ident, settings.redactor, settings.frame_filter)
 
 
 def abandon_after(func: Callable[..., Any], timeout_seconds: float) -> float:
@@ -279,10 +290,13 @@ def timeout_message(timeout_seconds: float, fate: Literal["cancelled", "abandone
     return f"Attempt timed out after {timeout_seconds:g} s and was {fate}"
 
 
-def timed_out(settings: CaptureSettings, elapsed_seconds: float) -> AttemptOutcome:
-    """The outcome of an attempt abandoned at its timeout."""
+def timed_out(
+    settings: CaptureSettings, elapsed_seconds: float, stack: Stack | None = None
+) -> AttemptOutcome:
+    """The outcome of an attempt abandoned at its timeout; ``stack`` is where its code
+    was then, read before the thread was abandoned."""
     message = timeout_message(settings.timeout_seconds or 0.0, "abandoned")
-    failure = stand_in_failure(TimeoutError, message)
+    failure = stand_in_failure(TimeoutError, message, stack=stack)
     return AttemptOutcome(
         None, failure, issubclass(TimeoutError, settings.retry_on), elapsed_seconds
     )

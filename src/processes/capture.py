@@ -11,6 +11,7 @@ import functools
 import inspect
 import os
 import site
+import sys
 import sysconfig
 import traceback
 import types
@@ -24,7 +25,7 @@ from processes.saferepr import MAX_REPR_CHARS, safe_repr, truncate
 _MASK_BEFORE_CUT = 4 * MAX_REPR_CHARS
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from types import FrameType, TracebackType
 
 
@@ -86,9 +87,11 @@ def stand_in_failure(
     *,
     traceback_str: str | None = None,
     chained: bool = True,
+    stack: Stack | None = None,
 ) -> Failure:
     """The failure of an attempt the run ended from outside (a timeout, the deadline,
-    Ctrl-C, SIGTERM): there is no traceback of the task's own to capture, only this.
+    Ctrl-C, SIGTERM): there is no traceback of the task's own to capture, only this,
+    and ``stack``, where the task's code was then, if it was read.
 
     The one place such a record is built. With ``chained``, ``cause`` is the exception,
     raised here so that it is chained like any other.
@@ -100,14 +103,117 @@ def stand_in_failure(
             raise kind(message)
         except BaseException as exc:  # only ever ``kind``
             cause = exc
+    if stack is not None:
+        traceback_str = f"{STACK_HEADER}{stack.text}{exception}\n"
+    elif traceback_str is None:
+        traceback_str = f"{exception}\n"
     return Failure(
         exception=exception,
         exception_type=qualified_name(kind),
-        traceback_str=f"{exception}\n" if traceback_str is None else traceback_str,
-        traced_vars={},
-        traced_vars_location="",
+        traceback_str=traceback_str,
+        traced_vars={} if stack is None else stack.traced_vars,
+        traced_vars_location="" if stack is None else stack.traced_vars_location,
         cause=cause,
     )
+
+
+#: The first line of a stand-in failure's traceback that shows where the task's code was.
+STACK_HEADER = "Where the task's code was (most recent call last):\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    """Where a task's code was when the run gave up on it, read at that moment: its
+    frames as a traceback shows them, and one frame's locals, masked as in a failure."""
+
+    text: str
+    traced_vars: dict[str, str]
+    traced_vars_location: str
+
+
+#: The attribute under which a halt carries the stack of the thread it abandoned.
+_STACK_ATTRIBUTE = "_processes_stack"
+
+
+def thread_stack(
+    ident: int | None, redactor: Redactor, frame_filter: str | None = None
+) -> Stack | None:
+    """The stack of thread ``ident`` now, from the task's code in, or None when the
+    thread runs none of it (it ended, or never reached the task's code)."""
+    frame = sys._current_frames().get(ident) if ident is not None else None
+    located = []
+    while frame is not None:
+        located.append((frame, frame.f_lineno))
+        frame = frame.f_back
+    located.reverse()
+    return _stack_of(located, redactor, frame_filter)
+
+
+def halted_stack(
+    halt: BaseException, redactor: Redactor, frame_filter: str | None = None
+) -> Stack | None:
+    """Where a halt (Ctrl-C, SIGTERM, the deadline) found the task's code: the stack of
+    the helper thread it abandoned (``attach_stack``), else its own traceback's frames,
+    when it was raised in the task's code in this thread."""
+    attached: Stack | None = getattr(halt, _STACK_ATTRIBUTE, None)
+    if attached is not None:
+        return attached
+    located = []
+    tb = halt.__traceback__
+    while tb is not None:
+        located.append((tb.tb_frame, tb.tb_lineno))
+        tb = tb.tb_next
+    return _stack_of(located, redactor, frame_filter)
+
+
+def attach_stack(halt: BaseException, stack: Stack | None) -> None:
+    """Let ``halt`` carry the stack of the thread it made the run abandon."""
+    if stack is not None:
+        setattr(halt, _STACK_ATTRIBUTE, stack)
+
+
+def _stack_of(
+    located: list[tuple[FrameType, int]], redactor: Redactor, frame_filter: str | None
+) -> Stack | None:
+    """The ``Stack`` of these frames (outermost first, each with its line now)."""
+    located = _the_tasks_frames(located)
+    if not located:
+        return None
+    frames = [frame for frame, _ in located]
+    secrets = list(redactor.known_values())
+    _remember_secrets_in(frames, redactor, secrets)
+    traced_vars: dict[str, str] = {}
+    location = ""
+    for frame, line in reversed(located):
+        if _is_traced(frame, frame_filter):
+            location = f"{frame.f_code.co_filename}:{line}"
+            traced_vars = _traced_locals(frame, redactor, secrets)
+            break
+    try:
+        text = "".join(traceback.StackSummary.extract(iter(located)).format())
+    except Exception:  # a source line that cannot be read: the frames are still told
+        text = "".join(f"  in {frame.f_code.co_name}, line {line}\n" for frame, line in located)
+    return Stack(
+        redactor.mask_shapes(mask(text, secrets)),
+        _masked_vars(traced_vars, redactor, secrets),
+        location,
+    )
+
+
+def _the_tasks_frames(located: list[tuple[FrameType, int]]) -> list[tuple[FrameType, int]]:
+    """The frames from the task's code in: without the thread's outer frames up to the
+    library's call of the task, nor the library's innermost ones (a signal's handler)."""
+    start = 0
+    for position, (frame, _) in enumerate(located):
+        filename = frame.f_code.co_filename
+        if is_user_file(filename):
+            break
+        if _is_library_file(filename):
+            start = position + 1
+    end = len(located)
+    while end > start and _is_library_file(located[end - 1][0].f_code.co_filename):
+        end -= 1
+    return located[start:end]
 
 
 def _library_dir() -> str:
@@ -137,6 +243,10 @@ def is_user_file(filename: str) -> bool:
     return "site-packages" not in path and "dist-packages" not in path
 
 
+def _is_library_file(filename: str) -> bool:
+    return os.path.abspath(filename).startswith(_LIBRARY_DIR)
+
+
 def _frames(tb: TracebackType | None) -> list[FrameType]:
     frames = []
     while tb is not None:
@@ -148,13 +258,18 @@ def _frames(tb: TracebackType | None) -> list[FrameType]:
 def select_frame(exc: BaseException, frame_filter: str | None) -> FrameType | None:
     """Pick the innermost frame to trace: matching ``frame_filter``, else user code."""
     for frame in reversed(_frames(exc.__traceback__)):
-        filename = frame.f_code.co_filename
-        if frame_filter is not None:
-            if frame_filter in filename:
-                return frame
-        elif is_user_file(filename):
+        if _is_traced(frame, frame_filter):
             return frame
     return None
+
+
+def _is_traced(frame: FrameType, frame_filter: str | None) -> bool:
+    """Whether ``frame`` may be the traced one: its file matches ``frame_filter``, or
+    without one, it is a file the user wrote."""
+    filename = frame.f_code.co_filename
+    if frame_filter is not None:
+        return frame_filter in filename
+    return is_user_file(filename)
 
 
 def _user_traceback(exc: BaseException) -> TracebackType | None:
@@ -229,12 +344,31 @@ def _remember_secret_locals(exc: BaseException, redactor: Redactor, secrets: lis
         pending.extend((current.__cause__, current.__context__))
         if isinstance(current, BaseExceptionGroup):
             pending.extend(current.exceptions)
+    _remember_held(containers, searched, redactor, secrets)
+    return searched_ids
+
+
+def _remember_secrets_in(
+    frames: Iterable[FrameType], redactor: Redactor, secrets: list[str]
+) -> None:
+    """Remember the secrets ``frames`` hold (see ``_remember_secret_locals``)."""
+    containers: list[Any] = []
+    searched: list[Any] = []
+    for frame in frames:
+        _remember_frame(frame, redactor, secrets, containers, searched)
+    _remember_held(containers, searched, redactor, secrets)
+
+
+def _remember_held(
+    containers: list[Any], searched: list[Any], redactor: Redactor, secrets: list[str]
+) -> None:
+    """Remember the long items of ``containers`` held under secret names, then what
+    ``searched`` values hold under secret-named keys and attributes."""
     for value in containers:
         if len(secrets) >= _MAX_SECRET_FORMS:
             break
         remember_secret(value, secrets, shortest=_LONGEST_WORD_IN_A_CONTAINER)
     redactor.collect(searched, secrets)
-    return searched_ids
 
 
 def _remember_own_fields(
@@ -388,17 +522,7 @@ def capture_failure(
     frame = select_frame(exc, frame_filter)
     if frame is not None:
         location = f"{frame.f_code.co_filename}:{frame.f_lineno}"
-        for name, value in frame.f_locals.items():
-            if redactor.is_secret(name):
-                remember_secret(value, secrets)
-                traced_vars[name] = REDACTED
-            else:
-                shown = redactor.scrub(value, secrets)
-                if isinstance(shown, str) and not isinstance(value, str):
-                    traced_vars[name] = shown  # a repr already: an object's, masked
-                else:
-                    # Longer than kept, so that a secret is masked before the cut.
-                    traced_vars[name] = safe_repr(shown, _MASK_BEFORE_CUT)
+        traced_vars = _traced_locals(frame, redactor, secrets)
     hidden_args, hidden_kwargs = _secret_arguments(func, args, kwargs or {}, redactor, secrets)
     try:
         message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -412,18 +536,42 @@ def capture_failure(
     # shown as it is, since printing it would read that line again from its file.
     redacted = masked_message != message or masked_tb != tb_text or NOT_SEARCHED in tb_text
     message, tb_text = masked_message, masked_tb
-    traced_vars = {
-        name: redactor.mask_shapes(mask(text, secrets)) for name, text in traced_vars.items()
-    }
-    traced_vars = {name: truncate(text) for name, text in traced_vars.items()}
     return Failure(
         exception=message,
         exception_type=qualified_name(type(exc)),
         traceback_str=tb_text,
-        traced_vars=traced_vars,
+        traced_vars=_masked_vars(traced_vars, redactor, secrets),
         traced_vars_location=location,
         hidden_args=hidden_args,
         hidden_kwargs=hidden_kwargs,
         redacted=redacted,
         cause=exc,
     )
+
+
+def _traced_locals(frame: FrameType, redactor: Redactor, secrets: list[str]) -> dict[str, str]:
+    """The traced frame's locals as text: secret names ``REDACTED`` (their values
+    remembered in ``secrets``), the rest scrubbed, not masked yet (``_masked_vars``)."""
+    traced_vars: dict[str, str] = {}
+    for name, value in frame.f_locals.items():
+        if redactor.is_secret(name):
+            remember_secret(value, secrets)
+            traced_vars[name] = REDACTED
+        else:
+            shown = redactor.scrub(value, secrets)
+            if isinstance(shown, str) and not isinstance(value, str):
+                traced_vars[name] = shown  # a repr already: an object's, masked
+            else:
+                # Longer than kept, so that a secret is masked before the cut.
+                traced_vars[name] = safe_repr(shown, _MASK_BEFORE_CUT)
+    return traced_vars
+
+
+def _masked_vars(
+    traced_vars: dict[str, str], redactor: Redactor, secrets: list[str]
+) -> dict[str, str]:
+    """The traced variables' text with every secret known by now masked, then cut."""
+    return {
+        name: truncate(redactor.mask_shapes(mask(text, secrets)))
+        for name, text in traced_vars.items()
+    }

@@ -109,6 +109,13 @@ class DaemonThreadPool:
             return False
         return True
 
+    def thread_of(self, token: int) -> int | None:
+        """The ident of the worker running the call ``token`` now, if one is."""
+        for ident, running in list(self._running.items()):
+            if running == token:
+                return ident
+        return None
+
     def abandon(self, token: int) -> bool:
         """Give up on a call: if it runs, a new worker takes its thread's place.
 

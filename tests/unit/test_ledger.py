@@ -168,7 +168,7 @@ def test_a_signal_that_came_while_the_books_were_kept_halts_at_the_next_gate() -
     ledger.stop(StopReason.TERMINATED)
     with pytest.raises(Terminating) as halted:
         ledger.start(ledger.next_start(0.0))
-    stop = ledger.halted(halted.value, utcnow(), running={0})
+    stop = ledger.halted(halted.value, utcnow(), running={0: None})
     report = stop.report  # type: ignore[attr-defined]
     assert report.errored["a"].error.exception_type == "processes.errors.RunTerminated"
     assert report.skipped["b"].skip_reason is SkipReason.TERMINATED

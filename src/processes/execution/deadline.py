@@ -7,9 +7,13 @@ Both drivers read it; the ledger never does (it owns no clock). Imports ``attemp
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from processes.attempt import AttemptOutcome
 from processes.capture import stand_in_failure
+
+if TYPE_CHECKING:
+    from processes.capture import Stack
 
 NEVER = float("inf")
 
@@ -43,12 +47,16 @@ class Deadline:
             return NEVER
         return max(self.at - time.perf_counter(), 0.0)
 
-    def outcome(self, attempt_seconds: float, fate: str = "abandoned") -> AttemptOutcome:
-        """The outcome of an attempt abandoned (or stopped) because the deadline passed."""
+    def outcome(
+        self, attempt_seconds: float, fate: str = "abandoned", stack: Stack | None = None
+    ) -> AttemptOutcome:
+        """The outcome of an attempt abandoned (or stopped) because the deadline passed;
+        ``stack`` is where its code was then."""
         run_seconds = time.perf_counter() - self.started
         message = (
             f"the run's deadline passed after {run_seconds:.2f} s "
             f"(deadline={self.seconds:g} s); this attempt was {fate} after "
             f"{attempt_seconds:.2f} s"
         )
-        return AttemptOutcome(None, stand_in_failure(TimeoutError, message), False, attempt_seconds)
+        failure = stand_in_failure(TimeoutError, message, stack=stack)
+        return AttemptOutcome(None, failure, False, attempt_seconds)

@@ -30,10 +30,10 @@ from processes.task import Task, error_data, utcnow
 from processes.termination import Terminating
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection
+    from collections.abc import Callable, Mapping
 
     from processes.attempt import AttemptOutcome
-    from processes.capture import Failure
+    from processes.capture import Failure, Stack
     from processes.events import Listener
     from processes.graph import TaskGraph
     from processes.outcome import ErrorData
@@ -394,10 +394,11 @@ class Ledger:
         )
 
     def halted(
-        self, halt: BaseException, started_at: datetime, running: Collection[int]
+        self, halt: BaseException, started_at: datetime, running: Mapping[int, Stack | None]
     ) -> BaseException:
         """The exception that ends a run Ctrl-C (``KeyboardInterrupt``) or SIGTERM
-        (``RunTerminated``) stopped, carrying its partial report as ``.report``."""
+        (``RunTerminated``) stopped, carrying its partial report as ``.report``.
+        ``running``: the tasks cut off while running, each with where its code was then."""
         if isinstance(halt, KeyboardInterrupt):
             error = KeyboardInterrupt(*halt.args)
             error.report = self.cut_short(  # type: ignore[attr-defined]
@@ -407,7 +408,7 @@ class Ledger:
         return RunTerminated(self.cut_short(StopReason.TERMINATED, started_at, running))
 
     def cut_short(
-        self, reason: StopReason, started_at: datetime, running: Collection[int]
+        self, reason: StopReason, started_at: datetime, running: Mapping[int, Stack | None]
     ) -> ProcessExecutionReport:
         """The report of a run stopped by Ctrl-C or SIGTERM.
 
@@ -424,24 +425,26 @@ class Ledger:
             if entry is None and life is not None:
                 if i in running or life.failure is None:
                     life.attempts += 1
-                    self._fail(i, _cut_off_failure(reason))
+                    self._fail(i, _cut_off_failure(reason, running.get(i)))
                 else:
                     self._fail(i, life.failure)
         return self.report(started_at)
 
 
-def _cut_off_failure(reason: StopReason) -> Failure:
-    """The failure of an attempt that Ctrl-C or SIGTERM cut off."""
+def _cut_off_failure(reason: StopReason, stack: Stack | None) -> Failure:
+    """The failure of an attempt that Ctrl-C or SIGTERM cut off, with where its code was."""
     if reason is StopReason.TERMINATED:
         return stand_in_failure(
             RunTerminated,
             "the run was stopped by SIGTERM while this task ran; the attempt was abandoned",
             traceback_str="RunTerminated\n",
             chained=False,
+            stack=stack,
         )
     return stand_in_failure(
         KeyboardInterrupt,
         "the run was interrupted while this task ran",
         traceback_str="KeyboardInterrupt\n",
         chained=False,
+        stack=stack,
     )

@@ -93,7 +93,7 @@ class PooledDriver:
         finally:
             self.pool.close()
         if ledger.stopped_by is StopReason.TERMINATED:  # it came as the last tasks finished
-            raise ledger.halted(Terminating(), started_at, ())
+            raise ledger.halted(Terminating(), started_at, {})
         return report
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
@@ -119,9 +119,9 @@ class PooledDriver:
         except HALTS as halt:
             ledger.write_deferred()
             self._take_back()
-            for token in list(self.running):
-                self.pool.abandon(token)
-            cut_off = {i for i, _, _ in self.running.values()}
+            cut_off = {  # each with where its code was when it was abandoned
+                i: self.pool.abandon(token, task) for token, (i, _, task) in self.running.items()
+            }
             raise ledger.halted(halt, started_at, cut_off) from None
         return ledger.report(started_at)
 
@@ -210,15 +210,17 @@ class PooledDriver:
             token = heapq.heappop(deadlines)[1]
             if token in running:
                 i, begun, task = running.pop(token)
-                self.pool.abandon(token)
-                ledger.settle(i, timed_out(task.capture_settings, now - begun), self._clock())
+                stack = self.pool.abandon(token, task)
+                outcome = timed_out(task.capture_settings, now - begun, stack)
+                ledger.settle(i, outcome, self._clock())
             elif token == _RUN_DEADLINE:  # nothing new starts; the running end now
                 ledger.stop(StopReason.DEADLINE)
                 self._take_back()
-                for cut, (i, begun, _) in list(running.items()):
+                for cut, (i, begun, task) in list(running.items()):
                     del running[cut]
-                    self.pool.abandon(cut)
-                    ledger.settle(i, self.deadline.outcome(now - begun), self._clock())
+                    stack = self.pool.abandon(cut, task)
+                    outcome = self.deadline.outcome(now - begun, stack=stack)
+                    ledger.settle(i, outcome, self._clock())
 
     def _take_back(self) -> None:
         """The run stops: the attempts no worker has begun never will, and their tasks are

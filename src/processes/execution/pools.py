@@ -16,13 +16,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from processes.attempt import AttemptOutcome, run_attempt, run_guarded_attempt
-from processes.capture import capture_failure
+from processes.capture import capture_failure, thread_stack
 from processes.workers import DaemonThreadPool
 
 if TYPE_CHECKING:
     import queue
     from concurrent.futures import Executor
 
+    from processes.capture import Stack
     from processes.life import TaskLife
     from processes.task import Task
     from processes.workers import Result
@@ -47,7 +48,9 @@ class Workers(Protocol):
         """The outcome in what arrived, and whether the attempt had waited in a queue."""
         ...
 
-    def abandon(self, token: int) -> None: ...
+    def abandon(self, token: int, task: Task) -> Stack | None:
+        """Stop waiting for the attempt; where its code was then, if that can be read."""
+        ...
 
     def take_back(self, token: int) -> bool:
         """Whether the attempt had not begun and now never will."""
@@ -99,8 +102,17 @@ class OwnPool:
         # the call itself raised: the attempt could not even be made
         return executor_failure(task, payload, time.perf_counter() - begun), waited
 
-    def abandon(self, token: int) -> None:
-        self._pool.abandon(token)
+    def abandon(self, token: int, task: Task) -> Stack | None:
+        pool = self._pool
+        stack = None
+        ident = pool.thread_of(token)
+        if ident is not None:  # read before its thread's place goes to another
+            settings = task.capture_settings
+            stack = thread_stack(ident, settings.redactor, settings.frame_filter)
+            if pool.thread_of(token) != ident:  # it finished meanwhile: that is not its stack
+                stack = None
+        pool.abandon(token)
+        return stack
 
     def take_back(self, token: int) -> bool:
         if token in self._taken_back or self._pool.cancel(token):
@@ -156,9 +168,11 @@ class CallersExecutor:
             return executor_failure(task, exc, time.perf_counter() - begun), False
         return _masked_here(task, outcome), False
 
-    def abandon(self, token: int) -> None:
-        # A foreign executor's worker cannot be reclaimed: stop waiting for it.
+    def abandon(self, token: int, task: Task) -> Stack | None:
+        # A foreign executor's worker cannot be reclaimed: stop waiting for it. Its
+        # thread is not known here (at its own timeout, the attempt reads its stack).
         self._futures.pop(token).cancel()
+        return None
 
     def take_back(self, token: int) -> bool:
         return False

@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from processes.attempt import interruptible_sleep, run_attempt, run_within_timeout
+from processes.capture import halted_stack
 from processes.execution.signals import alarm_after, handling_ctrl_c, handling_sigterm
 from processes.outcome import StopReason
 from processes.task import utcnow
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from types import FrameType
 
     from processes.attempt import AttemptOutcome
+    from processes.capture import Stack
     from processes.execution.deadline import Deadline
     from processes.execution.ledger import Ledger
     from processes.life import TaskLife
@@ -55,12 +57,14 @@ class SequentialDriver:
         self.sleeping = False  # waiting for a retry: a signal may raise there too
         self.alarmed = False  # the deadline rings SIGALRM in this thread
         self.timed = deadline.seconds is not None
+        # Where the task's code was when Ctrl-C or SIGTERM cut its attempt off.
+        self.hung: Stack | None = None
 
     def run(self) -> ProcessExecutionReport:
         ledger = self.ledger
         started_at = utcnow()
         self.deadline.start()
-        attempting: tuple[int, ...] = ()  # the task whose attempt runs, for Ctrl-C
+        attempting: dict[int, Stack | None] = {}  # the task whose attempt runs, for Ctrl-C
         with (
             routing_task_records() if ledger.has_log_files else contextlib.nullcontext(),
             handling_sigterm(self._on_sigterm),
@@ -86,20 +90,21 @@ class SequentialDriver:
                     life = ledger.start(i)
                     if life is None:
                         continue
-                    attempting = (i,)
+                    attempting = {i: None}
                     outcome = self._attempt(life)
-                    attempting = ()
+                    attempting = {}
                     clock += outcome.elapsed_seconds
                     ledger.settle(i, outcome, clock)
             except HALTS as halt:
-                cut_off, attempting, self.sleeping = attempting, (), False  # a second one waits
+                cut_off, attempting, self.sleeping = attempting, {}, False  # a second one waits
                 self.guard.is_open = False
+                cut_off = dict.fromkeys(cut_off, self.hung)
                 raise ledger.halted(halt, started_at, cut_off) from None
         # The signal came after the last start, while the books were being kept.
         if ledger.stopped_by is StopReason.TERMINATED:
-            raise ledger.halted(Terminating(), started_at, ())
+            raise ledger.halted(Terminating(), started_at, {})
         if ledger.stopped_by is StopReason.INTERRUPTED:
-            raise ledger.halted(KeyboardInterrupt(), started_at, ())
+            raise ledger.halted(KeyboardInterrupt(), started_at, {})
         return ledger.report(started_at)
 
     def _wait_for_retry(self, clock: float) -> tuple[int, float]:
@@ -131,6 +136,7 @@ class SequentialDriver:
         guard.raised = None
         began = time.perf_counter()
         outcome: AttemptOutcome | None
+        stack: Stack | None  # set where the attempt ended at the deadline (outcome None)
         try:
             if left is None and settings.timeout_seconds is None:  # nothing to wait for
                 outcome = run_attempt(
@@ -146,14 +152,20 @@ class SequentialDriver:
                     guard,
                     deadline_seconds=left,
                 )
-        except DeadlinePassed:
+        except DeadlinePassed as passed:
             outcome = None
+            stack = halted_stack(passed, settings.redactor, settings.frame_filter)
+        except HALTS as halt:  # where its code was goes in its cut-off failure
+            self.hung = halted_stack(halt, settings.redactor, settings.frame_filter)
+            raise
         if outcome is None or guard.raised is DeadlinePassed:  # even if the task swallowed it
             self.ledger.stop(StopReason.DEADLINE)
             # Raised in its code in this thread, or in the wait for its helper thread.
             stopped = self.alarmed and settings.timeout_seconds is None
             outcome = self.deadline.outcome(
-                time.perf_counter() - began, "stopped" if stopped else "abandoned"
+                time.perf_counter() - began,
+                "stopped" if stopped else "abandoned",
+                stack if outcome is None else None,
             )
         return outcome
 
