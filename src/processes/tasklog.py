@@ -164,7 +164,7 @@ def task_context(error: ErrorData) -> dict[str, Any]:
         "function": error.function,
         "args": error.args,
         "kwargs": error.kwargs,
-        "downstream_impact": error.downstream_impact,
+        "downstream_impact": list(error.downstream_impact),
         "exception": error.exception,
         "traceback_str": error.traceback_str,
         "traced_vars": dict(error.traced_vars),

@@ -189,7 +189,7 @@ def _failure_lines(
     lines = [title]
     if error is None:
         return lines
-    lines.extend(_indent(show_controls(error.exception), "  "))
+    lines.extend(_indent(show_controls(error.headline), "  "))
     if not minimal:  # ReportContent.min(): name, status and message only
         lines.extend(_error_details(entry, error, words, content))
     return lines

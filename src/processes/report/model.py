@@ -227,7 +227,7 @@ class ProcessExecutionReport:
         count = "1 task" if len(errored) == 1 else f"{len(errored)} tasks"
         lines = [f"{count} failed in {where}:"]
         for name, entry in islice(errored.items(), _MOST_NAMED):
-            message = entry.error.exception if entry.error else "unknown error"
+            message = entry.error.headline if entry.error else "unknown error"
             lines.append(f"  {name}: {message}")
         if len(errored) > _MOST_NAMED:
             lines.append(f"  ... and {len(errored) - _MOST_NAMED} more")
