@@ -24,7 +24,7 @@ from processes.life import TaskLife
 from processes.outcome import ErrorData, TaskResult, TaskStatus
 from processes.redaction import DEFAULT_REDACTOR, REDACTED, Redactor, read_environment
 from processes.retry import DEFAULT_RETRY_ON, RetryPolicy
-from processes.tasklog import LogFiles, new_task_logger, routing_task_records
+from processes.tasklog import LogFiles, new_task_logger, routing_task_records, writes_to
 
 if TYPE_CHECKING:
     import logging
@@ -122,6 +122,7 @@ def lower_cased(name: str) -> str:
 NAME_OF = operator.attrgetter("_name")
 DEPENDENCIES_OF = operator.attrgetter("_dependencies")
 UPSTREAM_NAME_OF = operator.attrgetter("task_name")
+LOG_PATH_OF = operator.attrgetter("_log_path")
 
 # Built once: ``isinstance(x, list | tuple)`` builds the union on every call, per task.
 _SEQUENCES = (list, tuple)
@@ -690,8 +691,11 @@ class Task:
 
 def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
     life = TaskLife(task, task.args, task.kwargs)
+    log_path = task.log_path
+    if log_path is not None and writes_to(task.logger, log_path):
+        log_path = None  # its process's handler is on its logger: written through it
     if task.has_log_output():
-        life.open_log(task.name, task.logger, logs, task.log_path)
+        life.open_log(task.name, task.logger, logs, log_path)
     policy, settings = task.retry_policy, task.capture_settings
     started = time.perf_counter()
     try:
@@ -704,7 +708,7 @@ def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
         elapsed = time.perf_counter() - started
         failure = outcome.failure
         if failure is None:
-            life.close_log(task.name, logs, task.log_path, succeeded=True)
+            life.close_log(task.name, logs, log_path, succeeded=True)
             return TaskResult(TaskStatus.SUCCESS, outcome.value, None, None, elapsed, life.attempts)
         args, kwargs = failure.hide_arguments(task.args, task.kwargs)
         error = error_data(task, args, kwargs, (), failure)
@@ -719,7 +723,7 @@ def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
             life.attempts,
         )
     finally:  # (done already after a success)
-        life.close_log(task.name, logs, task.log_path, succeeded=False)
+        life.close_log(task.name, logs, log_path, succeeded=False)
 
 
 def error_data(
