@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from processes.checks import check_count, check_seconds, check_type
@@ -278,13 +279,14 @@ class Process:
             # An interrupted run is recorded as its exception's report says it ended.
             partial = getattr(stopped, "report", None)
             if history is not None and partial is not None:
-                stopped.report = history.record(partial, ledger.results)  # type: ignore[attr-defined]
+                recorded = history.record(partial, ledger.results)
+                stopped.report = replace(recorded, compared=True)  # type: ignore[attr-defined]
             raise
         finally:
             if progress_line is not None:
                 progress_line.close()
         if history is not None:
-            return history.record(report, ledger.results)
+            return replace(history.record(report, ledger.results), compared=True)
         return report
 
     def close_loggers(self) -> None:

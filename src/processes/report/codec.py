@@ -112,6 +112,7 @@ def report_to_dict(report: ProcessExecutionReport) -> dict[str, Any]:
         "run_id": report.run_id,
         "host": report.host,
         "stopped_by": report.stopped_by.value if report.stopped_by else None,
+        "compared": report.compared,
         "changes": {name: change.value for name, change in report.changes.items()},
         "streaks": {
             name: {"runs": streak.runs, "since": streak.since.isoformat()}
@@ -429,6 +430,8 @@ def report_from_dict(data: Mapping[str, Any]) -> ProcessExecutionReport:
         stopped_by=None
         if stopped_by is None
         else _member(StopReason, stopped_by, "stopped_by", "reason"),
+        # A report stored in a history (it has a "format") was compared when recorded.
+        compared=_flag(data, "compared", "") or "format" in data,
     )
 
 

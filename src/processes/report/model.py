@@ -147,6 +147,9 @@ class ProcessExecutionReport:
     streaks: dict[str, FailureStreak] = field(default_factory=dict)
     #: Why the run stopped starting tasks early (fail-fast, deadline, Ctrl-C, SIGTERM).
     stopped_by: StopReason | None = None
+    #: True when ``changes`` were worked out against a history (``run(history=...)``), even
+    #: if nothing changed: without one, ``notify(only_changes=True)`` can never send.
+    compared: bool = field(default=False, compare=False)
 
     # -- triage ---------------------------------------------------------------------------
 
