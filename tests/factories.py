@@ -52,18 +52,23 @@ def make_error(
     module: str = "",
     args: tuple[object, ...] = (),
 ) -> ErrorData:
-    """The failure of task ``name``, raised by ``module.name`` (by ``name`` if no module)."""
+    """The failure of task ``name``, raised by ``module.name`` (by ``name`` if no module).
+
+    ``exception`` is given as views show it, ``"Type: message"``: ``ErrorData`` holds the
+    message and the type apart.
+    """
+    exception_type, _, message = exception.partition(": ")
     return ErrorData(
         task_name=name,
         function=f"{module}.{name}" if module else name,
         args=args,
         kwargs={},
-        downstream_impact=downstream,
-        exception=exception,
+        downstream_impact=list(downstream),
+        exception=message,
         traceback_str=traceback,
         traced_vars={"amount": "12.5", "order": "'A-17'"} if traced_vars is None else traced_vars,
         traced_vars_location=location,
-        exception_type=exception.split(":", 1)[0],
+        exception_type=exception_type,
     )
 
 

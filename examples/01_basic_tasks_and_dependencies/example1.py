@@ -85,7 +85,7 @@ def show(title: str, process: Process, parallel: bool) -> bool:
     for name, entry in report.errored.items():
         assert entry.error is not None
         impact = ", ".join(entry.error.downstream_impact)
-        print(f"  {name} failed with {entry.error.exception}; skipped because of it: {impact}")
+        print(f"  {name} failed with {entry.error.headline}; skipped because of it: {impact}")
     return report.ok
 
 

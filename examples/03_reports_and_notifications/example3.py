@@ -131,7 +131,7 @@ def main() -> int:
         )
     for name, entry in report.errored.items():
         assert entry.error is not None
-        print(f"\nErrored: {name} after {entry.attempts} attempts: {entry.error.exception}")
+        print(f"\nErrored: {name} after {entry.attempts} attempts: {entry.error.headline}")
         print(f"  skipped because of it: {', '.join(entry.error.downstream_impact)}")
         print(f"  traced variables: {entry.error.traced_vars}")
 

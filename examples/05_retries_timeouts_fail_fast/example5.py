@@ -151,7 +151,7 @@ def main() -> int:
     for name, entry in report.entries.items():
         line = f"  {entry.status.value:<8} {name:<13} attempts={entry.attempts}"
         if entry.error is not None:
-            line += f"  {entry.error.exception}"
+            line += f"  {entry.error.headline}"
         print(line)
     prices = report.entries["fetch_prices"]
     print(f"  fetch_prices failed attempts: {list(prices.attempt_errors)}")
@@ -178,7 +178,7 @@ def main() -> int:
             line += f" ({entry.skip_reason.value}"
             line += f": {entry.skip_cause})" if entry.skip_cause else ")"
         elif entry.error is not None:
-            line += f"  {entry.error.exception}"
+            line += f"  {entry.error.headline}"
         print(line)
     stopped = bounded.stopped_by.value if bounded.stopped_by else "nothing"
     print(f"  stopped by: {stopped}")

@@ -1,8 +1,8 @@
 """Turn an exception into a picklable failure record, where the task ran.
 
 Chooses the frame whose locals are traced, ``repr``s them safely and redacts secrets,
-so nothing that leaves this module can leak a secret value. Imports only ``redaction``
-and ``saferepr``.
+so nothing that leaves this module can leak a secret value. Imports only ``redaction``,
+``outcome`` and ``saferepr``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from processes.outcome import failure_headline, message_of
 from processes.redaction import REDACTED, Redactor, mask, remember_secret
 from processes.saferepr import MAX_REPR_CHARS, safe_repr, truncate
 
@@ -31,7 +32,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """What a failed attempt sends back: text only, plus the exception where it is local."""
+    """What a failed attempt sends back: text only, plus the exception where it is local.
+
+    ``exception`` is the failure as it is shown (``"ValueError: bad row"``, what the
+    engine logs and keeps per attempt); ``message`` the message alone, ``str(exc)``.
+    """
 
     exception: str
     exception_type: str
@@ -46,6 +51,12 @@ class Failure:
     #: object (``cause``) still holds it, so it must not be shown as it is.
     redacted: bool = False
     cause: BaseException | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def message(self) -> str:
+        """The message alone (``"bad row"``), as ``ErrorData.exception`` holds it: read
+        from ``exception``, so that text added to it (or masked in it) is kept."""
+        return message_of(self.exception, self.exception_type)
 
     def without_cause(self) -> Failure:
         """Return a copy safe to pickle: the exception object may not survive it."""
@@ -96,7 +107,7 @@ def stand_in_failure(
     The one place such a record is built. With ``chained``, ``cause`` is the exception,
     raised here so that it is chained like any other.
     """
-    exception = f"{kind.__name__}: {message}"
+    exception = failure_headline(qualified_name(kind), message)
     cause: BaseException | None = None
     if chained:
         try:
@@ -524,11 +535,17 @@ def capture_failure(
         location = f"{frame.f_code.co_filename}:{frame.f_lineno}"
         traced_vars = _traced_locals(frame, redactor, secrets)
     hidden_args, hidden_kwargs = _secret_arguments(func, args, kwargs or {}, redactor, secrets)
+    exception_type = qualified_name(type(exc))
     try:
-        message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        tb_text = _traceback_text(exc, searched)
+        text = str(exc)
     except Exception:  # whatever an exotic exception does to formatting, capture goes on
-        message = f"{qualified_name(type(exc))}: <message unavailable>"
+        text = "<message unavailable>"
+    # "Type: message", built here rather than taken from the traceback's last line (which
+    # may span lines, with notes): ``Failure.message`` reads the message back from it.
+    message = failure_headline(exception_type, text)
+    try:
+        tb_text = _traceback_text(exc, searched)
+    except Exception:
         tb_text = f"{message}\n<traceback unavailable>"
     masked_message = redactor.mask_shapes(mask(message, secrets))
     masked_tb = redactor.mask_shapes(mask(tb_text, secrets))
@@ -538,7 +555,7 @@ def capture_failure(
     message, tb_text = masked_message, masked_tb
     return Failure(
         exception=message,
-        exception_type=qualified_name(type(exc)),
+        exception_type=exception_type,
         traceback_str=tb_text,
         traced_vars=_masked_vars(traced_vars, redactor, secrets),
         traced_vars_location=location,

@@ -61,9 +61,9 @@ class DependencyNotFoundError(ProcessesError, KeyError):
 class TaskNotFoundError(ProcessesError, KeyError):
     """No task of that name is in the process."""
 
-    def __init__(self, task_name: str) -> None:
+    def __init__(self, task_name: str, message: str = "") -> None:
         self.task_name = task_name
-        super().__init__(f"No task named {task_name!r} in the process.")
+        super().__init__(message or f"No task named {task_name!r} in the process.")
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -116,7 +116,7 @@ class TaskLife:
         if succeeded:
             logger.info(LOG_FINISHED, name)
         if self.handler is not None and log_path is not None:
-            logger.removeHandler(self.handler)
-            logs.release(log_path)
+            if not logs.release(log_path):  # a file its process holds stays on the logger
+                logger.removeHandler(self.handler)
             self.handler = None
         self.logger = None

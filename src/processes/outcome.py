@@ -28,16 +28,18 @@ class TaskStatus(enum.Enum):
 class ErrorData:
     """Everything known about a task's failure, captured where it happened.
 
-    ``exception`` is the last line of the traceback (``"ValueError: bad row"``),
-    ``exception_type`` the qualified class name, and ``traced_vars`` the ``repr`` of the
-    locals of one frame, already redacted.
+    ``exception`` is the message alone, ``str(exc)`` as v7 gave it (``"bad row"``),
+    ``exception_type`` the qualified class name (``headline`` shows both:
+    ``"ValueError: bad row"``), ``downstream_impact`` the names of the tasks skipped
+    because of it, and ``traced_vars`` the ``repr`` of the locals of one frame, already
+    redacted.
     """
 
     task_name: str
     function: str
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
-    downstream_impact: tuple[str, ...]
+    downstream_impact: list[str]
     exception: str
     traceback_str: str
     traced_vars: dict[str, str]
@@ -46,6 +48,43 @@ class ErrorData:
     # The exception object itself, when it exists in this interpreter: kept so that
     # ``raise_for_errors()`` can chain to it. Not compared, not serialised.
     cause: BaseException | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def headline(self) -> str:
+        """The failure as every view shows it: ``"ValueError: bad row"``; the class alone
+        when the message is empty."""
+        return failure_headline(self.exception_type, self.exception)
+
+
+def shown_type(exception_type: str) -> str:
+    """A qualified class name as a traceback's last line shows it: without ``builtins.``
+    or ``__main__.``."""
+    for prefix in ("builtins.", "__main__."):
+        if exception_type.startswith(prefix):
+            return exception_type[len(prefix) :]
+    return exception_type
+
+
+def failure_headline(exception_type: str, message: str) -> str:
+    """``"Type: message"``, the class alone when the message is empty (as a traceback's
+    last line reads); the message alone when the class is not known."""
+    shown = shown_type(exception_type)
+    if not shown:
+        return message
+    return f"{shown}: {message}" if message else shown
+
+
+def message_of(headline: str, exception_type: str) -> str:
+    """The message inside ``headline`` (``failure_headline``'s form): what follows the
+    class name; ``headline`` itself when it does not start with the class."""
+    shown = shown_type(exception_type)
+    if not shown or headline == shown:
+        return "" if shown else headline
+    short = shown.rpartition(".")[2]  # a stand-in may name the class without its module
+    for prefix in (f"{shown}: ", f"{short}: "):
+        if headline.startswith(prefix):
+            return headline[len(prefix) :]
+    return "" if headline == short else headline
 
 
 @dataclass(slots=True)

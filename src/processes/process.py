@@ -26,6 +26,7 @@ from processes.report import ProcessExecutionReport, new_run_id
 from processes.resume import Resumption, resumption_from_history, resumption_from_report
 from processes.task import (
     DEPENDENCIES_OF,
+    LOG_PATH_OF,
     NAME_OF,
     UPSTREAM_NAME_OF,
     Task,
@@ -35,6 +36,8 @@ from processes.task import (
 from processes.tasklog import LogFiles
 
 if TYPE_CHECKING:
+    import logging
+    import os
     from collections.abc import Callable
     from concurrent.futures import Executor
     from types import TracebackType
@@ -65,6 +68,11 @@ class Process:
         check_type("name", name, str, owner="Process")
         self.name = name
         self._logs = LogFiles()
+        # The tasks whose file handler is on their logger, by id: (task, path, handler);
+        # and the tasks and paths that was last made to match.
+        self._held: dict[int, tuple[Task, str | os.PathLike[str], logging.Handler]] = {}
+        self._held_tasks: list[Task] = []
+        self._held_paths: list[str | os.PathLike[str] | None] = []
         self._set_tasks(tasks)
 
     def _set_tasks(self, tasks: list[Task]) -> None:
@@ -83,6 +91,37 @@ class Process:
         else:
             self.tasks = list(tasks)  # the caller's list stays theirs
         self._graph = graph
+        self._hold_log_files()
+
+    def _hold_log_files(self) -> None:
+        """Put each task's file handler on its logger for as long as the process holds
+        the task (SPEC §10: v7 code inspects and reconfigures it; the file opens on the
+        first record); take it off the tasks the process no longer holds."""
+        tasks = self.tasks
+        paths = list(map(LOG_PATH_OF, tasks))  # in C: asked before every run
+        if paths == self._held_paths and tasks == self._held_tasks:
+            return
+        held, self._held = self._held, {}
+        if paths.count(None) < len(paths):
+            for task, path in zip(tasks, paths, strict=True):
+                if path is None:
+                    continue
+                was = held.pop(id(task), None)
+                if was is not None and was[1] == path:
+                    self._held[id(task)] = was
+                    continue
+                if was is not None:
+                    self._let_go(*was)
+                handler = self._logs.hold(path)
+                task.logger.addHandler(handler)
+                self._held[id(task)] = (task, path, handler)
+        for was in held.values():
+            self._let_go(*was)
+        self._held_tasks, self._held_paths = list(tasks), paths
+
+    def _let_go(self, task: Task, path: str | os.PathLike[str], handler: logging.Handler) -> None:
+        task.logger.removeHandler(handler)
+        self._logs.let_go(path)
 
     # -- lookups --------------------------------------------------------------------------
 
@@ -220,6 +259,7 @@ class Process:
             "deadline", deadline, owner="Process.run()", allow_none=True, allow_infinite=True
         )
         self._revalidate_if_changed()
+        self._hold_log_files()  # a log_path set since, or a run after close_loggers()
         if history is not None and not callable(getattr(history, "record", None)):
             raise TypeError(f"history must be a RunHistory, got {history!r}")
         run_id = new_run_id()  # fixed now: a history has the run from its first moment
@@ -281,7 +321,11 @@ class Process:
         return resumption, history.begin(run_id, name, utcnow(), names, fingerprints)
 
     def close_loggers(self) -> None:
-        """Close every log file this process opened."""
+        """Close every log file this process opened, and take the tasks' file handlers
+        off their loggers."""
+        for task, _, handler in self._held.values():
+            task.logger.removeHandler(handler)
+        self._held, self._held_tasks, self._held_paths = {}, [], []
         self._logs.close()
 
     def __enter__(self) -> Process:

@@ -24,7 +24,7 @@ from processes.life import TaskLife
 from processes.outcome import ErrorData, TaskResult, TaskStatus
 from processes.redaction import DEFAULT_REDACTOR, REDACTED, Redactor, read_environment
 from processes.retry import DEFAULT_RETRY_ON, RetryPolicy
-from processes.tasklog import LogFiles, new_task_logger, routing_task_records
+from processes.tasklog import LogFiles, new_task_logger, routing_task_records, writes_to
 
 if TYPE_CHECKING:
     import logging
@@ -122,14 +122,18 @@ def lower_cased(name: str) -> str:
 NAME_OF = operator.attrgetter("_name")
 DEPENDENCIES_OF = operator.attrgetter("_dependencies")
 UPSTREAM_NAME_OF = operator.attrgetter("task_name")
+LOG_PATH_OF = operator.attrgetter("_log_path")
 
 # Built once: ``isinstance(x, list | tuple)`` builds the union on every call, per task.
 _SEQUENCES = (list, tuple)
 
 
-def _checked_dependencies(name: str, dependencies: object) -> list[TaskDependency]:
-    """A task's dependencies, checked. A list given is kept, not copied: this library never
-    changes it (tasks may share one), and 100,000 tasks hold no copies."""
+def _checked_dependencies(
+    name: str, dependencies: object, kwargs: dict[str, Any] | None = None
+) -> list[TaskDependency]:
+    """A task's dependencies, checked (``kwargs``: the task's own, which a result passed
+    as a keyword must not collide with). A list given is kept, not copied: this library
+    never changes it (tasks may share one), and 100,000 tasks hold no copies."""
     if not isinstance(dependencies, _SEQUENCES):
         raise type_error(
             "dependencies",
@@ -138,6 +142,7 @@ def _checked_dependencies(name: str, dependencies: object) -> list[TaskDependenc
             owner=f"Task {name!r}:",
         )
     seen: set[str] = set()
+    keywords = False
     for dependency in dependencies:
         if not isinstance(dependency, TaskDependency):
             raise type_error(
@@ -151,7 +156,46 @@ def _checked_dependencies(name: str, dependencies: object) -> list[TaskDependenc
         if upstream in seen:
             raise ValueError(f"Duplicate dependency name: {upstream}")
         seen.add(upstream)
+        if dependency.additional_kwarg_name:  # rare: most dependencies pass no keyword
+            keywords = True
+    if keywords:
+        _check_keywords(name, dependencies, kwargs)
     return dependencies if type(dependencies) is list else list(dependencies)
+
+
+def _check_keywords(
+    name: str, dependencies: Sequence[TaskDependency], kwargs: dict[str, Any] | None
+) -> None:
+    """Refuse a keyword a result cannot be passed under, or under which it would be lost."""
+    given: dict[str, str] = {}  # keyword -> the upstream task passing its result under it
+    for dependency in dependencies:
+        keyword, upstream = dependency.additional_kwarg_name, dependency.task_name
+        if not keyword:
+            continue
+        where = f"Task {name!r}: dependency {upstream!r}"
+        if not dependency.use_result_as_additional_kwargs:
+            raise ValueError(
+                f"{where} gives additional_kwarg_name={keyword!r} but does not pass its "
+                "result as a keyword argument, so the name is unused: set "
+                "use_result_as_additional_kwargs=True, or drop additional_kwarg_name"
+            )
+        if not isinstance(keyword, str) or not keyword.isidentifier():
+            raise ValueError(
+                f"{where}: additional_kwarg_name={keyword!r} is not a Python identifier, "
+                "so no parameter can receive it: name the parameter the result goes to"
+            )
+        if keyword in given:
+            raise ValueError(
+                f"Task {name!r}: dependencies {given[keyword]!r} and {upstream!r} both pass "
+                f"their result as keyword {keyword!r}, so one would be lost: give each "
+                "its own additional_kwarg_name"
+            )
+        if kwargs and keyword in kwargs:
+            raise ValueError(
+                f"{where} passes its result as keyword {keyword!r}, which the task's own "
+                "kwargs already hold: rename one of them"
+            )
+        given[keyword] = upstream
 
 
 def _not_a_flag(flag: str, value: object, task_name: str) -> TypeError:
@@ -359,7 +403,9 @@ def _check_kwargs(task: Task, kwargs: object) -> dict[str, Any]:
 
 
 def _check_dependencies(task: Task, dependencies: object) -> list[TaskDependency]:
-    return _checked_dependencies(task.name, [] if dependencies is None else dependencies)
+    return _checked_dependencies(
+        task.name, [] if dependencies is None else dependencies, task.kwargs
+    )
 
 
 #: The settings a task keeps in one tuple (``Task._raw``), in this order: most tasks
@@ -504,7 +550,9 @@ class Task:
             )
         self._logger: logging.Logger | None = None
         self._dependencies = (
-            [] if dependencies is None else _checked_dependencies(self._name, dependencies)
+            []
+            if dependencies is None
+            else _checked_dependencies(self._name, dependencies, self._kwargs)
         )
 
     # Checked when set, as in __init__: a process never meets a task it cannot run.
@@ -577,7 +625,10 @@ class Task:
 
     @kwargs.setter
     def kwargs(self, kwargs: dict[str, Any] | None) -> None:
-        self._kwargs = _check_kwargs(self, kwargs)
+        checked = _check_kwargs(self, kwargs)
+        if any(d.additional_kwarg_name for d in self._dependencies):
+            _check_keywords(self.name, self._dependencies, checked)
+        self._kwargs = checked
 
     @property
     def dependencies(self) -> list[TaskDependency]:
@@ -612,7 +663,9 @@ class Task:
 
         The task gets a new list: the one it was built with may be shared with others.
         """
-        self.dependencies = _checked_dependencies(self.name, [*self.dependencies, dependency])
+        self.dependencies = _checked_dependencies(
+            self.name, [*self.dependencies, dependency], self.kwargs
+        )
 
     @property
     def logger(self) -> logging.Logger:
@@ -706,8 +759,11 @@ class Task:
 
 def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
     life = TaskLife(task, task.args, task.kwargs)
+    log_path = task.log_path
+    if log_path is not None and writes_to(task.logger, log_path):
+        log_path = None  # its process's handler is on its logger: written through it
     if task.has_log_output():
-        life.open_log(task.name, task.logger, logs, task.log_path)
+        life.open_log(task.name, task.logger, logs, log_path)
     policy, settings = task.retry_policy, task.capture_settings
     started = time.perf_counter()
     try:
@@ -720,7 +776,7 @@ def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
         elapsed = time.perf_counter() - started
         failure = outcome.failure
         if failure is None:
-            life.close_log(task.name, logs, task.log_path, succeeded=True)
+            life.close_log(task.name, logs, log_path, succeeded=True)
             return TaskResult(TaskStatus.SUCCESS, outcome.value, None, None, elapsed, life.attempts)
         args, kwargs = failure.hide_arguments(task.args, task.kwargs)
         error = error_data(task, args, kwargs, (), failure)
@@ -735,7 +791,7 @@ def _run_alone(task: Task, logs: LogFiles) -> TaskResult:
             life.attempts,
         )
     finally:  # (done already after a success)
-        life.close_log(task.name, logs, task.log_path, succeeded=False)
+        life.close_log(task.name, logs, log_path, succeeded=False)
 
 
 def error_data(
@@ -751,8 +807,8 @@ def error_data(
         function=task.function_label,
         args=task.hide_secret_args(args),
         kwargs=task.redactor.scrub_kwargs(kwargs),
-        downstream_impact=tuple(downstream_impact),
-        exception=failure.exception,
+        downstream_impact=list(downstream_impact),
+        exception=failure.message,
         traceback_str=failure.traceback_str,
         traced_vars=failure.traced_vars,
         traced_vars_location=failure.traced_vars_location,

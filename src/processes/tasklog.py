@@ -18,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import threading
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,60 +61,204 @@ def new_task_logger(name: str) -> logging.Logger:
 
 
 class _LazyFileHandler(logging.FileHandler):
-    """A file handler that creates the file's folder on first write, and none once closed."""
+    """A file handler that creates the file's folder on first write, and none once closed.
 
-    def __init__(self, filename: str) -> None:
+    A file that cannot be opened or written (its folder cannot be created, the disk is
+    full) costs one ``UserWarning`` naming it and the cause; its records are dropped from
+    then on, and the run goes on (SPEC §17).
+    """
+
+    def __init__(self, filename: str, tally: _Tally) -> None:
         self.is_closed = False
+        self.failed = False
+        self.resting = False  # held by its process, and no running task writes to it
+        self.tally = tally
         super().__init__(filename, encoding="utf-8", delay=True)
 
     def _open(self) -> Any:
         Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
-        return super()._open()
+        stream = super()._open()
+        self.tally.add(1)
+        return stream
+
+    def _drop_stream(self) -> Any:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            self.tally.add(-1)
+        return stream
 
     def emit(self, record: logging.LogRecord) -> None:
         # An attempt abandoned at its timeout keeps this handler and may log after the
         # task ended and the handler was closed: FileHandler would reopen the file, past
         # the task's ERROR record, and nothing would ever close it again. handle() holds
         # the lock that close() takes, so no record slips in between.
-        if not self.is_closed:
-            super().emit(record)
+        if self.is_closed or self.failed:
+            return
+        if self.stream is None:
+            try:
+                self.stream = self._open()
+            except OSError as exc:
+                self._fail(exc)
+                return
+        logging.StreamHandler.emit(self, record)  # a failed write comes to handleError
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            self._fail(exc)
+        else:  # a record that cannot be formatted: logging's own report
+            super().handleError(record)
+
+    def _fail(self, exc: OSError) -> None:
+        """Warn once that the file cannot be written, and write to it no more."""
+        stream = self._drop_stream()
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()  # flushes once more, and fails again: closed all the same
+        if self.failed:
+            return
+        self.failed = True
+        cause = exc.strerror or str(exc) or type(exc).__name__
+        warnings.warn(
+            f"cannot write the log file {self.baseFilename}: {cause} "
+            f"({type(exc).__name__}); the run goes on without it",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    def handle_routed(self, record: logging.LogRecord) -> None:
+        """Handle a record that the task's code logged through ``logging``: dropped once
+        no running task writes to the file (an abandoned attempt's, after its task ended,
+        must not land past the task's last line)."""
+        with self.lock:  # type: ignore[union-attr]  # an RLock: handle() takes it again
+            if not self.resting:
+                self.handle(record)
+
+    def rest(self) -> None:
+        """Close the file until the next record, keeping the handler: no task writes to
+        it now, and a process of many tasks must not hold a descriptor for each."""
+        with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
+            self.resting = True
+            if self.stream is None:
+                return
+            try:
+                self.flush()
+                self._drop_stream().close()
+            except OSError as exc:
+                self._fail(exc)
 
     def close(self) -> None:
         with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
             self.is_closed = True
-            super().close()
+            was_open = self.stream is not None
+            try:
+                super().close()
+            except OSError as exc:  # the last flush failed
+                self._fail(exc)
+            if was_open:  # closed by FileHandler.close(), even when its flush failed
+                self.tally.add(-1)
+
+
+class _Tally:
+    """How many log files a process has open."""
+
+    __slots__ = ("count", "lock")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def add(self, change: int) -> None:
+        with self.lock:
+            self.count += change
+
+
+def writes_to(logger: logging.Logger, path: str | os.PathLike[str]) -> bool:
+    """True when ``logger`` already has a live handler of this module for ``path`` (its
+    process holds the task): a task run alone then writes through it."""
+    key = os.path.abspath(os.fspath(path))
+    return any(
+        isinstance(h, _LazyFileHandler) and h.baseFilename == key and not h.is_closed
+        for h in logger.handlers
+    )
 
 
 class LogFiles:
-    """The log files of one process: one handler per path, open only while in use."""
+    """The log files of one process: one handler per path, open only while in use.
+
+    A task's file is *held* (``hold``) for as long as its process holds the task, so that
+    the handler stays on the task's logger (v7 code inspects it); it is *acquired* by
+    each running task that writes to it. The file itself is open only while some task
+    runs (or a record comes in between).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._handlers: dict[str, logging.FileHandler] = {}
+        self._handlers: dict[str, _LazyFileHandler] = {}
         self._users: dict[str, int] = {}
+        self._holders: dict[str, int] = {}
+        self._open_files = _Tally()
+
+    def _handler(self, key: str) -> _LazyFileHandler:
+        handler = self._handlers.get(key)
+        if handler is None:
+            handler = _LazyFileHandler(key, self._open_files)
+            handler.setFormatter(_FORMATTER)
+            handler.setLevel(logging.INFO)
+            self._handlers[key] = handler
+        return handler
 
     def acquire(self, path: str | os.PathLike[str]) -> logging.Handler:
         """Return the shared handler of ``path``; the caller must ``release`` it."""
         key = os.path.abspath(os.fspath(path))
         with self._lock:
-            handler = self._handlers.get(key)
-            if handler is None:
-                handler = _LazyFileHandler(key)
-                handler.setFormatter(_FORMATTER)
-                handler.setLevel(logging.INFO)
-                self._handlers[key] = handler
+            handler = self._handler(key)
             self._users[key] = self._users.get(key, 0) + 1
+            handler.resting = False
             return handler
 
-    def release(self, path: str | os.PathLike[str]) -> None:
-        """Close the file of ``path`` once no running task writes to it."""
+    def release(self, path: str | os.PathLike[str]) -> bool:
+        """Close the file of ``path`` once no running task writes to it.
+
+        Return True when the process holds the file (``hold``): its handler stays on
+        the task's logger, and only the file is closed, until the next record.
+        """
         key = os.path.abspath(os.fspath(path))
         with self._lock:
             users = self._users[key] - 1
+            held = key in self._holders
             if users:
                 self._users[key] = users
-                return
+                return held
             del self._users[key]
+            handler = self._handlers[key] if held else self._handlers.pop(key)
+        if held:
+            handler.rest()
+        else:
+            handler.close()
+        return held
+
+    def hold(self, path: str | os.PathLike[str]) -> logging.Handler:
+        """Return the shared handler of ``path``, kept until ``let_go``: the process
+        holds a task that writes to it."""
+        key = os.path.abspath(os.fspath(path))
+        with self._lock:
+            handler = self._handler(key)
+            self._holders[key] = self._holders.get(key, 0) + 1
+            return handler
+
+    def let_go(self, path: str | os.PathLike[str]) -> None:
+        """The process no longer holds a task of ``path``: close its file when none does
+        and no running task writes to it."""
+        key = os.path.abspath(os.fspath(path))
+        with self._lock:
+            holders = self._holders.get(key, 0) - 1
+            if holders > 0:
+                self._holders[key] = holders
+                return
+            self._holders.pop(key, None)
+            if key in self._users or key not in self._handlers:
+                return
             handler = self._handlers.pop(key)
         handler.close()
 
@@ -122,12 +268,15 @@ class LogFiles:
             handlers = list(self._handlers.values())
             self._handlers.clear()
             self._users.clear()
+            self._holders.clear()
         for handler in handlers:
             handler.close()
 
     @property
     def open_count(self) -> int:
-        return len(self._handlers)
+        """How many files are open now (a held file that is closed until its next record
+        does not count)."""
+        return self._open_files.count
 
 
 def failure_message(
@@ -164,7 +313,7 @@ def task_context(error: ErrorData) -> dict[str, Any]:
         "function": error.function,
         "args": error.args,
         "kwargs": error.kwargs,
-        "downstream_impact": error.downstream_impact,
+        "downstream_impact": list(error.downstream_impact),
         "exception": error.exception,
         "traceback_str": error.traceback_str,
         "traced_vars": dict(error.traced_vars),
@@ -188,7 +337,10 @@ class _TaskRouter(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         handler = current_log_handler()
         if handler is not None and record.levelno >= handler.level:
-            handler.handle(record)
+            if isinstance(handler, _LazyFileHandler):
+                handler.handle_routed(record)
+            else:
+                handler.handle(record)
         # Counting as a handler, the router hides logging's last resort (warnings to
         # stderr when nothing is configured); do its job so that records still go where
         # they would.

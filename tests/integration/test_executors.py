@@ -116,7 +116,7 @@ def test_process_pool_failure_carries_redacted_traced_variables_and_traceback(
 
     error = report.errored["bad"].error
     assert error is not None
-    assert error.exception == "ValueError: order 7 is malformed (2 rows, 20)"
+    assert error.headline == "ValueError: order 7 is malformed (2 rows, 20)"
     assert error.exception_type == "ValueError"
     assert error.traced_vars == {
         "order_id": "7",
@@ -126,7 +126,7 @@ def test_process_pool_failure_carries_redacted_traced_variables_and_traceback(
     assert error.traced_vars_location.startswith(jobs.__file__ + ":")
     assert "in fail_with_locals" in error.traceback_str
     assert error.traceback_str.rstrip().endswith("ValueError: order 7 is malformed (2 rows, 20)")
-    assert error.downstream_impact == ("after_bad",)
+    assert error.downstream_impact == ["after_bad"]
     # The log file is written by the machine running the Process, from what came back.
     text = log.read_text()
     assert "Starting bad." in text
@@ -202,7 +202,7 @@ def test_dask_runs_a_fan_in_of_thirty_tasks_and_skips_only_the_failures_dependan
     assert set(report.skipped) == {"after_bad"}
     error = report.errored["bad"].error
     assert error is not None
-    assert error.exception == "ValueError: order 11 is malformed (2 rows, 20)"
+    assert error.headline == "ValueError: order 11 is malformed (2 rows, 20)"
     assert error.traced_vars == {
         "order_id": "11",
         "api_token": "[redacted]",
@@ -210,7 +210,7 @@ def test_dask_runs_a_fan_in_of_thirty_tasks_and_skips_only_the_failures_dependan
     }
     assert error.traced_vars_location.startswith(jobs.__file__ + ":")
     assert "in fail_with_locals" in error.traceback_str
-    assert error.downstream_impact == ("after_bad",)
+    assert error.downstream_impact == ["after_bad"]
     assert SECRET not in report.to_json()
 
 

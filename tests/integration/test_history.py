@@ -216,7 +216,7 @@ def test_the_recorded_report_is_the_returned_one(history: RunHistory) -> None:
     assert stored.changes == {"audit": TaskChange.STILL_FAILING}
     assert stored.streaks == report.streaks
     assert stored.entries["audit"].error is not None
-    assert stored.entries["audit"].error.exception == "ValueError: audit broke"
+    assert stored.entries["audit"].error.headline == "ValueError: audit broke"
     last = history.last("nightly")
     assert last == report
     assert last is not None

@@ -590,11 +590,11 @@ def test_report_fields() -> None:
     assert "custom failure" in bad.error.exception
     assert len(bad.attempt_errors) == 1
     assert "custom failure" in bad.attempt_errors[0]
-    assert bad.error.downstream_impact == ("after",)
+    assert bad.error.downstream_impact == ["after"]
     builtin = report.entries["builtin"].error
     assert builtin is not None
     assert builtin.exception_type.rsplit(".", 1)[-1] == "ValueError"
-    assert builtin.downstream_impact == ()
+    assert builtin.downstream_impact == []
 
     assert set(report.successes) == {"flaky", "ok"}
     assert set(report.errored) == {"bad", "builtin"}

@@ -247,7 +247,7 @@ def test_an_abandoned_timed_out_thread_does_not_keep_the_interpreter_alive(
         with Process(tasks) as process:
             report = process.run(parallel={parallel}, max_workers=2)
         entry = report.entries["stuck"]
-        print(entry.status.value, entry.error.exception)
+        print(entry.status.value, entry.error.headline)
         print("fine", report.entries["fine"].status.value)
         """,
         timeout=GENEROUS_SECONDS * 3,
@@ -358,7 +358,7 @@ def test_an_async_task_failure_captures_the_coroutines_locals() -> None:
 
     error = report.errored["charge"].error
     assert error is not None
-    assert error.exception == "ValueError: cannot charge 40"
+    assert error.headline == "ValueError: cannot charge 40"
     assert error.traced_vars["amount"] == "40"
 
 

@@ -510,7 +510,7 @@ def test_a_webhook_urls_plain_path_does_not_garble_other_reports() -> None:
     run_one(Task("deploy", missing_hook_file)).notify(webhook, recording)
     error = recording.seen[0].entries["deploy"].error
     assert error is not None
-    assert error.exception == "FileNotFoundError: /srv/app/hooks/deploy.py is missing"
+    assert error.headline == "FileNotFoundError: /srv/app/hooks/deploy.py is missing"
 
 
 def open_report(path: str) -> str:

@@ -172,8 +172,8 @@ def test_the_issues_snippets_are_masked(environment: None) -> None:
     connect_error = report.entries["connect"].error
     assert charge_error is not None
     assert connect_error is not None
-    assert charge_error.exception == "RuntimeError: stripe refused request with key [redacted]"
-    assert connect_error.exception == "RuntimeError: database refused the login with [redacted]"
+    assert charge_error.headline == "RuntimeError: stripe refused request with key [redacted]"
+    assert connect_error.headline == "RuntimeError: database refused the login with [redacted]"
     assert charge_error.traced_vars["key"] == "'[redacted]'"
     assert connect_error.traced_vars["pw"] == "'[redacted]'"
     for view in (report.to_json(), report.to_text(color=False), report.to_html()):
@@ -201,7 +201,7 @@ def test_every_view_and_the_log_file_hold_no_secret(
     relay_error = report.entries["relay"].error
     assert relay_error is not None
     # The Stripe key is the environment's STRIPE_KEY too: masked whole, as a known value.
-    assert relay_error.exception.startswith("ValueError: upstream said '[redacted]'; [redacted] |")
+    assert relay_error.headline.startswith("ValueError: upstream said '[redacted]'; [redacted] |")
     assert "rk_live_[redacted] | ghp_[redacted] | gho_[redacted]" in relay_error.exception
     assert "(queue [redacted], smtp://mailer:[redacted]@mx)" in relay_error.exception
     assert report.entries["echo"].result == "echo: AKIA[redacted]"
@@ -272,7 +272,7 @@ def test_a_value_set_by_the_script_just_before_run_counts(monkeypatch: pytest.Mo
         report = process.run()
     error = report.entries["connect"].error
     assert error is not None
-    assert error.exception == "RuntimeError: database refused the login with [redacted]"
+    assert error.headline == "RuntimeError: database refused the login with [redacted]"
 
 
 def test_redact_off_shows_the_values(environment: None) -> None:
@@ -297,5 +297,5 @@ def test_a_process_pool_worker_that_never_saw_the_value_is_masked_here(
             report = process.run(executor=pool)
     error = report.entries["post"].error
     assert error is not None
-    assert error.exception == "RuntimeError: worker refused [redacted]"
+    assert error.headline == "RuntimeError: worker refused [redacted]"
     assert "tok-only-in-the-parent-77" not in everything(report)

@@ -60,7 +60,7 @@ def deadline_message(report: ProcessExecutionReport, name: str) -> str:
     assert entry.status is TaskStatus.ERRORED
     assert entry.error is not None
     assert entry.error.exception_type == "TimeoutError"
-    return entry.error.exception
+    return entry.error.headline
 
 
 def alarm_left_alone() -> bool:

@@ -465,7 +465,7 @@ def test_a_signal_while_a_retry_is_announced_keeps_the_tasks_own_failure() -> No
     assert flaky.status is TaskStatus.ERRORED
     assert flaky.attempts == 1  # the retry never began: nothing was cut off
     assert flaky.error is not None
-    assert flaky.error.exception == "ConnectionError: refused"
+    assert flaky.error.headline == "ConnectionError: refused"
 
 
 def test_a_signal_while_a_failure_is_announced_still_skips_its_dependants_because_of_it() -> None:
@@ -488,7 +488,7 @@ def test_a_signal_while_a_failure_is_announced_still_skips_its_dependants_becaus
     assert (needs_it.skip_reason, needs_it.skip_cause) == (SkipReason.UPSTREAM_FAILED, "broken")
     error = report.entries["broken"].error
     assert error is not None
-    assert error.downstream_impact == ("needs_it",)
+    assert error.downstream_impact == ["needs_it"]
 
 
 @SIGNALS
@@ -524,7 +524,7 @@ def test_ctrl_c_in_a_tasks_code_still_stops_it_there() -> None:
     entry = report_of(caught).entries["interrupted"]
     assert entry.status is TaskStatus.ERRORED
     assert entry.error is not None
-    assert entry.error.exception.startswith("KeyboardInterrupt")
+    assert entry.error.headline.startswith("KeyboardInterrupt")
 
 
 def test_a_run_leaves_a_ctrl_c_handler_of_its_callers_alone() -> None:

@@ -125,7 +125,7 @@ def check(case: Case, workers: int) -> None:
             assert entry.skip_cause == ""
         if status is TaskStatus.ERRORED:
             assert entry.error is not None
-            blamed = tuple(f"t{j}" for j, roots in sorted(want.roots.items()) if i in roots)
+            blamed = [f"t{j}" for j, roots in sorted(want.roots.items()) if i in roots]
             assert entry.error.downstream_impact == blamed
     # ``skipped`` and the failures' impacts agree: every task skipped because of a
     # failure is listed by it, and a task with a rule that ran is in neither.

@@ -39,7 +39,7 @@ def test_an_async_tasks_own_timeout_error_is_captured_like_any_error(
 
     error = report.entries["fetch"].error
     assert error is not None
-    assert error.exception == "TimeoutError: db pool exhausted running select 1"
+    assert error.headline == "TimeoutError: db pool exhausted running select 1"
     assert error.traced_vars == {"query": "'select 1'"}
     assert error.traced_vars_location.startswith(__file__)
 
@@ -48,7 +48,7 @@ def test_an_async_tasks_own_timeout_error_is_captured_like_any_error(
 def test_an_async_tasks_own_timeout_error_alone(timeout: float | None) -> None:
     result = Task("fetch", fetch, timeout=timeout).run()
     assert result.error_data is not None
-    assert result.error_data.exception == "TimeoutError: db pool exhausted running select 1"
+    assert result.error_data.headline == "TimeoutError: db pool exhausted running select 1"
     assert result.error_data.traced_vars == {"query": "'select 1'"}
 
 
@@ -91,7 +91,7 @@ def test_an_async_task_past_its_timeout_is_cancelled_with_the_librarys_message(
 
     error = report.entries["hangs"].error
     assert error is not None
-    assert error.exception == "TimeoutError: Attempt timed out after 0.05 s and was cancelled"
+    assert error.headline == "TimeoutError: Attempt timed out after 0.05 s and was cancelled"
     assert cancelled.is_set()
 
 
@@ -108,7 +108,7 @@ def test_a_thread_past_its_timeout_is_abandoned_with_the_same_message_format(
 
     error = report.entries["stuck"].error
     assert error is not None
-    assert error.exception == "TimeoutError: Attempt timed out after 0.05 s and was abandoned"
+    assert error.headline == "TimeoutError: Attempt timed out after 0.05 s and was abandoned"
 
 
 @pytest.mark.parametrize(

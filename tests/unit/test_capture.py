@@ -90,7 +90,7 @@ def test_stdlib_frames_are_skipped_for_the_user_frame_that_called_them() -> None
     error = fail(parse)
     assert location(error) == (THIS_FILE, lines[0])
     assert error.traced_vars["payload"] == repr("{not json")
-    assert "JSONDecodeError" in error.exception
+    assert "JSONDecodeError" in error.headline
 
 
 def test_user_callback_called_by_the_stdlib_is_the_innermost_user_frame() -> None:
@@ -209,7 +209,7 @@ def test_exception_whose_str_raises_is_still_captured() -> None:
         raise Unprintable(marker)
 
     error = fail(task)
-    assert "Unprintable" in error.exception
+    assert "Unprintable" in error.headline
     assert error.traced_vars["marker"] == "'still traced'"
 
 

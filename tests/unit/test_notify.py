@@ -64,7 +64,7 @@ def test_channels_get_the_report_itself_in_the_order_given() -> None:
 
 def test_tasks_filter_is_case_insensitive_and_keeps_report_order() -> None:
     log: list[tuple[str, ProcessExecutionReport, bool]] = []
-    MIXED.notify(Recorder(log, "a"), tasks=["SHIP", "Fetch", "unknown"])
+    MIXED.notify(Recorder(log, "a"), tasks=["SHIP", "Fetch"])
 
     ((_, sent, _),) = log
     assert list(sent.entries) == ["fetch", "ship"]

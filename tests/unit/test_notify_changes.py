@@ -32,14 +32,14 @@ def run(changes: dict[str, TaskChange], failed: tuple[str, ...] = ()) -> Process
         for name, change in changes.items()
         if change is TaskChange.STILL_FAILING
     }
-    return replace(make_report(*entries), changes=changes, streaks=streaks)
+    return replace(make_report(*entries), changes=changes, streaks=streaks, compared=True)
 
 
 NEW = run({"charge": TaskChange.NEW_FAILURE}, failed=("charge",))
 SAME = run({"charge": TaskChange.STILL_FAILING}, failed=("charge",))
 RECOVERED = run({"charge": TaskChange.RECOVERED})
-CLEAN = run({})
-NO_HISTORY_FAILURE = run({}, failed=("charge",))
+CLEAN = run({})  # recorded in a history, and nothing changed
+NO_HISTORY_FAILURE = replace(run({}, failed=("charge",)), compared=False)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,11 @@ def test_only_changes_sends_on_a_new_failure_or_a_recovery(
     report: ProcessExecutionReport, sends: bool
 ) -> None:
     first, second = Recorder(), Recorder()
-    deliveries = report.notify(first, second, only_changes=True)
+    if report.compared:
+        deliveries = report.notify(first, second, only_changes=True)
+    else:  # made without a history: it can never send, and says so
+        with pytest.warns(UserWarning, match="without a history never sends"):
+            deliveries = report.notify(first, second, only_changes=True)
     assert [d.sent for d in deliveries] == [sends, sends]
     assert all(d.ok and d.error is None for d in deliveries)
     assert [d.channel for d in deliveries] == [first, second]

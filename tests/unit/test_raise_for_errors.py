@@ -45,7 +45,7 @@ def test_a_compensation_whose_condition_failed_is_not_blamed_on_the_failure() ->
     ]
     report = Process(tasks, name="n").run(parallel=False)
     assert report.entries["a"].error is not None
-    assert report.entries["a"].error.downstream_impact == ()
+    assert report.entries["a"].error.downstream_impact == []
     assert message_of(report) == [
         "1 task failed in n:",
         "  a: RuntimeError: boom",

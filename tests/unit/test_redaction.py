@@ -348,7 +348,7 @@ def login_with_a_slotted_object() -> None:
 def test_a_callers_secret_is_found_whatever_else_the_frames_hold(job: Any) -> None:
     error = Process([Task("w", job)]).run(parallel=False).entries["w"].error
     assert error is not None
-    assert error.exception == "ConnectionError: login refused for [redacted]"
+    assert error.headline == "ConnectionError: login refused for [redacted]"
 
 
 class QuotaError(Exception):

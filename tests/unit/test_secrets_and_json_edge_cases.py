@@ -94,7 +94,7 @@ def test_a_list_named_like_secrets_in_a_caller_does_not_garble_the_error() -> No
 
     result = Task("job", job).run()
     assert result.error_data is not None
-    assert result.error_data.exception == (
+    assert result.error_data.headline == (
         "ValueError: cannot parse sentence: error parse sentence cannot"
     )
 
@@ -150,4 +150,4 @@ def test_ctrl_c_during_a_retry_is_reported_as_the_interruption() -> None:
     entry = raised.value.report.entries["flaky"]  # type: ignore[attr-defined]
     assert entry.attempts == 2
     assert entry.error is not None
-    assert entry.error.exception.startswith("KeyboardInterrupt")
+    assert entry.error.headline.startswith("KeyboardInterrupt")

@@ -211,7 +211,7 @@ def test_messages_tracebacks_traced_vars_args_kwargs_and_results(
         report = process.run()
     fail = report.entries["fail"]
     assert fail.error is not None
-    assert fail.error.exception == "LookupError: db [redacted]: nothing for [redacted]"
+    assert fail.error.headline == "LookupError: db [redacted]: nothing for [redacted]"
     assert value not in fail.error.traceback_str
     assert fail.error.traced_vars["copy"] == "'<[redacted]>'"
     assert fail.args == (REDACTED,)
@@ -233,7 +233,7 @@ def test_a_short_value_is_masked_only_as_a_word(monkeypatch: pytest.MonkeyPatch)
         report = process.run()
     error = report.entries["fail"].error
     assert error is not None
-    assert error.exception == "RuntimeError: could not [redacted] opened.txt with [redacted]"
+    assert error.headline == "RuntimeError: could not [redacted] opened.txt with [redacted]"
 
 
 def test_redact_off_turns_the_values_off_too(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -404,7 +404,7 @@ def test_run_failure_never_raises() -> None:
     assert result.error_data is not None
     assert result.error_data.task_name == "t"
     assert "bad row 7" in result.error_data.exception
-    assert "ValueError" in result.error_data.exception
+    assert result.error_data.exception_type == "ValueError"
     assert "Traceback" in result.error_data.traceback_str
 
 

@@ -201,7 +201,7 @@ def test_the_failures_error_record_carries_the_task_context(parallel: bool) -> N
     assert context["kwargs"] == {"limit": 5}
     assert tuple(context["downstream_impact"]) == ("after",)
     # Nothing escaped: the handler gets the texts as the task produced them.
-    assert context["exception"] == 'ValueError: bad row <tr> & "<a>" <b>&amp;</b> 5'
+    assert context["exception"] == 'bad row <tr> & "<a>" <b>&amp;</b> 5'
     assert context["traced_vars"]["markup"] == "'<b>&amp;</b>'"
     assert context["traced_vars"]["rows"] == "'<a>'"
     assert context["traced_vars_location"].endswith(
@@ -219,7 +219,7 @@ def test_task_run_alone_gives_the_context_too() -> None:
     result = task.run()
     assert result.error_data is not None
     context = _assert_context_matches(records.error_record(), result.error_data)
-    assert context["downstream_impact"] == ()
+    assert context["downstream_impact"] == []
 
 
 def test_the_context_holds_secrets_as_the_report_does() -> None:

@@ -41,7 +41,7 @@ def test_v7_fields_are_all_there() -> None:
     assert charge["function"] == "tasks.charge_payments"
     error = charge["error"]
     assert V7_ERROR_KEYS | {"traced_vars_location"} <= error.keys()
-    assert error["exception"] == "ConnectionError: payment gateway unreachable"
+    assert error["exception"] == "payment gateway unreachable"
     assert error["downstream_impact"] == ["ship_orders"]
     assert error["traced_vars"] == {"order": "'A-17'", "amount": "12.5"}
     assert error["traced_vars_location"] == "/srv/orders/tasks.py:41"

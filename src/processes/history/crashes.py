@@ -149,7 +149,7 @@ def _unfinished(name: str, crashed: bool, running: bool) -> TaskReportEntry:
         function="",
         args=(),
         kwargs={},
-        downstream_impact=(),
+        downstream_impact=[],
         exception=DIED_WHILE_RUNNING,
         traceback_str=DIED_WHILE_RUNNING + "\n",
         traced_vars={},

@@ -172,7 +172,7 @@ def _write_end(
     before = _previous_streaks(connection, report.process_name, run)
     since_now = started or datetime.now(UTC).isoformat()
     changes, streaks, failing = compare(before, report, since_now)
-    report = replace(report, changes=changes, streaks=streaks)
+    report = replace(report, changes=changes, streaks=streaks, compared=True)
     counts = _counts(entries)
     text, task_rows = encode_report(report, run, fingerprints)
     # The oldest runs go first: the new run's rows reuse their pages, which are

@@ -213,8 +213,8 @@ def _attempts(entry: TaskReportEntry, words: Locale) -> str:
 
 
 def _exception(entry: TaskReportEntry, words: Locale) -> str:
-    if entry.error and entry.error.exception:
-        return entry.error.exception
+    if entry.error and entry.error.headline:
+        return entry.error.headline
     return words.chat_unknown_error
 
 
@@ -222,7 +222,7 @@ def _impact(entry: TaskReportEntry, content: ReportContent) -> tuple[str, ...]:
     # ReportContent.min() shows the name, status and message of a failure, nothing more.
     if is_minimal(content) or entry.error is None:
         return ()
-    return entry.error.downstream_impact
+    return tuple(entry.error.downstream_impact)
 
 
 def _tail(text: str, limit: int) -> str:

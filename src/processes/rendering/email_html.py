@@ -456,7 +456,7 @@ class _Renderer:
     def failure(self, name: str, entry: TaskReportEntry, level: FailureCut) -> Markup:
         colors = self.palette.of(TaskStatus.ERRORED)
         error = entry.error
-        message = error.exception if error and error.exception else self.words.status[entry.status]
+        message = error.headline if error and error.headline else self.words.status[entry.status]
         details = self.failure_details(entry, error, level, colors) if error else Markup("")
         return self.fill(
             "failure",

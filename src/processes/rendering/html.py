@@ -285,7 +285,7 @@ def _failure_detail(
     is_open: bool,
 ) -> Markup:
     error = entry.error
-    message = error.exception if error else "failed (no error recorded)"
+    message = error.headline if error else "failed (no error recorded)"
     if is_minimal(content):  # ReportContent.min(): name, status and message only
         facts: list[Markup] = []
         error = None
@@ -355,7 +355,7 @@ def _failures(report: ProcessExecutionReport, content: ReportContent) -> Markup:
             budget -= len(detail)
             parts.append(detail)
         else:
-            message = entry.error.exception if entry.error else "failed"
+            message = entry.error.headline if entry.error else "failed"
             short.append(
                 fill(
                     _SHORT_FAILURE,

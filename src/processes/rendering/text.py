@@ -236,7 +236,7 @@ def _failure_lines(
     lines = [title]
     if error is None:
         return lines
-    message = error.exception
+    message = error.headline
     if limit is not None:
         message = cut(message, limit.message_chars, words.more_chars)
     lines.extend(_indent(show_controls(message), "  "))

@@ -23,6 +23,7 @@ from processes.outcome import (
     StopReason,
     TaskChange,
     TaskStatus,
+    message_of,
 )
 from processes.report.model import ProcessExecutionReport, TaskReportEntry, new_run_id
 from processes.saferepr import LONGEST_JSON_INT_BITS, MAX_JSON_DEPTH, safe_repr
@@ -78,6 +79,9 @@ def error_to_dict(error: ErrorData) -> dict[str, Any]:
         "traceback_str": error.traceback_str,
         "traced_vars": dict(error.traced_vars),
         "traced_vars_location": error.traced_vars_location,
+        # "exception" is the message alone: reports written before held "Type: message"
+        # there, and are read as such (``_message``).
+        "exception_is_message": True,
     }
 
 
@@ -125,6 +129,7 @@ def report_to_dict(report: ProcessExecutionReport) -> dict[str, Any]:
         "stopped_by": report.stopped_by.value if report.stopped_by else None,
         "crashes": crashes_to_list(report.crashes),
         "resumed_from": report.resumed_from,
+        "compared": report.compared,
         "changes": {name: change.value for name, change in report.changes.items()},
         "streaks": {
             name: {"runs": streak.runs, "since": streak.since.isoformat()}
@@ -332,18 +337,29 @@ def _error_from_dict(data: Any, where: str = "error") -> ErrorData:
         if type(text) is not str:
             path = _at(_at(where, "traced_vars"), name)
             raise ValueError(f"{path}: expected a string, got {_bad_value(text)}")
+    exception_type = _string(data, "exception_type", where, "")
     return ErrorData(
         task_name=_string(data, "task_name", where),
         function=_string(data, "function", where),
         args=_array_field(data, "args", where),
         kwargs=dict(_object_field(data, "kwargs", where)),
-        downstream_impact=_strings(data, "downstream_impact", where),
-        exception=_string(data, "exception", where),
+        downstream_impact=list(_strings(data, "downstream_impact", where)),
+        exception=_message(data, exception_type, where),
         traceback_str=_string(data, "traceback_str", where),
         traced_vars=dict(traced_vars),
         traced_vars_location=_string(data, "traced_vars_location", where),
-        exception_type=_string(data, "exception_type", where, ""),
+        exception_type=exception_type,
     )
+
+
+def _message(data: Mapping[str, Any], exception_type: str, where: str) -> str:
+    """The failure's message. Reports written before ``"exception_is_message"`` (JSON
+    and history rows alike) held ``"Type: message"`` there, beside ``exception_type``:
+    the message is what follows the class."""
+    text = _string(data, "exception", where)
+    if _flag(data, "exception_is_message", where):
+        return text
+    return message_of(text, exception_type)
 
 
 _STATUSES = {status.value: status for status in TaskStatus}
@@ -435,6 +451,8 @@ def report_from_dict(data: Mapping[str, Any]) -> ProcessExecutionReport:
         resumed_from=None
         if data.get("resumed_from") is None
         else _string(data, "resumed_from", ""),
+        # A report stored in a history (it has a "format") was compared when recorded.
+        compared=_flag(data, "compared", "") or "format" in data,
     )
 
 

@@ -1,16 +1,18 @@
 """Handing a report to channels: ``notify()`` filters it once, masks the channels' own
 secrets out of it, calls each channel and catches per channel, returning ``Delivery``s.
 
-Imports ``outcome`` and ``redaction``; the model only for type checking (its ``notify()``
-calls this module). Channels import the model, never this module.
+Imports ``errors``, ``outcome`` and ``redaction``; the model only for type checking (its
+``notify()`` calls this module). Channels import the model, never this module.
 """
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from processes.errors import TaskNotFoundError
 from processes.outcome import TaskChange
 from processes.redaction import channel_secrets
 
@@ -55,7 +57,21 @@ def notify(
     ``ProcessExecutionReport.notify()`` documents the options; a channel that fails gives
     one ``UserWarning`` (``stacklevel`` points at the caller of the report's method).
     """
+    for channel in channels:
+        _check_channel(channel)
+    if only_changes and not report.compared and not report.changes:
+        warnings.warn(
+            "notify(only_changes=True) on a report made without a history never sends: "
+            "changes are worked out against the previous run recorded in one "
+            "(process.run(history=RunHistory(path)))",
+            UserWarning,
+            stacklevel=3,
+        )
     if tasks is not None:
+        if isinstance(tasks, str):  # one name, not a set of one-letter names
+            tasks = (tasks,)
+        tasks = list(tasks)
+        _check_names(report, tasks)
         report = report.only(tasks)
     if (only_errors and not report.errored) or (only_changes and not _has_alerting_change(report)):
         return [Delivery(channel, ok=True, sent=False) for channel in channels]
@@ -92,4 +108,48 @@ def _has_alerting_change(report: ProcessExecutionReport) -> bool:
         change is TaskChange.NEW_FAILURE or change is TaskChange.RECOVERED
         for name, change in report.changes.items()
         if name in report.entries  # a change of a task the report no longer holds is moot
+    )
+
+
+#: Configurations given where their channel was meant, and the channel that takes each.
+_CHANNEL_OF_CONFIG = {"SMTPConfig": "EmailChannel", "WebhookConfig": "WebhookChannel"}
+
+
+def _check_channel(channel: object) -> None:
+    """Refuse at once what is not a channel, saying how to pass it."""
+    if callable(getattr(channel, "send_report", None)):
+        return
+    kind = type(channel).__name__
+    if isinstance(channel, list | tuple | set | frozenset):
+        fix = "pass channels as separate arguments: notify(a, b), or notify(*channels)"
+    elif kind in _CHANNEL_OF_CONFIG:
+        fix = f"wrap the {kind} in {_CHANNEL_OF_CONFIG[kind]}(...)"
+    elif isinstance(channel, str):
+        fix = "wrap the address in its channel: SlackChannel(url), WebhookChannel(...), ..."
+    else:
+        fix = "pass channels such as EmailChannel(...) or WebhookChannel(...)"
+    raise TypeError(
+        f"notify() takes channels (objects with send_report(report, *, errors_only)), "
+        f"got {kind}: {fix}"
+    )
+
+
+def _check_names(report: ProcessExecutionReport, names: list[str]) -> None:
+    """Refuse a name the report does not hold: a typo must not send an all-clear."""
+    held = {name.lower(): name for name in report.entries}
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"notify(tasks=...) takes task names (str), got {name!r}")
+    missing = [name for name in names if name.lower() not in held]
+    if not missing:
+        return
+    said = []
+    for name in missing:
+        near = difflib.get_close_matches(name.lower(), list(held), n=3, cutoff=0.6)
+        hint = f" (did you mean {', '.join(repr(held[n]) for n in near)}?)" if near else ""
+        said.append(f"{name!r}{hint}")
+    where = f" of {report.process_name!r}" if report.process_name else ""
+    raise TaskNotFoundError(
+        missing[0],
+        f"notify(tasks=...): no task named {'; '.join(said)} in the report{where}",
     )

@@ -153,6 +153,9 @@ class ProcessExecutionReport:
     crashes: tuple[CrashedRun, ...] = ()
     #: The run id this run resumed (``run(resume=...)``, whatever form it took), or None.
     resumed_from: str | None = None
+    #: True when ``changes`` were worked out against a history (``run(history=...)``), even
+    #: if nothing changed: without one, ``notify(only_changes=True)`` can never send.
+    compared: bool = field(default=False, compare=False)
 
     @property
     def crashed_runs(self) -> tuple[str, ...]:
@@ -238,7 +241,7 @@ class ProcessExecutionReport:
         count = "1 task" if len(errored) == 1 else f"{len(errored)} tasks"
         lines = [f"{count} failed in {where}:"]
         for name, entry in islice(errored.items(), _MOST_NAMED):
-            message = entry.error.exception if entry.error else "unknown error"
+            message = entry.error.headline if entry.error else "unknown error"
             lines.append(f"  {name}: {message}")
         if len(errored) > _MOST_NAMED:
             lines.append(f"  ... and {len(errored) - _MOST_NAMED} more")
