@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from processes.outcome import failure_headline, message_of
 from processes.redaction import REDACTED, Redactor, mask, remember_secret
-from processes.saferepr import MAX_REPR_CHARS, safe_repr, truncate
+from processes.saferepr import MAX_REPR_CHARS, keep_ends, safe_repr, truncate
 
 _MASK_BEFORE_CUT = 4 * MAX_REPR_CHARS
 
@@ -552,7 +552,7 @@ def capture_failure(
     # Changed anywhere, even in a source line only: the exception object must not be
     # shown as it is, since printing it would read that line again from its file.
     redacted = masked_message != message or masked_tb != tb_text or NOT_SEARCHED in tb_text
-    message, tb_text = masked_message, masked_tb
+    message, tb_text = keep_ends(masked_message), keep_ends(masked_tb)  # bounded (§17)
     return Failure(
         exception=message,
         exception_type=exception_type,

@@ -41,6 +41,22 @@ def truncate(text: str, limit: int = MAX_REPR_CHARS) -> str:
     return text
 
 
+#: How much of a failure's message and of its traceback is kept (SPEC §17): past it, the
+#: head and the tail, the cut said in the middle.
+MAX_FAILURE_TEXT_BYTES = 64 * 1024
+
+
+def keep_ends(text: str, limit: int = MAX_FAILURE_TEXT_BYTES) -> str:
+    """``text`` when it holds at most ``limit`` characters; else its first and last parts
+    with a line in the middle saying how much was cut (where the error is, and where it
+    came from, are the ends)."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    cut = len(text) - 2 * half
+    return f"{text[:half]}\n[... {cut:,} characters cut here ...]\n{text[-half:]}"
+
+
 _SHALLOW = reprlib.Repr()
 _SHALLOW.maxstring = MAX_REPR_CHARS
 _SHALLOW.maxother = MAX_REPR_CHARS

@@ -463,3 +463,22 @@ def test_a_sequential_failure_looks_only_into_the_tasks_own_frames() -> None:
     assert "tok-caller-frames-9f2e71" not in error.exception
     assert "tok-caller-frames-9f2e71" not in error.traceback_str
     assert "[redacted]" in error.exception
+
+
+def test_a_huge_message_and_traceback_are_kept_by_their_ends() -> None:
+    from processes.capture import capture_failure
+    from processes.redaction import DEFAULT_REDACTOR
+    from processes.saferepr import MAX_FAILURE_TEXT_BYTES
+
+    huge = "start " + "x" * (6 * 1024 * 1024) + " end"
+    try:
+        raise ValueError(huge)
+    except ValueError as exc:
+        failure = capture_failure(exc, redactor=DEFAULT_REDACTOR)
+    for text in (failure.exception, failure.traceback_str):
+        assert len(text) <= MAX_FAILURE_TEXT_BYTES + 100
+        assert "characters cut here" in text
+    assert failure.exception.startswith("ValueError: start ")
+    assert failure.exception.endswith(" end")
+    assert failure.cause is not None  # a cut is not a secret: the exception is still chained
+    assert not failure.redacted
