@@ -1099,3 +1099,24 @@ def test_a_history_opened_without_store_results_never_unpickles(tmp_path: Path) 
     assert all("store_results=True" in reason for reason in reasons.values())
     assert not any(entry.reused for name, entry in resumed.entries.items() if name in reasons)
     assert set(values).isdisjoint(reasons)
+
+
+def test_an_infinite_elapsed_time_is_a_damaged_file_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with RunHistory(path) as history:
+        report = Pipeline().run(history)
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("UPDATE tasks SET elapsed_seconds = 9e999")  # Infinity
+        db.commit()
+    with RunHistory(path) as history, pytest.raises(RunHistoryError, match="elapsed time of inf"):
+        history.report(report.run_id)
+    shown = subprocess.run(
+        [sys.executable, "-m", "processes", "show", str(path), report.run_id],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert shown.returncode != 0
+    assert "edited by hand" in shown.stderr
+    assert "Traceback" not in shown.stderr

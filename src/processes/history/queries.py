@@ -142,14 +142,19 @@ def last_run_row(connection: sqlite3.Connection, process_name: str) -> tuple[int
 
 
 def task_rows(connection: sqlite3.Connection, run: int) -> dict[str, tuple[str, int, float]]:
-    """The status, attempts and elapsed time of run ``run``'s tasks, by name."""
-    return {
+    """The status, attempts and elapsed time of run ``run``'s tasks, by name; a
+    ``ValueError`` (a damaged file) for an elapsed time that is not a finite number."""
+    rows = {
         name: (status, attempts, elapsed)
         for name, status, attempts, elapsed in connection.execute(
             "SELECT name, status, attempts, elapsed_seconds FROM tasks WHERE id >= ? AND id < ?",
             ids_of(run),
         )
     }
+    for name, (_, _, elapsed) in rows.items():
+        if not (isinstance(elapsed, int | float) and math.isfinite(elapsed)):
+            raise ValueError(f"task {name!r} has an elapsed time of {elapsed!r}")
+    return rows
 
 
 def stored_results(

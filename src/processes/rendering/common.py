@@ -8,6 +8,7 @@ pending. Pure; imports ``processes.outcome`` and ``rendering.locales``, and
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -104,6 +105,8 @@ def format_duration(seconds: float, locale: Locale | None = None) -> str:
     ``850 ms``, ``1.25 s``, ``12.5 s``, ``1 min 05 s``, ``1 h 02 min``; in German ``1,25 s``.
     """
     words = get_locale("en") if locale is None else locale
+    if not math.isfinite(seconds):  # a report built or edited by hand
+        return "?"
     seconds = max(0.0, seconds)
     milliseconds = round(seconds * 1000)
     if milliseconds < 1000:
