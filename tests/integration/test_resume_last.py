@@ -140,3 +140,17 @@ def test_a_task_with_reuse_false_runs_on_every_run(tmp_path: Path) -> None:
 def test_reuse_must_be_a_bool() -> None:
     with pytest.raises(TypeError, match="reuse"):
         Task("archive", print, reuse="no")  # type: ignore[arg-type]
+
+
+def test_a_task_whose_own_arguments_changed_runs_again(tmp_path: Path) -> None:
+    night = Night()
+    night.broken = True
+    with RunHistory(tmp_path / "runs.db") as history, night.process() as process:
+        failed = process.run(history=history)
+        night.broken = False
+        process.get_task("extract").kwargs = {"name": "extract"}  # was args=("extract",)
+        process.get_task("extract").args = ()
+        resumed = process.run(resume="last", history=history)
+    assert resumed.resumed_from == failed.run_id
+    assert not resumed.entries["extract"].reused
+    assert "its arguments changed" in resumed.entries["extract"].rerun_reason
