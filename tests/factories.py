@@ -418,7 +418,11 @@ def crashed_run_report() -> ProcessExecutionReport:
                 name, start=index * 10.0, seconds=10.0, dependencies=previous, t0=CRASHED_AT
             )
         elif index == 3:
-            died = make_error(name, DIED_MESSAGE, traceback="", traced_vars={}, location="")
+            died = replace(  # as the history writes it: a message, and no exception class
+                make_error(name, traceback="", traced_vars={}, location=""),
+                exception=DIED_MESSAGE,
+                exception_type="",
+            )
             entry = make_entry(
                 name,
                 TaskStatus.ERRORED,

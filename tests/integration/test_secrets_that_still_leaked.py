@@ -144,7 +144,7 @@ def test_an_exception_the_search_did_not_reach_is_not_shown(
     log = tmp_path / "job.log"
     report = run_logged(Task("job", chain_past_the_search, log))
     error = error_of(report, "job")
-    assert error.exception == "RuntimeError: retry 1099 failed"  # searched: shown
+    assert error.headline == "RuntimeError: retry 1099 failed"  # searched: shown
     assert f"ConnectionError: {NOT_SEARCHED}" in error.traceback_str
     assert "RuntimeError: retry 5 failed" not in error.traceback_str  # past the search too
     assert_hidden(views(report, log, httpserver), ["BottomOfTheChain-q7x"])
@@ -205,7 +205,7 @@ def test_environment_secrets_inside_containers(
         report = process.run()
     assert set(report.successes) == {"use"}
     error = error_of(report, "fail")
-    assert error.exception.startswith(f"RuntimeError: load failed holding {kind}")
+    assert error.headline.startswith(f"RuntimeError: load failed holding {kind}")
     assert "held" in error.traced_vars
     assert_hidden(views(report, log, httpserver), environment_forms())
 
@@ -225,7 +225,7 @@ def test_environment_secrets_percent_encoded_with_the_defaults(
     report = run_logged(Task("load", fail_with_it_quoted, log))
     error = error_of(report, "load")
     assert (
-        error.exception == "RuntimeError: load failed: https://etl:[redacted] at wh/db q=[redacted]"
+        error.headline == "RuntimeError: load failed: https://etl:[redacted] at wh/db q=[redacted]"
     )
     assert_hidden(views(report, log, httpserver), environment_forms())
 
@@ -297,7 +297,7 @@ def test_secret_named_attributes_of_the_exception(tmp_path: Path, httpserver: HT
     log = tmp_path / "job.log"
     report = run_logged(Task("api", call_api, log))
     error = error_of(report, "api")
-    assert error.exception.endswith("ApiError: refused (sent [redacted], pin [redacted])")
+    assert error.headline.endswith("ApiError: refused (sent [redacted], pin [redacted])")
     assert error.traced_vars["sent"] == "'[redacted]'"
     shown = views(report, log, httpserver)
     assert_hidden(shown, ["AttrCredential-q7x"])
@@ -335,7 +335,7 @@ def test_name_value_pairs_whatever_the_value(tmp_path: Path, httpserver: HTTPSer
     log = tmp_path / "job.log"
     report = run_logged(Task("settings", read_settings, log))
     error = error_of(report, "settings")
-    assert error.exception == (
+    assert error.headline == (
         "ValueError: bad settings: password: [redacted]; status: ok; token count: 3;"
         " db_password = [redacted]"
     )
