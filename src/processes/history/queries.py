@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from processes.history.crashes import is_live, live_report, live_row_of
 from processes.history.schema import POSITION_BITS, ids_of
-from processes.history.stored import parse_time, results_in
+from processes.history.stored import decode_report, parse_time, results_in
 from processes.outcome import StopReason, TaskStatus
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from processes.report import ProcessExecutionReport
+    from processes.report import ProcessExecutionReport, TaskReportEntry
 
 _RUN_COLUMNS = (
     "run_id, process_name, started_at, finished_at, ok, succeeded, errored, skipped, "
@@ -242,3 +242,106 @@ def _percentile(ordered: list[float], percent: int) -> float | None:
         return None
     rank = max(math.ceil(percent / 100 * len(ordered)), 1)
     return ordered[rank - 1]
+
+
+# -- the grid of runs by tasks (SPEC §16) ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GridCell:
+    """A task in one run, as the history's page shows it: its status (a ``TaskStatus``
+    value), attempts, duration, whether it was reused from a resumed run, how it changed
+    since the run before (a ``TaskChange`` value, or ""), and its failure's message."""
+
+    status: str
+    attempts: int
+    elapsed_seconds: float
+    reused: bool = False
+    change: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GridRun:
+    """One run of a process, a column of its grid: the run, and its tasks' cells by name."""
+
+    run: RunSummary
+    cells: dict[str, GridCell]
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessGrid:
+    """A process's last runs (``runs``, oldest first) and its tasks (``task_names``: those
+    of its newest run in their order, then those only older runs had)."""
+
+    process_name: str
+    runs: tuple[GridRun, ...]
+    task_names: tuple[str, ...]
+
+
+def grids(
+    connection: sqlite3.Connection,
+    process_name: str | None,
+    limit: int,
+    stale_seconds: float,
+) -> list[ProcessGrid]:
+    """The grid of every process (of ``process_name`` only, if given), sorted by name: its
+    newest ``limit`` runs, each read once (linear in runs x tasks), never written."""
+    names = process_names(connection) if process_name is None else [process_name]
+    return [_grid(connection, name, limit, stale_seconds) for name in names]
+
+
+def _grid(
+    connection: sqlite3.Connection, process_name: str, limit: int, stale_seconds: float
+) -> ProcessGrid:
+    rows = connection.execute(
+        f"SELECT id, report, {_RUN_COLUMNS} FROM runs WHERE process_name = ?"
+        " ORDER BY id DESC LIMIT ?",
+        (process_name, limit),
+    ).fetchall()
+    runs: list[GridRun] = []
+    order: dict[str, None] = {}
+    for run, text, *columns in rows:  # newest first: its tasks' order leads
+        if is_live(text):
+            report = live_run_report(connection, run, stale_seconds)
+        else:
+            report = decode_report(text, task_rows(connection, run))
+        summary = _summary(tuple(columns))
+        if summary.finished_at is None:  # running, or crashed (§13)
+            summary = replace(
+                summary,
+                finished_at=report.finished_at,
+                ok=False,
+                succeeded=len(report.successes),
+                errored=len(report.errored),
+                skipped=len(report.skipped),
+                stopped_by=report.stopped_by,
+            )
+        runs.append(GridRun(summary, _cells(report)))
+        order.update(dict.fromkeys(report.entries))
+    runs.reverse()
+    return ProcessGrid(process_name, tuple(runs), tuple(order))
+
+
+def _cells(report: ProcessExecutionReport) -> dict[str, GridCell]:
+    changes = report.changes
+    return {
+        name: GridCell(
+            entry.status.value,
+            entry.attempts,
+            entry.elapsed_seconds,
+            entry.reused,
+            changes[name].value if name in changes else "",
+            _why(entry),
+        )
+        for name, entry in report.entries.items()
+    }
+
+
+def _why(entry: TaskReportEntry) -> str:
+    """A failure's message; a skip's cause."""
+    if entry.error is not None:
+        return entry.error.exception
+    if entry.skip_reason is not None:
+        return entry.skip_cause or entry.skip_reason.value.replace("_", " ")
+    return ""
