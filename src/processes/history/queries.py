@@ -12,8 +12,9 @@ from datetime import datetime  # noqa: TC003 (a dataclass field's type)
 from typing import TYPE_CHECKING, Any
 
 from processes.history.crashes import is_live, live_report, live_row_of
+from processes.history.errors import MissingRows
 from processes.history.schema import POSITION_BITS, ids_of
-from processes.history.stored import decode_report, parse_time, results_in
+from processes.history.stored import REPORT_FORMAT, decode_report, parse_time, results_in
 from processes.outcome import StopReason, TaskStatus
 
 if TYPE_CHECKING:
@@ -288,7 +289,8 @@ def grids(
     """The grid of every process (of ``process_name`` only, if given), sorted by name: its
     newest ``limit`` runs, each read once (linear in runs x tasks), never written."""
     names = process_names(connection) if process_name is None else [process_name]
-    return [_grid(connection, name, limit, stale_seconds) for name in names]
+    found = [_grid(connection, name, limit, stale_seconds) for name in names]
+    return [grid for grid in found if grid.runs]
 
 
 def _grid(
@@ -302,23 +304,25 @@ def _grid(
     runs: list[GridRun] = []
     order: dict[str, None] = {}
     for run, text, *columns in rows:  # newest first: its tasks' order leads
-        if is_live(text):
-            report = live_run_report(connection, run, stale_seconds)
-        else:
-            report = decode_report(text, task_rows(connection, run))
         summary = _summary(tuple(columns))
-        if summary.finished_at is None:  # running, or crashed (§13)
-            summary = replace(
-                summary,
-                finished_at=report.finished_at,
-                ok=False,
-                succeeded=len(report.successes),
-                errored=len(report.errored),
-                skipped=len(report.skipped),
-                stopped_by=report.stopped_by,
-            )
-        runs.append(GridRun(summary, _cells(report)))
-        order.update(dict.fromkeys(report.entries))
+        cells = None if is_live(text) else _stored_cells(text, task_rows(connection, run))
+        if cells is None:  # not ended (running, or crashed: §13), or an older format
+            if is_live(text):
+                report = live_run_report(connection, run, stale_seconds)
+                summary = replace(
+                    summary,
+                    finished_at=report.finished_at,
+                    ok=False,
+                    succeeded=len(report.successes),
+                    errored=len(report.errored),
+                    skipped=len(report.skipped),
+                    stopped_by=report.stopped_by,
+                )
+            else:
+                report = decode_report(text, task_rows(connection, run))
+            cells = _cells(report)
+        runs.append(GridRun(summary, cells))
+        order.update(dict.fromkeys(cells))
     runs.reverse()
     return ProcessGrid(process_name, tuple(runs), tuple(order))
 
@@ -336,6 +340,36 @@ def _cells(report: ProcessExecutionReport) -> dict[str, GridCell]:
         )
         for name, entry in report.entries.items()
     }
+
+
+def _stored_cells(
+    text: str, tasks: dict[str, tuple[str, int, float]]
+) -> dict[str, GridCell] | None:
+    """The cells of a run from its stored report (format 5) and its ``tasks`` rows, without
+    rebuilding its entries: only the detailed ones hold more than their row; None for
+    the older formats, which ``decode_report`` reads."""
+    data = json.loads(text)
+    if data.get("format") != REPORT_FORMAT:
+        return None
+    details = {row["name"]: row for row in data["details"]}
+    changes = data.get("changes") or {}
+    cells: dict[str, GridCell] = {}
+    for name in data["names"]:
+        try:
+            status, attempts, elapsed = tasks[name]
+        except KeyError:
+            raise MissingRows(data.get("run_id"), name) from None
+        row = details.get(name)
+        if row is None:
+            cells[name] = GridCell(status, attempts, elapsed, change=changes.get(name, ""))
+            continue
+        error = row.get("error") or {}
+        why = str(error.get("exception", ""))
+        if not error and row.get("skip_reason"):
+            why = row.get("skip_cause") or str(row["skip_reason"]).replace("_", " ")
+        reused = bool(row.get("reused"))
+        cells[name] = GridCell(status, attempts, elapsed, reused, changes.get(name, ""), why)
+    return cells
 
 
 def _why(entry: TaskReportEntry) -> str:

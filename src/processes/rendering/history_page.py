@@ -32,8 +32,10 @@ __all__ = ["MAX_MESSAGE_CHARS", "MAX_TASK_ROWS", "render_history_page"]
 #: The most task rows a process's grid shows; the others are folded (counted, not shown):
 #: its failing tasks come first, then its slowest.
 MAX_TASK_ROWS = 250
-#: A failure's message in a cell is cut to this many characters.
+#: A failure's message in a cell is cut to this many characters (its title, shown on
+#: hover, to ``_TITLE_CHARS``).
 MAX_MESSAGE_CHARS = 400
+_TITLE_CHARS = 160
 _TREND_W, _TREND_H = 96, 20
 
 _SUCCESS, _ERRORED = TaskStatus.SUCCESS.value, TaskStatus.ERRORED.value
@@ -87,6 +89,8 @@ body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, 
 header, main { max-width: 1400px; margin: 0 auto; padding: 0 16px; }
 header { padding-top: 16px; }
 h1 { font-size: 1.5em; margin: 0 0 4px; }
+code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px;
+  white-space: nowrap; }
 h2 { font-size: 1.2em; margin: 28px 0 6px; overflow-wrap: anywhere; }
 a { color: inherit; }
 a:focus-visible, summary:focus-visible, .scroll:focus-visible {
@@ -103,7 +107,8 @@ table { border-collapse: separate; border-spacing: 0; font-size: 13px; }
 th, td { padding: 0; border-bottom: 1px solid var(--rule); }
 thead th { position: sticky; top: 0; background: var(--panel); z-index: 2; vertical-align: bottom; }
 .task { position: sticky; left: 0; z-index: 1; background: var(--panel); text-align: left;
-  font-weight: 600; padding: 2px 8px; min-width: 9em; max-width: 38vw; overflow-wrap: anywhere;
+  font-weight: 600; padding: 2px 8px; min-width: min(15em, 34vw); max-width: 34vw;
+  overflow-wrap: anywhere;
   font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 12px; }
 thead .task { z-index: 3; }
 .run { font-weight: 400; font-size: 11px; line-height: 13px; padding: 4px 1px; }
@@ -117,6 +122,7 @@ thead .task { z-index: 3; }
 .c { text-align: center; min-width: 2.6em; height: 1.9em; font-weight: 600;
   border-left: 1px solid var(--bg); }
 .c b { font-size: 10px; vertical-align: super; }
+.a { background: var(--bg); }
 .c:empty::before { content: "\\b7"; color: var(--muted); }
 .s, .r { background: var(--success-fill); color: var(--success-text);
   --stroke: var(--success-line); }
@@ -140,6 +146,13 @@ thead .task { z-index: 3; }
 .trend svg { display: block; }
 .trend polyline { fill: none; stroke: var(--fg); stroke-width: 1.5; }
 .folded { margin: 6px 0; font-weight: 600; }
+@media (max-width: 640px) {
+  body { font-size: 14px; }
+  header, main { padding: 0 8px; }
+  .stat { white-space: normal; min-width: 4.5em; padding: 0 4px; }
+  .trend { padding: 0 4px; }
+  .trend svg { width: 48px; }
+}
 """)
 
 _NAV_ITEM = Template('<li><a href="#$anchor">$name</a> <span class="muted">$count</span></li>')
@@ -168,7 +181,7 @@ _ROW = Template(
 _PLAIN_CELL = Template('<td class="c $kind" title="$title">$mark</td>')
 _FAILED_CELL = Template(
     '<td class="c $kind"><details><summary title="$title">$mark</summary>'
-    "<div>$title</div></details></td>"
+    "<div>$said</div></details></td>"
 )
 _TREND = Template(
     '<svg width="$w" height="$h" viewBox="0 0 $w $h" role="img" aria-label="$label">'
@@ -194,9 +207,12 @@ def render_history_page(grids: Sequence[ProcessGrid], *, limit: int) -> str:
     sections = join(_section(a, g) for a, g in zip(anchors, grids, strict=True))
     if not grids:
         sections = Markup('<p class="muted">No runs recorded yet.</p>')
-    intro = (
-        f"The last {limit} runs of each process, oldest on the left, newest on the right;"
-        " a run id is what python -m processes show FILE.db RUN_ID shows in full."
+    intro = fill(
+        Template(
+            "The last $limit runs of each process, oldest on the left, newest on the right;"
+            " <code>python -m processes show FILE.db RUN_ID</code> shows one of them in full."
+        ),
+        limit=limit,
     )
     return fill(
         _PAGE,
@@ -233,7 +249,7 @@ def _legend() -> Markup:
         ("k", "\u2298", "skipped"),
         ("u", "\u21e0", "reused from the run it resumed"),
         ("p", "\u2026", "running"),
-        ("", "\u00b7", "not in that run"),
+        ("a", "\u00b7", "not in that run"),
     ]
     return join(
         [
@@ -361,9 +377,15 @@ def _cell(cell: GridCell | None) -> Markup:
     if cell.status == _ERRORED:
         words = [change or "failed", f"{cell.attempts} attempt{'s' * (cell.attempts != 1)}",
                  took]  # fmt: skip
-        title = f"{', '.join(words)}: {cut(cell.message, MAX_MESSAGE_CHARS)}"
+        said = f"{', '.join(words)}: "
         kind = "e n" if cell.change == _NEW else "e"
-        return fill(_FAILED_CELL, kind=kind, title=title, mark=Markup("\u2717" + suffix))
+        return fill(
+            _FAILED_CELL,
+            kind=kind,
+            title=said + cut(cell.message, _TITLE_CHARS),
+            said=said + cut(cell.message, MAX_MESSAGE_CHARS),
+            mark=Markup("\u2717" + suffix),
+        )
     if cell.status == _SUCCESS and cell.reused:
         return fill(_PLAIN_CELL, kind="u", title="reused", mark="\u21e0")
     if cell.status == _SUCCESS:
