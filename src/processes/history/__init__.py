@@ -3,7 +3,8 @@
 ``RunHistory`` is the entry point, a thin shell over the package's modules (``connection``,
 ``schema``, ``stored``, ``keeping``, ``changes``, ``recording``, ``queries``). Recording
 never breaks a run: a history that cannot be written costs one ``UserWarning``. Imports
-the report and its values only; ``process`` hands it each run as the run ends.
+the report and its values only (``to_html`` the page's renderer, a floor below, when it
+is called); ``process`` hands it each run as the run ends.
 """
 
 from __future__ import annotations
