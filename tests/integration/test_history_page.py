@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -59,6 +60,29 @@ _CRASHING_JOB = textwrap.dedent(
     history = RunHistory(sys.argv[1], checkpoint_seconds=0.01, heartbeat_seconds=0.05)
     tasks = [Task("first", first), Task("die", die, dependencies=[TaskDependency("first")])]
     Process(tasks, name="crashy").run(parallel=False, history=history)
+    """
+)
+
+# A job that waits in its second task until told to go on: a run still running.
+_WAITING_JOB = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from processes import Process, RunHistory, Task, TaskDependency
+
+    ready, go = Path(sys.argv[2]), Path(sys.argv[3])
+
+    def first():
+        return 1
+
+    def wait():
+        ready.write_text("waiting")
+        while not go.exists():
+            time.sleep(0.02)
+
+    history = RunHistory(sys.argv[1], checkpoint_seconds=0.01, heartbeat_seconds=0.05)
+    tasks = [Task("first", first), Task("wait", wait, dependencies=[TaskDependency("first")])]
+    Process(tasks, name="waiting").run(parallel=False, history=history)
     """
 )
 
@@ -397,3 +421,27 @@ def test_the_cli_writes_the_page(recorded: Path, tmp_path: Path, load: Any) -> N
     assert "no runs of a process 'nope'" in missing.stderr
     clash = run_cli("history", recorded, "--html", out, "--json", cwd=tmp_path)
     assert clash.returncode == 2
+
+
+def test_a_run_still_running_is_shown_running_never_crashed(tmp_path: Path, load: Any) -> None:
+    path, ready, go = tmp_path / "runs.db", tmp_path / "ready", tmp_path / "go"
+    script = tmp_path / "waiting_job.py"
+    script.write_text(_WAITING_JOB)
+    child = subprocess.Popen([sys.executable, str(script), str(path), str(ready), str(go)])
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert child.poll() is None, "the job ended before it waited"
+            assert time.monotonic() < deadline, "the job never reached its waiting task"
+            time.sleep(0.02)
+        with RunHistory(path) as history:
+            grids = load(history.to_html()).page.evaluate(_GRID)
+    finally:
+        go.write_text("go")
+        child.wait(60)
+    assert child.returncode == 0
+    (grid,) = grids
+    assert [run["kind"] for run in grid["runs"]] == ["run running"]
+    assert "running" in grid["runs"][0]["text"]
+    cells = {row["task"]: row["cells"][0]["kind"] for row in grid["rows"]}
+    assert cells["wait"] == "p"
