@@ -28,6 +28,10 @@ def test_the_page_s_python_runs_in_order_and_leaves_a_history(tmp_path: Path) ->
         assert [run.process_name for run in runs] == ["nightly"] * 4
         assert all(run.ok for run in runs)
         assert history.results(runs[0].run_id)[0]["load"] == "loaded 2 orders"
+    page = (tmp_path / "nightly.html").read_text(encoding="utf-8")  # the history as a page
+    assert page.startswith("<!doctype html>")
+    assert page.count('<th scope="col" class="run ok">') >= 2  # written mid-script
+    assert 'class="run failed"' not in page
     with RunHistory(tmp_path / "nightly-copy.db") as copy:  # the backup, made by the page
         assert len(copy.runs()) >= 1
     listed = subprocess.run(

@@ -57,6 +57,7 @@ examples:
   python -m processes history runs.db --limit 100 --json    as JSON, for a script
   python -m processes history runs.db --process nightly --task load
                                                             one task's record
+  python -m processes history runs.db --html runs.html      the runs by tasks, as a page
   python -m processes show runs.db RUN_ID                   one run, as show does a file
 
 exit status: 0 when the runs were listed; 2 when FILE is missing or not a run history,
@@ -144,11 +145,17 @@ def _add_history_command(commands: argparse._SubParsersAction[argparse.ArgumentP
         "--limit",
         metavar="N",
         type=_positive,
-        default=20,
-        help="list at most N runs (default: 20)",
+        default=None,
+        help="list at most N runs (default: 20; with --html, N runs per process, default 50)",
     )
     history.add_argument("--task", metavar="TASK", help="that task's record (needs --process)")
     history.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    history.add_argument(
+        "--html",
+        metavar="OUT.html",
+        type=Path,
+        help="write one standalone page: each process's last runs by its tasks",
+    )
     history.set_defaults(command_parser=history)
 
 
@@ -195,10 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_CANNOT
     if args.command == "history":
-        if args.task is not None and args.process is None:
-            args.command_parser.error(
-                "--task needs --process NAME: a task's record is in one process"
-            )
+        _check_history_args(args)
         return _history(args)
     try:
         if args.run_id is None and _is_history_file(Path(args.report)):
@@ -234,6 +238,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _check_history_args(args: argparse.Namespace) -> None:
+    """Exit with argparse's usage error for the ``history`` options that do not go together."""
+    if args.task is not None and args.process is None:
+        args.command_parser.error("--task needs --process NAME: a task's record is in one process")
+    if args.html is not None and (args.task is not None or args.json):
+        args.command_parser.error("--html writes the page: not with --task or --json")
+
+
 # -- run histories ----------------------------------------------------------------------------
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
@@ -267,6 +279,9 @@ def load_recorded_report(path: Path, run_id: str) -> ProcessExecutionReport:
 
 def _history(args: argparse.Namespace) -> int:
     path = Path(args.file)
+    if args.html is not None:
+        return _history_page(path, args.html, args.process, args.limit or 50)
+    limit = args.limit or 20
     try:
         with _open_history(path) as history:
             if args.task is not None:
@@ -275,7 +290,7 @@ def _history(args: argparse.Namespace) -> int:
                     raise ValueError(_nothing_recorded(history, args.process, args.task))
                 print(_stats_json(stats) if args.json else _stats_text(stats))
                 return 0
-            runs = history.runs(args.process, limit=args.limit)
+            runs = history.runs(args.process, limit=limit)
             if not runs and args.process is not None:
                 raise ValueError(_nothing_recorded(history, args.process))
     except (ValueError, RunHistoryError) as exc:
@@ -287,6 +302,24 @@ def _history(args: argparse.Namespace) -> int:
         print(f"no runs recorded in {path} yet")
     else:
         print(_runs_table(runs))
+    return 0
+
+
+def _history_page(path: Path, out: Path, process_name: str | None, limit: int) -> int:
+    """Write the history's page to ``out`` (``RunHistory.to_html``)."""
+    try:
+        with _open_history(path) as history:
+            if process_name is not None and process_name not in history.process_names():
+                raise ValueError(_nothing_recorded(history, process_name))
+            page = history.to_html(process_name, limit=limit)
+    except (ValueError, RunHistoryError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT
+    try:
+        write_atomically(out, page.encode("utf-8"))
+    except OSError as exc:
+        print(f"error: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CANNOT
     return 0
 
 

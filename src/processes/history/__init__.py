@@ -3,7 +3,8 @@
 ``RunHistory`` is the entry point, a thin shell over the package's modules (``connection``,
 ``schema``, ``stored``, ``keeping``, ``changes``, ``recording``, ``queries``). Recording
 never breaks a run: a history that cannot be written costs one ``UserWarning``. Imports
-the report and its values only; ``process`` hands it each run as the run ends.
+the report and its values only (``to_html`` the page's renderer, a floor below, when it
+is called); ``process`` hands it each run as the run ends.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from processes.history.errors import RunHistoryError
 from processes.history.errors import cause as _cause
 from processes.history.keeping import restored
 from processes.history.live import LiveRun
-from processes.history.queries import RunSummary, TaskStats
+from processes.history.queries import ProcessGrid, RunSummary, TaskStats
 from processes.history.stored import decode_report, fingerprints_in
 
 if TYPE_CHECKING:
@@ -302,6 +303,25 @@ class RunHistory:
         """
         with self._connection.reading() as connection:
             return queries.task_stats(connection, process_name, task_name)
+
+    def grids(self, process_name: str | None = None, limit: int = 50) -> list[ProcessGrid]:
+        """Return, for each process (``process_name`` only, if given), its newest ``limit``
+        runs by its tasks, read in one transaction: what ``to_html()`` shows."""
+        check_count("limit", limit, owner="RunHistory.grids", minimum=1)
+        with self._connection.reading() as connection:
+            return queries.grids(connection, process_name, limit, self.stale_seconds)
+
+    def to_html(self, process_name: str | None = None, limit: int = 50) -> str:
+        """Return the history as one standalone HTML page (SPEC §16): for each process, its
+        last ``limit`` runs (columns, newest on the right) by its tasks (rows), each cell
+        the task's status in that run; nothing in it is fetched from anywhere.
+
+        Reads the file in one transaction and never writes to it.
+        """
+        from processes.rendering.history_page import render_history_page
+
+        check_count("limit", limit, owner="RunHistory.to_html", minimum=1)
+        return render_history_page(self.grids(process_name, limit), limit=limit)
 
     def process_names(self) -> list[str]:
         """Return the names of the processes that have recorded runs, sorted."""

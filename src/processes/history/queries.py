@@ -12,14 +12,15 @@ from datetime import datetime  # noqa: TC003 (a dataclass field's type)
 from typing import TYPE_CHECKING, Any
 
 from processes.history.crashes import is_live, live_report, live_row_of
+from processes.history.errors import MissingRows
 from processes.history.schema import POSITION_BITS, ids_of
-from processes.history.stored import parse_time, results_in
+from processes.history.stored import REPORT_FORMAT, decode_report, parse_time, results_in
 from processes.outcome import StopReason, TaskStatus
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from processes.report import ProcessExecutionReport
+    from processes.report import ProcessExecutionReport, TaskReportEntry
 
 _RUN_COLUMNS = (
     "run_id, process_name, started_at, finished_at, ok, succeeded, errored, skipped, "
@@ -247,3 +248,139 @@ def _percentile(ordered: list[float], percent: int) -> float | None:
         return None
     rank = max(math.ceil(percent / 100 * len(ordered)), 1)
     return ordered[rank - 1]
+
+
+# -- the grid of runs by tasks (SPEC §16) ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GridCell:
+    """A task in one run, as the history's page shows it: its status (a ``TaskStatus``
+    value), attempts, duration, whether it was reused from a resumed run, how it changed
+    since the run before (a ``TaskChange`` value, or ""), and its failure's message."""
+
+    status: str
+    attempts: int
+    elapsed_seconds: float
+    reused: bool = False
+    change: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GridRun:
+    """One run of a process, a column of its grid: the run, and its tasks' cells by name."""
+
+    run: RunSummary
+    cells: dict[str, GridCell]
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessGrid:
+    """A process's last runs (``runs``, oldest first) and its tasks (``task_names``: those
+    of its newest run in their order, then those only older runs had)."""
+
+    process_name: str
+    runs: tuple[GridRun, ...]
+    task_names: tuple[str, ...]
+
+
+def grids(
+    connection: sqlite3.Connection,
+    process_name: str | None,
+    limit: int,
+    stale_seconds: float,
+) -> list[ProcessGrid]:
+    """The grid of every process (of ``process_name`` only, if given), sorted by name: its
+    newest ``limit`` runs, each read once (linear in runs x tasks), never written."""
+    names = process_names(connection) if process_name is None else [process_name]
+    found = [_grid(connection, name, limit, stale_seconds) for name in names]
+    return [grid for grid in found if grid.runs]
+
+
+def _grid(
+    connection: sqlite3.Connection, process_name: str, limit: int, stale_seconds: float
+) -> ProcessGrid:
+    rows = connection.execute(
+        f"SELECT id, report, {_RUN_COLUMNS} FROM runs WHERE process_name = ?"
+        " ORDER BY id DESC LIMIT ?",
+        (process_name, limit),
+    ).fetchall()
+    runs: list[GridRun] = []
+    order: dict[str, None] = {}
+    for run, text, *columns in rows:  # newest first: its tasks' order leads
+        summary = _summary(tuple(columns))
+        cells = None if is_live(text) else _stored_cells(text, task_rows(connection, run))
+        if cells is None:  # not ended (running, or crashed: §13), or an older format
+            if is_live(text):
+                report = live_run_report(connection, run, stale_seconds)
+                summary = replace(
+                    summary,
+                    finished_at=report.finished_at,
+                    ok=False,
+                    succeeded=len(report.successes),
+                    errored=len(report.errored),
+                    skipped=len(report.skipped),
+                    stopped_by=report.stopped_by,
+                )
+            else:
+                report = decode_report(text, task_rows(connection, run))
+            cells = _cells(report)
+        runs.append(GridRun(summary, cells))
+        order.update(dict.fromkeys(cells))
+    runs.reverse()
+    return ProcessGrid(process_name, tuple(runs), tuple(order))
+
+
+def _cells(report: ProcessExecutionReport) -> dict[str, GridCell]:
+    changes = report.changes
+    return {
+        name: GridCell(
+            entry.status.value,
+            entry.attempts,
+            entry.elapsed_seconds,
+            entry.reused,
+            changes[name].value if name in changes else "",
+            _why(entry),
+        )
+        for name, entry in report.entries.items()
+    }
+
+
+def _stored_cells(
+    text: str, tasks: dict[str, tuple[str, int, float]]
+) -> dict[str, GridCell] | None:
+    """The cells of a run from its stored report (format 5) and its ``tasks`` rows, without
+    rebuilding its entries: only the detailed ones hold more than their row; None for
+    the older formats, which ``decode_report`` reads."""
+    data = json.loads(text)
+    if data.get("format") != REPORT_FORMAT:
+        return None
+    details = {row["name"]: row for row in data["details"]}
+    changes = data.get("changes") or {}
+    cells: dict[str, GridCell] = {}
+    for name in data["names"]:
+        try:
+            status, attempts, elapsed = tasks[name]
+        except KeyError:
+            raise MissingRows(data.get("run_id"), name) from None
+        row = details.get(name)
+        if row is None:
+            cells[name] = GridCell(status, attempts, elapsed, change=changes.get(name, ""))
+            continue
+        error = row.get("error") or {}
+        why = str(error.get("exception", ""))
+        if not error and row.get("skip_reason"):
+            why = row.get("skip_cause") or str(row["skip_reason"]).replace("_", " ")
+        reused = bool(row.get("reused"))
+        cells[name] = GridCell(status, attempts, elapsed, reused, changes.get(name, ""), why)
+    return cells
+
+
+def _why(entry: TaskReportEntry) -> str:
+    """A failure's message; a skip's cause."""
+    if entry.error is not None:
+        return entry.error.exception
+    if entry.skip_reason is not None:
+        return entry.skip_cause or entry.skip_reason.value.replace("_", " ")
+    return ""
