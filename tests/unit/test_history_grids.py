@@ -44,7 +44,7 @@ def _night(night: int) -> ProcessExecutionReport:
 def _expected(report: ProcessExecutionReport) -> dict[str, GridCell]:
     cells = {}
     for name, e in report.entries.items():
-        message = e.error.exception if e.error else ""
+        message = e.error.headline if e.error else ""
         if e.skip_reason is not None:
             message = e.skip_cause
         change = report.changes[name].value if name in report.changes else ""

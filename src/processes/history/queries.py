@@ -15,7 +15,7 @@ from processes.history.crashes import is_live, live_report, live_row_of
 from processes.history.errors import MissingRows
 from processes.history.schema import POSITION_BITS, ids_of
 from processes.history.stored import REPORT_FORMAT, decode_report, parse_time, results_in
-from processes.outcome import StopReason, TaskStatus
+from processes.outcome import StopReason, TaskStatus, failure_headline
 
 if TYPE_CHECKING:
     import sqlite3
@@ -370,6 +370,8 @@ def _stored_cells(
             continue
         error = row.get("error") or {}
         why = str(error.get("exception", ""))
+        if error.get("exception_is_message"):  # else "Type: message" already, as written once
+            why = failure_headline(str(error.get("exception_type", "")), why)
         if not error and row.get("skip_reason"):
             why = row.get("skip_cause") or str(row["skip_reason"]).replace("_", " ")
         reused = bool(row.get("reused"))
@@ -380,7 +382,7 @@ def _stored_cells(
 def _why(entry: TaskReportEntry) -> str:
     """A failure's message; a skip's cause."""
     if entry.error is not None:
-        return entry.error.exception
+        return entry.error.headline
     if entry.skip_reason is not None:
         return entry.skip_cause or entry.skip_reason.value.replace("_", " ")
     return ""
