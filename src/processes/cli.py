@@ -2,7 +2,8 @@
 
 ``python -m processes show REPORT.json`` prints the text view; flags choose the others.
 ``python -m processes history FILE.db`` lists the runs a ``RunHistory`` recorded, and
-``show FILE.db RUN_ID`` shows one of them. A thin shell over the report's own views and
+``show FILE.db RUN_ID`` shows one of them; ``check FILE.db --expect ...`` is the watch
+(``cli_check``). A thin shell over the report's own views and
 the history's reads; it imports no execution code.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from processes.channels.file import write_atomically
+from processes.cli_check import add_check_command, run_check
 from processes.content import ReportContent
 from processes.history import RunHistory, RunHistoryError, RunSummary, TaskStats
 from processes.report import ProcessExecutionReport
@@ -123,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit with status 1 when a task errored or was skipped in the run",
     )
     _add_history_command(commands)
+    add_check_command(commands)
     return parser
 
 
@@ -194,11 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_CANNOT
+    if args.command == "check":
+        return run_check(args)
     if args.command == "history":
-        if args.task is not None and args.process is None:
-            args.command_parser.error(
-                "--task needs --process NAME: a task's record is in one process"
-            )
         return _history(args)
     try:
         if args.run_id is None and _is_history_file(Path(args.report)):
@@ -266,6 +267,8 @@ def load_recorded_report(path: Path, run_id: str) -> ProcessExecutionReport:
 
 
 def _history(args: argparse.Namespace) -> int:
+    if args.task is not None and args.process is None:
+        args.command_parser.error("--task needs --process NAME: a task's record is in one process")
     path = Path(args.file)
     try:
         with _open_history(path) as history:
