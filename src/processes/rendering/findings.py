@@ -176,8 +176,6 @@ def render_finding_webhook(
     finding's fields (``Finding.to_dict()``) plus its ``title`` and ``text`` in
     ``language``. ``nest_under`` and ``extra_payload`` as for a report's payload."""
     fields = finding.to_dict()
-    fields["process_name"] = _name(finding)
-    fields["message"] = cut(finding.message, _SENTENCE_CHARS)
     fields["title"] = finding_title(finding, language)
     fields["text"] = finding_sentence(finding, language)
     payload: dict[str, Any] = {"kind": FINDING_KIND, "finding": fields}

@@ -21,6 +21,17 @@ if TYPE_CHECKING:
 
 __all__ = ["Finding", "FindingKind"]
 
+#: The most characters ``to_dict()`` keeps of a process name or a run id, and of the
+#: message: a finding's payload stays small whatever the names hold.
+MOST_NAME_CHARS = 200
+MOST_MESSAGE_CHARS = 1000
+
+
+def _cut(text: str | None, limit: int) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "\u2026"
+
 
 class FindingKind(enum.Enum):
     """What the watch found wrong with a process, or that it is back."""
@@ -87,17 +98,18 @@ class Finding:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The finding as JSON-native values (``--json``, the webhook's fields)."""
+        """The finding as JSON-native values (``--json``, the webhook's fields); names
+        past ``MOST_NAME_CHARS`` and a message past ``MOST_MESSAGE_CHARS`` are cut."""
         return {
             "kind": self.kind.value,
-            "process_name": self.process_name,
-            "run_id": self.run_id,
+            "process_name": _cut(self.process_name, MOST_NAME_CHARS),
+            "run_id": _cut(self.run_id, MOST_NAME_CHARS),
             "since": self.since.isoformat(),
-            "message": self.message,
+            "message": _cut(self.message, MOST_MESSAGE_CHARS),
             "last_run": None
             if self.last_run_id is None
             else {
-                "run_id": self.last_run_id,
+                "run_id": _cut(self.last_run_id, MOST_NAME_CHARS),
                 "started_at": self.last_started_at.isoformat() if self.last_started_at else None,
                 "outcome": self.last_outcome,
                 "elapsed_seconds": self.last_seconds,
