@@ -22,7 +22,8 @@ from processes.rendering.chat import (
     _slack_escape,
     _text_run,
 )
-from processes.rendering.common import cut, escape, format_duration, format_time
+from processes.rendering.common import Markup, cut, escape, fill, format_duration, format_time
+from processes.rendering.email_html import EMAIL_FONT, email_template
 from processes.rendering.locales import FindingWords, finding_words, get_locale
 
 if TYPE_CHECKING:
@@ -89,7 +90,9 @@ def finding_facts(finding: Finding, language: str = "en") -> list[tuple[str, str
         facts.append((words.label_last_run, words.no_run))
     else:
         started = f" ({format_time(finding.last_started_at)})" if finding.last_started_at else ""
-        facts.append((words.label_last_run, cut(finding.last_run_id, _NAME_CHARS) + started))
+        # The run the finding is about, or the last run before a missed one.
+        label = words.label_run if finding.run_id == finding.last_run_id else words.label_last_run
+        facts.append((label, cut(finding.last_run_id, _NAME_CHARS) + started))
         outcome = finding.last_outcome or ""
         facts.append((words.label_outcome, words.outcomes.get(outcome, outcome)))
         if finding.last_seconds is not None:
@@ -122,47 +125,53 @@ def _looks_bad(finding: Finding) -> bool:
     return finding.kind.value != "back"
 
 
+_WRAP = "word-break:break-word;overflow-wrap:anywhere;"
+
+
 def render_finding_html(finding: Finding, palette: Palette, language: str = "en") -> str:
-    """The finding as an email's HTML: one table with inline styles and literal colours,
-    as the report's email is built for Gmail, Outlook and Apple Mail (NOTIFY.md A)."""
+    """The finding as an email's HTML, in the report email's page (``page.html``): nested
+    presentation tables, inline styles and literal colours, long names wrapped, as the
+    report's email is built for Gmail, Outlook and Apple Mail (NOTIFY.md A)."""
     words: FindingWords = finding_words(language)
-    colours = palette.of(TaskStatus.ERRORED if _looks_bad(finding) else TaskStatus.SUCCESS)
-    font = "-apple-system,BlinkMacSystemFont,Segoe UI,Roboto,Helvetica,Arial,sans-serif"
+    look = palette.of(TaskStatus.ERRORED if _looks_bad(finding) else TaskStatus.SUCCESS)
     rows = "".join(
-        f'<tr><td style="padding:6px 12px 6px 0;color:{palette.muted};font-size:14px;'
-        f'vertical-align:top;white-space:nowrap">{escape(label)}</td>'
-        f'<td style="padding:6px 0;color:{palette.text};font-size:14px;'
-        f'word-break:break-word">{escape(value)}</td></tr>'
+        f'<tr><td valign="top" width="140" style="padding:5px 12px 5px 0;color:{palette.muted};'
+        f'{_WRAP}">{escape(label)}</td>'
+        f'<td valign="top" style="padding:5px 0;color:{palette.text};{_WRAP}">'
+        f"{escape(value)}</td></tr>"
         for label, value in finding_facts(finding, language)
     )
     title = escape(finding_title(finding, language))
-    return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="{words.code}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{title}</title></head>"
-        f'<body style="margin:0;padding:0;background:{palette.page_bg}">'
-        f'<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"'
-        f' style="background:{palette.page_bg}"><tr><td align="center" style="padding:24px 12px">'
-        '<table role="presentation" width="600" cellpadding="0" cellspacing="0" border="0"'
-        f' style="max-width:600px;width:100%;background:{palette.card_bg};'
-        f'border:1px solid {palette.border};font-family:{font}">'
-        f'<tr><td style="background:{palette.header_bg};color:{palette.header_text};'
-        f'padding:16px 20px;font-size:20px;font-weight:bold">{title}</td></tr>'
-        f'<tr><td style="padding:16px 20px 0 20px">'
-        f'<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">'
-        f'<tr><td style="background:{colours.soft};color:{colours.ink};'
-        f"border-left:4px solid {colours.solid};padding:12px 14px;font-size:15px;"
-        f'line-height:1.5">{escape(finding_sentence(finding, language))}</td></tr></table>'
-        "</td></tr>"
-        f'<tr><td style="padding:16px 20px 4px 20px;color:{palette.text};font-size:16px;'
-        f'font-weight:bold">{escape(words.heading)}</td></tr>'
-        f'<tr><td style="padding:0 20px 16px 20px"><table role="presentation" cellpadding="0"'
-        f' cellspacing="0" border="0">{rows}</table></td></tr>'
-        f'<tr><td style="padding:12px 20px;border-top:1px solid {palette.border};'
-        f'color:{palette.muted};font-size:12px">{escape(words.footer)}</td></tr>'
-        "</table></td></tr></table></body></html>\n"
+    table = (
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"'
+        ' style="table-layout:fixed;">'
     )
+    body = Markup(
+        f'<tr><td bgcolor="{palette.header_bg}" style="padding:16px 20px;'
+        f"background-color:{palette.header_bg};color:{palette.header_text};font-size:20px;"
+        f'font-weight:bold;{_WRAP}">{title}</td></tr>'
+        f'<tr><td style="padding:16px 20px 0 20px;">{table}<tr><td bgcolor="{look.soft}"'
+        f' style="padding:12px 14px;background-color:{look.soft};color:{look.ink};'
+        f'border-left:4px solid {look.solid};font-size:15px;line-height:1.5;{_WRAP}">'
+        f"{escape(finding_sentence(finding, language))}</td></tr></table></td></tr>"
+        f'<tr><td style="padding:16px 20px 4px 20px;color:{palette.text};font-size:16px;'
+        f'font-weight:bold;">{escape(words.heading)}</td></tr>'
+        f'<tr><td style="padding:0 20px 16px 20px;">{table}{rows}</table></td></tr>'
+        f'<tr><td style="padding:12px 20px;border-top:1px solid {palette.border};'
+        f'color:{palette.muted};font-size:12px;">{escape(words.footer)}</td></tr>'
+    )
+    page = fill(
+        email_template("page"),
+        lang=words.code,
+        title=finding_title(finding, language),
+        body=body,
+        page_bg=Markup(palette.page_bg),
+        card_bg=Markup(palette.card_bg),
+        border=Markup(palette.border),
+        text=Markup(palette.text),
+        font=Markup(EMAIL_FONT),
+    )
+    return page + "\n"
 
 
 def render_finding_webhook(

@@ -942,6 +942,7 @@ class FindingWords:
     heading: str
     label_since: str
     label_last_run: str
+    label_run: str
     label_outcome: str
     label_took: str
     label_usual: str
@@ -983,6 +984,7 @@ _FINDING_WORDS: Mapping[str, FindingWords] = MappingProxyType(
                 heading="What the watch found",
                 label_since="Since",
                 label_last_run="Last run",
+                label_run="Run",
                 label_outcome="Outcome",
                 label_took="Took",
                 label_usual="Usual duration",
@@ -1016,6 +1018,7 @@ _FINDING_WORDS: Mapping[str, FindingWords] = MappingProxyType(
                 heading="Lo que encontró la vigilancia",
                 label_since="Desde",
                 label_last_run="Última ejecución",
+                label_run="Ejecución",
                 label_outcome="Resultado",
                 label_took="Duración",
                 label_usual="Duración habitual",
@@ -1044,6 +1047,7 @@ _FINDING_WORDS: Mapping[str, FindingWords] = MappingProxyType(
                 heading="O que a vigilância encontrou",
                 label_since="Desde",
                 label_last_run="Última execução",
+                label_run="Execução",
                 label_outcome="Resultado",
                 label_took="Duração",
                 label_usual="Duração habitual",
@@ -1072,6 +1076,7 @@ _FINDING_WORDS: Mapping[str, FindingWords] = MappingProxyType(
                 heading="Ce que la surveillance a trouvé",
                 label_since="Depuis",
                 label_last_run="Dernière exécution",
+                label_run="Exécution",
                 label_outcome="Résultat",
                 label_took="Durée",
                 label_usual="Durée habituelle",
@@ -1100,6 +1105,7 @@ _FINDING_WORDS: Mapping[str, FindingWords] = MappingProxyType(
                 heading="Was die Überwachung gefunden hat",
                 label_since="Seit",
                 label_last_run="Letzter Lauf",
+                label_run="Lauf",
                 label_outcome="Ergebnis",
                 label_took="Dauer",
                 label_usual="Übliche Dauer",
@@ -1134,6 +1140,7 @@ _FINDING_WORDS: Mapping[str, FindingWords] = MappingProxyType(
                 heading="Cosa ha trovato la sorveglianza",
                 label_since="Da",
                 label_last_run="Ultima esecuzione",
+                label_run="Esecuzione",
                 label_outcome="Esito",
                 label_took="Durata",
                 label_usual="Durata abituale",
