@@ -195,9 +195,11 @@ _BLOCKING_JOB = textwrap.dedent(
 )
 
 
-def start_blocking_job(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str, datetime]:
+def start_blocking_job(
+    tmp_path: Path, ready_name: str = "ready"
+) -> tuple[subprocess.Popen[bytes], str, datetime]:
     """A job that blocks in its task; return it, its run id and start once it runs."""
-    script, ready, path = tmp_path / "job.py", tmp_path / "ready", tmp_path / "runs.db"
+    script, ready, path = tmp_path / "job.py", tmp_path / ready_name, tmp_path / "runs.db"
     script.write_text(_BLOCKING_JOB)
     child = subprocess.Popen([sys.executable, str(script), str(path), str(ready)])
     deadline = time.monotonic() + GENEROUS_SECONDS
@@ -206,7 +208,9 @@ def start_blocking_job(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str, da
         assert time.monotonic() < deadline, "the job never started its task"
         time.sleep(0.02)
     with closing(sqlite3.connect(path)) as db:
-        run_id, started = db.execute("SELECT run_id, started_at FROM runs").fetchone()
+        run_id, started = db.execute(
+            "SELECT run_id, started_at FROM runs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
     return child, run_id, datetime.fromisoformat(started)
 
 
@@ -261,6 +265,24 @@ def test_a_sigkilled_run_is_crashed_closed_by_check_and_reported_once(tmp_path: 
         # closed as the next run would close it: its end is written
         assert db.execute("SELECT count(*) FROM runs WHERE finished_at IS NULL").fetchone() == (0,)
         assert db.execute("SELECT count(*) FROM checkpoints").fetchone() == (0,)
+
+
+def test_the_first_check_tells_a_crashed_run_it_closes_even_when_not_the_newest(
+    tmp_path: Path,
+) -> None:
+    first, first_id, _ = start_blocking_job(tmp_path, "ready1")
+    second, second_id, _ = start_blocking_job(tmp_path, "ready2")  # overlapping runs
+    try:
+        kill(first)
+        with RunHistory(tmp_path / "runs.db") as history:
+            (crashed,) = history.check(Expectation("nightly", DAY))
+            assert history.check(Expectation("nightly", DAY)) == []
+            running = history.runs()[0]
+    finally:
+        kill(second)
+    assert (crashed.kind, crashed.run_id) == (FindingKind.CRASHED, first_id)
+    assert running.run_id == second_id
+    assert running.finished_at is None  # alive: running, not crashed
 
 
 # -- two watches at once ---------------------------------------------------------------------

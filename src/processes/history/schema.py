@@ -166,7 +166,7 @@ CREATE TABLE checkpoints (
 # which none came, '' before any run; for BACK the finding it ends), and a ``watching``
 # row per process holding the first check that knew it (``since``) and the last one.
 _V5_TO_V6 = """
-CREATE TABLE findings (
+CREATE TABLE IF NOT EXISTS findings (
     process_name TEXT NOT NULL,
     kind TEXT NOT NULL,
     subject TEXT NOT NULL,

@@ -322,10 +322,12 @@ def _check_one(
     keep_runs: int,
 ) -> list[Finding]:
     name = expectation.process_name
+    closed = set()
     for row in live_rows(connection, name):
         seen = row.started_at is not None and row.started_at <= now
         if seen and row.has_crashed(stale_seconds, now):
             close_crashed(connection, row, keep_runs)
+            closed.add(row.run_id)
     runs = _seen(connection, name, now)
     reported = {
         (kind, subject): parse_time(since) or now
@@ -334,13 +336,14 @@ def _check_one(
         )
     }
     watching = reported.pop((_WATCHING, ""), None)
+    # The first check judges the newest run, and every run it closed: never closed unsaid.
+    judged = _RUNS_JUDGED if watching is not None else 1
+    for index, run in enumerate(runs):
+        if run.run_id in closed:
+            judged = max(judged, len(runs) - index)
+            break
     found = judge(
-        expectation,
-        runs,
-        reported,
-        first_checked=watching or now,
-        now=now,
-        judged=_RUNS_JUDGED if watching is not None else 1,
+        expectation, runs, reported, first_checked=watching or now, now=now, judged=judged
     )
     stamp = now.isoformat()
     connection.executemany(
