@@ -19,7 +19,15 @@ from processes.errors import (
     TaskNotFoundError,
 )
 from processes.events import EventKind, TaskEvent
-from processes.history import RunHistory, RunHistoryError, RunSummary, TaskStats
+from processes.history import (
+    Expectation,
+    Finding,
+    FindingKind,
+    RunHistory,
+    RunHistoryError,
+    RunSummary,
+    TaskStats,
+)
 from processes.outcome import (
     ErrorData,
     FailureStreak,
@@ -43,8 +51,11 @@ __all__ = [
     "EmailDeliveryError",
     "ErrorData",
     "EventKind",
+    "Expectation",
     "FailureStreak",
     "FileChannel",
+    "Finding",
+    "FindingKind",
     "HTMLEmailStyle",
     "Process",
     "ProcessExecutionReport",

@@ -2,7 +2,8 @@
 
 ``python -m processes show REPORT.json`` prints the text view; flags choose the others.
 ``python -m processes history FILE.db`` lists the runs a ``RunHistory`` recorded, and
-``show FILE.db RUN_ID`` shows one of them. A thin shell over the report's own views and
+``show FILE.db RUN_ID`` shows one of them; ``check FILE.db --expect ...`` is the watch
+(``cli_check``). A thin shell over the report's own views and
 the history's reads; it imports no execution code.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from processes.channels.file import write_atomically
+from processes.cli_check import add_check_command, run_check
 from processes.content import ReportContent
 from processes.history import RunHistory, RunHistoryError, RunSummary, TaskStats
 from processes.report import ProcessExecutionReport
@@ -124,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit with status 1 when a task errored or was skipped in the run",
     )
     _add_history_command(commands)
+    add_check_command(commands)
     return parser
 
 
@@ -201,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_CANNOT
+    if args.command == "check":
+        return run_check(args)
     if args.command == "history":
         _check_history_args(args)
         return _history(args)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from processes.report import ProcessExecutionReport
+    from processes.report import Finding, ProcessExecutionReport
 
 
 class ReportChannel(abc.ABC):
@@ -25,6 +25,15 @@ class ReportChannel(abc.ABC):
     @abc.abstractmethod
     def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
         """Deliver ``report``; raise if it could not be delivered."""
+
+    def send_finding(self, finding: Finding) -> None:
+        """Deliver a finding of the watch (§14, ``Finding.notify()``); raise if it could
+        not be delivered. The built-in channels implement it; a user-written channel that
+        should carry findings overrides it (``finding.message`` is one English sentence,
+        ``finding.to_dict()`` every field)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not deliver findings: implement send_finding(finding)"
+        )
 
     def secret_values(self) -> Sequence[str]:
         """Values this channel holds that no channel may show: a password, a URL's token.

@@ -22,13 +22,18 @@ from processes.channels.webhook import (
 from processes.checks import check_choice, check_count, check_seconds, check_type
 from processes.content import ReportContent
 from processes.rendering.chat import render_discord, render_slack, render_teams
+from processes.rendering.findings import (
+    render_finding_discord,
+    render_finding_slack,
+    render_finding_teams,
+)
 from processes.rendering.locales import LANGUAGES
 from processes.rendering.webhook import serialise_payload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from processes.report import ProcessExecutionReport
+    from processes.report import Finding, ProcessExecutionReport
 
 __all__ = ["DiscordChannel", "SlackChannel", "TeamsChannel"]
 
@@ -40,6 +45,7 @@ class _ChatChannel(ReportChannel):
     """
 
     _render: ClassVar[Callable[..., dict[str, Any]]]
+    _render_finding: ClassVar[Callable[..., dict[str, Any]]]
 
     def __init__(
         self,
@@ -84,8 +90,18 @@ class _ChatChannel(ReportChannel):
     def secret_values(self) -> list[str]:
         return list(self._secrets)
 
+    def render_finding(self, finding: Finding) -> bytes:
+        """Return the exact body ``send_finding`` would POST."""
+        payload = type(self)._render_finding(finding, language=self.language)
+        return serialise_payload(mask_payload(payload, self._secrets))
+
     def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
         body = self.render(report, errors_only=errors_only)
+        self._transport.post(self.url, body, lambda _timestamp: {}, secrets=self._secrets)
+
+    def send_finding(self, finding: Finding) -> None:
+        """Post a finding of the watch (§14) in the service's own format."""
+        body = self.render_finding(finding)
         self._transport.post(self.url, body, lambda _timestamp: {}, secrets=self._secrets)
 
 
@@ -93,6 +109,7 @@ class SlackChannel(_ChatChannel):
     """Post the report to a Slack incoming webhook as Block Kit, with a text fallback."""
 
     _render = staticmethod(render_slack)
+    _render_finding = staticmethod(render_finding_slack)
 
 
 class DiscordChannel(_ChatChannel):
@@ -103,6 +120,7 @@ class DiscordChannel(_ChatChannel):
     """
 
     _render = staticmethod(render_discord)
+    _render_finding = staticmethod(render_finding_discord)
 
     @staticmethod
     def _prepare_url(url: str) -> str:
@@ -116,3 +134,4 @@ class TeamsChannel(_ChatChannel):
     """Post the report to a Teams Workflows webhook as one Adaptive Card (under 28 KB)."""
 
     _render = staticmethod(render_teams)
+    _render_finding = staticmethod(render_finding_teams)

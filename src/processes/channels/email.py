@@ -41,11 +41,12 @@ from processes.checks import check_count, check_flag, check_seconds, check_type,
 from processes.content import ReportContent
 from processes.errors import ProcessesError
 from processes.redaction import mask, remember_secret
-from processes.rendering.email_html import HTMLEmailStyle, render_email, subject_line
+from processes.rendering.email_html import PALETTES, HTMLEmailStyle, render_email, subject_line
+from processes.rendering.findings import finding_title, render_finding_html, render_finding_text
 from processes.rendering.locales import get_locale
 
 if TYPE_CHECKING:
-    from processes.report import ProcessExecutionReport
+    from processes.report import Finding, ProcessExecutionReport
 
 __all__ = [
     "EmailChannel",
@@ -365,9 +366,44 @@ def build_message(
     text, markup = render_email(report, content, style, errors_only=errors_only)
     secrets = _secret_forms(config)
     text, markup = mask(text, secrets), mask(markup, secrets)
+    return _envelope(f"{subject} | {day}", text, markup, config, now)
 
+
+def build_finding_message(
+    finding: Finding,
+    config: SMTPConfig,
+    style: HTMLEmailStyle | None = None,
+    *,
+    now: datetime | None = None,
+) -> EmailMessage:
+    """Build the email of a finding of the watch (§14): subject ``Missed: nightly-etl |
+    YYYYMMDD`` (the finding's words, the process name, the day it began), a plain-text
+    part and its HTML twin saying what is wrong, since when, the last run and its outcome
+    and the usual duration, in the style's language and palette.
+
+    Raises:
+        ValueError: as ``build_message``.
+    """
+    style = HTMLEmailStyle() if style is None else style
+    now = datetime.now().astimezone() if now is None else now
+    _check_header_text("process name", finding.process_name)
+    _check_address("fromaddr", config.fromaddr)
+    for address in config.toaddrs:
+        _check_address("toaddrs", address)
+    day = finding.since.astimezone().strftime("%Y%m%d")
+    secrets = _secret_forms(config)
+    text = mask(render_finding_text(finding, style.language), secrets)
+    markup = mask(render_finding_html(finding, PALETTES[style.palette], style.language), secrets)
+    subject = mask(finding_title(finding, style.language), secrets)
+    return _envelope(f"{subject} | {day}", text, markup, config, now)
+
+
+def _envelope(
+    subject: str, text: str, markup: str, config: SMTPConfig, now: datetime
+) -> EmailMessage:
+    """The message around a text part and its HTML twin."""
     message = EmailMessage(policy=_POLICY)
-    message["Subject"] = f"{subject} | {day}"
+    message["Subject"] = subject
     message["From"] = config.fromaddr
     message["To"] = ", ".join(config.toaddrs)
     message["Date"] = format_datetime(now if now.tzinfo else now.astimezone())
@@ -821,4 +857,9 @@ class EmailChannel(ReportChannel):
     def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
         """Build the message and send it; raise ``EmailDeliveryError`` when it did not go."""
         message = build_message(report, self.smtp_config, self.style, self.content, errors_only)
+        send_message(message, self.smtp_config, sleep=self._sleep)
+
+    def send_finding(self, finding: Finding) -> None:
+        """Email a finding of the watch (§14); raise ``EmailDeliveryError`` when it did not go."""
+        message = build_finding_message(finding, self.smtp_config, self.style)
         send_message(message, self.smtp_config, sleep=self._sleep)

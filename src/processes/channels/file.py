@@ -7,6 +7,7 @@ Rendering comes from ``processes.rendering``; this module only writes, atomicall
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -15,11 +16,13 @@ from typing import TYPE_CHECKING, Literal
 from processes.channels.base import ReportChannel
 from processes.checks import check_choice, check_type
 from processes.content import ReportContent
+from processes.rendering.email_html import PALETTES
+from processes.rendering.findings import render_finding_html, render_finding_text
 from processes.rendering.html import render_html
 from processes.rendering.text import render_text
 
 if TYPE_CHECKING:
-    from processes.report import ProcessExecutionReport
+    from processes.report import Finding, ProcessExecutionReport
 
 __all__ = ["FileChannel"]
 
@@ -77,6 +80,18 @@ class FileChannel(ReportChannel):
     def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
         """Write ``report`` (only its errored entries with ``errors_only``) to the file."""
         write_atomically(self.path, self.render(report, errors_only=errors_only).encode("utf-8"))
+
+    def render_finding(self, finding: Finding) -> str:
+        """Return the text this channel would write for a finding of the watch (§14)."""
+        if self.format == "json":
+            return json.dumps(finding.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        if self.format == "text":
+            return render_finding_text(finding) + "\n"
+        return render_finding_html(finding, PALETTES["neutral"])
+
+    def send_finding(self, finding: Finding) -> None:
+        """Write a finding of the watch to the file, in the channel's format."""
+        write_atomically(self.path, self.render_finding(finding).encode("utf-8"))
 
 
 def write_atomically(path: Path, data: bytes) -> None:

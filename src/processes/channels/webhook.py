@@ -31,6 +31,7 @@ from processes.checks import check_choice, check_count, check_seconds, check_tex
 from processes.content import ReportContent
 from processes.errors import ProcessesError
 from processes.redaction import REDACTED, mask, remember_secret
+from processes.rendering.findings import render_finding_webhook
 from processes.rendering.webhook import (
     MAX_BODY_BYTES,
     fit_payload,
@@ -41,7 +42,7 @@ from processes.signing import HMAC_SHA256, SCHEMES, STANDARD_WEBHOOKS, sign_payl
 from processes.signing import standard_webhooks_key as _standard_webhooks_key
 
 if TYPE_CHECKING:
-    from processes.report import ProcessExecutionReport
+    from processes.report import Finding, ProcessExecutionReport
 
 __all__ = [
     "HttpTransport",
@@ -667,8 +668,21 @@ class WebhookChannel(ReportChannel):
     def secret_values(self) -> list[str]:
         return self.config.hidden_values()
 
+    def render_finding(self, finding: Finding) -> bytes:
+        """Return the exact body ``send_finding`` would POST: ``{"kind": "finding", ...}``."""
+        payload = render_finding_webhook(
+            finding, nest_under=self.config.nest_under, extra_payload=self.config.extra_payload
+        )
+        return serialise_payload(mask_payload(payload, self.config.hidden_values()))
+
     def send_report(self, report: ProcessExecutionReport, *, errors_only: bool) -> None:
-        body = self.render(report, errors_only=errors_only)
+        self._post(self.render(report, errors_only=errors_only))
+
+    def send_finding(self, finding: Finding) -> None:
+        """POST a finding of the watch (§14), signed as a report is."""
+        self._post(self.render_finding(finding))
+
+    def _post(self, body: bytes) -> None:
         config = self.config
         webhook_id = f"msg_{uuid.uuid4().hex}"
 

@@ -13,10 +13,12 @@ import os
 import sqlite3
 import warnings
 from dataclasses import replace
+from datetime import UTC
+from datetime import datetime as _datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from processes.checks import check_count, check_flag, check_number, check_seconds, check_type
-from processes.history import queries, recording
+from processes.history import queries, recording, watch
 from processes.history.connection import HistoryConnection
 from processes.history.crashes import is_live
 from processes.history.errors import RunHistoryError
@@ -25,6 +27,8 @@ from processes.history.keeping import restored
 from processes.history.live import LiveRun
 from processes.history.queries import ProcessGrid, RunSummary, TaskStats
 from processes.history.stored import decode_report, fingerprints_in
+from processes.history.watch import Expectation
+from processes.report.finding import Finding, FindingKind
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -36,7 +40,16 @@ if TYPE_CHECKING:
 #: The most runs a process may keep: SQLite counts rows in 64 bits, far past this.
 _MOST_RUNS = 2**31
 
-__all__ = ["Resumable", "RunHistory", "RunHistoryError", "RunSummary", "TaskStats"]
+__all__ = [
+    "Expectation",
+    "Finding",
+    "FindingKind",
+    "Resumable",
+    "RunHistory",
+    "RunHistoryError",
+    "RunSummary",
+    "TaskStats",
+]
 
 
 class Resumable(NamedTuple):
@@ -323,10 +336,46 @@ class RunHistory:
         check_count("limit", limit, owner="RunHistory.to_html", minimum=1)
         return render_history_page(self.grids(process_name, limit), limit=limit)
 
+    # -- the watch (§14) ------------------------------------------------------------------
+
+    def check(self, *expectations: Expectation, now: datetime | None = None) -> list[Finding]:
+        """Return what is wrong with the runs ``expectations`` describe, each finding once.
+
+        MISSED (no run started within ``every + grace`` of the previous start), CRASHED
+        (its process died: the run is closed as the next run would close it), OVERDUE
+        (running for longer than ``max_runtime``), TOO_LONG / TOO_SHORT (ended after
+        more than ``max_runtime``, or an ok run in less than ``min_runtime``), BACK (a
+        run started after a reported MISSED or OVERDUE). The file remembers what was
+        reported: the next check returns only what is new. ``now`` (an aware datetime)
+        places the check in time, for tests and backfills; runs started after it are not
+        seen. Raises ``RunHistoryError`` when the file cannot be read or written.
+        """
+        for expectation in expectations:
+            check_type("expectation", expectation, Expectation, owner="RunHistory.check")
+        if now is None:
+            now = _now()
+        elif not isinstance(now, _datetime) or now.tzinfo is None:
+            raise TypeError("RunHistory.check now must be an aware datetime")
+        try:
+            with self._connection.writing() as connection:
+                return watch.check(
+                    connection,
+                    expectations,
+                    now,
+                    stale_seconds=self.stale_seconds,
+                    keep_runs=self.keep_runs,
+                )
+        except sqlite3.Error as exc:
+            raise RunHistoryError(f"{self.path}: cannot check the run history ({exc})") from exc
+
     def process_names(self) -> list[str]:
         """Return the names of the processes that have recorded runs, sorted."""
         with self._connection.reading() as connection:
             return queries.process_names(connection)
+
+
+def _now() -> _datetime:
+    return _datetime.now(UTC)
 
 
 def _usable(path: str) -> str:

@@ -95,7 +95,7 @@ def begin(
     connection.execute("BEGIN IMMEDIATE")
     try:
         crashes = tuple(
-            _close(connection, row, keep_runs)
+            close_crashed(connection, row, keep_runs)
             for row in live_rows(connection, process_name)
             if row.has_crashed(stale_seconds)
         )
@@ -117,8 +117,9 @@ def begin(
     return run, crashes
 
 
-def _close(connection: sqlite3.Connection, row: LiveRow, keep_runs: int) -> CrashedRun:
-    """Write the end of a crashed run, as far as its checkpoints go."""
+def close_crashed(connection: sqlite3.Connection, row: LiveRow, keep_runs: int) -> CrashedRun:
+    """Write the end of a crashed run, as far as its checkpoints go, inside the caller's
+    write transaction: what the next run does (``begin``), and the watch (§14)."""
     report = live_report(connection, row, crashed=True)
     first, end = ids_of(row.id)
     written = {

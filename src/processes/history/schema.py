@@ -1,5 +1,5 @@
 """The schema of a history file: its tables, their version, the migrations from versions
-1 to 4, and preparing a file (page size, WAL) before it is first used.
+1 to 5, and preparing a file (page size, WAL) before it is first used.
 
 Imports the package's errors and ``processes.outcome`` only.
 """
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 #: streaks or results; version 2 kept a task's streak, position and start time in its
 #: ``tasks`` row; version 3 keyed the ``tasks`` rows by run and name. Opening an older
 #: file upgrades it in place (``_MIGRATIONS``).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _SCHEMA = """
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -71,6 +71,14 @@ CREATE TABLE results (
     reason TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (run, name)
 );
+CREATE TABLE findings (
+    process_name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    since TEXT NOT NULL,
+    reported_at TEXT NOT NULL,
+    PRIMARY KEY (process_name, kind, subject)
+) WITHOUT ROWID;
 """
 
 _V1_TO_V2 = """
@@ -150,6 +158,21 @@ CREATE TABLE checkpoints (
     batch INTEGER NOT NULL,
     report TEXT NOT NULL,
     PRIMARY KEY (run, batch)
+) WITHOUT ROWID
+"""
+
+# What the watch reported (§14), so that each finding is reported once: a row per
+# finding, keyed by what it is about (``subject``: a run id; for MISSED the run after
+# which none came, '' before any run; for BACK the finding it ends), and a ``watching``
+# row per process holding the first check that knew it (``since``) and the last one.
+_V5_TO_V6 = """
+CREATE TABLE IF NOT EXISTS findings (
+    process_name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    since TEXT NOT NULL,
+    reported_at TEXT NOT NULL,
+    PRIMARY KEY (process_name, kind, subject)
 ) WITHOUT ROWID
 """
 
@@ -291,9 +314,15 @@ def _migrate_v4_to_v5(connection: sqlite3.Connection) -> None:
         connection.execute(statement)
 
 
+def _migrate_v5_to_v6(connection: sqlite3.Connection) -> None:
+    for statement in _statements(_V5_TO_V6):
+        connection.execute(statement)
+
+
 _MIGRATIONS = {
     1: _migrate_v1_to_v2,
     2: _migrate_v2_to_v3,
     3: _migrate_v3_to_v4,
     4: _migrate_v4_to_v5,
+    5: _migrate_v5_to_v6,
 }

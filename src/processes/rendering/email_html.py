@@ -76,7 +76,7 @@ _SKIPPED_MAX = 10_000
 _TIMELINE_MAX = 10_000
 _TIMELINE_ROWS = 20
 
-_FONT = "-apple-system,BlinkMacSystemFont,Segoe UI,Roboto,Helvetica,Arial,sans-serif"
+EMAIL_FONT = _FONT = "-apple-system,BlinkMacSystemFont,Segoe UI,Roboto,Helvetica,Arial,sans-serif"
 _MONO = "Menlo,Consolas,DejaVu Sans Mono,Liberation Mono,monospace"
 
 
@@ -227,11 +227,16 @@ class HTMLEmailStyle:
 
 
 @cache
-def _template(name: str) -> Template:
+def email_template(name: str) -> Template:
+    """The email template ``name`` (``templates/email/<name>.html``), whitespace between
+    tags dropped; the findings' email (``rendering.findings``) fills ``page`` too."""
     text = resources.files("processes.rendering").joinpath(f"templates/email/{name}.html")
     # The templates are indented for people; the whitespace between tags is dropped so
     # that it does not eat into the size budget. Substituted values are untouched.
     return Template(re.sub(r">\s+<", "><", text.read_text(encoding="utf-8").strip()))
+
+
+_template = email_template
 
 
 def _size(markup: str) -> int:

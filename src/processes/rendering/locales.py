@@ -22,7 +22,15 @@ from processes.outcome import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["LANGUAGES", "Locale", "Plural", "get_locale", "is_singular"]
+__all__ = [
+    "LANGUAGES",
+    "FindingWords",
+    "Locale",
+    "Plural",
+    "finding_words",
+    "get_locale",
+    "is_singular",
+]
 
 
 #: ``{count|one|many}``: the form that agrees with the number given for ``count``.
@@ -1036,3 +1044,241 @@ def get_locale(language: str) -> Locale:
         raise ValueError(
             f"language must be one of {', '.join(LANGUAGES)}; got {language!r}"
         ) from None
+
+
+# -- the watch's findings (§14) ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FindingWords:
+    """The words of a finding of the watch, in one language.
+
+    ``titles`` and ``sentences`` are keyed by the finding's kind (``"missed"`` ...);
+    a sentence's fields are ``{name}``, ``{run}``, ``{since}``, ``{started}``, ``{took}``
+    and ``{limit}``. ``outcomes`` are keyed ``ok``, ``failed``, ``crashed``, ``running``.
+    """
+
+    code: str
+    titles: Mapping[str, str]
+    sentences: Mapping[str, str]
+    outcomes: Mapping[str, str]
+    heading: str
+    label_since: str
+    label_last_run: str
+    label_run: str
+    label_outcome: str
+    label_took: str
+    label_usual: str
+    label_limit: str
+    label_checked: str
+    no_run: str
+    usual_unknown: str
+    footer: str
+
+
+_KINDS = ("missed", "crashed", "overdue", "too_long", "too_short", "back")
+
+
+def _by_kind(*words: str) -> Mapping[str, str]:
+    return MappingProxyType(dict(zip(_KINDS, words, strict=True)))
+
+
+def _outcomes(ok: str, failed: str, crashed: str, running: str) -> Mapping[str, str]:
+    return MappingProxyType({"ok": ok, "failed": failed, "crashed": crashed, "running": running})
+
+
+_FINDING_WORDS: Mapping[str, FindingWords] = MappingProxyType(
+    {
+        words.code: words
+        for words in (
+            FindingWords(
+                code="en",
+                titles=_by_kind("Missed", "Crashed", "Overdue", "Too long", "Too short", "Back"),
+                sentences=_by_kind(
+                    "{name} did not run: a run was due at {since} and none has started since.",
+                    "The run {run} of {name} died without a word (last sign of life at {since}).",
+                    "The run {run} of {name} has been running for more than {limit}"
+                    " (since {since}).",
+                    "The run {run} of {name} took {took}, longer than {limit}.",
+                    "The run {run} of {name} took only {took}, shorter than {limit}.",
+                    "{name} is running again: the run {run} started at {started}.",
+                ),
+                outcomes=_outcomes("succeeded", "failed", "died", "still running"),
+                heading="What the watch found",
+                label_since="Since",
+                label_last_run="Last run",
+                label_run="Run",
+                label_outcome="Outcome",
+                label_took="Took",
+                label_usual="Usual duration",
+                label_limit="Limit",
+                label_checked="Checked",
+                no_run="none recorded",
+                usual_unknown="not known yet (fewer than 5 successful runs)",
+                footer="Found by the watch of processes in the run history.",
+            ),
+            FindingWords(
+                code="es",
+                titles=_by_kind(
+                    "Sin ejecutar",
+                    "Murió",
+                    "Excede su tiempo",
+                    "Demasiado larga",
+                    "Demasiado corta",
+                    "De vuelta",
+                ),
+                sentences=_by_kind(
+                    "{name} no se ejecutó: tocaba una ejecución a las {since} y ninguna ha"
+                    " empezado desde entonces.",
+                    "La ejecución {run} de {name} murió sin avisar (última señal de vida:"
+                    " {since}).",
+                    "La ejecución {run} de {name} lleva más de {limit} en marcha (desde {since}).",
+                    "La ejecución {run} de {name} tardó {took}, más de {limit}.",
+                    "La ejecución {run} de {name} tardó solo {took}, menos de {limit}.",
+                    "{name} vuelve a ejecutarse: la ejecución {run} empezó a las {started}.",
+                ),
+                outcomes=_outcomes("correcta", "fallida", "muerta", "en curso"),
+                heading="Lo que encontró la vigilancia",
+                label_since="Desde",
+                label_last_run="Última ejecución",
+                label_run="Ejecución",
+                label_outcome="Resultado",
+                label_took="Duración",
+                label_usual="Duración habitual",
+                label_limit="Límite",
+                label_checked="Comprobado",
+                no_run="ninguna registrada",
+                usual_unknown="aún no se conoce (menos de 5 ejecuciones correctas)",
+                footer="Encontrado por la vigilancia de processes en el historial de ejecuciones.",
+            ),
+            FindingWords(
+                code="pt",
+                titles=_by_kind(
+                    "Não executou", "Morreu", "Atrasada", "Longa demais", "Curta demais", "De volta"
+                ),
+                sentences=_by_kind(
+                    "{name} não executou: uma execução era esperada às {since} e nenhuma"
+                    " começou desde então.",
+                    "A execução {run} de {name} morreu sem aviso (último sinal de vida: {since}).",
+                    "A execução {run} de {name} está em andamento há mais de {limit}"
+                    " (desde {since}).",
+                    "A execução {run} de {name} levou {took}, mais de {limit}.",
+                    "A execução {run} de {name} levou apenas {took}, menos de {limit}.",
+                    "{name} voltou a executar: a execução {run} começou às {started}.",
+                ),
+                outcomes=_outcomes("bem-sucedida", "falhou", "morreu", "em andamento"),
+                heading="O que a vigilância encontrou",
+                label_since="Desde",
+                label_last_run="Última execução",
+                label_run="Execução",
+                label_outcome="Resultado",
+                label_took="Duração",
+                label_usual="Duração habitual",
+                label_limit="Limite",
+                label_checked="Verificado",
+                no_run="nenhuma registrada",
+                usual_unknown="ainda desconhecida (menos de 5 execuções bem-sucedidas)",
+                footer="Encontrado pela vigilância do processes no histórico de execuções.",
+            ),
+            FindingWords(
+                code="fr",
+                titles=_by_kind(
+                    "Manquée", "Morte", "En retard", "Trop longue", "Trop courte", "De retour"
+                ),
+                sentences=_by_kind(
+                    "{name} ne s'est pas exécuté : une exécution était attendue à {since}"
+                    " et aucune n'a démarré depuis.",
+                    "L'exécution {run} de {name} est morte sans un mot (dernier signe de vie :"
+                    " {since}).",
+                    "L'exécution {run} de {name} tourne depuis plus de {limit} (depuis {since}).",
+                    "L'exécution {run} de {name} a duré {took}, plus que {limit}.",
+                    "L'exécution {run} de {name} n'a duré que {took}, moins que {limit}.",
+                    "{name} tourne de nouveau : l'exécution {run} a démarré à {started}.",
+                ),
+                outcomes=_outcomes("réussie", "échouée", "morte", "en cours"),
+                heading="Ce que la surveillance a trouvé",
+                label_since="Depuis",
+                label_last_run="Dernière exécution",
+                label_run="Exécution",
+                label_outcome="Résultat",
+                label_took="Durée",
+                label_usual="Durée habituelle",
+                label_limit="Limite",
+                label_checked="Vérifié",
+                no_run="aucune enregistrée",
+                usual_unknown="pas encore connue (moins de 5 exécutions réussies)",
+                footer="Trouvé par la surveillance de processes dans l'historique des exécutions.",
+            ),
+            FindingWords(
+                code="de",
+                titles=_by_kind(
+                    "Ausgefallen", "Abgestürzt", "Überfällig", "Zu lang", "Zu kurz", "Wieder da"
+                ),
+                sentences=_by_kind(
+                    "{name} ist nicht gelaufen: Ein Lauf war um {since} fällig, und seitdem"
+                    " hat keiner begonnen.",
+                    "Der Lauf {run} von {name} ist wortlos gestorben (letztes Lebenszeichen:"
+                    " {since}).",
+                    "Der Lauf {run} von {name} läuft seit mehr als {limit} (seit {since}).",
+                    "Der Lauf {run} von {name} dauerte {took}, länger als {limit}.",
+                    "Der Lauf {run} von {name} dauerte nur {took}, kürzer als {limit}.",
+                    "{name} läuft wieder: Der Lauf {run} begann um {started}.",
+                ),
+                outcomes=_outcomes("erfolgreich", "fehlgeschlagen", "gestorben", "läuft noch"),
+                heading="Was die Überwachung gefunden hat",
+                label_since="Seit",
+                label_last_run="Letzter Lauf",
+                label_run="Lauf",
+                label_outcome="Ergebnis",
+                label_took="Dauer",
+                label_usual="Übliche Dauer",
+                label_limit="Grenze",
+                label_checked="Geprüft",
+                no_run="keiner aufgezeichnet",
+                usual_unknown="noch unbekannt (weniger als 5 erfolgreiche Läufe)",
+                footer="Gefunden von der Überwachung von processes im Verlauf der Läufe.",
+            ),
+            FindingWords(
+                code="it",
+                titles=_by_kind(
+                    "Mancata",
+                    "Morta",
+                    "In ritardo",
+                    "Troppo lunga",
+                    "Troppo breve",
+                    "Di nuovo attiva",
+                ),
+                sentences=_by_kind(
+                    "{name} non è stato eseguito: un'esecuzione era prevista alle {since}"
+                    " e da allora non ne è iniziata nessuna.",
+                    "L'esecuzione {run} di {name} è morta senza avvisare (ultimo segno di"
+                    " vita: {since}).",
+                    "L'esecuzione {run} di {name} è in corso da più di {limit} (dalle {since}).",
+                    "L'esecuzione {run} di {name} è durata {took}, più di {limit}.",
+                    "L'esecuzione {run} di {name} è durata solo {took}, meno di {limit}.",
+                    "{name} è di nuovo in esecuzione: l'esecuzione {run} è iniziata alle"
+                    " {started}.",
+                ),
+                outcomes=_outcomes("riuscita", "fallita", "morta", "in corso"),
+                heading="Cosa ha trovato la sorveglianza",
+                label_since="Da",
+                label_last_run="Ultima esecuzione",
+                label_run="Esecuzione",
+                label_outcome="Esito",
+                label_took="Durata",
+                label_usual="Durata abituale",
+                label_limit="Limite",
+                label_checked="Controllato",
+                no_run="nessuna registrata",
+                usual_unknown="ancora sconosciuta (meno di 5 esecuzioni riuscite)",
+                footer="Trovato dalla sorveglianza di processes nella cronologia delle esecuzioni.",
+            ),
+        )
+    }
+)
+
+
+def finding_words(language: str) -> FindingWords:
+    """Return the finding words for ``language`` (one of ``LANGUAGES``)."""
+    get_locale(language)  # the same ValueError for a language we do not have
+    return _FINDING_WORDS[language]

@@ -1,8 +1,8 @@
 """The report of one run: its model, its JSON form and its delivery to channels.
 
 ``model`` holds the report and its entries, ``codec`` its JSON writer and validating
-reader, ``delivery`` ``notify()``. Re-exports only; rendering and channels import
-``processes.report`` (or ``processes.report.model``) for the types.
+reader, ``delivery`` ``notify()``, ``finding`` the watch's findings. Re-exports only;
+rendering and channels import ``processes.report`` (or ``processes.report.model``) for the types.
 """
 
 from processes.report.codec import (
@@ -17,7 +17,8 @@ from processes.report.codec import (
     report_from_json,
     report_to_dict,
 )
-from processes.report.delivery import Delivery, notify
+from processes.report.delivery import Delivery, notify, notify_finding
+from processes.report.finding import Finding, FindingKind
 from processes.report.model import (
     ProcessExecutionReport,
     TaskReportEntry,
@@ -30,6 +31,8 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "MAX_JSON_DEPTH_READ",
     "Delivery",
+    "Finding",
+    "FindingKind",
     "ProcessExecutionReport",
     "TaskReportEntry",
     "crashes_to_list",
@@ -39,6 +42,7 @@ __all__ = [
     "new_entry",
     "new_run_id",
     "notify",
+    "notify_finding",
     "report_from_dict",
     "report_from_json",
     "report_to_dict",

@@ -1,5 +1,6 @@
 """Handing a report to channels: ``notify()`` filters it once, masks the channels' own
-secrets out of it, calls each channel and catches per channel, returning ``Delivery``s.
+secrets out of it, calls each channel and catches per channel, returning ``Delivery``s;
+``notify_finding()`` does the same for a finding of the watch (§14).
 
 Imports ``errors``, ``outcome`` and ``redaction``; the model only for type checking (its
 ``notify()`` calls this module). Channels import the model, never this module.
@@ -17,11 +18,12 @@ from processes.outcome import TaskChange
 from processes.redaction import channel_secrets
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable, Sequence
 
+    from processes.report.finding import Finding
     from processes.report.model import ProcessExecutionReport
 
-__all__ = ["Channel", "Delivery", "notify"]
+__all__ = ["Channel", "Delivery", "notify", "notify_finding"]
 
 
 class Channel(Protocol):
@@ -77,10 +79,41 @@ def notify(
         return [Delivery(channel, ok=True, sent=False) for channel in channels]
     if secrets := channel_secrets(channels):
         report = report.masked(secrets)
+    return _deliver(
+        channels,
+        lambda channel: channel.send_report(report, errors_only=only_errors),
+        "report",
+        show_warnings=show_warnings,
+    )
+
+
+def notify_finding(finding: Finding, *channels: Any, show_warnings: bool = True) -> list[Delivery]:
+    """Send a finding of the watch through each channel's ``send_finding``, in order;
+    never raise for a delivery. Its texts are masked first, as a report's are: the
+    channels' own secrets, and a credential's shape in a process name. A channel without
+    ``send_finding`` (one written before the watch existed) is a failed ``Delivery``."""
+    finding = finding.masked(channel_secrets(channels))
+
+    def send(channel: Any) -> object:
+        method = getattr(channel, "send_finding", None)
+        if method is None:
+            raise TypeError(f"{type(channel).__name__} has no send_finding(finding) method")
+        return method(finding)
+
+    return _deliver(channels, send, "finding", show_warnings=show_warnings)
+
+
+def _deliver(
+    channels: Sequence[Any],
+    send: Callable[[Any], object],
+    what: str,
+    *,
+    show_warnings: bool = True,
+) -> list[Delivery]:
     deliveries = []
     for channel in channels:
         try:
-            outcome = channel.send_report(report, errors_only=only_errors)
+            outcome = send(channel)
             if outcome is False:  # channels in the apprise style report by returning False
                 raise RuntimeError("the channel reported that it could not deliver")
         except Exception as exc:
@@ -92,10 +125,10 @@ def notify(
     for delivery in deliveries:
         if show_warnings and delivery.error is not None:
             warnings.warn(
-                f"{type(delivery.channel).__name__} failed to deliver the report: "
+                f"{type(delivery.channel).__name__} failed to deliver the {what}: "
                 f"{type(delivery.error).__name__}: {delivery.error}",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
     return deliveries
 
