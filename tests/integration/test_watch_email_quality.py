@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from browser import launch_chromium, load_html
-from nu_checker import nu_errors
+from nu_checker import nu_errors_of
 from processes import EmailChannel, Finding, FindingKind, HTMLEmailStyle, SMTPConfig
 from processes.channels import email as email_module
 from processes.rendering.email_html import PALETTES
@@ -69,7 +69,7 @@ def test_every_finding_email_is_valid_html_in_every_language() -> None:
     pages["missed, slate, a hostile name"] = render_finding_html(
         finding(FindingKind.MISSED, '<script>alert("x")</script> & "etl"'), PALETTES["slate"]
     )
-    errors = dict(zip(pages, nu_errors(*pages.values()), strict=True))
+    errors = nu_errors_of(pages)
     assert errors == {what: [] for what in pages}
 
 
