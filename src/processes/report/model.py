@@ -69,6 +69,10 @@ class TaskReportEntry:
     #: Why a SKIPPED task never ran, and the errored task that caused it, if one did.
     skip_reason: SkipReason | None = None
     skip_cause: str = ""
+    #: An item of a mapped task (§15): that task's name, and the item's key; "" and None
+    #: for any other entry.
+    mapped_task: str = ""
+    item_key: str | None = None
 
 
 class _EntryInTheMaking:
@@ -100,6 +104,8 @@ def new_entry(
     rerun_reason: str = "",
     skip_reason: SkipReason | None = None,
     skip_cause: str = "",
+    mapped_task: str = "",
+    item_key: str | None = None,
 ) -> TaskReportEntry:
     """``TaskReportEntry(...)`` at a fraction of the cost, for the entries of a run.
 
@@ -124,6 +130,8 @@ def new_entry(
     entry.rerun_reason = rerun_reason
     entry.skip_reason = skip_reason
     entry.skip_cause = skip_cause
+    entry.mapped_task = mapped_task
+    entry.item_key = item_key
     entry.__class__ = TaskReportEntry
     built: TaskReportEntry = entry
     return built
