@@ -213,14 +213,19 @@ class ProcessExecutionReport:
         return (self.finished_at - self.started_at).total_seconds()
 
     def only(self, names: Iterable[str] | str) -> ProcessExecutionReport:
-        """Return a copy holding only the named tasks (case-insensitive), in report order."""
+        """Return a copy holding only the named tasks (case-insensitive), in report order;
+        a mapped task with its items (SPEC §15)."""
         if isinstance(names, str):  # one name, not a set of one-letter names
             names = (names,)
         # Both sides lower-cased: a report built by hand may hold "Fetch_Orders" (SPEC §10).
         wanted = {name.lower() for name in names}
         return replace(
             self,
-            entries={n: e for n, e in self.entries.items() if n.lower() in wanted},
+            entries={
+                n: e
+                for n, e in self.entries.items()
+                if n.lower() in wanted or (e.mapped_task and e.mapped_task.lower() in wanted)
+            },
             changes={n: c for n, c in self.changes.items() if n.lower() in wanted},
             streaks={n: s for n, s in self.streaks.items() if n.lower() in wanted},
         )
