@@ -88,3 +88,7 @@ def hang_on(name: str) -> str:
 
 def count_loaded(loaded: dict[str, str]) -> int:
     return len(loaded)
+
+
+def credentials(user: str) -> dict[str, str]:
+    return {"user": user, "password": f"pw-{user}-7f3a"}

@@ -227,3 +227,23 @@ def test_notify_with_the_mapped_tasks_name_selects_it_with_its_items() -> None:
     assert list(channel.got[0].entries) == ["load", "load[a.csv]", "load[bad.csv]"]
     report.notify(channel, tasks=["load[bad.csv]"])
     assert list(channel.got[1].entries) == ["load[bad.csv]"]
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_what_an_items_entry_hides_its_mapped_task_and_dependants_hide_too(
+    parallel: bool,
+) -> None:
+    tasks = [
+        Task("users", lambda: ["ann", "bob"]),
+        Task("login", jobs.credentials, dependencies=[_each("users")]),
+        Task("count", jobs.count_loaded, dependencies=[_whole("login")]),
+    ]
+    report = Process(tasks).run(parallel=parallel)
+    assert report.ok, report.to_text(color=False)
+    assert report.entries["count"].result == 2
+    assert report.entries["login[ann]"].result == {"user": "ann", "password": "[redacted]"}
+    assert report.entries["login"].result == {
+        "ann": {"user": "ann", "password": "[redacted]"},
+        "bob": {"user": "bob", "password": "[redacted]"},
+    }
+    assert "pw-" not in report.to_json()

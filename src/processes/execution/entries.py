@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from processes.outcome import TaskStatus
+from processes.redaction import REDACTED
 from processes.report import ProcessExecutionReport, new_entry
 from processes.task import utcnow
 
@@ -104,7 +105,10 @@ class Entries:
             items.forget_value(i)
         if error is None:
             args, kwargs = inputs.shown(base, life.args, life.kwargs, self.by_position, item)
-            shown_result = inputs.shown_result(base, result)
+            if self.items_of and i in self.items_of:
+                shown_result = self._summed_up(i, result)
+            else:
+                shown_result = inputs.shown_result(base, result)
         else:  # its life holds its inputs as its failure shows them already
             args, kwargs, shown_result = life.args, life.kwargs, None
         entry = self.by_position[i] = new_entry(
@@ -126,6 +130,18 @@ class Entries:
         )
         if self.recorder is not None and key is None:
             self.recorder.task_finished(i, entry, result)
+
+    def _summed_up(self, mapped: int, result: dict[str, Any]) -> Any:
+        """A mapped task's result as its entry shows it: its items' results as their
+        entries show them (scrubbed once there, not again), under their keys."""
+        inputs = self.inputs
+        if mapped in inputs.secret_results:
+            return REDACTED
+        if mapped not in inputs.shown_otherwise:  # no item's result is shown otherwise
+            return result
+        entries = (self.by_position[p] for p in self.items_of[mapped])
+        shown = (e.result for e in entries if e is not None and e.status is TaskStatus.SUCCESS)
+        return dict(zip(result, shown, strict=True))
 
     def skipped(self, i: int, reason: SkipReason, cause: int | None) -> None:
         """Task ``i`` never runs: why, and the errored task at the root of it."""

@@ -196,8 +196,8 @@ class Ledger:
                 # Nobody watches it: release its dependants now, write its entry before
                 # the driver next waits (``write_deferred``).
                 life.attempts += 1
-                self._release(i, False, None)
                 self._unwritten.append(i)
+                self._release(i, False, None)
                 return
             life.attempts += 1
             self._finish(i, life, TaskStatus.SUCCESS, outcome.value)
@@ -506,6 +506,8 @@ def _spawn(self: Ledger, m: int) -> None:
 def _sum_up(self: Ledger, group: ItemGroup) -> None:
     """Every item of a mapped task ended: its own entry sums them up (SPEC §15)."""
     m = group.mapped
+    if self._unwritten:  # its entry shows its items' results as their entries do
+        self.write_deferred()
     life = self.lives[m] = group.life
     result, failed = self.items.sum_up(group, self.tasks[m], self.results)
     if failed:
