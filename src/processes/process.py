@@ -31,7 +31,6 @@ from processes.task import (
     UPSTREAM_NAME_OF,
     Task,
     TaskDependency,
-    for_each_given,
     utcnow,
 )
 from processes.tasklog import LogFiles
@@ -86,8 +85,6 @@ class Process:
             dependencies = task.dependencies
             upstreams[name] = tuple([d.task_name for d in dependencies]) if dependencies else ()
         graph = TaskGraph(upstreams)
-        if for_each_given():
-            _refuse_chained_maps(tasks)
         if graph.order != list(upstreams):  # not given in dependency order: reordered
             given = {task.name: task for task in tasks}
             self.tasks = [given[name] for name in graph.order]
@@ -429,22 +426,6 @@ def _resumption(
         earlier.reasons,
         changed=_changed_since(earlier.fingerprints, fingerprints),
     )
-
-
-def _refuse_chained_maps(tasks: list[Task]) -> None:
-    """A ``for_each`` edge from a mapped task (item by item, SPEC §15) is not supported yet:
-    refused when the process is built, naming the task and what to do instead."""
-    mapped = {task.name for task in tasks if any(d.for_each for d in task.dependencies)}
-    for task in tasks:
-        for dependency in task.dependencies:
-            if dependency.for_each and dependency.task_name in mapped:
-                up = dependency.task_name
-                raise ValueError(
-                    f"Task {task.name!r}: dependency {up!r} has for_each=True, but {up!r} is "
-                    "itself mapped (for_each): mapping item by item over a mapped task is not "
-                    f"supported yet; drop for_each to receive {up!r}'s dict of results "
-                    "(key -> result) whole"
-                )
 
 
 def _changed_since(before: dict[str, str], now: dict[str, str]) -> dict[str, str]:

@@ -92,3 +92,26 @@ def count_loaded(loaded: dict[str, str]) -> int:
 
 def credentials(user: str) -> dict[str, str]:
     return {"user": user, "password": f"pw-{user}-7f3a"}
+
+
+#: Set by the item of ``mark_done`` for "a": ``wait_for_a`` waits on it for "slow".
+A_TRANSFORMED = threading.Event()
+
+
+def wait_for_a(name: str) -> str:
+    """The item "slow" waits (at most 10 s) until "a" went one step further."""
+    if name == "slow":
+        return f"{name}:{A_TRANSFORMED.wait(10)}"
+    return name
+
+
+def mark_done(value: str) -> str:
+    if value == "a":
+        A_TRANSFORMED.set()
+    return value + "!"
+
+
+def load_file_or_wait(name: str) -> str:
+    if "bad" in name:
+        raise ValueError(f"{name} is malformed")
+    return wait_for_a(name)

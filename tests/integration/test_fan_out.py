@@ -247,3 +247,39 @@ def test_what_an_items_entry_hides_its_mapped_task_and_dependants_hide_too(
         "bob": {"user": "bob", "password": "[redacted]"},
     }
     assert "pw-" not in report.to_json()
+
+
+@pytest.mark.parametrize("how", ["our pool", "threads"])
+def test_a_map_over_a_mapped_task_starts_each_item_when_its_own_item_ended(
+    how: str, thread_pool: ThreadPoolExecutor
+) -> None:
+    jobs.A_TRANSFORMED.clear()
+    tasks = [
+        Task("names", lambda: ["a", "slow", "bad-1"]),
+        Task("load", jobs.load_file_or_wait, dependencies=[_each("names")], max_failed=1),
+        Task("transform", jobs.mark_done, dependencies=[_each("load")], max_failed=1),
+        Task("count", jobs.count_loaded, dependencies=[_whole("transform")]),
+    ]
+    options: dict[str, Any] = {"max_workers": 2, "parallel": True}
+    if how == "threads":
+        options["executor"] = thread_pool
+    report = Process(tasks).run(**options)
+    # transform[a] ran while load[slow] still waited for it: item by item, not task by task
+    assert report.entries["load[slow]"].result == "slow:True", report.to_text(color=False)
+    assert report.entries["transform"].result == {"a": "a!", "slow": "slow:True!"}
+    assert report.entries["transform[bad-1]"].skip_cause == "load[bad-1]"
+    assert report.entries["count"].result == 2
+
+
+def test_a_map_over_a_mapped_task_in_other_processes(process_pool: ProcessPoolExecutor) -> None:
+    tasks = [
+        Task("files", jobs.daily_files, args=(4,)),
+        Task("prefix", jobs.label, args=(2,), kwargs={"prefix": "p"}),
+        Task("load", jobs.load_file, dependencies=[_each("files"), _whole("prefix", "prefix")]),
+        Task("transform", jobs.mark_done, dependencies=[_each("load")]),
+    ]
+    report = Process(tasks).run(executor=process_pool, max_workers=2)
+    assert report.ok, report.to_text(color=False)
+    result = report.entries["transform"].result
+    assert list(result) == jobs.daily_files(4)
+    assert all(value.startswith("p2") and value.endswith("!") for value in result.values())

@@ -58,20 +58,6 @@ def test_an_edge_added_later_is_checked_when_the_task_is_added() -> None:
     assert [d.task_name for d in process.get_task("c").dependencies] == ["a"]
 
 
-def test_a_map_over_a_mapped_task_is_refused_when_the_process_is_built() -> None:
-    tasks = [
-        Task("files", _noop),
-        Task("load", _noop, dependencies=[TaskDependency("files", True, for_each=True)]),
-        Task("transform", _noop, dependencies=[TaskDependency("load", True, for_each=True)]),
-    ]
-    with pytest.raises(ValueError, match=r"Task 'transform'.*'load' is itself mapped.*not"):
-        Process(tasks)
-    process = Process(tasks[:2])
-    with pytest.raises(ValueError, match="itself mapped"):
-        process.add_task(tasks[2])
-    assert [t.name for t in process.tasks] == ["files", "load"]
-
-
 def test_item_key_and_max_failed_defaults_and_checks() -> None:
     task = Task("load", _noop)
     assert task.item_key is None

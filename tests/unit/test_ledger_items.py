@@ -314,3 +314,126 @@ def test_results_for_the_history_follow_the_report_order() -> None:
     ordered = ledger.report_results()
     assert len(ordered) == len(report.entries)
     assert dict(zip(report.entries, ordered, strict=True))["load[b]"] == "LOAD[B]"
+
+
+def _chained(**transform: Any) -> Ledger:
+    """files -> load (each file) -> transform (each of load's items, suffix whole) -> total."""
+    return _ledger(
+        [
+            Task("files", _noop),
+            Task("load", _noop, dependencies=[_each("files")], max_failed=1),
+            Task("suffix", _noop),
+            Task(
+                "transform",
+                _noop,
+                dependencies=[_each("load"), _whole("suffix")],
+                **transform,
+            ),
+            Task("total", _noop, dependencies=[_whole("transform")]),
+        ]
+    )
+
+
+def _run_named(ledger: Ledger, name: str, outcome: AttemptOutcome) -> None:
+    """Run ``name``, next in line among the ready (those before it are put back)."""
+    passed = []
+    while ledger._entries.name(i := ledger.next_start(0.0)) != name:
+        assert i >= 0, f"{name} is not ready"
+        passed.append(i)
+    for other in passed:
+        ledger.put_back(other)
+    assert ledger.start(i) is not None, name
+    ledger.settle(i, outcome, 0.0)
+
+
+def test_a_map_over_a_mapped_task_goes_item_by_item_keeping_the_keys() -> None:
+    ledger = _chained()
+    _run_named(ledger, "files", _ok(["a", "b"]))
+    _run_named(ledger, "suffix", _ok("!"))
+    assert ledger.start(ledger.next_start(0.0)) is None  # load spawns its items
+    ready = [ledger.next_start(0.0) for _ in range(2)]
+    assert [ledger._entries.name(i) for i in ready] == ["load[a]", "load[b]"]
+    assert ledger.next_start(0.0) == -1  # transform's items wait, each for its own
+    for i in ready:
+        ledger.put_back(i)
+    _run_named(ledger, "load[a]", _ok("A"))
+    load_b = ledger.next_start(0.0)
+    assert ledger._entries.name(load_b) == "load[b]"
+    i = ledger.next_start(0.0)
+    assert ledger._entries.name(i) == "transform[a]"  # while load[b] has not even started
+    ledger.put_back(load_b)
+    life = ledger.start(i)
+    assert life is not None
+    assert life.args == ("A", "!")
+    ledger.settle(i, _ok("A!"), 0.0)
+    _run_named(ledger, "load[b]", _ok("B"))
+    started = _drive(ledger, {})
+    assert started[0] == ("transform[b]", ("B", "!"))
+    report = ledger.report(utcnow())
+    assert report.entries["transform"].result == {"a": "A!", "b": "TRANSFORM[B]"}
+    assert report.entries["transform"].args == ({"a": "A", "b": "B"}, "!")
+    assert report.entries["total"].status is TaskStatus.SUCCESS
+    names = list(report.entries)
+    assert names.index("transform[a]") == names.index("transform") + 1
+
+
+def test_a_failed_item_skips_only_its_own_downstream_item() -> None:
+    ledger = _chained(max_failed=1)
+    _run_named(ledger, "files", _ok(["a", "b", "c"]))
+    _run_named(ledger, "suffix", _ok("!"))
+    started = _drive(ledger, {"load[b]": _failed()})
+    assert [name for name, _ in started] == [
+        "load[a]",
+        "load[b]",
+        "load[c]",
+        "transform[a]",
+        "transform[c]",
+        "total",
+    ]
+    report = ledger.report(utcnow())
+    skipped = report.entries["transform[b]"]
+    assert skipped.skip_reason is SkipReason.UPSTREAM_FAILED
+    assert skipped.skip_cause == "load[b]"
+    assert report.entries["load"].status is TaskStatus.SUCCESS  # within its max_failed
+    assert report.entries["transform"].result == {"a": "TRANSFORM[A]", "c": "TRANSFORM[C]"}
+
+
+def test_items_map_over_the_items_whatever_the_upstream_task_sums_up_to() -> None:
+    ledger = _chained(max_failed=2)
+    _run_named(ledger, "files", _ok(["a", "b", "c"]))
+    _run_named(ledger, "suffix", _ok("!"))
+    _drive(ledger, {"load[a]": _failed(), "load[b]": _failed()})
+    report = ledger.report(utcnow())
+    assert report.entries["load"].status is TaskStatus.ERRORED  # 2 > max_failed=1
+    assert report.entries["transform[c]"].status is TaskStatus.SUCCESS
+    assert report.entries["transform"].status is TaskStatus.SUCCESS  # 2 skipped <= 2
+    assert report.entries["total"].status is TaskStatus.SUCCESS
+
+
+def test_an_other_upstream_failure_skips_every_item_mapped_item_by_item() -> None:
+    ledger = _chained()
+    _run_named(ledger, "files", _ok(["a", "b"]))
+    assert ledger.start(ledger.next_start(0.0)) is None  # load spawns (and transform's)
+    _run_named(ledger, "suffix", _failed())
+    _drive(ledger, {})
+    report = ledger.report(utcnow())
+    for key in "ab":
+        entry = report.entries[f"transform[{key}]"]
+        assert entry.skip_reason is SkipReason.UPSTREAM_FAILED
+        assert entry.skip_cause == "suffix"
+    assert report.entries["transform"].status is TaskStatus.ERRORED
+    assert report.entries["total"].status is TaskStatus.SKIPPED
+
+
+def test_a_map_over_an_empty_or_failed_mapped_task() -> None:
+    ledger = _chained()
+    _run_named(ledger, "files", _ok([]))
+    _drive(ledger, {})
+    report = ledger.report(utcnow())
+    assert report.entries["transform"].result == {}
+    assert report.ok
+    ledger = _chained()
+    _run_named(ledger, "files", _ok(5))
+    _drive(ledger, {})
+    report = ledger.report(utcnow())
+    assert report.entries["transform"].skip_cause == "load"

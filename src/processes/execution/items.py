@@ -28,17 +28,39 @@ class ItemsError(Exception):
 
 
 class ItemGroup:
-    """One mapped task's items while they run: positions ``first`` on, in item order."""
+    """One mapped task's items while they run: positions ``first`` on, in item order.
 
-    __slots__ = ("count", "failed", "first", "left", "life", "mapped")
+    A group that maps item by item over another mapped task's (``over``) has the same
+    keys; its item ``k`` waits for item ``k`` of ``over`` (``source_done``) and for the
+    task's other upstream tasks (``others_left``).
+    """
 
-    def __init__(self, mapped: int, first: int, count: int, life: TaskLife) -> None:
+    __slots__ = (
+        "count",
+        "failed",
+        "first",
+        "followers",
+        "left",
+        "life",
+        "mapped",
+        "others_left",
+        "over",
+        "source_done",
+    )
+
+    def __init__(
+        self, mapped: int, first: int, count: int, life: TaskLife, over: ItemGroup | None = None
+    ) -> None:
         self.mapped = mapped
         self.first = first
         self.count = count
         self.left = count  # items not ended yet
         self.failed: list[int] = []  # positions of the items that did not succeed
         self.life = life  # the mapped task's own: its inputs (whole) and its start
+        self.over = over
+        self.followers: list[ItemGroup] = []  # the groups that map item by item over this
+        self.others_left = 0
+        self.source_done = bytearray(count if over is not None else 0)
 
 
 class Items:
@@ -49,7 +71,7 @@ class Items:
     entry is written) and its ``ItemGroup``, at ``position - declared``.
     """
 
-    __slots__ = ("declared", "for_each", "keys", "of", "values")
+    __slots__ = ("chained", "declared", "early", "for_each", "keys", "of", "values")
 
     def __init__(self, declared: int, for_each: dict[int, int]) -> None:
         self.declared = declared
@@ -57,6 +79,13 @@ class Items:
         self.keys: list[str] = []
         self.values: list[Any] = []
         self.of: list[ItemGroup] = []
+        # A mapped task -> the mapped tasks that map over it item by item; and those whose
+        # items were spawned with its own (before they were ready as tasks).
+        self.chained: dict[int, list[int]] = {}
+        for mapped, up in sorted(for_each.items()):
+            if up in for_each:
+                self.chained.setdefault(up, []).append(mapped)
+        self.early: dict[int, ItemGroup] = {}
 
     def spawn(
         self, mapped: int, life: TaskLife, results: list[Any], tasks: list[Task]
@@ -66,15 +95,34 @@ class Items:
         none. ``ItemsError`` if they cannot be listed or keyed."""
         task = tasks[mapped]
         up = self.for_each[mapped]
-        values = list_items(results[up], tasks[up].name)
+        source = results[up]
+        if up in self.for_each and isinstance(source, dict):
+            # a mapped task's dict, whole (reused, or its items never started): item by
+            # item, keeping its keys
+            values, keys = list(source.values()), list(source)
+        else:
+            values = list_items(source, tasks[up].name)
+            keys = item_keys(values, task.item_key)
         if not values:
             return None
-        keys = item_keys(values, task.item_key)
-        first = self.declared + len(self.keys)
-        group = ItemGroup(mapped, first, len(values), life)
+        return self._add(
+            ItemGroup(mapped, self.declared + len(self.keys), len(values), life), keys, values
+        )
+
+    def spawn_over(self, mapped: int, over: ItemGroup, life: TaskLife) -> ItemGroup:
+        """The items of the task at ``mapped``, one per item of ``over``, with its keys;
+        each receives its item of ``over``'s result once that is known."""
+        first = over.first - self.declared
+        keys = self.keys[first : first + over.count]
+        group = ItemGroup(mapped, self.declared + len(self.keys), over.count, life, over)
+        over.followers.append(group)
+        self.early[mapped] = group
+        return self._add(group, keys, [None] * over.count)
+
+    def _add(self, group: ItemGroup, keys: list[str], values: list[Any]) -> ItemGroup:
         self.keys.extend(keys)
         self.values.extend(values)
-        self.of.extend([group] * len(values))
+        self.of.extend([group] * group.count)
         return group
 
     def group(self, i: int) -> ItemGroup:

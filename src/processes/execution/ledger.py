@@ -22,7 +22,7 @@ from processes.errors import RunTerminated
 from processes.events import EventKind, TaskEvent
 from processes.execution.agenda import Agenda
 from processes.execution.entries import Entries, Recorder
-from processes.execution.gates import MAPPED, REUSED, SKIPPED_BY, Gates
+from processes.execution.gates import MAPPED, REUSED, SKIPPED_BY, UPSTREAM_FAILED, Gates
 from processes.execution.inputs import Inputs
 from processes.execution.items import ItemGroup, Items, ItemsError
 from processes.life import TaskLife
@@ -163,6 +163,8 @@ class Ledger:
         life = self.lives[i]
         if life is None:
             if self.gates.blocked[i] or self.stopping:
+                if i in self.items.early:  # its items run, item by item, and sum it up
+                    return None
                 if not self._gate(i):
                     return None
                 if self.gates.blocked[i] & MAPPED:  # its items run, not itself
@@ -370,17 +372,17 @@ class Ledger:
         root of it, if any: ``i`` itself when it errored.
         """
         if i >= self.declared:  # an item: its mapped task sums them up once all ended
-            group = self.items.ended(i, not blocked)
-            if group is not None:
-                _sum_up(self, group)
+            _item_ended(self, i, blocked, cause)
             return
-        waiting = self._waiting
+        waiting, early = self._waiting, self.items.early
         for child in self.graph.dependants[i]:
             if blocked:
                 self.gates.block(child, cause)
             waiting[child] -= 1
             if waiting[child] == 0:
                 self._agenda.add_ready(child)
+            if early and child in early:
+                _upstream_ended(self, i, early[child], blocked, cause)
 
     def report_results(self) -> list[Any]:
         """Each entry's result, in the order of the report's entries (for the history)."""
@@ -493,14 +495,74 @@ def _spawn(self: Ledger, m: int) -> None:
         self._finish(m, life, TaskStatus.SUCCESS, {})
         return
     self.lives[m] = None  # until its items are summed up
-    count, positions = group.count, range(group.first, group.first + group.count)
-    self.tasks.extend([task] * count)
+    self._agenda.add_ready_last(_grow(self, group))
+
+
+def _grow(self: Ledger, group: ItemGroup) -> range:
+    """Every per-position list grows by the group's items; the tasks that map item by
+    item over it get theirs too (waiting). Returns the group's positions."""
+    m, count = group.mapped, group.count
+    positions = range(group.first, group.first + count)
+    self.tasks.extend([self.tasks[m]] * count)
     self.lives.extend([None] * count)
     self.results.extend([None] * count)
     self.unwatched.extend(self.unwatched[m : m + 1] * count)
     self.gates.add_items(m, count)
     self._entries.add_items(m, positions)
-    self._agenda.add_ready_last(positions)
+    for chained in self.items.chained.get(m, ()):
+        life = TaskLife(self.tasks[chained], started_at=_now(UTC), started_perf=time.perf_counter())
+        life.attempts = 1
+        follower = self.items.spawn_over(chained, group, life)
+        follower.others_left = self._waiting[chained] - 1  # all but the task mapped over
+        _grow(self, follower)
+        if self.gates.blocked[chained] & UPSTREAM_FAILED:  # another upstream task failed
+            cause = self.gates.causes.get(chained, m)
+            for p in range(follower.first, follower.first + count):
+                self.gates.block(p, cause)
+    return positions
+
+
+def _item_ended(self: Ledger, i: int, blocked: bool, cause: int | None) -> None:
+    """Item ``i`` ended: the items mapped over it may start (or are skipped, if it did
+    not succeed); its mapped task is summed up when it was the last."""
+    group = self.items.group(i)
+    k = i - group.first
+    for follower in group.followers:
+        follower.source_done[k] = 1
+        if blocked:
+            self.gates.block(follower.first + k, i if cause is None else cause)
+        if follower.others_left == 0:
+            _ready_item(self, follower, k)
+    ended = self.items.ended(i, not blocked)
+    if ended is not None:
+        _sum_up(self, ended)
+
+
+def _upstream_ended(
+    self: Ledger, i: int, group: ItemGroup, blocked: bool, cause: int | None
+) -> None:
+    """Task ``i``, an upstream task of a mapped task whose items map item by item over
+    another's, ended: once they all did, its items whose own item ended may start."""
+    assert group.over is not None
+    if i == group.over.mapped:  # its items wait item by item, whatever it sums up to
+        return
+    group.others_left -= 1
+    if blocked:
+        for p in range(group.first, group.first + group.count):
+            self.gates.block(p, i if cause is None else cause)
+    if group.others_left == 0:
+        for k, done in enumerate(group.source_done):
+            if done:
+                _ready_item(self, group, k)
+
+
+def _ready_item(self: Ledger, group: ItemGroup, k: int) -> None:
+    """Item ``k`` of ``group`` may start: it receives item ``k``'s result of the group
+    it maps over."""
+    assert group.over is not None
+    p = group.first + k
+    self.items.values[p - self.declared] = self.results[group.over.first + k]
+    self._agenda.add_ready(p)
 
 
 def _sum_up(self: Ledger, group: ItemGroup) -> None:
@@ -509,6 +571,8 @@ def _sum_up(self: Ledger, group: ItemGroup) -> None:
     if self._unwritten:  # its entry shows its items' results as their entries do
         self.write_deferred()
     life = self.lives[m] = group.life
+    if group.over is not None:  # what it was called with is known now
+        life.args, life.kwargs = self.inputs.gather(m, self.results)
     result, failed = self.items.sum_up(group, self.tasks[m], self.results)
     if failed:
         self._fail(m, stand_in_failure(RuntimeError, failed))
