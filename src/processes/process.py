@@ -294,14 +294,14 @@ class Process:
             # An interrupted run is recorded as its exception's report says it ended.
             partial = getattr(stopped, "report", None)
             if partial is not None:
-                stopped.report = ending(partial, ledger.results, stopping=True)  # type: ignore[attr-defined]
+                stopped.report = ending(partial, ledger.report_results(), stopping=True)  # type: ignore[attr-defined]
             raise
         finally:
             if live is not None:
                 live.stop()
             if progress_line is not None:
                 progress_line.close()
-        return ending(report, ledger.results)
+        return ending(report, ledger.report_results())
 
     def _resume_and_record(
         self,

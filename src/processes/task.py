@@ -43,6 +43,7 @@ class TaskDependency:
 
     __slots__ = (
         "additional_kwarg_name",
+        "for_each",
         "task_name",
         "use_result_as_additional_args",
         "use_result_as_additional_kwargs",
@@ -54,7 +55,10 @@ class TaskDependency:
         use_result_as_additional_args: bool = False,
         use_result_as_additional_kwargs: bool = False,
         additional_kwarg_name: str = "",
+        *,
+        for_each: bool = False,
     ) -> None:
+        global _for_each_given
         if not isinstance(task_name, str):  # inline: 300,000 are built for 100,000 tasks
             raise type_error("task_name", task_name, "a str", owner="TaskDependency")
         # SPEC §2 fixes a TypeError for the flags and for a missing additional_kwarg_name,
@@ -80,13 +84,18 @@ class TaskDependency:
         self.use_result_as_additional_args = use_result_as_additional_args
         self.use_result_as_additional_kwargs = use_result_as_additional_kwargs
         self.additional_kwarg_name = additional_kwarg_name
+        if for_each is not False:
+            check_flag("for_each", for_each, owner=f"TaskDependency {task_name!r}:")
+            _for_each_given = True
+        self.for_each = for_each
 
     def __repr__(self) -> str:
         return (
             f"TaskDependency({self.task_name!r}, "
             f"use_result_as_additional_args={self.use_result_as_additional_args}, "
             f"use_result_as_additional_kwargs={self.use_result_as_additional_kwargs}, "
-            f"additional_kwarg_name={self.additional_kwarg_name!r})"
+            f"additional_kwarg_name={self.additional_kwarg_name!r}"
+            + (", for_each=True)" if self.for_each else ")")
         )
 
     def __eq__(self, other: object) -> bool:
@@ -97,11 +106,13 @@ class TaskDependency:
             self.use_result_as_additional_args,
             self.use_result_as_additional_kwargs,
             self.additional_kwarg_name,
+            self.for_each,
         ) == (
             other.task_name,
             other.use_result_as_additional_args,
             other.use_result_as_additional_kwargs,
             other.additional_kwarg_name,
+            other.for_each,
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable peers compare by value
@@ -160,7 +171,42 @@ def _checked_dependencies(
             keywords = True
     if keywords:
         _check_keywords(name, dependencies, kwargs)
+    if _for_each_given:
+        for_each_edge(name, dependencies)
     return dependencies if type(dependencies) is list else list(dependencies)
+
+
+# False until a dependency is given ``for_each=True``: until then no task looks for one.
+_for_each_given = False
+
+
+def for_each_given() -> bool:
+    """True once any dependency was given ``for_each=True`` (SPEC §15)."""
+    return _for_each_given
+
+
+def for_each_edge(name: str, dependencies: Sequence[TaskDependency]) -> int:
+    """The index of task ``name``'s one ``for_each`` dependency (-1 if none); refuse two,
+    or one that passes no result."""
+    found = -1
+    for k, dependency in enumerate(dependencies):
+        if not dependency.for_each:
+            continue
+        if not (
+            dependency.use_result_as_additional_args or dependency.use_result_as_additional_kwargs
+        ):
+            raise ValueError(
+                f"Task {name!r}: dependency {dependency.task_name!r} has for_each=True but "
+                "passes no result: set use_result_as_additional_args=True or "
+                "use_result_as_additional_kwargs=True on it"
+            )
+        if found >= 0:
+            raise ValueError(
+                f"Task {name!r}: at most one dependency may have for_each=True, got "
+                f"{dependencies[found].task_name!r} and {dependency.task_name!r}"
+            )
+        found = k
+    return found
 
 
 def _check_keywords(
@@ -350,6 +396,37 @@ def rules_given() -> bool:
     return _rules_given
 
 
+_NO_FAN: tuple[Callable[[Any], str] | None, float] = (None, 0)
+
+
+def _fan(
+    name: str, item_key: object, max_failed: object
+) -> tuple[Callable[[Any], str] | None, float]:
+    """``(item_key, max_failed)``: the shared defaults when given none, else checked."""
+    if item_key is None and max_failed is _ZERO:
+        return _NO_FAN
+    return _check_fan(name, item_key, max_failed)
+
+
+def _check_fan(
+    name: str, item_key: object, max_failed: object
+) -> tuple[Callable[[Any], str] | None, float]:
+    """``(item_key, max_failed)`` checked (SPEC §15)."""
+    owner = f"Task {name!r}:"
+    if item_key is not None and not callable(item_key):
+        raise type_error("item_key", item_key, "a callable or None", owner=owner)
+    if isinstance(max_failed, bool) or not isinstance(max_failed, int | float):
+        raise type_error("max_failed", max_failed, "an int >= 0 or a float in [0, 1]", owner=owner)
+    if isinstance(max_failed, int) and max_failed < 0:
+        raise ValueError(f"{owner} max_failed must be an int >= 0, got {max_failed!r}")
+    if isinstance(max_failed, float) and not 0.0 <= max_failed <= 1.0:
+        raise ValueError(
+            f"{owner} max_failed as a float is a fraction of the items, in [0, 1], "
+            f"got {max_failed!r}"
+        )
+    return item_key, max_failed
+
+
 def _check_run_when(task: Task, run_when: object) -> str:
     global _rules_given
     check_choice("run_when", run_when, RUN_WHEN, owner=f"Task {task.name!r}:")
@@ -465,6 +542,7 @@ class Task:
     __slots__ = (
         "_args",
         "_dependencies",
+        "_fan",
         "_func",
         "_kwargs",
         "_log_path",
@@ -509,6 +587,8 @@ class Task:
         redact: Iterable[str] | None = None,
         run_when: str = ALL_SUCCEEDED,
         reuse: bool = True,
+        item_key: Callable[[Any], str] | None = None,
+        max_failed: float = 0,
     ) -> None:
         # The checks of the common values are inline: 100,000 tasks are built at once.
         self._name = _check_name(None, name)
@@ -523,6 +603,7 @@ class Task:
         if reuse is not True:
             check_flag("reuse", reuse, owner=f"Task {self._name!r}")
         self._reuse = reuse
+        self._fan = _fan(self._name, item_key, max_failed)
         if (
             redact is None
             and retry_on is None
@@ -648,6 +729,26 @@ class Task:
     def reuse(self, reuse: bool) -> None:
         check_flag("reuse", reuse, owner=f"Task {self._name!r}")
         self._reuse = reuse
+
+    @property
+    def item_key(self) -> Callable[[Any], str] | None:
+        """What names each item of a mapped task (SPEC §15); None: ``str(item)`` for a str
+        or an int, else its position."""
+        return self._fan[0]
+
+    @item_key.setter
+    def item_key(self, item_key: Callable[[Any], str] | None) -> None:
+        self._fan = _check_fan(self._name, item_key, self._fan[1])
+
+    @property
+    def max_failed(self) -> float:
+        """How many items of a mapped task may fail while it succeeds: a count (int) or
+        a fraction of its items (float in [0, 1])."""
+        return self._fan[1]
+
+    @max_failed.setter
+    def max_failed(self, max_failed: float) -> None:
+        self._fan = _check_fan(self._name, self._fan[0], max_failed)
 
     @property
     def run_when(self) -> str:

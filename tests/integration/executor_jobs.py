@@ -49,3 +49,69 @@ def flaky(counter_path: str, failures: int) -> int:
 
 def unpicklable_result() -> threading.Lock:
     return threading.Lock()
+
+
+# -- fan-out (SPEC §15): one call per item -------------------------------------------------
+
+
+def daily_files(count: int) -> list[str]:
+    return [f"2026-12-{day:02d}.csv" for day in range(1, count + 1)]
+
+
+def load_file(name: str, prefix: str) -> str:
+    """Load one file: those whose name holds "bad" are malformed."""
+    if "bad" in name:
+        raise ValueError(f"{name} is malformed")
+    return f"{prefix}{name}:{os.getpid()}"
+
+
+def flaky_item(name: str, counter_dir: str) -> str:
+    """Fail once per item with ConnectionError (counted in a file per item), then succeed."""
+    path = Path(counter_dir) / name
+    calls = int(path.read_text()) + 1 if path.exists() else 1
+    path.write_text(str(calls))
+    if calls == 1:
+        raise ConnectionError(f"{name}: call {calls} refused")
+    return f"{name}:{calls}"
+
+
+#: Set by the tests once done: an item that hangs waits on it.
+RELEASE = threading.Event()
+
+
+def hang_on(name: str) -> str:
+    """Hang (until ``RELEASE``) for an item whose name starts with "hang"."""
+    if name.startswith("hang"):
+        RELEASE.wait(30)
+    return name
+
+
+def count_loaded(loaded: dict[str, str]) -> int:
+    return len(loaded)
+
+
+def credentials(user: str) -> dict[str, str]:
+    return {"user": user, "password": f"pw-{user}-7f3a"}
+
+
+#: Set by the item of ``mark_done`` for "a": ``wait_for_a`` waits on it for "slow".
+A_TRANSFORMED = threading.Event()
+
+
+def wait_for_a(name: str) -> str:
+    """The item "slow" waits (at most 10 s) until "a" went one step further."""
+    if name == "slow":
+        return f"{name}:{A_TRANSFORMED.wait(10)}"
+    return name
+
+
+def mark_done(value: str) -> str:
+    if value == "a":
+        A_TRANSFORMED.set()
+    return value + "!"
+
+
+def load_file_or_wait(name: str) -> str:
+    if "bad" in name:
+        raise ValueError(f"{name} is malformed")
+    return wait_for_a(name)

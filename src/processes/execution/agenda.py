@@ -43,6 +43,10 @@ class Agenda:
     def add_ready(self, i: int) -> None:
         heapq.heappush(self._ready, i)
 
+    def add_ready_last(self, positions: range) -> None:
+        """Positions above any the heap holds: appended, the heap stays a heap."""
+        self._ready.extend(positions)
+
     def add_retry(self, i: int, now: float, delay: float) -> None:
         heapq.heappush(self._retries, (now + delay, next(self._sequence), i, now, delay))
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from processes.outcome import TaskStatus
+from processes.redaction import REDACTED
 from processes.report import ProcessExecutionReport, new_entry
 from processes.task import utcnow
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from processes.execution.inputs import Inputs
+    from processes.execution.items import Items
     from processes.graph import TaskGraph
     from processes.life import TaskLife
     from processes.outcome import ErrorData, SkipReason, StopReason
@@ -41,32 +43,76 @@ class Recorder(Protocol):
 
 class Entries:
     """``by_position[i]``: task ``i``'s entry once it is known, else None; each is handed
-    to ``recorder`` as it is written, with the task's result."""
+    to ``recorder`` as it is written, with the task's result.
 
-    __slots__ = ("by_position", "graph", "inputs", "recorder", "tasks")
+    Positions from ``items.declared`` on are items of mapped tasks (SPEC §15): each
+    entry is named ``<task>[<key>]``; the recorder is not told of them (it knows the
+    declared tasks only), and the report puts them after their mapped task.
+    """
+
+    __slots__ = ("by_position", "graph", "inputs", "items", "items_of", "recorder", "tasks")
 
     def __init__(
-        self, tasks: list[Task], graph: TaskGraph, inputs: Inputs, recorder: Recorder | None
+        self,
+        tasks: list[Task],
+        graph: TaskGraph,
+        inputs: Inputs,
+        recorder: Recorder | None,
+        items: Items,
     ) -> None:
         self.tasks = tasks
         self.graph = graph
         self.inputs = inputs
         self.recorder = recorder
+        self.items = items
+        self.items_of: dict[int, range] = {}  # a mapped task -> its items' positions
         self.by_position: list[TaskReportEntry | None] = [None] * len(tasks)
+
+    def add_items(self, mapped: int, positions: range) -> None:
+        self.items_of[mapped] = positions
+        self.by_position.extend([None] * len(positions))
+
+    def in_report_order(self, values: list[Any]) -> list[Any]:
+        """``values`` by position, in the order of the report's entries: each mapped
+        task's items after it."""
+        items_of = self.items_of
+        if not items_of:
+            return values
+        ordered: list[Any] = []
+        for i in range(self.items.declared):
+            ordered.append(values[i])
+            if i in items_of:
+                ordered.extend(values[item] for item in items_of[i])
+        return ordered
+
+    def name(self, i: int) -> str:
+        """What task ``i``'s entry is called: an item ``<task>[<key>]``."""
+        name = self.tasks[i].name
+        if i < self.items.declared:
+            return name
+        return f"{name}[{self.items.key(i)}]"
 
     def finished(
         self, i: int, life: TaskLife, status: TaskStatus, result: Any, error: ErrorData | None
     ) -> None:
         """Task ``i`` ran: its entry from its life, ending now."""
         inputs = self.inputs
+        items = self.items
+        task = self.tasks[i]
+        base, item, key = i, None, None
+        if i >= items.declared:  # an item: shown as its mapped task shows its inputs
+            base, item, key = items.group(i).mapped, (items.value(i),), items.key(i)
+            items.forget_value(i)
         if error is None:
-            args, kwargs = inputs.shown(i, life.args, life.kwargs, self.by_position)
-            shown_result = inputs.shown_result(i, result)
+            args, kwargs = inputs.shown(base, life.args, life.kwargs, self.by_position, item)
+            if self.items_of and i in self.items_of:
+                shown_result = self._summed_up(i, result)
+            else:
+                shown_result = inputs.shown_result(base, result)
         else:  # its life holds its inputs as its failure shows them already
             args, kwargs, shown_result = life.args, life.kwargs, None
-        task = self.tasks[i]
         entry = self.by_position[i] = new_entry(
-            task.name,
+            task.name if key is None else f"{task.name}[{key}]",
             task.function_label,
             args,
             kwargs,
@@ -77,11 +123,25 @@ class Entries:
             error,
             life.started_at,
             _now(UTC),
-            self.graph.upstream_names[i],
+            self.graph.upstream_names[base],
             life.attempt_errors,
+            mapped_task="" if key is None else task.name,
+            item_key=key,
         )
-        if self.recorder is not None:
+        if self.recorder is not None and key is None:
             self.recorder.task_finished(i, entry, result)
+
+    def _summed_up(self, mapped: int, result: dict[str, Any]) -> Any:
+        """A mapped task's result as its entry shows it: its items' results as their
+        entries show them (scrubbed once there, not again), under their keys."""
+        inputs = self.inputs
+        if mapped in inputs.secret_results:
+            return REDACTED
+        if mapped not in inputs.shown_otherwise:  # no item's result is shown otherwise
+            return result
+        entries = (self.by_position[p] for p in self.items_of[mapped])
+        shown = (e.result for e in entries if e is not None and e.status is TaskStatus.SUCCESS)
+        return dict(zip(result, shown, strict=True))
 
     def skipped(self, i: int, reason: SkipReason, cause: int | None) -> None:
         """Task ``i`` never runs: why, and the errored task at the root of it."""
@@ -91,9 +151,11 @@ class Entries:
             TaskStatus.SKIPPED,
             (task.hide_secret_args(task.args), task.redactor.scrub_kwargs(task.kwargs)),
             skip_reason=reason,
-            skip_cause="" if cause is None else self.tasks[cause].name,
+            skip_cause="" if cause is None else self.name(cause),
         )
-        if self.recorder is not None:
+        if i >= self.items.declared:
+            self.items.forget_value(i)
+        elif self.recorder is not None:
             self.recorder.task_finished(i, self.by_position[i], None)  # type: ignore[arg-type]
 
     def reused(self, i: int, value: Any, earlier: TaskReportEntry) -> None:
@@ -120,9 +182,17 @@ class Entries:
         """The report of a run whose every entry is written."""
         by_position = self.by_position
         assert None not in by_position, "every task has its entry by the end of a run"
-        entries: dict[str, TaskReportEntry] = dict(
-            zip(self.graph.order, by_position, strict=True)  # type: ignore[arg-type]
-        )
+        entries: dict[str, TaskReportEntry]
+        if not self.items_of:
+            entries = dict(zip(self.graph.order, by_position, strict=True))  # type: ignore[arg-type]
+        else:  # each mapped task's items after it, in item order
+            entries = {}
+            for i, name in enumerate(self.graph.order):
+                entries[name] = by_position[i]  # type: ignore[assignment]
+                for item in self.items_of.get(i, ()):
+                    entry = by_position[item]
+                    assert entry is not None
+                    entries[entry.name] = entry
         for i, reason in rerun_reasons.items():
             name = self.tasks[i].name
             entries[name] = replace(entries[name], rerun_reason=reason)
@@ -153,8 +223,10 @@ class Entries:
         skip_cause: str = "",
     ) -> None:
         task = self.tasks[i]
+        items = self.items
+        mapped, key = (i, None) if i < items.declared else (items.group(i).mapped, items.key(i))
         self.by_position[i] = new_entry(
-            task.name,
+            self.name(i),
             task.function_label,
             *shown_inputs,
             status,
@@ -164,10 +236,12 @@ class Entries:
             error,
             started_at,
             finished_at,
-            self.graph.upstream_names[i],
+            self.graph.upstream_names[mapped],
             attempt_errors,
             reused,
             "",
             skip_reason,
             skip_cause,
+            "" if key is None else task.name,
+            key,
         )

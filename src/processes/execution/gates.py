@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from processes.outcome import SkipReason, StopReason
-from processes.task import ALL_SUCCEEDED, ANY_FAILED, rules_given
+from processes.task import ALL_DONE, ALL_SUCCEEDED, ANY_FAILED, rules_given
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -25,6 +25,7 @@ UPSTREAM_FAILED = 1  # a flag in Gates.blocked: an upstream task errored or was 
 # path of tasks that are not started, which reuses it if its rule lets it start.
 REUSED = 2
 HAS_RULE = 4  # a flag in Gates.blocked: the task's run_when is not "all_succeeded"
+MAPPED = 8  # a flag in Gates.blocked: the task runs once per item (SPEC §15)
 
 SKIPPED_BY = {
     StopReason.FAIL_FAST: SkipReason.FAIL_FAST,
@@ -56,6 +57,15 @@ class Gates:
                     self.rules[i] = task.run_when
                     self.blocked[i] |= HAS_RULE
         self.causes: dict[int, int] = {}
+
+    def add_items(self, mapped: int, count: int) -> None:
+        """``count`` items of the task at ``mapped`` get positions after the others'. They
+        pass no gate of their own but the run's stops; under fail-fast, those of a task
+        with a rule still start, as it would."""
+        first = len(self.blocked)
+        self.blocked.extend(bytes(count))
+        if mapped in self.rules:
+            self.rules.update(dict.fromkeys(range(first, first + count), ALL_DONE))
 
     def block(self, child: int, cause: int | None) -> None:
         """An upstream task of ``child`` did not succeed; ``cause`` errored at its root."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from processes.capture import secret_positions
 from processes.redaction import REDACTED, remember_secret
+from processes.task import for_each_edge, for_each_given
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -43,12 +44,15 @@ class Inputs:
     - ``hiding``: the tasks whose entries hide some of their inputs for that reason;
     - ``shown_otherwise``: the tasks whose entry shows a result other than the object
       itself (scrubbed or hidden): their dependants' inputs are shown as those entries
-      show them.
+      show them;
+    - ``for_each``: each mapped task (SPEC §15) -> the upstream task it maps over, whose
+      result each of its items receives one item of in its place.
     """
 
     __slots__ = (
         "by_name",
         "by_position",
+        "for_each",
         "graph",
         "hiding",
         "secret_parameters",
@@ -66,12 +70,16 @@ class Inputs:
         self.secret_results: set[int] = set()
         self.hiding: set[int] = set()
         self.shown_otherwise: set[int] = set()
+        self.for_each: dict[int, int] = {}
+        mapping = for_each_given()
         secret_positions_of = _SecretPositions()
         by_position = self.by_position
         for i, (task, upstreams) in enumerate(zip(tasks, graph.upstreams, strict=True)):
             if not upstreams:
                 continue
             positional, named = _passed(task.dependencies, upstreams)
+            if mapping and (edge := for_each_edge(task.name, task.dependencies)) >= 0:
+                self.for_each[i] = upstreams[edge]
             own = len(task.args)
             if positional:
                 # the graph's tuple when every upstream result follows (the same order)
@@ -116,6 +124,22 @@ class Inputs:
                 kwargs[name] = results[up]
         return args, kwargs
 
+    def gather_item(
+        self, i: int, results: list[Any], item: Any
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """What an item of mapped task ``i`` is called with: ``item`` in place of the
+        result it maps over, the other upstream results whole."""
+        task = self.tasks[i]
+        up = self.for_each[i]
+        args, kwargs = task.args, task.kwargs
+        if positional := self.by_position[i]:
+            args = (*args, *[item if p == up else results[p] for p in positional])
+        if named := self.by_name.get(i):
+            kwargs = dict(kwargs)
+            for name, p in named:
+                kwargs[name] = item if p == up else results[p]
+        return args, kwargs
+
     def shown_result(self, i: int, value: Any) -> Any:
         """Task ``i``'s result as its entry shows it: hidden, scrubbed, or itself."""
         if i in self.secret_results:
@@ -132,12 +156,14 @@ class Inputs:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         entries: Sequence[TaskReportEntry | None],
+        item: tuple[Any] | None = None,
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Task ``i``'s arguments as reports show them, given those it was called with.
 
         Its own arguments scrubbed; each upstream result as that task's entry shows it
         (scrubbed once there, or hidden); what secret-named parameters received, hidden.
         Most often that is exactly what it was called with, and those are returned.
+        For an item of a mapped task, ``item`` holds the item it received.
         """
         if not args and not kwargs:  # nothing to show, or to hide
             return args, kwargs
@@ -157,7 +183,11 @@ class Inputs:
         shown_args = list(redactor.scrub_args(own_args)) if own_args else []
         shown_kwargs = redactor.scrub_kwargs(own_kwargs) if own_kwargs else own_kwargs
 
+        each = self.for_each.get(i, -1) if item is not None else -1
+
         def shown(up: int) -> Any:
+            if up == each and item is not None:  # the item, as its upstream shows results
+                return REDACTED if up in self.secret_results else redactor.scrub(item[0], [])
             upstream = entries[up]
             return REDACTED if upstream is None else upstream.result
 

@@ -11,7 +11,9 @@ the task list. Imports the tasks, the graph, attempts' values, logging and the r
 
 from __future__ import annotations
 
+import itertools
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +22,9 @@ from processes.errors import RunTerminated
 from processes.events import EventKind, TaskEvent
 from processes.execution.agenda import Agenda
 from processes.execution.entries import Entries, Recorder
-from processes.execution.gates import REUSED, SKIPPED_BY, Gates
+from processes.execution.gates import MAPPED, REUSED, SKIPPED_BY, UPSTREAM_FAILED, Gates
 from processes.execution.inputs import Inputs
+from processes.execution.items import ItemGroup, Items, ItemsError
 from processes.life import TaskLife
 from processes.outcome import SkipReason, StopReason, TaskStatus
 from processes.redaction import read_environment
@@ -68,7 +71,11 @@ class Ledger:
         run_id: str | None = None,
         recorder: Recorder | None = None,
     ) -> None:
-        self.tasks = tasks
+        # Grows as mapped tasks spawn their items (SPEC §15): an item runs as its mapped
+        # task, at a position after the declared tasks'; every per-position list grows
+        # with it.
+        self.tasks = tasks = list(tasks)
+        self.declared = len(tasks)
         self.graph = graph
         self.logs = logs
         self.process_name = process_name
@@ -94,7 +101,10 @@ class Ledger:
         # once: a list changed in place during the run is never read again by it (and
         # only as far as the graph goes), and the change counts from the next run.
         self.inputs = Inputs(tasks, graph)
-        self._entries = Entries(tasks, graph, self.inputs, recorder)
+        self.items = Items(len(tasks), self.inputs.for_each)
+        for mapped in self.inputs.for_each:
+            self.gates.blocked[mapped] |= MAPPED
+        self._entries = Entries(tasks, graph, self.inputs, recorder, self.items)
         self.entries = self._entries.by_position  # read by the gates and the inputs
         # Read once per run, not per attempt: whether nothing watches a task's attempts
         # (no timeout, log file or handler).
@@ -107,7 +117,7 @@ class Ledger:
         self.reused: dict[int, tuple[Any, TaskReportEntry]] = {}
         self.rerun_reasons: dict[int, str] = {}
         if resume is not None:
-            self._take_over(resume)
+            _take_over(self, resume)
         read_environment()  # its secret values, for every task's failures, args and results
 
     # -- what runs next -------------------------------------------------------------------
@@ -152,14 +162,26 @@ class Ledger:
         """
         life = self.lives[i]
         if life is None:
-            if (self.gates.blocked[i] or self.stopping) and not self._gate(i):
-                return None
+            if self.gates.blocked[i] or self.stopping:
+                if i in self.items.early:  # its items run, item by item, and sum it up
+                    return None
+                if not self._gate(i):
+                    return None
+                if self.gates.blocked[i] & MAPPED:  # its items run, not itself
+                    _spawn(self, i)
+                    return None
             task = self.tasks[i]
-            args, kwargs = self.inputs.gather(i, self.results)
+            if i < self.declared:
+                args, kwargs = self.inputs.gather(i, self.results)
+            else:
+                group = self.items.group(i)
+                args, kwargs = self.inputs.gather_item(
+                    group.mapped, self.results, self.items.value(i)
+                )
             life = self.lives[i] = TaskLife(task, args, kwargs, _now(UTC), time.perf_counter())
             if not self.unwatched[i] and task.has_log_output():
-                life.open_log(task.name, task.logger, self.logs, task.log_path)
-            if self.recorder is not None:
+                life.open_log(self._entries.name(i), task.logger, self.logs, task.log_path)
+            if self.recorder is not None and i < self.declared:
                 self.recorder.task_started(i, task.name)
         if self.on_event is not None:
             self._emit(EventKind.STARTED, i, life.attempts + 1)
@@ -176,14 +198,15 @@ class Ledger:
                 # Nobody watches it: release its dependants now, write its entry before
                 # the driver next waits (``write_deferred``).
                 life.attempts += 1
-                self._release(i, False, None)
                 self._unwritten.append(i)
+                self._release(i, False, None)
                 return
             life.attempts += 1
             self._finish(i, life, TaskStatus.SUCCESS, outcome.value)
             return
         if self.inputs.secret_results:
-            outcome = outcome._replace(failure=self.inputs.masked_failure(i, failure, self.results))
+            masked = self.inputs.masked_failure(self._base(i), failure, self.results)
+            outcome = outcome._replace(failure=masked)
         may_retry = not self.stopping or self.gates.keeps_retries(i, self.stopped_by)
         delay = life.settle(outcome, self.tasks[i].retry_policy, may_retry)
         failure = life.failure
@@ -271,14 +294,24 @@ class Ledger:
         assert life is not None, "a task has a life from its start on"
         return life
 
+    def _base(self, i: int) -> int:
+        """The declared task ``i`` is, or is an item of."""
+        return i if i < self.declared else self.items.group(i).mapped
+
     def _fail(self, i: int, failure: Failure) -> None:
         task = self.tasks[i]
         life = self._life(i)
-        life.args, life.kwargs = failure.hide_arguments(
-            *self.inputs.shown(i, life.args, life.kwargs, self.entries)
-        )
-        impact = [self.tasks[j].name for j in self.gates.impact(i)]
+        if i < self.declared:
+            shown = self.inputs.shown(i, life.args, life.kwargs, self.entries)
+            impact = [self.tasks[j].name for j in self.gates.impact(i)]
+        else:  # an item: what it skips is its mapped task's summary to say
+            item = (self.items.value(i),)
+            shown = self.inputs.shown(self._base(i), life.args, life.kwargs, self.entries, item)
+            impact = []
+        life.args, life.kwargs = failure.hide_arguments(*shown)
         error = error_data(task, life.args, life.kwargs, impact, failure)
+        if i >= self.declared:
+            error = replace(error, task_name=self._entries.name(i))
         life.log_failure(error, impact, failure)
         self._finish(i, life, TaskStatus.ERRORED, None, error)
         if self.fail_fast:
@@ -296,7 +329,8 @@ class Ledger:
     ) -> None:
         task = self.tasks[i]
         if life.logger is not None:
-            life.close_log(task.name, self.logs, task.log_path, status is TaskStatus.SUCCESS)
+            name = self._entries.name(i)
+            life.close_log(name, self.logs, task.log_path, status is TaskStatus.SUCCESS)
         self._entries.finished(i, life, status, result, error)
         if self.on_event is not None:
             self._emit(
@@ -337,24 +371,22 @@ class Ledger:
         With ``blocked`` (it errored or was skipped), ``cause`` is the errored task at the
         root of it, if any: ``i`` itself when it errored.
         """
-        waiting = self._waiting
+        if i >= self.declared:  # an item: its mapped task sums them up once all ended
+            _item_ended(self, i, blocked, cause)
+            return
+        waiting, early = self._waiting, self.items.early
         for child in self.graph.dependants[i]:
             if blocked:
                 self.gates.block(child, cause)
             waiting[child] -= 1
             if waiting[child] == 0:
                 self._agenda.add_ready(child)
+            if early and child in early:
+                _upstream_ended(self, i, early[child], blocked, cause)
 
-    def _take_over(self, resume: Resumption) -> None:
-        for i, task in enumerate(self.tasks):
-            taken = resume.reused.get(task.name)
-            if taken is not None and not task.reuse:
-                self.rerun_reasons[i] = "it has reuse=False: it runs on every run"
-            elif taken is not None:
-                self.reused[i] = taken
-                self.gates.blocked[i] |= REUSED
-            elif reason := resume.reasons.get(task.name):
-                self.rerun_reasons[i] = reason
+    def report_results(self) -> list[Any]:
+        """Each entry's result, in the order of the report's entries (for the history)."""
+        return self._entries.in_report_order(self.results)
 
     def _gate(self, i: int) -> bool:
         """Whether task ``i`` starts; if not, record its skip. Asked only when an upstream
@@ -375,14 +407,17 @@ class Ledger:
         assert self.on_event is not None
         task = self.tasks[i]
         max_attempts = task.retry_policy.max_attempts
-        self.on_event(TaskEvent(kind, task.name, utcnow(), attempt, max_attempts, **details))
+        name = self._entries.name(i)
+        self.on_event(TaskEvent(kind, name, utcnow(), attempt, max_attempts, **details))
 
     # -- the report -----------------------------------------------------------------------
 
     def report(self, started_at: datetime) -> ProcessExecutionReport:
-        """The report of the run so far: a task never reached is SKIPPED (or reused)."""
-        for i, entry in enumerate(self.entries):
-            if entry is None:  # never reached: only after Ctrl-C or SIGTERM
+        """The report of the run so far: a task never reached is SKIPPED (or reused).
+
+        Items first: the last of a mapped task's items to end sums it up."""
+        for i in itertools.chain(range(self.declared, len(self.entries)), range(self.declared)):
+            if self.entries[i] is None:  # never reached: only after Ctrl-C or SIGTERM
                 stopped = self.stopped_by or StopReason.INTERRUPTED
                 if self.gates.is_reused(i, self.entries):
                     self._reuse(i)
@@ -401,34 +436,10 @@ class Ledger:
         ``running``: the tasks cut off while running, each with where its code was then."""
         if isinstance(halt, KeyboardInterrupt):
             error = KeyboardInterrupt(*halt.args)
-            error.report = self.cut_short(  # type: ignore[attr-defined]
-                StopReason.INTERRUPTED, started_at, running
-            )
+            report = _cut_short(self, StopReason.INTERRUPTED, started_at, running)
+            error.report = report  # type: ignore[attr-defined]
             return error
-        return RunTerminated(self.cut_short(StopReason.TERMINATED, started_at, running))
-
-    def cut_short(
-        self, reason: StopReason, started_at: datetime, running: Mapping[int, Stack | None]
-    ) -> ProcessExecutionReport:
-        """The report of a run stopped by Ctrl-C or SIGTERM.
-
-        Tasks cut off while running are ERRORED, their attempt abandoned (it counts);
-        tasks waiting to retry keep their last failure; those never started are SKIPPED.
-        """
-        self.stop(reason)
-        for i in running:
-            if self.entries[i] is None and self.lives[i] is None:
-                # cut off before its first attempt's life began
-                self.lives[i] = TaskLife(self.tasks[i])
-        for i, entry in enumerate(self.entries):
-            life = self.lives[i]
-            if entry is None and life is not None:
-                if i in running or life.failure is None:
-                    life.attempts += 1
-                    self._fail(i, _cut_off_failure(reason, running.get(i)))
-                else:
-                    self._fail(i, life.failure)
-        return self.report(started_at)
+        return RunTerminated(_cut_short(self, StopReason.TERMINATED, started_at, running))
 
 
 def _cut_off_failure(reason: StopReason, stack: Stack | None) -> Failure:
@@ -448,3 +459,147 @@ def _cut_off_failure(reason: StopReason, stack: Stack | None) -> Failure:
         chained=False,
         stack=stack,
     )
+
+
+# What the ledger does at the edges of a run, kept out of the class (which the house
+# rules keep under 400 lines): each takes the ledger as ``self``.
+
+
+def _take_over(self: Ledger, resume: Resumption) -> None:
+    for i, task in enumerate(self.tasks):
+        taken = resume.reused.get(task.name)
+        if taken is not None and not task.reuse:
+            self.rerun_reasons[i] = "it has reuse=False: it runs on every run"
+        elif taken is not None:
+            self.reused[i] = taken
+            self.gates.blocked[i] |= REUSED
+        elif reason := resume.reasons.get(task.name):
+            self.rerun_reasons[i] = reason
+
+
+def _spawn(self: Ledger, m: int) -> None:
+    """Mapped task ``m`` passed its gate: its items go on the agenda, each a position
+    of its own; it fails if they cannot be listed or named, and succeeds with ``{}``
+    when there are none."""
+    task = self.tasks[m]
+    args, kwargs = self.inputs.gather(m, self.results)
+    life = self.lives[m] = TaskLife(task, args, kwargs, _now(UTC), time.perf_counter())
+    life.attempts = 1
+    try:
+        group = self.items.spawn(m, life, self.results, self.tasks)
+    except ItemsError as error:
+        self._fail(m, stand_in_failure(error.kind, error.message))
+        return
+    if group is None:
+        self.results[m] = {}
+        self._finish(m, life, TaskStatus.SUCCESS, {})
+        return
+    self.lives[m] = None  # until its items are summed up
+    self._agenda.add_ready_last(_grow(self, group))
+
+
+def _grow(self: Ledger, group: ItemGroup) -> range:
+    """Every per-position list grows by the group's items; the tasks that map item by
+    item over it get theirs too (waiting). Returns the group's positions."""
+    m, count = group.mapped, group.count
+    positions = range(group.first, group.first + count)
+    self.tasks.extend([self.tasks[m]] * count)
+    self.lives.extend([None] * count)
+    self.results.extend([None] * count)
+    self.unwatched.extend(self.unwatched[m : m + 1] * count)
+    self.gates.add_items(m, count)
+    self._entries.add_items(m, positions)
+    for chained in self.items.chained.get(m, ()):
+        life = TaskLife(self.tasks[chained], started_at=_now(UTC), started_perf=time.perf_counter())
+        life.attempts = 1
+        follower = self.items.spawn_over(chained, group, life)
+        follower.others_left = self._waiting[chained] - 1  # all but the task mapped over
+        _grow(self, follower)
+        if self.gates.blocked[chained] & UPSTREAM_FAILED:  # another upstream task failed
+            cause = self.gates.causes.get(chained, m)
+            for p in range(follower.first, follower.first + count):
+                self.gates.block(p, cause)
+    return positions
+
+
+def _item_ended(self: Ledger, i: int, blocked: bool, cause: int | None) -> None:
+    """Item ``i`` ended: the items mapped over it may start (or are skipped, if it did
+    not succeed); its mapped task is summed up when it was the last."""
+    group = self.items.group(i)
+    k = i - group.first
+    for follower in group.followers:
+        follower.source_done[k] = 1
+        if blocked:
+            self.gates.block(follower.first + k, i if cause is None else cause)
+        if follower.others_left == 0:
+            _ready_item(self, follower, k)
+    ended = self.items.ended(i, not blocked)
+    if ended is not None:
+        _sum_up(self, ended)
+
+
+def _upstream_ended(
+    self: Ledger, i: int, group: ItemGroup, blocked: bool, cause: int | None
+) -> None:
+    """Task ``i``, an upstream task of a mapped task whose items map item by item over
+    another's, ended: once they all did, its items whose own item ended may start."""
+    assert group.over is not None
+    if i == group.over.mapped:  # its items wait item by item, whatever it sums up to
+        return
+    group.others_left -= 1
+    if blocked:
+        for p in range(group.first, group.first + group.count):
+            self.gates.block(p, i if cause is None else cause)
+    if group.others_left == 0:
+        for k, done in enumerate(group.source_done):
+            if done:
+                _ready_item(self, group, k)
+
+
+def _ready_item(self: Ledger, group: ItemGroup, k: int) -> None:
+    """Item ``k`` of ``group`` may start: it receives item ``k``'s result of the group
+    it maps over."""
+    assert group.over is not None
+    p = group.first + k
+    self.items.values[p - self.declared] = self.results[group.over.first + k]
+    self._agenda.add_ready(p)
+
+
+def _sum_up(self: Ledger, group: ItemGroup) -> None:
+    """Every item of a mapped task ended: its own entry sums them up (SPEC §15)."""
+    m = group.mapped
+    if self._unwritten:  # its entry shows its items' results as their entries do
+        self.write_deferred()
+    life = self.lives[m] = group.life
+    if group.over is not None:  # what it was called with is known now
+        life.args, life.kwargs = self.inputs.gather(m, self.results)
+    result, failed = self.items.sum_up(group, self.tasks[m], self.results)
+    if failed:
+        self._fail(m, stand_in_failure(RuntimeError, failed))
+        return
+    self.results[m] = result
+    self._finish(m, life, TaskStatus.SUCCESS, result)
+
+
+def _cut_short(
+    self: Ledger, reason: StopReason, started_at: datetime, running: Mapping[int, Stack | None]
+) -> ProcessExecutionReport:
+    """The report of a run stopped by Ctrl-C or SIGTERM.
+
+    Tasks cut off while running are ERRORED, their attempt abandoned (it counts);
+    tasks waiting to retry keep their last failure; those never started are SKIPPED.
+    """
+    self.stop(reason)
+    for i in running:
+        if self.entries[i] is None and self.lives[i] is None:
+            # cut off before its first attempt's life began
+            self.lives[i] = TaskLife(self.tasks[i])
+    for i, entry in enumerate(self.entries):
+        life = self.lives[i]
+        if entry is None and life is not None:
+            if i in running or life.failure is None:
+                life.attempts += 1
+                self._fail(i, _cut_off_failure(reason, running.get(i)))
+            else:
+                self._fail(i, life.failure)
+    return self.report(started_at)

@@ -195,6 +195,8 @@ class Locale:
     chat_more: str
     label_recovered: str
     thousands: str
+    #: A mapped task's items (SPEC §15): "{ok} of {total} items succeeded"
+    items_succeeded: str
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -405,6 +407,7 @@ _EN = Locale(
     chat_more="{n} more",
     label_recovered="Recovered",
     thousands=",",
+    items_succeeded="{ok} of {total} items succeeded",
 )
 
 _ES = Locale(
@@ -531,6 +534,7 @@ _ES = Locale(
     chat_more="{n} más",
     label_recovered="Recuperadas",
     thousands=".",
+    items_succeeded="{ok} de {total} elementos correctos",
 )
 
 _PT = Locale(
@@ -655,6 +659,7 @@ _PT = Locale(
     chat_more="mais {n}",
     label_recovered="Recuperadas",
     thousands=".",
+    items_succeeded="{ok} de {total} itens com sucesso",
 )
 
 _FR = Locale(
@@ -779,6 +784,7 @@ _FR = Locale(
     chat_more="{n} de plus",
     label_recovered="Rétablies",
     thousands="\u202f",
+    items_succeeded="{ok} éléments sur {total} réussis",
 )
 
 _DE = Locale(
@@ -902,6 +908,7 @@ _DE = Locale(
     chat_more="{n} weitere",
     label_recovered="Wieder erfolgreich",
     thousands=".",
+    items_succeeded="{ok} von {total} Elementen erfolgreich",
 )
 
 _IT = Locale(
@@ -1026,6 +1033,7 @@ _IT = Locale(
     chat_more="{n} {n|altra|altre}",
     label_recovered="Ripristinate",
     thousands=".",
+    items_succeeded="{ok} di {total} elementi riusciti",
 )
 
 _LOCALES: Mapping[str, Locale] = MappingProxyType(

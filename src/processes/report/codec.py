@@ -104,6 +104,8 @@ def entry_to_dict(entry: TaskReportEntry) -> dict[str, Any]:
         "rerun_reason": entry.rerun_reason,
         "skip_reason": entry.skip_reason.value if entry.skip_reason else None,
         "skip_cause": entry.skip_cause,
+        "mapped_task": entry.mapped_task,
+        "item_key": entry.item_key,
     }
 
 
@@ -393,7 +395,14 @@ def _entry_from_dict(data: Any, where: str = "entry") -> TaskReportEntry:
         if skip_reason is None
         else _member(SkipReason, skip_reason, where, "skip_reason"),
         skip_cause=_string(data, "skip_cause", where, ""),
+        mapped_task=_string(data, "mapped_task", where, ""),
+        item_key=_optional_string(data, "item_key", where),
     )
+
+
+def _optional_string(data: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = data.get(key)
+    return None if value is None else _string(data, key, where)
 
 
 def _streak_from_dict(data: Any, where: str) -> FailureStreak:

@@ -69,6 +69,10 @@ class TaskReportEntry:
     #: Why a SKIPPED task never ran, and the errored task that caused it, if one did.
     skip_reason: SkipReason | None = None
     skip_cause: str = ""
+    #: An item of a mapped task (§15): that task's name, and the item's key; "" and None
+    #: for any other entry.
+    mapped_task: str = ""
+    item_key: str | None = None
 
 
 class _EntryInTheMaking:
@@ -100,6 +104,8 @@ def new_entry(
     rerun_reason: str = "",
     skip_reason: SkipReason | None = None,
     skip_cause: str = "",
+    mapped_task: str = "",
+    item_key: str | None = None,
 ) -> TaskReportEntry:
     """``TaskReportEntry(...)`` at a fraction of the cost, for the entries of a run.
 
@@ -124,6 +130,8 @@ def new_entry(
     entry.rerun_reason = rerun_reason
     entry.skip_reason = skip_reason
     entry.skip_cause = skip_cause
+    entry.mapped_task = mapped_task
+    entry.item_key = item_key
     entry.__class__ = TaskReportEntry
     built: TaskReportEntry = entry
     return built
@@ -205,14 +213,19 @@ class ProcessExecutionReport:
         return (self.finished_at - self.started_at).total_seconds()
 
     def only(self, names: Iterable[str] | str) -> ProcessExecutionReport:
-        """Return a copy holding only the named tasks (case-insensitive), in report order."""
+        """Return a copy holding only the named tasks (case-insensitive), in report order;
+        a mapped task with its items (SPEC §15)."""
         if isinstance(names, str):  # one name, not a set of one-letter names
             names = (names,)
         # Both sides lower-cased: a report built by hand may hold "Fetch_Orders" (SPEC §10).
         wanted = {name.lower() for name in names}
         return replace(
             self,
-            entries={n: e for n, e in self.entries.items() if n.lower() in wanted},
+            entries={
+                n: e
+                for n, e in self.entries.items()
+                if n.lower() in wanted or (e.mapped_task and e.mapped_task.lower() in wanted)
+            },
             changes={n: c for n, c in self.changes.items() if n.lower() in wanted},
             streaks={n: s for n, s in self.streaks.items() if n.lower() in wanted},
         )

@@ -1,0 +1,31 @@
+"""bench/fan_out.py runs end to end on 1,000 items and checks its own runs.
+
+Correctness only: the numbers it prints depend on the machine and are never asserted.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_fan_out_benchmark_runs_and_prints_the_table(tmp_path: Path) -> None:
+    out = tmp_path / "fan_out.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "fan_out.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert any(line.startswith(("PASS ", "FAIL ")) for line in done.stdout.splitlines())
+    rows = json.loads(out.read_text())["rows"]
+    assert [(row["size"], row["mode"]) for row in rows] == [
+        (1000, "sequential"),
+        (1000, "parallel"),
+    ]
+    assert all(row["mapped"] > 0 and row["declared"] > 0 for row in rows)
