@@ -30,8 +30,7 @@ from processes import (
     TaskDependency,
     TaskStatus,
 )
-from processes.history.recording import TASK_ROWS_PER_INSERT
-from processes.history.schema import SCHEMA_VERSION
+from processes.history.schema import SCHEMA_VERSION, TASK_ROWS_PER_INSERT
 
 pytestmark = pytest.mark.integration
 

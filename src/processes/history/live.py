@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from processes.history.keeping import results_to_keep
-from processes.history.schema import ids_of
+from processes.history.schema import ids_of, insert_task_rows
 from processes.history.stored import encode_batch, moment_of
 from processes.history.vitals import own_start
 
@@ -175,7 +175,7 @@ class LiveRun:
         positions = [position for position, _, _ in batch]
         entries = [entry for _, entry, _ in batch]
         text, rows = encode_batch(entries, positions, self.run, self._origin)
-        connection.executemany("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?)", rows)
+        insert_task_rows(connection, rows)
         kept = results_to_keep(
             entries,
             [result for _, _, result in batch],

@@ -13,14 +13,13 @@ import os
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from processes.history import live
 from processes.history.changes import Streak, compare
 from processes.history.crashes import LiveRow, crash_of, live_report, live_rows
 from processes.history.keeping import results_to_keep
-from processes.history.schema import ids_of
+from processes.history.schema import ids_of, insert_task_rows
 from processes.history.stored import encode_report
 from processes.history.vitals import HOST
 from processes.outcome import TaskStatus
@@ -28,17 +27,11 @@ from processes.redaction import Redactor
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Collection, Iterable, Sequence
+    from collections.abc import Collection, Sequence
 
     from processes.outcome import CrashedRun
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
-#: Rows per INSERT statement when a run's ``tasks`` rows are written: one statement of
-#: many rows costs about a third less per row than a statement per row (fewer trips
-#: through SQLite's virtual machine and the GIL). 100 rows of the table's 6 values stay
-#: under the 999 variables a statement may have in SQLite before 3.32.
-TASK_ROWS_PER_INSERT = 100
-_TASK_COLUMNS = 6  # id, run, name, status, attempts, elapsed_seconds
 _ARGV_REDACTOR = Redactor()
 
 
@@ -212,7 +205,7 @@ def _write_end(
                 *ending,
             ),
         )
-    _insert_task_rows(connection, task_rows)
+    insert_task_rows(connection, task_rows)
     connection.executemany(
         "INSERT INTO streaks VALUES (?, ?, ?, ?)",
         [(run, name, count, since) for name, (count, since) in failing.items()],
@@ -267,29 +260,6 @@ def _forget_old_runs(
     for table in ("streaks", "results", "checkpoints"):
         connection.executemany(f"DELETE FROM {table} WHERE run = ?", ids)
     connection.executemany("DELETE FROM runs WHERE id = ?", ids)
-
-
-def _insert_task_rows(connection: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
-    """Insert a run's ``tasks`` rows, ``TASK_ROWS_PER_INSERT`` per statement, the last
-    statement taking what is left."""
-    values = list(chain.from_iterable(rows))
-    step = TASK_ROWS_PER_INSERT * _TASK_COLUMNS
-    whole = len(values) - len(values) % step
-    if whole:
-        connection.executemany(
-            _insert_statement(TASK_ROWS_PER_INSERT),
-            (values[start : start + step] for start in range(0, whole, step)),
-        )
-    if whole < len(values):
-        connection.execute(
-            _insert_statement((len(values) - whole) // _TASK_COLUMNS), values[whole:]
-        )
-
-
-def _insert_statement(rows: int) -> str:
-    """``INSERT INTO tasks`` of ``rows`` rows of parameters."""
-    row = "(" + ", ".join("?" * _TASK_COLUMNS) + ")"
-    return "INSERT INTO tasks VALUES " + ", ".join([row] * rows)
 
 
 def _counts(entries: list[TaskReportEntry]) -> tuple[int, int, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from processes.history.errors import RunHistoryError
@@ -326,3 +327,34 @@ _MIGRATIONS = {
     4: _migrate_v4_to_v5,
     5: _migrate_v5_to_v6,
 }
+
+
+#: Rows per INSERT statement when a run's ``tasks`` rows are written: one statement of
+#: many rows costs about a third less per row than a statement per row (fewer trips
+#: through SQLite's virtual machine and the GIL). 100 rows of the table's 6 values stay
+#: under the 999 variables a statement may have in SQLite before 3.32.
+TASK_ROWS_PER_INSERT = 100
+_TASK_COLUMNS = 6  # id, run, name, status, attempts, elapsed_seconds
+
+
+def insert_task_rows(connection: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
+    """Insert a run's ``tasks`` rows, ``TASK_ROWS_PER_INSERT`` per statement, the last
+    statement taking what is left."""
+    values = list(chain.from_iterable(rows))
+    step = TASK_ROWS_PER_INSERT * _TASK_COLUMNS
+    whole = len(values) - len(values) % step
+    if whole:
+        connection.executemany(
+            _insert_statement(TASK_ROWS_PER_INSERT),
+            (values[start : start + step] for start in range(0, whole, step)),
+        )
+    if whole < len(values):
+        connection.execute(
+            _insert_statement((len(values) - whole) // _TASK_COLUMNS), values[whole:]
+        )
+
+
+def _insert_statement(rows: int) -> str:
+    """``INSERT INTO tasks`` of ``rows`` rows of parameters."""
+    row = "(" + ", ".join("?" * _TASK_COLUMNS) + ")"
+    return "INSERT INTO tasks VALUES " + ", ".join([row] * rows)

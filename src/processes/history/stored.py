@@ -51,6 +51,16 @@ ENTRY_FIELDS = (
 )
 _RESULT_AT = ENTRY_FIELDS.index("result")
 _COLUMNS = ENTRY_FIELDS[1:]  # format 5 keeps the names of all entries apart
+#: What a field of a plain entry reads as when its column was not kept (a checkpoint's).
+_UNKNOWN: dict[str, Any] = {
+    "function": "",
+    "args": [],
+    "kwargs": {},
+    "result": None,
+    "started_at": None,
+    "finished_at": None,
+    "dependencies": [],
+}
 
 _COMPACT = (",", ":")  # no spaces: an eighth less text to write and keep
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -140,12 +150,15 @@ def fingerprints_in(text: str) -> dict[str, str]:
 
 def encode_batch(
     entries: list[TaskReportEntry], positions: list[int], run: int, origin: datetime
-) -> tuple[str, list[tuple[Any, ...]]]:
+) -> tuple[str, Iterable[tuple[Any, ...]]]:
     """A checkpoint of a run in progress: the entries finished since the last one, as a
     stored report of their own (format 5, without the run's fields), and their ``tasks``
     rows, the rows the run's end would write (``decode_report`` reads it back)."""
     plain, details = _plain_and_detailed(entries)
-    columns = _columns(plain, origin)
+    # Of a plain entry, only what a crashed run's report and its resume need: its result
+    # (its status, attempts and elapsed time are its ``tasks`` row). The run's end writes
+    # the whole report; this is what is left if it never comes.
+    columns = {"result": [e.result for e in plain]}
     stored = {
         "format": REPORT_FORMAT,
         "times_from_us": moment_of(origin),
@@ -154,10 +167,15 @@ def encode_batch(
         "plain": columns,
     }
     first, _ = ids_of(run)
-    rows = [
-        (first + position, run, e.name, e.status._value_, e.attempts, e.elapsed_seconds)
-        for position, e in zip(positions, entries, strict=True)
-    ]
+    rows = zip(
+        [first + position for position in positions],
+        repeat(run),
+        [e.name for e in entries],
+        [e.status._value_ for e in entries],
+        [e.attempts for e in entries],
+        [e.elapsed_seconds for e in entries],
+        strict=False,  # repeat() never ends
+    )
     return _dumped(stored, columns), rows
 
 
@@ -218,7 +236,8 @@ def _dumped(stored: dict[str, Any], columns: dict[str, list[Any]]) -> str:
         )
     except (ValueError, TypeError, RecursionError):  # NaN, a cycle, a huge int, odd keys
         for field in ("args", "kwargs", "result"):
-            columns[field] = [jsonable(value) for value in columns[field]]
+            if field in columns:
+                columns[field] = [jsonable(value) for value in columns[field]]
         return json.dumps(stored, default=safe_repr, separators=_COMPACT)
 
 
@@ -247,14 +266,18 @@ def stored_rows(data: dict[str, Any]) -> Iterator[dict[str, Any] | list[Any]]:
         yield from data["entries"]
         return
     names, details, columns = data["names"], data["details"], data["plain"]
-    lengths = {len(columns[field]) for field in _COLUMNS}
+    lengths = {len(columns[field]) for field in _COLUMNS if field in columns}
     if lengths != {len(names) - len(details)}:
         raise ValueError(
             f"{len(names)} task names, but {len(details)} detailed entries"
             f" and plain columns of {sorted(lengths)} values"
         )
     by_name = {row["name"]: row for row in details}
-    plain = zip(*(columns[field] for field in _COLUMNS), strict=True)
+    # A checkpoint keeps only the results of its plain entries: the rest as if unknown.
+    plain = zip(
+        *(columns[field] if field in columns else repeat(_UNKNOWN[field]) for field in _COLUMNS),
+        strict=False,  # the columns kept are of one length (checked above); repeat() never ends
+    )
     for name in names:
         yield by_name[name] if name in by_name else [name, *next(plain)]
 
