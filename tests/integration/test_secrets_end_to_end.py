@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from leaks import Inbox, free_port
 from processes import (
     EmailChannel,
     FileChannel,
@@ -38,21 +38,6 @@ def connect_to_billing(account: str) -> None:
     api_token = TOKEN
     settings = {"host": "billing.internal", "auth": {"token": api_token}}
     raise PermissionError(f"login as {account} with {password} refused ({settings})")
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.raw: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.raw.append(envelope.content)
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_secret_locals_never_reach_any_output(tmp_path: Path, httpserver: HTTPServer) -> None:

@@ -146,7 +146,7 @@ class Entries:
     def skipped(self, i: int, reason: SkipReason, cause: int | None) -> None:
         """Task ``i`` never runs: why, and the errored task at the root of it."""
         task = self.tasks[i]
-        self._record(
+        entry = self._record(
             i,
             TaskStatus.SKIPPED,
             (task.hide_secret_args(task.args), task.redactor.scrub_kwargs(task.kwargs)),
@@ -156,12 +156,12 @@ class Entries:
         if i >= self.items.declared:
             self.items.forget_value(i)
         elif self.recorder is not None:
-            self.recorder.task_finished(i, self.by_position[i], None)  # type: ignore[arg-type]
+            self.recorder.task_finished(i, entry, None)
 
     def reused(self, i: int, value: Any, earlier: TaskReportEntry) -> None:
         """Task ``i`` takes its result from the resumed run: the arguments as that run
         showed them, the result as this run shows results, and no times."""
-        self._record(
+        entry = self._record(
             i,
             TaskStatus.SUCCESS,
             (earlier.args, earlier.kwargs),
@@ -169,7 +169,7 @@ class Entries:
             reused=True,
         )
         if self.recorder is not None:
-            self.recorder.task_finished(i, self.by_position[i], value)  # type: ignore[arg-type]
+            self.recorder.task_finished(i, entry, value)
 
     def report(
         self,
@@ -206,38 +206,34 @@ class Entries:
             stopped_by=stopped_by,
         )
 
-    def _record(  # the entry of a task that did not run in this run
+    def _record(
         self,
         i: int,
         status: TaskStatus,
         shown_inputs: tuple[tuple[Any, ...], dict[str, Any]],
-        elapsed_seconds: float = 0.0,
-        attempts: int = 0,
         result: Any = None,
-        error: ErrorData | None = None,
-        started_at: datetime | None = None,
-        finished_at: datetime | None = None,
-        attempt_errors: tuple[str, ...] = (),
         reused: bool = False,
         skip_reason: SkipReason | None = None,
         skip_cause: str = "",
-    ) -> None:
+    ) -> TaskReportEntry:
+        """The entry of a task that did not run in this run (skipped, or reused): no
+        attempts, no times, no error."""
         task = self.tasks[i]
         items = self.items
         mapped, key = (i, None) if i < items.declared else (items.group(i).mapped, items.key(i))
-        self.by_position[i] = new_entry(
+        entry = self.by_position[i] = new_entry(
             self.name(i),
             task.function_label,
             *shown_inputs,
             status,
-            elapsed_seconds,
-            attempts,
+            0.0,
+            0,
             result,
-            error,
-            started_at,
-            finished_at,
+            None,
+            None,
+            None,
             self.graph.upstream_names[mapped],
-            attempt_errors,
+            (),
             reused,
             "",
             skip_reason,
@@ -245,3 +241,4 @@ class Entries:
             "" if key is None else task.name,
             key,
         )
+        return entry

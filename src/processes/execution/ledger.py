@@ -194,14 +194,13 @@ class Ledger:
         failure = outcome.failure
         if failure is None:
             self.results[i] = outcome.value
+            life.attempts += 1
             if self._deferring and self.unwatched[i]:
                 # Nobody watches it: release its dependants now, write its entry before
                 # the driver next waits (``write_deferred``).
-                life.attempts += 1
                 self._unwritten.append(i)
                 self._release(i, False, None)
                 return
-            life.attempts += 1
             self._finish(i, life, TaskStatus.SUCCESS, outcome.value)
             return
         if self.inputs.secret_results:

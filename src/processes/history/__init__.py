@@ -289,12 +289,8 @@ class RunHistory:
         transaction: what a resumed run takes from run ``run_id``, as one state of the file
         whatever another process records or forgets meanwhile (the same errors as theirs).
         """
-        with self._connection.reading() as connection:
-            run, text = queries.run_row(connection, "id, report", run_id, self.path)
-            tasks = queries.task_rows(connection, run)
-            report = self._decoded(connection, run, text)
-            shown, kept = queries.stored_results(connection, run, text, tasks)
-        return (report, *restored(shown, kept, unpickle=self.store_results))
+        report, results, reasons, _ = self.resumable(run_id)
+        return report, results, reasons
 
     def resumable(self, run_id: str) -> Resumable:
         """What a run resuming run ``run_id`` takes over, read in one transaction: its

@@ -658,22 +658,7 @@ def render_teams(
                     separator=True,
                 )
             )
-    message: dict[str, Any] = {
-        "type": "message",
-        "attachments": [
-            {
-                "contentType": "application/vnd.microsoft.card.adaptive",
-                "contentUrl": None,
-                "content": {
-                    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-                    "type": "AdaptiveCard",
-                    "version": "1.2",
-                    "msteams": {"width": "Full"},
-                    "body": body,
-                },
-            }
-        ],
-    }
+    message = teams_card(body)
     note_reserve = _compact_size(_teams_note(len(overview.failures), words))
     # The body list grows by one serialised item plus a comma per element.
     size = _compact_size(message) + sum(_compact_size(item) + 1 for item in tail)
@@ -695,3 +680,23 @@ def render_teams(
         body.append(_teams_note(hidden, words))
     body.extend(tail)
     return message
+
+
+def teams_card(body: list[dict[str, Any]]) -> dict[str, Any]:
+    """A Teams message holding one Adaptive Card (1.2, full width) with ``body``."""
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": {
+                    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                    "type": "AdaptiveCard",
+                    "version": "1.2",
+                    "msteams": {"width": "Full"},
+                    "body": body,
+                },
+            }
+        ],
+    }

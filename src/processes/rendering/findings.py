@@ -21,6 +21,7 @@ from processes.rendering.chat import (
     _rich,
     _slack_escape,
     _text_run,
+    teams_card,
 )
 from processes.rendering.common import Markup, cut, escape, fill, format_duration, format_time
 from processes.rendering.email_html import EMAIL_FONT, email_template
@@ -265,19 +266,4 @@ def render_finding_teams(finding: Finding, *, language: str = "en") -> dict[str,
         _rich(_text_run(f"{label}: ", weight="Bolder"), _text_run(value), spacing="Small")
         for label, value in finding_facts(finding, language)
     ]
-    return {
-        "type": "message",
-        "attachments": [
-            {
-                "contentType": "application/vnd.microsoft.card.adaptive",
-                "contentUrl": None,
-                "content": {
-                    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-                    "type": "AdaptiveCard",
-                    "version": "1.2",
-                    "msteams": {"width": "Full"},
-                    "body": body,
-                },
-            }
-        ],
-    }
+    return teams_card(body)
