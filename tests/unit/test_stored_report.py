@@ -17,10 +17,12 @@ from processes.history.stored import (
     ENTRY_FIELDS,
     decode_report,
     encode_report,
+    fingerprints_in,
     from_moment,
     moment_of,
     origin_of,
     stored_rows,
+    unpacked_fingerprints,
 )
 from processes.outcome import SkipReason, TaskStatus
 
@@ -142,3 +144,35 @@ def test_a_time_at_the_ends_of_the_calendar_comes_back(moment: datetime) -> None
     """An aware time whose instant UTC cannot show is read back as the same instant."""
     for origin in (_EPOCH, datetime(2026, 12, 3, tzinfo=UTC)):
         assert from_moment(moment_of(moment, origin), origin) == moment
+
+
+def test_fingerprints_are_kept_once_each_and_read_back_by_name() -> None:
+    """Tasks sharing a fingerprint (one function, no arguments of their own) keep it once;
+    each name reads its own back, and an item takes its mapped task's."""
+    names = ["a", "b", "c"]
+    prints = ["f1:x", "f1:x", "f2:y"]
+    report = make_report(*(make_entry(name) for name in names))
+    text, _ = encode_report(report, run=1, fingerprints=prints)
+    data = json.loads(text)
+    assert data["fingerprint_table"] == ["f1:x", "f2:y"]
+    assert data["fingerprint_of"] == [0, 0, 1]
+    assert fingerprints_in(text) == dict(zip(names, prints, strict=True))
+
+    item = replace(make_entry("b[k]"), mapped_task="b", item_key="k")
+    with_item = make_report(make_entry("a"), make_entry("b"), item, make_entry("c"))
+    text, _ = encode_report(with_item, run=1, fingerprints=prints)
+    assert fingerprints_in(text) == {"a": "f1:x", "b": "f1:x", "b[k]": "f1:x", "c": "f2:y"}
+
+
+def test_fingerprints_kept_whole_by_an_earlier_version_are_still_read() -> None:
+    text = json.dumps({"format": 5, "names": ["a", "b"], "fingerprints": ["f:1", "f:2"]})
+    assert fingerprints_in(text) == {"a": "f:1", "b": "f:2"}
+    assert unpacked_fingerprints({"names": []}) == []
+
+
+def test_rows_a_checkpoint_wrote_are_left_out_and_their_ids_left_free() -> None:
+    """The run's end writes the rows its checkpoints did not, on ids they did not take."""
+    report = make_report(*(make_entry(name) for name in ["a", "b", "c", "d"]))
+    first = 3 << 32
+    _, rows = encode_report(report, run=3, written={"c": first + 1})
+    assert [(row[0] - first, row[2]) for row in rows] == [(0, "a"), (2, "b"), (3, "d")]

@@ -189,11 +189,11 @@ class RunHistory:
         raises for the file: when it cannot be written, one ``UserWarning`` names it and
         the cause, and the report is returned as given.
         """
-        run, written = None, frozenset[int]()
+        run, written = None, dict[str, int]()
         fingerprints: Sequence[str] = ()
         if live is not None:
             live.stop()
-            run, written, fingerprints = live.run, live.written_ids(), live.fingerprints
+            run, written, fingerprints = live.run, live.written, live.fingerprints
             report = replace(report, crashes=live.crashes)
         try:
             with self._connection.writing(wait_seconds) as connection:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from processes.history.schema import ids_of
-from processes.history.stored import decode_report, parse_time
+from processes.history.stored import decode_report, parse_time, unpacked_fingerprints
 from processes.history.vitals import has_died
 from processes.outcome import CrashedRun, ErrorData, SkipReason, StopReason, TaskStatus
 from processes.report import ProcessExecutionReport, TaskReportEntry
@@ -79,7 +79,7 @@ def live_row(row: tuple[Any, ...]) -> LiveRow:
         parse_time(heartbeat),
         tuple(json.loads(running or "[]")),
         tuple(live["names"]),
-        tuple(live.get("fingerprints", ())),
+        tuple(unpacked_fingerprints(live)),
     )
 
 

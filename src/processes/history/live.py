@@ -8,7 +8,6 @@ package's connection, schema, stored format and keeping policy; never queries.
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import threading
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from processes.history.keeping import results_to_keep
 from processes.history.schema import ids_of, insert_task_rows
-from processes.history.stored import encode_batch, moment_of
+from processes.history.stored import encode_batch, moment_of, packed_fingerprints
 from processes.history.vitals import own_start
 
 if TYPE_CHECKING:
@@ -50,7 +49,7 @@ def begin(
     live = {
         "format": LIVE_FORMAT,
         "names": list(names),
-        "fingerprints": list(fingerprints),
+        **packed_fingerprints(fingerprints),
         "times_from_us": moment_of(started_at),
     }
     connection.execute(
@@ -77,7 +76,8 @@ class LiveRun:
     """The recorder of one run while it runs: the engine tells it each task's start and
     entry (``task_started``, ``task_finished``: cheap, any thread), and its thread writes
     them at most ``checkpoint_seconds`` apart, beating the heartbeat at least every
-    ``heartbeat_seconds``. ``checkpointed`` holds the positions written so far."""
+    ``heartbeat_seconds``. ``written`` holds the ``tasks`` rows written so far: their ids
+    by name."""
 
     def __init__(
         self,
@@ -95,14 +95,21 @@ class LiveRun:
         self.run = run
         self.crashes = crashes  # the runs of its process found dead when it began
         self.fingerprints = fingerprints  # of its tasks, in order (``processes.fingerprint``)
-        self.checkpointed: set[int] = set()
+        self.written: dict[str, int] = {}
         self._connection = connection
         self._origin = started_at
         self._checkpoint_seconds = checkpoint_seconds
         self._heartbeat_seconds = heartbeat_seconds
         self._store_results = store_results
         self._max_result_bytes = max_result_bytes
-        self._finished: collections.deque[tuple[int, TaskReportEntry, Any]] = collections.deque()
+        # What finished since the last checkpoint, in three flat lists rather than a tuple
+        # per task: a tuple would live until the next checkpoint, long enough for the
+        # garbage collector to count it and take full passes over the run's objects.
+        # Appended to in this order by the run, read and cut by the writer (each step
+        # atomic under the GIL); ``_results`` is the shortest while a task is added.
+        self._positions: list[int] = []
+        self._entries: list[TaskReportEntry] = []
+        self._results: list[Any] = []
         self._running: dict[int, str] = {}
         self._batches = 0
         self._stopped = threading.Event()
@@ -118,12 +125,9 @@ class LiveRun:
 
     def task_finished(self, position: int, entry: TaskReportEntry, result: Any) -> None:
         self._running.pop(position, None)
-        self._finished.append((position, entry, result))
-
-    def written_ids(self) -> frozenset[int]:
-        """The ids of the ``tasks`` rows the checkpoints wrote."""
-        first, _ = ids_of(self.run)
-        return frozenset(first + position for position in self.checkpointed)
+        self._positions.append(position)
+        self._entries.append(entry)
+        self._results.append(result)
 
     def stop(self) -> None:
         """Stop writing: the run's end records the rest, in one transaction."""
@@ -136,49 +140,54 @@ class LiveRun:
         since_beat = 0.0
         while not self._stopped.wait(interval):
             since_beat += interval
-            if self._finished or since_beat >= self._heartbeat_seconds:
+            if self._results or since_beat >= self._heartbeat_seconds:
                 self._write()
                 since_beat = 0.0
 
     def _write(self) -> None:
         """One checkpoint: the tasks finished since the last, and a heartbeat."""
-        batch = []
-        while self._finished:
-            batch.append(self._finished.popleft())
+        count = len(self._results)
+        positions = self._positions[:count]
+        entries = self._entries[:count]
+        results = self._results[:count]
         try:
             # Never waits long for another writer: a checkpoint missed is taken at the next
             # one, or by the run's end, which records everything.
             with self._connection.writing(self._checkpoint_seconds) as connection:
                 connection.execute("BEGIN IMMEDIATE")
                 try:
-                    self._write_batch(connection, batch)
+                    self._write_batch(connection, positions, entries, results)
                     connection.execute("COMMIT")
                 except BaseException:
                     if connection.in_transaction:
                         connection.execute("ROLLBACK")
                     raise
         except Exception:  # the run goes on; its end records everything, or warns once
-            self._finished.extendleft(reversed(batch))
-            return
-        self.checkpointed.update(position for position, _, _ in batch)
+            return  # the batch stays for the next checkpoint
+        del self._positions[:count], self._entries[:count], self._results[:count]
+        first, _ = ids_of(self.run)
+        names = [e.name for e in entries]
+        self.written.update(zip(names, [first + p for p in positions], strict=True))
 
     def _write_batch(
-        self, connection: sqlite3.Connection, batch: list[tuple[int, TaskReportEntry, Any]]
+        self,
+        connection: sqlite3.Connection,
+        positions: list[int],
+        entries: list[TaskReportEntry],
+        results: list[Any],
     ) -> None:
         now = datetime.now(UTC).isoformat()
         running = json.dumps(list(dict(self._running).values()))  # a copy: taken at once
         connection.execute(
             "UPDATE runs SET heartbeat_at = ?, running = ? WHERE id = ?", (now, running, self.run)
         )
-        if not batch:
+        if not positions:
             return
-        positions = [position for position, _, _ in batch]
-        entries = [entry for _, entry, _ in batch]
         text, rows = encode_batch(entries, positions, self.run, self._origin)
         insert_task_rows(connection, rows)
         kept = results_to_keep(
             entries,
-            [result for _, _, result in batch],
+            results,
             store_results=self._store_results,
             max_result_bytes=self._max_result_bytes,
         )

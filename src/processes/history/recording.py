@@ -27,7 +27,7 @@ from processes.redaction import Redactor
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Collection, Sequence
+    from collections.abc import Mapping, Sequence
 
     from processes.outcome import CrashedRun
     from processes.report import ProcessExecutionReport, TaskReportEntry
@@ -44,12 +44,12 @@ def record(
     store_results: bool,
     max_result_bytes: int,
     run: int | None = None,
-    written: Collection[int] = (),
+    written: Mapping[str, int] | None = None,
     fingerprints: Sequence[str] = (),
 ) -> ProcessExecutionReport:
     """Record a finished run in one write transaction; return the report with its
     ``changes`` and ``streaks``. ``run`` is the id of its row when it was written at its
-    start (``begin``), ``written`` the ids of the ``tasks`` rows its checkpoints wrote.
+    start (``begin``), ``written`` the ids of the ``tasks`` rows its checkpoints wrote, by name.
     Raises what SQLite raises: the caller warns."""
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -115,12 +115,9 @@ def close_crashed(connection: sqlite3.Connection, row: LiveRow, keep_runs: int) 
     write transaction: what the next run does (``begin``), and the watch (§14)."""
     report = live_report(connection, row, crashed=True)
     first, end = ids_of(row.id)
-    written = {
-        task
-        for (task,) in connection.execute(
-            "SELECT id FROM tasks WHERE id >= ? AND id < ?", (first, end)
-        )
-    }
+    written = dict(
+        connection.execute("SELECT name, id FROM tasks WHERE id >= ? AND id < ?", (first, end))
+    )
     _write_end(
         connection,
         report,
@@ -144,14 +141,12 @@ def _write_end(
     store_results: bool,
     max_result_bytes: int,
     run: int | None,
-    written: Collection[int],
+    written: Mapping[str, int] | None,
     fingerprints: Sequence[str],
 ) -> ProcessExecutionReport:
     """The writes of ``record``, inside the caller's transaction."""
     entries = list(report.entries.values())
-    kept = results_to_keep(
-        entries, results, store_results=store_results, max_result_bytes=max_result_bytes
-    )
+    kept = _results_to_keep(entries, results, written, store_results, max_result_bytes)
     started = report.started_at.isoformat() if report.started_at else None
     if run is None:
         # The run's id is known before its row is written, so that its tasks' rows
@@ -168,7 +163,7 @@ def _write_end(
     changes, streaks, failing = compare(before, report, since_now)
     report = replace(report, changes=changes, streaks=streaks, compared=True)
     counts = _counts(entries)
-    text, task_rows = encode_report(report, run, fingerprints)
+    text, task_rows = encode_report(report, run, fingerprints, written)
     # The oldest runs go first: the new run's rows reuse their pages, which are
     # then written once (deleting after inserting writes twice as much).
     _forget_old_runs(connection, report.process_name, keep_runs, run)
@@ -188,8 +183,6 @@ def _write_end(
             (*ending, run),
         )
         connection.execute("DELETE FROM checkpoints WHERE run = ?", (run,))
-        if written:
-            task_rows = (row for row in task_rows if row[0] not in written)
     else:
         connection.execute(
             "INSERT INTO runs (id, run_id, process_name, host, pid, argv, started_at,"
@@ -210,12 +203,30 @@ def _write_end(
         "INSERT INTO streaks VALUES (?, ?, ?, ?)",
         [(run, name, count, since) for name, (count, since) in failing.items()],
     )
-    if kept:  # a checkpoint may have kept some already
+    if kept:
         connection.executemany(
             "INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?)",
             [(run, name, kind, value, reason) for name, kind, value, reason in kept],
         )
     return report
+
+
+def _results_to_keep(
+    entries: list[TaskReportEntry],
+    results: Sequence[Any] | None,
+    written: Mapping[str, int] | None,
+    store_results: bool,
+    max_result_bytes: int,
+) -> list[tuple[str, str, bytes | None, str]]:
+    """The results rows the checkpoints have not written already."""
+    if written:
+        unwritten = [k for k, entry in enumerate(entries) if entry.name not in written]
+        entries = [entries[k] for k in unwritten]
+        if results is not None:
+            results = [results[k] for k in unwritten if k < len(results)]
+    return results_to_keep(
+        entries, results, store_results=store_results, max_result_bytes=max_result_bytes
+    )
 
 
 def _previous_streaks(

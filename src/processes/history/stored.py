@@ -6,6 +6,7 @@ Imports the report and the package's schema and errors; never ``sqlite3``.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -26,7 +27,7 @@ from processes.report import (
 from processes.saferepr import safe_repr
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 #: The format of the ``runs.report`` column this code writes: 5 writes the plain entries
 #: as columns, a list per field (4: a list per entry), their times in microseconds from
@@ -100,9 +101,13 @@ def origin_of(report: ProcessExecutionReport) -> datetime:
 
 
 def encode_report(
-    report: ProcessExecutionReport, run: int, fingerprints: Sequence[str] = ()
+    report: ProcessExecutionReport,
+    run: int,
+    fingerprints: Sequence[str] = (),
+    written: Mapping[str, int] | None = None,
 ) -> tuple[str, Iterable[tuple[Any, ...]]]:
-    """The stored report and the ``tasks`` rows of run ``run``.
+    """The stored report and the ``tasks`` rows of run ``run`` that its checkpoints have
+    not ``written`` (their ids by name).
 
     The plain entries (no error, skip or reuse: most of them) are stored as columns, a
     list per field; the others are kept whole, in ``to_json()``'s form. Columns build no
@@ -137,15 +142,49 @@ def encode_report(
         "details": details,
         "plain": columns,
     }
-    if fingerprints:  # of the tasks, in the order of the names (``processes.fingerprint``)
-        stored["fingerprints"] = list(fingerprints)
-    return _dumped(stored, columns), _task_rows(entries, names, run)
+    if fingerprints:
+        stored.update(packed_fingerprints(_of_entries(fingerprints, entries)))
+    return _dumped(stored, columns), _task_rows(entries, names, run, written)
+
+
+def packed_fingerprints(fingerprints: Sequence[str]) -> dict[str, list[Any]]:
+    """Fingerprints (``processes.fingerprint``) as a stored report keeps them: each
+    distinct one once, and per name its index among them. Tasks of one function without
+    arguments of their own share theirs, which would otherwise be half the report."""
+    table: dict[str, int] = {}
+    of = [table.setdefault(print_, len(table)) for print_ in fingerprints]
+    return {"fingerprint_table": list(table), "fingerprint_of": of}
+
+
+def unpacked_fingerprints(data: dict[str, Any]) -> list[str]:
+    """The fingerprints of a stored report, in the order of its names (none before
+    schema 5; a list of them whole before this format's ``fingerprint_table``)."""
+    if "fingerprint_table" not in data:
+        return list(data.get("fingerprints", ()))
+    table = data["fingerprint_table"]
+    return [table[index] for index in data["fingerprint_of"]]
 
 
 def fingerprints_in(text: str) -> dict[str, str]:
-    """The fingerprints a stored report keeps, by task name (none before schema 5)."""
+    """The fingerprints a stored report keeps, by task name."""
     data = json.loads(text)
-    return dict(zip(data.get("names", ()), data.get("fingerprints", ()), strict=False))
+    return dict(zip(data.get("names", ()), unpacked_fingerprints(data), strict=False))
+
+
+def _of_entries(fingerprints: Sequence[str], entries: list[TaskReportEntry]) -> Sequence[str]:
+    """The declared tasks' ``fingerprints`` (in their order) as the report's entries take
+    them: an item (SPEC §15), which follows its mapped task, takes that task's."""
+    if len(fingerprints) == len(entries):
+        return fingerprints
+    declared = iter(fingerprints)
+    by_task: dict[str, str] = {}
+    aligned = []
+    for entry in entries:
+        if entry.mapped_task:
+            aligned.append(by_task.get(entry.mapped_task, ""))
+        else:
+            aligned.append(by_task.setdefault(entry.name, next(declared, "")))
+    return aligned
 
 
 def encode_batch(
@@ -242,12 +281,22 @@ def _dumped(stored: dict[str, Any], columns: dict[str, list[Any]]) -> str:
 
 
 def _task_rows(
-    entries: list[TaskReportEntry], names: list[str], run: int
+    entries: list[TaskReportEntry],
+    names: list[str],
+    run: int,
+    written: Mapping[str, int] | None,
 ) -> Iterable[tuple[Any, ...]]:
-    """The ``tasks`` rows of run ``run``, zipped from columns."""
+    """The ``tasks`` rows of run ``run``, zipped from columns; without those ``written``
+    already, the others taking the ids those left free."""
     first, _ = ids_of(run)
+    ids: Iterable[int] = range(first, first + len(entries))
+    if written:
+        taken = set(written.values())
+        ids = (i for i in itertools.count(first) if i not in taken)
+        entries = [e for e in entries if e.name not in written]
+        names = [e.name for e in entries]
     return zip(
-        range(first, first + len(entries)),
+        ids,
         repeat(run),
         names,
         # The enum's ``value`` property costs several times more than its attribute.
