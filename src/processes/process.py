@@ -315,10 +315,12 @@ class Process:
         ``name`` is the process's name as reports show it."""
         if history is None:
             return _resumption(resume, None, name, {}), None
-        names = [task.name for task in self.tasks]
-        fingerprints = [fingerprint(task.func, task.args, task.kwargs) for task in self.tasks]
-        resumption = _resumption(resume, history, name, dict(zip(names, fingerprints, strict=True)))
-        return resumption, history.begin(run_id, name, utcnow(), names, fingerprints)
+        tasks = self.tasks
+        names = [task.name for task in tasks]
+        prints = [fingerprint(task.func, task.args, task.kwargs) for task in tasks]
+        now = dict(zip(names, prints, strict=True)) if resume is not None else {}
+        resumption = _resumption(resume, history, name, now)
+        return resumption, history.begin(run_id, name, utcnow(), names, prints)
 
     def close_loggers(self) -> None:
         """Close every log file this process opened, and take the tasks' file handlers
