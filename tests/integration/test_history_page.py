@@ -368,12 +368,20 @@ def test_marks_pass_wcag_aa_contrast(
 
 def _docs_history(path: Path) -> RunHistory:
     """A nightly pipeline's 30 runs, recorded with ``record()``: durations that drift, a
-    task failing three nights running, a flaky one, a stopped run and a resumed one."""
+    task failing three nights running, a flaky one, a stopped run and a resumed one, a
+    mapped task of 120 shards whose failed shards vary, and a night the watch found
+    missing (no run on night 12)."""
     history = RunHistory(path)
     names = ["extract_orders", "extract_refunds", "extract_customers", "clean", "join",
              "charge_payments", "refresh_marts", "export_finance", "notify_team"]  # fmt: skip
     for night in range(30):
         t0 = T0 + timedelta(days=night)
+        if night == 12:  # no run that night: the watch finds it missing the next morning
+            history.check(
+                Expectation("nightly-etl", every=timedelta(days=1), grace=timedelta(hours=2)),
+                now=t0 + timedelta(hours=3),
+            )
+            continue
         entries = []
         for i, name in enumerate(names):
             seconds = 2.0 + i * 3 + (night % 7) * 0.4 + (night * 0.5 if name == "join" else 0)
@@ -389,12 +397,36 @@ def _docs_history(path: Path) -> RunHistory:
             entry = make_entry(name, status, start=i * 4.0, seconds=seconds, attempts=attempts,
                                error=error, t0=t0)  # fmt: skip
             entries.append(entry)
+            if name == "clean":
+                entries += _shards(night, t0)
         report = make_report(*entries, name="nightly-etl", t0=t0)
         if night == 25:
-            report = replace(make_report(*entries[:5], t0=t0), stopped_by=StopReason.DEADLINE)
+            before = entries[: names.index("clean") + 1]  # stopped before its shards
+            report = replace(make_report(*before, t0=t0), stopped_by=StopReason.DEADLINE)
         run_id = f"{t0:%Y%m%dT%H%M%SZ}-{hashlib.sha256(bytes([night])).hexdigest()[:8]}"
         history.record(replace(report, process_name="nightly-etl", run_id=run_id))
     return history
+
+
+def _shards(night: int, t0: Any) -> list[Any]:
+    """The mapped task ``load_shards`` (§15) of 120 items and its items, as a run
+    records them: 2 shards fail on night 8, 9 on nights 17 and 18 (more than its
+    ``max_failed``: it fails), one on night 28."""
+    failing = {8: 2, 17: 9, 18: 9, 28: 1}.get(night, 0)
+    items = []
+    for k in range(120):
+        key = f"shard-{k * 7 % 120:03d}.parquet"
+        name = f"load_shards[{key}]"
+        if k < failing:
+            error = make_error(name, f"OSError: {key}: checksum mismatch")
+            item = make_entry(name, TaskStatus.ERRORED, start=12.0, seconds=0.4, error=error,
+                              t0=t0)  # fmt: skip
+            items.append(replace(item, mapped_task="load_shards", item_key=key))
+        else:
+            items.append(make_entry(name, start=12.0, seconds=0.3 + k % 5 * 0.1, t0=t0))
+    status = TaskStatus.ERRORED if failing > 5 else TaskStatus.SUCCESS
+    mapped = make_entry("load_shards", status, start=12.0, seconds=9.0 + night % 4, t0=t0)
+    return [*items, mapped]
 
 
 @pytest.mark.parametrize("name", list(SCREENSHOTS))
@@ -560,7 +592,7 @@ def test_a_mapped_task_is_one_row_with_its_failed_items_per_run(
         runs = history.runs("fanned", limit=None)[::-1]
         assert [row["task"] for row in grid["rows"]] == [
             "parts",
-            "loadmapped: 1,000 items in its newest run",
+            "loadmapped \u00b7 1,000 items",
             "summarise",
         ]  # one row for the mapped task, never one per item
         cells = [c for c in grid["rows"][1]["cells"] if c["kind"] != "m"]
@@ -629,7 +661,7 @@ def test_a_missed_run_is_a_column_of_its_own_in_time_order(
         runs = history.runs("fanned", limit=None)[::-1]
     (grid,) = page.page.evaluate(_GRID)
     ids = [column["id"] for column in grid["runs"]]
-    assert ids == [runs[0].run_id, runs[1].run_id, "\u2205 missed", runs[2].run_id,
+    assert ids == [runs[0].run_id, runs[1].run_id, "\u25cc missed", runs[2].run_id,
                    runs[3].run_id]  # fmt: skip
     column = grid["runs"][2]
     assert column["kind"] == "run missed"
@@ -654,7 +686,7 @@ def test_a_process_that_never_ran_shows_its_missed_run(tmp_path: Path, load: Any
         html = history.to_html()
     (grid,) = load(html).page.evaluate(_GRID)
     assert grid["process"] == "never"
-    assert [column["id"] for column in grid["runs"]] == ["\u2205 missed"]
+    assert [column["id"] for column in grid["runs"]] == ["\u25cc missed"]
     assert "0 runs, 0 tasks, 1 missed" in html
 
 

@@ -5,6 +5,7 @@ format this version writes and for the older ``to_json()`` form alike; read-only
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from contextlib import closing
 from dataclasses import replace
@@ -15,6 +16,7 @@ from factories import T0, make_entry, make_error, make_report
 from processes import Expectation, FindingKind, RunHistory, TaskStatus
 from processes.history.queries import MAX_KEYS_NAMED, GridCell
 from processes.outcome import SkipReason, TaskChange
+from processes.rendering.history_page import run_page_name
 from processes.report import ProcessExecutionReport
 
 
@@ -169,3 +171,11 @@ def test_the_runs_the_watch_found_missing_are_in_the_grid(tmp_path: Path) -> Non
     assert grid.missed[0].found_at == T0 + timedelta(hours=2)
     assert grid.missed[0].after_run_id == "night-0"
     assert [m.due for m in newest.missed] == [found.since]  # after the oldest run shown
+
+
+def test_a_run_page_name_is_a_plain_file_name_whatever_the_run_id() -> None:
+    assert run_page_name("20261205T021500Z-1a2b3c4d") == "20261205T021500Z-1a2b3c4d.html"
+    names = {run_page_name(run_id) for run_id in ("../../etc/x", "a/b", ".hidden", "", "é", "a b")}
+    assert len(names) == 6  # one file each
+    for name in names:
+        assert re.fullmatch(r"run-[0-9a-f]{20}\.html", name), name

@@ -187,8 +187,11 @@ _HEAD = Template('<th scope="col" class="run $kind"><div>$id<br>$start<br>$outco
 _ID = Template('<span class="id">$run_id</span>')
 _LINKED_ID = Template('<a class="id" href="$href" title="this run\'s own page">$run_id</a>')
 _MISSED_HEAD = Template(
-    '<th scope="col" class="run missed"><div><span class="id">\u2205 missed</span><br>'
+    '<th scope="col" class="run missed"><div><span class="id">\u25cc missed</span><br>'
     "expected by $due<br>no run$found</div></th>"
+)
+_MAPPED = Template(
+    '<span class="mapped" title="a mapped task: its items in its newest run">$words</span>'
 )
 _MISSED_CELL = Markup('<td class="c m" title="missed: no run"></td>')
 _ROW = Template(
@@ -286,7 +289,7 @@ def _legend() -> Markup:
         ("p", "\u2026", "running"),
         ("a", "\u00b7", "not in that run"),
         ("s", "\u2713<small>3</small>", "a mapped task: 3 of its items failed (click for them)"),
-        ("run missed", "\u2205", "missed: no run when one was expected (the watch, check())"),
+        ("run missed", "\u25cc", "missed: no run when one was expected (the watch, check())"),
     ]
     return join(
         [
@@ -435,8 +438,8 @@ def _head(column: GridRun, run_pages: str | None) -> Markup:
 def _row(row: _Row, columns: Sequence[int | MissedRun]) -> Markup:
     mapped = Markup("")
     if row.items is not None:
-        words = f"mapped: {row.items:,} item{'s' * (row.items != 1)} in its newest run"
-        mapped = fill(Template('<span class="mapped">$words</span>'), words=words)
+        words = f"mapped \u00b7 {row.items:,} item{'s' * (row.items != 1)}"
+        mapped = fill(_MAPPED, words=words)
     return fill(
         _ROW,
         name=row.name,
