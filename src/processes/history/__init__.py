@@ -315,7 +315,9 @@ class RunHistory:
 
     def grids(self, process_name: str | None = None, limit: int = 50) -> list[ProcessGrid]:
         """Return, for each process (``process_name`` only, if given), its newest ``limit``
-        runs by its tasks, read in one transaction: what ``to_html()`` shows."""
+        runs by its tasks (a mapped task one cell per run, its items counted) and the runs
+        ``check()`` found missing among them, read in one transaction: what ``to_html()``
+        shows."""
         check_count("limit", limit, owner="RunHistory.grids", minimum=1)
         with self._connection.reading() as connection:
             return queries.grids(connection, process_name, limit, self.stale_seconds)
