@@ -3,7 +3,7 @@
 ``python -m processes show REPORT.json`` prints the text view; flags choose the others.
 ``python -m processes history FILE.db`` lists the runs a ``RunHistory`` recorded, and
 ``show FILE.db RUN_ID`` shows one of them; ``check FILE.db --expect ...`` is the watch
-(``cli_check``). A thin shell over the report's own views and
+(``cli_check``). A thin shell over the report's own views, the history page's renderer and
 the history's reads; it imports no execution code.
 """
 
@@ -20,6 +20,7 @@ from processes.channels.file import write_atomically
 from processes.cli_check import add_check_command, run_check
 from processes.content import ReportContent
 from processes.history import RunHistory, RunHistoryError, RunSummary, TaskStats
+from processes.rendering.history_page import render_history_page, run_page_name
 from processes.report import ProcessExecutionReport
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ examples:
   python -m processes history runs.db --process nightly --task load
                                                             one task's record
   python -m processes history runs.db --html runs.html      the runs by tasks, as a page
+                                                            (each run's page in runs-runs/)
   python -m processes show runs.db RUN_ID                   one run, as show does a file
 
 exit status: 0 when the runs were listed; 2 when FILE is missing or not a run history,
@@ -157,7 +159,10 @@ def _add_history_command(commands: argparse._SubParsersAction[argparse.ArgumentP
         "--html",
         metavar="OUT.html",
         type=Path,
-        help="write one standalone page: each process's last runs by its tasks",
+        help=(
+            "write one standalone page: each process's last runs by its tasks; each run's"
+            " own page goes in the folder OUT-runs beside it"
+        ),
     )
     history.set_defaults(command_parser=history)
 
@@ -311,19 +316,28 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _history_page(path: Path, out: Path, process_name: str | None, limit: int) -> int:
-    """Write the history's page to ``out`` (``RunHistory.to_html``)."""
+    """Write the history's page to ``out`` (``RunHistory.to_html``) and each run's own page
+    (``show FILE.db RUN_ID --html``) in the folder ``<out's stem>-runs`` beside it, which
+    the page links to: the page and its folder go together, with no server."""
+    folder = out.with_name(f"{out.stem}-runs")
     try:
         with _open_history(path) as history:
             if process_name is not None and process_name not in history.process_names():
                 raise ValueError(_nothing_recorded(history, process_name))
-            page = history.to_html(process_name, limit=limit)
-    except (ValueError, RunHistoryError) as exc:
+            grids = history.grids(process_name, limit)
+            page = render_history_page(grids, limit=limit, run_pages=folder.name)
+            run_ids = [column.run.run_id for grid in grids for column in grid.runs]
+            run_pages = {run_page_name(run_id): history.report(run_id) for run_id in run_ids}
+    except (ValueError, LookupError, RunHistoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT
     try:
+        folder.mkdir(exist_ok=True)
+        for name, report in run_pages.items():  # first: the page's links resolve once it is
+            write_atomically(folder / name, report.to_html().encode("utf-8"))
         write_atomically(out, page.encode("utf-8"))
     except OSError as exc:
-        print(f"error: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"error: cannot write {exc.filename or out}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_CANNOT
     return 0
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -25,7 +26,16 @@ import pytest
 from browser import launch_chromium
 from cli_runner import run_cli
 from factories import T0, make_entry, make_error, make_report
-from processes import Process, RunHistory, StopReason, Task, TaskDependency, TaskStatus
+from processes import (
+    Expectation,
+    FindingKind,
+    Process,
+    RunHistory,
+    StopReason,
+    Task,
+    TaskDependency,
+    TaskStatus,
+)
 from processes.outcome import TaskChange
 from processes.rendering.common import format_duration
 
@@ -329,9 +339,18 @@ _COLOURS = """() => [...document.querySelectorAll("td.c:not(:empty), th.run, .le
     return {kind: e.className, color: s.color, background: s.backgroundColor}; })"""
 
 
+_MAPPED_WORDS = """() => [...document.querySelectorAll(".mapped")].map(e => ({
+  color: getComputedStyle(e).color,
+  background: getComputedStyle(e.closest("th")).backgroundColor}))"""
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_marks_pass_wcag_aa_contrast(recorded: Path, load: Any, scheme: str) -> None:
-    with RunHistory(recorded) as history:
+@pytest.mark.parametrize("which", ["recorded", "fanned"])
+def test_marks_pass_wcag_aa_contrast(
+    request: pytest.FixtureRequest, load: Any, scheme: str, which: str
+) -> None:
+    recorded = request.getfixturevalue(which)
+    with RunHistory(recorded if which == "recorded" else recorded[0]) as history:
         html = history.to_html()
     found = load(html, scheme=scheme).page.evaluate(_COLOURS)
     kinds = set()
@@ -340,16 +359,29 @@ def test_marks_pass_wcag_aa_contrast(recorded: Path, load: Any, scheme: str) -> 
         assert _contrast(element["color"], element["background"]) >= 4.5, element
         kinds.add(element["kind"])
     assert len(kinds) >= 8
+    if which == "fanned":  # the missed run's column, the mapped task's cells and legend
+        assert {"run missed", "c s", "c e n", "c s R", "c run missed"} <= kinds
+    # The words beside a mapped task's name, on the task column's panel.
+    for words in load(html, scheme=scheme).page.evaluate(_MAPPED_WORDS):
+        assert _contrast(words["color"], words["background"]) >= 4.5, words
 
 
 def _docs_history(path: Path) -> RunHistory:
     """A nightly pipeline's 30 runs, recorded with ``record()``: durations that drift, a
-    task failing three nights running, a flaky one, a stopped run and a resumed one."""
+    task failing three nights running, a flaky one, a stopped run and a resumed one, a
+    mapped task of 120 shards whose failed shards vary, and a night the watch found
+    missing (no run on night 12)."""
     history = RunHistory(path)
     names = ["extract_orders", "extract_refunds", "extract_customers", "clean", "join",
              "charge_payments", "refresh_marts", "export_finance", "notify_team"]  # fmt: skip
     for night in range(30):
         t0 = T0 + timedelta(days=night)
+        if night == 12:  # no run that night: the watch finds it missing the next morning
+            history.check(
+                Expectation("nightly-etl", every=timedelta(days=1), grace=timedelta(hours=2)),
+                now=t0 + timedelta(hours=3),
+            )
+            continue
         entries = []
         for i, name in enumerate(names):
             seconds = 2.0 + i * 3 + (night % 7) * 0.4 + (night * 0.5 if name == "join" else 0)
@@ -365,12 +397,36 @@ def _docs_history(path: Path) -> RunHistory:
             entry = make_entry(name, status, start=i * 4.0, seconds=seconds, attempts=attempts,
                                error=error, t0=t0)  # fmt: skip
             entries.append(entry)
+            if name == "clean":
+                entries += _shards(night, t0)
         report = make_report(*entries, name="nightly-etl", t0=t0)
         if night == 25:
-            report = replace(make_report(*entries[:5], t0=t0), stopped_by=StopReason.DEADLINE)
+            before = entries[: names.index("clean") + 1]  # stopped before its shards
+            report = replace(make_report(*before, t0=t0), stopped_by=StopReason.DEADLINE)
         run_id = f"{t0:%Y%m%dT%H%M%SZ}-{hashlib.sha256(bytes([night])).hexdigest()[:8]}"
         history.record(replace(report, process_name="nightly-etl", run_id=run_id))
     return history
+
+
+def _shards(night: int, t0: Any) -> list[Any]:
+    """The mapped task ``load_shards`` (§15) of 120 items and its items, as a run
+    records them: 2 shards fail on night 8, 9 on nights 17 and 18 (more than its
+    ``max_failed``: it fails), one on night 28."""
+    failing = {8: 2, 17: 9, 18: 9, 28: 1}.get(night, 0)
+    items = []
+    for k in range(120):
+        key = f"shard-{k * 7 % 120:03d}.parquet"
+        name = f"load_shards[{key}]"
+        if k < failing:
+            error = make_error(name, f"OSError: {key}: checksum mismatch")
+            item = make_entry(name, TaskStatus.ERRORED, start=12.0, seconds=0.4, error=error,
+                              t0=t0)  # fmt: skip
+            items.append(replace(item, mapped_task="load_shards", item_key=key))
+        else:
+            items.append(make_entry(name, start=12.0, seconds=0.3 + k % 5 * 0.1, t0=t0))
+    status = TaskStatus.ERRORED if failing > 5 else TaskStatus.SUCCESS
+    mapped = make_entry("load_shards", status, start=12.0, seconds=9.0 + night % 4, t0=t0)
+    return [*items, mapped]
 
 
 @pytest.mark.parametrize("name", list(SCREENSHOTS))
@@ -445,3 +501,228 @@ def test_a_run_still_running_is_shown_running_never_crashed(tmp_path: Path, load
     assert "running" in grid["runs"][0]["text"]
     cells = {row["task"]: row["cells"][0]["kind"] for row in grid["rows"]}
     assert cells["wait"] == "p"
+
+
+# -- a mapped task (§15), a missed run (§14) and each run's own page -------------------------
+
+HOSTILE_KEY = "<img src=x onerror=\"window.pwned=4\">&'k'"
+_KEYS = [f"part-{i:04d}.csv" for i in range(999)] + [HOSTILE_KEY]
+#: Which items fail in each run: none; 11 and the hostile one; 301 (more than max_failed:
+#: the mapped task fails, its dependant is skipped); 3 and the hostile one.
+_FAILING = [
+    set(),
+    {k for i, k in enumerate(_KEYS) if i % 97 == 1} | {HOSTILE_KEY},
+    {k for i, k in enumerate(_KEYS) if i % 3 == 0 and i < 903},
+    {_KEYS[5], _KEYS[6], _KEYS[7], HOSTILE_KEY},
+]
+
+
+def _fanning(failing: set[str]) -> Process:
+    def parts() -> list[str]:
+        return _KEYS
+
+    def load(key: str) -> int:
+        if key in failing:
+            raise ValueError(f"cannot read {key}")
+        return len(key)
+
+    def summarise(loaded: dict[str, int]) -> int:
+        return len(loaded)
+
+    return Process(
+        [
+            Task("parts", parts),
+            Task(
+                "load",
+                load,
+                dependencies=[
+                    TaskDependency("parts", use_result_as_additional_args=True, for_each=True)
+                ],
+                max_failed=0.2,
+            ),
+            Task(
+                "summarise",
+                summarise,
+                dependencies=[TaskDependency("load", use_result_as_additional_args=True)],
+            ),
+        ],
+        name="fanned",
+    )
+
+
+@pytest.fixture(scope="module")
+def fanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """Four real runs of a mapped task of 1,000 items failing differently each run, and a
+    run the watch found missing between the second and the third."""
+    path = tmp_path_factory.mktemp("fanned") / "runs.db"
+    with RunHistory(path) as history:
+        for index, failing in enumerate(_FAILING):
+            _fanning(failing).run(history=history)
+            if index == 1:
+                (missed,) = history.check(Expectation("fanned", every=0.001))
+                assert missed.kind is FindingKind.MISSED
+    return path, missed
+
+
+def _expected_mapped(history: RunHistory, run_id: str) -> tuple[str, str, list[str]]:
+    """The mapped task's cell in run ``run_id``: its text, its title, the keys it names."""
+    report = history.report(run_id)
+    load = report.entries["load"]
+    failed = [
+        name[len("load[") : -1]
+        for name, entry in report.entries.items()
+        if name.startswith("load[") and entry.status is not TaskStatus.SUCCESS
+    ]
+    letter = {TaskChange.NEW_FAILURE: "N", TaskChange.STILL_FAILING: "S",
+              TaskChange.RECOVERED: "R"}.get(report.changes.get("load"), "")  # type: ignore[arg-type]  # fmt: skip
+    mark = "\u2717" if load.status is TaskStatus.ERRORED else "\u2713"
+    text = mark + letter + (f"{len(failed):,}" if failed else "")
+    title = f"{len(failed):,} of 1,000 items failed"
+    return text, title, failed[:10]
+
+
+def test_a_mapped_task_is_one_row_with_its_failed_items_per_run(
+    fanned: tuple[Path, Any], load: Any
+) -> None:
+    path, _ = fanned
+    with RunHistory(path) as history:
+        html = history.to_html()
+        page = load(html)
+        (grid,) = page.page.evaluate(_GRID)
+        runs = history.runs("fanned", limit=None)[::-1]
+        assert [row["task"] for row in grid["rows"]] == [
+            "parts",
+            "loadmapped \u00b7 1,000 items",
+            "summarise",
+        ]  # one row for the mapped task, never one per item
+        cells = [c for c in grid["rows"][1]["cells"] if c["kind"] != "m"]
+        assert len(cells) == len(runs) == 4
+        for run, cell in zip(runs, cells, strict=True):
+            text, title, keys = _expected_mapped(history, run.run_id)
+            assert cell["text"] == text
+            assert title in cell["title"]
+            assert all(key in cell["title"] for key in keys)
+    texts = [c["text"] for c in cells]
+    assert texts[0] == "\u2713"  # no item failed
+    assert texts[1] == "\u271312"  # 12 failed, within max_failed: the mapped task succeeded
+    assert texts[2] == "\u2717N301"  # 301 failed: more than max_failed, a new failure
+    assert texts[3] == "\u2713R4"
+    assert "and 291 more" in cells[2]["title"]  # 10 keys named, the others counted
+    # The failed keys and their messages, one click (or Enter) away, escaped.
+    summary = page.page.locator("td.c.s summary").first
+    details = page.page.locator("td.c.s details > div").first
+    assert not details.is_visible()
+    summary.focus()
+    page.page.keyboard.press("Enter")
+    assert details.is_visible()
+    said = details.inner_text()
+    assert "12 of 1,000 items failed" in said
+    assert "cannot read part-0001.csv" in said
+    assert "and 2 more" in said
+    assert page.page.evaluate("window.pwned") is None
+    assert page.page.evaluate("document.images.length") == 0
+    hostile = page.page.locator("td.c.s summary").nth(1).get_attribute("title") or ""
+    assert hostile.endswith(f"part-0007.csv, {HOSTILE_KEY}")  # named as text, run 4's keys
+    assert page.requests == []
+    assert page.problems == []
+
+
+def test_the_hostile_key_of_a_failed_item_is_shown_escaped(tmp_path: Path, load: Any) -> None:
+    path = tmp_path / "hostile.db"
+    with RunHistory(path) as history:
+        _fanning({HOSTILE_KEY}).run(history=history)
+        page = load(history.to_html())
+    cell = page.page.locator("td.c.s details").first
+    cell.locator("summary").click()
+    assert HOSTILE_KEY in cell.locator("div").inner_text()
+    assert HOSTILE_KEY in (cell.locator("summary").get_attribute("title") or "")
+    assert page.page.evaluate("window.pwned") is None
+    assert page.page.evaluate("document.images.length") == 0
+    assert page.requests == []
+
+
+def test_the_page_of_a_mapped_task_stays_small_and_linear(fanned: tuple[Path, Any]) -> None:
+    path, _ = fanned
+    with RunHistory(path) as history:
+        sizes = [len(history.to_html(limit=n).encode("utf-8")) for n in (1, 2, 3, 4)]
+    # 1,000 items a run, yet a run's column costs a few kilobytes: its mapped task's
+    # cell names 10 keys at most, whatever the number of items that failed.
+    steps = [b - a for a, b in itertools.pairwise(sizes)]
+    assert max(steps) < 6_000, sizes
+    assert sizes[-1] < 40_000, sizes
+
+
+def test_a_missed_run_is_a_column_of_its_own_in_time_order(
+    fanned: tuple[Path, Any], load: Any
+) -> None:
+    path, missed = fanned
+    with RunHistory(path) as history:
+        page = load(history.to_html())
+        runs = history.runs("fanned", limit=None)[::-1]
+    (grid,) = page.page.evaluate(_GRID)
+    ids = [column["id"] for column in grid["runs"]]
+    assert ids == [runs[0].run_id, runs[1].run_id, "\u25cc missed", runs[2].run_id,
+                   runs[3].run_id]  # fmt: skip
+    column = grid["runs"][2]
+    assert column["kind"] == "run missed"
+    due = missed.since.strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert f"expected by {due}" in column["text"]  # words and a symbol, not colour alone
+    assert "no run" in column["text"]
+    for row in grid["rows"]:
+        assert row["cells"][2]["kind"] == "m"
+        assert row["cells"][2]["text"] == ""
+    # Its stats stay those of the runs: a missed run has no duration to count.
+    assert all(len(row["cells"]) == 5 for row in grid["rows"])
+    # Limited to the last two runs, the missed run (older) is not shown.
+    with RunHistory(path) as history:
+        (shorter,) = load(history.to_html(limit=2)).page.evaluate(_GRID)
+    assert [column["id"] for column in shorter["runs"]] == [runs[2].run_id, runs[3].run_id]
+
+
+def test_a_process_that_never_ran_shows_its_missed_run(tmp_path: Path, load: Any) -> None:
+    with RunHistory(tmp_path / "never.db") as history:
+        history.check(Expectation("never", every=0.001), now=T0)
+        assert history.check(Expectation("never", every=0.001), now=T0 + timedelta(hours=1))
+        html = history.to_html()
+    (grid,) = load(html).page.evaluate(_GRID)
+    assert grid["process"] == "never"
+    assert [column["id"] for column in grid["runs"]] == ["\u25cc missed"]
+    assert "0 runs, 0 tasks, 1 missed" in html
+
+
+def test_the_cli_writes_each_runs_page_beside_the_page_and_links_to_it(
+    fanned: tuple[Path, Any], recorded: Path, tmp_path: Path, load: Any
+) -> None:
+    path, _ = fanned
+    out = tmp_path / "out dir" / "fan page.html"
+    out.parent.mkdir()
+    done = run_cli("history", path, "--html", out, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = out.parent / "fan page-runs"
+    page = load(out.read_text(encoding="utf-8"))
+    links = page.page.evaluate(
+        "[...document.querySelectorAll('th.run a.id')]"
+        ".map(a => [a.textContent, a.getAttribute('href')])"
+    )
+    with RunHistory(path) as history:
+        run_ids = [run.run_id for run in history.runs("fanned", limit=None)][::-1]
+    assert [run_id for run_id, _ in links] == run_ids
+    for run_id, href in links:
+        # Relative to the page: its folder beside it, the run's id as its file's name.
+        assert not urllib.parse.urlsplit(href).scheme
+        written = out.parent / urllib.parse.unquote(href)
+        assert written.parent == folder
+        assert written.exists(), href
+        shown = tmp_path / f"{run_id}.html"
+        same = run_cli("show", path, run_id, "--html", shown, cwd=tmp_path)
+        assert same.returncode == 0, same.stderr
+        assert written.read_bytes() == shown.read_bytes()  # the show --html view of that run
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{r}.html" for r in run_ids)
+    # The links are keyboard reachable: Tab reaches each run's link.
+    page.page.keyboard.press("Tab")
+    reached = set()
+    for _ in range(40):
+        reached.add(page.page.evaluate("document.activeElement.textContent"))
+        page.page.keyboard.press("Tab")
+    assert set(run_ids) <= reached
+    assert page.requests == []

@@ -5,6 +5,7 @@ format this version writes and for the older ``to_json()`` form alike; read-only
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from contextlib import closing
 from dataclasses import replace
@@ -12,9 +13,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from factories import T0, make_entry, make_error, make_report
-from processes import RunHistory, TaskStatus
-from processes.history.queries import GridCell
+from processes import Expectation, FindingKind, RunHistory, TaskStatus
+from processes.history.queries import MAX_KEYS_NAMED, GridCell
 from processes.outcome import SkipReason, TaskChange
+from processes.rendering.history_page import run_page_name
 from processes.report import ProcessExecutionReport
 
 
@@ -94,3 +96,86 @@ def test_the_limit_keeps_the_newest_runs(tmp_path: Path) -> None:
         (grid,) = history.grids("nightly", limit=2)
         assert history.grids("nobody") == []
     assert [run.run.run_id for run in grid.runs] == ["night-2", "night-3"]
+
+
+def _mapped_night(night: int, items: int = 30) -> ProcessExecutionReport:
+    """A mapped task ``load`` of ``items`` items (entries ``load[<key>]``): night N fails
+    items 0 to N-1 (the last of them skipped, as a chained item would be)."""
+    t0 = T0 + timedelta(days=night)
+    entries = [make_entry("list", seconds=0.1, t0=t0)]
+    for i in range(items):
+        key = f"k[{i}]"  # a key may hold brackets too
+        item = make_entry(f"load[{key}]", seconds=0.01, t0=t0)
+        if i < night - 1:
+            error = make_error(f"load[{key}]", f"ValueError: item {i} <bad>")
+            item = make_entry(f"load[{key}]", TaskStatus.ERRORED, error=error, t0=t0)
+        elif i == night - 1:
+            item = replace(
+                make_entry(f"load[{key}]", TaskStatus.SKIPPED, t0=t0),
+                skip_reason=SkipReason.UPSTREAM_FAILED,
+                skip_cause="list",
+            )
+        if item.status is not TaskStatus.SUCCESS:  # as the run writes them; plain ones don't
+            item = replace(item, mapped_task="load", item_key=key)
+        entries.append(item)
+    status = TaskStatus.ERRORED if night > 20 else TaskStatus.SUCCESS
+    entries.append(make_entry("load", status, seconds=1.0, t0=t0))
+    return replace(make_report(*entries, name="fan", t0=t0), run_id=f"fan-{night}")
+
+
+def test_a_mapped_task_is_one_cell_counting_its_failed_items(tmp_path: Path) -> None:
+    with RunHistory(tmp_path / "runs.db") as history:
+        recorded = [history.record(_mapped_night(night)) for night in (0, 3, 25)]
+        (grid,) = history.grids()
+        expected = [run.cells for run in grid.runs]
+    assert grid.task_names == ("list", "load")  # no row per item
+    quiet, three, many = (run.cells["load"] for run in grid.runs)
+    assert (quiet.items, quiet.failed_items, quiet.failed_keys) == (30, 0, ())
+    assert (three.items, three.failed_items, three.skipped_items) == (30, 3, 1)
+    assert three.failed_keys == (
+        ("k[0]", "ValueError: item 0 <bad>"),
+        ("k[1]", "ValueError: item 1 <bad>"),
+        ("k[2]", "list"),
+    )
+    assert (many.status, many.failed_items, many.skipped_items) == ("errored", 25, 1)
+    assert len(many.failed_keys) == MAX_KEYS_NAMED  # named up to a bound, the rest counted
+    assert grid.runs[0].cells["list"].items is None
+    # The same cells from the reports as an older version stored them (to_json()), where
+    # every item says its mapped task.
+    with closing(sqlite3.connect(tmp_path / "runs.db")) as db, db:
+        for report in recorded:
+            db.execute(
+                "UPDATE runs SET report = ? WHERE run_id = ?", (report.to_json(), report.run_id)
+            )
+    with RunHistory(tmp_path / "runs.db") as history:
+        assert [run.cells for run in history.grids()[0].runs] == expected
+
+
+def test_the_runs_the_watch_found_missing_are_in_the_grid(tmp_path: Path) -> None:
+    with RunHistory(tmp_path / "runs.db") as history:
+        for night in range(4):
+            history.record(_night(night))
+            if night in (0, 2):  # the next night came late: found missing in between
+                found = history.check(
+                    Expectation("nightly", every=timedelta(hours=1)),
+                    now=T0 + timedelta(days=night, hours=2),
+                )[0]
+                assert found.kind is FindingKind.MISSED
+        (grid,) = history.grids()
+        (newest,) = history.grids(limit=2)
+    assert [m.due for m in grid.missed] == [
+        T0 + timedelta(hours=1),
+        T0 + timedelta(days=2, hours=1),
+    ]
+    assert grid.missed[1].due == found.since
+    assert grid.missed[0].found_at == T0 + timedelta(hours=2)
+    assert grid.missed[0].after_run_id == "night-0"
+    assert [m.due for m in newest.missed] == [found.since]  # after the oldest run shown
+
+
+def test_a_run_page_name_is_a_plain_file_name_whatever_the_run_id() -> None:
+    assert run_page_name("20261205T021500Z-1a2b3c4d") == "20261205T021500Z-1a2b3c4d.html"
+    names = {run_page_name(run_id) for run_id in ("../../etc/x", "a/b", ".hidden", "", "é", "a b")}
+    assert len(names) == 6  # one file each
+    for name in names:
+        assert re.fullmatch(r"run-[0-9a-f]{20}\.html", name), name

@@ -315,22 +315,34 @@ class RunHistory:
 
     def grids(self, process_name: str | None = None, limit: int = 50) -> list[ProcessGrid]:
         """Return, for each process (``process_name`` only, if given), its newest ``limit``
-        runs by its tasks, read in one transaction: what ``to_html()`` shows."""
+        runs by its tasks (a mapped task one cell per run, its items counted) and the runs
+        ``check()`` found missing among them, read in one transaction: what ``to_html()``
+        shows."""
         check_count("limit", limit, owner="RunHistory.grids", minimum=1)
         with self._connection.reading() as connection:
             return queries.grids(connection, process_name, limit, self.stale_seconds)
 
-    def to_html(self, process_name: str | None = None, limit: int = 50) -> str:
+    def to_html(
+        self, process_name: str | None = None, limit: int = 50, *, run_pages: str | None = None
+    ) -> str:
         """Return the history as one standalone HTML page (SPEC §16): for each process, its
-        last ``limit`` runs (columns, newest on the right) by its tasks (rows), each cell
-        the task's status in that run; nothing in it is fetched from anywhere.
+        last ``limit`` runs (columns, newest on the right) and the runs ``check()`` found
+        missing among them, by its tasks (rows), each cell the task's status in that run;
+        nothing in it is fetched from anywhere.
+
+        With ``run_pages`` (a folder, relative to where the page will be), each run's id
+        links to ``<run_pages>/<name>``, ``name`` being
+        ``processes.rendering.history_page.run_page_name(run_id)``: write each run's
+        ``report(run_id).to_html()`` there (as ``python -m processes history FILE.db
+        --html OUT.html`` does). Without it, the page links to nothing.
 
         Reads the file in one transaction and never writes to it.
         """
         from processes.rendering.history_page import render_history_page
 
         check_count("limit", limit, owner="RunHistory.to_html", minimum=1)
-        return render_history_page(self.grids(process_name, limit), limit=limit)
+        grids = self.grids(process_name, limit)
+        return render_history_page(grids, limit=limit, run_pages=run_pages)
 
     # -- the watch (§14) ------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The read queries of a history: its runs, a run's report and results as stored, a
-task's record over the runs of a process. Each takes a connection inside the caller's
-read transaction. Imports the package's schema, stored format and crashes; never writes.
+task's record, the grids of its page. Each takes a connection inside the caller's read
+transaction. Imports the package's schema, stored format, crashes and FindingKind; never writes.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, replace
-from datetime import datetime  # noqa: TC003 (a dataclass field's type)
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from processes.history.crashes import is_live, live_report, live_row_of
@@ -16,11 +16,14 @@ from processes.history.errors import MissingRows
 from processes.history.schema import POSITION_BITS, ids_of
 from processes.history.stored import REPORT_FORMAT, decode_report, parse_time, results_in
 from processes.outcome import StopReason, TaskStatus, failure_headline
+from processes.report.finding import FindingKind
 
 if TYPE_CHECKING:
     import sqlite3
 
     from processes.report import ProcessExecutionReport, TaskReportEntry
+
+_SUCCESS_VALUE, _SKIPPED_VALUE = TaskStatus.SUCCESS.value, TaskStatus.SKIPPED.value
 
 _RUN_COLUMNS = (
     "run_id, process_name, started_at, finished_at, ok, succeeded, errored, skipped, "
@@ -265,6 +268,27 @@ class GridCell:
     reused: bool = False
     change: str = ""
     message: str = ""
+    #: A mapped task (§15): its items in that run (None for any other task), how many of
+    #: them did not succeed (errored or skipped), how many of those were skipped, and the
+    #: first ``MAX_KEYS_NAMED`` of those by key, each with its message.
+    items: int | None = None
+    failed_items: int = 0
+    skipped_items: int = 0
+    failed_keys: tuple[tuple[str, str], ...] = ()
+
+
+#: The most keys of failed items a mapped task's cell names (the others are counted).
+MAX_KEYS_NAMED = 10
+
+
+@dataclass(frozen=True, slots=True)
+class MissedRun:
+    """A run the watch found missing (§14, ``check()``): when it was due (the previous
+    start + ``every``), when ``check()`` found it, and the run it followed ("" if none)."""
+
+    due: datetime
+    found_at: datetime | None
+    after_run_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +307,8 @@ class ProcessGrid:
     process_name: str
     runs: tuple[GridRun, ...]
     task_names: tuple[str, ...]
+    #: The runs the watch found missing since the oldest run shown, oldest first.
+    missed: tuple[MissedRun, ...] = ()
 
 
 def grids(
@@ -292,14 +318,48 @@ def grids(
     stale_seconds: float,
 ) -> list[ProcessGrid]:
     """The grid of every process (of ``process_name`` only, if given), sorted by name: its
-    newest ``limit`` runs, each read once (linear in runs x tasks), never written."""
+    newest ``limit`` runs, each read once (linear in runs x tasks), and the runs the watch
+    found missing among them; never written. A process the watch found missing that
+    never ran has a grid of its missed runs alone."""
+    missed = _missed_runs(connection, process_name)
     names = process_names(connection) if process_name is None else [process_name]
-    found = [_grid(connection, name, limit, stale_seconds) for name in names]
-    return [grid for grid in found if grid.runs]
+    if process_name is None:
+        names = sorted({*names, *missed})
+    found = [_grid(connection, name, limit, stale_seconds, missed.get(name, [])) for name in names]
+    return [grid for grid in found if grid.runs or grid.missed]
+
+
+def _missed_runs(
+    connection: sqlite3.Connection, process_name: str | None
+) -> dict[str, list[MissedRun]]:
+    """The MISSED findings ``check()`` remembered (its ``findings`` table), by process,
+    oldest first; none in a file written before the watch existed."""
+    exists = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'findings'"
+    ).fetchone()
+    if exists is None:
+        return {}
+    query = "SELECT process_name, subject, since, reported_at FROM findings WHERE kind = ?"
+    arguments: tuple[str, ...] = (FindingKind.MISSED.value,)
+    if process_name is not None:
+        query += " AND process_name = ?"
+        arguments += (process_name,)
+    missed: dict[str, list[MissedRun]] = {}
+    for name, subject, since, reported_at in connection.execute(query, arguments):
+        due = parse_time(since)
+        if due is not None:
+            missed.setdefault(name, []).append(MissedRun(due, parse_time(reported_at), subject))
+    for found in missed.values():
+        found.sort(key=lambda run: run.due)
+    return missed
 
 
 def _grid(
-    connection: sqlite3.Connection, process_name: str, limit: int, stale_seconds: float
+    connection: sqlite3.Connection,
+    process_name: str,
+    limit: int,
+    stale_seconds: float,
+    missed: list[MissedRun],
 ) -> ProcessGrid:
     rows = connection.execute(
         f"SELECT id, report, {_RUN_COLUMNS} FROM runs WHERE process_name = ?"
@@ -329,12 +389,20 @@ def _grid(
         runs.append(GridRun(summary, cells))
         order.update(dict.fromkeys(cells))
     runs.reverse()
-    return ProcessGrid(process_name, tuple(runs), tuple(order))
+    if len(runs) == limit:  # older runs are not shown: nor are the runs missed among them
+        oldest = runs[0].run.started_at
+        missed = [m for m in missed if oldest is None or _instant(m.due) >= _instant(oldest)]
+    return ProcessGrid(process_name, tuple(runs), tuple(order), tuple(missed))
+
+
+def _instant(moment: datetime) -> datetime:
+    """An aware time as is; a naive one (a report made by hand) taken as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _cells(report: ProcessExecutionReport) -> dict[str, GridCell]:
     changes = report.changes
-    return {
+    cells = {
         name: GridCell(
             entry.status.value,
             entry.attempts,
@@ -345,6 +413,12 @@ def _cells(report: ProcessExecutionReport) -> dict[str, GridCell]:
         )
         for name, entry in report.entries.items()
     }
+    items = {
+        name: (entry.mapped_task, entry.item_key or "")
+        for name, entry in report.entries.items()
+        if entry.mapped_task
+    }
+    return _grouped(cells, items)
 
 
 def _stored_cells(
@@ -359,6 +433,7 @@ def _stored_cells(
     details = {row["name"]: row for row in data["details"]}
     changes = data.get("changes") or {}
     cells: dict[str, GridCell] = {}
+    items: dict[str, tuple[str, str]] = {}
     for name in data["names"]:
         try:
             status, attempts, elapsed = tasks[name]
@@ -368,6 +443,8 @@ def _stored_cells(
         if row is None:
             cells[name] = GridCell(status, attempts, elapsed, change=changes.get(name, ""))
             continue
+        if row.get("mapped_task"):
+            items[name] = (str(row["mapped_task"]), str(row.get("item_key") or ""))
         error = row.get("error") or {}
         why = str(error.get("exception", ""))
         if error.get("exception_is_message"):  # else "Type: message" already, as written once
@@ -376,7 +453,45 @@ def _stored_cells(
             why = row.get("skip_cause") or str(row["skip_reason"]).replace("_", " ")
         reused = bool(row.get("reused"))
         cells[name] = GridCell(status, attempts, elapsed, reused, changes.get(name, ""), why)
-    return cells
+    return _grouped(cells, items)
+
+
+def _grouped(cells: dict[str, GridCell], items: dict[str, tuple[str, str]]) -> dict[str, GridCell]:
+    """The cells with each mapped task's items (§15) summed up in its own cell, one row
+    per mapped task, never one per item. ``items`` names the mapped task and key of the
+    items whose entries say so; an item stored without them (a plain entry) is known by
+    its name, ``<task>[<key>]``, where ``<task>`` is another entry of the run."""
+    grouped: dict[str, list[tuple[str, GridCell]]] = {}
+    kept: dict[str, GridCell] = {}
+    for name, cell in cells.items():
+        task_key = items.get(name) or _item_of(name, cells)
+        if task_key is None or task_key[0] not in cells:
+            kept[name] = cell
+        else:
+            grouped.setdefault(task_key[0], []).append((task_key[1], cell))
+    for task, members in grouped.items():
+        failed = [(key, cell) for key, cell in members if cell.status != _SUCCESS_VALUE]
+        kept[task] = replace(
+            kept[task],
+            items=len(members),
+            failed_items=len(failed),
+            skipped_items=sum(cell.status == _SKIPPED_VALUE for _, cell in failed),
+            failed_keys=tuple((key, cell.message) for key, cell in failed[:MAX_KEYS_NAMED]),
+        )
+    return kept
+
+
+def _item_of(name: str, cells: dict[str, GridCell]) -> tuple[str, str] | None:
+    """The mapped task and key of an item named ``<task>[<key>]``, when ``<task>`` is an
+    entry of the run too; None for any other name."""
+    if not name.endswith("]"):
+        return None
+    at = name.find("[")
+    while at > 0:
+        if name[:at] in cells:
+            return name[:at], name[at + 1 : -1]
+        at = name.find("[", at + 1)
+    return None
 
 
 def _why(entry: TaskReportEntry) -> str:

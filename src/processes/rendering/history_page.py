@@ -1,14 +1,18 @@
-"""The history as a page (SPEC §16): each process's last runs by its tasks, one standalone
-HTML page with inline CSS and SVG. Pure; imports ``rendering.common`` and
-``processes.outcome``, and the history's grid types for type checking only.
+"""The history as a page (SPEC §16): each process's last runs (and the runs the watch found
+missing) by its tasks, one standalone HTML page with inline CSS and SVG. Pure; imports
+``rendering.common`` and ``processes.outcome``, the history's grid types for type checking only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from string import Template
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from processes.outcome import StopReason, TaskChange, TaskStatus
 from processes.rendering.common import (
@@ -25,9 +29,9 @@ from processes.rendering.common import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from processes.history.queries import GridCell, GridRun, ProcessGrid
+    from processes.history.queries import GridCell, GridRun, MissedRun, ProcessGrid
 
-__all__ = ["MAX_MESSAGE_CHARS", "MAX_TASK_ROWS", "render_history_page"]
+__all__ = ["MAX_MESSAGE_CHARS", "MAX_TASK_ROWS", "render_history_page", "run_page_name"]
 
 #: The most task rows a process's grid shows; the others are folded (counted, not shown):
 #: its failing tasks come first, then its slowest.
@@ -36,6 +40,8 @@ MAX_TASK_ROWS = 250
 #: hover, to ``_TITLE_CHARS``).
 MAX_MESSAGE_CHARS = 400
 _TITLE_CHARS = 160
+#: A failed item's message in a mapped task's cell is cut to this many characters.
+_ITEM_MESSAGE_CHARS = 120
 _TREND_W, _TREND_H = 96, 20
 
 _SUCCESS, _ERRORED = TaskStatus.SUCCESS.value, TaskStatus.ERRORED.value
@@ -119,6 +125,12 @@ thead .task { z-index: 3; }
 .run.stopped { color: var(--skipped-text); background: var(--skipped-fill); }
 .run.ok { color: var(--success-text); background: var(--success-fill); }
 .run.running { color: var(--pending-text); background: var(--pending-fill); }
+.run.missed { color: var(--skipped-text); background: var(--skipped-fill); font-style: italic; }
+.c.m { background: repeating-linear-gradient(135deg, var(--bg) 0 4px, var(--panel) 4px 8px); }
+.c.m:empty::before { content: ""; }
+.c small { font-size: 10px; vertical-align: sub; margin-left: 1px; }
+.mapped { display: block; font-weight: 400; font-family: system-ui, sans-serif;
+  color: var(--muted); font-size: 11px; }
 .c { text-align: center; min-width: 2.6em; height: 1.9em; font-weight: 600;
   border-left: 1px solid var(--bg); }
 .c b { font-size: 10px; vertical-align: super; }
@@ -136,6 +148,7 @@ thead .task { z-index: 3; }
 .c details { position: relative; }
 .c summary { list-style: none; cursor: pointer; }
 .c summary::-webkit-details-marker { display: none; }
+.c details > div ul { margin: 4px 0 0; padding-left: 1.2em; }
 .c details > div { position: absolute; z-index: 4; top: 100%; right: 0; width: min(26em, 80vw);
   background: var(--panel); color: var(--fg); border: 1px solid var(--errored-line);
   border-left-width: 5px; border-radius: 4px; padding: 6px 8px; text-align: left;
@@ -170,12 +183,19 @@ $rows
 </table>
 </div>
 </section>""")
-_HEAD = Template(
-    '<th scope="col" class="run $kind"><div><span class="id">$run_id</span><br>'
-    "$start<br>$outcome</div></th>"
+_HEAD = Template('<th scope="col" class="run $kind"><div>$id<br>$start<br>$outcome</div></th>')
+_ID = Template('<span class="id">$run_id</span>')
+_LINKED_ID = Template('<a class="id" href="$href" title="this run\'s own page">$run_id</a>')
+_MISSED_HEAD = Template(
+    '<th scope="col" class="run missed"><div><span class="id">\u25cc missed</span><br>'
+    "expected by $due<br>no run$found</div></th>"
 )
+_MAPPED = Template(
+    '<span class="mapped" title="a mapped task: its items in its newest run">$words</span>'
+)
+_MISSED_CELL = Markup('<td class="c m" title="missed: no run"></td>')
 _ROW = Template(
-    '<tr><th scope="row" class="task">$name</th>$cells'
+    '<tr><th scope="row" class="task">$name$mapped</th>$cells'
     '<td class="stat">$p50 / $p95</td><td class="trend">$trend</td></tr>'
 )
 _PLAIN_CELL = Template('<td class="c $kind" title="$title">$mark</td>')
@@ -189,8 +209,24 @@ _TREND = Template(
 )
 
 
-def render_history_page(grids: Sequence[ProcessGrid], *, limit: int) -> str:
-    """The page of ``grids`` (one per process, each its last ``limit`` runs at most)."""
+def run_page_name(run_id: str) -> str:
+    """The file name of run ``run_id``'s own page, in the folder ``render_history_page``'s
+    ``run_pages`` names: the run id itself when it is a plain file name (as the runs'
+    ids are), else a digest of it (a hand-made report's id could be ``../x``)."""
+    if _PLAIN_NAME.fullmatch(run_id):
+        return f"{run_id}.html"
+    return f"run-{hashlib.sha256(run_id.encode('utf-8', 'surrogatepass')).hexdigest()[:20]}.html"
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,120}")
+
+
+def render_history_page(
+    grids: Sequence[ProcessGrid], *, limit: int, run_pages: str | None = None
+) -> str:
+    """The page of ``grids`` (one per process, each its last ``limit`` runs at most).
+    With ``run_pages`` (a folder's relative URL, e.g. ``"runs.html-runs"``) each run's id
+    links to its own page there, ``run_page_name(run_id)``."""
     anchors = [f"process-{index}" for index in range(len(grids))]
     nav = ""
     if len(grids) > 1:
@@ -204,15 +240,17 @@ def render_history_page(grids: Sequence[ProcessGrid], *, limit: int) -> str:
                 Markup("</ul></nav>"),
             ]
         )
-    sections = join(_section(a, g) for a, g in zip(anchors, grids, strict=True))
+    sections = join(_section(a, g, run_pages) for a, g in zip(anchors, grids, strict=True))
     if not grids:
         sections = Markup('<p class="muted">No runs recorded yet.</p>')
     intro = fill(
         Template(
             "The last $limit runs of each process, oldest on the left, newest on the right;"
-            " <code>python -m processes show FILE.db RUN_ID</code> shows one of them in full."
+            " <code>python -m processes show FILE.db RUN_ID</code> shows one of them"
+            " in full$linked."
         ),
         limit=limit,
+        linked=", and each run id links to its own page" if run_pages is not None else "",
     )
     return fill(
         _PAGE,
@@ -250,6 +288,8 @@ def _legend() -> Markup:
         ("u", "\u21e0", "reused from the run it resumed"),
         ("p", "\u2026", "running"),
         ("a", "\u00b7", "not in that run"),
+        ("s", "\u2713<small>3</small>", "a mapped task: 3 of its items failed (click for them)"),
+        ("run missed", "\u25cc", "missed: no run when one was expected (the watch, check())"),
     ]
     return join(
         [
@@ -264,8 +304,9 @@ def _legend() -> Markup:
 
 
 def _count(grid: ProcessGrid) -> str:
-    runs, tasks = len(grid.runs), len(grid.task_names)
-    return f"{runs} run{'s' * (runs != 1)}, {tasks} task{'s' * (tasks != 1)}"
+    runs, tasks, missed = len(grid.runs), len(grid.task_names), len(grid.missed)
+    words = f"{runs} run{'s' * (runs != 1)}, {tasks} task{'s' * (tasks != 1)}"
+    return words + (f", {missed} missed" if missed else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +316,7 @@ class _Row:
 
     name: str
     cells: tuple[GridCell | None, ...]
+    items: int | None
     durations: tuple[float | None, ...]
     failures: int
     p50: float | None
@@ -287,9 +329,15 @@ def _rows(grid: ProcessGrid) -> list[_Row]:
         cells = tuple(run.cells.get(name) for run in grid.runs)
         durations = tuple(c.elapsed_seconds if c is not None and _ran(c) else None for c in cells)
         ran = sorted(d for d in durations if d is not None)
-        failures = sum(c is not None and c.status == _ERRORED for c in cells)
-        rows.append(_Row(name, cells, durations, failures, _pct(ran, 50), _pct(ran, 95)))
+        failures = sum(c is not None and _failed(c) for c in cells)
+        items = next((c.items for c in reversed(cells) if c is not None), None)
+        rows.append(_Row(name, cells, items, durations, failures, _pct(ran, 50), _pct(ran, 95)))
     return rows
+
+
+def _failed(cell: GridCell) -> bool:
+    """Whether the task failed in that run, or (a mapped task) any of its items did."""
+    return cell.status == _ERRORED or cell.failed_items > 0
 
 
 def _ran(cell: GridCell) -> bool:
@@ -303,8 +351,26 @@ def _pct(ordered: list[float], percent: int) -> float | None:
     return ordered[max(math.ceil(percent / 100 * len(ordered)), 1) - 1]
 
 
-def _section(anchor: str, grid: ProcessGrid) -> Markup:
+def _columns(grid: ProcessGrid) -> list[int | MissedRun]:
+    """The grid's columns in time order: each run (its index) by its start, each missed
+    run by when it was due; a run whose start is unknown keeps its place."""
+    columns: list[int | MissedRun] = []
+    missed = list(grid.missed)
+    for index, column in enumerate(grid.runs):
+        started = column.run.started_at
+        while missed and started is not None and _instant(missed[0].due) < _instant(started):
+            columns.append(missed.pop(0))
+        columns.append(index)
+    return columns + missed
+
+
+def _instant(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _section(anchor: str, grid: ProcessGrid, run_pages: str | None) -> Markup:
     rows = _rows(grid)
+    columns = _columns(grid)
     folded = Markup("")
     if len(rows) > MAX_TASK_ROWS:
         rows.sort(key=lambda row: (-row.failures, -(row.p95 or 0.0)))
@@ -328,8 +394,11 @@ def _section(anchor: str, grid: ProcessGrid) -> Markup:
         summary=_summary(grid),
         folded=folded,
         label=f"runs of {grid.process_name} by task",
-        heads=join(_head(run) for run in grid.runs),
-        rows=join(_row(row) for row in rows),
+        heads=join(
+            _head(grid.runs[c], run_pages) if isinstance(c, int) else _missed_head(c)
+            for c in columns
+        ),
+        rows=join(_row(row, columns) for row in rows),
     )
 
 
@@ -338,7 +407,12 @@ def _summary(grid: ProcessGrid) -> str:
     return f"{_count(grid)}; {failed} of the runs shown did not succeed."
 
 
-def _head(column: GridRun) -> Markup:
+def _missed_head(missed: MissedRun) -> Markup:
+    found = f" (found {format_time(missed.found_at)})" if missed.found_at is not None else ""
+    return fill(_MISSED_HEAD, due=format_time(missed.due), found=found)
+
+
+def _head(column: GridRun, run_pages: str | None) -> Markup:
     run = column.run
     if run.finished_at is None:
         kind, outcome = "running", "\u2026 running"
@@ -349,19 +423,28 @@ def _head(column: GridRun) -> Markup:
     elif run.ok:
         kind, outcome = "ok", "\u2713 succeeded"
     else:
-        kind, outcome = "failed", f"\u2717 failed ({run.errored} of {len(column.cells)})"
+        failed = sum(_failed(c) for c in column.cells.values())
+        kind, outcome = "failed", f"\u2717 failed ({failed} of {len(column.cells)})"
     took = format_duration(run.elapsed_seconds) if run.finished_at is not None else "-"
     start = format_time(run.started_at) if run.started_at is not None else "start unknown"
-    return fill(
-        _HEAD, kind=kind, run_id=run.run_id, start=f"{start} \u00b7 {took}", outcome=outcome
-    )
+    if run_pages is None:
+        shown = fill(_ID, run_id=run.run_id)
+    else:
+        href = f"{quote(run_pages)}/{quote(run_page_name(run.run_id))}"
+        shown = fill(_LINKED_ID, href=href, run_id=run.run_id)
+    return fill(_HEAD, kind=kind, id=shown, start=f"{start} \u00b7 {took}", outcome=outcome)
 
 
-def _row(row: _Row) -> Markup:
+def _row(row: _Row, columns: Sequence[int | MissedRun]) -> Markup:
+    mapped = Markup("")
+    if row.items is not None:
+        words = f"mapped \u00b7 {row.items:,} item{'s' * (row.items != 1)}"
+        mapped = fill(_MAPPED, words=words)
     return fill(
         _ROW,
         name=row.name,
-        cells=join(_cell(cell) for cell in row.cells),
+        mapped=mapped,
+        cells=join(_cell(row.cells[c]) if isinstance(c, int) else _MISSED_CELL for c in columns),
         p50=_seconds(row.p50),
         p95=_seconds(row.p95),
         trend=_trend(row.durations),
@@ -371,6 +454,8 @@ def _row(row: _Row) -> Markup:
 def _cell(cell: GridCell | None) -> Markup:
     if cell is None:
         return Markup('<td class="c"></td>')
+    if cell.items is not None:
+        return _mapped_cell(cell)
     took = format_duration(cell.elapsed_seconds)
     letter, change = _CHANGE_MARKS.get(cell.change, ("", ""))
     suffix = Markup(f"<b>{letter}</b>") if letter else Markup("")
@@ -425,3 +510,46 @@ def _trend(durations: Sequence[float | None]) -> Markup:
         label=label,
         points=" ".join(points),
     )
+
+
+def _mapped_cell(cell: GridCell) -> Markup:
+    """A mapped task (§15) in one run: its own status and its count of items that did
+    not succeed, and those items' keys and messages (the first ones) on click."""
+    items = cell.items or 0
+    letter, change = _CHANGE_MARKS.get(cell.change, ("", ""))
+    errored = cell.status == _ERRORED
+    kind, mark, word = _MAPPED_LOOKS.get(cell.status, ("p", "\u2026", "running"))
+    if letter:
+        kind = "e n" if cell.change == _NEW else kind if errored else "s R"
+    shown = mark + (f"<b>{letter}</b>" if letter else "")
+    if cell.failed_items:
+        shown += f"<small>{cell.failed_items:,}</small>"
+    failed = f"{cell.failed_items:,} of {items:,} item{'s' * (items != 1)} failed"
+    if cell.skipped_items:
+        failed += f" ({cell.skipped_items:,} of them skipped)"
+    said = ", ".join([change or word, failed, format_duration(cell.elapsed_seconds)])
+    named = [cut(key, _ITEM_MESSAGE_CHARS) for key, _ in cell.failed_keys]
+    more = cell.failed_items - len(named)
+    keys = ", ".join(named) + (f" and {more:,} more" if more > 0 else "")
+    title = cut(f"{said}: {keys}" if named else said, _TITLE_CHARS * 2)
+    if not errored and not cell.failed_items:
+        return fill(_PLAIN_CELL, kind=kind, title=title, mark=Markup(shown))
+    lines = [
+        fill(_ITEM_LINE, key=key, why=cut(why, _ITEM_MESSAGE_CHARS))
+        for key, (_, why) in zip(named, cell.failed_keys, strict=True)
+    ]
+    if more > 0:
+        lines.append(fill(Template("<li>and $more more</li>"), more=f"{more:,}"))
+    message = f" {cut(cell.message, MAX_MESSAGE_CHARS)}" if cell.message else ""
+    body = fill(_ITEMS, said=f"{said}.{message}", lines=join(lines))
+    return fill(_FAILED_CELL, kind=kind, title=title, said=body, mark=Markup(shown))
+
+
+#: A mapped task's class, mark and word by its own status.
+_MAPPED_LOOKS = {
+    _SUCCESS: ("s", "\u2713", "succeeded"),
+    _ERRORED: ("e", "\u2717", "failed"),
+    _SKIPPED: ("k", "\u2298", "skipped"),
+}
+_ITEM_LINE = Template("<li><code>$key</code> $why</li>")
+_ITEMS = Template("$said<ul>$lines</ul>")
