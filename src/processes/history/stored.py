@@ -151,9 +151,12 @@ def packed_fingerprints(fingerprints: Sequence[str]) -> dict[str, list[Any]]:
     """Fingerprints (``processes.fingerprint``) as a stored report keeps them: each
     distinct one once, and per name its index among them. Tasks of one function without
     arguments of their own share theirs, which would otherwise be half the report."""
-    table: dict[str, int] = {}
-    of = [table.setdefault(print_, len(table)) for print_ in fingerprints]
-    return {"fingerprint_table": list(table), "fingerprint_of": of}
+    table = list(dict.fromkeys(fingerprints))
+    index = {print_: i for i, print_ in enumerate(table)}
+    return {
+        "fingerprint_table": table,
+        "fingerprint_of": list(map(index.__getitem__, fingerprints)),
+    }
 
 
 def unpacked_fingerprints(data: dict[str, Any]) -> list[str]:
