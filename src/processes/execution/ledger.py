@@ -116,6 +116,8 @@ class Ledger:
         # the other successes of that run run again.
         self.reused: dict[int, tuple[Any, TaskReportEntry]] = {}
         self.rerun_reasons: dict[int, str] = {}
+        # A mapped task -> its items that succeeded in the resumed run, by key (§15).
+        self.reused_items: dict[int, dict[str, tuple[Any, TaskReportEntry]]] = {}
         if resume is not None:
             _take_over(self, resume)
         read_environment()  # its secret values, for every task's failures, args and results
@@ -465,8 +467,19 @@ def _cut_off_failure(reason: StopReason, stack: Stack | None) -> Failure:
 
 
 def _take_over(self: Ledger, resume: Resumption) -> None:
+    for_each = self.inputs.for_each
     for i, task in enumerate(self.tasks):
         taken = resume.reused.get(task.name)
+        if i in for_each:  # never reused whole: its items are, one by one (§15)
+            items = resume.items.get(task.name)
+            if items and task.reuse:
+                self.reused_items[i] = items
+            elif items or taken is not None:
+                if not task.reuse:
+                    self.rerun_reasons[i] = "it has reuse=False: it runs on every run"
+            elif reason := resume.reasons.get(task.name):
+                self.rerun_reasons[i] = reason
+            continue
         if taken is not None and not task.reuse:
             self.rerun_reasons[i] = "it has reuse=False: it runs on every run"
         elif taken is not None:
@@ -508,6 +521,8 @@ def _grow(self: Ledger, group: ItemGroup) -> range:
     self.unwatched.extend(self.unwatched[m : m + 1] * count)
     self.gates.add_items(m, count)
     self._entries.add_items(m, positions)
+    if m in self.reused_items:  # resumed: its items that succeeded then are reused
+        _reuse_items(self, positions, self.reused_items[m])
     for chained in self.items.chained.get(m, ()):
         life = TaskLife(self.tasks[chained], started_at=_now(UTC), started_perf=time.perf_counter())
         life.attempts = 1
@@ -519,6 +534,20 @@ def _grow(self: Ledger, group: ItemGroup) -> range:
             for p in range(follower.first, follower.first + count):
                 self.gates.block(p, cause)
     return positions
+
+
+def _reuse_items(
+    self: Ledger, positions: range, taken: dict[str, tuple[Any, TaskReportEntry]]
+) -> None:
+    """The items at ``positions`` whose key succeeded in the resumed run take their result
+    from it (as a task does: unless an upstream item or task fails now); the others, and
+    the keys that are new, run."""
+    keys, declared, blocked = self.items.keys, self.declared, self.gates.blocked
+    for p in positions:
+        earlier = taken.get(keys[p - declared])
+        if earlier is not None:
+            self.reused[p] = earlier
+            blocked[p] |= REUSED
 
 
 def _item_ended(self: Ledger, i: int, blocked: bool, cause: int | None) -> None:
@@ -577,7 +606,24 @@ def _sum_up(self: Ledger, group: ItemGroup) -> None:
         self._fail(m, stand_in_failure(RuntimeError, failed))
         return
     self.results[m] = result
+    if m in self.reused_items:
+        _rerun_dependants(self, group)
     self._finish(m, life, TaskStatus.SUCCESS, result)
+
+
+def _rerun_dependants(self: Ledger, group: ItemGroup) -> None:
+    """A resumed mapped task whose items did not all come from the resumed run sums up
+    to a new result: its dependants that the resumed run holds run again on it."""
+    reused = self.reused
+    if all(p in reused for p in range(group.first, group.first + group.count)):
+        return
+    name = self.tasks[group.mapped].name
+    for child in self.graph.dependants[group.mapped]:
+        if self.gates.blocked[child] & REUSED and child not in self.inputs.for_each:
+            self.gates.blocked[child] &= ~REUSED
+            self.rerun_reasons[child] = (
+                f"items of its upstream task {name!r} ran again, so its result is new"
+            )
 
 
 def _cut_short(

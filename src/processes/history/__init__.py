@@ -191,9 +191,11 @@ class RunHistory:
         """
         run, written = None, frozenset[int]()
         fingerprints: Sequence[str] = ()
+        positions = None
         if live is not None:
             live.stop()
             run, written, fingerprints = live.run, live.written_ids(), live.fingerprints
+            positions = live.positions
             report = replace(report, crashes=live.crashes)
         try:
             with self._connection.writing(wait_seconds) as connection:
@@ -207,6 +209,7 @@ class RunHistory:
                     run=run,
                     written=written,
                     fingerprints=fingerprints,
+                    positions=positions,
                 )
         except Exception as exc:  # a run must never break on its history
             self._warn_not_recorded(exc, report.run_id, wait_seconds)

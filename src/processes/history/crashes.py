@@ -10,7 +10,7 @@ the report, the package's stored format and the process vitals; never a writer.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -122,10 +122,12 @@ def live_report(
     ):
         finished.update(decode_report(text, tasks).entries)
     running = set(row.running)
-    entries = {
-        name: finished.get(name) or _unfinished(name, crashed, name in running)
-        for name in row.names
-    }
+    items = _items_by_task(finished, row.names)
+    entries: dict[str, TaskReportEntry] = {}
+    for name in row.names:
+        entries[name] = finished.get(name) or _unfinished(name, crashed, name in running)
+        for item in items.get(name, ()):
+            entries[item.name] = item
     return ProcessExecutionReport(
         entries,
         row.process_name,
@@ -135,6 +137,26 @@ def live_report(
         host=row.host,
         stopped_by=StopReason.CRASHED if crashed else None,
     )
+
+
+def _items_by_task(
+    finished: dict[str, TaskReportEntry], names: tuple[str, ...]
+) -> dict[str, list[TaskReportEntry]]:
+    """The items (§15) the checkpoints wrote, by mapped task, in the order they ended:
+    the entries named ``<task>[<key>]`` after a task of the run."""
+    declared = set(names)
+    items: dict[str, list[TaskReportEntry]] = {}
+    for name, entry in finished.items():
+        if name in declared or name[-1:] != "]":
+            continue
+        at = name.find("[")
+        while at > 0 and name[:at] not in declared:
+            at = name.find("[", at + 1)
+        if at > 0:
+            mapped = name[:at]
+            item = replace(entry, mapped_task=mapped, item_key=name[at + 1 : -1])
+            items.setdefault(mapped, []).append(item)
+    return items
 
 
 def _unfinished(name: str, crashed: bool, running: bool) -> TaskReportEntry:

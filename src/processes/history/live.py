@@ -77,7 +77,11 @@ class LiveRun:
     """The recorder of one run while it runs: the engine tells it each task's start and
     entry (``task_started``, ``task_finished``: cheap, any thread), and its thread writes
     them at most ``checkpoint_seconds`` apart, beating the heartbeat at least every
-    ``heartbeat_seconds``. ``checkpointed`` holds the positions written so far."""
+    ``heartbeat_seconds``. ``checkpointed`` holds the positions written so far.
+
+    Items (§15) are told as they finish too, at their positions in the run (after the
+    declared tasks'); ``report_order`` then gives each entry's position, in the order
+    of the report, for the run's end to write their rows where they were written."""
 
     def __init__(
         self,
@@ -96,6 +100,7 @@ class LiveRun:
         self.crashes = crashes  # the runs of its process found dead when it began
         self.fingerprints = fingerprints  # of its tasks, in order (``processes.fingerprint``)
         self.checkpointed: set[int] = set()
+        self.positions: list[int] | None = None  # of the report's entries, with items
         self._connection = connection
         self._origin = started_at
         self._checkpoint_seconds = checkpoint_seconds
@@ -119,6 +124,10 @@ class LiveRun:
     def task_finished(self, position: int, entry: TaskReportEntry, result: Any) -> None:
         self._running.pop(position, None)
         self._finished.append((position, entry, result))
+
+    def report_order(self, positions: list[int]) -> None:
+        """The run has items: its report's entries are at these positions."""
+        self.positions = positions
 
     def written_ids(self) -> frozenset[int]:
         """The ids of the ``tasks`` rows the checkpoints wrote."""

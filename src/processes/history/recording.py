@@ -46,10 +46,12 @@ def record(
     run: int | None = None,
     written: Collection[int] = (),
     fingerprints: Sequence[str] = (),
+    positions: Sequence[int] | None = None,
 ) -> ProcessExecutionReport:
     """Record a finished run in one write transaction; return the report with its
     ``changes`` and ``streaks``. ``run`` is the id of its row when it was written at its
-    start (``begin``), ``written`` the ids of the ``tasks`` rows its checkpoints wrote.
+    start (``begin``), ``written`` the ids of the ``tasks`` rows its checkpoints wrote,
+    ``positions`` each entry's position in the run when it has items (§15).
     Raises what SQLite raises: the caller warns."""
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -63,6 +65,7 @@ def record(
             run=run,
             written=written,
             fingerprints=fingerprints,
+            positions=positions,
         )
         connection.execute("COMMIT")
     except BaseException:
@@ -115,12 +118,13 @@ def close_crashed(connection: sqlite3.Connection, row: LiveRow, keep_runs: int) 
     write transaction: what the next run does (``begin``), and the watch (§14)."""
     report = live_report(connection, row, crashed=True)
     first, end = ids_of(row.id)
-    written = {
-        task
-        for (task,) in connection.execute(
-            "SELECT id FROM tasks WHERE id >= ? AND id < ?", (first, end)
-        )
-    }
+    ids = dict(
+        connection.execute("SELECT name, id FROM tasks WHERE id >= ? AND id < ?", (first, end))
+    )
+    written = set(ids.values())
+    # Its items (§15) are where their checkpoints wrote them; its tasks at their places.
+    declared = {name: first + k for k, name in enumerate(row.names)}
+    positions = [(ids.get(name) or declared[name]) - first for name in report.entries]
     _write_end(
         connection,
         report,
@@ -131,6 +135,7 @@ def close_crashed(connection: sqlite3.Connection, row: LiveRow, keep_runs: int) 
         run=row.id,
         written=written,
         fingerprints=row.fingerprints,
+        positions=positions,
     )
     return crash_of(row, report)
 
@@ -146,6 +151,7 @@ def _write_end(
     run: int | None,
     written: Collection[int],
     fingerprints: Sequence[str],
+    positions: Sequence[int] | None = None,
 ) -> ProcessExecutionReport:
     """The writes of ``record``, inside the caller's transaction."""
     entries = list(report.entries.values())
@@ -168,7 +174,7 @@ def _write_end(
     changes, streaks, failing = compare(before, report, since_now)
     report = replace(report, changes=changes, streaks=streaks, compared=True)
     counts = _counts(entries)
-    text, task_rows = encode_report(report, run, fingerprints)
+    text, task_rows = encode_report(report, run, fingerprints, positions)
     # The oldest runs go first: the new run's rows reuse their pages, which are
     # then written once (deleting after inserting writes twice as much).
     _forget_old_runs(connection, report.process_name, keep_runs, run)

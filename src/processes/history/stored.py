@@ -100,7 +100,10 @@ def origin_of(report: ProcessExecutionReport) -> datetime:
 
 
 def encode_report(
-    report: ProcessExecutionReport, run: int, fingerprints: Sequence[str] = ()
+    report: ProcessExecutionReport,
+    run: int,
+    fingerprints: Sequence[str] = (),
+    positions: Sequence[int] | None = None,
 ) -> tuple[str, Iterable[tuple[Any, ...]]]:
     """The stored report and the ``tasks`` rows of run ``run``.
 
@@ -110,7 +113,9 @@ def encode_report(
     its share of the cyclic garbage collector's passes (several full passes over the
     program's objects at 100,000 tasks) more again. The ``tasks`` rows are zipped from
     columns for the same reason: the recorder flattens them into one list of
-    their values, one row at a time, so that no row outlives the next.
+    their values, one row at a time, so that no row outlives the next. ``positions``:
+    each entry's position in the run (its row's id from the run's first), when that is
+    not its place in the report (a run with items, §15: they were spawned last).
     """
     entries = list(report.entries.values())
     plain, details = _plain_and_detailed(entries)
@@ -139,13 +144,39 @@ def encode_report(
     }
     if fingerprints:  # of the tasks, in the order of the names (``processes.fingerprint``)
         stored["fingerprints"] = list(fingerprints)
-    return _dumped(stored, columns), _task_rows(entries, names, run)
+    return _dumped(stored, columns), _task_rows(entries, names, run, positions)
 
 
 def fingerprints_in(text: str) -> dict[str, str]:
-    """The fingerprints a stored report keeps, by task name (none before schema 5)."""
+    """The fingerprints a stored report keeps, by task name (none before schema 5): of
+    its declared tasks, whose names are its entries' but its items' (§15)."""
     data = json.loads(text)
-    return dict(zip(data.get("names", ()), data.get("fingerprints", ()), strict=False))
+    names, fingerprints = data.get("names", ()), data.get("fingerprints", ())
+    items = items_among(names)
+    if items and len(names) - len(items) == len(fingerprints):
+        names = [name for k, name in enumerate(names) if k not in items]
+    return dict(zip(names, fingerprints, strict=False))
+
+
+def items_among(names: Sequence[str]) -> dict[int, tuple[str, str]]:
+    """The items among a report's entry names, by index: their mapped task and key.
+
+    An item (§15) is named ``<task>[<key>]`` and follows its mapped task, or the items
+    before it; a stored report keeps no more of it than its name, which this reads.
+    """
+    items: dict[int, tuple[str, str]] = {}
+    current = ""
+    for k, name in enumerate(names):
+        if (
+            current
+            and name[-1:] == "]"
+            and name.startswith(current)
+            and name[len(current) : len(current) + 1] == "["
+        ):
+            items[k] = (current, name[len(current) + 1 : -1])
+        else:
+            current = name
+    return items
 
 
 def encode_batch(
@@ -242,12 +273,17 @@ def _dumped(stored: dict[str, Any], columns: dict[str, list[Any]]) -> str:
 
 
 def _task_rows(
-    entries: list[TaskReportEntry], names: list[str], run: int
+    entries: list[TaskReportEntry],
+    names: list[str],
+    run: int,
+    positions: Sequence[int] | None = None,
 ) -> Iterable[tuple[Any, ...]]:
     """The ``tasks`` rows of run ``run``, zipped from columns."""
     first, _ = ids_of(run)
     return zip(
-        range(first, first + len(entries)),
+        range(first, first + len(entries))
+        if positions is None
+        else [first + position for position in positions],
         repeat(run),
         names,
         # The enum's ``value`` property costs several times more than its attribute.
@@ -295,7 +331,8 @@ def decode_report(text: str, tasks: dict[str, tuple[str, int, float]]) -> Proces
     rebuilt = report_from_dict({**data, "entries": detailed})
     origin = from_moment(data.get("times_from_us", 0)) or _EPOCH
     entries: dict[str, TaskReportEntry] = {}
-    for row in rows:
+    items = items_among(data["names"]) if version == 5 else {}
+    for k, row in enumerate(rows):
         if isinstance(row, dict):
             entries[row["name"]] = rebuilt.entries[row["name"]]
             continue
@@ -307,6 +344,7 @@ def decode_report(text: str, tasks: dict[str, tuple[str, int, float]]) -> Proces
                 status, attempts, elapsed = tasks[name]
             except KeyError:
                 raise MissingRows(data.get("run_id"), name) from None
+        mapped, key = items.get(k, ("", None))  # an item keeps no more than its name
         entries[name] = TaskReportEntry(
             name,
             function,
@@ -319,6 +357,8 @@ def decode_report(text: str, tasks: dict[str, tuple[str, int, float]]) -> Proces
             started_at=from_moment(start, origin),
             finished_at=from_moment(end, origin),
             dependencies=tuple(deps),
+            mapped_task=mapped,
+            item_key=key,
         )
     return replace(rebuilt, entries=entries)
 
