@@ -15,7 +15,7 @@ from processes.outcome import FailureStreak, TaskChange, TaskStatus
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from processes.report import ProcessExecutionReport
+    from processes.report import ProcessExecutionReport, TaskReportEntry
 
 #: A failure streak as a run's ``streaks`` rows keep it: how many runs in a row the task
 #: has failed, and the time (ISO text) the first of them started.
@@ -59,4 +59,28 @@ def compare(
                 # stopped): no change to report, and the streak goes on unchanged, so
                 # that failing again next time is not a new failure.
                 failing[name] = before[name]
+    if before:
+        _carry_absent_items(before, entries, failing)
     return changes, streaks, failing
+
+
+def _carry_absent_items(
+    before: Mapping[str, Streak],
+    entries: Mapping[str, TaskReportEntry],
+    failing: dict[str, Streak],
+) -> None:
+    """A failing item (§15, ``<task>[<key>]``) that is not in this run because its mapped
+    task was skipped was not attempted either: its streak goes on, as a skipped task's
+    does. One whose key is gone (its file did not come again) ends with it."""
+    skipped = TaskStatus.SKIPPED
+    for name, streak in before.items():
+        if name in entries or name[-1:] != "]":
+            continue
+        at = name.find("[")
+        while at > 0:
+            mapped = entries.get(name[:at])
+            if mapped is not None:
+                if mapped.status is skipped:
+                    failing[name] = streak
+                break
+            at = name.find("[", at + 1)
