@@ -65,12 +65,14 @@ class Night:
             self.transformed.append(loaded[0])
         return loaded[0].upper()
 
-    def process(self, *, chained: bool = False, relist: bool = False) -> Process:
-        """files -> load (for each, max_failed=1.0) -> total; transform for each loaded.
-        ``relist``: the listing runs on a resumed run too (``reuse=False``)."""
+    def process(
+        self, *, chained: bool = False, relist: bool = False, max_failed: float = 1.0
+    ) -> Process:
+        """files -> load (for each) -> total; transform for each loaded. ``relist``: the
+        listing runs on a resumed run too (``reuse=False``)."""
         tasks = [
             Task("files", self.listing, reuse=not relist),
-            Task("load", self.load, dependencies=[_each("files")], max_failed=1.0),
+            Task("load", self.load, dependencies=[_each("files")], max_failed=max_failed),
             Task("total", len, dependencies=[_whole("load")]),
         ]
         if chained:
@@ -79,8 +81,8 @@ class Night:
 
 
 def _run(night: Night, history: RunHistory, **options: Any) -> Any:
-    chained, relist = options.pop("chained", False), options.pop("relist", False)
-    with night.process(chained=chained, relist=relist) as process:
+    shape = {key: options.pop(key) for key in ("chained", "relist", "max_failed") if key in options}
+    with night.process(**shape) as process:
         return process.run(history=history, **options)
 
 
@@ -222,7 +224,7 @@ def test_resume_reruns_only_the_failed_item_even_when_its_task_succeeded(
     assert list(load.result) == files
     # its dependant received the whole dict this time, not the resumed run's
     assert resumed.entries["total"].result == 4
-    assert "items of its upstream task 'load' ran again" in resumed.entries["total"].rerun_reason
+    assert "upstream task 'load' sums up other items" in resumed.entries["total"].rerun_reason
     assert resumed.ok
 
 
@@ -400,9 +402,10 @@ def test_a_run_killed_mid_map_is_resumed_reusing_its_finished_items(tmp_path: Pa
     failing=st.lists(st.booleans(), min_size=0, max_size=8),
     workers=st.integers(min_value=1, max_value=4),
     chained=st.booleans(),
+    max_failed=st.sampled_from([0, 1, 1.0]),
 )
 def test_resume_reruns_exactly_the_items_that_did_not_succeed(
-    failing: list[bool], workers: int, chained: bool
+    failing: list[bool], workers: int, chained: bool, max_failed: float
 ) -> None:
     files = [f"f{k}" for k in range(len(failing))]
     bad = {name for name, fails in zip(files, failing, strict=True) if fails}
@@ -414,6 +417,7 @@ def test_resume_reruns_exactly_the_items_that_did_not_succeed(
             Night(files, bad),
             history,
             chained=chained,
+            max_failed=max_failed,
             parallel=workers > 1,
             max_workers=workers,
         )
@@ -422,6 +426,7 @@ def test_resume_reruns_exactly_the_items_that_did_not_succeed(
             fixed,
             history,
             chained=chained,
+            max_failed=max_failed,
             parallel=workers > 1,
             max_workers=workers,
             resume=first.run_id,
@@ -437,4 +442,5 @@ def test_resume_reruns_exactly_the_items_that_did_not_succeed(
         assert sorted(fixed.transformed) == sorted(bad)
         assert list(resumed.entries["transform"].result) == files
     assert list(resumed.entries["load"].result) == files
+    assert resumed.entries["total"].result == len(files)  # reused only if it saw them all
     assert resumed.ok

@@ -472,13 +472,12 @@ def _take_over(self: Ledger, resume: Resumption) -> None:
         taken = resume.reused.get(task.name)
         if i in for_each:  # never reused whole: its items are, one by one (§15)
             items = resume.items.get(task.name)
-            if items and task.reuse:
-                self.reused_items[i] = items
+            if task.reuse:
+                self.reused_items[i] = items or {}
+                if reason := resume.reasons.get(task.name):
+                    self.rerun_reasons[i] = reason
             elif items or taken is not None:
-                if not task.reuse:
-                    self.rerun_reasons[i] = "it has reuse=False: it runs on every run"
-            elif reason := resume.reasons.get(task.name):
-                self.rerun_reasons[i] = reason
+                self.rerun_reasons[i] = "it has reuse=False: it runs on every run"
             continue
         if taken is not None and not task.reuse:
             self.rerun_reasons[i] = "it has reuse=False: it runs on every run"
@@ -504,6 +503,8 @@ def _spawn(self: Ledger, m: int) -> None:
         return
     if group is None:
         self.results[m] = {}
+        if self.reused_items.get(m):  # it had items in the resumed run
+            _rerun_dependants(self, m)
         self._finish(m, life, TaskStatus.SUCCESS, {})
         return
     self.lives[m] = None  # until its items are summed up
@@ -607,22 +608,23 @@ def _sum_up(self: Ledger, group: ItemGroup) -> None:
         return
     self.results[m] = result
     if m in self.reused_items:
-        _rerun_dependants(self, group)
+        reused = self.reused
+        positions = range(group.first, group.first + group.count)
+        if len(self.reused_items[m]) != group.count or not all(p in reused for p in positions):
+            _rerun_dependants(self, m)
     self._finish(m, life, TaskStatus.SUCCESS, result)
 
 
-def _rerun_dependants(self: Ledger, group: ItemGroup) -> None:
-    """A resumed mapped task whose items did not all come from the resumed run sums up
-    to a new result: its dependants that the resumed run holds run again on it."""
-    reused = self.reused
-    if all(p in reused for p in range(group.first, group.first + group.count)):
-        return
-    name = self.tasks[group.mapped].name
-    for child in self.graph.dependants[group.mapped]:
+def _rerun_dependants(self: Ledger, m: int) -> None:
+    """A resumed mapped task whose items are not those of the resumed run, all reused,
+    sums up to a new result: its dependants that the resumed run holds run again on it."""
+    name = self.tasks[m].name
+    for child in self.graph.dependants[m]:
         if self.gates.blocked[child] & REUSED and child not in self.inputs.for_each:
             self.gates.blocked[child] &= ~REUSED
             self.rerun_reasons[child] = (
-                f"items of its upstream task {name!r} ran again, so its result is new"
+                f"its upstream task {name!r} sums up other items than in the resumed run"
+                " (some ran again, or its keys changed)"
             )
 
 
