@@ -1,7 +1,8 @@
 """What changed since the previous run of a process: each task's change and failure
 streak, worked out from that run's streaks and this run's report (SPEC §12).
 
-Pure: no SQLite, no clock. Imports the report's values and the stored time format only.
+Pure: no SQLite, no clock. Imports the report's values and the stored format's times and
+item names only.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from processes.history.stored import parse_time
+from processes.history.stored import item_of, parse_time
 from processes.outcome import FailureStreak, TaskChange, TaskStatus
 
 if TYPE_CHECKING:
@@ -72,15 +73,7 @@ def _carry_absent_items(
     """A failing item (§15, ``<task>[<key>]``) that is not in this run because its mapped
     task was skipped was not attempted either: its streak goes on, as a skipped task's
     does. One whose key is gone (its file did not come again) ends with it."""
-    skipped = TaskStatus.SKIPPED
     for name, streak in before.items():
-        if name in entries or name[-1:] != "]":
-            continue
-        at = name.find("[")
-        while at > 0:
-            mapped = entries.get(name[:at])
-            if mapped is not None:
-                if mapped.status is skipped:
-                    failing[name] = streak
-                break
-            at = name.find("[", at + 1)
+        found = item_of(name, entries)
+        if found is not None and entries[found[0]].status is TaskStatus.SKIPPED:
+            failing[name] = streak

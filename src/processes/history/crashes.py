@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from processes.history.schema import ids_of
-from processes.history.stored import decode_report, parse_time
+from processes.history.stored import decode_report, item_of, parse_time
 from processes.history.vitals import has_died
 from processes.outcome import CrashedRun, ErrorData, SkipReason, StopReason, TaskStatus
 from processes.report import ProcessExecutionReport, TaskReportEntry
@@ -147,15 +147,9 @@ def _items_by_task(
     declared = set(names)
     items: dict[str, list[TaskReportEntry]] = {}
     for name, entry in finished.items():
-        if name in declared or name[-1:] != "]":
-            continue
-        at = name.find("[")
-        while at > 0 and name[:at] not in declared:
-            at = name.find("[", at + 1)
-        if at > 0:
-            mapped = name[:at]
-            item = replace(entry, mapped_task=mapped, item_key=name[at + 1 : -1])
-            items.setdefault(mapped, []).append(item)
+        if (found := item_of(name, declared)) is not None:
+            mapped, key = found
+            items.setdefault(mapped, []).append(replace(entry, mapped_task=mapped, item_key=key))
     return items
 
 

@@ -26,7 +26,7 @@ from processes.report import (
 from processes.saferepr import safe_repr
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Container, Iterable, Iterator, Sequence
 
 #: The format of the ``runs.report`` column this code writes: 5 writes the plain entries
 #: as columns, a list per field (4: a list per entry), their times in microseconds from
@@ -156,6 +156,19 @@ def fingerprints_in(text: str) -> dict[str, str]:
     if items and len(names) - len(items) == len(fingerprints):
         names = [name for k, name in enumerate(names) if k not in items]
     return dict(zip(names, fingerprints, strict=False))
+
+
+def item_of(name: str, tasks: Container[str]) -> tuple[str, str] | None:
+    """The mapped task and key of an item's name (``<task>[<key>]``, §15) whose task is
+    one of ``tasks``; None for a name that is no such item's."""
+    if name in tasks or name[-1:] != "]":
+        return None
+    at = name.find("[")
+    while at > 0:
+        if name[:at] in tasks:
+            return name[:at], name[at + 1 : -1]
+        at = name.find("[", at + 1)
+    return None
 
 
 def items_among(names: Sequence[str]) -> dict[int, tuple[str, str]]:
