@@ -424,17 +424,20 @@ def _summary_dict(run: RunSummary) -> dict[str, Any]:
 
 def _stats_text(stats: TaskStats) -> str:
     recorded = stats.runs + stats.skipped + stats.reused
-    return "\n".join(
-        [
-            f"task {stats.task_name} of {stats.process_name}, over its {recorded} recorded runs:",
-            f"  succeeded  {stats.succeeded}",
-            f"  failed     {stats.failures}",
-            f"  flaky      {stats.flaky} (succeeded after retries)",
-            f"  skipped    {stats.skipped}",
-            f"  reused     {stats.reused} (resumed: the earlier run's result used)",
-            f"  duration   p50 {_seconds(stats.p50_seconds)}, p95 {_seconds(stats.p95_seconds)}",
-        ]
-    )
+    lines = [
+        f"task {stats.task_name} of {stats.process_name}, over its {recorded} recorded runs:",
+        f"  succeeded  {stats.succeeded}",
+        f"  failed     {stats.failures}",
+        f"  flaky      {stats.flaky} (succeeded after retries)",
+        f"  skipped    {stats.skipped}",
+        f"  reused     {stats.reused} (resumed: the earlier run's result used)",
+        f"  duration   p50 {_seconds(stats.p50_seconds)}, p95 {_seconds(stats.p95_seconds)}",
+    ]
+    if stats.items_per_run is not None and stats.failed_items_per_run is not None:
+        pairs = zip(stats.items_per_run[-10:], stats.failed_items_per_run[-10:], strict=True)
+        per_run = ", ".join(f"{failed:,}/{count:,}" for count, failed in pairs)
+        lines.append(f"  items      not succeeded/items, last runs: {per_run}")
+    return "\n".join(lines)
 
 
 def _stats_json(stats: TaskStats) -> str:
@@ -450,6 +453,8 @@ def _stats_json(stats: TaskStats) -> str:
             "reused": stats.reused,
             "p50_seconds": stats.p50_seconds,
             "p95_seconds": stats.p95_seconds,
+            "items_per_run": stats.items_per_run,
+            "failed_items_per_run": stats.failed_items_per_run,
         },
         indent=2,
     )

@@ -1,5 +1,6 @@
 """What a resumed run takes from an earlier one (§12): for each task that succeeded there,
-its result and entry, by task name; for a success whose result cannot be restored, why.
+its result and entry, by task name; for a success whose result cannot be restored, why;
+and the items of mapped tasks that succeeded (§15), by task and key.
 
 Imports the report and redaction; never ``execution`` or ``process``.
 """
@@ -34,13 +35,15 @@ class Resumption:
     """The earlier run's successes, keyed by lower-cased task name.
 
     ``reused`` holds the result to pass on and the entry that run showed; ``reasons``
-    says why a task that succeeded there must run again.
+    says why a task that succeeded there must run again. ``items``: the items that
+    succeeded there (§15), by lower-cased mapped task name, then by key (as given).
     """
 
     reused: dict[str, tuple[Any, TaskReportEntry]] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
     #: The run resumed: what the new run's ``report.resumed_from`` says.
     run_id: str | None = None
+    items: dict[str, dict[str, tuple[Any, TaskReportEntry]]] = field(default_factory=dict)
 
 
 def resumption_from_report(report: ProcessExecutionReport) -> Resumption:
@@ -54,16 +57,21 @@ def resumption_from_report(report: ProcessExecutionReport) -> Resumption:
     """
     reused: dict[str, tuple[Any, TaskReportEntry]] = {}
     reasons: dict[str, str] = {}
+    items: dict[str, dict[str, tuple[Any, TaskReportEntry]]] = {}
     for name, entry in report.entries.items():
         if entry.status is not TaskStatus.SUCCESS:
             continue
         key = name.lower()  # a report built by hand may say "Fetch"
         reason = why_not_restorable(entry.result)
-        if reason:
+        if entry.item_key is not None:
+            if not reason:  # (one that cannot be restored runs again, as a new key would)
+                by_key = items.setdefault(entry.mapped_task.lower(), {})
+                by_key[entry.item_key] = (entry.result, entry)
+        elif reason:
             reasons[key] = reason
         else:
             reused[key] = (entry.result, entry)
-    return Resumption(reused, reasons, report.run_id)
+    return Resumption(reused, reasons, report.run_id, items)
 
 
 def resumption_from_history(
@@ -81,17 +89,22 @@ def resumption_from_history(
     """
     reused: dict[str, tuple[Any, TaskReportEntry]] = {}
     why: dict[str, str] = {}
+    items: dict[str, dict[str, tuple[Any, TaskReportEntry]]] = {}
     for name, entry in report.entries.items():
         if entry.status is not TaskStatus.SUCCESS:
             continue
-        if changed and name in changed:
+        if entry.item_key is not None:  # reused when its mapped task did not change
+            if name in values and not (changed and entry.mapped_task in changed):
+                by_key = items.setdefault(entry.mapped_task.lower(), {})
+                by_key[entry.item_key] = (values[name], entry)
+        elif changed and name in changed:
             why[name.lower()] = f"{changed[name]} changed since run {report.run_id}"
         elif name in values:
             reused[name.lower()] = (values[name], entry)
         else:
             reason = reasons.get(name) or "it was not kept"
             why[name.lower()] = f"its result could not be restored from the history: {reason}"
-    return Resumption(reused, why, report.run_id)
+    return Resumption(reused, why, report.run_id, items)
 
 
 def why_not_restorable(shown: Any) -> str:

@@ -46,8 +46,8 @@ class Entries:
     to ``recorder`` as it is written, with the task's result.
 
     Positions from ``items.declared`` on are items of mapped tasks (SPEC §15): each
-    entry is named ``<task>[<key>]``; the recorder is not told of them (it knows the
-    declared tasks only), and the report puts them after their mapped task.
+    entry is named ``<task>[<key>]``; the recorder is told of their entries at their
+    positions (not of their starts), and the report puts them after their mapped task.
     """
 
     __slots__ = ("by_position", "graph", "inputs", "items", "items_of", "recorder", "tasks")
@@ -128,7 +128,7 @@ class Entries:
             mapped_task="" if key is None else task.name,
             item_key=key,
         )
-        if self.recorder is not None and key is None:
+        if self.recorder is not None:
             self.recorder.task_finished(i, entry, result)
 
     def _summed_up(self, mapped: int, result: dict[str, Any]) -> Any:
@@ -155,19 +155,22 @@ class Entries:
         )
         if i >= self.items.declared:
             self.items.forget_value(i)
-        elif self.recorder is not None:
+        if self.recorder is not None:
             self.recorder.task_finished(i, entry, None)
 
     def reused(self, i: int, value: Any, earlier: TaskReportEntry) -> None:
         """Task ``i`` takes its result from the resumed run: the arguments as that run
         showed them, the result as this run shows results, and no times."""
+        base = i if i < self.items.declared else self.items.group(i).mapped
         entry = self._record(
             i,
             TaskStatus.SUCCESS,
             (earlier.args, earlier.kwargs),
-            result=self.inputs.shown_result(i, value),
+            result=self.inputs.shown_result(base, value),
             reused=True,
         )
+        if i >= self.items.declared:
+            self.items.forget_value(i)
         if self.recorder is not None:
             self.recorder.task_finished(i, entry, value)
 

@@ -116,6 +116,8 @@ class Ledger:
         # the other successes of that run run again.
         self.reused: dict[int, tuple[Any, TaskReportEntry]] = {}
         self.rerun_reasons: dict[int, str] = {}
+        # A mapped task -> its items that succeeded in the resumed run, by key (§15).
+        self.reused_items: dict[int, dict[str, tuple[Any, TaskReportEntry]]] = {}
         if resume is not None:
             _take_over(self, resume)
         read_environment()  # its secret values, for every task's failures, args and results
@@ -465,8 +467,18 @@ def _cut_off_failure(reason: StopReason, stack: Stack | None) -> Failure:
 
 
 def _take_over(self: Ledger, resume: Resumption) -> None:
+    for_each = self.inputs.for_each
     for i, task in enumerate(self.tasks):
         taken = resume.reused.get(task.name)
+        if i in for_each:  # never reused whole: its items are, one by one (§15)
+            items = resume.items.get(task.name)
+            if task.reuse:
+                self.reused_items[i] = items or {}
+                if reason := resume.reasons.get(task.name):
+                    self.rerun_reasons[i] = reason
+            elif items or taken is not None:
+                self.rerun_reasons[i] = "it has reuse=False: it runs on every run"
+            continue
         if taken is not None and not task.reuse:
             self.rerun_reasons[i] = "it has reuse=False: it runs on every run"
         elif taken is not None:
@@ -491,6 +503,8 @@ def _spawn(self: Ledger, m: int) -> None:
         return
     if group is None:
         self.results[m] = {}
+        if self.reused_items.get(m):  # it had items in the resumed run
+            _rerun_dependants(self, m)
         self._finish(m, life, TaskStatus.SUCCESS, {})
         return
     self.lives[m] = None  # until its items are summed up
@@ -508,6 +522,8 @@ def _grow(self: Ledger, group: ItemGroup) -> range:
     self.unwatched.extend(self.unwatched[m : m + 1] * count)
     self.gates.add_items(m, count)
     self._entries.add_items(m, positions)
+    if m in self.reused_items:  # resumed: its items that succeeded then are reused
+        _reuse_items(self, positions, self.reused_items[m])
     for chained in self.items.chained.get(m, ()):
         life = TaskLife(self.tasks[chained], started_at=_now(UTC), started_perf=time.perf_counter())
         life.attempts = 1
@@ -519,6 +535,20 @@ def _grow(self: Ledger, group: ItemGroup) -> range:
             for p in range(follower.first, follower.first + count):
                 self.gates.block(p, cause)
     return positions
+
+
+def _reuse_items(
+    self: Ledger, positions: range, taken: dict[str, tuple[Any, TaskReportEntry]]
+) -> None:
+    """The items at ``positions`` whose key succeeded in the resumed run take their result
+    from it (as a task does: unless an upstream item or task fails now); the others, and
+    the keys that are new, run."""
+    keys, declared, blocked = self.items.keys, self.declared, self.gates.blocked
+    for p in positions:
+        earlier = taken.get(keys[p - declared])
+        if earlier is not None:
+            self.reused[p] = earlier
+            blocked[p] |= REUSED
 
 
 def _item_ended(self: Ledger, i: int, blocked: bool, cause: int | None) -> None:
@@ -577,7 +607,25 @@ def _sum_up(self: Ledger, group: ItemGroup) -> None:
         self._fail(m, stand_in_failure(RuntimeError, failed))
         return
     self.results[m] = result
+    if m in self.reused_items:
+        reused = self.reused
+        positions = range(group.first, group.first + group.count)
+        if len(self.reused_items[m]) != group.count or not all(p in reused for p in positions):
+            _rerun_dependants(self, m)
     self._finish(m, life, TaskStatus.SUCCESS, result)
+
+
+def _rerun_dependants(self: Ledger, m: int) -> None:
+    """A resumed mapped task whose items are not those of the resumed run, all reused,
+    sums up to a new result: its dependants that the resumed run holds run again on it."""
+    name = self.tasks[m].name
+    for child in self.graph.dependants[m]:
+        if self.gates.blocked[child] & REUSED and child not in self.inputs.for_each:
+            self.gates.blocked[child] &= ~REUSED
+            self.rerun_reasons[child] = (
+                f"its upstream task {name!r} sums up other items than in the resumed run"
+                " (some ran again, or its keys changed)"
+            )
 
 
 def _cut_short(

@@ -1,7 +1,8 @@
 """What changed since the previous run of a process: each task's change and failure
 streak, worked out from that run's streaks and this run's report (SPEC §12).
 
-Pure: no SQLite, no clock. Imports the report's values and the stored time format only.
+Pure: no SQLite, no clock. Imports the report's values and the stored format's times and
+item names only.
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from processes.history.stored import parse_time
+from processes.history.stored import item_of, parse_time
 from processes.outcome import FailureStreak, TaskChange, TaskStatus
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from processes.report import ProcessExecutionReport
+    from processes.report import ProcessExecutionReport, TaskReportEntry
 
 #: A failure streak as a run's ``streaks`` rows keep it: how many runs in a row the task
 #: has failed, and the time (ISO text) the first of them started.
@@ -59,4 +60,20 @@ def compare(
                 # stopped): no change to report, and the streak goes on unchanged, so
                 # that failing again next time is not a new failure.
                 failing[name] = before[name]
+    if before:
+        _carry_absent_items(before, entries, failing)
     return changes, streaks, failing
+
+
+def _carry_absent_items(
+    before: Mapping[str, Streak],
+    entries: Mapping[str, TaskReportEntry],
+    failing: dict[str, Streak],
+) -> None:
+    """A failing item (§15, ``<task>[<key>]``) that is not in this run because its mapped
+    task was skipped was not attempted either: its streak goes on, as a skipped task's
+    does. One whose key is gone (its file did not come again) ends with it."""
+    for name, streak in before.items():
+        found = item_of(name, entries)
+        if found is not None and entries[found[0]].status is TaskStatus.SKIPPED:
+            failing[name] = streak

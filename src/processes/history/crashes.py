@@ -10,12 +10,12 @@ the report, the package's stored format and the process vitals; never a writer.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from processes.history.schema import ids_of
-from processes.history.stored import decode_report, parse_time, unpacked_fingerprints
+from processes.history.stored import decode_report, item_of, parse_time, unpacked_fingerprints
 from processes.history.vitals import has_died
 from processes.outcome import CrashedRun, ErrorData, SkipReason, StopReason, TaskStatus
 from processes.report import ProcessExecutionReport, TaskReportEntry
@@ -122,10 +122,12 @@ def live_report(
     ):
         finished.update(decode_report(text, tasks).entries)
     running = set(row.running)
-    entries = {
-        name: finished.get(name) or _unfinished(name, crashed, name in running)
-        for name in row.names
-    }
+    items = _items_by_task(finished, row.names)
+    entries: dict[str, TaskReportEntry] = {}
+    for name in row.names:
+        entries[name] = finished.get(name) or _unfinished(name, crashed, name in running)
+        for item in items.get(name, ()):
+            entries[item.name] = item
     return ProcessExecutionReport(
         entries,
         row.process_name,
@@ -135,6 +137,20 @@ def live_report(
         host=row.host,
         stopped_by=StopReason.CRASHED if crashed else None,
     )
+
+
+def _items_by_task(
+    finished: dict[str, TaskReportEntry], names: tuple[str, ...]
+) -> dict[str, list[TaskReportEntry]]:
+    """The items (§15) the checkpoints wrote, by mapped task, in the order they ended:
+    the entries named ``<task>[<key>]`` after a task of the run."""
+    declared = set(names)
+    items: dict[str, list[TaskReportEntry]] = {}
+    for name, entry in finished.items():
+        if (found := item_of(name, declared)) is not None:
+            mapped, key = found
+            items.setdefault(mapped, []).append(replace(entry, mapped_task=mapped, item_key=key))
+    return items
 
 
 def _unfinished(name: str, crashed: bool, running: bool) -> TaskReportEntry:

@@ -64,6 +64,10 @@ class TaskStats:
     are counted apart, so they do not pull its durations down. ``flaky`` counts the runs
     where it succeeded after retries; the durations are over the runs where it ran, None
     when it never did.
+
+    A mapped task (§15) also has, for each recorded run where it had items (oldest
+    first), how many it had (``items_per_run``) and how many of them did not succeed,
+    errored or skipped (``failed_items_per_run``); both None for any other task.
     """
 
     process_name: str
@@ -76,6 +80,8 @@ class TaskStats:
     p50_seconds: float | None
     p95_seconds: float | None
     reused: int = 0
+    items_per_run: tuple[int, ...] | None = None
+    failed_items_per_run: tuple[int, ...] | None = None
 
 
 def runs(
@@ -214,7 +220,28 @@ def task_stats(connection: sqlite3.Connection, process_name: str, task_name: str
         p50_seconds=_percentile(durations, 50),
         p95_seconds=_percentile(durations, 95),
         reused=sum(status == success and attempts == 0 for status, attempts, _ in rows),
+        **_items_per_run(connection, process_name, name),
     )
+
+
+def _items_per_run(
+    connection: sqlite3.Connection, process_name: str, name: str
+) -> dict[str, tuple[int, ...]]:
+    """The items of task ``name`` and those that did not succeed, per run, oldest first:
+    the rows named ``<name>[...]`` (a range of names: ``\\`` follows ``[``)."""
+    rows = connection.execute(
+        "SELECT count(*), sum(t.status != ?) FROM runs r"
+        f" JOIN tasks t ON t.id >= r.id << {POSITION_BITS}"
+        f" AND t.id < (r.id + 1) << {POSITION_BITS} AND t.name > ? AND t.name < ?"
+        " WHERE r.process_name = ? GROUP BY r.id ORDER BY r.id",
+        (TaskStatus.SUCCESS.value, name + "[", name + "\\", process_name),
+    ).fetchall()
+    if not rows:
+        return {}
+    return {
+        "items_per_run": tuple(count for count, _ in rows),
+        "failed_items_per_run": tuple(failed for _, failed in rows),
+    }
 
 
 def process_names(connection: sqlite3.Connection) -> list[str]:

@@ -27,7 +27,7 @@ from processes.report import (
 from processes.saferepr import safe_repr
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 
 #: The format of the ``runs.report`` column this code writes: 5 writes the plain entries
 #: as columns, a list per field (4: a list per entry), their times in microseconds from
@@ -169,9 +169,13 @@ def unpacked_fingerprints(data: dict[str, Any]) -> list[str]:
 
 
 def fingerprints_in(text: str) -> dict[str, str]:
-    """The fingerprints a stored report keeps, by task name."""
+    """The fingerprints a stored report keeps, by task name (an item's are its mapped
+    task's; a list of them whole, of an earlier build, has none for items)."""
     data = json.loads(text)
-    return dict(zip(data.get("names", ()), unpacked_fingerprints(data), strict=False))
+    names, fingerprints = data.get("names", ()), unpacked_fingerprints(data)
+    if len(names) != len(fingerprints) and (items := items_among(names)):
+        names = [name for k, name in enumerate(names) if k not in items]
+    return dict(zip(names, fingerprints, strict=False))
 
 
 def _of_entries(fingerprints: Sequence[str], entries: list[TaskReportEntry]) -> Sequence[str]:
@@ -188,6 +192,40 @@ def _of_entries(fingerprints: Sequence[str], entries: list[TaskReportEntry]) -> 
         else:
             aligned.append(by_task.setdefault(entry.name, next(declared, "")))
     return aligned
+
+
+def item_of(name: str, tasks: Container[str]) -> tuple[str, str] | None:
+    """The mapped task and key of an item's name (``<task>[<key>]``, §15) whose task is
+    one of ``tasks``; None for a name that is no such item's."""
+    if name in tasks or name[-1:] != "]":
+        return None
+    at = name.find("[")
+    while at > 0:
+        if name[:at] in tasks:
+            return name[:at], name[at + 1 : -1]
+        at = name.find("[", at + 1)
+    return None
+
+
+def items_among(names: Sequence[str]) -> dict[int, tuple[str, str]]:
+    """The items among a report's entry names, by index: their mapped task and key.
+
+    An item (§15) is named ``<task>[<key>]`` and follows its mapped task, or the items
+    before it; a stored report keeps no more of it than its name, which this reads.
+    """
+    items: dict[int, tuple[str, str]] = {}
+    current = ""
+    for k, name in enumerate(names):
+        if (
+            current
+            and name[-1:] == "]"
+            and name.startswith(current)
+            and name[len(current) : len(current) + 1] == "["
+        ):
+            items[k] = (current, name[len(current) + 1 : -1])
+        else:
+            current = name
+    return items
 
 
 def encode_batch(
@@ -347,7 +385,8 @@ def decode_report(text: str, tasks: dict[str, tuple[str, int, float]]) -> Proces
     rebuilt = report_from_dict({**data, "entries": detailed})
     origin = from_moment(data.get("times_from_us", 0)) or _EPOCH
     entries: dict[str, TaskReportEntry] = {}
-    for row in rows:
+    items = items_among(data["names"]) if version == 5 else {}
+    for k, row in enumerate(rows):
         if isinstance(row, dict):
             entries[row["name"]] = rebuilt.entries[row["name"]]
             continue
@@ -359,6 +398,7 @@ def decode_report(text: str, tasks: dict[str, tuple[str, int, float]]) -> Proces
                 status, attempts, elapsed = tasks[name]
             except KeyError:
                 raise MissingRows(data.get("run_id"), name) from None
+        mapped, key = items.get(k, ("", None))  # an item keeps no more than its name
         entries[name] = TaskReportEntry(
             name,
             function,
@@ -371,6 +411,8 @@ def decode_report(text: str, tasks: dict[str, tuple[str, int, float]]) -> Proces
             started_at=from_moment(start, origin),
             finished_at=from_moment(end, origin),
             dependencies=tuple(deps),
+            mapped_task=mapped,
+            item_key=key,
         )
     return replace(rebuilt, entries=entries)
 
