@@ -29,6 +29,8 @@ from processes.rendering.common import (
     cut,
     format_duration,
     is_minimal,
+    is_summed_up,
+    item_counts,
     list_names,
 )
 from processes.rendering.locales import Locale, get_locale
@@ -67,6 +69,8 @@ TEAMS_MAX_BYTES = 27_000
 _ZWSP = "\u200b"
 #: Each crashed run's sentence is cut to this, so that the count of the rest always fits.
 _CRASH_CHARS = 300
+#: The mapped tasks' summaries ("load: 997 of 1,000 items succeeded; failed: ...") in all.
+_ITEMS_CHARS = 1_200
 _BACKTICK_RUN = re.compile(r"`(?=`)")
 
 
@@ -103,13 +107,20 @@ def _summarise(report: ProcessExecutionReport, errors_only: bool, language: str)
     successes = [e.name for e in entries if e.status is TaskStatus.SUCCESS]
     changes = {n: change_note(report, n, words) for n in report.changes if n in report.entries}
     recovered = [n for n in successes if report.changes.get(n) is TaskChange.RECOVERED]
+    summary = _summary_text(report, words, failures, skipped, successes)
+    if items := item_counts(report):  # each mapped task summed up, its items never listed
+        lines = [f"{name}: {counted.sentence(words)}" for name, counted in items.items()]
+        summary += "\n" + cut("\n".join(lines), _ITEMS_CHARS)
+    named_successes = [
+        e.name for e in entries if e.status is TaskStatus.SUCCESS and not is_summed_up(e)
+    ]
     return _ChatSummary(
         title=_title(report, words, failures, skipped, recovered),
-        summary=_summary_text(report, words, failures, skipped, successes),
+        summary=summary,
         ok=not has_failed(report),
         failures=failures,
         skipped=[] if errors_only else skipped,
-        successes=[] if errors_only else successes,
+        successes=[] if errors_only else named_successes,
         recovered=[] if errors_only else recovered,
         changes=changes,
         skip_notes={

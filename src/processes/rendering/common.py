@@ -23,12 +23,13 @@ if TYPE_CHECKING:
     from string import Template
 
     from processes.content import ReportContent
-    from processes.report import ProcessExecutionReport
+    from processes.report import ProcessExecutionReport, TaskReportEntry
 
 __all__ = [
     "ELLIPSIS",
     "STATUS_LOOKS",
     "FailureCut",
+    "ItemCounts",
     "Markup",
     "Shown",
     "SkipCause",
@@ -40,6 +41,8 @@ __all__ = [
     "format_duration",
     "format_time",
     "is_minimal",
+    "is_summed_up",
+    "item_counts",
     "join",
     "list_names",
     "show_controls",
@@ -198,6 +201,76 @@ def _via(
     if not roots or step != roots[0] or step not in entries:
         return ()
     return tuple(reversed(path))
+
+
+# -- a mapped task's items (SPEC §15) -------------------------------------------------------
+
+#: Item keys named in a summary sentence, and the characters of each one shown.
+ITEM_KEYS_NAMED = 10
+ITEM_KEY_CHARS = 80
+
+
+@dataclass(frozen=True, slots=True)
+class ItemCounts:
+    """A mapped task's items summed up: how many, how many succeeded, and the keys of
+    those that failed and of those that were skipped (or never ended), in item order."""
+
+    total: int
+    succeeded: int
+    failed: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+    def sentence(
+        self, words: Locale, *, most: int = ITEM_KEYS_NAMED, show: Callable[[str], str] = str
+    ) -> str:
+        """ "997 of 1,000 items succeeded; failed: a.csv, b.csv, c.csv" in ``words``.
+
+        The first ``most`` keys of each kind are named (cut to ``ITEM_KEY_CHARS``, control
+        characters made visible, then passed through ``show``), then how many more.
+        """
+        total = words.number(self.total)
+        parts = [words.items_succeeded.format(ok=words.number(self.succeeded), total=total)]
+        for label, keys in ((words.label_failed, self.failed), (words.label_skipped, self.skipped)):
+            if keys:
+                named = list_names(
+                    keys,
+                    most=most,
+                    show=lambda key: show(cut(show_controls(key), ITEM_KEY_CHARS)),
+                    more=words.and_more,
+                )
+                parts.append(f"{show(label.lower())}: {named}")
+        return "; ".join(parts)
+
+
+def is_summed_up(entry: TaskReportEntry) -> bool:
+    """Whether ``entry`` is an item that succeeded: views count it, never list it."""
+    return bool(entry.mapped_task) and entry.status is TaskStatus.SUCCESS
+
+
+def item_counts(report: ProcessExecutionReport) -> dict[str, ItemCounts]:
+    """Each mapped task's items in ``report``, summed up, by the mapped task's name.
+
+    The one summary every view and channel shows of a mapped task (SPEC §15); linear in
+    the report's entries.
+    """
+    totals: dict[str, list[int]] = {}  # mapped task -> [items, succeeded]
+    failed: dict[str, list[str]] = {}
+    skipped: dict[str, list[str]] = {}
+    for entry in report.entries.values():
+        mapped = entry.mapped_task
+        if not mapped:
+            continue
+        count = totals.setdefault(mapped, [0, 0])
+        count[0] += 1
+        if entry.status is TaskStatus.SUCCESS:
+            count[1] += 1
+        else:
+            kind = failed if entry.status is TaskStatus.ERRORED else skipped
+            kind.setdefault(mapped, []).append(entry.item_key or "")
+    return {
+        mapped: ItemCounts(total, ok, tuple(failed.get(mapped, ())), tuple(skipped.get(mapped, ())))
+        for mapped, (total, ok) in totals.items()
+    }
 
 
 # -- text helpers ---------------------------------------------------------------------------
