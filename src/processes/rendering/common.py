@@ -38,6 +38,7 @@ __all__ = [
     "cut_lines",
     "escape",
     "fill",
+    "folded",
     "format_duration",
     "format_time",
     "is_minimal",
@@ -247,6 +248,16 @@ def is_summed_up(entry: TaskReportEntry) -> bool:
     return bool(entry.mapped_task) and entry.status is TaskStatus.SUCCESS
 
 
+def folded(entries: Mapping[str, TaskReportEntry]) -> dict[str, TaskReportEntry]:
+    """The entries a view gives a row or a node of their own: all but the items whose
+    mapped task is among ``entries`` (its row or node sums them up)."""
+    return {
+        name: entry
+        for name, entry in entries.items()
+        if not entry.mapped_task or entry.mapped_task not in entries
+    }
+
+
 def item_counts(report: ProcessExecutionReport) -> dict[str, ItemCounts]:
     """Each mapped task's items in ``report``, summed up, by the mapped task's name.
 
@@ -340,8 +351,9 @@ class Shown:
     """What a bounded view (the email's HTML) shows, so that its twin shows the same.
 
     ``named`` holds every task it names, ``failures`` how much of each failure it details,
-    ``notes`` what it says it left out, in the words it said them, and ``successes`` how it
-    lists the successes (their names in a line, not a row each) under ``successes_heading``.
+    ``notes`` what it says it left out, in the words it said them, ``successes`` how it
+    lists the successes (their names in a line, not a row each) under ``successes_heading``,
+    and ``items`` the lines that sum each mapped task's items up.
     """
 
     named: frozenset[str]
@@ -349,6 +361,8 @@ class Shown:
     notes: tuple[str, ...]
     successes_heading: str = ""
     successes: tuple[str, ...] = ()
+    #: Each mapped task's items summed up, a line each ("load: 997 of 1,000 items ...").
+    items: tuple[str, ...] = ()
 
 
 def cut_lines(text: str, head: int, tail: int, more_lines: str) -> str:

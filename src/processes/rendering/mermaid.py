@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 
 from processes.outcome import TaskStatus
 from processes.rendering.changes import skip_note, skip_roots, skipped_by_a_failure
-from processes.rendering.common import STATUS_LOOKS, item_counts, list_names, skip_causes
+from processes.rendering.common import (
+    STATUS_LOOKS,
+    folded,
+    item_counts,
+    list_names,
+    skip_causes,
+)
 from processes.rendering.locales import get_locale
 
 if TYPE_CHECKING:
@@ -65,8 +71,7 @@ def render_mermaid(report: ProcessExecutionReport) -> str:
     """
     # A mapped task is one node whose label counts its items (SPEC §15); an item is drawn
     # only in a report that holds it without its mapped task (notify(tasks=["load[a]"])).
-    entries = report.entries
-    drawn = {n: e for n, e in entries.items() if not e.mapped_task or e.mapped_task not in entries}
+    drawn = folded(report.entries)
     ids = {name: f"t{i}" for i, name in enumerate(drawn)}
     items = item_counts(report)
     causes = skip_causes(report) if report.skipped else {}

@@ -113,8 +113,10 @@ def render_text(
     lines.append("")
     if errors_only:
         lines.extend([words.errors_only, ""])
+    if shown is not None and shown.items:  # said as the HTML part says them, under the totals
+        lines.extend([*shown.items, ""])
     listed, left_out = _listed(report, errors_only, shown)
-    lines.extend(_task_lines(report, words, style, listed))
+    lines.extend(_task_lines(report, words, style, listed, summed_up=shown is None))
     if left_out:
         lines.append(f"  {words.and_more.format(n=left_out)}")
     for name, entry in report.errored.items():
@@ -186,6 +188,8 @@ def _task_lines(
     words: Locale,
     style: _Style,
     listed: Mapping[str, TaskReportEntry],
+    *,
+    summed_up: bool = True,
 ) -> list[str]:
     if not listed:
         return []
@@ -193,7 +197,9 @@ def _task_lines(
     names = {name: show_controls(name) for name in listed}
     name_width = min(_MAX_NAME_COLUMN, max(len(text) for text in names.values()))
     causes = skip_causes(report)
-    summaries = {mapped: items.sentence(words) for mapped, items in item_counts(report).items()}
+    # The email's text part says them under the totals, as its HTML part does.
+    counted = item_counts(report) if summed_up else {}
+    summaries = {mapped: items.sentence(words) for mapped, items in counted.items()}
     rows: list[tuple[TaskReportEntry, str, str, str, str]] = []
     for name, entry in listed.items():
         if entry.status is TaskStatus.SKIPPED:
