@@ -16,6 +16,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from browser import launch_chromium, load_html
+from nu_checker import nu_errors_of
 from processes import (
     DiscordChannel,
     EmailChannel,
@@ -274,3 +275,13 @@ def test_the_email_of_1000_items_with_3_failures_in_a_browser(chromium: Browser)
     assert summary in " ".join(page.text.split())
     assert "load[2026-12-05-00500.csv]" in page.text
     assert _key(501) not in page.text
+
+
+def test_the_email_of_items_is_valid_html_in_every_language() -> None:
+    report = _thousand()
+    config = SMTPConfig((HOST, 25), "etl@example.com", ["oncall@example.com"])
+    pages = {}
+    for language in LANGUAGES:
+        message = build_message(report, config, HTMLEmailStyle(language=language))
+        pages[language] = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert nu_errors_of(pages) == {language: [] for language in LANGUAGES}

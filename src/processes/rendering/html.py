@@ -180,7 +180,8 @@ _LINK = Template('<a href="#$anchor">$inner</a>')
 _ITEMS = Template(
     '<details class="items"><summary>$sentence</summary><ul>$rows</ul>$more</details>'
 )
-_ITEM = Template('<li>$badge <span class="mono">$key</span>$why</li>')
+_ITEM = Template("<li>$badge $key$why</li>")
+_KEY = Template('<span class="mono">$key</span>')
 _ERRORS_ONLY_GRAPH = Markup(
     '<p class="note" id="graph-omitted">Only the failed tasks are listed in this report, '
     "so the task graph is not drawn; the summary above counts every task.</p>"
@@ -543,10 +544,10 @@ def _item_lists(
             why = f": {entry.error.headline}" if entry.error else ""
         else:
             why = _timeline_why(entry, causes.get(name))
-        row = fill(_ITEM, badge=_badge(entry.status), key=key, why=why)
-        if name in anchors:
-            row = fill(_LINK, anchor=anchors[name], inner=row)
-        rows.append(row)
+        shown = fill(_KEY, key=key)
+        if name in anchors:  # a failed item links to its failure's details
+            shown = fill(_LINK, anchor=anchors[name], inner=shown)
+        rows.append(fill(_ITEM, badge=_badge(entry.status), key=shown, why=why))
     lists = {}
     for mapped, counted in item_counts(report).items():
         hidden = len(counted.failed) + len(counted.skipped) - MAX_ITEMS_LISTED
