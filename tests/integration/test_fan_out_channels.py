@@ -205,7 +205,7 @@ def test_the_page_and_mermaid_fold_the_items(big: ProcessExecutionReport) -> Non
     page = big.to_html()
     assert len(page) < 1_000_000  # 100,000 rows would be megabytes
     assert '<details class="items"><summary>49,800 of 50,000 items succeeded; failed: ' in page
-    assert f'<span class="mono">{FIRST_FAILED}</span>: ValueError' in page
+    assert f'<span class="mono">{FIRST_FAILED}</span></a>: ValueError' in page
     assert SUCCEEDED not in page
     assert 'data-task="load"' in page  # the graph is drawn: four nodes, not 100,004
     assert "49,800/50,000 items ok" in page
