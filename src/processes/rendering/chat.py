@@ -36,7 +36,7 @@ from processes.rendering.common import (
 from processes.rendering.locales import Locale, get_locale
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
@@ -107,10 +107,9 @@ def _summarise(report: ProcessExecutionReport, errors_only: bool, language: str)
     successes = [e.name for e in entries if e.status is TaskStatus.SUCCESS]
     changes = {n: change_note(report, n, words) for n in report.changes if n in report.entries}
     recovered = [n for n in successes if report.changes.get(n) is TaskChange.RECOVERED]
-    summary = _summary_text(report, words, failures, skipped, successes)
-    if items := item_counts(report):  # each mapped task summed up, its items never listed
-        lines = [f"{name}: {counted.sentence(words)}" for name, counted in items.items()]
-        summary += "\n" + cut("\n".join(lines), _ITEMS_CHARS)
+    summary = _summary_text(report, words, failures, skipped, successes) + _items_text(
+        report, words
+    )
     named_successes = [
         e.name for e in entries if e.status is TaskStatus.SUCCESS and not is_summed_up(e)
     ]
@@ -123,14 +122,28 @@ def _summarise(report: ProcessExecutionReport, errors_only: bool, language: str)
         successes=[] if errors_only else named_successes,
         recovered=[] if errors_only else recovered,
         changes=changes,
-        skip_notes={
-            e.name: note
-            for e in entries
-            if e.status is TaskStatus.SKIPPED and (note := skip_note(e, words))
-        },
+        skip_notes=_skip_notes(entries, words),
         words=words,
         crashes=[cut(note, _CRASH_CHARS) for note in crash_notes(report, words)],
     )
+
+
+def _skip_notes(entries: Iterable[TaskReportEntry], words: Locale) -> dict[str, str]:
+    """Why each skipped task never ran, where the graph does not say."""
+    return {
+        e.name: note
+        for e in entries
+        if e.status is TaskStatus.SKIPPED and (note := skip_note(e, words))
+    }
+
+
+def _items_text(report: ProcessExecutionReport, words: Locale) -> str:
+    """Each mapped task summed up on a line of its own (SPEC §15), or ""."""
+    items = item_counts(report)
+    if not items:
+        return ""
+    lines = [f"{name}: {counted.sentence(words)}" for name, counted in items.items()]
+    return "\n" + cut("\n".join(lines), _ITEMS_CHARS)
 
 
 def _title(

@@ -462,27 +462,6 @@ class _Renderer:
     def note(self, text: str) -> Markup:
         return self.fill("note", text=text)
 
-    # -- mapped tasks ---------------------------------------------------------------------
-
-    def items(self) -> list[Markup]:
-        """Each mapped task's items summed up, a line each under the summary (SPEC §15)."""
-        rows: list[Markup] = []
-        left = _ITEMS_MAX
-        counted = list(item_counts(self.report).items())
-        for index, (name, items) in enumerate(counted):
-            sentence = items.sentence(self.words)
-            row = self.fill("items", name=name, sentence=sentence)
-            if _size(row) > left:
-                said = self.words.and_more.format(n=len(counted) - index)
-                rows.append(self.note(said))
-                self.item_lines.append(said)
-                break
-            rows.append(row)
-            left -= _size(row)
-            self.named.add(name)
-            self.item_lines.append(f"{show_controls(name)}: {sentence}")
-        return rows
-
     # -- failures -------------------------------------------------------------------------
 
     def failure(self, name: str, entry: TaskReportEntry, level: FailureCut) -> Markup:
@@ -725,8 +704,7 @@ class _Renderer:
 
     def successes(self, budget: int) -> Markup:
         words = self.words
-        # A succeeded item is counted in its mapped task's summary, never named (SPEC §15).
-        names = [n for n, e in self.report.successes.items() if not is_summed_up(e)]
+        names = [n for n, e in self.report.successes.items() if not is_summed_up(e)]  # §15
         if not names:
             return Markup("")
         reused = [name for name in names if self.report.entries[name].reused]
@@ -760,6 +738,26 @@ def _crashed(renderer: _Renderer) -> list[Markup]:
             ink=Markup(colors.ink),
         )
     ]
+
+
+def _items(renderer: _Renderer) -> list[Markup]:
+    """Each mapped task's items summed up, a line each under the summary (SPEC §15)."""
+    rows: list[Markup] = []
+    left = _ITEMS_MAX
+    counted = list(item_counts(renderer.report).items())
+    for index, (name, items) in enumerate(counted):
+        sentence = items.sentence(renderer.words)
+        row = renderer.fill("items", name=name, sentence=sentence)
+        if _size(row) > left:
+            said = renderer.words.and_more.format(n=len(counted) - index)
+            rows.append(renderer.note(said))
+            renderer.item_lines.append(said)
+            break
+        rows.append(row)
+        left -= _size(row)
+        renderer.named.add(name)
+        renderer.item_lines.append(f"{show_controls(name)}: {sentence}")
+    return rows
 
 
 def render_email_html(
@@ -821,7 +819,7 @@ def _render(
         renderer.header(),
         *_crashed(renderer),
         renderer.summary(errors_only),
-        *renderer.items(),
+        *_items(renderer),
     ]
     footer = renderer.fill("footer", footer=words.footer)
     headings = {

@@ -116,7 +116,9 @@ def render_text(
     if shown is not None and shown.items:  # said as the HTML part says them, under the totals
         lines.extend([*shown.items, ""])
     listed, left_out = _listed(report, errors_only, shown)
-    lines.extend(_task_lines(report, words, style, listed, summed_up=shown is None))
+    # The email's text part says the mapped tasks' summaries above, as its HTML part does.
+    summaries = {} if shown is not None else _item_summaries(report, words)
+    lines.extend(_task_lines(report, words, style, listed, summaries))
     if left_out:
         lines.append(f"  {words.and_more.format(n=left_out)}")
     for name, entry in report.errored.items():
@@ -188,8 +190,7 @@ def _task_lines(
     words: Locale,
     style: _Style,
     listed: Mapping[str, TaskReportEntry],
-    *,
-    summed_up: bool = True,
+    summaries: Mapping[str, str],
 ) -> list[str]:
     if not listed:
         return []
@@ -197,9 +198,6 @@ def _task_lines(
     names = {name: show_controls(name) for name in listed}
     name_width = min(_MAX_NAME_COLUMN, max(len(text) for text in names.values()))
     causes = skip_causes(report)
-    # The email's text part says them under the totals, as its HTML part does.
-    counted = item_counts(report) if summed_up else {}
-    summaries = {mapped: items.sentence(words) for mapped, items in counted.items()}
     rows: list[tuple[TaskReportEntry, str, str, str, str]] = []
     for name, entry in listed.items():
         if entry.status is TaskStatus.SKIPPED:
@@ -233,6 +231,11 @@ def _task_lines(
             line += "  " + style.paint(note, code)
         lines.append(line.rstrip())
     return lines
+
+
+def _item_summaries(report: ProcessExecutionReport, words: Locale) -> dict[str, str]:
+    """Each mapped task's items summed up (SPEC §15), by the mapped task's name."""
+    return {mapped: items.sentence(words) for mapped, items in item_counts(report).items()}
 
 
 def _failure_lines(
