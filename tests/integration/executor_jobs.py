@@ -115,3 +115,15 @@ def load_file_or_wait(name: str) -> str:
     if "bad" in name:
         raise ValueError(f"{name} is malformed")
     return wait_for_a(name)
+
+
+def flaky_or_bad(name: str, counter_dir: str) -> str:
+    """Count each call in a file per item; a "bad" item always fails, the others fail once."""
+    path = Path(counter_dir) / name
+    calls = int(path.read_text()) + 1 if path.exists() else 1
+    path.write_text(str(calls))
+    if "bad" in name:
+        raise ValueError(f"{name} is malformed (call {calls})")
+    if calls == 1:
+        raise ConnectionError(f"{name}: call {calls} refused")
+    return f"{name}:{calls}:{os.getpid()}"

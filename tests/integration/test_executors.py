@@ -252,3 +252,48 @@ def test_dask_runs_the_same_process_twice_for_real(dask_client: Client, tmp_path
 
     assert first.entries["count"].result == 1
     assert second.entries["count"].result == 2
+
+
+def test_dask_runs_a_mapped_tasks_items_with_failures_and_retries(
+    dask_client: Client, tmp_path: Path
+) -> None:
+    names = ["bad-0", *(f"f{i:02d}" for i in range(12)), "bad-1"]
+    mapped = Task(
+        "load",
+        jobs.flaky_or_bad,
+        kwargs={"counter_dir": str(tmp_path)},
+        dependencies=[TaskDependency("names", use_result_as_additional_args=True, for_each=True)],
+        retries=1,
+        retry_on=(ConnectionError, ValueError),
+        max_failed=2,
+    )
+    tasks = [
+        Task("names", lambda: names),
+        mapped,
+        Task("count", len, dependencies=[piped("load")]),
+    ]
+    with Process(tasks, name="dask-items") as process:
+        report = process.run(executor=dask_client.get_executor(), max_workers=4)
+
+    good = names[1:-1]
+    assert list(report.entries) == ["names", "load", *(f"load[{n}]" for n in names), "count"]
+    load = report.entries["load"]
+    assert load.status is TaskStatus.SUCCESS  # 2 failed items, within max_failed=2
+    assert list(load.result) == good  # in item order, whatever order they ended in
+    assert report.entries["count"].result == 12
+    assert set(report.errored) == {"load[bad-0]", "load[bad-1]"}
+    assert not report.ok
+    for name in good:
+        entry = report.entries[f"load[{name}]"]
+        assert (entry.status, entry.attempts, entry.item_key) == (TaskStatus.SUCCESS, 2, name)
+        assert entry.attempt_errors == (f"ConnectionError: {name}: call 1 refused",)
+        assert load.result[name].startswith(f"{name}:2:")
+    for name in ("bad-0", "bad-1"):
+        entry = report.entries[f"load[{name}]"]
+        assert entry.attempts == 2
+        assert entry.error is not None
+        assert entry.error.headline == f"ValueError: {name} is malformed (call 2)"
+    # Every item ran exactly its two attempts, in the cluster's worker processes.
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == dict.fromkeys(names, "2")
+    pids = {value.rsplit(":", 1)[1] for value in load.result.values()}
+    assert str(os.getpid()) not in pids

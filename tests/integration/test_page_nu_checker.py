@@ -61,7 +61,27 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "clean": clean.to_html(),
         "changes": changed.to_html(),
         "resumed": resumed.to_html(),
+        "fan-out": _fan_out().to_html(),
     }
+
+
+def _fan_out() -> Any:
+    """A mapped task, two failed items and the item they skip downstream (SPEC §15)."""
+
+    def load(name: str) -> str:
+        if name.startswith("bad"):
+            raise ValueError(f"{name} is <malformed>")
+        return name
+
+    each = {"use_result_as_additional_args": True, "for_each": True}
+    tasks = [
+        Task("files", lambda: ["a.csv", "bad <1>.csv", "b.csv", "bad-2.csv"]),
+        Task("load", load, dependencies=[TaskDependency("files", **each)], max_failed=2),
+        Task("transform", str.upper, dependencies=[TaskDependency("load", **each)]),
+    ]
+    report = Process(tasks, name="daily").run()
+    assert len(report.errored) == 3  # two items of load, and transform summing its skips
+    return report
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +89,7 @@ def errors(pages: dict[str, str]) -> dict[str, list[str]]:
     return nu_errors_of(pages)
 
 
-@pytest.mark.parametrize("page", ["failed", "clean", "changes", "resumed"])
+@pytest.mark.parametrize("page", ["failed", "clean", "changes", "resumed", "fan-out"])
 def test_the_page_has_no_nu_checker_errors(errors: dict[str, list[str]], page: str) -> None:
     assert errors[page] == []
 

@@ -3,6 +3,8 @@ SPEC §15 says, when the task is built, added, or the process built."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from processes import Process, Task, TaskDependency
@@ -88,3 +90,22 @@ def test_item_key_and_max_failed_are_checked_when_set() -> None:
     with pytest.raises(ValueError, match="Task 'load'"):
         task.max_failed = -2
     assert task.max_failed == 2
+
+
+def test_parallel_none_counts_the_declared_tasks_not_the_items_found_at_run_time() -> None:
+    # SPEC §3: parallel from 10 tasks of the process on; items are spawned after the run
+    # chose its driver, so 3 declared tasks run their 20 items in the calling thread.
+    def thread_of(_item: int) -> int:
+        return threading.get_ident()
+
+    def tasks() -> list[Task]:
+        return [
+            Task("numbers", lambda: list(range(20))),
+            Task("where", thread_of, dependencies=[TaskDependency("numbers", True, for_each=True)]),
+            Task("count", len, dependencies=[TaskDependency("where", True)]),
+        ]
+
+    report = Process(tasks()).run()
+    assert set(report.entries["where"].result.values()) == {threading.get_ident()}
+    report = Process(tasks()).run(parallel=True, max_workers=4)
+    assert threading.get_ident() not in set(report.entries["where"].result.values())

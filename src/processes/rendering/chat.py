@@ -29,12 +29,14 @@ from processes.rendering.common import (
     cut,
     format_duration,
     is_minimal,
+    is_summed_up,
+    item_counts,
     list_names,
 )
 from processes.rendering.locales import Locale, get_locale
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
@@ -67,6 +69,8 @@ TEAMS_MAX_BYTES = 27_000
 _ZWSP = "\u200b"
 #: Each crashed run's sentence is cut to this, so that the count of the rest always fits.
 _CRASH_CHARS = 300
+#: The mapped tasks' summaries ("load: 997 of 1,000 items succeeded; failed: ...") in all.
+_ITEMS_CHARS = 1_200
 _BACKTICK_RUN = re.compile(r"`(?=`)")
 
 
@@ -103,23 +107,43 @@ def _summarise(report: ProcessExecutionReport, errors_only: bool, language: str)
     successes = [e.name for e in entries if e.status is TaskStatus.SUCCESS]
     changes = {n: change_note(report, n, words) for n in report.changes if n in report.entries}
     recovered = [n for n in successes if report.changes.get(n) is TaskChange.RECOVERED]
+    summary = _summary_text(report, words, failures, skipped, successes) + _items_text(
+        report, words
+    )
+    named_successes = [
+        e.name for e in entries if e.status is TaskStatus.SUCCESS and not is_summed_up(e)
+    ]
     return _ChatSummary(
         title=_title(report, words, failures, skipped, recovered),
-        summary=_summary_text(report, words, failures, skipped, successes),
+        summary=summary,
         ok=not has_failed(report),
         failures=failures,
         skipped=[] if errors_only else skipped,
-        successes=[] if errors_only else successes,
+        successes=[] if errors_only else named_successes,
         recovered=[] if errors_only else recovered,
         changes=changes,
-        skip_notes={
-            e.name: note
-            for e in entries
-            if e.status is TaskStatus.SKIPPED and (note := skip_note(e, words))
-        },
+        skip_notes=_skip_notes(entries, words),
         words=words,
         crashes=[cut(note, _CRASH_CHARS) for note in crash_notes(report, words)],
     )
+
+
+def _skip_notes(entries: Iterable[TaskReportEntry], words: Locale) -> dict[str, str]:
+    """Why each skipped task never ran, where the graph does not say."""
+    return {
+        e.name: note
+        for e in entries
+        if e.status is TaskStatus.SKIPPED and (note := skip_note(e, words))
+    }
+
+
+def _items_text(report: ProcessExecutionReport, words: Locale) -> str:
+    """Each mapped task summed up on a line of its own (SPEC §15), or ""."""
+    items = item_counts(report)
+    if not items:
+        return ""
+    lines = [f"{name}: {counted.sentence(words)}" for name, counted in items.items()]
+    return "\n" + cut("\n".join(lines), _ITEMS_CHARS)
 
 
 def _title(

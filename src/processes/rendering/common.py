@@ -23,12 +23,13 @@ if TYPE_CHECKING:
     from string import Template
 
     from processes.content import ReportContent
-    from processes.report import ProcessExecutionReport
+    from processes.report import ProcessExecutionReport, TaskReportEntry
 
 __all__ = [
     "ELLIPSIS",
     "STATUS_LOOKS",
     "FailureCut",
+    "ItemCounts",
     "Markup",
     "Shown",
     "SkipCause",
@@ -37,9 +38,12 @@ __all__ = [
     "cut_lines",
     "escape",
     "fill",
+    "folded",
     "format_duration",
     "format_time",
     "is_minimal",
+    "is_summed_up",
+    "item_counts",
     "join",
     "list_names",
     "show_controls",
@@ -200,6 +204,86 @@ def _via(
     return tuple(reversed(path))
 
 
+# -- a mapped task's items (SPEC §15) -------------------------------------------------------
+
+#: Item keys named in a summary sentence, and the characters of each one shown.
+ITEM_KEYS_NAMED = 10
+ITEM_KEY_CHARS = 80
+
+
+@dataclass(frozen=True, slots=True)
+class ItemCounts:
+    """A mapped task's items summed up: how many, how many succeeded, and the keys of
+    those that failed and of those that were skipped (or never ended), in item order."""
+
+    total: int
+    succeeded: int
+    failed: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+    def sentence(
+        self, words: Locale, *, most: int = ITEM_KEYS_NAMED, show: Callable[[str], str] = str
+    ) -> str:
+        """ "997 of 1,000 items succeeded; failed: a.csv, b.csv, c.csv" in ``words``.
+
+        The first ``most`` keys of each kind are named (cut to ``ITEM_KEY_CHARS``, control
+        characters made visible, then passed through ``show``), then how many more.
+        """
+        total = words.number(self.total)
+        parts = [words.items_succeeded.format(ok=words.number(self.succeeded), total=total)]
+        for label, keys in ((words.label_failed, self.failed), (words.label_skipped, self.skipped)):
+            if keys:
+                named = list_names(
+                    keys,
+                    most=most,
+                    show=lambda key: show(cut(show_controls(key), ITEM_KEY_CHARS)),
+                    more=words.and_more,
+                )
+                parts.append(f"{show(label.lower())}: {named}")
+        return "; ".join(parts)
+
+
+def is_summed_up(entry: TaskReportEntry) -> bool:
+    """Whether ``entry`` is an item that succeeded: views count it, never list it."""
+    return bool(entry.mapped_task) and entry.status is TaskStatus.SUCCESS
+
+
+def folded(entries: Mapping[str, TaskReportEntry]) -> dict[str, TaskReportEntry]:
+    """The entries a view gives a row or a node of their own: all but the items whose
+    mapped task is among ``entries`` (its row or node sums them up)."""
+    return {
+        name: entry
+        for name, entry in entries.items()
+        if not entry.mapped_task or entry.mapped_task not in entries
+    }
+
+
+def item_counts(report: ProcessExecutionReport) -> dict[str, ItemCounts]:
+    """Each mapped task's items in ``report``, summed up, by the mapped task's name.
+
+    The one summary every view and channel shows of a mapped task (SPEC §15); linear in
+    the report's entries.
+    """
+    totals: dict[str, list[int]] = {}  # mapped task -> [items, succeeded]
+    failed: dict[str, list[str]] = {}
+    skipped: dict[str, list[str]] = {}
+    for entry in report.entries.values():
+        mapped = entry.mapped_task
+        if not mapped:
+            continue
+        count = totals.setdefault(mapped, [0, 0])
+        count[0] += 1
+        if entry.status is TaskStatus.SUCCESS:
+            count[1] += 1
+        else:
+            kind = failed if entry.status is TaskStatus.ERRORED else skipped
+            kind.setdefault(mapped, []).append(entry.item_key or "")
+    return {
+        mapped: ItemCounts(total, ok, tuple(failed.get(mapped, ())), tuple(skipped.get(mapped, ())))
+        for mapped, (total, ok) in totals.items()
+    }
+
+
 # -- text helpers ---------------------------------------------------------------------------
 
 
@@ -267,8 +351,9 @@ class Shown:
     """What a bounded view (the email's HTML) shows, so that its twin shows the same.
 
     ``named`` holds every task it names, ``failures`` how much of each failure it details,
-    ``notes`` what it says it left out, in the words it said them, and ``successes`` how it
-    lists the successes (their names in a line, not a row each) under ``successes_heading``.
+    ``notes`` what it says it left out, in the words it said them, ``successes`` how it
+    lists the successes (their names in a line, not a row each) under ``successes_heading``,
+    and ``items`` the lines that sum each mapped task's items up.
     """
 
     named: frozenset[str]
@@ -276,6 +361,8 @@ class Shown:
     notes: tuple[str, ...]
     successes_heading: str = ""
     successes: tuple[str, ...] = ()
+    #: Each mapped task's items summed up, a line each ("load: 997 of 1,000 items ...").
+    items: tuple[str, ...] = ()
 
 
 def cut_lines(text: str, head: int, tail: int, more_lines: str) -> str:

@@ -43,8 +43,11 @@ from processes.rendering.common import (
     format_duration,
     format_time,
     is_minimal,
+    is_summed_up,
+    item_counts,
     join,
     list_names,
+    show_controls,
     skip_causes,
 )
 from processes.rendering.locales import LANGUAGES, Locale, get_locale
@@ -74,6 +77,8 @@ MAX_HTML_BYTES = 95_000
 _FAILURES_SHARE = 72_000
 _SKIPPED_MAX = 10_000
 _TIMELINE_MAX = 10_000
+#: The mapped tasks' summaries, a line each under the run's summary.
+_ITEMS_MAX = 6_000
 _TIMELINE_ROWS = 20
 
 EMAIL_FONT = _FONT = "-apple-system,BlinkMacSystemFont,Segoe UI,Roboto,Helvetica,Arial,sans-serif"
@@ -353,6 +358,7 @@ class _Renderer:
         self.levels: dict[str, FailureCut] = {}
         self.left_out: list[str] = []
         self.success_notes: list[str] = []
+        self.item_lines: list[str] = []
 
     def fill(self, template: str, /, **values: object) -> Markup:
         return fill(_template(template), **{**self.colors, **values})
@@ -645,7 +651,7 @@ class _Renderer:
         timed: list[tuple[TaskReportEntry, datetime, datetime]] = [
             (e, e.started_at, e.finished_at)
             for e in self.listed.values()
-            if e.started_at is not None and e.finished_at is not None
+            if e.started_at is not None and e.finished_at is not None and not is_summed_up(e)
         ]
         if not timed:
             return Markup("")
@@ -698,7 +704,7 @@ class _Renderer:
 
     def successes(self, budget: int) -> Markup:
         words = self.words
-        names = list(self.report.successes)
+        names = [n for n, e in self.report.successes.items() if not is_summed_up(e)]  # §15
         if not names:
             return Markup("")
         reused = [name for name in names if self.report.entries[name].reused]
@@ -732,6 +738,26 @@ def _crashed(renderer: _Renderer) -> list[Markup]:
             ink=Markup(colors.ink),
         )
     ]
+
+
+def _items(renderer: _Renderer) -> list[Markup]:
+    """Each mapped task's items summed up, a line each under the summary (SPEC §15)."""
+    rows: list[Markup] = []
+    left = _ITEMS_MAX
+    counted = list(item_counts(renderer.report).items())
+    for index, (name, items) in enumerate(counted):
+        sentence = items.sentence(renderer.words)
+        row = renderer.fill("items", name=name, sentence=sentence)
+        if _size(row) > left:
+            said = renderer.words.and_more.format(n=len(counted) - index)
+            rows.append(renderer.note(said))
+            renderer.item_lines.append(said)
+            break
+        rows.append(row)
+        left -= _size(row)
+        renderer.named.add(name)
+        renderer.item_lines.append(f"{show_controls(name)}: {sentence}")
+    return rows
 
 
 def render_email_html(
@@ -789,7 +815,12 @@ def _render(
     content = ReportContent() if content is None else content
     renderer = _Renderer(report, content, palette, words, errors_only)
 
-    frame = [renderer.header(), *_crashed(renderer), renderer.summary(errors_only)]
+    frame = [
+        renderer.header(),
+        *_crashed(renderer),
+        renderer.summary(errors_only),
+        *_items(renderer),
+    ]
     footer = renderer.fill("footer", footer=words.footer)
     headings = {
         TaskStatus.ERRORED: words.heading_failures,
@@ -838,6 +869,7 @@ def _render(
         tuple(renderer.left_out),
         words.heading_successes,
         tuple(renderer.success_notes),
+        tuple(renderer.item_lines),
     )
     return page, shown
 

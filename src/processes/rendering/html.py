@@ -34,8 +34,10 @@ from processes.rendering.common import (
     Markup,
     escape,
     fill,
+    folded,
     format_duration,
     is_minimal,
+    item_counts,
     join,
     list_names,
     skip_causes,
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from datetime import datetime
 
-    from processes.rendering.common import SkipCause
+    from processes.rendering.common import ItemCounts, SkipCause
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
 __all__ = ["GraphLayout", "layout_graph", "render_html"]
@@ -64,6 +66,8 @@ MAX_FAILURE_DETAIL_CHARS = 1_500_000
 MAX_TRACEBACK_CHARS = 20_000
 MAX_NAMES_LISTED = 25
 MAX_RETRIED_LISTED = 100
+#: A mapped task's row lists at most this many of its failed and skipped items.
+MAX_ITEMS_LISTED = 500
 _VIA_SHOWN = 5
 #: Failures shown unfolded; the rest keep their one-line summary in view, folded.
 OPEN_FAILURES = 3
@@ -144,7 +148,7 @@ _TIMELINE = Template(
     "<tbody>\n$rows</tbody></table></div>"
 )
 _ROW = Template(
-    '<tr class="$classes"><th scope="row">$name$change</th><td>$glyph $status$why</td>'
+    '<tr class="$classes"><th scope="row">$name$change$items</th><td>$glyph $status$why</td>'
     '<td class="n">$attempts</td><td class="n">$offset</td><td class="n">$duration</td>'
     '<td class="tl">$bar</td></tr>\n'
 )
@@ -173,6 +177,11 @@ _NODE = Template(
     "</g>\n"
 )
 _LINK = Template('<a href="#$anchor">$inner</a>')
+_ITEMS = Template(
+    '<details class="items"><summary>$sentence</summary><ul>$rows</ul>$more</details>'
+)
+_ITEM = Template("<li>$badge $key$why</li>")
+_KEY = Template('<span class="mono">$key</span>')
 _ERRORS_ONLY_GRAPH = Markup(
     '<p class="note" id="graph-omitted">Only the failed tasks are listed in this report, '
     "so the task graph is not drawn; the summary above counts every task.</p>"
@@ -434,7 +443,8 @@ def _skipped_notes(report: ProcessExecutionReport) -> list[str]:
 
 
 def _timeline(report: ProcessExecutionReport, *, errors_only: bool) -> Markup:
-    entries = report.errored if errors_only else report.entries
+    # A mapped task is one row that opens to its failed and skipped items (SPEC §15).
+    entries = folded(report.errored if errors_only else report.entries)
     causes = skip_causes(report)
     origin, span = _time_frame(report, entries)
     timed = sorted(
@@ -442,7 +452,9 @@ def _timeline(report: ProcessExecutionReport, *, errors_only: bool) -> Markup:
     )
     untimed = [name for name, e in entries.items() if not e.started_at]
     # Past the cap, leave out successes: they are the least interesting rows.
-    room_for_successes = MAX_TIMELINE_ROWS - (len(entries) - len(report.successes))
+    ok_count = sum(e.status is TaskStatus.SUCCESS for e in entries.values())
+    room_for_successes = MAX_TIMELINE_ROWS - (len(entries) - ok_count)
+    items = _item_lists(report, causes)
     left_out = 0
     rows: list[str] = []
     for name in [*(name for _, _, name in timed), *untimed]:
@@ -452,8 +464,9 @@ def _timeline(report: ProcessExecutionReport, *, errors_only: bool) -> Markup:
                 left_out += 1
                 continue
             room_for_successes -= 1
-        rows.append(_timeline_row(report, name, entry, causes.get(name), origin, span))
-    ok_count = sum(e.status is TaskStatus.SUCCESS for e in entries.values())
+        rows.append(
+            _timeline_row(report, name, entry, causes.get(name), origin, span, items.get(name))
+        )
     collapse = len(entries) >= COLLAPSE_SUCCESSES_FROM and ok_count < len(entries)
     caption = _timeline_caption(len(entries), bool(timed), collapse, span, left_out)
     axis = join(
@@ -489,9 +502,12 @@ def _timeline_row(
     cause: SkipCause | None,
     origin: datetime | None,
     span: float,
+    items: Markup | None = None,
 ) -> Markup:
-    """A task's row: its status, why it was skipped or reused, when it started, its bar."""
+    """A task's row: its status, why it was skipped or reused, when it started, its bar;
+    a mapped task's row opens to its failed and skipped items."""
     classes = entry.status.value + (" retried" if entry.attempts > 1 else "")
+    classes += " mapped" if items is not None else ""
     offset, bar = _timeline_bar(name, entry, origin, span)
     ran = entry.status in (TaskStatus.SUCCESS, TaskStatus.ERRORED)
     return fill(
@@ -499,6 +515,7 @@ def _timeline_row(
         classes=classes,
         name=name,
         change=_change(report, name, short=True),
+        items=items or Markup(""),
         glyph=STATUS_LOOKS[entry.status].glyph,
         status=STATUS_LOOKS[entry.status].word,
         why=_timeline_why(entry, cause),
@@ -507,6 +524,45 @@ def _timeline_row(
         duration=format_duration(entry.elapsed_seconds) if ran else "",
         bar=bar,
     )
+
+
+def _item_lists(
+    report: ProcessExecutionReport, causes: Mapping[str, SkipCause]
+) -> dict[str, Markup]:
+    """Each mapped task's items: its summary, opening to the failed and skipped ones."""
+    anchors = _anchors(report)
+    listed: dict[str, list[str]] = {}
+    for name, entry in report.entries.items():
+        mapped = entry.mapped_task
+        if not mapped or entry.status is TaskStatus.SUCCESS:
+            continue
+        rows = listed.setdefault(mapped, [])
+        if len(rows) >= MAX_ITEMS_LISTED:
+            continue
+        key = entry.item_key or ""
+        if entry.status is TaskStatus.ERRORED:
+            why = f": {entry.error.headline}" if entry.error else ""
+        else:
+            why = _timeline_why(entry, causes.get(name))
+        shown = fill(_KEY, key=key)
+        if name in anchors:  # a failed item links to its failure's details
+            shown = fill(_LINK, anchor=anchors[name], inner=shown)
+        rows.append(fill(_ITEM, badge=_badge(entry.status), key=shown, why=why))
+    lists = {}
+    for mapped, counted in item_counts(report).items():
+        hidden = len(counted.failed) + len(counted.skipped) - MAX_ITEMS_LISTED
+        more = (
+            f'<p class="note">\u2026 and {hidden:,} more; the JSON report has them all.</p>'
+            if hidden > 0
+            else ""
+        )
+        lists[mapped] = fill(
+            _ITEMS,
+            sentence=counted.sentence(_WORDS),
+            rows=join(listed.get(mapped, ())),
+            more=Markup(more),
+        )
+    return lists
 
 
 def _timeline_why(entry: TaskReportEntry, cause: SkipCause | None) -> str:
@@ -584,7 +640,7 @@ def layout_graph(report: ProcessExecutionReport) -> GraphLayout:
     page wraps into several sub-columns. Dependencies missing from the report (a filtered
     report) are ignored; tasks caught in a cycle go in one extra layer at the end.
     """
-    entries = report.entries
+    entries = folded(report.entries)  # a mapped task's node stands for its items
     upstream = {
         name: list(dict.fromkeys(d for d in e.dependencies if d in entries and d != name))
         for name, e in entries.items()
@@ -654,7 +710,7 @@ def _centre_columns(positions: dict[str, tuple[int, int]], tallest: int) -> None
 
 
 def _graph(report: ProcessExecutionReport) -> Markup:
-    entries = report.entries
+    entries = folded(report.entries)  # a mapped task is one node, counting its items
     causes = skip_causes(report)
     edge_count = sum(len(e.dependencies) for e in entries.values())
     if not entries:
@@ -671,8 +727,9 @@ def _graph(report: ProcessExecutionReport) -> Markup:
     layout = layout_graph(report)
     anchors = _anchors(report)
     edges, skip_edges = _edges(report, layout)
+    items = item_counts(report)
     nodes = [
-        _node(name, entry, layout, causes.get(name), anchors.get(name))
+        _node(name, entry, layout, causes.get(name), anchors.get(name), items.get(name))
         for name, entry in entries.items()
     ]
     edge_total = len(edges) + len(skip_edges)
@@ -697,6 +754,8 @@ def _edges(report: ProcessExecutionReport, layout: GraphLayout) -> tuple[list[st
     edges: list[str] = []
     skip_edges: list[str] = []  # drawn last, so grey edges never hide what skipped what
     for name, entry in entries.items():
+        if name not in layout.positions:
+            continue  # an item: its mapped task's node stands for it
         x2, top2 = layout.positions[name]
         y2 = top2 + _NODE_H // 2
         for dep in dict.fromkeys(entry.dependencies):
@@ -730,14 +789,19 @@ def _node(
     layout: GraphLayout,
     cause: SkipCause | None,
     anchor: str | None,
+    items: ItemCounts | None = None,
 ) -> str:
-    """A task's box: its status, a label cut to fit, a tooltip, a link to its failure."""
+    """A task's box: its status, a label cut to fit, a tooltip, a link to its failure; a
+    mapped task's box counts its items."""
     x, y = layout.positions[name]
     label = name if len(name) <= _NAME_CHARS else name[: _NAME_CHARS - 1] + "\u2026"
     retried = entry.attempts > 1
     more = f" \u00b7 {entry.attempts} attempts" if retried else ""
     tooltip = f"{name}: {STATUS_LOOKS[entry.status].word}"
     tooltip += f", {entry.attempts} attempts" if retried else ""
+    if items is not None:
+        more = f" \u00b7 {items.succeeded:,}/{items.total:,} items ok"
+        tooltip += f"; {items.sentence(_WORDS)}"
     if skip_note(entry, _WORDS) and entry.skip_reason is not None:  # no failure's doing
         tooltip += f" ({_WORDS.skip_reason[entry.skip_reason]})"
     elif cause is not None and cause.roots:

@@ -195,7 +195,7 @@ class Locale:
     chat_more: str
     label_recovered: str
     thousands: str
-    #: A mapped task's items (SPEC §15): "{ok} of {total} items succeeded"
+    #: A mapped task's items (SPEC §15): "{ok} of {total} {total|item|items} succeeded"
     items_succeeded: str
 
     def __post_init__(self) -> None:
@@ -407,7 +407,7 @@ _EN = Locale(
     chat_more="{n} more",
     label_recovered="Recovered",
     thousands=",",
-    items_succeeded="{ok} of {total} items succeeded",
+    items_succeeded="{ok} of {total} {total|item|items} succeeded",
 )
 
 _ES = Locale(
@@ -534,7 +534,7 @@ _ES = Locale(
     chat_more="{n} más",
     label_recovered="Recuperadas",
     thousands=".",
-    items_succeeded="{ok} de {total} elementos correctos",
+    items_succeeded="{ok} de {total} {total|elemento|elementos} {ok|correcto|correctos}",
 )
 
 _PT = Locale(
@@ -659,7 +659,7 @@ _PT = Locale(
     chat_more="mais {n}",
     label_recovered="Recuperadas",
     thousands=".",
-    items_succeeded="{ok} de {total} itens com sucesso",
+    items_succeeded="{ok} de {total} {total|item|itens} com sucesso",
 )
 
 _FR = Locale(
@@ -784,7 +784,7 @@ _FR = Locale(
     chat_more="{n} de plus",
     label_recovered="Rétablies",
     thousands="\u202f",
-    items_succeeded="{ok} éléments sur {total} réussis",
+    items_succeeded="{ok} {ok|élément|éléments} sur {total} {ok|réussi|réussis}",
 )
 
 _DE = Locale(
@@ -908,7 +908,7 @@ _DE = Locale(
     chat_more="{n} weitere",
     label_recovered="Wieder erfolgreich",
     thousands=".",
-    items_succeeded="{ok} von {total} Elementen erfolgreich",
+    items_succeeded="{ok} von {total} {total|Element|Elementen} erfolgreich",
 )
 
 _IT = Locale(
@@ -1033,7 +1033,7 @@ _IT = Locale(
     chat_more="{n} {n|altra|altre}",
     label_recovered="Ripristinate",
     thousands=".",
-    items_succeeded="{ok} di {total} elementi riusciti",
+    items_succeeded="{ok} {ok|elemento|elementi} su {total} {ok|riuscito|riusciti}",
 )
 
 _LOCALES: Mapping[str, Locale] = MappingProxyType(

@@ -9,13 +9,19 @@ from typing import TYPE_CHECKING
 
 from processes.outcome import TaskStatus
 from processes.rendering.changes import skip_note, skip_roots, skipped_by_a_failure
-from processes.rendering.common import STATUS_LOOKS, list_names, skip_causes
+from processes.rendering.common import (
+    STATUS_LOOKS,
+    folded,
+    item_counts,
+    list_names,
+    skip_causes,
+)
 from processes.rendering.locales import get_locale
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from processes.rendering.common import SkipCause
+    from processes.rendering.common import ItemCounts, SkipCause
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
 __all__ = ["escape_label", "render_mermaid"]
@@ -63,22 +69,28 @@ def render_mermaid(report: ProcessExecutionReport) -> str:
     or its reason (fail-fast, deadline, nothing upstream failed...). A dotted arrow is a
     dependency whose failure caused a skip.
     """
-    ids = {name: f"t{i}" for i, name in enumerate(report.entries)}
+    # A mapped task is one node whose label counts its items (SPEC §15); an item is drawn
+    # only in a report that holds it without its mapped task (notify(tasks=["load[a]"])).
+    drawn = folded(report.entries)
+    ids = {name: f"t{i}" for i, name in enumerate(drawn)}
+    items = item_counts(report)
     causes = skip_causes(report) if report.skipped else {}
     lines = ["flowchart LR"]
     if report.process_name:  # a comment, not a YAML title: no name can break the parse
         lines.append(f"  %% process {report.process_name.translate(_TABLE)}")
     lines.extend(f"  classDef {status.value} {style}" for status, style in _CLASS_DEF.items())
-    for name, entry in report.entries.items():
+    for name, entry in drawn.items():
         status = entry.status
         label = f"{escape_label(name)}<br/>{STATUS_LOOKS[status].glyph} {status.value}"
+        if counted := items.get(name):
+            label += f"<br/>{escape_label(_item_note(counted))}"
         if status is TaskStatus.SKIPPED:
             label += escape_label(_why_skipped(entry, causes))
         if change := report.changes.get(name):  # what changed since the previous run
             label += f" · {escape_label(_WORDS.change[change])}"
         lines.append(f'  {ids[name]}["{label}"]:::{status.value}')
     failed = (TaskStatus.ERRORED, TaskStatus.SKIPPED)
-    for name, entry in report.entries.items():
+    for name, entry in drawn.items():
         for dep in dict.fromkeys(entry.dependencies):
             if dep not in ids or dep == name:
                 continue  # a filtered report: the upstream task is not in it
@@ -86,6 +98,15 @@ def render_mermaid(report: ProcessExecutionReport) -> str:
             arrow = "-. skipped .->" if skip else "-->"
             lines.append(f"  {ids[dep]} {arrow} {ids[name]}")
     return "\n".join(lines) + "\n"
+
+
+def _item_note(items: ItemCounts) -> str:
+    """ "997/1,000 items ok · 3 errored · 0 skipped": counts only, the keys stay out."""
+    note = f"{items.succeeded:,}/{items.total:,} items ok"
+    for count, word in ((len(items.failed), "errored"), (len(items.skipped), "skipped")):
+        if count:
+            note += f" · {count:,} {word}"
+    return note
 
 
 def _why_skipped(entry: TaskReportEntry, causes: Mapping[str, SkipCause]) -> str:

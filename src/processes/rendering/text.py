@@ -30,6 +30,8 @@ from processes.rendering.common import (
     format_duration,
     format_time,
     is_minimal,
+    is_summed_up,
+    item_counts,
     list_names,
     show_controls,
     skip_causes,
@@ -111,8 +113,12 @@ def render_text(
     lines.append("")
     if errors_only:
         lines.extend([words.errors_only, ""])
+    if shown is not None and shown.items:  # said as the HTML part says them, under the totals
+        lines.extend([*shown.items, ""])
     listed, left_out = _listed(report, errors_only, shown)
-    lines.extend(_task_lines(report, words, style, listed))
+    # The email's text part says the mapped tasks' summaries above, as its HTML part does.
+    summaries = {} if shown is not None else _item_summaries(report, words)
+    lines.extend(_task_lines(report, words, style, listed, summaries))
     if left_out:
         lines.append(f"  {words.and_more.format(n=left_out)}")
     for name, entry in report.errored.items():
@@ -165,11 +171,7 @@ def _listed(
     listed = report.errored if errors_only else report.entries
     if shown is None:
         if any(entry.mapped_task for entry in listed.values()):
-            listed = {
-                name: entry
-                for name, entry in listed.items()
-                if not (entry.mapped_task and entry.status is TaskStatus.SUCCESS)
-            }
+            listed = {name: entry for name, entry in listed.items() if not is_summed_up(entry)}
         return listed, 0
     # Successes are listed by name in a line of their own, as the HTML part lists them; a
     # recovered task keeps its row, as it has one there.
@@ -188,6 +190,7 @@ def _task_lines(
     words: Locale,
     style: _Style,
     listed: Mapping[str, TaskReportEntry],
+    summaries: Mapping[str, str],
 ) -> list[str]:
     if not listed:
         return []
@@ -195,7 +198,6 @@ def _task_lines(
     names = {name: show_controls(name) for name in listed}
     name_width = min(_MAX_NAME_COLUMN, max(len(text) for text in names.values()))
     causes = skip_causes(report)
-    summaries = item_summaries(report, words)
     rows: list[tuple[TaskReportEntry, str, str, str, str]] = []
     for name, entry in listed.items():
         if entry.status is TaskStatus.SKIPPED:
@@ -229,6 +231,11 @@ def _task_lines(
             line += "  " + style.paint(note, code)
         lines.append(line.rstrip())
     return lines
+
+
+def _item_summaries(report: ProcessExecutionReport, words: Locale) -> dict[str, str]:
+    """Each mapped task's items summed up (SPEC §15), by the mapped task's name."""
+    return {mapped: items.sentence(words) for mapped, items in item_counts(report).items()}
 
 
 def _failure_lines(
@@ -329,37 +336,6 @@ def _traced_var_lines(error: ErrorData, words: Locale, limit: FailureCut | None)
     if len(items) > most:
         lines.append(f"    {words.more_vars.format(n=len(items) - most)}")
     return lines
-
-
-def item_summaries(report: ProcessExecutionReport, words: Locale) -> dict[str, str]:
-    """Each mapped task's items summed up (SPEC §15): "997 of 1,000 items succeeded;
-    failed: a.csv, b.csv, c.csv", the keys of the failed and skipped items named (the
-    first ten, then how many more)."""
-    counts: dict[str, list[int]] = {}  # mapped task -> [items, succeeded]
-    failed: dict[str, list[str]] = {}
-    skipped: dict[str, list[str]] = {}
-    for entry in report.entries.values():
-        mapped = entry.mapped_task
-        if not mapped:
-            continue
-        count = counts.setdefault(mapped, [0, 0])
-        count[0] += 1
-        key = show_controls(entry.item_key or "")
-        if entry.status is TaskStatus.SUCCESS:
-            count[1] += 1
-        elif entry.status is TaskStatus.ERRORED:
-            failed.setdefault(mapped, []).append(key)
-        else:
-            skipped.setdefault(mapped, []).append(key)
-    summaries = {}
-    for mapped, (total, ok) in counts.items():
-        parts = [words.items_succeeded.format(ok=words.number(ok), total=words.number(total))]
-        for label, keys in ((words.label_failed, failed), (words.label_skipped, skipped)):
-            if keys.get(mapped):
-                named = list_names(keys[mapped], most=10, more=words.and_more)
-                parts.append(f"{label.lower()}: {named}")
-        summaries[mapped] = "; ".join(parts)
-    return summaries
 
 
 def _names(names: Iterable[str]) -> str:

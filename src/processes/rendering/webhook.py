@@ -2,7 +2,7 @@
 run's id and host, what changed since the previous run and the earlier runs found dead.
 Fields are added, never removed.
 
-Pure: no I/O. Imports ``rendering.changes`` and ``rendering.locales``, and
+Pure: no I/O. Imports ``rendering.changes``, ``rendering.common`` and ``rendering.locales``, and
 ``processes.report`` only for type checking.
 """
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from processes.content import ReportContent
 from processes.outcome import TaskChange, TaskStatus
 from processes.rendering.changes import crash_note
+from processes.rendering.common import is_summed_up, item_counts
 from processes.rendering.locales import get_locale
 from processes.saferepr import safe_repr
 
@@ -22,9 +23,22 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from processes.outcome import ErrorData
+    from processes.rendering.common import ItemCounts
     from processes.report import ProcessExecutionReport, TaskReportEntry
 
-__all__ = ["MAX_BODY_BYTES", "fit_payload", "render_webhook_payload", "serialise_payload"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_ITEM_KEYS",
+    "fit_payload",
+    "render_webhook_payload",
+    "serialise_payload",
+]
+
+#: A mapped task's entry names the keys of at most this many failed (and skipped) items;
+#: its counts cover them all, and each such item keeps an entry of its own.
+MAX_ITEM_KEYS = 1_000
+_ITEM_KEY_CHARS = 100_000
+_ENGLISH = get_locale("en")
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -70,6 +84,31 @@ def _entry(
     }
 
 
+def _items(items: ItemCounts) -> dict[str, Any]:
+    """A mapped task's items summed up; the keys of at most ``MAX_ITEM_KEYS`` of each kind."""
+    return {
+        "total": items.total,
+        "succeeded": items.succeeded,
+        "errored": len(items.failed),
+        "skipped": len(items.skipped),
+        "errored_keys": _first_keys(items.failed),
+        "skipped_keys": _first_keys(items.skipped),
+        "summary": items.sentence(_ENGLISH),
+    }
+
+
+def _first_keys(keys: tuple[str, ...]) -> list[str]:
+    """At most ``MAX_ITEM_KEYS`` keys, and no more than ``_ITEM_KEY_CHARS`` characters."""
+    kept: list[str] = []
+    chars = 0
+    for key in keys[:MAX_ITEM_KEYS]:
+        chars += len(key)
+        if chars > _ITEM_KEY_CHARS:
+            break
+        kept.append(key)
+    return kept
+
+
 def _crashes(report: ProcessExecutionReport) -> list[dict[str, Any]]:
     """Each earlier run this one found dead (§13), with the English sentence views show."""
     earlier = len(report.crashes) > 1
@@ -111,9 +150,17 @@ def render_webhook_payload(
     """
     content = content or ReportContent()
     entries = report.errored if errors_only else report.entries
+    items = item_counts(report)
+    listed = {}
+    for name, entry in entries.items():
+        if is_summed_up(entry):
+            continue  # counted by its mapped task's "items", never listed (SPEC §15)
+        listed[name] = _entry(report, entry, content)
+        if name in items:
+            listed[name]["items"] = _items(items[name])
     fields: dict[str, Any] = {
         "process_name": report.process_name,
-        "entries": {name: _entry(report, entry, content) for name, entry in entries.items()},
+        "entries": listed,
         "summary": summarise(report),
         "started_at": _time(report.started_at),
         "finished_at": _time(report.finished_at),
@@ -207,10 +254,15 @@ def _shrunk(entry: Any, limits: Mapping[str, int]) -> Any:
 def _ranked(entries: Mapping[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
     """Entry names failures first, skipped next, successes last; and the names by status."""
     groups: dict[str, list[str]] = {status: [] for status in (*_PRIORITY, "other")}
+    mapped: list[str] = []  # a mapped task's entry sums its items up: kept first
     for name, entry in entries.items():
         status = entry.get("status") if isinstance(entry, dict) else None
         groups.get(str(status), groups["other"]).append(name)
-    return [name for names in groups.values() for name in names], groups
+        if isinstance(entry, dict) and "items" in entry:
+            mapped.append(name)
+    first = set(mapped)
+    rest = [name for names in groups.values() for name in names if name not in first]
+    return [*mapped, *rest], groups
 
 
 def _left_out(
@@ -240,7 +292,8 @@ def fit_payload(
     (the first failures keep the most; such an entry says ``"cut": true``), then entries
     are kept failures first, skipped tasks next, successes last, each group in report
     order, while they fit; ``"left_out"`` counts the entries left out by status. The
-    summary still counts every task, and no field is removed. ``extra_payload`` keys are
+    summary still counts every task, and no field is removed; a mapped task's entry, which
+    sums its items up, is kept before any other. ``extra_payload`` keys are
     the caller's and kept whole.
     """
     if _size(payload) <= max_bytes:
