@@ -37,19 +37,18 @@ from __future__ import annotations
 
 import argparse
 import gc
-import io
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import warnings
 from pathlib import Path
 from typing import Any
+
+from run import snapshot_library
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -272,18 +271,7 @@ def spawn(job: dict[str, Any], code: Path) -> dict[str, Any]:
 def snapshot(git_ref: str | None, into: Path) -> Path:
     """``src/processes`` of the working tree, or of a commit, as an importable folder."""
     into.mkdir(parents=True)
-    if git_ref is None:
-        shutil.copytree(REPO / "src" / "processes", into / "processes")
-        return into
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", git_ref, "src/processes"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    (into / "src" / "processes").rename(into / "processes")
+    snapshot_library(git_ref, into)  # run.py's: extracts on every Python 3.11.x
     return into
 
 

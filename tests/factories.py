@@ -1,9 +1,10 @@
 """Reports built by hand, so rendering, file and channel tests do not depend on running tasks.
 
-One builder per model class -- ``make_error``, ``make_entry``, ``make_report`` -- and the
-sample runs the tests share. Timestamps, dependencies, retries and failures are chosen, so
-each test knows exactly what a view must show. Some samples keep their own start time,
-function names or failure site because tests assert those values.
+One builder per model class -- ``make_error``, ``make_entry``, ``make_report``,
+``make_finding`` -- and the sample runs the tests share. Timestamps, dependencies, retries
+and failures are chosen, so each test knows exactly what a view must show. Some samples
+keep their own start time, function names or failure site because tests assert those
+values.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from functools import partial
 from processes.history.crashes import DIED_WHILE_RUNNING
 from processes.outcome import CrashedRun, ErrorData, SkipReason, StopReason, TaskStatus
 from processes.report import ProcessExecutionReport, TaskReportEntry
+from processes.report.finding import Finding, FindingKind
 
 T0 = datetime(2024, 3, 15, 10, 0, 0, tzinfo=UTC)
 
@@ -445,3 +447,28 @@ def crashed_run_report() -> ProcessExecutionReport:
         host="batch-01",
         stopped_by=StopReason.CRASHED,
     )
+
+
+#: When the findings ``make_finding`` builds began.
+FINDING_SINCE = datetime.fromisoformat("2026-12-06T02:15:00+00:00")
+
+
+def make_finding(kind: FindingKind, name: str = "nightly-etl") -> Finding:
+    """A finding as ``check()`` makes it, with everything around it known."""
+    from processes.rendering.findings import finding_sentence
+
+    made = Finding(
+        kind,
+        name,
+        None if kind is FindingKind.MISSED else "20261206T021500Z-1a2b3c4d",
+        FINDING_SINCE,
+        "",
+        last_run_id="20261205T021500Z-9f8e7d6c",
+        last_started_at=FINDING_SINCE - timedelta(days=1),
+        last_outcome="ok",
+        last_seconds=2950.2,
+        usual_seconds=3012.5,
+        limit_seconds=1004.2 if kind is FindingKind.TOO_SHORT else None,
+        checked_at=FINDING_SINCE + timedelta(hours=1, minutes=5),
+    )
+    return replace(made, message=finding_sentence(made))

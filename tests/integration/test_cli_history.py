@@ -200,8 +200,12 @@ def test_what_cannot_be_done_is_said_on_stderr_with_status_2(
     assert not (tmp_path / "missing.db").exists()  # reading never creates a history
 
 
-def test_an_empty_history_lists_nothing(tmp_path: Path) -> None:
-    RunHistory(tmp_path / "empty.db").runs()  # creates the file, records nothing
+@pytest.mark.parametrize("made_by", ["touch", "a check"])
+def test_an_empty_history_lists_nothing(tmp_path: Path, made_by: str) -> None:
+    if made_by == "touch":
+        (tmp_path / "empty.db").touch()  # stays empty: reading writes no schema into it
+    else:
+        RunHistory(tmp_path / "empty.db").check()  # a writer: the schema, no runs
     done = run_cli("history", "empty.db", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "no runs recorded in empty.db yet\n"

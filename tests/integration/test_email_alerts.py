@@ -28,9 +28,16 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from factories import large_report, make_entry, make_error, make_report, orders_report
+from factories import (
+    large_report,
+    make_entry,
+    make_error,
+    make_finding,
+    make_report,
+    orders_report,
+)
 from nu_checker import nu_errors_of
-from processes import EmailChannel, HTMLEmailStyle, SMTPConfig
+from processes import EmailChannel, FindingKind, HTMLEmailStyle, SMTPConfig
 from processes.channels import email as email_module
 from processes.channels.email import EmailDeliveryError
 from processes.outcome import TaskChange, TaskStatus
@@ -208,14 +215,18 @@ def seed_scenario_emails(tmp_path: Path) -> list[Arrival]:
 
 @pytest.mark.usefixtures("named_machine")
 def test_spamassassin_scores_every_alert_at_most_1(tmp_path: Path) -> None:
+    """Every email we send, a run's or the watch's, scored by one check (SPEC §8, §14)."""
+    seed = seed_scenario_emails(tmp_path)
     arrivals = {
-        "seed scenario (errors only)": seed_scenario_emails(tmp_path)[0],
-        "seed scenario (one task)": seed_scenario_emails(tmp_path)[1],
+        "seed scenario (errors only)": seed[0],
+        "seed scenario (one task)": seed[1],
         "orders run": delivered(orders_report())[0],
         "clean run": delivered(clean_report(5))[0],
         "3,000 tasks, 40 failures": delivered(large_report(3000, 40))[0],
         "3,000 tasks, clean": delivered(clean_report(3000))[0],
     }
+    for kind in FindingKind:
+        arrivals[f"finding: {kind.value}"] = delivered(make_finding(kind))[0]
     scores = {}
     for what, arrival in arrivals.items():
         assert arrival.ehlo_name == MACHINE

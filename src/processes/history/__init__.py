@@ -75,6 +75,9 @@ class RunHistory:
     ``run(resume=...)``; others are pickled with ``store_results=True`` when at most
     ``max_result_bytes``. Unpickling runs code: open only history files you trust.
     ``path`` may also be a ``file:`` URI (``"file:runs.db?mode=ro"`` opens it read-only).
+    Reading (``runs()``, ``report()``, ``to_html()``...) never writes to the file: a
+    missing or empty one reads as no runs, an older one is upgraded by the first run
+    recorded into it, and a folder the reader cannot write is no obstacle (SPEC §17).
     """
 
     def __init__(

@@ -1,6 +1,7 @@
-"""The connection to a history file: one per OS process, opened and prepared on first use,
+"""The connection to a history file: one per OS process, opened and prepared on first write,
 used under a lock from any thread, waiting ``timeout_seconds`` for another writer; reads
-in one read transaction (readers never write). Imports the package's schema and errors.
+in one read transaction, on a connection that cannot write until the process writes.
+Imports the package's schema, readonly and errors.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from processes.history.errors import MissingRows, RunHistoryError, cause
+from processes.history.readonly import open_to_read
 from processes.history.schema import prepare
 
 if TYPE_CHECKING:
@@ -27,16 +29,25 @@ class HistoryConnection:
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
         self._connection_pid = 0
+        self._writes = False  # whether _connection is a writer's, the schema ready
         self._closed = False
 
-    def connect(self) -> sqlite3.Connection:
-        """The open connection (one per OS process), the schema ready; under ``_lock``."""
+    def _open(self) -> sqlite3.Connection | None:
+        """The connection this OS process has open, if any; under ``_lock``."""
         if self._closed:
             raise RunHistoryError(f"RunHistory({self.path!r}) is closed")
         if self._connection is not None and self._connection_pid == os.getpid():
             return self._connection
         # A connection inherited through fork() belongs to the parent: never touched.
         self._connection = None
+        return None
+
+    def connect(self) -> sqlite3.Connection:
+        """The open connection (one per OS process), the schema ready; under ``_lock``."""
+        connection = self._open()
+        if connection is not None and self._writes:
+            return connection
+        self._drop()  # a reader's: it cannot write
         connection = sqlite3.connect(
             self.path,
             timeout=self.timeout_seconds,
@@ -50,7 +61,27 @@ class HistoryConnection:
             connection.close()
             raise
         self._connection, self._connection_pid = connection, os.getpid()
+        self._writes = True
         return connection
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """The open connection, or one that reads the file without writing to it (kept
+        for the next read when it is on the file itself, else closed afterwards)."""
+        connection = self._open()
+        if connection is not None:
+            yield connection
+            return
+        reader = open_to_read(self.path, self.timeout_seconds)
+        if reader.keep:
+            self._connection, self._connection_pid = reader.connection, os.getpid()
+            self._writes = False
+            yield reader.connection
+            return
+        try:
+            yield reader.connection
+        finally:
+            reader.connection.close()
 
     def _drop(self) -> None:
         """Close the connection after an error: the next use opens a fresh one."""
@@ -83,16 +114,17 @@ class HistoryConnection:
     def reading(self) -> Iterator[sqlite3.Connection]:
         """The connection inside one read transaction: a reader that runs several queries
         sees one state of the file, whatever another process records or forgets meanwhile
-        (WAL: the writer does not wait for it)."""
+        (WAL: the writer does not wait for it). Never writes to the file: no schema, no
+        migration, no journal mode (``readonly``), unless this process wrote it already."""
         with self._lock:
             try:
-                connection = self.connect()
-                connection.execute("BEGIN")
-                try:
-                    yield connection
-                finally:
-                    if connection.in_transaction:
-                        connection.execute("COMMIT")  # a read: nothing to keep or undo
+                with self._reader() as connection:
+                    connection.execute("BEGIN")
+                    try:
+                        yield connection
+                    finally:
+                        if connection.in_transaction:
+                            connection.execute("COMMIT")  # a read: nothing to keep or undo
             except sqlite3.Error as exc:
                 self._drop()
                 raise RunHistoryError(f"{self.path}: cannot read the run history ({exc})") from exc

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 #: The schema this code writes. Version 1 kept no host, pid, argv, stop reason, failure
 #: streaks or results; version 2 kept a task's streak, position and start time in its
-#: ``tasks`` row; version 3 keyed the ``tasks`` rows by run and name. Opening an older
-#: file upgrades it in place (``_MIGRATIONS``).
+#: ``tasks`` row; version 3 keyed the ``tasks`` rows by run and name. A writer opening an
+#: older file upgrades it in place (``_MIGRATIONS``); a reader migrates a copy in memory.
 SCHEMA_VERSION = 6
 _SCHEMA = """
 CREATE TABLE runs (
@@ -196,16 +196,11 @@ def _statements(script: str) -> list[str]:
 
 
 def prepare(connection: sqlite3.Connection, timeout_seconds: float) -> None:
-    """Create the schema in a new file, or bring an older one up to date."""
+    """Create the schema in a new file, or bring an older one up to date (a writer's)."""
     connection.execute("PRAGMA synchronous = NORMAL")  # WAL: safe, one fsync per checkpoint
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    version = check_version(connection)
     if version == SCHEMA_VERSION:
         return
-    if version > SCHEMA_VERSION:
-        raise RunHistoryError(
-            f"its schema is version {version}, newer than this version of processes knows"
-            f" ({SCHEMA_VERSION}): upgrade processes to use it"
-        )
     if version == 0:
         # Before the file's first page is written (no effect on one that has pages): a
         # run's report is one long text, and larger pages hold it in fewer of them.
@@ -213,25 +208,45 @@ def prepare(connection: sqlite3.Connection, timeout_seconds: float) -> None:
     _use_write_ahead_log(connection, timeout_seconds)
     connection.execute("BEGIN IMMEDIATE")
     try:
-        version = connection.execute("PRAGMA user_version").fetchone()[0]  # another won?
-        if version == 0:
-            tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
-            if tables:
-                raise RunHistoryError(
-                    f"an SQLite file but not a run history (it holds {', '.join(tables[:5])})"
-                )
-            for statement in _statements(_SCHEMA):
-                connection.execute(statement)
-        else:
-            while version < SCHEMA_VERSION:
-                _MIGRATIONS[version](connection)
-                version += 1
-        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        bring_up_to_date(connection, check_version(connection))  # another won?
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
+
+
+def check_version(connection: sqlite3.Connection) -> int:
+    """The file's schema version (0: no schema yet); a ``RunHistoryError`` for a newer one,
+    or for an SQLite file that holds other tables (the file is left as it was)."""
+    version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise RunHistoryError(
+            f"its schema is version {version}, newer than this version of processes knows"
+            f" ({SCHEMA_VERSION}): upgrade processes to use it"
+        )
+    if version == 0:
+        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
+        if tables:
+            raise RunHistoryError(
+                f"an SQLite file but not a run history (it holds {', '.join(tables[:5])})"
+            )
+    return version
+
+
+def bring_up_to_date(connection: sqlite3.Connection, version: int) -> None:
+    """Inside the caller's transaction: create the schema (``version`` 0) or migrate the
+    tables from ``version`` to ``SCHEMA_VERSION``."""
+    if version == SCHEMA_VERSION:
+        return
+    if version == 0:
+        for statement in _statements(_SCHEMA):
+            connection.execute(statement)
+    else:
+        while version < SCHEMA_VERSION:
+            _MIGRATIONS[version](connection)
+            version += 1
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _use_write_ahead_log(connection: sqlite3.Connection, timeout_seconds: float) -> None:

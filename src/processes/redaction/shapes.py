@@ -137,11 +137,14 @@ CREDENTIAL_SHAPES: tuple[CredentialShape, ...] = (
         ("PRIVATE KEY",),
         # BEGIN line, then the body up to the next "-----" (base64, headers such as
         # "Proc-Type: 4,ENCRYPTED", line breaks as they are or as repr() and JSON write
-        # them), then the END line if it is there: a block cut short is hidden too.
+        # them), then the END line if it is there: a block cut short is hidden too. Once
+        # the BEGIN line matched nothing can fail, so plain greedy repeats never backtrack;
+        # a possessive repeat of a group holding a negative lookahead matched past it in
+        # early 3.11 releases (CPython gh-100061: it ate the END line's dashes on 3.11.2).
         re.compile(
             r"(?P<kept>-----BEGIN (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----)"
-            r"(?:[A-Za-z0-9+/=\s:,.\\]|-(?!----))*+"
-            r"(?P<end>-----END (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----)?+"
+            r"(?:[A-Za-z0-9+/=\s:,.\\]+|-(?!----))*"
+            r"(?P<end>-----END (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----)?"
         ),
         "RFC 7468 (textual encodings of PKIX, PKCS and CMS structures) sections 2 and 10, "
         "RFC 4880 (OpenPGP) section 6.2: https://www.rfc-editor.org/rfc/rfc7468",
