@@ -236,6 +236,23 @@ def test_spamassassin_scores_every_alert_at_most_1(tmp_path: Path) -> None:
     assert not any("MPART_ALT_DIFF" in rule for _, rules in scores.values() for rule in rules)
 
 
+
+#: What SpamAssassin scores of the sending machine rather than of the message: no reverse
+#: DNS, and a HELO that is an address literal (a host without a fully qualified name).
+MACHINE_RULES = {"RDNS_NONE", "KHOP_HELO_FCRDNS", "NO_FM_NAME_IP_HOSTN", "HTML_MESSAGE"}
+
+
+def test_on_a_machine_without_a_name_or_reverse_dns_only_the_machine_is_scored() -> None:
+    """Content rules that wait for a bad sender (HTML_FONT_TINY_NORDNS: a font under 5 px,
+    as the timeline's bars were drawn with) never fire: whatever the machine costs, the
+    message adds nothing to it."""
+    arrival = delivered(large_report(3000, 40))[0]
+    literal = arrival.ehlo_name  # no fully qualified name here: an address literal or ours
+    for ehlo_name in {literal, "[51.15.20.25]"}:
+        verdict = spam_score(arrival.raw, ehlo_name=ehlo_name, reverse_dns="unknown")
+        assert set(verdict.rules) <= MACHINE_RULES, verdict.report
+        assert b"font-size:1px" not in arrival.raw
+
 # -- 3. bounded in time -----------------------------------------------------------------------
 
 
