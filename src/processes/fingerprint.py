@@ -11,10 +11,10 @@ import functools
 import hashlib
 import pickle
 from types import CodeType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
 _DIGEST_BYTES = 8  # 16 hex digits: a collision between two versions of one task is moot
 
@@ -22,6 +22,37 @@ _DIGEST_BYTES = 8  # 16 hex digits: a collision between two versions of one task
 def fingerprint(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     """``"<function digest>:<arguments digest>"`` for a task's function and own arguments."""
     return f"{function_digest(func)}:{arguments_digest(args, kwargs)}"
+
+
+class Fingerprinted(Protocol):
+    """What a fingerprint is taken of: a task's function and own arguments."""
+
+    @property
+    def func(self) -> Callable[..., Any]: ...
+
+    @property
+    def args(self) -> tuple[Any, ...]: ...
+
+    @property
+    def kwargs(self) -> dict[str, Any]: ...
+
+
+def fingerprints(tasks: Iterable[Fingerprinted]) -> list[str]:
+    """Each task's ``fingerprint``. Tasks of one function without arguments of their own
+    (most tasks of a big process) share theirs, taken once: a run with a history takes
+    them all at its start."""
+    shared: dict[int, str] = {}  # by id(func): ``tasks`` keep each function alive meanwhile
+    printed = []
+    for task in tasks:
+        func, args, kwargs = task.func, task.args, task.kwargs
+        if args or kwargs:
+            printed.append(fingerprint(func, args, kwargs))
+            continue
+        one = shared.get(id(func))
+        if one is None:
+            one = shared[id(func)] = fingerprint(func, args, kwargs)
+        printed.append(one)
+    return printed
 
 
 def what_changed(before: str, now: str) -> str:

@@ -18,7 +18,7 @@ from processes.errors import RunTerminated, TaskNotFoundError
 from processes.events import Listener, SafeListener, TaskEvent
 from processes.execution import Ledger, execute
 from processes.execution.signals import holding_signals
-from processes.fingerprint import fingerprint, what_changed
+from processes.fingerprint import fingerprints, what_changed
 from processes.graph import TaskGraph
 from processes.progress import ProgressLine
 from processes.redaction import DEFAULT_REDACTOR
@@ -317,7 +317,7 @@ class Process:
             return _resumption(resume, None, name, {}), None
         tasks = self.tasks
         names = [task.name for task in tasks]
-        prints = [fingerprint(task.func, task.args, task.kwargs) for task in tasks]
+        prints = fingerprints(tasks)
         now = dict(zip(names, prints, strict=True)) if resume is not None else {}
         resumption = _resumption(resume, history, name, now)
         return resumption, history.begin(run_id, name, utcnow(), names, prints)

@@ -236,7 +236,6 @@ def test_spamassassin_scores_every_alert_at_most_1(tmp_path: Path) -> None:
     assert not any("MPART_ALT_DIFF" in rule for _, rules in scores.values() for rule in rules)
 
 
-
 #: What SpamAssassin scores of the sending machine rather than of the message: no reverse
 #: DNS, and a HELO that is an address literal (a host without a fully qualified name).
 MACHINE_RULES = {"RDNS_NONE", "KHOP_HELO_FCRDNS", "NO_FM_NAME_IP_HOSTN", "HTML_MESSAGE"}
@@ -252,6 +251,7 @@ def test_on_a_machine_without_a_name_or_reverse_dns_only_the_machine_is_scored()
         verdict = spam_score(arrival.raw, ehlo_name=ehlo_name, reverse_dns="unknown")
         assert set(verdict.rules) <= MACHINE_RULES, verdict.report
         assert b"font-size:1px" not in arrival.raw
+
 
 # -- 3. bounded in time -----------------------------------------------------------------------
 
