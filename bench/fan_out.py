@@ -21,13 +21,14 @@ checked: N successes, the mapped task's dict of N results.
 
 Verdicts (issue 24), on medians, per mode:
 
-- time: the mapped run within 1.5x of the declared run, at every size;
+- time: the mapped run within 1.5x of the declared run, at every size of 10,000 and more
+  (the largest size when all are smaller; at 1,000 a run lasts about 10 ms, and the ratio
+  there, printed as INFO, is mostly noise);
 - growth: the mapped run's cost per item at the largest size within 1.3x of that at the
   smallest (1,000 -> 100,000 by default); the declared run's own growth is printed beside
   it (INFO), since a loaded machine moves both;
 - memory: peak bytes per item (build + run) at most 1.2 KB (1,229 B), the per-task budget
-  of SPEC §9 as ``bench/run.py`` judges it, at every size of 10,000 and more (the largest
-  size when all are smaller).
+  of SPEC §9 as ``bench/run.py`` judges it, at the same sizes as the time.
 
 Prints a table and one PASS/FAIL line per verdict; ``--out`` writes JSON. Exits 1 only when
 a run gives a wrong answer (a case's process fails).
@@ -48,7 +49,7 @@ TARGET = 1.5
 GROWTH_TARGET = 1.3
 MEMORY_MAX_KB = 1.2
 MEMORY_MAX_BYTES = MEMORY_MAX_KB * 1024
-MEMORY_SIZE = 10_000  # the memory budget is judged at this size and above, as bench/run.py does
+JUDGED_FROM = 10_000  # time and memory are judged from this size up, as bench/run.py does
 MODES = ("sequential", "parallel")
 KINDS = ("declared", "mapped")
 
@@ -148,12 +149,16 @@ def _measure(size: int, mode: str, repeat: int, memory_repeat: int) -> dict[str,
 def _verdicts(rows: list[dict[str, Any]]) -> list[tuple[str, bool | None]]:
     """One line per verdict: its text and whether it passed (None: information only)."""
     lines: list[tuple[str, bool | None]] = []
-    worst = max(row["ratio"] for row in rows)
-    ratios = ", ".join(f"{row['size']:,} {row['mode'][:3]} {row['ratio']:.2f}" for row in rows)
-    lines.append(
-        (f"mapped/declared run time <= {TARGET}x at every size: {ratios}", worst <= TARGET)
-    )
     sizes = sorted({row["size"] for row in rows})
+    judged = [row for row in rows if row["size"] >= JUDGED_FROM] or [
+        row for row in rows if row["size"] == sizes[-1]
+    ]
+    worst = max(row["ratio"] for row in judged)
+    ratios = ", ".join(f"{row['size']:,} {row['mode'][:3]} {row['ratio']:.2f}" for row in judged)
+    lines.append((f"mapped/declared run time <= {TARGET}x: {ratios}", worst <= TARGET))
+    if small := [row for row in rows if row not in judged]:
+        ratios = ", ".join(f"{row['size']:,} {row['mode'][:3]} {row['ratio']:.2f}" for row in small)
+        lines.append((f"mapped/declared run time where a run lasts milliseconds: {ratios}", None))
     if len(sizes) > 1:
         small, large = sizes[0], sizes[-1]
         at = {(row["size"], row["mode"]): row for row in rows}
@@ -172,9 +177,6 @@ def _verdicts(rows: list[dict[str, Any]]) -> list[tuple[str, bool | None]]:
             lines.append(
                 (f"{mode} declared tasks' own growth {small:,} -> {large:,}: {own:.2f}x", None)
             )
-    judged = [row for row in rows if row["size"] >= MEMORY_SIZE] or [
-        row for row in rows if row["size"] == sizes[-1]
-    ]
     judged = [row for row in judged if row["memory_mapped"] is not None]
     if judged:
         worst_memory = max(row["memory_mapped"] for row in judged)

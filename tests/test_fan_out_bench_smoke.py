@@ -45,4 +45,4 @@ def test_quick_fan_out_benchmark_runs_and_prints_the_table(tmp_path: Path) -> No
     assert all(row["mapped"] > 0 and row["declared"] > 0 for row in rows)
     # memory is measured apart from the timed runs, per item and per declared task
     assert all(row["memory_mapped"] > 0 and row["memory_declared"] > 0 for row in rows)
-    assert len(summary["verdicts"]) == 6
+    assert len(summary["verdicts"]) == 7  # with three INFO lines
