@@ -35,6 +35,7 @@ from processes.rendering.common import (
     STATUS_LOOKS,
     FailureCut,
     Markup,
+    RunTally,
     Shown,
     cut,
     cut_lines,
@@ -322,6 +323,28 @@ def _where_time_went(
     return failed + longest[: count - len(failed)]
 
 
+def _verdict(
+    report: ProcessExecutionReport, words: Locale, tally: RunTally, errors_only: bool
+) -> str:
+    """The sentence under the counts: declared tasks counted as tasks, items apart (§15)."""
+    tasks = tally.tasks
+    if not report.entries:
+        verdict = words.no_tasks
+    elif errors_only:
+        verdict = words.errors_only
+    elif not has_failed(report):
+        verdict = words.all_ok
+    elif tasks.failed or tasks.skipped:
+        verdict = words.some_failed(tasks.failed, tasks.skipped)
+        if items := tally.items_verdict(words):
+            verdict = f"{verdict} {items}"
+    else:  # only items failed: "3 of 1,000 items failed."
+        verdict = tally.items_verdict(words) or words.some_failed(0, 0)
+    if stopped := stop_note(report, words):
+        verdict = f"{verdict} {stopped}"
+    return verdict
+
+
 class _Renderer:
     def __init__(
         self,
@@ -447,20 +470,7 @@ class _Renderer:
                     cell_ink=Markup(colors.ink),
                 )
             )
-        if not report.entries:
-            verdict = words.no_tasks
-        elif errors_only:
-            verdict = words.errors_only
-        elif not has_failed(report):
-            verdict = words.all_ok
-        elif tasks.failed or tasks.skipped:
-            verdict = words.some_failed(tasks.failed, tasks.skipped)
-            if items := tally.items_verdict(words):
-                verdict = f"{verdict} {items}"
-        else:  # only items failed: "3 of 1,000 items failed."
-            verdict = tally.items_verdict(words) or words.some_failed(0, 0)
-        if stopped := stop_note(report, words):
-            verdict = f"{verdict} {stopped}"
+        verdict = _verdict(report, words, tally, errors_only)
         return self.fill("summary", cells=join(cells), verdict=verdict)
 
     def section(self, heading: str, rows: str) -> Markup:
