@@ -22,17 +22,19 @@ from processes.rendering.text import render_text
 
 # Plural words that must never follow a count that takes the singular.
 PLURAL_WORDS = {
-    "en": ["tasks", "lines", "characters", "variables", "attempts", "runs", "dependencies"],
+    "en": ["tasks", "lines", "characters", "variables", "attempts", "runs", "dependencies",
+           "items"],
     "es": ["tareas", "líneas", "caracteres", "variables", "correctas", "fallidas", "omitidas",
-           "intentos", "ejecuciones", "tareas fallidas"],
+           "intentos", "ejecuciones", "tareas fallidas", "elementos", "correctos", "fallidos",
+           "omitidos"],
     "pt": ["tarefas", "linhas", "caracteres", "variáveis", "concluídas", "ignoradas",
-           "tentativas", "execuções"],
+           "tentativas", "execuções", "itens", "ignorados"],
     "fr": ["tâches", "lignes", "caractères", "variables", "réussies", "ignorées", "autres",
-           "tentatives", "exécutions"],
+           "tentatives", "exécutions", "éléments", "réussis", "ignorés"],
     "de": ["Aufgaben", "weitere Zeilen", "weitere Variablen", "Versuche", "Läufe",
-           "weitere fehlgeschlagene Aufgaben"],
+           "weitere fehlgeschlagene Aufgaben", "Elemente", "Elementen"],
     "it": ["riuscite", "fallite", "saltate", "altre", "altri", "righe", "tentativi",
-           "esecuzioni"],
+           "esecuzioni", "elementi", "riusciti", "falliti", "saltati"],
 }  # fmt: skip
 
 

@@ -32,6 +32,7 @@ from processes.rendering.common import (
     is_summed_up,
     item_counts,
     list_names,
+    run_tally,
 )
 from processes.rendering.locales import Locale, get_locale
 
@@ -156,22 +157,33 @@ def _title(
     """What failed and whether it is new, what was skipped, or that the run went well."""
     number = words.number
     name = report.process_name or words.unnamed
-    total = number(len(report.entries))
+    tally = run_tally(report)  # declared tasks counted as tasks, items apart (§15)
+    tasks, items = tally.tasks, tally.items_said(words)
+    total = number(tasks.total)
     if failures:
         new = sum(report.changes.get(e.name) is TaskChange.NEW_FAILURE for e in failures)
         known = sum(report.changes.get(e.name) is TaskChange.STILL_FAILING for e in failures)
-        title = words.chat_title_failed.format(name=name, failed=number(len(failures)), total=total)
+        if tasks.failed:
+            title = words.chat_title_failed.format(
+                name=name, failed=number(tasks.failed), total=total
+            )
+            title += f" \u00b7 {items}" if items else ""
+        else:  # only items failed: "nightly: 3 of 1,000 items failed"
+            title = words.chat_title_items.format(name=name, items=items)
         if new:
             title += f" ({words.chat_new_count.format(n=number(new))})"
         elif known == len(failures):
             title += f" ({words.change[TaskChange.STILL_FAILING]})"
-    elif skipped and has_failed(report):
-        title = words.chat_title_skipped.format(
-            name=name, skipped=number(len(skipped)), total=total
-        )
+    elif has_failed(report) and (tasks.skipped or items):
+        if tasks.skipped:
+            title = words.chat_title_skipped.format(
+                name=name, skipped=number(tasks.skipped), total=total
+            )
+            title += f" \u00b7 {items}" if items else ""
+        else:
+            title = words.chat_title_items.format(name=name, items=items)
     else:
-        ran = len(report.entries) - len(skipped)
-        title = words.chat_title_ok.format(name=name, total=number(ran))
+        title = words.chat_title_ok.format(name=name, total=number(tasks.total - tasks.skipped))
         if recovered:
             title += f" ({words.chat_recovered_count.format(n=number(len(recovered)))})"
     return title
@@ -186,14 +198,17 @@ def _summary_text(
 ) -> str:
     """The counts, how long the run took, its host and id, and why it stopped early."""
     number = words.number
+    tally = run_tally(report)  # declared tasks counted as tasks, items apart (§15)
     parts = [
         words.chat_counts.format(
-            total=number(len(report.entries)),
-            succeeded=number(len(successes)),
-            errored=number(len(failures)),
-            skipped=number(len(skipped)),
+            total=number(tally.tasks.total),
+            succeeded=number(tally.tasks.succeeded),
+            errored=number(tally.tasks.failed),
+            skipped=number(tally.tasks.skipped),
         )
     ]
+    if items := tally.items_line(words):
+        parts.append(items)
     if reused := sum(e.reused for e in report.entries.values()):
         parts[0] += f", {number(reused)} {words.reused}"
     if report.started_at and report.finished_at:

@@ -31,9 +31,11 @@ __all__ = [
     "FailureCut",
     "ItemCounts",
     "Markup",
+    "RunTally",
     "Shown",
     "SkipCause",
     "StatusLook",
+    "Tally",
     "cut",
     "cut_lines",
     "escape",
@@ -46,6 +48,7 @@ __all__ = [
     "item_counts",
     "join",
     "list_names",
+    "run_tally",
     "show_controls",
     "skip_causes",
 ]
@@ -282,6 +285,67 @@ def item_counts(report: ProcessExecutionReport) -> dict[str, ItemCounts]:
         mapped: ItemCounts(total, ok, tuple(failed.get(mapped, ())), tuple(skipped.get(mapped, ())))
         for mapped, (total, ok) in totals.items()
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Entries counted by status (``total`` counts pending ones too)."""
+
+    total: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RunTally:
+    """A report's declared tasks and its items counted apart (SPEC §15): a reader counts
+    tasks as declared. ``items`` is None when the report holds no item, and views then
+    say exactly what they said before fan-out."""
+
+    tasks: Tally
+    items: Tally | None
+
+    def items_line(self, words: Locale) -> str:
+        """ "1,000 items: 997 succeeded, 3 failed, 0 skipped", or "" without items."""
+        if self.items is None:
+            return ""
+        number = words.number
+        return words.items_tally.format(
+            total=number(self.items.total),
+            succeeded=number(self.items.succeeded),
+            failed=number(self.items.failed),
+            skipped=number(self.items.skipped),
+        )
+
+    def items_said(self, words: Locale) -> str:
+        """ "3 of 1,000 items failed" when items failed, the items line when some were
+        only skipped (or pending), "" when every item succeeded (or there are none)."""
+        items = self.items
+        if items is None or items.succeeded == items.total:
+            return ""
+        if not items.failed:
+            return self.items_line(words)
+        return words.items_failed.format(
+            failed=words.number(items.failed), total=words.number(items.total)
+        )
+
+    def items_verdict(self, words: Locale) -> str:
+        """What ``items_said`` says, as a sentence of its own ("" when it says nothing)."""
+        said = self.items_said(words)
+        return said[:1].upper() + said[1:] + "." if said else ""
+
+
+def run_tally(report: ProcessExecutionReport) -> RunTally:
+    """Count ``report``'s declared tasks and its items apart, by status; linear."""
+    counts = [[0, 0, 0, 0], [0, 0, 0, 0]]  # declared tasks, items: total, ok, failed, skipped
+    column = {TaskStatus.SUCCESS: 1, TaskStatus.ERRORED: 2, TaskStatus.SKIPPED: 3}
+    for entry in report.entries.values():
+        row = counts[1 if entry.mapped_task else 0]
+        row[0] += 1
+        if (at := column.get(entry.status)) is not None:
+            row[at] += 1
+    return RunTally(Tally(*counts[0]), Tally(*counts[1]) if counts[1][0] else None)
 
 
 # -- text helpers ---------------------------------------------------------------------------

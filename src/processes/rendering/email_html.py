@@ -35,6 +35,7 @@ from processes.rendering.common import (
     STATUS_LOOKS,
     FailureCut,
     Markup,
+    RunTally,
     Shown,
     cut,
     cut_lines,
@@ -47,6 +48,7 @@ from processes.rendering.common import (
     item_counts,
     join,
     list_names,
+    run_tally,
     show_controls,
     skip_causes,
 )
@@ -321,6 +323,28 @@ def _where_time_went(
     return failed + longest[: count - len(failed)]
 
 
+def _verdict(
+    report: ProcessExecutionReport, words: Locale, tally: RunTally, errors_only: bool
+) -> str:
+    """The sentence under the counts: declared tasks counted as tasks, items apart (§15)."""
+    tasks = tally.tasks
+    if not report.entries:
+        verdict = words.no_tasks
+    elif errors_only:
+        verdict = words.errors_only
+    elif not has_failed(report):
+        verdict = words.all_ok
+    elif tasks.failed or tasks.skipped:
+        verdict = words.some_failed(tasks.failed, tasks.skipped)
+        if items := tally.items_verdict(words):
+            verdict = f"{verdict} {items}"
+    else:  # only items failed: "3 of 1,000 items failed."
+        verdict = tally.items_verdict(words) or words.some_failed(0, 0)
+    if stopped := stop_note(report, words):
+        verdict = f"{verdict} {stopped}"
+    return verdict
+
+
 class _Renderer:
     def __init__(
         self,
@@ -420,19 +444,21 @@ class _Renderer:
 
     def summary(self, errors_only: bool) -> Markup:
         report, words = self.report, self.words
+        tally = run_tally(report)  # declared tasks counted as tasks, items apart (§15)
+        tasks = tally.tasks
         cells = [
             self.fill(
                 "stat_cell",
-                number=len(report.entries),
+                number=tasks.total,
                 label=words.label_tasks,
                 cell_bg=Markup(self.palette.code_bg),
                 cell_ink=Markup(self.palette.text),
             )
         ]
         for status, label, count in (
-            (TaskStatus.SUCCESS, words.label_succeeded, len(report.successes)),
-            (TaskStatus.ERRORED, words.label_failed, len(report.errored)),
-            (TaskStatus.SKIPPED, words.label_skipped, len(report.skipped)),
+            (TaskStatus.SUCCESS, words.label_succeeded, tasks.succeeded),
+            (TaskStatus.ERRORED, words.label_failed, tasks.failed),
+            (TaskStatus.SKIPPED, words.label_skipped, tasks.skipped),
         ):
             colors = self.palette.of(status)
             cells.append(
@@ -444,16 +470,7 @@ class _Renderer:
                     cell_ink=Markup(colors.ink),
                 )
             )
-        if not report.entries:
-            verdict = words.no_tasks
-        elif errors_only:
-            verdict = words.errors_only
-        elif not has_failed(report):
-            verdict = words.all_ok
-        else:
-            verdict = words.some_failed(len(report.errored), len(report.skipped))
-        if stopped := stop_note(report, words):
-            verdict = f"{verdict} {stopped}"
+        verdict = _verdict(report, words, tally, errors_only)
         return self.fill("summary", cells=join(cells), verdict=verdict)
 
     def section(self, heading: str, rows: str) -> Markup:

@@ -40,6 +40,7 @@ from processes.rendering.common import (
     item_counts,
     join,
     list_names,
+    run_tally,
     skip_causes,
 )
 from processes.rendering.locales import get_locale
@@ -234,14 +235,17 @@ def _anchors(report: ProcessExecutionReport) -> dict[str, str]:
 
 
 def _summary(report: ProcessExecutionReport) -> Markup:
-    total = len(report.entries)
-    counts = dict.fromkeys(TaskStatus, 0)
+    counts = dict.fromkeys(TaskStatus, 0)  # declared tasks; a run's items are counted apart
     for entry in report.entries.values():
-        counts[entry.status] += 1
-    if total == 0:
+        if not entry.mapped_task:
+            counts[entry.status] += 1
+    total = sum(counts.values())
+    tally = run_tally(report)
+    if not report.entries:
         verdict, verdict_class = "No tasks in this report.", "ok"
     elif not has_failed(report):
         verdict = f"\u2713 Succeeded: {'the' if total == 1 else 'all'} {_counted(total)} succeeded."
+        verdict += f" {tally.items_line(_WORDS)}." if tally.items else ""
         verdict_class = "ok"
     else:
         parts = [
@@ -249,8 +253,10 @@ def _summary(report: ProcessExecutionReport) -> Markup:
             for s, look in STATUS_LOOKS.items()
             if s is not TaskStatus.SUCCESS
         ]
-        verdict = f"\u2717 Failed: {', '.join(p for p in parts if not p.startswith('0 '))}"
-        verdict += f" of {_counted(total)}."
+        said = ", ".join(p for p in parts if not p.startswith("0 "))
+        items = tally.items_verdict(_WORDS)
+        verdict = f"\u2717 Failed: {said} of {_counted(total)}." if said else "\u2717 Failed:"
+        verdict += f" {items}" if items else ""
         verdict_class = "failed"
     shown = [s for s in STATUS_LOOKS if counts[s] or s is not TaskStatus.PENDING]
     count_items = join(

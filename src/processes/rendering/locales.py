@@ -197,6 +197,13 @@ class Locale:
     thousands: str
     #: A mapped task's items (SPEC §15): "{ok} of {total} {total|item|items} succeeded"
     items_succeeded: str
+    #: A run's items counted apart from its declared tasks: "{total} items: {succeeded}
+    #: succeeded, {failed} failed, {skipped} skipped", and "{failed} of {total} items failed"
+    items_tally: str
+    items_failed: str
+    #: A chat title that speaks of items alone: "{name}: {items}" (``items_failed`` or
+    #: ``items_tally``, filled)
+    chat_title_items: str
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -408,6 +415,11 @@ _EN = Locale(
     label_recovered="Recovered",
     thousands=",",
     items_succeeded="{ok} of {total} {total|item|items} succeeded",
+    items_tally=(
+        "{total} {total|item|items}: {succeeded} succeeded, {failed} failed, {skipped} skipped"
+    ),
+    items_failed="{failed} of {total} {total|item|items} failed",
+    chat_title_items="{name}: {items}",
 )
 
 _ES = Locale(
@@ -535,6 +547,12 @@ _ES = Locale(
     label_recovered="Recuperadas",
     thousands=".",
     items_succeeded="{ok} de {total} {total|elemento|elementos} {ok|correcto|correctos}",
+    items_tally=(
+        "{total} {total|elemento|elementos}: {succeeded} {succeeded|correcto|correctos}, "
+        "{failed} {failed|fallido|fallidos}, {skipped} {skipped|omitido|omitidos}"
+    ),
+    items_failed="{failed|falló|fallaron} {failed} de {total} {total|elemento|elementos}",
+    chat_title_items="{name}: {items}",
 )
 
 _PT = Locale(
@@ -660,6 +678,12 @@ _PT = Locale(
     label_recovered="Recuperadas",
     thousands=".",
     items_succeeded="{ok} de {total} {total|item|itens} com sucesso",
+    items_tally=(
+        "{total} {total|item|itens}: {succeeded} com sucesso, {failed} com falha, "
+        "{skipped} {skipped|ignorado|ignorados}"
+    ),
+    items_failed="{failed} de {total} {total|item|itens} {failed|falhou|falharam}",
+    chat_title_items="{name}: {items}",
 )
 
 _FR = Locale(
@@ -785,6 +809,12 @@ _FR = Locale(
     label_recovered="Rétablies",
     thousands="\u202f",
     items_succeeded="{ok} {ok|élément|éléments} sur {total} {ok|réussi|réussis}",
+    items_tally=(
+        "{total} {total|élément|éléments} : {succeeded} {succeeded|réussi|réussis}, "
+        "{failed} en échec, {skipped} {skipped|ignoré|ignorés}"
+    ),
+    items_failed="{failed} sur {total} {total|élément|éléments} en échec",
+    chat_title_items="{name} : {items}",
 )
 
 _DE = Locale(
@@ -909,6 +939,12 @@ _DE = Locale(
     label_recovered="Wieder erfolgreich",
     thousands=".",
     items_succeeded="{ok} von {total} {total|Element|Elementen} erfolgreich",
+    items_tally=(
+        "{total} {total|Element|Elemente}: {succeeded} erfolgreich, {failed} fehlgeschlagen, "
+        "{skipped} übersprungen"
+    ),
+    items_failed="{failed} von {total} {total|Element|Elementen} fehlgeschlagen",
+    chat_title_items="{name}: {items}",
 )
 
 _IT = Locale(
@@ -1034,6 +1070,12 @@ _IT = Locale(
     label_recovered="Ripristinate",
     thousands=".",
     items_succeeded="{ok} {ok|elemento|elementi} su {total} {ok|riuscito|riusciti}",
+    items_tally=(
+        "{total} {total|elemento|elementi}: {succeeded} {succeeded|riuscito|riusciti}, "
+        "{failed} {failed|fallito|falliti}, {skipped} {skipped|saltato|saltati}"
+    ),
+    items_failed="{failed} su {total} {total|elemento|elementi} {failed|fallito|falliti}",
+    chat_title_items="{name}: {items}",
 )
 
 _LOCALES: Mapping[str, Locale] = MappingProxyType(

@@ -33,6 +33,7 @@ from processes.rendering.common import (
     is_summed_up,
     item_counts,
     list_names,
+    run_tally,
     show_controls,
     skip_causes,
 )
@@ -138,13 +139,16 @@ def render_text(
 def _header(report: ProcessExecutionReport, words: Locale, style: _Style) -> list[str]:
     overall = TaskStatus.ERRORED if has_failed(report) else TaskStatus.SUCCESS
     name = show_controls(report.process_name) or words.unnamed
+    tally = run_tally(report)  # declared tasks counted as tasks, items apart (§15)
     counts = [
-        (words.label_tasks, len(report.entries)),
-        (words.label_succeeded, len(report.successes)),
-        (words.label_failed, len(report.errored)),
-        (words.label_skipped, len(report.skipped)),
+        (words.label_tasks, tally.tasks.total),
+        (words.label_succeeded, tally.tasks.succeeded),
+        (words.label_failed, tally.tasks.failed),
+        (words.label_skipped, tally.tasks.skipped),
     ]
     totals = " | ".join(f"{label} {count}" for label, count in counts)
+    if items := tally.items_line(words):
+        totals += f" | {items}"
     if not never_ended(report):
         totals += f" | {words.label_duration} {format_duration(report.elapsed_seconds, words)}"
     lines = [f"{style.paint(name, _BOLD)}  {style.status(overall, words.status[overall])}", totals]

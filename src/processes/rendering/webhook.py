@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from processes.content import ReportContent
 from processes.outcome import TaskChange, TaskStatus
 from processes.rendering.changes import crash_note
-from processes.rendering.common import is_summed_up, item_counts
+from processes.rendering.common import is_summed_up, item_counts, run_tally
 from processes.rendering.locales import get_locale
 from processes.saferepr import safe_repr
 
@@ -127,12 +127,26 @@ def _crashes(report: ProcessExecutionReport) -> list[dict[str, Any]]:
 
 
 def summarise(report: ProcessExecutionReport) -> dict[str, Any]:
-    """Count the report's tasks by status; ``ok`` is True when none errored or skipped."""
+    """Count the report's entries by status; ``ok`` is True when none errored or skipped.
+
+    The counts are of every entry, items included, as they always were; a report with
+    items adds ``"tasks"`` (its declared tasks) and ``"items"`` counted apart (§15).
+    """
     counts = {
         status.value: sum(e.status is status for e in report.entries.values())
         for status in (TaskStatus.SUCCESS, TaskStatus.ERRORED, TaskStatus.SKIPPED)
     }
-    return {"total": len(report.entries), **counts, "ok": report.ok}
+    summary: dict[str, Any] = {"total": len(report.entries), **counts, "ok": report.ok}
+    tally = run_tally(report)
+    if tally.items is not None:
+        for field, counted in (("tasks", tally.tasks), ("items", tally.items)):
+            summary[field] = {
+                "total": counted.total,
+                "success": counted.succeeded,
+                "errored": counted.failed,
+                "skipped": counted.skipped,
+            }
+    return summary
 
 
 def render_webhook_payload(
