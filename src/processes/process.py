@@ -73,6 +73,7 @@ class Process:
         self._held: dict[int, tuple[Task, str | os.PathLike[str], logging.Handler]] = {}
         self._held_tasks: list[Task] = []
         self._held_paths: list[str | os.PathLike[str] | None] = []
+        self._runs = 0  # runs going on: a task may edit the process meanwhile
         self._set_tasks(tasks)
 
     def _set_tasks(self, tasks: list[Task]) -> None:
@@ -96,7 +97,11 @@ class Process:
     def _hold_log_files(self) -> None:
         """Put each task's file handler on its logger for as long as the process holds
         the task (SPEC §10: v7 code inspects and reconfigures it; the file opens on the
-        first record); take it off the tasks the process no longer holds."""
+        first record); take it off the tasks the process no longer holds. While a run
+        goes on, the edits its tasks make wait for its end: a running task's handler is
+        the same object, and taking it off would lose the task's last lines."""
+        if self._runs:
+            return
         tasks = self.tasks
         paths = list(map(LOG_PATH_OF, tasks))  # in C: asked before every run
         if paths == self._held_paths and tasks == self._held_tasks:
@@ -286,6 +291,7 @@ class Process:
             recorder=live,
         )
         ending = _Ending(history, live, resumption, deadline)
+        self._runs += 1
         try:
             report = execute(
                 ledger, workers=workers, executor=executor, sleep=sleep, deadline=deadline
@@ -297,6 +303,8 @@ class Process:
                 stopped.report = ending(partial, ledger.report_results(), stopping=True)  # type: ignore[attr-defined]
             raise
         finally:
+            self._runs -= 1
+            self._hold_log_files()  # what the tasks edited meanwhile, now
             if live is not None:
                 live.stop()
             if progress_line is not None:

@@ -1,0 +1,93 @@
+"""What a task's code may do to the run it is part of (issue 26): edit ``process.tasks``
+while it runs, fork a child that returns from the task's function, return a result whose
+``repr`` blocks or is huge. The run ends with a complete report each time.
+
+Threads are ordered with Events; real forks run in a subprocess of their own.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+import pytest
+
+from processes import Process, Task, TaskDependency, TaskStatus
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+#: A bound for things that take milliseconds, on a loaded CI machine.
+GENEROUS_SECONDS = 20.0
+
+
+def _log_lines(path: Path) -> list[str]:
+    return [line.split(" - ", 3)[3] for line in path.read_text().splitlines()]
+
+
+# -- editing process.tasks during a run ------------------------------------------------------
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_tasks_appended_and_removed_during_a_run_count_from_the_next_run(
+    tmp_path: Path, parallel: bool
+) -> None:
+    holder: list[Process] = []
+    c_runs = threading.Event()
+    edited = threading.Event()
+
+    def edit() -> str:
+        process = holder[0]
+        # In parallel, "c" is running meanwhile, its file handler on its logger.
+        if parallel:
+            assert c_runs.wait(GENEROUS_SECONDS)
+        process.tasks.append(Task("late", lambda: "late"))
+        process.remove_task("c")  # the edit through the API, of a running task
+        process.add_task(Task("later", lambda: "later"))
+        process.tasks.remove(process.get_task("later"))
+        edited.set()
+        return "edited"
+
+    def c() -> str:
+        c_runs.set()
+        if parallel:
+            assert edited.wait(GENEROUS_SECONDS)
+        return "c"
+
+    tasks = [
+        Task("a", edit, log_path=tmp_path / "a.log"),
+        Task(
+            "b", lambda x: x, dependencies=[TaskDependency("a", use_result_as_additional_args=True)]
+        ),
+        Task("c", c, log_path=tmp_path / "c.log"),
+    ]
+    with Process(tasks) as process:
+        holder.append(process)
+        report = process.run(parallel=parallel, max_workers=2)
+
+        assert list(report.entries) == ["a", "b", "c"]
+        assert all(e.status is TaskStatus.SUCCESS for e in report.entries.values())
+        assert report.entries["b"].result == "edited"
+        # The tasks' files were left on their loggers until the run ended.
+        assert _log_lines(tmp_path / "c.log") == ["Starting c.", "Finished c."]
+        assert _log_lines(tmp_path / "a.log") == ["Starting a.", "Finished a."]
+        # The edits count from the next run.
+        assert [t.name for t in process.tasks] == ["a", "b", "late"]
+        again = process.run(parallel=parallel)
+    assert list(again.entries) == ["a", "b", "late"]
+
+
+def test_a_task_that_removes_itself_still_writes_its_last_line(tmp_path: Path) -> None:
+    holder: list[Process] = []
+    tasks = [
+        Task("a", lambda: holder[0].remove_task("a"), log_path=tmp_path / "a.log"),
+        Task("b", lambda: "b"),
+    ]
+    with Process(tasks) as process:
+        holder.append(process)
+        report = process.run(parallel=False)
+        assert [e.status for e in report.entries.values()] == [TaskStatus.SUCCESS] * 2
+        assert _log_lines(tmp_path / "a.log") == ["Starting a.", "Finished a."]
+        # Once the run ended the process let go of the task it no longer holds.
+        assert [t.name for t in process.tasks] == ["b"]
+        assert not holder[0].tasks[0].logger.handlers
