@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import inspect
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -82,6 +85,32 @@ def _is_awaitable(value: Any) -> bool:
     return False
 
 
+#: This process's id, kept by a fork hook instead of asked of the system per attempt.
+_pid = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
+
+
+def _leave_if_forked(pid: int, status: int) -> None:
+    """A child the task's code forked came back here, in place of ``os._exit``: it
+    ends now, quietly, with ``status``, instead of running the rest of its parent's run
+    a second time (the tasks after, the record, the alerts). What it printed is flushed,
+    as leaving the interpreter would."""
+    if _pid[0] == pid:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed or odd stream: it ends all the same
+            stream.flush()
+    os._exit(status)
+
+
+def _exit_status(exc: BaseException) -> int:
+    """The status a forked child leaves with when the task's code raised ``exc`` there."""
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 1
+
+
 def run_attempt(
     func: Callable[..., Any],
     args: tuple[Any, ...],
@@ -97,19 +126,23 @@ def run_attempt(
     in the run's own thread), the guard is open exactly while the task's code runs.
     """
     started = time.perf_counter()
+    pid = _pid[0]
     if log_handler is not None:
         outer = use_log_handler(log_handler)
     try:
         if guard is not None:
             guard.enter()
         value = func(*args, **kwargs)
+        _leave_if_forked(pid, 0)
         if type(value) not in _NOT_AWAITABLE and _is_awaitable(value):  # an async def task
             value = await_result(value, settings.timeout_seconds)
         if guard is not None:
             guard.is_open = False
     except _CUT_SHORT:  # the run is stopping, or its deadline passed: not the task's failure
+        _leave_if_forked(pid, 1)
         raise
     except BaseException as exc:  # SystemExit from a task ends the task, not the run
+        _leave_if_forked(pid, _exit_status(exc))
         if guard is not None:
             guard.is_open = False  # capturing the failure is the run's bookkeeping
         elapsed = time.perf_counter() - started

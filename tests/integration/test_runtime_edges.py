@@ -7,6 +7,10 @@ Threads are ordered with Events; real forks run in a subprocess of their own.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import textwrap
 import threading
 from typing import TYPE_CHECKING
 
@@ -19,6 +23,16 @@ if TYPE_CHECKING:
 
 #: A bound for things that take milliseconds, on a loaded CI machine.
 GENEROUS_SECONDS = 20.0
+
+
+def _run(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=GENEROUS_SECONDS * 3,
+        check=False,
+    )
 
 
 def _log_lines(path: Path) -> list[str]:
@@ -91,3 +105,79 @@ def test_a_task_that_removes_itself_still_writes_its_last_line(tmp_path: Path) -
         # Once the run ended the process let go of the task it no longer holds.
         assert [t.name for t in process.tasks] == ["b"]
         assert not holder[0].tasks[0].logger.handlers
+
+
+# -- a forked child returning from the task's function --------------------------------------
+
+FORK_SCRIPT = """
+    import json, os, sys
+    from processes import Process, Task, TaskDependency
+    from processes.history import RunHistory
+
+    parallel = sys.argv[1] == "parallel"
+    way = sys.argv[2]
+    side_effects = sys.argv[3]
+
+    def did(what):
+        with open(side_effects, "a") as file:
+            file.write(what + "\\n")
+
+    def forks():
+        did("forks")
+        if way == "multiprocessing":
+            import multiprocessing
+            context = multiprocessing.get_context("fork")
+            child = context.Process(target=did, args=("child",))
+            child.start()
+            child.join()
+            return child.exitcode
+        pid = os.fork()
+        if pid == 0:  # the child returns, or raises, instead of os._exit
+            did("child")
+            if way == "raise":
+                raise ValueError("from the child")
+            return "child's result"
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status)
+
+    tasks = [
+        Task("first", lambda: did("first")),
+        Task("forks", forks, dependencies=[TaskDependency("first")]),
+        Task("after", lambda: did("after"), dependencies=[TaskDependency("forks")]),
+        Task("beside", lambda: did("beside")),
+    ]
+    with Process(tasks, name="forking") as process:
+        history = RunHistory(side_effects + ".db")
+        report = process.run(parallel=parallel, max_workers=2, history=history)
+    did("report " + json.dumps(
+        [report.entries["forks"].result, len(history.runs("forking"))]
+    ))
+    print(json.dumps({name: e.status.name for name, e in report.entries.items()}))
+"""
+
+
+@pytest.mark.parametrize("way", ["return", "raise", "multiprocessing"])
+@pytest.mark.parametrize("parallel", ["sequential", "parallel"])
+def test_a_forked_child_returning_from_a_task_never_runs_the_rest_of_the_run(
+    tmp_path: Path, parallel: str, way: str
+) -> None:
+    script = tmp_path / "forks.py"
+    script.write_text(textwrap.dedent(FORK_SCRIPT))
+    side_effects = tmp_path / "side_effects.txt"
+
+    result = _run(script, parallel, way, str(side_effects))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    # One report, the parent's, complete.
+    assert json.loads(result.stdout) == dict.fromkeys(
+        ["first", "forks", "after", "beside"], "SUCCESS"
+    )
+    # Each task's side effect once, the child's once, and what the parent did after the
+    # run (one record in the history) once: the child ran nothing of the run after its
+    # task. It left with status 0, or 1 when it raised.
+    exit_status = 1 if way == "raise" else 0
+    lines = side_effects.read_text().splitlines()
+    assert sorted(lines) == sorted(
+        ["first", "forks", "child", "after", "beside", f"report [{exit_status}, 1]"]
+    )
