@@ -277,7 +277,9 @@ class Process:
         if on_event is not None:
             listeners.append(SafeListener(on_event))
         progress_line = ProgressLine(len(self.tasks)) if progress else None
-        if progress_line is not None and progress_line.enabled:
+        if progress_line is not None and not progress_line.enabled:
+            progress_line = None  # not a terminal: nothing drawn, no thread, no cost
+        if progress_line is not None:
             listeners.append(SafeListener(progress_line))  # a closed stderr must not stop a run
         ledger = Ledger(
             self.tasks,
@@ -289,10 +291,13 @@ class Process:
             resume=resumption,
             run_id=run_id,
             recorder=live,
+            on_items=None if progress_line is None else progress_line.add_to_total,
         )
         ending = _Ending(history, live, resumption, deadline)
         self._runs += 1
         try:
+            if progress_line is not None:
+                progress_line.start()  # redrawn between events too, until its close()
             report = execute(
                 ledger, workers=workers, executor=executor, sleep=sleep, deadline=deadline
             )

@@ -7,6 +7,7 @@ Threads are ordered with Events; real forks run in a subprocess of their own.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from processes import Process, Task, TaskDependency, TaskStatus
+from processes import Process, Task, TaskDependency, TaskStatus, progress
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -181,3 +182,107 @@ def test_a_forked_child_returning_from_a_task_never_runs_the_rest_of_the_run(
     assert sorted(lines) == sorted(
         ["first", "forks", "child", "after", "beside", f"report [{exit_status}, 1]"]
     )
+
+
+# -- the progress line ----------------------------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal, and tells when the line was drawn again
+    while the task named ``waiting`` ran."""
+
+    def __init__(self, redraws: int) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.redraws = redraws
+        self.redrawn = threading.Event()
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if text.startswith("\r"):
+            self.lines.append(text[1:].rstrip())
+            during = [line for line in self.lines if "| waiting " in line]
+            if len(during) >= self.redraws:
+                self.redrawn.set()
+        return super().write(text)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_the_progress_line_ticks_while_a_long_task_runs(
+    monkeypatch: pytest.MonkeyPatch, parallel: bool
+) -> None:
+    terminal = _Terminal(redraws=3)
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(progress, "TICK_SECONDS", 0.01)
+    # The task waits until the line was drawn three times while it ran: its STARTED
+    # event draws it once; only a timer draws it again before it ends.
+    tasks = [Task("quick", lambda: 1), Task("waiting", lambda: terminal.redrawn.wait(60))]
+
+    report = Process(tasks).run(parallel=parallel, max_workers=2, progress=True)
+
+    assert report.entries["waiting"].result is True
+    during = [line for line in terminal.lines if "| waiting " in line]
+    assert during[0].startswith(("1/2 done | 1 running", "0/2 done | 1 running"))
+    assert terminal.getvalue().endswith("\n")
+    final = terminal.lines[-1]
+    assert final.startswith("2/2 done | 0 running | 0 failed | 0 skipped |"), final
+    assert "waiting" not in final
+
+
+def test_no_timer_thread_without_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    seen: list[list[str]] = []
+
+    def threads() -> None:
+        seen.append([t.name for t in threading.enumerate()])
+
+    Process([Task("look", threads)]).run(parallel=False, progress=True)
+
+    assert "processes-progress" not in seen[0]
+    assert sys.stderr.getvalue() == ""
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_the_progress_total_grows_by_the_items_a_mapped_task_spawns(
+    monkeypatch: pytest.MonkeyPatch, parallel: bool
+) -> None:
+    terminal = _Terminal(redraws=1)
+    monkeypatch.setattr(sys, "stderr", terminal)
+    tasks = [
+        Task("files", lambda: ["a.csv", "b.csv", "c.csv"]),
+        Task(
+            "load",
+            lambda name: name.upper(),
+            dependencies=[
+                TaskDependency("files", use_result_as_additional_args=True, for_each=True)
+            ],
+        ),
+    ]
+
+    report = Process(tasks).run(parallel=parallel, max_workers=2, progress=True)
+
+    assert len(report.entries) == 5
+    totals = {line.split(" ", 1)[0] for line in terminal.lines}
+    assert terminal.lines[-1].startswith("5/5 done | 0 running"), terminal.lines
+    assert all(int(t.split("/")[0]) <= int(t.split("/")[1]) for t in totals), totals
+
+
+def test_the_progress_timer_stops_when_the_run_is_interrupted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    terminal = _Terminal(redraws=2)
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(progress, "TICK_SECONDS", 0.01)
+
+    def interrupted() -> None:
+        assert terminal.redrawn.wait(60)  # the timer draws while the task runs
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        Process([Task("waiting", interrupted)]).run(parallel=False, progress=True)
+
+    assert stopped.value.report.entries["waiting"].status is TaskStatus.ERRORED  # type: ignore[attr-defined]
+    assert "processes-progress" not in [t.name for t in threading.enumerate()]
+    assert terminal.getvalue().endswith("\n")  # the line was ended
