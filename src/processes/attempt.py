@@ -3,8 +3,8 @@
 ``run_attempt`` and ``run_guarded_attempt`` are module-level functions of plain values so
 that a thread pool, a process pool or a Dask cluster can run them; what they return is
 plain values too. They never raise for the task's own failure. Every way into a task's function goes
-through ``run_attempt``. Imports only ``capture``, ``termination`` and ``tasklog``:
-nothing that schedules.
+through ``run_attempt``. Imports only ``capture``, ``termination``, ``tasklog`` and
+``saferepr``: nothing that schedules.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from processes.capture import attach_stack, capture_failure, stand_in_failure, thread_stack
+from processes.saferepr import safe_repr
 from processes.tasklog import use_log_handler
 from processes.termination import HALTS, DeadlinePassed
 
@@ -73,6 +74,10 @@ _new_tuple = tuple.__new__
 #: instances of ever new classes fills it once, then is asked each time.
 _NOT_AWAITABLE: set[type] = {int, float, str, bytes, bool, type(None), list, dict, tuple}
 _MOST_TYPES_REMEMBERED = 1_000
+
+#: Results whose ``repr`` is the interpreter's own and runs no code of the task's: every
+#: other result's ``repr`` is taken once inside the attempt (``run_attempt``).
+_SHOWN_BY_PYTHON: frozenset[type] = frozenset({int, float, complex, str, bytes, bool, type(None)})
 
 
 def _is_awaitable(value: Any) -> bool:
@@ -136,6 +141,11 @@ def run_attempt(
         _leave_if_forked(pid, 0)
         if type(value) not in _NOT_AWAITABLE and _is_awaitable(value):  # an async def task
             value = await_result(value, settings.timeout_seconds)
+        if type(value) not in _SHOWN_BY_PYTHON:
+            # Reports, logs and views show the result by its repr, which is the task's
+            # code: it runs here first, under the task's timeout and the run's deadline,
+            # so that one that blocks ends this attempt, not the run.
+            safe_repr(value)
         if guard is not None:
             guard.is_open = False
     except _CUT_SHORT:  # the run is stopping, or its deadline passed: not the task's failure

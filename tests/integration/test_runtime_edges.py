@@ -13,13 +13,17 @@ import subprocess
 import sys
 import textwrap
 import threading
+import tracemalloc
 from typing import TYPE_CHECKING
 
 import pytest
 
 from processes import Process, Task, TaskDependency, TaskStatus, progress
+from processes.rendering.webhook import render_webhook_payload
+from processes.saferepr import MAX_REPR_CHARS, safe_repr
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 #: A bound for things that take milliseconds, on a loaded CI machine.
@@ -286,3 +290,113 @@ def test_the_progress_timer_stops_when_the_run_is_interrupted(
     assert stopped.value.report.entries["waiting"].status is TaskStatus.ERRORED  # type: ignore[attr-defined]
     assert "processes-progress" not in [t.name for t in threading.enumerate()]
     assert terminal.getvalue().endswith("\n")  # the line was ended
+
+
+# -- results whose repr blocks, or is huge ---------------------------------------------------
+
+
+class _Stuck:
+    """A result whose ``repr`` waits for an Event nobody sets while the run goes on."""
+
+    def __init__(self, released: threading.Event) -> None:
+        self.released = released
+
+    def __repr__(self) -> str:
+        self.released.wait()
+        return "_Stuck()"
+
+
+@pytest.fixture
+def released() -> Iterator[threading.Event]:
+    """Set after the test, so that the threads left in a ``repr`` end."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("timeout", [0.5, None])
+def test_a_result_whose_repr_blocks_ends_its_attempt_not_the_run(
+    released: threading.Event, parallel: bool, timeout: float | None
+) -> None:
+    tasks = [
+        Task("stuck", lambda: _Stuck(released), timeout=timeout),
+        Task("after", lambda x: "after", dependencies=[TaskDependency("stuck", True)]),
+        Task("beside", lambda: ["ok", 1]),
+    ]
+    # With a timeout, the timeout ends the attempt; without, the run's deadline does.
+    deadline = GENEROUS_SECONDS if timeout is not None else 1.0
+
+    report = Process(tasks).run(parallel=parallel, max_workers=2, deadline=deadline)
+
+    stuck = report.entries["stuck"]
+    assert stuck.status is TaskStatus.ERRORED
+    assert stuck.error is not None
+    assert stuck.error.exception_type == "TimeoutError"
+    if timeout is None:
+        assert "deadline" in stuck.error.exception
+    assert "__repr__" in stuck.error.traceback_str  # where it hung: in the result's repr
+    assert report.entries["after"].status is TaskStatus.SKIPPED
+    if timeout is not None:  # the deadline may come before "beside" in a sequential run
+        assert report.entries["beside"].result == ["ok", 1]
+    # Every view of the report is built: nothing in it is the stuck result.
+    assert "stuck" in report.to_text()
+    assert json.loads(report.to_json())["entries"]["stuck"]["status"] == "errored"
+    assert not released.is_set()
+
+
+def test_the_locals_of_a_hung_frame_are_not_waited_for(released: threading.Event) -> None:
+    def hangs_holding() -> None:
+        stuck = _Stuck(released)  # a local of the frame that hangs
+        released.wait()
+        assert stuck.released is released
+
+    task = Task("hangs", hangs_holding, timeout=0.5)
+    report = Process([task]).run(parallel=True)
+
+    error = report.entries["hangs"].error
+    assert error is not None
+    assert error.exception_type == "TimeoutError"
+    assert "hangs_holding" in error.traceback_str
+    assert error.traced_vars == {"<locals>": "not shown: their repr did not return within 0.5 s"}
+
+
+def test_a_huge_result_is_shown_without_building_its_whole_repr() -> None:
+    # 150 lists of 100,000 ints: the whole repr is about 100 MB of text.
+    rows = [list(range(100_000)) for _ in range(150)]
+    text = "y" * 50_000_000
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        shown = safe_repr(rows)
+        shown_text = safe_repr(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert peak < 1_000_000, peak
+    assert shown.startswith("[[0, 1, 2, ")
+    assert shown.endswith("... [truncated]")
+    assert len(shown) == MAX_REPR_CHARS + len("... [truncated]")
+    assert shown_text == "'" + "y" * (MAX_REPR_CHARS - 1) + "... [truncated]"
+    # What fits is repr() itself.
+    small = [{"k": (1,), "s": {2}}, frozenset({3}), "text", b"bytes", None]
+    small.append(small)
+    assert safe_repr(small) == repr(small)
+
+
+def test_a_huge_result_of_a_run_is_previewed_bounded() -> None:
+    rows = [list(range(100_000)) for _ in range(150)]
+    report = Process([Task("rows", lambda: rows)]).run(parallel=False)
+
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        payload = render_webhook_payload(report)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert report.entries["rows"].result is rows
+    assert peak < 5_000_000, peak
+    assert payload["entries"]["rows"]["result"].endswith("... [truncated]")
