@@ -78,6 +78,7 @@ _MOST_TYPES_REMEMBERED = 1_000
 #: Results whose ``repr`` is the interpreter's own and runs no code of the task's: every
 #: other result's ``repr`` is taken once inside the attempt (``run_attempt``).
 _SHOWN_BY_PYTHON: frozenset[type] = frozenset({int, float, complex, str, bytes, bool, type(None)})
+_FLAT_ITEMS = 1_000  # past it, the bounded repr costs less than looking at every item
 
 
 def _is_awaitable(value: Any) -> bool:
@@ -116,6 +117,18 @@ def _exit_status(exc: BaseException) -> int:
     return 1
 
 
+def _flat(value: Any) -> bool:
+    """Whether ``value`` is a list, tuple or dict of at most ``_FLAT_ITEMS`` values
+    whose ``repr`` is the interpreter's own: its own ``repr`` runs no task's code."""
+    kind = type(value)
+    if (kind is not list and kind is not tuple and kind is not dict) or len(value) > _FLAT_ITEMS:
+        return False
+    shown = _SHOWN_BY_PYTHON.__contains__
+    if kind is dict:
+        return all(map(shown, map(type, value))) and all(map(shown, map(type, value.values())))
+    return all(map(shown, map(type, value)))
+
+
 def run_attempt(
     func: Callable[..., Any],
     args: tuple[Any, ...],
@@ -141,7 +154,7 @@ def run_attempt(
         _leave_if_forked(pid, 0)
         if type(value) not in _NOT_AWAITABLE and _is_awaitable(value):  # an async def task
             value = await_result(value, settings.timeout_seconds)
-        if type(value) not in _SHOWN_BY_PYTHON:
+        if type(value) not in _SHOWN_BY_PYTHON and not _flat(value):
             # Reports, logs and views show the result by its repr, which is the task's
             # code: it runs here first, under the task's timeout and the run's deadline,
             # so that one that blocks ends this attempt, not the run.
