@@ -3,21 +3,25 @@
 ``run_attempt`` and ``run_guarded_attempt`` are module-level functions of plain values so
 that a thread pool, a process pool or a Dask cluster can run them; what they return is
 plain values too. They never raise for the task's own failure. Every way into a task's function goes
-through ``run_attempt``. Imports only ``capture``, ``termination`` and ``tasklog``:
-nothing that schedules.
+through ``run_attempt``. Imports only ``capture``, ``termination``, ``tasklog`` and
+``saferepr``: nothing that schedules.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import inspect
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from processes.capture import attach_stack, capture_failure, stand_in_failure, thread_stack
+from processes.saferepr import safe_repr
 from processes.tasklog import use_log_handler
 from processes.termination import HALTS, DeadlinePassed
 
@@ -71,6 +75,11 @@ _new_tuple = tuple.__new__
 _NOT_AWAITABLE: set[type] = {int, float, str, bytes, bool, type(None), list, dict, tuple}
 _MOST_TYPES_REMEMBERED = 1_000
 
+#: Results whose ``repr`` is the interpreter's own and runs no code of the task's: every
+#: other result's ``repr`` is taken once inside the attempt (``run_attempt``).
+_SHOWN_BY_PYTHON: frozenset[type] = frozenset({int, float, complex, str, bytes, bool, type(None)})
+_FLAT_ITEMS = 1_000  # past it, the bounded repr costs less than looking at every item
+
 
 def _is_awaitable(value: Any) -> bool:
     """Whether ``value`` is awaitable (an ``async def`` task's coroutine, a future)."""
@@ -80,6 +89,44 @@ def _is_awaitable(value: Any) -> bool:
     if len(_NOT_AWAITABLE) < _MOST_TYPES_REMEMBERED:
         _NOT_AWAITABLE.add(cls)
     return False
+
+
+#: This process's id, kept by a fork hook instead of asked of the system per attempt.
+_pid = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
+
+
+def _leave_if_forked(pid: int, status: int) -> None:
+    """A child the task's code forked came back here, in place of ``os._exit``: it
+    ends now, quietly, with ``status``, instead of running the rest of its parent's run
+    a second time (the tasks after, the record, the alerts). What it printed is flushed,
+    as leaving the interpreter would."""
+    if _pid[0] == pid:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed or odd stream: it ends all the same
+            stream.flush()
+    os._exit(status)
+
+
+def _exit_status(exc: BaseException) -> int:
+    """The status a forked child leaves with when the task's code raised ``exc`` there."""
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 1
+
+
+def _flat(value: Any) -> bool:
+    """Whether ``value`` is a list, tuple or dict of at most ``_FLAT_ITEMS`` values
+    whose ``repr`` is the interpreter's own: its own ``repr`` runs no task's code."""
+    kind = type(value)
+    if (kind is not list and kind is not tuple and kind is not dict) or len(value) > _FLAT_ITEMS:
+        return False
+    shown = _SHOWN_BY_PYTHON.__contains__
+    if kind is dict:
+        return all(map(shown, map(type, value))) and all(map(shown, map(type, value.values())))
+    return all(map(shown, map(type, value)))
 
 
 def run_attempt(
@@ -97,19 +144,28 @@ def run_attempt(
     in the run's own thread), the guard is open exactly while the task's code runs.
     """
     started = time.perf_counter()
+    pid = _pid[0]
     if log_handler is not None:
         outer = use_log_handler(log_handler)
     try:
         if guard is not None:
             guard.enter()
         value = func(*args, **kwargs)
+        _leave_if_forked(pid, 0)
         if type(value) not in _NOT_AWAITABLE and _is_awaitable(value):  # an async def task
             value = await_result(value, settings.timeout_seconds)
+        if type(value) not in _SHOWN_BY_PYTHON and not _flat(value):
+            # Reports, logs and views show the result by its repr, which is the task's
+            # code: it runs here first, under the task's timeout and the run's deadline,
+            # so that one that blocks ends this attempt, not the run.
+            safe_repr(value)
         if guard is not None:
             guard.is_open = False
     except _CUT_SHORT:  # the run is stopping, or its deadline passed: not the task's failure
+        _leave_if_forked(pid, 1)
         raise
     except BaseException as exc:  # SystemExit from a task ends the task, not the run
+        _leave_if_forked(pid, _exit_status(exc))
         if guard is not None:
             guard.is_open = False  # capturing the failure is the run's bookkeeping
         elapsed = time.perf_counter() - started

@@ -13,6 +13,7 @@ import os
 import site
 import sys
 import sysconfig
+import threading
 import traceback
 import types
 from collections import deque
@@ -24,6 +25,9 @@ from processes.redaction import REDACTED, Redactor, mask, remember_secret
 from processes.saferepr import MAX_REPR_CHARS, keep_ends, safe_repr, truncate
 
 _MASK_BEFORE_CUT = 4 * MAX_REPR_CHARS
+#: How long the locals of a frame that hung are given to be shown: their ``repr`` is the
+#: task's code, and may wait on what hung (a lock it holds, an event never set).
+LOCALS_OF_A_HUNG_FRAME_SECONDS = 0.5
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -198,7 +202,7 @@ def _stack_of(
     for frame, line in reversed(located):
         if _is_traced(frame, frame_filter):
             location = f"{frame.f_code.co_filename}:{line}"
-            traced_vars = _traced_locals(frame, redactor, secrets)
+            traced_vars = _traced_locals_in_time(frame, redactor, secrets)
             break
     try:
         text = "".join(traceback.StackSummary.extract(iter(located)).format())
@@ -564,6 +568,30 @@ def capture_failure(
         redacted=redacted,
         cause=exc,
     )
+
+
+def _traced_locals_in_time(
+    frame: FrameType, redactor: Redactor, secrets: list[str]
+) -> dict[str, str]:
+    """``_traced_locals`` of a frame that hung, read in a helper thread given
+    ``LOCALS_OF_A_HUNG_FRAME_SECONDS``: past that, none is shown, and the thread (stuck in
+    a ``repr``) is left behind, so the run goes on."""
+    found: list[str] = []
+    box: list[dict[str, str]] = []
+    reader = threading.Thread(
+        target=lambda: box.append(_traced_locals(frame, redactor, found)),
+        name="processes-traced-locals",
+        daemon=True,
+    )
+    reader.start()
+    reader.join(LOCALS_OF_A_HUNG_FRAME_SECONDS)
+    if not box:
+        return {
+            "<locals>": "not shown: their repr did not return within "
+            f"{LOCALS_OF_A_HUNG_FRAME_SECONDS:g} s"
+        }
+    secrets.extend(found)
+    return box[0]
 
 
 def _traced_locals(frame: FrameType, redactor: Redactor, secrets: list[str]) -> dict[str, str]:

@@ -73,6 +73,7 @@ class Process:
         self._held: dict[int, tuple[Task, str | os.PathLike[str], logging.Handler]] = {}
         self._held_tasks: list[Task] = []
         self._held_paths: list[str | os.PathLike[str] | None] = []
+        self._runs = 0  # runs going on: a task may edit the process meanwhile
         self._set_tasks(tasks)
 
     def _set_tasks(self, tasks: list[Task]) -> None:
@@ -96,7 +97,11 @@ class Process:
     def _hold_log_files(self) -> None:
         """Put each task's file handler on its logger for as long as the process holds
         the task (SPEC §10: v7 code inspects and reconfigures it; the file opens on the
-        first record); take it off the tasks the process no longer holds."""
+        first record); take it off the tasks the process no longer holds. While a run
+        goes on, the edits its tasks make wait for its end: a running task's handler is
+        the same object, and taking it off would lose the task's last lines."""
+        if self._runs:
+            return
         tasks = self.tasks
         paths = list(map(LOG_PATH_OF, tasks))  # in C: asked before every run
         if paths == self._held_paths and tasks == self._held_tasks:
@@ -272,7 +277,9 @@ class Process:
         if on_event is not None:
             listeners.append(SafeListener(on_event))
         progress_line = ProgressLine(len(self.tasks)) if progress else None
-        if progress_line is not None and progress_line.enabled:
+        if progress_line is not None and not progress_line.enabled:
+            progress_line = None  # not a terminal: nothing drawn, no thread, no cost
+        if progress_line is not None:
             listeners.append(SafeListener(progress_line))  # a closed stderr must not stop a run
         ledger = Ledger(
             self.tasks,
@@ -284,9 +291,13 @@ class Process:
             resume=resumption,
             run_id=run_id,
             recorder=live,
+            on_items=None if progress_line is None else progress_line.add_to_total,
         )
         ending = _Ending(history, live, resumption, deadline)
+        self._runs += 1
         try:
+            if progress_line is not None:
+                progress_line.start()  # redrawn between events too, until its close()
             report = execute(
                 ledger, workers=workers, executor=executor, sleep=sleep, deadline=deadline
             )
@@ -297,6 +308,8 @@ class Process:
                 stopped.report = ending(partial, ledger.report_results(), stopping=True)  # type: ignore[attr-defined]
             raise
         finally:
+            self._runs -= 1
+            self._hold_log_files()  # what the tasks edited meanwhile, now
             if live is not None:
                 live.stop()
             if progress_line is not None:

@@ -25,9 +25,9 @@ HIDDEN_AS_SECRET = "its result was hidden as a secret"
 #: The ``rerun_reason`` of a task whose earlier result the report could show only cut.
 SHOWN_CUT = "its result was too big for the report to hold whole"
 
-# The end of a ``repr`` that ``saferepr.truncate`` cut: a report shows a result too big
-# to look at in full that way.
-_CUT_REPR = re.compile(r"\.\.\. \[truncated \d+ chars\]\Z")
+# The end of a ``repr`` that ``saferepr`` cut (how much, when it built it whole first): a
+# report shows a result too big to look at in full that way.
+_CUT_REPR = re.compile(r"\.\.\. \[truncated(?: \d+ chars)?\]\Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,7 @@ class Ledger:
         resume: Resumption | None = None,
         run_id: str | None = None,
         recorder: Recorder | None = None,
+        on_items: Callable[[int], object] | None = None,
     ) -> None:
         # Grows as mapped tasks spawn their items (SPEC §15): an item runs as its mapped
         # task, at a position after the declared tasks'; every per-position list grows
@@ -83,6 +84,7 @@ class Ledger:
         self.on_event = on_event
         self.run_id = run_id or new_run_id()  # fixed when the run starts (§13)
         self.recorder = recorder
+        self.on_items = on_items  # told how many items a mapped task spawned (progress)
         # Upstream tasks not finished yet, counted on the graph the process validated.
         self._waiting = list(map(len, graph.upstreams))
         self.gates = Gates(tasks, graph)
@@ -522,6 +524,8 @@ def _grow(self: Ledger, group: ItemGroup) -> range:
     self.unwatched.extend(self.unwatched[m : m + 1] * count)
     self.gates.add_items(m, count)
     self._entries.add_items(m, positions)
+    if self.on_items is not None:  # first: items reused below count as done
+        self.on_items(count)
     if m in self.reused_items:  # resumed: its items that succeeded then are reused
         _reuse_items(self, positions, self.reused_items[m])
     for chained in self.items.chained.get(m, ()):
