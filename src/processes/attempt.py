@@ -151,7 +151,8 @@ def run_attempt(
         if guard is not None:
             guard.enter()
         value = func(*args, **kwargs)
-        _leave_if_forked(pid, 0)
+        if _pid[0] != pid:  # inline: one call less per attempt
+            _leave_if_forked(pid, 0)
         if type(value) not in _NOT_AWAITABLE and _is_awaitable(value):  # an async def task
             value = await_result(value, settings.timeout_seconds)
         if type(value) not in _SHOWN_BY_PYTHON and not _flat(value):
