@@ -151,14 +151,15 @@ def run_attempt(
         if guard is not None:
             guard.enter()
         value = func(*args, **kwargs)
+        if type(value) not in _NOT_AWAITABLE and _is_awaitable(value):  # an async def task
+            value = await_result(value, settings.timeout_seconds)  # its code runs here
         if _pid[0] != pid:  # inline: one call less per attempt
             _leave_if_forked(pid, 0)
-        if type(value) not in _NOT_AWAITABLE and _is_awaitable(value):  # an async def task
-            value = await_result(value, settings.timeout_seconds)
         if type(value) not in _SHOWN_BY_PYTHON and not _flat(value):
             # Reports, logs and views show the result by its repr, which is the task's
-            # code: it runs here first, under the task's timeout and the run's deadline,
-            # so that one that blocks ends this attempt, not the run.
+            # code: it is tried here first, under the task's timeout and the run's
+            # deadline, so that one that always blocks ends this attempt, not the run.
+            # (Its text is not kept: the views take it again, bounded by safe_repr.)
             safe_repr(value)
         if guard is not None:
             guard.is_open = False

@@ -31,7 +31,7 @@ def safe_repr(value: object, limit: int = MAX_REPR_CHARS) -> str:
     try:
         return _limited_repr(value, limit)
     except BaseException as exc:  # a broken __repr__ must never break capture
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
+        if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM, the deadline: they go on
             raise
         return f"<unrepresentable {type(value).__qualname__}: repr raised {type(exc).__name__}>"
 
@@ -163,6 +163,6 @@ def _limited_repr(value: object, limit: int) -> str:
         return truncate(text, limit)  # its own __repr__: the rest of the text cuts it
     bounded = _Bounded(limit + 1)
     text = bounded.repr1(value, _DEEPEST)
-    if bounded.cut and len(text) > limit:
+    if bounded.cut:  # items left out, even when what is left is short: say so
         return text[:limit] + _CUT_SHORT
     return truncate(text, limit)

@@ -20,6 +20,7 @@ import pytest
 
 from processes import Process, Task, TaskDependency, TaskStatus, progress
 from processes.rendering.webhook import render_webhook_payload
+from processes.resume import SHOWN_CUT, why_not_restorable
 from processes.saferepr import MAX_REPR_CHARS, safe_repr
 
 if TYPE_CHECKING:
@@ -139,15 +140,22 @@ FORK_SCRIPT = """
         pid = os.fork()
         if pid == 0:  # the child returns, or raises, instead of os._exit
             did("child")
-            if way == "raise":
+            if way.endswith("raise"):
                 raise ValueError("from the child")
             return "child's result"
         _, status = os.waitpid(pid, 0)
         return os.waitstatus_to_exitcode(status)
 
+    async def forks_async():  # its code runs where the run awaits it
+        return forks()
+
     tasks = [
         Task("first", lambda: did("first")),
-        Task("forks", forks, dependencies=[TaskDependency("first")]),
+        Task(
+            "forks",
+            forks_async if way.startswith("async") else forks,
+            dependencies=[TaskDependency("first")],
+        ),
         Task("after", lambda: did("after"), dependencies=[TaskDependency("forks")]),
         Task("beside", lambda: did("beside")),
     ]
@@ -161,7 +169,9 @@ FORK_SCRIPT = """
 """
 
 
-@pytest.mark.parametrize("way", ["return", "raise", "multiprocessing"])
+@pytest.mark.parametrize(
+    "way", ["return", "raise", "multiprocessing", "async return", "async raise"]
+)
 @pytest.mark.parametrize("parallel", ["sequential", "parallel"])
 def test_a_forked_child_returning_from_a_task_never_runs_the_rest_of_the_run(
     tmp_path: Path, parallel: str, way: str
@@ -181,7 +191,7 @@ def test_a_forked_child_returning_from_a_task_never_runs_the_rest_of_the_run(
     # Each task's side effect once, the child's once, and what the parent did after the
     # run (one record in the history) once: the child ran nothing of the run after its
     # task. It left with status 0, or 1 when it raised.
-    exit_status = 1 if way == "raise" else 0
+    exit_status = 1 if way.endswith("raise") else 0
     lines = side_effects.read_text().splitlines()
     assert sorted(lines) == sorted(
         ["first", "forks", "child", "after", "beside", f"report [{exit_status}, 1]"]
@@ -400,3 +410,29 @@ def test_a_huge_result_of_a_run_is_previewed_bounded() -> None:
     assert report.entries["rows"].result is rows
     assert peak < 5_000_000, peak
     assert payload["entries"]["rows"]["result"].endswith("... [truncated]")
+
+
+def test_a_container_shown_without_some_of_its_items_says_so() -> None:
+    """Even when what is left is short: a resumed run must not take it for the result."""
+    shown = safe_repr(set(range(300)))
+    assert shown.endswith("... [truncated]"), shown[-60:]
+    assert why_not_restorable(shown) == SHOWN_CUT
+    assert safe_repr(list(range(5))) == "[0, 1, 2, 3, 4]"
+
+
+class _Stopping(BaseException):
+    """What SIGTERM, Ctrl-C or the deadline raise in the run's thread: not an Exception."""
+
+
+def test_a_stop_that_lands_in_a_repr_goes_on() -> None:
+    class Stopped:
+        def __repr__(self) -> str:
+            raise _Stopping
+
+    class Broken:
+        def __repr__(self) -> str:
+            raise ValueError("broken")
+
+    with pytest.raises(_Stopping):
+        safe_repr(Stopped())
+    assert safe_repr(Broken()).endswith("Broken: repr raised ValueError>")
