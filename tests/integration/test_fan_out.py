@@ -283,3 +283,33 @@ def test_a_map_over_a_mapped_task_in_other_processes(process_pool: ProcessPoolEx
     result = report.entries["transform"].result
     assert list(result) == jobs.daily_files(4)
     assert all(value.startswith("p2") and value.endswith("!") for value in result.values())
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_an_item_named_as_a_declared_task_fails_its_mapped_task(parallel: bool) -> None:
+    """``fetch[eu]`` declared beside a map of ``fetch`` over "eu": two entries of one name,
+    one of them lost. The mapped task fails and says why; a map item by item over it too."""
+    tasks = [
+        Task("list", lambda: ["eu", "us"]),
+        Task("fetch", str.upper, dependencies=[_each("list")]),
+        Task("FETCH[EU]", lambda: "declared"),
+    ]
+    report = Process(tasks).run(parallel=parallel)
+    failure = report.entries["fetch"].error
+    assert failure is not None
+    assert "'fetch[eu]' of 'fetch' is named as a declared task" in failure.exception
+    assert report.entries["fetch[eu]"].result == "declared"  # the declared task ran
+
+    chained = [
+        Task("list", lambda: ["eu", "us"]),
+        Task("fetch", str.upper, dependencies=[_each("list")]),
+        Task("keep", str.lower, dependencies=[_each("fetch")]),
+        Task("keep[us]", lambda: "declared"),
+    ]
+    report = Process(chained).run(parallel=parallel)
+    failure = report.entries["fetch"].error
+    assert failure is not None
+    assert "'keep[us]' of 'keep'" in failure.exception
+
+    plain = Process(chained[:3]).run(parallel=parallel)  # no such name: nothing looked at
+    assert plain.entries["keep"].result == {"eu": "eu", "us": "us"}

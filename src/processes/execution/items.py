@@ -105,6 +105,7 @@ class Items:
             keys = item_keys(values, task.item_key)
         if not values:
             return None
+        self._check_names(mapped, keys, tasks)
         return self._add(
             ItemGroup(mapped, self.declared + len(self.keys), len(values), life), keys, values
         )
@@ -118,6 +119,28 @@ class Items:
         over.followers.append(group)
         self.early[mapped] = group
         return self._add(group, keys, [None] * over.count)
+
+    def _check_names(self, mapped: int, keys: list[str], tasks: list[Task]) -> None:
+        """``ItemsError`` when an item of the task at ``mapped``, or of a task mapping
+        item by item over it, would be named as a declared task is: the two entries
+        would be one, and a name would stand for two tasks in the views and the history."""
+        taken = {t.name.lower() for t in tasks[: self.declared] if t.name.endswith("]")}
+        if not taken:  # no declared name looks like an item's: nothing to compare
+            return
+        waiting = [mapped]
+        while waiting:
+            position = waiting.pop()
+            task = tasks[position]
+            for key in keys:
+                name = f"{task.name}[{key}]"
+                if name.lower() in taken:
+                    raise ItemsError(
+                        ValueError,
+                        f"the item {name!r} of {task.name!r} is named as a declared task is: "
+                        "rename that task, or give the mapped task an item_key that makes "
+                        "other keys",
+                    )
+            waiting.extend(self.chained.get(position, ()))
 
     def _add(self, group: ItemGroup, keys: list[str], values: list[Any]) -> ItemGroup:
         self.keys.extend(keys)
