@@ -258,3 +258,21 @@ def test_a_run_refused_by_another_applications_file_leaves_it_as_it_was(tmp_path
     assert _folder_state(tmp_path) == before
     with pytest.raises(RunHistoryError, match="not a run history"):
         RunHistory(path).runs()
+
+
+def test_a_file_uri_is_read_without_being_made(tmp_path: Path) -> None:
+    """A ``file:`` URI is opened as given, but read-only unless it says otherwise."""
+    missing = tmp_path / "missing.db"
+    with RunHistory(f"file:{missing}") as history, pytest.raises(RunHistoryError):
+        history.runs()
+    assert list(tmp_path.iterdir()) == []
+
+    path = tmp_path / "runs.db"
+    with RunHistory(path) as writer:
+        report = Pipeline().run(writer)
+    before = path.read_bytes()
+    with RunHistory(f"file:{path}?cache=private") as reader:
+        assert [run.run_id for run in reader.runs()] == [report.run_id]
+    # The history itself is as it was. (SQLite may leave the -wal and -shm files of a
+    # WAL-mode file beside it when read through a URI, which is opened as given.)
+    assert path.read_bytes() == before

@@ -31,7 +31,9 @@ def open_to_read(path: str, timeout_seconds: float) -> Reader:
     """A connection that reads the history in ``path`` (a path or a ``file:`` URI) and
     cannot write to it.
 
-    A missing or empty file reads as a history with no runs, and stays as it is; a file of
+    A ``file:`` URI is opened as given, with ``mode=ro`` added when it names no mode: a
+    missing file is an error, never made. A missing or empty file reads as a history with
+    no runs, and stays as it is; a file of
     an older schema is read through a copy migrated in memory (the file is upgraded by the
     first run recorded into it). A file in WAL mode is opened read-only when its -wal and
     -shm files are there (a writer has it open); when they are not and the folder can be
@@ -39,7 +41,9 @@ def open_to_read(path: str, timeout_seconds: float) -> Reader:
     the -wal and -shm it makes when it closes, as a read-only connection cannot; and when
     they cannot be made (a folder the reader cannot write) as immutable.
     """
-    if path.startswith("file:"):
+    if path.startswith("file:"):  # as given, but never made: read-only unless it says
+        if "mode=" not in path.partition("?")[2]:
+            path = f"{path}{'&' if '?' in path else '?'}mode=ro"
         return _usable(_connect(path, timeout_seconds), path, keep=True)
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         return Reader(_empty_history(), keep=False)
