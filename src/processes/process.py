@@ -281,21 +281,21 @@ class Process:
             progress_line = None  # not a terminal: nothing drawn, no thread, no cost
         if progress_line is not None:
             listeners.append(SafeListener(progress_line))  # a closed stderr must not stop a run
-        ledger = Ledger(
-            self.tasks,
-            self._graph,
-            self._logs,
-            name,
-            fail_fast=fail_fast,
-            on_event=_fan_out(listeners),
-            resume=resumption,
-            run_id=run_id,
-            recorder=live,
-            on_items=None if progress_line is None else progress_line.add_to_total,
-        )
         ending = _Ending(history, live, resumption, deadline)
         self._runs += 1
-        try:
+        try:  # from here on, the recorder's thread and the progress line's are stopped
+            ledger = Ledger(
+                self.tasks,
+                self._graph,
+                self._logs,
+                name,
+                fail_fast=fail_fast,
+                on_event=_fan_out(listeners),
+                resume=resumption,
+                run_id=run_id,
+                recorder=live,
+                on_items=None if progress_line is None else progress_line.add_to_total,
+            )
             if progress_line is not None:
                 progress_line.start()  # redrawn between events too, until its close()
             report = execute(
@@ -309,11 +309,11 @@ class Process:
             raise
         finally:
             self._runs -= 1
-            self._hold_log_files()  # what the tasks edited meanwhile, now
             if live is not None:
                 live.stop()
             if progress_line is not None:
                 progress_line.close()
+            self._hold_log_files()  # what the tasks edited meanwhile, now
         return ending(report, ledger.report_results())
 
     def _resume_and_record(

@@ -436,3 +436,23 @@ def test_a_stop_that_lands_in_a_repr_goes_on() -> None:
     with pytest.raises(_Stopping):
         safe_repr(Stopped())
     assert safe_repr(Broken()).endswith("Broken: repr raised ValueError>")
+
+
+def test_no_thread_of_the_run_outlives_it_when_it_fails_to_begin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recorder's thread starts before the engine is built: a failure in between (a
+    bug; nothing else raises there) stops it still."""
+    import processes.process as process_module
+    from processes import RunHistory
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the engine could not be built")
+
+    monkeypatch.setattr(process_module, "Ledger", broken)
+    history = RunHistory(tmp_path / "runs.db", heartbeat_seconds=0.01)
+    with pytest.raises(RuntimeError, match="could not be built"):
+        Process([Task("a", lambda: 1)], name="p").run(history=history)
+    names = [thread.name for thread in threading.enumerate()]
+    assert "processes-history" not in names
+    history.close()

@@ -74,11 +74,12 @@ def begin(
 
 class LiveRun:
     """The recorder of one run while it runs: the engine tells it each task's start and
-    entry (``task_started``, ``task_finished``: cheap, any thread), and its thread writes
-    them at most ``checkpoint_seconds`` apart, beating the heartbeat at least every
-    ``heartbeat_seconds``. ``written`` holds the ``tasks`` rows written so far: their ids
-    by name. Items (§15) are told of as they finish too, at their positions in the run
-    (after the declared tasks'); the run's end writes the other rows on the ids left."""
+    entry (``task_started``, ``task_finished``: cheap, always from the run's own thread),
+    and its thread writes them at most ``checkpoint_seconds`` apart, beating the
+    heartbeat at least every ``heartbeat_seconds``. ``written`` holds the ``tasks`` rows
+    written so far: their ids by name. Items (§15) are told of as they finish too, at
+    their positions in the run (after the declared tasks'); the run's end writes the
+    other rows on the ids left."""
 
     def __init__(
         self,
