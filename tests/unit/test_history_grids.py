@@ -102,8 +102,12 @@ def _mapped_night(night: int, items: int = 30) -> ProcessExecutionReport:
     """A mapped task ``load`` of ``items`` items (entries ``load[<key>]``): night N fails
     items 0 to N-1 (the last of them skipped, as a chained item would be)."""
     t0 = T0 + timedelta(days=night)
-    entries = [make_entry("list", seconds=0.1, t0=t0)]
-    for i in range(items):
+    status = TaskStatus.ERRORED if night > 20 else TaskStatus.SUCCESS
+    entries = [
+        make_entry("list", seconds=0.1, t0=t0),
+        make_entry("load", status, seconds=1.0, t0=t0),
+    ]
+    for i in range(items):  # as a run reports them: after their mapped task, saying it
         key = f"k[{i}]"  # a key may hold brackets too
         item = make_entry(f"load[{key}]", seconds=0.01, t0=t0)
         if i < night - 1:
@@ -115,11 +119,7 @@ def _mapped_night(night: int, items: int = 30) -> ProcessExecutionReport:
                 skip_reason=SkipReason.UPSTREAM_FAILED,
                 skip_cause="list",
             )
-        if item.status is not TaskStatus.SUCCESS:  # as the run writes them; plain ones don't
-            item = replace(item, mapped_task="load", item_key=key)
-        entries.append(item)
-    status = TaskStatus.ERRORED if night > 20 else TaskStatus.SUCCESS
-    entries.append(make_entry("load", status, seconds=1.0, t0=t0))
+        entries.append(replace(item, mapped_task="load", item_key=key))
     return replace(make_report(*entries, name="fan", t0=t0), run_id=f"fan-{night}")
 
 
@@ -179,3 +179,21 @@ def test_a_run_page_name_is_a_plain_file_name_whatever_the_run_id() -> None:
     assert len(names) == 6  # one file each
     for name in names:
         assert re.fullmatch(r"run-[0-9a-f]{20}\.html", name), name
+
+
+def test_declared_tasks_named_like_items_keep_rows_of_their_own(tmp_path: Path) -> None:
+    """``fetch[eu]`` and ``fetch[us]`` declared beside ``fetch`` (per-region tasks made by
+    hand) are three rows, not a mapped task with two items."""
+    report = make_report(
+        make_entry("fetch"),
+        make_entry("fetch[eu]"),
+        make_entry("fetch[us]", TaskStatus.ERRORED, error=make_error("fetch[us]", "boom")),
+        name="regions",
+    )
+    with RunHistory(tmp_path / "runs.db") as history:
+        history.record(report)
+        (grid,) = history.grids()
+    assert grid.task_names == ("fetch", "fetch[eu]", "fetch[us]")
+    (run,) = grid.runs
+    assert run.cells["fetch"].items is None  # no mapped task
+    assert run.cells["fetch[us]"].status == "errored"

@@ -19,6 +19,7 @@ from processes.history.stored import (
     encode_report,
     fingerprints_in,
     from_moment,
+    items_among,
     moment_of,
     origin_of,
     stored_rows,
@@ -176,3 +177,29 @@ def test_rows_a_checkpoint_wrote_are_left_out_and_their_ids_left_free() -> None:
     first = 3 << 32
     _, rows = encode_report(report, run=3, written={"c": first + 1})
     assert [(row[0] - first, row[2]) for row in rows] == [(0, "a"), (2, "b"), (3, "d")]
+
+
+def test_a_declared_task_named_like_an_item_is_read_back_as_itself() -> None:
+    """``fetch[eu]`` declared beside ``fetch`` is no item of it: the stored report says
+    where its items are; only a report stored before that reads them from their names."""
+    report = make_report(make_entry("fetch"), make_entry("fetch[eu]"), make_entry("other"))
+    text, rows = encode_report(report, run=1)
+    tasks = _task_rows(list(rows))
+    decoded = decode_report(text, tasks)
+    assert [(e.name, e.mapped_task) for e in decoded.entries.values()] == [
+        ("fetch", ""),
+        ("fetch[eu]", ""),
+        ("other", ""),
+    ]
+
+    item = replace(make_entry("load[a.csv]"), mapped_task="load", item_key="a.csv")
+    mapped = make_report(make_entry("load"), item, make_entry("fetch"), make_entry("fetch[eu]"))
+    text, rows = encode_report(mapped, run=1)
+    assert json.loads(text)["items"] == [[0, 1]]
+    decoded = decode_report(text, _task_rows(list(rows)))
+    assert decoded.entries["load[a.csv]"].item_key == "a.csv"
+    assert decoded.entries["fetch[eu]"].mapped_task == ""
+
+    older = json.loads(text)
+    del older["items"]  # as stored before: read by the names
+    assert items_among(older["names"], None) == {1: ("load", "a.csv"), 3: ("fetch", "eu")}

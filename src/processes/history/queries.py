@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 from processes.history.crashes import is_live, live_report, live_row_of
 from processes.history.errors import MissingRows
 from processes.history.schema import POSITION_BITS, ids_of
-from processes.history.stored import REPORT_FORMAT, decode_report, parse_time, results_in
+from processes.history.stored import (
+    REPORT_FORMAT,
+    decode_report,
+    items_among,
+    parse_time,
+    results_in,
+)
 from processes.outcome import StopReason, TaskStatus, failure_headline
 from processes.report.finding import FindingKind
 
@@ -460,8 +466,10 @@ def _stored_cells(
     details = {row["name"]: row for row in data["details"]}
     changes = data.get("changes") or {}
     cells: dict[str, GridCell] = {}
-    items: dict[str, tuple[str, str]] = {}
-    for name in data["names"]:
+    names = data["names"]
+    spans = data.get("items")  # where the items are (a report stored before: by name)
+    items = {names[k]: found for k, found in items_among(names, spans).items()}
+    for name in names:
         try:
             status, attempts, elapsed = tasks[name]
         except KeyError:
@@ -485,13 +493,12 @@ def _stored_cells(
 
 def _grouped(cells: dict[str, GridCell], items: dict[str, tuple[str, str]]) -> dict[str, GridCell]:
     """The cells with each mapped task's items (§15) summed up in its own cell, one row
-    per mapped task, never one per item. ``items`` names the mapped task and key of the
-    items whose entries say so; an item stored without them (a plain entry) is known by
-    its name, ``<task>[<key>]``, where ``<task>`` is another entry of the run."""
+    per mapped task, never one per item. ``items`` names each item's mapped task and key
+    (as its entry, or its stored report, says)."""
     grouped: dict[str, list[tuple[str, GridCell]]] = {}
     kept: dict[str, GridCell] = {}
     for name, cell in cells.items():
-        task_key = items.get(name) or _item_of(name, cells)
+        task_key = items.get(name)
         if task_key is None or task_key[0] not in cells:
             kept[name] = cell
         else:
@@ -506,19 +513,6 @@ def _grouped(cells: dict[str, GridCell], items: dict[str, tuple[str, str]]) -> d
             failed_keys=tuple((key, cell.message) for key, cell in failed[:MAX_KEYS_NAMED]),
         )
     return kept
-
-
-def _item_of(name: str, cells: dict[str, GridCell]) -> tuple[str, str] | None:
-    """The mapped task and key of an item named ``<task>[<key>]``, when ``<task>`` is an
-    entry of the run too; None for any other name."""
-    if not name.endswith("]"):
-        return None
-    at = name.find("[")
-    while at > 0:
-        if name[:at] in cells:
-            return name[:at], name[at + 1 : -1]
-        at = name.find("[", at + 1)
-    return None
 
 
 def _why(entry: TaskReportEntry) -> str:

@@ -141,6 +141,7 @@ def encode_report(
         "names": names,
         "details": details,
         "plain": columns,
+        "items": item_spans(entries),
     }
     if fingerprints:
         stored.update(packed_fingerprints(_of_entries(fingerprints, entries)))
@@ -173,7 +174,7 @@ def fingerprints_in(text: str) -> dict[str, str]:
     task's; a list of them whole, of an earlier build, has none for items)."""
     data = json.loads(text)
     names, fingerprints = data.get("names", ()), unpacked_fingerprints(data)
-    if len(names) != len(fingerprints) and (items := items_among(names)):
+    if len(names) != len(fingerprints) and (items := items_among(names, data.get("items"))):
         names = [name for k, name in enumerate(names) if k not in items]
     return dict(zip(names, fingerprints, strict=False))
 
@@ -207,13 +208,39 @@ def item_of(name: str, tasks: Container[str]) -> tuple[str, str] | None:
     return None
 
 
-def items_among(names: Sequence[str]) -> dict[int, tuple[str, str]]:
+def item_spans(entries: Sequence[TaskReportEntry]) -> list[list[int]]:
+    """Where a report's items (§15) are: ``[index of the mapped task, count]`` for each
+    mapped task with items, which follow it. Kept in the stored report, so that a
+    declared task named like an item (``load[eu]`` beside ``load``) is read as itself."""
+    spans: list[list[int]] = []
+    if not any(e.mapped_task for e in entries):
+        return spans
+    for k, e in enumerate(entries):
+        if not e.mapped_task:
+            continue
+        if spans and spans[-1][0] + spans[-1][1] + 1 == k:
+            spans[-1][1] += 1
+        else:
+            spans.append([k - 1, 1])
+    return spans
+
+
+def items_among(
+    names: Sequence[str], spans: Sequence[Sequence[int]] | None = None
+) -> dict[int, tuple[str, str]]:
     """The items among a report's entry names, by index: their mapped task and key.
 
-    An item (§15) is named ``<task>[<key>]`` and follows its mapped task, or the items
-    before it; a stored report keeps no more of it than its name, which this reads.
+    ``spans`` are the stored report's ``items`` (``item_spans``). A report stored before
+    them kept no more of an item than its name, ``<task>[<key>]`` following its mapped
+    task or the items before it: without ``spans`` the names are read so.
     """
     items: dict[int, tuple[str, str]] = {}
+    if spans is not None:
+        for mapped, count in spans:
+            task = names[mapped]
+            for k in range(mapped + 1, mapped + 1 + count):
+                items[k] = (task, names[k][len(task) + 1 : -1])
+        return items
     current = ""
     for k, name in enumerate(names):
         if (
@@ -385,7 +412,7 @@ def decode_report(text: str, tasks: dict[str, tuple[str, int, float]]) -> Proces
     rebuilt = report_from_dict({**data, "entries": detailed})
     origin = from_moment(data.get("times_from_us", 0)) or _EPOCH
     entries: dict[str, TaskReportEntry] = {}
-    items = items_among(data["names"]) if version == 5 else {}
+    items = items_among(data["names"], data.get("items")) if version == 5 else {}
     for k, row in enumerate(rows):
         if isinstance(row, dict):
             entries[row["name"]] = rebuilt.entries[row["name"]]
