@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from email import policy
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from factories import (
     make_report,
     orders_report,
 )
+from markup import visible_words
 from nu_checker import nu_errors_of
 from processes import EmailChannel, FindingKind, HTMLEmailStyle, SMTPConfig
 from processes.channels import email as email_module
@@ -62,21 +62,6 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         return int(probe.getsockname()[1])
-
-
-class _Visible(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.words: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.words.extend(data.split())
-
-
-def visible_words(markup: str) -> list[str]:
-    parser = _Visible()
-    parser.feed(markup)
-    return parser.words
 
 
 def parts(arrival: Arrival) -> tuple[str, str]:

@@ -12,12 +12,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 
 from factories import make_entry, make_error, make_report, orders_report
+from markup import visible_text
 from processes import HTMLEmailStyle, SMTPConfig
 from processes.channels.email import build_message
 from processes.outcome import (
@@ -72,20 +72,6 @@ def recovered() -> ProcessExecutionReport:
 
 def succeeded() -> ProcessExecutionReport:
     return replace(recovered(), changes={})
-
-
-def visible_text(markup: str) -> str:
-    class Text(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__()
-            self.parts: list[str] = []
-
-        def handle_data(self, data: str) -> None:
-            self.parts.append(data)
-
-    parser = Text()
-    parser.feed(markup)
-    return " ".join(" ".join(parser.parts).split())
 
 
 def subject(report: ProcessExecutionReport, language: str = "en", **kwargs: Any) -> str:

@@ -12,7 +12,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -25,6 +24,7 @@ from factories import (
     make_entry,
     make_report,
 )
+from markup import visible_text
 from processes import HTMLEmailStyle, ProcessExecutionReport, SMTPConfig
 from processes.channels.email import build_message
 from processes.outcome import CrashedRun, SkipReason, StopReason
@@ -67,20 +67,6 @@ def crash(
 def clean() -> ProcessExecutionReport:
     """A run where every task succeeded."""
     return make_report(make_entry("extract"), make_entry("load", dependencies=("extract",)))
-
-
-def visible_text(markup: str) -> str:
-    class Text(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__()
-            self.parts: list[str] = []
-
-        def handle_data(self, data: str) -> None:
-            self.parts.append(data)
-
-    parser = Text()
-    parser.feed(markup)
-    return " ".join(" ".join(parser.parts).split())
 
 
 def subject(report: ProcessExecutionReport, language: str, **kwargs: Any) -> str:

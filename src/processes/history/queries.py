@@ -115,8 +115,11 @@ def _live_summary(
 ) -> RunSummary:
     """The summary of a run that has not ended, from its report as far as it got."""
     (run,) = connection.execute("SELECT id FROM runs WHERE run_id = ?", (row[0],)).fetchone()
-    report = live_run_report(connection, run, stale_seconds)
-    summary = _summary(row)
+    return _as_far_as_it_got(_summary(row), live_run_report(connection, run, stale_seconds))
+
+
+def _as_far_as_it_got(summary: RunSummary, report: ProcessExecutionReport) -> RunSummary:
+    """The summary of a run that has not ended, its counts from its report so far."""
     return replace(
         summary,
         finished_at=report.finished_at,
@@ -407,15 +410,7 @@ def _grid(
         if cells is None:  # not ended (running, or crashed: §13), or an older format
             if is_live(text):
                 report = live_run_report(connection, run, stale_seconds)
-                summary = replace(
-                    summary,
-                    finished_at=report.finished_at,
-                    ok=False,
-                    succeeded=len(report.successes),
-                    errored=len(report.errored),
-                    skipped=len(report.skipped),
-                    stopped_by=report.stopped_by,
-                )
+                summary = _as_far_as_it_got(summary, report)
             else:
                 report = decode_report(text, task_rows(connection, run))
             cells = _cells(report)
