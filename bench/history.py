@@ -88,10 +88,7 @@ class Captured:
     def begin(self, *args: Any) -> Captured:
         return self
 
-    def task_started(self, position: int, name: str) -> None:
-        pass
-
-    def task_finished(self, position: int, entry: Any, result: Any) -> None:
+    def follow(self, run: Any) -> None:
         pass
 
     def stop(self) -> None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from processes.life import TaskLife
     from processes.outcome import ErrorData, SkipReason, StopReason
     from processes.report import TaskReportEntry
+    from processes.run_so_far import RunSoFar
     from processes.task import Task
 
 _now = datetime.now  # _now(UTC): the wall clock of entries, without a call in between
@@ -33,40 +34,38 @@ _HOST = socket.gethostname()  # read once: a report names the machine it ran on
 
 
 class Recorder(Protocol):
-    """What records a run as it goes (a history's ``LiveRun``): told of each task's start
-    and of each entry as it is written, from the run's thread."""
+    """What records a run as it goes (a history's ``LiveRun``): handed the run as it goes
+    when the run begins, it reads it from a thread of its own."""
 
-    def task_started(self, position: int, name: str) -> None: ...
-
-    def task_finished(self, position: int, entry: TaskReportEntry, result: Any) -> None: ...
+    def follow(self, run: RunSoFar) -> None: ...
 
 
 class Entries:
-    """``by_position[i]``: task ``i``'s entry once it is known, else None; each is handed
-    to ``recorder`` as it is written, with the task's result.
+    """``by_position[i]``: task ``i``'s entry once it is known, else None; ``written``
+    (when a run is recorded as it goes) has the positions in the order their entries
+    were written.
 
     Positions from ``items.declared`` on are items of mapped tasks (SPEC §15): each
-    entry is named ``<task>[<key>]``; the recorder is told of their entries at their
-    positions (not of their starts), and the report puts them after their mapped task.
+    entry is named ``<task>[<key>]``; ``written`` has their positions too, and the
+    report puts them after their mapped task.
     """
 
-    __slots__ = ("by_position", "graph", "inputs", "items", "items_of", "recorder", "tasks")
+    __slots__ = ("by_position", "graph", "inputs", "items", "items_of", "tasks", "written")
 
     def __init__(
         self,
         tasks: list[Task],
         graph: TaskGraph,
         inputs: Inputs,
-        recorder: Recorder | None,
         items: Items,
     ) -> None:
         self.tasks = tasks
         self.graph = graph
         self.inputs = inputs
-        self.recorder = recorder
         self.items = items
         self.items_of: dict[int, range] = {}  # a mapped task -> its items' positions
         self.by_position: list[TaskReportEntry | None] = [None] * len(tasks)
+        self.written: list[int] | None = None  # a recorded run's ``RunSoFar.finished``
 
     def add_items(self, mapped: int, positions: range) -> None:
         self.items_of[mapped] = positions
@@ -111,7 +110,7 @@ class Entries:
                 shown_result = inputs.shown_result(base, result)
         else:  # its life holds its inputs as its failure shows them already
             args, kwargs, shown_result = life.args, life.kwargs, None
-        entry = self.by_position[i] = new_entry(
+        self.by_position[i] = new_entry(
             task.name if key is None else f"{task.name}[{key}]",
             task.function_label,
             args,
@@ -128,8 +127,8 @@ class Entries:
             mapped_task="" if key is None else task.name,
             item_key=key,
         )
-        if self.recorder is not None:
-            self.recorder.task_finished(i, entry, result)
+        if self.written is not None:
+            self.written.append(i)
 
     def _summed_up(self, mapped: int, result: dict[str, Any]) -> Any:
         """A mapped task's result as its entry shows it: its items' results as their
@@ -146,7 +145,7 @@ class Entries:
     def skipped(self, i: int, reason: SkipReason, cause: int | None) -> None:
         """Task ``i`` never runs: why, and the errored task at the root of it."""
         task = self.tasks[i]
-        entry = self._record(
+        self._record(
             i,
             TaskStatus.SKIPPED,
             (task.hide_secret_args(task.args), task.redactor.scrub_kwargs(task.kwargs)),
@@ -155,14 +154,12 @@ class Entries:
         )
         if i >= self.items.declared:
             self.items.forget_value(i)
-        if self.recorder is not None:
-            self.recorder.task_finished(i, entry, None)
 
     def reused(self, i: int, value: Any, earlier: TaskReportEntry) -> None:
         """Task ``i`` takes its result from the resumed run: the arguments as that run
         showed them, the result as this run shows results, and no times."""
         base = i if i < self.items.declared else self.items.group(i).mapped
-        entry = self._record(
+        self._record(
             i,
             TaskStatus.SUCCESS,
             (earlier.args, earlier.kwargs),
@@ -171,8 +168,6 @@ class Entries:
         )
         if i >= self.items.declared:
             self.items.forget_value(i)
-        if self.recorder is not None:
-            self.recorder.task_finished(i, entry, value)
 
     def report(
         self,
@@ -244,4 +239,6 @@ class Entries:
             "" if key is None else task.name,
             key,
         )
+        if self.written is not None:
+            self.written.append(i)
         return entry

@@ -29,6 +29,7 @@ from processes.life import TaskLife
 from processes.outcome import SkipReason, StopReason, TaskStatus
 from processes.redaction import read_environment
 from processes.report import new_run_id
+from processes.run_so_far import RunSoFar
 from processes.task import Task, error_data, utcnow
 from processes.termination import Terminating
 
@@ -83,7 +84,6 @@ class Ledger:
         self.fail_fast = fail_fast
         self.on_event = on_event
         self.run_id = run_id or new_run_id()  # fixed when the run starts (§13)
-        self.recorder = recorder
         self.on_items = on_items  # told how many items a mapped task spawned (progress)
         # Upstream tasks not finished yet, counted on the graph the process validated.
         self._waiting = list(map(len, graph.upstreams))
@@ -106,8 +106,13 @@ class Ledger:
         self.items = Items(len(tasks), self.inputs.for_each)
         for mapped in self.inputs.for_each:
             self.gates.blocked[mapped] |= MAPPED
-        self._entries = Entries(tasks, graph, self.inputs, recorder, self.items)
+        self._entries = Entries(tasks, graph, self.inputs, self.items)
         self.entries = self._entries.by_position  # read by the gates and the inputs
+        self._started: list[int] | None = None  # a recorded run's ``RunSoFar.started``
+        if recorder is not None:
+            so_far = RunSoFar(self.entries, self.results)
+            self._started, self._entries.written = so_far.started, so_far.finished
+            recorder.follow(so_far)
         # Read once per run, not per attempt: whether nothing watches a task's attempts
         # (no timeout, log file or handler).
         self.unwatched = bytearray(map(Task.is_unwatched, tasks))
@@ -185,8 +190,8 @@ class Ledger:
             life = self.lives[i] = TaskLife(task, args, kwargs, _now(UTC), time.perf_counter())
             if not self.unwatched[i] and task.has_log_output():
                 life.open_log(self._entries.name(i), task.logger, self.logs, task.log_path)
-            if self.recorder is not None and i < self.declared:
-                self.recorder.task_started(i, task.name)
+            if self._started is not None and i < self.declared:
+                self._started.append(i)
         if self.on_event is not None:
             self._emit(EventKind.STARTED, i, life.attempts + 1)
         return life

@@ -165,6 +165,7 @@ class RunHistory:
             run,
             started_at,
             crashes,
+            names,
             fingerprints,
             checkpoint_seconds=self.checkpoint_seconds,
             heartbeat_seconds=self.heartbeat_seconds,

@@ -18,6 +18,7 @@ from processes.history.keeping import results_to_keep
 from processes.history.schema import ids_of, insert_task_rows
 from processes.history.stored import encode_batch, moment_of, packed_fingerprints
 from processes.history.vitals import own_start
+from processes.run_so_far import RunSoFar
 
 if TYPE_CHECKING:
     import sqlite3
@@ -73,13 +74,12 @@ def begin(
 
 
 class LiveRun:
-    """The recorder of one run while it runs: the engine tells it each task's start and
-    entry (``task_started``, ``task_finished``: cheap, always from the run's own thread),
-    and its thread writes them at most ``checkpoint_seconds`` apart, beating the
-    heartbeat at least every ``heartbeat_seconds``. ``written`` holds the ``tasks`` rows
-    written so far: their ids by name. Items (§15) are told of as they finish too, at
-    their positions in the run (after the declared tasks'); the run's end writes the
-    other rows on the ids left."""
+    """The recorder of one run while it runs: it ``follow``s the run as its engine writes
+    it (``RunSoFar``), and its thread writes the tasks finished at most
+    ``checkpoint_seconds`` apart, beating the heartbeat at least every
+    ``heartbeat_seconds``. ``written`` holds the ``tasks`` rows written so far: their
+    ids by name. Items (§15) are written as they finish too, at their positions in the
+    run (after the declared tasks'); the run's end writes the other rows on the ids left."""
 
     def __init__(
         self,
@@ -87,6 +87,7 @@ class LiveRun:
         run: int,
         started_at: datetime,
         crashes: tuple[CrashedRun, ...],
+        names: Sequence[str],
         fingerprints: Sequence[str],
         *,
         checkpoint_seconds: float,
@@ -100,36 +101,25 @@ class LiveRun:
         self.written: dict[str, int] = {}
         self._connection = connection
         self._origin = started_at
+        self._names = names  # of its declared tasks, by position
         self._checkpoint_seconds = checkpoint_seconds
         self._heartbeat_seconds = heartbeat_seconds
         self._store_results = store_results
         self._max_result_bytes = max_result_bytes
-        # What finished since the last checkpoint, in three flat lists rather than a tuple
-        # per task: a tuple would live until the next checkpoint, long enough for the
-        # garbage collector to count it and take full passes over the run's objects.
-        # Appended to in this order by the run, read and cut by the writer (each step
-        # atomic under the GIL); ``_results`` is the shortest while a task is added.
-        self._positions: list[int] = []
-        self._entries: list[TaskReportEntry] = []
-        self._results: list[Any] = []
-        self._running: dict[int, str] = {}
+        self._so_far = RunSoFar([], [])  # until the run's ledger hands over its own
+        self._running: list[int] = []  # started, and not finished at the last checkpoint
         self._batches = 0
         self._stopped = threading.Event()
         self._thread = threading.Thread(
             target=self._keep_writing, name="processes-history", daemon=True
         )
 
+    def follow(self, run: RunSoFar) -> None:
+        """Read the run from ``run`` from now on (before ``start``)."""
+        self._so_far = run
+
     def start(self) -> None:
         self._thread.start()
-
-    def task_started(self, position: int, name: str) -> None:
-        self._running[position] = name
-
-    def task_finished(self, position: int, entry: TaskReportEntry, result: Any) -> None:
-        self._running.pop(position, None)
-        self._positions.append(position)
-        self._entries.append(entry)
-        self._results.append(result)
 
     def stop(self) -> None:
         """Stop writing: the run's end records the rest, in one transaction."""
@@ -142,16 +132,17 @@ class LiveRun:
         since_beat = 0.0
         while not self._stopped.wait(interval):
             since_beat += interval
-            if self._results or since_beat >= self._heartbeat_seconds:
+            if self._so_far.finished or since_beat >= self._heartbeat_seconds:
                 self._write()
                 since_beat = 0.0
 
     def _write(self) -> None:
         """One checkpoint: the tasks finished since the last, and a heartbeat."""
-        count = len(self._results)
-        positions = self._positions[:count]
-        entries = self._entries[:count]
-        results = self._results[:count]
+        so_far = self._so_far
+        count = len(so_far.finished)
+        positions = so_far.finished[:count]
+        entries: list[TaskReportEntry] = [so_far.entries[p] for p in positions]  # type: ignore[misc]
+        results = [so_far.results[p] for p in positions]
         try:
             # Never waits long for another writer: a checkpoint missed is taken at the next
             # one, or by the run's end, which records everything.
@@ -166,10 +157,19 @@ class LiveRun:
                     raise
         except Exception:  # the run goes on; its end records everything, or warns once
             return  # the batch stays for the next checkpoint
-        del self._positions[:count], self._entries[:count], self._results[:count]
+        del so_far.finished[:count]
         first, _ = ids_of(self.run)
         names = [e.name for e in entries]
         self.written.update(zip(names, [first + p for p in positions], strict=True))
+
+    def _running_names(self) -> list[str]:
+        """The declared tasks running now: those started and without an entry yet."""
+        so_far = self._so_far
+        count = len(so_far.started)
+        entries = so_far.entries
+        self._running = [p for p in [*self._running, *so_far.started[:count]] if entries[p] is None]
+        del so_far.started[:count]
+        return [self._names[p] for p in self._running]
 
     def _write_batch(
         self,
@@ -179,7 +179,7 @@ class LiveRun:
         results: list[Any],
     ) -> None:
         now = datetime.now(UTC).isoformat()
-        running = json.dumps(list(dict(self._running).values()))  # a copy: taken at once
+        running = json.dumps(self._running_names())
         connection.execute(
             "UPDATE runs SET heartbeat_at = ?, running = ? WHERE id = ?", (now, running, self.run)
         )
