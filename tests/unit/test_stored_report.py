@@ -41,7 +41,7 @@ def test_a_plain_row_writes_its_times_as_moment_does(
     entry = replace(make_entry("load"), started_at=started, finished_at=finished)
     report = replace(make_report(entry), started_at=run_started)
     text, rows = encode_report(report, run=7)
-    task_rows = list(rows)
+    task_rows = _rows(rows)
 
     data = json.loads(text)
     (row,) = stored_rows(data)
@@ -76,7 +76,7 @@ def test_one_missing_or_naive_time_leaves_the_others_of_the_run_exact() -> None:
     plain = json.loads(text)["plain"]
     assert plain["started_at"] == [1_000_000, None, "2026-12-03T01:00:04", 5_000_000]
     assert plain["finished_at"] == [2_000_000, 3_000_000, None, 6_000_000]
-    assert decode_report(text, _task_rows(rows)) == report
+    assert decode_report(text, _task_rows(_rows(rows))) == report
 
 
 def _in_rows(text: str) -> dict[str, Any]:
@@ -87,6 +87,11 @@ def _in_rows(text: str) -> dict[str, Any]:
         del data[field]
     data["format"] = 4
     return data
+
+
+def _rows(values: list[Any]) -> list[tuple[Any, ...]]:
+    """The ``tasks`` rows in a flat list of their values, a tuple each."""
+    return list(zip(*[iter(values)] * 6, strict=True))
 
 
 def _task_rows(rows: Iterable[tuple[Any, ...]]) -> dict[str, tuple[str, int, float]]:
@@ -108,7 +113,7 @@ def test_plain_and_detailed_entries_come_back_in_their_order() -> None:
     assert data["names"] == ["extract", "transform", "count", "load"]
     assert [row["name"] for row in data["details"]] == ["transform", "load"]
     assert data["plain"]["function"] == [report.entries[n].function for n in ("extract", "count")]
-    decoded = decode_report(text, _task_rows(rows))
+    decoded = decode_report(text, _task_rows(_rows(rows)))
     assert list(decoded.entries) == list(report.entries)
     assert decoded == report
 
@@ -117,7 +122,7 @@ def test_a_format_4_report_is_still_read() -> None:
     """Format 4 (a list per plain entry) is still read."""
     report = make_report(make_entry("extract"), make_entry("load", start=1.5))
     text, rows = encode_report(report, run=1)
-    tasks = _task_rows(rows)
+    tasks = _task_rows(_rows(rows))
     assert decode_report(json.dumps(_in_rows(text)), tasks) == decode_report(text, tasks) == report
 
 
@@ -130,7 +135,7 @@ def test_a_format_3_report_counts_its_times_from_1970() -> None:
     data["format"] = 3
     for row in data["entries"]:
         row[5], row[6] = row[5] + origin, row[6] + origin
-    tasks = _task_rows(rows)
+    tasks = _task_rows(_rows(rows))
     assert decode_report(json.dumps(data), tasks) == decode_report(text, tasks) == report
 
 
@@ -176,7 +181,7 @@ def test_rows_a_checkpoint_wrote_are_left_out_and_their_ids_left_free() -> None:
     report = make_report(*(make_entry(name) for name in ["a", "b", "c", "d"]))
     first = 3 << 32
     _, rows = encode_report(report, run=3, written={"c": first + 1})
-    assert [(row[0] - first, row[2]) for row in rows] == [(0, "a"), (2, "b"), (3, "d")]
+    assert [(row[0] - first, row[2]) for row in _rows(rows)] == [(0, "a"), (2, "b"), (3, "d")]
 
 
 def test_a_declared_task_named_like_an_item_is_read_back_as_itself() -> None:
@@ -184,7 +189,7 @@ def test_a_declared_task_named_like_an_item_is_read_back_as_itself() -> None:
     where its items are; only a report stored before that reads them from their names."""
     report = make_report(make_entry("fetch"), make_entry("fetch[eu]"), make_entry("other"))
     text, rows = encode_report(report, run=1)
-    tasks = _task_rows(list(rows))
+    tasks = _task_rows(_rows(rows))
     decoded = decode_report(text, tasks)
     assert [(e.name, e.mapped_task) for e in decoded.entries.values()] == [
         ("fetch", ""),
@@ -196,7 +201,7 @@ def test_a_declared_task_named_like_an_item_is_read_back_as_itself() -> None:
     mapped = make_report(make_entry("load"), item, make_entry("fetch"), make_entry("fetch[eu]"))
     text, rows = encode_report(mapped, run=1)
     assert json.loads(text)["items"] == [[0, 1]]
-    decoded = decode_report(text, _task_rows(list(rows)))
+    decoded = decode_report(text, _task_rows(_rows(rows)))
     assert decoded.entries["load[a.csv]"].item_key == "a.csv"
     assert decoded.entries["fetch[eu]"].mapped_task == ""
 

@@ -14,7 +14,7 @@ from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from processes.history.errors import MissingRows
-from processes.history.schema import ids_of
+from processes.history.schema import ids_of, task_row_values
 from processes.outcome import TaskStatus
 from processes.report import (
     ProcessExecutionReport,
@@ -105,22 +105,20 @@ def encode_report(
     run: int,
     fingerprints: Sequence[str] = (),
     written: Mapping[str, int] | None = None,
-) -> tuple[str, Iterable[tuple[Any, ...]]]:
+) -> tuple[str, list[Any]]:
     """The stored report and the ``tasks`` rows of run ``run`` that its checkpoints have
-    not ``written`` (their ids by name).
+    not ``written`` (their ids by name; the rows as ``task_row_values``).
 
     The plain entries (no error, skip or reuse: most of them) are stored as columns, a
     list per field; the others are kept whole, in ``to_json()``'s form. Columns build no
     container per entry: a list per entry costs more than the entry's own fields, and
     its share of the cyclic garbage collector's passes (several full passes over the
-    program's objects at 100,000 tasks) more again. The ``tasks`` rows are zipped from
-    columns for the same reason: the recorder flattens them into one list of
-    their values, one row at a time, so that no row outlives the next.
+    program's objects at 100,000 tasks) more again. The ``tasks`` rows are filled in
+    from columns for the same reason, into one flat list of their values.
     """
     entries = list(report.entries.values())
     plain, details = _plain_and_detailed(entries)
     origin = origin_of(report)
-    names = [e.name for e in entries]
     columns = _columns(plain, origin)
     stored = {
         "format": REPORT_FORMAT,
@@ -138,14 +136,14 @@ def encode_report(
         "crashes": crashes_to_list(report.crashes),
         "resumed_from": report.resumed_from,
         "times_from_us": moment_of(origin),
-        "names": names,
+        "names": [e.name for e in entries],
         "details": details,
         "plain": columns,
         "items": item_spans(entries),
     }
     if fingerprints:
         stored.update(packed_fingerprints(_of_entries(fingerprints, entries)))
-    return _dumped(stored, columns), _task_rows(entries, names, run, written)
+    return _dumped(stored, columns), _task_rows(entries, run, written)
 
 
 def packed_fingerprints(fingerprints: Sequence[str]) -> dict[str, list[Any]]:
@@ -257,7 +255,7 @@ def items_among(
 
 def encode_batch(
     entries: list[TaskReportEntry], positions: list[int], run: int, origin: datetime
-) -> tuple[str, Iterable[tuple[Any, ...]]]:
+) -> tuple[str, list[Any]]:
     """A checkpoint of a run in progress: the entries finished since the last one, as a
     stored report of their own (format 5, without the run's fields), and their ``tasks``
     rows, the rows the run's end would write (``decode_report`` reads it back)."""
@@ -274,16 +272,8 @@ def encode_batch(
         "plain": columns,
     }
     first, _ = ids_of(run)
-    rows = zip(
-        [first + position for position in positions],
-        repeat(run),
-        [e.name for e in entries],
-        [e.status._value_ for e in entries],
-        [e.attempts for e in entries],
-        [e.elapsed_seconds for e in entries],
-        strict=False,  # repeat() never ends
-    )
-    return _dumped(stored, columns), rows
+    ids = [first + position for position in positions]
+    return _dumped(stored, columns), task_row_values(ids, run, entries)
 
 
 def _plain_and_detailed(
@@ -349,30 +339,17 @@ def _dumped(stored: dict[str, Any], columns: dict[str, list[Any]]) -> str:
 
 
 def _task_rows(
-    entries: list[TaskReportEntry],
-    names: list[str],
-    run: int,
-    written: Mapping[str, int] | None,
-) -> Iterable[tuple[Any, ...]]:
-    """The ``tasks`` rows of run ``run``, zipped from columns; without those ``written``
+    entries: list[TaskReportEntry], run: int, written: Mapping[str, int] | None
+) -> list[Any]:
+    """The ``tasks`` rows of run ``run`` (``task_row_values``); without those ``written``
     already, the others taking the ids those left free."""
     first, _ = ids_of(run)
-    ids: Iterable[int] = range(first, first + len(entries))
-    if written:
-        taken = set(written.values())
-        ids = (i for i in itertools.count(first) if i not in taken)
-        entries = [e for e in entries if e.name not in written]
-        names = [e.name for e in entries]
-    return zip(
-        ids,
-        repeat(run),
-        names,
-        # The enum's ``value`` property costs several times more than its attribute.
-        [e.status._value_ for e in entries],
-        [e.attempts for e in entries],
-        [e.elapsed_seconds for e in entries],
-        strict=False,  # repeat() never ends
-    )
+    if not written:
+        return task_row_values(range(first, first + len(entries)), run, entries)
+    taken = set(written.values())
+    entries = [e for e in entries if e.name not in written]
+    free = (i for i in itertools.count(first) if i not in taken)
+    return task_row_values(list(itertools.islice(free, len(entries))), run, entries)
 
 
 def stored_rows(data: dict[str, Any]) -> Iterator[dict[str, Any] | list[Any]]:
