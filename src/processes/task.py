@@ -777,7 +777,7 @@ class Task:
 
     @property
     def function_label(self) -> str:
-        func = self.func
+        func = self._func
         if type(func) is types.FunctionType:  # the common case, without a per-task cache
             return func.__name__
         return function_label(func)

@@ -102,14 +102,16 @@ class Entries:
         if i >= items.declared:  # an item: shown as its mapped task shows its inputs
             base, item, key = items.group(i).mapped, (items.value(i),), items.key(i)
             items.forget_value(i)
+        args, kwargs = life.args, life.kwargs
         if error is None:
-            args, kwargs = inputs.shown(base, life.args, life.kwargs, self.by_position, item)
+            if args or kwargs:  # (else nothing to show, or to hide)
+                args, kwargs = inputs.shown(base, args, kwargs, self.by_position, item)
             if self.items_of and i in self.items_of:
                 shown_result = self._summed_up(i, result)
             else:
                 shown_result = inputs.shown_result(base, result)
         else:  # its life holds its inputs as its failure shows them already
-            args, kwargs, shown_result = life.args, life.kwargs, None
+            shown_result = None
         self.by_position[i] = new_entry(
             task.name if key is None else f"{task.name}[{key}]",
             task.function_label,
@@ -179,7 +181,8 @@ class Entries:
     ) -> ProcessExecutionReport:
         """The report of a run whose every entry is written."""
         by_position = self.by_position
-        assert None not in by_position, "every task has its entry by the end of a run"
+        # all(): an entry is true, and None in the list would ask every entry's __eq__
+        assert all(by_position), "every task has its entry by the end of a run"
         entries: dict[str, TaskReportEntry]
         if not self.items_of:
             entries = dict(zip(self.graph.order, by_position, strict=True))  # type: ignore[arg-type]

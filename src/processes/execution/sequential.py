@@ -57,14 +57,15 @@ class SequentialDriver:
         self.sleeping = False  # waiting for a retry: a signal may raise there too
         self.alarmed = False  # the deadline rings SIGALRM in this thread
         self.timed = deadline.seconds is not None
-        # Where the task's code was when Ctrl-C or SIGTERM cut its attempt off.
-        self.hung: Stack | None = None
 
     def run(self) -> ProcessExecutionReport:
         ledger = self.ledger
         started_at = utcnow()
         self.deadline.start()
-        attempting: dict[int, Stack | None] = {}  # the task whose attempt runs, for Ctrl-C
+        attempting = -1  # the task whose attempt runs, for Ctrl-C and SIGTERM
+        guard = self.guard
+        # Without a deadline, an attempt without a timeout is called right here.
+        quiet = not self.timed
         with (
             routing_task_records() if ledger.has_log_files else contextlib.nullcontext(),
             handling_sigterm(self._on_sigterm),
@@ -90,16 +91,21 @@ class SequentialDriver:
                     life = ledger.start(i)
                     if life is None:
                         continue
-                    attempting = {i: None}
-                    outcome = self._attempt(life)
-                    attempting = {}
+                    attempting = i
+                    settings = life.task.capture_settings
+                    if quiet and settings.timeout_seconds is None:  # nothing to wait for
+                        outcome = run_attempt(
+                            life.task.func, life.args, life.kwargs, settings, life.handler, guard
+                        )
+                    else:
+                        outcome = self._attempt(life)
+                    attempting = -1
                     clock += outcome.elapsed_seconds
                     ledger.settle(i, outcome, clock)
             except HALTS as halt:
-                cut_off, attempting, self.sleeping = attempting, {}, False  # a second one waits
-                self.guard.is_open = False
-                cut_off = dict.fromkeys(cut_off, self.hung)
-                raise ledger.halted(halt, started_at, cut_off) from None
+                cut_off, attempting, self.sleeping = attempting, -1, False  # a second one waits
+                guard.is_open = False
+                raise ledger.halted(halt, started_at, self._cut_off(cut_off, halt)) from None
         # The signal came after the last start, while the books were being kept.
         if ledger.stopped_by is StopReason.TERMINATED:
             raise ledger.halted(Terminating(), started_at, {})
@@ -155,9 +161,6 @@ class SequentialDriver:
         except DeadlinePassed as passed:
             outcome = None
             stack = halted_stack(passed, settings.redactor, settings.frame_filter)
-        except HALTS as halt:  # where its code was goes in its cut-off failure
-            self.hung = halted_stack(halt, settings.redactor, settings.frame_filter)
-            raise
         if outcome is None or guard.raised is DeadlinePassed:  # even if the task swallowed it
             self.ledger.stop(StopReason.DEADLINE)
             # Raised in its code in this thread, or in the wait for its helper thread.
@@ -168,6 +171,14 @@ class SequentialDriver:
                 stack if outcome is None else None,
             )
         return outcome
+
+    def _cut_off(self, i: int, halt: BaseException) -> dict[int, Stack | None]:
+        """The task whose attempt ``halt`` cut off (none when ``i`` is -1), and where its
+        code was then (in its cut-off failure)."""
+        if i < 0:
+            return {}
+        settings = self.ledger.tasks[i].capture_settings
+        return {i: halted_stack(halt, settings.redactor, settings.frame_filter)}
 
     # Ctrl-C and SIGTERM stop a task's code (its attempt runs in this thread, or this
     # thread waits for it) or a wait for a retry there and then. A task that swallows the
