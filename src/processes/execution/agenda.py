@@ -7,6 +7,7 @@ clock of its own. Imports nothing from the package.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 from collections import deque
@@ -20,10 +21,13 @@ class Agenda:
     """The ready tasks (a heap of topological positions) and the retries waiting (a
     heap by due time) or due (first come, first started: before any ready task)."""
 
-    __slots__ = ("_due", "_ready", "_retries", "_sequence")
+    __slots__ = ("_due", "_ready", "_retries", "_sequence", "add_ready")
 
     def __init__(self, ready: Iterable[int]) -> None:
         self._ready = list(ready)  # ascending already: a heap
+        # Queue a ready task: ``heappush`` bound to the heap is a call into C, with no
+        # frame of Python's per task.
+        self.add_ready: Callable[[int], None] = functools.partial(heapq.heappush, self._ready)
         # (due, sequence, task, since, delay): when it is due, and after what wait
         self._retries: list[tuple[float, int, int, float, float]] = []
         self._due: deque[int] = deque()
@@ -39,9 +43,6 @@ class Agenda:
         if self._ready:
             return heapq.heappop(self._ready)
         return -1
-
-    def add_ready(self, i: int) -> None:
-        heapq.heappush(self._ready, i)
 
     def add_ready_last(self, positions: range) -> None:
         """Positions above any the heap holds: appended, the heap stays a heap."""

@@ -14,7 +14,7 @@ import operator
 from typing import TYPE_CHECKING, Any
 
 from processes.capture import secret_positions
-from processes.redaction import REDACTED, remember_secret
+from processes.redaction import REDACTED, UNSCRUBBED_TYPES, remember_secret
 from processes.task import for_each_edge, for_each_given
 
 if TYPE_CHECKING:
@@ -144,6 +144,8 @@ class Inputs:
         """Task ``i``'s result as its entry shows it: hidden, scrubbed, or itself."""
         if i in self.secret_results:
             shown: Any = REDACTED
+        elif type(value) in UNSCRUBBED_TYPES:  # most results: nothing to scrub, no call
+            return value
         else:  # as this run's redaction shows it: a report built by hand holds anything
             shown = self.tasks[i].capture_settings.redactor.scrub(value, [])
         if shown is not value:

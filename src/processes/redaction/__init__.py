@@ -59,7 +59,7 @@ from processes.redaction.environment import (
 )
 from processes.redaction.masking import REDACTED, mask, remember_secret, secret_forms
 from processes.redaction.names import DEFAULT_REDACT
-from processes.redaction.redactor import DEFAULT_REDACTOR, Redactor
+from processes.redaction.redactor import DEFAULT_REDACTOR, UNSCRUBBED_TYPES, Redactor
 from processes.redaction.reports import channel_secrets, masked_report
 from processes.redaction.shapes import (
     CREDENTIAL_SHAPES,
@@ -73,6 +73,7 @@ __all__ = [
     "DEFAULT_REDACTOR",
     "REDACTED",
     "SECRET_ENVIRONMENT_ENDINGS",
+    "UNSCRUBBED_TYPES",
     "CredentialShape",
     "KnownSecrets",
     "Redactor",

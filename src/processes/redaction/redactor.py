@@ -77,7 +77,7 @@ class Redactor:
         raises when looked at) is shown as its ``repr``, cut and masked by shape, as the
         views would show it anyway. The hidden values are appended to ``secrets``.
         """
-        if self._pattern is None or type(value) in _ATOMS:
+        if self._pattern is None or type(value) in UNSCRUBBED_TYPES:
             return value
         budget = [_MOST_ITEMS_SCRUBBED]
         try:
@@ -89,7 +89,7 @@ class Redactor:
             return mask(self.mask_text(safe_repr(value)), found)
 
     def _scrub(self, value: Any, secrets: list[str], depth: int, budget: list[int]) -> Any:
-        if type(value) in _ATOMS:
+        if type(value) in UNSCRUBBED_TYPES:
             return value
         budget[0] -= 1
         if budget[0] < 0:
@@ -218,7 +218,7 @@ class Redactor:
         if self._pattern is None:
             return args
         for arg in args:
-            if type(arg) not in _ATOMS:
+            if type(arg) not in UNSCRUBBED_TYPES:
                 break
         else:  # numbers only: the common case of results passed along
             return args
@@ -348,7 +348,7 @@ class Redactor:
         pending = deque((value, 0) for value in values)
         while pending:
             current, depth = pending.popleft()
-            if type(current) in _ATOMS or isinstance(current, str | bytes):
+            if type(current) in UNSCRUBBED_TYPES or isinstance(current, str | bytes):
                 continue
             try:
                 for index, (key, item) in enumerate(fields_of(current)):
@@ -358,7 +358,7 @@ class Redactor:
                     name = name_of(key)
                     if name is not None and self.is_secret(name):
                         remember_secret(item, secrets, shortest=shortest)
-                    elif type(item) in _ATOMS:
+                    elif type(item) in UNSCRUBBED_TYPES:
                         continue
                     elif depth < MAX_DEPTH and index < _MOST_ITEMS_PER_CONTAINER:
                         pending.append((item, depth + 1))
@@ -373,7 +373,8 @@ class _TooBigToScrub(Exception):
     """Raised inside ``scrub`` when a value is too big to look at in full."""
 
 
-_ATOMS = frozenset({int, float, bool, type(None), complex})
+#: What ``Redactor.scrub`` returns as it is, whatever the patterns: no text in it.
+UNSCRUBBED_TYPES = frozenset({int, float, bool, type(None), complex})
 # What ``scrub`` looks into item by item besides mappings (dict views included).
 _COLLECTIONS = (list, tuple, set, frozenset, deque, KeysView, ValuesView, ItemsView)
 _CONTAINERS = (Mapping, *_COLLECTIONS)
