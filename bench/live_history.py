@@ -76,6 +76,7 @@ def floor(size: int, folder: str, *, with_run_row: bool) -> float:
 
     from processes.fingerprint import fingerprints
     from processes.history.stored import encode_report
+    from processes.task import fingerprinted_parts
 
     process = chain(size)
     began = time.perf_counter()
@@ -86,7 +87,8 @@ def floor(size: int, folder: str, *, with_run_row: bool) -> float:
         (i, 1, e.name, e.status.value, e.attempts, e.elapsed_seconds)
         for i, e in enumerate(report.entries.values())
     ]
-    text, _ = encode_report(report, 1, fingerprints(process.tasks))  # the run row's report
+    prints = fingerprints(map(fingerprinted_parts, process.tasks))
+    text, _ = encode_report(report, 1, prints)  # the report in the run's row
     connection = sqlite3.connect(Path(folder, "floor.db"), isolation_level=None)
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute("PRAGMA synchronous = NORMAL")

@@ -11,10 +11,13 @@ import functools
 import hashlib
 import pickle
 from types import CodeType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+
+    #: A task's function and its own arguments: what its fingerprint is taken of.
+    Parts = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 _DIGEST_BYTES = 8  # 16 hex digits: a collision between two versions of one task is moot
 
@@ -24,27 +27,13 @@ def fingerprint(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[st
     return f"{function_digest(func)}:{arguments_digest(args, kwargs)}"
 
 
-class Fingerprinted(Protocol):
-    """What a fingerprint is taken of: a task's function and own arguments."""
-
-    @property
-    def func(self) -> Callable[..., Any]: ...
-
-    @property
-    def args(self) -> tuple[Any, ...]: ...
-
-    @property
-    def kwargs(self) -> dict[str, Any]: ...
-
-
-def fingerprints(tasks: Iterable[Fingerprinted]) -> list[str]:
-    """Each task's ``fingerprint``. Tasks of one function without arguments of their own
-    (most tasks of a big process) share theirs, taken once: a run with a history takes
-    them all at its start."""
-    shared: dict[int, str] = {}  # by id(func): ``tasks`` keep each function alive meanwhile
+def fingerprints(tasks: Iterable[Parts]) -> list[str]:
+    """Each task's ``fingerprint``, given its ``Parts``. Tasks of one function without
+    arguments of their own (most tasks of a big process) share theirs, taken once: a
+    run with a history takes them all at its start."""
+    shared: dict[int, str] = {}  # by id(func): the caller keeps each function alive
     printed = []
-    for task in tasks:
-        func, args, kwargs = task.func, task.args, task.kwargs
+    for func, args, kwargs in tasks:
         if args or kwargs:
             printed.append(fingerprint(func, args, kwargs))
             continue

@@ -31,6 +31,7 @@ from processes.task import (
     UPSTREAM_NAME_OF,
     Task,
     TaskDependency,
+    fingerprinted_parts,
     utcnow,
 )
 from processes.tasklog import LogFiles
@@ -330,7 +331,7 @@ class Process:
             return _resumption(resume, None, name, {}), None
         tasks = self.tasks
         names = [task.name for task in tasks]
-        prints = fingerprints(tasks)
+        prints = fingerprints(map(fingerprinted_parts, tasks))
         now = dict(zip(names, prints, strict=True)) if resume is not None else {}
         resumption = _resumption(resume, history, name, now)
         return resumption, history.begin(run_id, name, utcnow(), names, prints)

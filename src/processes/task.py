@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
     from processes.capture import Failure
+    from processes.fingerprint import Parts
 
 
 class TaskDependency:
@@ -920,3 +921,8 @@ def error_data(
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+#: A task's function and own arguments (``processes.fingerprint.Parts``), read in one
+#: call into C: its three properties would be a call of Python's each.
+fingerprinted_parts: Callable[[Task], Parts] = operator.attrgetter("_func", "_args", "_kwargs")

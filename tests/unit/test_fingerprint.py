@@ -7,6 +7,7 @@ import functools
 
 from processes import Task
 from processes.fingerprint import fingerprint, fingerprints, what_changed
+from processes.task import fingerprinted_parts
 
 
 def load(path: str = "a.csv") -> str:
@@ -39,7 +40,7 @@ def test_a_process_s_fingerprints_are_each_task_s_own() -> None:
         Task("e", load, kwargs={"path": "e.csv"}),
         Task("f", load),
     ]
-    printed = fingerprints(tasks)
+    printed = fingerprints(map(fingerprinted_parts, tasks))
     assert printed == [fingerprint(t.func, t.args, t.kwargs) for t in tasks]
     assert printed[0] is printed[1] is printed[5]  # one string for the shared ones
     assert len(set(printed)) == 4
