@@ -19,5 +19,6 @@ def test_quick_live_history_benchmark_measures_every_kind() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     (row,) = [line for line in done.stdout.splitlines() if line.startswith("200 ")]
-    assert len(row.split()) == 6  # size, plain, history, extra, floor, ratio
+    # size, plain, history, extra, floor, ratio, tasks floor, ratio to it
+    assert len(row.split()) == 8
     assert "extra <= 8 us/task" in done.stdout
