@@ -104,7 +104,10 @@ class Entries:
             items.forget_value(i)
         args, kwargs = life.args, life.kwargs
         if error is None:
-            if args or kwargs:  # (else nothing to show, or to hide)
+            # (Without inputs, nothing to show or to hide.)
+            if (args or kwargs) and (
+                item is not None or not inputs.as_called[base] or inputs.shown_otherwise
+            ):
                 args, kwargs = inputs.shown(base, args, kwargs, self.by_position, item)
             if self.items_of and i in self.items_of:
                 shown_result = self._summed_up(i, result)

@@ -46,10 +46,14 @@ class Inputs:
       itself (scrubbed or hidden): their dependants' inputs are shown as those entries
       show them;
     - ``for_each``: each mapped task (SPEC §15) -> the upstream task it maps over, whose
-      result each of its items receives one item of in its place.
+      result each of its items receives one item of in its place;
+    - ``as_called[i]``: 1 when task ``i`` receives upstream results only and hides none
+      of them: its entry shows what it was called with, unless an upstream entry shows
+      its result otherwise (most dependants: no call to ``shown`` per task).
     """
 
     __slots__ = (
+        "as_called",
         "by_name",
         "by_position",
         "for_each",
@@ -71,6 +75,7 @@ class Inputs:
         self.hiding: set[int] = set()
         self.shown_otherwise: set[int] = set()
         self.for_each: dict[int, int] = {}
+        self.as_called = bytearray(len(tasks))
         mapping = for_each_given()
         secret_positions_of = _SecretPositions()
         by_position = self.by_position
@@ -96,6 +101,8 @@ class Inputs:
                 secret = secret_positions_of(task.func, redactor)
                 if secret:
                     self._hide_secret_parameters(i, secret, positional, own)
+            if not own and not task.kwargs and i not in self.hiding:
+                self.as_called[i] = 1
 
     def _hide_secret_parameters(
         self, i: int, secret: tuple[int, ...], positional: Sequence[int], own: int
