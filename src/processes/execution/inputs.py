@@ -180,15 +180,11 @@ class Inputs:
         upstreams = self.graph.upstreams[i]
         if not upstreams:
             return task.hide_secret_args(task.args), task.redactor.scrub_kwargs(task.kwargs)
-        own_args, own_kwargs = task.args, task.kwargs
-        plain = i not in self.hiding and (
-            not self.shown_otherwise or self.shown_otherwise.isdisjoint(upstreams)
-        )
-        if plain and not own_args and not own_kwargs:  # upstream results, shown as they are
-            return args, kwargs
         redactor = task.capture_settings.redactor
+        own_args, own_kwargs = task.args, task.kwargs
         if (
-            plain
+            i not in self.hiding
+            and not (self.shown_otherwise and not self.shown_otherwise.isdisjoint(upstreams))
             and (not own_args or redactor.scrub_args(own_args) is own_args)
             and (not own_kwargs or redactor.scrub_kwargs(own_kwargs) is own_kwargs)
         ):
