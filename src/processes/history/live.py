@@ -141,7 +141,7 @@ class LiveRun:
         so_far = self._so_far
         count = len(so_far.finished)
         positions = so_far.finished[:count]
-        entries: list[TaskReportEntry] = [so_far.entries[p] for p in positions]  # type: ignore[misc]
+        entries = [e for p in positions if (e := so_far.entries[p]) is not None]  # all: written
         results = [so_far.results[p] for p in positions]
         try:
             # Never waits long for another writer: a checkpoint missed is taken at the next
