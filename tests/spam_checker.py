@@ -3,7 +3,8 @@
 ``spam_score(raw, ehlo_name=...)`` puts the ``Received`` line a receiving server would
 add in front of the message and returns SpamAssassin's score and the rules that fired.
 Skips the test when ``spamassassin`` is missing, unless ``CI`` is set (then it fails).
-Imports the standard library and pytest only.
+``named_machine`` names this machine ``MACHINE`` for a test, as a sender should be named.
+Imports the standard library, pytest and the email channel (for its cached host name).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -22,6 +25,19 @@ import pytest
 #: The sending machine as the receiving server sees it: a public address (not one of the
 #: reserved ranges, which SpamAssassin scores as RCVD_ILLEGAL_IP) and its reverse DNS.
 SENDER_IP = "51.15.20.25"
+#: A fully qualified name for this machine, as a well-set sender has (``named_machine``).
+MACHINE = "batch-07.example.com"
+
+
+@pytest.fixture
+def named_machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This machine is ``MACHINE`` while the test runs: the email channel says so in EHLO."""
+    from processes.channels import email
+
+    monkeypatch.setattr(socket, "gethostname", lambda: MACHINE)
+    email._machine_name.cache_clear()
+    yield
+    email._machine_name.cache_clear()
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from email import policy
 from pathlib import Path
@@ -44,13 +44,12 @@ from processes.outcome import TaskChange, TaskStatus
 from processes.rendering.email_html import render_email_html, subject_line
 from processes.rendering.locales import get_locale
 from smtp_inbox import HOST, Arrival, Inbox, smtp_server
-from spam_checker import spam_score
+from spam_checker import MACHINE, named_machine, spam_score  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.integration
 
 FROM, TO = "pipeline@example.com", "oncall@example.com"
 #: The name of a properly set up sending machine (its reverse DNS says the same).
-MACHINE = "batch-07.example.com"
 EXAMPLE = Path(__file__).parents[2] / "examples" / "03_reports_and_notifications" / "example3.py"
 
 
@@ -145,14 +144,6 @@ def test_the_text_part_says_what_the_html_part_says(report: Callable[[], Any]) -
 
 
 # -- 2. not spam ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def named_machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(socket, "gethostname", lambda: MACHINE)
-    email_module._machine_name.cache_clear()
-    yield
-    email_module._machine_name.cache_clear()
 
 
 def delivered(report: Any, **kwargs: Any) -> list[Arrival]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import linecache
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +18,11 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from browser import launch_chromium, load_html
+from chat_limits import (
+    assert_within_discord_limits,
+    assert_within_slack_limits,
+    assert_within_teams_limit,
+)
 from nu_checker import nu_errors_of
 from processes import (
     DiscordChannel,
@@ -35,11 +39,10 @@ from processes import (
     WebhookChannel,
     WebhookConfig,
 )
-from processes.channels import email as email_module
 from processes.channels.email import build_message
 from processes.rendering.locales import LANGUAGES
 from smtp_inbox import HOST, smtp_server
-from spam_checker import spam_score
+from spam_checker import MACHINE, named_machine, spam_score  # noqa: F401 (a fixture)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -50,7 +53,6 @@ HALF = 50_000  # two chained maps of 50,000 items each: 100,000 items in all
 LOAD_FAILS = frozenset(range(7, HALF, HALF // 200))  # 200 files, whose transform is skipped
 TRANSFORM_FAILS = frozenset(range(3, HALF, HALF // 100))  # 100 more
 SCREENSHOT = Path(__file__).parents[2] / "docs" / "images" / "fan-out-email.png"
-MACHINE = "batch-07.example.com"
 
 
 def _key(i: int) -> str:
@@ -145,30 +147,13 @@ def test_the_webhook_body_sums_items_up_under_1_mb(
     assert len(json.loads(big.to_json())["entries"]) == len(big.entries)
 
 
-def _discord_total(payload: dict[str, Any]) -> int:
-    total = 0
-    for embed in payload["embeds"]:
-        total += len(embed.get("title", "")) + len(embed.get("description", ""))
-        total += len(embed.get("footer", {}).get("text", ""))
-        total += sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
-    return total
-
-
 def _within_limits(kind: type[Any], body: bytes) -> None:
-    payload = json.loads(body)
     if kind is SlackChannel:
-        assert len(payload["blocks"]) <= 50
-        for block in payload["blocks"]:
-            if block["type"] == "section":
-                assert len(block["text"]["text"]) <= 3000
-        assert len(payload["text"]) <= 40_000
+        assert_within_slack_limits(json.loads(body))
     elif kind is DiscordChannel:
-        assert len(payload["content"]) <= 2000
-        assert len(payload["embeds"]) <= 10
-        assert _discord_total(payload) <= 6000
-        assert all(len(embed.get("description", "")) <= 4096 for embed in payload["embeds"])
+        assert_within_discord_limits(json.loads(body))
     else:
-        assert len(body) < 28_000
+        assert_within_teams_limit(body)
 
 
 @pytest.mark.parametrize("kind", [SlackChannel, DiscordChannel, TeamsChannel])
@@ -256,14 +241,6 @@ def _thousand() -> ProcessExecutionReport:
     report = Process(tasks, name="nightly-files").run(parallel=True, max_workers=4)
     assert report.entries["load"].status is TaskStatus.SUCCESS
     return report
-
-
-@pytest.fixture
-def named_machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(socket, "gethostname", lambda: MACHINE)
-    email_module._machine_name.cache_clear()
-    yield
-    email_module._machine_name.cache_clear()
 
 
 @pytest.fixture(scope="module")
